@@ -1,0 +1,268 @@
+"""The on-disk dataset: nerfstudio's ``transforms.json`` layout, written atomically.
+
+Layout of a dataset directory (what the capture node, ``dff-grasp sim render`` and bag import all write)::
+
+    transforms.json        intrinsics + one frame per view; camera-to-world in OpenGL convention, base frame metres
+    images/frame_00000.png RGB, 8 bit
+    depth/frame_00000.png  depth, uint16 millimetres (0 = no return), nerfstudio's default depth scale
+    (sim render only)      ground_truth.json, labels/frame_00000.png (see dff_grasp_ros.sim)
+
+``transforms.json`` carries our own block ``"dff_grasp"``: base frame, pose source, creation time and, for
+simulated scans, the scene. Poses in memory are ``camera_to_base``: the camera *optical* frame (REP-103:
+x right, y down, z forward) expressed in the base frame. On disk they become nerfstudio/OpenGL camera-to-world
+matrices (x right, y up, z backward).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from dff_grasp_ros.atomic import discard_dir, is_partial, make_staging_dir, publish_dir
+
+TRANSFORMS = "transforms.json"
+DEPTH_SCALE_M_PER_UNIT = 1e-3  # nerfstudio's default depth_unit_scale_factor: PNG holds millimetres
+# Optical (x right, y down, z forward) -> OpenGL (x right, y up, z backward): flip the y and z axes.
+OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics in pixels; ``distortion`` as OpenCV's (k1, k2, p1, p2)."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    distortion: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    def matrix(self) -> np.ndarray:
+        return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1]], dtype=np.float64)
+
+    def to_transforms(self) -> dict[str, Any]:
+        k1, k2, p1, p2 = self.distortion
+        return {
+            "camera_model": "OPENCV",
+            "w": int(self.width), "h": int(self.height),
+            "fl_x": float(self.fx), "fl_y": float(self.fy), "cx": float(self.cx), "cy": float(self.cy),
+            "k1": float(k1), "k2": float(k2), "p1": float(p1), "p2": float(p2),
+        }
+
+    @staticmethod
+    def from_transforms(meta: dict[str, Any]) -> "CameraIntrinsics":
+        return CameraIntrinsics(
+            width=int(meta["w"]), height=int(meta["h"]), fx=float(meta["fl_x"]), fy=float(meta["fl_y"]),
+            cx=float(meta["cx"]), cy=float(meta["cy"]),
+            distortion=tuple(float(meta.get(k, 0.0)) for k in ("k1", "k2", "p1", "p2")),  # type: ignore[arg-type]
+        )
+
+
+def optical_to_opengl(camera_to_base: np.ndarray) -> np.ndarray:
+    return np.asarray(camera_to_base, dtype=np.float64) @ OPTICAL_TO_OPENGL
+
+
+def opengl_to_optical(c2w_opengl: np.ndarray) -> np.ndarray:
+    return np.asarray(c2w_opengl, dtype=np.float64) @ OPTICAL_TO_OPENGL
+
+
+def depth_m_to_png_units(depth_m: np.ndarray) -> np.ndarray:
+    """Metres (NaN/inf/<=0 = invalid) to uint16 millimetres with 0 = invalid, clipped to the PNG range."""
+    depth = np.asarray(depth_m, dtype=np.float64)
+    valid = np.isfinite(depth) & (depth > 0)
+    units = np.zeros(depth.shape, dtype=np.uint16)
+    units[valid] = np.clip(np.round(depth[valid] / DEPTH_SCALE_M_PER_UNIT), 0, 65535).astype(np.uint16)
+    return units
+
+
+def png_units_to_depth_m(units: np.ndarray) -> np.ndarray:
+    """uint16 millimetres to float32 metres; invalid pixels become NaN."""
+    depth = np.asarray(units).astype(np.float32) * DEPTH_SCALE_M_PER_UNIT
+    depth[np.asarray(units) == 0] = np.nan
+    return depth
+
+
+@dataclass
+class Frame:
+    """One view as stored: paths relative to the dataset directory and the optical camera pose."""
+
+    index: int
+    image_path: str
+    depth_path: str | None
+    camera_to_base: np.ndarray
+    stamp_ns: int = 0
+    extra: dict[str, str] = field(default_factory=dict)  # e.g. {"label_path": "labels/frame_00000.png"}
+
+
+@dataclass
+class Dataset:
+    """A dataset read back from disk."""
+
+    root: Path
+    intrinsics: CameraIntrinsics
+    frames: list[Frame]
+    base_frame: str
+    pose_source: str
+    metadata: dict[str, Any]
+
+    def load_rgb(self, frame: Frame) -> np.ndarray:
+        from PIL import Image
+
+        return np.asarray(Image.open(self.root / frame.image_path).convert("RGB"))
+
+    def load_depth_m(self, frame: Frame) -> np.ndarray | None:
+        if frame.depth_path is None:
+            return None
+        from PIL import Image
+
+        return png_units_to_depth_m(np.asarray(Image.open(self.root / frame.depth_path)))
+
+    def poses(self) -> np.ndarray:
+        return np.stack([f.camera_to_base for f in self.frames]) if self.frames else np.zeros((0, 4, 4))
+
+
+class DatasetWriter:
+    """Builds a dataset in a hidden staging directory; :meth:`commit` publishes it under a new name.
+
+    Nothing under ``root`` that a trainer would pick up exists until ``commit`` returns, so a process killed
+    mid-capture leaves only a ``.partial-*`` directory behind.
+    """
+
+    def __init__(self, root: Path, name: str, intrinsics: CameraIntrinsics, *, base_frame: str = "base_link",
+                 pose_source: str = "unknown", metadata: dict[str, Any] | None = None) -> None:
+        self.root = Path(root)
+        self.name = name
+        self.intrinsics = intrinsics
+        self.base_frame = base_frame
+        self.pose_source = pose_source
+        self.metadata = dict(metadata or {})
+        self.staging = make_staging_dir(self.root, name)
+        self.frames: list[Frame] = []
+        (self.staging / "images").mkdir()
+        (self.staging / "depth").mkdir()
+
+    def __enter__(self) -> "DatasetWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    @property
+    def num_views(self) -> int:
+        return len(self.frames)
+
+    def add_view(self, rgb: np.ndarray, depth_m: np.ndarray | None, camera_to_base: np.ndarray,
+                 stamp_ns: int = 0, extra_images: dict[str, np.ndarray] | None = None) -> Frame:
+        """Write one view. ``extra_images`` maps a subdirectory name (e.g. ``labels``) to an image array."""
+        from PIL import Image
+
+        rgb = np.asarray(rgb)
+        if rgb.shape != (self.intrinsics.height, self.intrinsics.width, 3) or rgb.dtype != np.uint8:
+            raise ValueError(f"rgb must be uint8 {self.intrinsics.height}x{self.intrinsics.width}x3, "
+                             f"got {rgb.dtype} {rgb.shape}")
+        pose = np.asarray(camera_to_base, dtype=np.float64)
+        if pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
+            raise ValueError("camera_to_base must be a finite 4x4 matrix")
+        index = len(self.frames)
+        stem = f"frame_{index:05d}.png"
+        Image.fromarray(rgb).save(self.staging / "images" / stem)
+        depth_path = None
+        if depth_m is not None:
+            depth_path = f"depth/{stem}"
+            Image.fromarray(depth_m_to_png_units(depth_m)).save(self.staging / depth_path)
+        extra: dict[str, str] = {}
+        for subdir, image in (extra_images or {}).items():
+            (self.staging / subdir).mkdir(exist_ok=True)
+            Image.fromarray(np.asarray(image)).save(self.staging / subdir / stem)
+            extra[f"{subdir}_path"] = f"{subdir}/{stem}"
+        frame = Frame(index, f"images/{stem}", depth_path, pose, int(stamp_ns), extra)
+        self.frames.append(frame)
+        return frame
+
+    def write_json(self, relpath: str, obj: Any) -> None:
+        """An extra JSON file inside the dataset (e.g. ``ground_truth.json``)."""
+        path = self.staging / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(obj) + "\n")
+
+    def commit(self) -> Path:
+        """Write transforms.json last, then atomically publish. Returns the dataset's final path."""
+        if not self.frames:
+            raise ValueError("refusing to write a dataset with no views")
+        meta = self.intrinsics.to_transforms()
+        meta["frames"] = [self._frame_json(f) for f in self.frames]
+        meta["dff_grasp"] = {
+            "base_frame": self.base_frame,
+            "pose_source": self.pose_source,
+            "created_unix_s": time.time(),
+            "num_views": len(self.frames),
+            **self.metadata,
+        }
+        (self.staging / TRANSFORMS).write_text(json.dumps(meta, indent=1) + "\n")
+        return publish_dir(self.staging, self.root, self.name)
+
+    def abort(self) -> None:
+        discard_dir(self.staging)
+
+    @staticmethod
+    def _frame_json(frame: Frame) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file_path": frame.image_path,
+            "transform_matrix": optical_to_opengl(frame.camera_to_base).tolist(),
+            "stamp_ns": frame.stamp_ns,
+        }
+        if frame.depth_path is not None:
+            out["depth_file_path"] = frame.depth_path
+        out.update(frame.extra)
+        return out
+
+
+def load_dataset(path: Path) -> Dataset:
+    """Read a dataset directory written by :class:`DatasetWriter` (or any nerfstudio pinhole dataset)."""
+    root = Path(path)
+    transforms = root / TRANSFORMS
+    if not transforms.is_file():
+        raise FileNotFoundError(f"{root} is not a dataset: no {TRANSFORMS}")
+    meta = json.loads(transforms.read_text())
+    intrinsics = CameraIntrinsics.from_transforms(meta)
+    frames = []
+    for index, fr in enumerate(meta["frames"]):
+        extra = {k: v for k, v in fr.items() if k.endswith("_path") and k not in ("file_path", "depth_file_path")}
+        frames.append(Frame(index, fr["file_path"], fr.get("depth_file_path"),
+                            opengl_to_optical(np.array(fr["transform_matrix"], dtype=np.float64)),
+                            int(fr.get("stamp_ns", 0)), extra))
+    ours = meta.get("dff_grasp", {})
+    return Dataset(root, intrinsics, frames, ours.get("base_frame", "base_link"), ours.get("pose_source", "unknown"),
+                   ours)
+
+
+def iter_datasets(root: Path) -> Iterator[Path]:
+    """Complete datasets under ``root`` (partial ones are skipped), oldest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return iter(())
+    found = [p for p in root.iterdir() if p.is_dir() and not is_partial(p) and (p / TRANSFORMS).is_file()]
+    found.sort(key=lambda p: ((p / TRANSFORMS).stat().st_mtime, p.name))
+    return iter(found)
+
+
+def newest_dataset(root: Path) -> Path | None:
+    found = list(iter_datasets(root))
+    return found[-1] if found else None
+
+
+def timestamped_name(prefix: str = "scan") -> str:
+    return time.strftime(f"{prefix}_%Y%m%d_%H%M%S")
+
+
+__all__ = [
+    "CameraIntrinsics", "Dataset", "DatasetWriter", "Frame", "load_dataset", "newest_dataset", "iter_datasets",
+    "optical_to_opengl", "opengl_to_optical", "depth_m_to_png_units", "png_units_to_depth_m", "timestamped_name",
+    "DEPTH_SCALE_M_PER_UNIT",
+]
