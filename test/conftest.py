@@ -1,0 +1,66 @@
+"""Test-wide hygiene: a private ROS domain per test process, localhost-only discovery, no network, no leftovers."""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_DOMAIN_LOCK = None
+
+
+def _claim_domain_id() -> int:
+    """A ROS_DOMAIN_ID no other test process on this machine holds (file locks die with their process)."""
+    global _DOMAIN_LOCK
+    lock_dir = Path("/tmp/dff_grasp_test_domains")
+    lock_dir.mkdir(exist_ok=True)
+    for domain in range(10 + os.getpid() % 50, 10 + os.getpid() % 50 + 100):
+        domain = 10 + domain % 100  # valid ids 10..109 keep clear of the default 0 and of ROS's upper limit
+        handle = open(lock_dir / f"{domain}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _DOMAIN_LOCK = handle
+        return domain
+    raise RuntimeError("no free ROS_DOMAIN_ID for this test process")
+
+
+def _shm_files() -> set[str]:
+    shm = Path("/dev/shm")
+    return {p.name for p in shm.iterdir() if p.name.startswith(("fastrtps_", "fast_datasharing", "sem.fastrtps"))} \
+        if shm.is_dir() else set()
+
+
+_SHM_AT_START: set[str] = set()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _SHM_AT_START
+    os.environ["ROS_DOMAIN_ID"] = str(_claim_domain_id())
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    _SHM_AT_START = _shm_files()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove Fast DDS shared-memory files that dead processes of this run left in /dev/shm."""
+    if not (_shm_files() - _SHM_AT_START):
+        return
+    fastdds = Path(sys.prefix) / "bin" / "fastdds"
+    if fastdds.exists():
+        subprocess.run([str(fastdds), "shm", "clean"], capture_output=True, timeout=60, check=False)
+
+
+@pytest.fixture
+def ros_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for ROS child processes of a test: same private domain, data under tmp_path."""
+    return {"ROS_DOMAIN_ID": os.environ["ROS_DOMAIN_ID"], "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+            "HF_HUB_OFFLINE": "1", "DFF_GRASP_HOME": str(tmp_path / "dff_home")}

@@ -1,0 +1,85 @@
+"""Static checks of the launch file and the parameter file against setup.cfg and the nodes' declarations."""
+from __future__ import annotations
+
+import configparser
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import yaml
+
+from dff_grasp_ros.nodes.params import NODE_PARAMS, markdown_table
+from fake_launch import DeclareLaunchArgument, IfCondition, LaunchConfiguration, Node, load_launch_description
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def console_scripts() -> dict[str, str]:
+    """Executables that setup.py installs (declared in setup.cfg, which setup.py and colcon both read)."""
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    lines = [line.strip() for line in parser["options.entry_points"]["console_scripts"].splitlines() if line.strip()]
+    return dict(tuple(part.strip() for part in line.split("=", 1)) for line in lines)
+
+
+def launch_entities():
+    return load_launch_description(REPO / "launch" / "bringup.launch.py").entities
+
+
+def test_launch_names_only_installed_executables_of_this_package():
+    nodes = [e for e in launch_entities() if isinstance(e, Node)]
+    scripts = console_scripts()
+    assert {n.executable for n in nodes} == {"capture", "trainer", "query", "sim_camera"}
+    for node in nodes:
+        assert node.package == "dff_grasp"
+        assert node.executable in scripts, f"{node.executable} is not a console script of setup.py"
+        module, func = scripts[node.executable].split(":")
+        imported = __import__(module, fromlist=[func])
+        assert callable(getattr(imported, func)), f"{scripts[node.executable]} is not callable"
+
+
+def test_launch_parameters_exist_in_config_and_nodes():
+    entities = launch_entities()
+    arguments = {e.name: e for e in entities if isinstance(e, DeclareLaunchArgument)}
+    assert {"sim", "scene", "device", "params_file", "teacher"} <= set(arguments)
+    config = yaml.safe_load((REPO / "config" / "dff_grasp.yaml").read_text())
+    for node in (e for e in entities if isinstance(e, Node)):
+        assert node.name in config, f"config/dff_grasp.yaml has no block for node {node.name}"
+        params_file, *overrides = node.parameters
+        assert params_file == LaunchConfiguration("params_file")
+        declared = {spec.name for spec in NODE_PARAMS[node.name]}
+        for override in overrides:
+            for key, value in override.items():
+                assert key in declared, f"launch sets {node.name}.{key}, which the node does not declare"
+                assert key in config[node.name]["ros__parameters"], f"{node.name}.{key} missing from config"
+                assert isinstance(value, LaunchConfiguration) and value.variable_name in arguments
+    sim_node = next(e for e in entities if isinstance(e, Node) and e.executable == "sim_camera")
+    assert sim_node.condition == IfCondition(LaunchConfiguration("sim"))
+
+
+def test_config_declares_exactly_the_node_parameters():
+    config = yaml.safe_load((REPO / "config" / "dff_grasp.yaml").read_text())
+    assert set(config) == set(NODE_PARAMS)
+    for node, specs in NODE_PARAMS.items():
+        keys = set(config[node]["ros__parameters"])
+        assert keys == {s.name for s in specs}, f"{node}: config and declarations differ: {keys ^ {s.name for s in specs}}"
+        for spec in specs:
+            value = config[node]["ros__parameters"][spec.name]
+            assert type(value) is type(spec.default), f"{node}.{spec.name}: {value!r} vs default {spec.default!r}"
+
+
+def test_readme_parameter_table_is_current():
+    assert markdown_table() in (REPO / "README.md").read_text(), "regenerate with `dff-grasp params --markdown`"
+
+
+def test_package_xml_and_cmake_agree_on_interfaces():
+    root = ET.parse(REPO / "package.xml").getroot()
+    assert root.get("format") == "3" and root.findtext("name") == "dff_grasp"
+    assert root.find("export/build_type").text == "ament_cmake"
+    groups = [e.text for e in root.findall("member_of_group")]
+    assert "rosidl_interface_packages" in groups
+    cmake = (REPO / "CMakeLists.txt").read_text()
+    on_disk = sorted(str(p.relative_to(REPO)) for d in ("msg", "srv", "action") for p in (REPO / d).iterdir())
+    for rel in on_disk:
+        assert f'"{rel}"' in cmake, f"{rel} is not in CMakeLists.txt's interface list"
+    depends = {e.text for e in root.findall("depend")} | {e.text for e in root.findall("exec_depend")}
+    assert {"rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "visualization_msgs", "launch_ros"} <= depends
