@@ -54,8 +54,9 @@ NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
         ParamSpec("max_pose_age_s", 0.1, "Largest gap between a pose stamp and its image stamp"),
         ParamSpec("min_view_distance_m", 0.02, "A view closer than this to a kept view (and within the angle) is skipped"),
         ParamSpec("min_view_angle_deg", 5.0, "A view within this angle of a kept view (and within the distance) is skipped"),
-        ParamSpec("min_sharpness", 0.0005,
-                  "Lowest normalised variance of the Laplacian; blurrier images are skipped (0 disables)"),
+        ParamSpec("min_sharpness", 5.0,
+                  "Lowest variance of the Laplacian (grey levels^2, at a fixed resolution); blurrier images are "
+                  "skipped (0 disables)"),
     ),
     "trainer": _COMMON + _DATASETS + _FIELDS + (
         ParamSpec("teacher", "clip", "Language teacher: clip, or synthetic (simulated scenes only)"),

@@ -1,0 +1,86 @@
+"""The pip-world equivalent of ``ros2 launch dff_grasp bringup.launch.py``: the same nodes as child processes.
+
+Same executables (the console scripts' modules), same parameter file, same launch arguments (sim, scene,
+device, teacher), so the two worlds behave alike. Children are stopped together (SIGINT, SIGTERM, SIGKILL).
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dff_grasp_ros.process_group import ProcessGroup
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "dff_grasp.yaml"
+NODES = ("capture", "trainer", "query")
+
+
+def default_params_file() -> Path:
+    """The installed share/dff_grasp/config file, or the checkout's config/ during development."""
+    installed = Path(sys.prefix) / "share" / "dff_grasp" / "config" / "dff_grasp.yaml"
+    return REPO_CONFIG if REPO_CONFIG.is_file() else installed
+
+
+def node_command(node: str, params_file: Path, overrides: dict[str, Any] | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", f"dff_grasp_ros.nodes.{node}", "--ros-args", "--params-file", str(params_file)]
+    for key, value in (overrides or {}).items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        cmd += ["-p", f"{key}:={text}"]
+    return cmd
+
+
+def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str | None = None,
+                teacher: str | None = None, extra: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
+    """Node name -> command line, mirroring launch/bringup.launch.py's arguments."""
+    overrides: dict[str, dict[str, Any]] = {name: {} for name in NODES}
+    if device:
+        overrides["trainer"]["device"] = device
+        overrides["query"]["device"] = device
+    if teacher:
+        overrides["trainer"]["teacher"] = teacher
+    plan = {}
+    if sim_scene:
+        plan["sim_camera"] = node_command("sim_camera", params_file, {"scene": sim_scene,
+                                                                       **(extra or {}).get("sim_camera", {})})
+    for name in NODES:
+        plan[name] = node_command(name, params_file, {**overrides[name], **(extra or {}).get(name, {})})
+    return plan
+
+
+def start(plan: dict[str, list[str]], env: dict[str, str] | None = None, log_dir: Path | None = None) -> ProcessGroup:
+    group = ProcessGroup()
+    try:
+        for name, cmd in plan.items():
+            stdout = None
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                stdout = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+            group.start(name, cmd, env=env, stdout=stdout)
+    except BaseException:
+        group.stop()
+        raise
+    return group
+
+
+def run_until_signal(group: ProcessGroup) -> int:
+    """Block until Ctrl-C / SIGTERM or a node dies, then stop every node; exit code 0 on a clean stop."""
+    stop = {"requested": False}
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop["requested"] = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop["requested"]:
+            died = group.poll_failed()
+            if died:
+                print(f"[bringup] node(s) exited: {died}; stopping the others", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        group.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

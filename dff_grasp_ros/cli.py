@@ -1,0 +1,242 @@
+"""``dff-grasp``: the user's handle on everything (ROS clients and offline tools share one library).
+
+    dff-grasp demo [--scene NAME|FILE] [--device auto|cpu|cuda] [--out DIR]
+    dff-grasp bringup [--params FILE] [--sim SCENE] [--device D] [--teacher T]
+    dff-grasp capture --views N | --from-bag PATH       dff-grasp train [--steps N] [--dataset DIR]
+    dff-grasp query "mug handle" [--json]               dff-grasp scenes
+    dff-grasp sim render --scene NAME|FILE --out DIR    dff-grasp fit --dataset DIR --out DIR [--steps N]
+    dff-grasp ask --field DIR "mug handle" [--json]     dff-grasp params [--markdown]
+    dff-grasp viewer --field DIR
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = func
+        return func
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dff-grasp", description="Pick things up by name (ROS 2 + DFF).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="the main job: sim camera -> capture -> train -> query, over ROS")
+    p.add_argument("--scene", default="tabletop", help="built-in scene name or scene YAML (default tabletop)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--out", type=Path, default=Path("out/demo"), help="artifacts directory")
+    p.add_argument("--steps", type=int, default=0, help="training steps (0 = the method's default)")
+    p.add_argument("--method", default="", help="dff or dff-tiny (default: dff on CUDA, dff-tiny on CPU)")
+    p.add_argument("--prompt", action="append", dest="prompts", help="prompt to query (repeatable)")
+
+    p = sub.add_parser("bringup", help="start capture, trainer and query nodes (and sim_camera with --sim)")
+    p.add_argument("--params", type=Path, default=None, help="parameter file (default config/dff_grasp.yaml)")
+    p.add_argument("--sim", metavar="SCENE", default=None, help="also start sim_camera on SCENE")
+    p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"))
+    p.add_argument("--teacher", default=None, help="language teacher: clip, or synthetic (simulated scenes)")
+
+    p = sub.add_parser("capture", help="capture views over ROS (/capture_views), or import a bag offline")
+    p.add_argument("--views", type=int, default=0, help="views to keep (0 = node default)")
+    p.add_argument("--timeout", type=float, default=0.0, help="seconds; 0 = no limit")
+    p.add_argument("--from-bag", type=Path, default=None, help="rosbag2 directory or .mcap to import (no ROS)")
+    p.add_argument("--out", type=Path, default=None, help="with --from-bag: datasets directory")
+    p.add_argument("--image-topic", default="/camera/color/image_raw")
+    p.add_argument("--depth-topic", default="/camera/aligned_depth_to_color/image_raw")
+    p.add_argument("--camera-info-topic", default="/camera/color/camera_info")
+    p.add_argument("--pose-topic", default="/camera/pose")
+
+    p = sub.add_parser("train", help="train a field over ROS (/train_field)")
+    p.add_argument("--steps", type=int, default=0)
+    p.add_argument("--dataset", default="", help="dataset directory ('' = newest)")
+
+    p = sub.add_parser("query", help="ask /query_object over ROS")
+    p.add_argument("prompt")
+    p.add_argument("--threshold", type=float, default=0.0)
+    p.add_argument("--json", action="store_true")
+
+    sub.add_parser("scenes", help="list the built-in synthetic scenes")
+
+    p = sub.add_parser("sim", help="synthetic scenes without ROS")
+    sim_sub = p.add_subparsers(dest="sim_command", required=True)
+    r = sim_sub.add_parser("render", help="render a scene to a dataset (+ ground_truth.json)")
+    r.add_argument("--scene", default="tabletop")
+    r.add_argument("--out", type=Path, required=True, help="datasets directory; the dataset is a new sub-dir")
+
+    p = sub.add_parser("fit", help="train a field on a dataset without ROS")
+    p.add_argument("--dataset", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="fields directory; the field is a new sub-dir")
+    p.add_argument("--steps", type=int, default=0)
+    p.add_argument("--teacher", default="clip", help="clip, or synthetic (simulated scenes only)")
+    p.add_argument("--method", default="dff", help="dff or dff-tiny")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    p = sub.add_parser("ask", help="query a trained field without ROS")
+    p.add_argument("--field", type=Path, required=True, help="field directory, or a fields directory (newest)")
+    p.add_argument("prompt")
+    p.add_argument("--threshold", type=float, default=0.0)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="auto")
+
+    p = sub.add_parser("params", help="print every node parameter")
+    p.add_argument("--markdown", action="store_true")
+
+    p = sub.add_parser("viewer", help="web viewer (viser): scene, relevancy and grasp, with a prompt box")
+    p.add_argument("--field", type=Path, required=True)
+    p.add_argument("--port", type=int, default=8080)
+    return parser
+
+
+def _print_answer(answer: dict[str, Any], as_json: bool) -> int:
+    from dff_grasp_ros.clients import dumps
+
+    if as_json:
+        print(dumps(answer))
+    elif answer["success"]:
+        g = answer["grasp"]
+        print(f"{answer['message']}\n  grasp in {g['frame_id']}: position_m={g['position_m']} "
+              f"quaternion_xyzw={g['quaternion_xyzw']} width_m={g['width_m']} score={g['score']}\n"
+              f"  {len(answer['candidates'])} candidates, {answer['relevancy_points']} relevancy points, "
+              f"{answer['latency_s'] * 1000:.0f} ms")
+    else:
+        print(f"no grasp: {answer['message']}", file=sys.stderr)
+    return 0 if answer["success"] else 1
+
+
+@command("ask")
+def cmd_ask(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.answers import answer_offline
+
+    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json)
+
+
+@command("query")
+def cmd_query(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.clients import query_object, response_to_json
+
+    return _print_answer(response_to_json(query_object(args.prompt, args.threshold)), args.json)
+
+
+@command("capture")
+def cmd_capture(args: argparse.Namespace) -> int:
+    if args.from_bag is not None:
+        from dff_grasp_ros.capture.bag import import_bag
+        from dff_grasp_ros.nodes.common import expand_data_dir
+        from dff_grasp_ros.nodes.params import defaults
+
+        out = args.out or expand_data_dir(defaults("capture")["datasets_dir"])
+        topics = {"image": args.image_topic, "depth": args.depth_topic, "camera_info": args.camera_info_topic,
+                  "pose": args.pose_topic}
+        print(import_bag(args.from_bag, out, topics))
+        return 0
+    from dff_grasp_ros.clients import capture_views
+
+    result = capture_views(args.views, args.timeout)
+    print(result.dataset_path if result.success else f"capture failed: {result.message}",
+          file=sys.stdout if result.success else sys.stderr)
+    return 0 if result.success else 1
+
+
+@command("train")
+def cmd_train(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.clients import train_field
+
+    result = train_field(args.steps, args.dataset)
+    print(result.checkpoint_path if result.success else f"training failed: {result.message}",
+          file=sys.stdout if result.success else sys.stderr)
+    return 0 if result.success else 1
+
+
+@command("scenes")
+def cmd_scenes(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.sim import list_scenes
+
+    for name, description in list_scenes().items():
+        print(f"{name:14s} {description}")
+    return 0
+
+
+@command("sim")
+def cmd_sim(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.progress import progress_bar
+    from dff_grasp_ros.sim import load_scene, render_dataset
+
+    scene = load_scene(args.scene)
+    with progress_bar("render views") as progress:
+        print(render_dataset(scene, args.out, progress=progress))
+    return 0
+
+
+@command("fit")
+def cmd_fit(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.field.fit import fit
+    from dff_grasp_ros.progress import training_bar
+
+    with training_bar() as progress:
+        field_dir = fit(args.dataset, args.out, steps=args.steps or None, teacher=args.teacher,
+                        device=args.device, config=args.method, progress=progress)
+    print(field_dir)
+    return 0
+
+
+@command("params")
+def cmd_params(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.nodes.params import NODE_PARAMS, markdown_table
+
+    if args.markdown:
+        print(markdown_table())
+    else:
+        for node, specs in NODE_PARAMS.items():
+            for spec in specs:
+                print(f"{node}.{spec.name} = {spec.default!r}  # {spec.description}")
+    return 0
+
+
+@command("bringup")
+def cmd_bringup(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.bringup import default_params_file, launch_plan, run_until_signal, start
+
+    plan = launch_plan(args.params or default_params_file(), sim_scene=args.sim, device=args.device,
+                       teacher=args.teacher)
+    return run_until_signal(start(plan))
+
+
+@command("demo")
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.demo import run_demo
+
+    return run_demo(scene=args.scene, device=args.device, out_dir=args.out, steps=args.steps or None,
+                    method=args.method or None, prompts=args.prompts)
+
+
+@command("viewer")
+def cmd_viewer(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.viewer.app import serve_forever
+
+    return serve_forever(args.field, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # noqa: BLE001 - a CLI prints the reason, not a traceback, for expected failures
+        from dff_grasp_ros.clients import RosCallError
+
+        if isinstance(err, (RosCallError, FileNotFoundError, ValueError)):
+            print(f"dff-grasp {args.command}: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""ROS clients of the three nodes, with progress bars: what ``dff-grasp capture/train/query`` and the demo call.
+
+Each function creates a short-lived node in its own context, so it can be called from a plain script.
+"""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+
+class RosCallError(RuntimeError):
+    """A server that never appeared, a rejected goal or a call that did not finish in time."""
+
+
+@contextmanager
+def ros_node(name: str) -> Iterator[Any]:
+    import rclpy
+    from rclpy.context import Context
+
+    context = Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node(name, context=context)
+    try:
+        yield node
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
+def _spin_until(node: Any, future: Any, timeout_s: float, what: str) -> Any:
+    import rclpy
+
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    deadline = time.monotonic() + timeout_s
+    while not future.done():
+        if time.monotonic() > deadline:
+            raise RosCallError(f"{what} did not finish within {timeout_s:.0f} s")
+        executor.spin_once(timeout_sec=0.1)
+    executor.remove_node(node)
+    del rclpy
+    return future.result()
+
+
+def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
+               on_feedback: Callable[[Any], None] | None = None, server_wait_s: float = 30.0) -> Any:
+    """Send one goal and wait for its result (feedback forwarded to ``on_feedback``)."""
+    from rclpy.action import ActionClient
+
+    with ros_node(f"dff_grasp_{name.strip('/').replace('/', '_')}_client") as node:
+        client = ActionClient(node, action_type, name)
+        if not client.wait_for_server(timeout_sec=server_wait_s):
+            raise RosCallError(f"action server {name} not available (is `dff-grasp bringup` running?)")
+        sent = client.send_goal_async(goal, feedback_callback=(lambda fb: on_feedback(fb.feedback))
+                                      if on_feedback else None)
+        handle = _spin_until(node, sent, server_wait_s, f"sending the {name} goal")
+        if not handle.accepted:
+            raise RosCallError(f"{name} rejected the goal (busy?)")
+        result = _spin_until(node, handle.get_result_async(), timeout_s, name)
+        client.destroy()
+        return result.result
+
+
+def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,
+                 server_wait_s: float = 30.0) -> Any:
+    with ros_node(f"dff_grasp_{name.strip('/').replace('/', '_')}_client") as node:
+        client = node.create_client(srv_type, name)
+        if not client.wait_for_service(timeout_sec=server_wait_s):
+            raise RosCallError(f"service {name} not available (is `dff-grasp bringup` running?)")
+        return _spin_until(node, client.call_async(request), timeout_s, name)
+
+
+def _bar(total: int, desc: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="", disable=quiet, dynamic_ncols=True, leave=True)
+
+
+def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -> Any:
+    from dff_grasp.action import CaptureViews
+
+    with _bar(num_views, "capture views", quiet) as bar:
+        def feedback(fb: Any) -> None:
+            bar.total = max(int(fb.views_target), 1)
+            bar.n = int(fb.views_kept)
+            bar.set_postfix(rejected=int(fb.messages_rejected), refresh=False)
+            bar.refresh()
+
+        wait = timeout_s + 60 if timeout_s > 0 else 3600
+        return run_action(CaptureViews, "capture_views", CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s),
+                          timeout_s=wait, on_feedback=feedback)
+
+
+def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
+                timeout_s: float = 3600.0) -> Any:
+    from dff_grasp.action import TrainField
+
+    with _bar(max(max_steps, 1), "train field", quiet) as bar:
+        def feedback(fb: Any) -> None:
+            bar.total = max(int(fb.total_steps), 1)
+            bar.n = int(fb.step)
+            bar.set_description(f"train field [{fb.phase}]", refresh=False)
+            bar.set_postfix(loss=f"{fb.loss:.4f}", eta=f"{fb.eta_s:.0f}s", refresh=False)
+            bar.refresh()
+
+        return run_action(TrainField, "train_field", TrainField.Goal(dataset_path=dataset_path, max_steps=max_steps),
+                          timeout_s=timeout_s, on_feedback=feedback)
+
+
+def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float = 120.0) -> Any:
+    from dff_grasp.srv import QueryObject
+
+    return call_service(QueryObject, "/query_object",
+                        QueryObject.Request(prompt=prompt, relevancy_threshold=relevancy_threshold),
+                        timeout_s=timeout_s)
+
+
+def _pose_json(pose: Any, width_m: float, score: float, frame_id: str, pre_grasp: Any | None) -> dict[str, Any]:
+    p, q = pose.position, pose.orientation
+    out = {"position_m": [round(p.x, 6), round(p.y, 6), round(p.z, 6)],
+           "quaternion_xyzw": [round(q.x, 6), round(q.y, 6), round(q.z, 6), round(q.w, 6)],
+           "width_m": round(float(width_m), 6), "score": round(float(score), 6)}
+    if pre_grasp is not None:
+        pp = pre_grasp.position
+        out["pre_grasp_position_m"] = [round(pp.x, 6), round(pp.y, 6), round(pp.z, 6)]
+    out["frame_id"] = frame_id
+    return out
+
+
+def response_to_json(response: Any) -> dict[str, Any]:
+    """A QueryObject response in the same ``--json`` form as ``dff-grasp ask`` prints (DESIGN.md)."""
+    frame = response.grasp_pose.header.frame_id or response.candidates.header.frame_id
+    grasp = None
+    if response.success:
+        grasp = _pose_json(response.grasp_pose.pose, response.grasp_width_m, response.score, frame,
+                           response.pre_grasp_pose.pose)
+    candidates = [_pose_json(pose, width, score, frame, None) for pose, width, score in
+                  zip(response.candidates.poses, response.candidate_widths_m, response.candidate_scores)]
+    return {"success": bool(response.success), "message": response.message, "grasp": grasp,
+            "candidates": candidates, "relevancy_points": int(response.relevancy_cloud.width),
+            "latency_s": round(float(response.latency_s), 6)}
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o))

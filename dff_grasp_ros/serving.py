@@ -1,0 +1,104 @@
+"""The query side's state: the field being served, hot-swapped when a newer one is published.
+
+Shared by the ``query`` node, ``dff-grasp ask`` and the web viewer, so all three answer a prompt the same way.
+A reload builds the new state completely (scene cloud + text encoder) before one reference assignment swaps
+it in; a query in flight keeps the reference it started with, so no request is dropped or sees a half-loaded
+field. A failed reload keeps serving the last good field.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query
+from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, newest_field, read_field_meta
+
+NO_FIELD_MESSAGE = "no trained field yet: capture views and train one (/capture_views, /train_field)"
+
+
+@dataclass(frozen=True)
+class ServedField:
+    """Everything one query needs, immutable once built."""
+
+    path: Path
+    meta: dict[str, Any]
+    cloud: SceneCloud
+    encode_text: Callable[[list[str]], np.ndarray]
+    base_frame: str
+
+
+def language_teacher_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    settings = meta.get("language_teacher")
+    if not isinstance(settings, dict) or "name" not in settings:
+        raise ValueError("field.json records no language teacher; retrain the field with this version")
+    return dict(settings)
+
+
+def make_text_encoder(settings: dict[str, Any], device: str = "auto") -> Callable[[list[str]], np.ndarray]:
+    """The language teacher's text tower (cached per phrase: the canonical negatives repeat every query)."""
+    from dff_grasp_ros.teachers import make_teacher
+
+    teacher = make_teacher(**settings, device=device)
+    lock = threading.Lock()  # text towers are not guaranteed re-entrant; queries may run concurrently
+
+    @lru_cache(maxsize=4096)
+    def encode_one(phrase: str) -> np.ndarray:
+        with lock:
+            vector = teacher.encode_text([phrase])
+        vector = vector.detach().float().cpu().numpy() if hasattr(vector, "detach") else np.asarray(vector)
+        return np.asarray(vector, dtype=np.float32).reshape(-1)
+
+    def encode(phrases: list[str]) -> np.ndarray:
+        return np.stack([encode_one(p) for p in phrases])
+
+    return encode
+
+
+def load_served_field(field_dir: Path, device: str = "auto") -> ServedField:
+    field_dir = Path(field_dir)
+    meta = read_field_meta(field_dir)
+    cloud = SceneCloud.load(field_dir / SCENE_CLOUD)
+    encoder = make_text_encoder(language_teacher_settings(meta), device)
+    return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")))
+
+
+class FieldServer:
+    """Holds the served field and answers queries against it; thread-safe."""
+
+    def __init__(self, fields_dir: Path | None = None, params: QueryParams | None = None,
+                 device: str = "auto") -> None:
+        self.fields_dir = Path(fields_dir) if fields_dir else None
+        self.params = params or QueryParams()
+        self.device = device
+        self.current: ServedField | None = None
+        self._reload_lock = threading.Lock()
+
+    def load(self, field_dir: Path) -> ServedField:
+        """Load ``field_dir`` and serve it; on failure raise and keep the previous field."""
+        with self._reload_lock:
+            served = load_served_field(field_dir, self.device)
+            self.current = served
+            return served
+
+    def load_newest(self) -> ServedField | None:
+        if self.fields_dir is None:
+            return None
+        newest = newest_field(self.fields_dir)
+        if newest is None or (self.current is not None and self.current.path == newest):
+            return self.current
+        return self.load(newest)
+
+    def ask(self, prompt: str | bytes, relevancy_threshold: float = 0.0) -> tuple[QueryResult, ServedField | None]:
+        served = self.current  # one read: a concurrent reload cannot change the field under this query
+        if served is None:
+            return QueryResult(False, NO_FIELD_MESSAGE), None
+        try:
+            params = self.params.with_threshold(relevancy_threshold)
+        except ValueError as err:
+            return QueryResult(False, f"bad relevancy_threshold: {err}"), served
+        return plan_query(served.cloud, served.encode_text, prompt, params), served
