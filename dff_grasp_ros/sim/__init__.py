@@ -1,0 +1,25 @@
+"""Synthetic scenes and their renderer: the test bed (scene YAML -> RGB-D + labels + ground truth).
+
+Public API::
+
+    load_scene(name | path | dict) -> Scene            list_scenes() -> [(name, description)]
+    scene_intrinsics(scene) -> CameraIntrinsics        scan_poses(scene) -> (N, 4, 4) camera_to_base (optical)
+    render_view(scene, intrinsics, camera_to_base) -> RenderedView(rgb, depth_m, object_id, part_id)
+    render_dataset(scene, out_root, name=None, progress=None) -> dataset path
+    label_names(scene) -> {label: LabelName(type, colour, part)}    ground_truth(scene) -> dict
+    ray_errors_m(dataset_dir, scene=None, n_pixels=...) (in dff_grasp_ros.sim.verify; imports nerfstudio)
+"""
+from dff_grasp_ros.sim.cameras import scan_poses, scene_intrinsics
+from dff_grasp_ros.sim.catalog import builtin_scene_names, list_scenes, load_scene
+from dff_grasp_ros.sim.export import render_dataset
+from dff_grasp_ros.sim.ground_truth import ground_truth
+from dff_grasp_ros.sim.labels import LabelName, decode_labels, encode_labels, label_names
+from dff_grasp_ros.sim.objects import OBJECT_PARTS
+from dff_grasp_ros.sim.render import RenderedView, render_view
+from dff_grasp_ros.sim.spec import Scene
+
+__all__ = [
+    "LabelName", "OBJECT_PARTS", "RenderedView", "Scene", "builtin_scene_names", "decode_labels", "encode_labels",
+    "ground_truth", "label_names", "list_scenes", "load_scene", "render_dataset", "render_view", "scan_poses",
+    "scene_intrinsics",
+]

@@ -1,0 +1,109 @@
+"""Sim camera geometry: intrinsics, the arm-like scan trajectory, and per-pixel rays.
+
+Poses are ``camera_to_base``: the optical frame (REP-103: x right, y down, z forward) in base_link.
+Pixel (row, col) looks through image point (col + 0.5, row + 0.5), nerfstudio's convention, so the rays here
+are exactly the ones nerfstudio generates from the same transforms.json.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.sim.spec import Scene
+
+MIN_TABLE_HALF_SIZE_M = 0.6  # a 1.2 m table at least
+MAX_TABLE_HALF_SIZE_M = 6.0
+MIN_DOWNWARD_SLOPE = 0.05  # a ray must drop at least 5 cm per metre, else the table would need to be huge
+ELEVATION_WAVES_PER_VIEW = 1.0 / 16.0  # the arm rises and falls about once every 16 views
+
+
+def scene_intrinsics(scene: Scene) -> CameraIntrinsics:
+    """The pinhole intrinsics of the scene's camera (no distortion)."""
+    cam = scene.camera
+    return CameraIntrinsics(cam.width, cam.height, cam.fx, cam.fy, cam.cx, cam.cy)
+
+
+def look_at_optical(eye_m: np.ndarray, target_m: np.ndarray) -> np.ndarray:
+    """camera_to_base of an optical frame at ``eye_m`` looking at ``target_m`` with no roll (image up ~ +z)."""
+    eye, target = np.asarray(eye_m, float), np.asarray(target_m, float)
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    norm = np.linalg.norm(right)
+    if norm < 1e-6:
+        raise ValueError("look_at_optical: viewing direction is vertical, so 'no roll' is undefined")
+    right /= norm
+    down = np.cross(forward, right)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, down, forward, eye
+    return pose
+
+
+def scan_poses(scene: Scene) -> np.ndarray:
+    """(N, 4, 4) camera_to_base poses of the scan, deterministic from ``scene.seed``.
+
+    Like an arm sweeping round the workspace: azimuth advances steadily while the elevation rises and falls
+    inside ``elevation_deg``; small seeded jitter in radius, elevation and aim point adds parallax.
+    """
+    scan = scene.scan
+    rng = np.random.default_rng(scene.seed)
+    count = scan.views
+    k = np.arange(count)
+    az_lo, az_hi = np.radians(scan.azimuth_deg)
+    if np.isclose(az_hi - az_lo, 2 * np.pi):
+        azimuth = az_lo + rng.uniform(0, 2 * np.pi) + 2 * np.pi * k / count
+    else:
+        azimuth = az_lo + (az_hi - az_lo) * (k / max(count - 1, 1))
+    el_lo, el_hi = np.radians(scan.elevation_deg)
+    waves = max(1, round(count * ELEVATION_WAVES_PER_VIEW))
+    elevation = el_lo + (el_hi - el_lo) * (0.5 - 0.5 * np.cos(2 * np.pi * waves * k / count))
+    elevation = np.clip(elevation + rng.uniform(-0.1, 0.1, count) * (el_hi - el_lo), el_lo, el_hi)
+    radius = scan.radius_m * (1 + rng.uniform(-0.04, 0.04, count))
+    centre = np.asarray(scan.center_m, float)
+    targets = centre + np.concatenate([rng.normal(0, 0.01, (count, 2)), np.zeros((count, 1))], axis=1)
+    eyes = centre + radius[:, None] * np.stack(
+        [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)], axis=1)
+    return np.stack([look_at_optical(e, t) for e, t in zip(eyes, targets)])
+
+
+@lru_cache(maxsize=8)
+def pixel_directions(intrinsics: CameraIntrinsics) -> np.ndarray:
+    """(H, W, 3) ray directions in the optical frame with z = 1, so a hit distance along them is z-depth."""
+    cols = (np.arange(intrinsics.width) + 0.5 - intrinsics.cx) / intrinsics.fx
+    rows = (np.arange(intrinsics.height) + 0.5 - intrinsics.cy) / intrinsics.fy
+    u, v = np.meshgrid(cols, rows)
+    directions = np.stack([u, v, np.ones_like(u)], axis=-1)
+    directions.setflags(write=False)  # cached: callers must not modify it
+    return directions
+
+
+def table_half_size_m(scene: Scene) -> float:
+    """Half side of a square table, centred under the scan centre, that fills every pixel of every view.
+
+    Raises ValueError if some view sees (nearly) the horizon, which no finite table could fill.
+    """
+    intrinsics = scene_intrinsics(scene)
+    corners = np.array([[0, 0], [intrinsics.width, 0], [0, intrinsics.height],
+                        [intrinsics.width, intrinsics.height]], dtype=float)
+    corner_rays = np.stack([(corners[:, 0] - intrinsics.cx) / intrinsics.fx,
+                            (corners[:, 1] - intrinsics.cy) / intrinsics.fy, np.ones(4)], axis=1)
+    centre = np.asarray(scene.scan.center_m, float)
+    extent = 0.0
+    for index, pose in enumerate(scan_poses(scene)):
+        if pose[2, 3] <= 0.02:
+            raise ValueError(f"scene {scene.name!r}: view {index} puts the camera at or below the table; "
+                             f"raise scan.center_m z or scan.elevation_deg")
+        directions = corner_rays @ pose[:3, :3].T
+        slope = -directions[:, 2] / np.linalg.norm(directions[:, :2], axis=1).clip(1e-9)
+        if slope.min() < MIN_DOWNWARD_SLOPE:
+            raise ValueError(f"scene {scene.name!r}: view {index} sees (nearly) the horizon, so the table cannot "
+                             f"fill the image; raise scan.elevation_deg or narrow the camera (larger fx, fy)")
+        hits = pose[:3, 3] + directions * (-pose[2, 3] / directions[:, 2])[:, None]
+        extent = max(extent, float(np.abs(hits[:, :2] - centre[:2]).max()))
+    half = max(MIN_TABLE_HALF_SIZE_M, 1.05 * extent + 0.05)
+    if half > MAX_TABLE_HALF_SIZE_M:
+        raise ValueError(f"scene {scene.name!r}: the views reach {extent:.1f} m across the table; lower the "
+                         f"camera's field of view or raise scan.elevation_deg")
+    return half

@@ -1,0 +1,78 @@
+"""Loading scenes: built-in names, YAML files or dicts, fully checked (fields, overlap, table, cameras)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from dff_grasp_ros.sim.cameras import table_half_size_m
+from dff_grasp_ros.sim.objects import PartShape, placed_parts
+from dff_grasp_ros.sim.placement import check_no_overlap, convex_hull_2d
+from dff_grasp_ros.sim.spec import Scene, scene_from_dict
+
+SCENES_DIR = Path(__file__).resolve().parent / "scenes"
+
+
+def builtin_scene_names() -> list[str]:
+    return sorted(p.stem for p in SCENES_DIR.glob("*.yaml"))
+
+
+def load_scene(source: str | Path | dict[str, Any] | Scene) -> Scene:
+    """A checked Scene from a built-in name (``"tabletop"``), a YAML file path, a dict, or a Scene.
+
+    Raises ValueError with the offending field for bad content and for an unknown name or missing file.
+    """
+    if isinstance(source, Scene):
+        return source
+    if isinstance(source, dict):
+        return _checked(scene_from_dict(source))
+    if not isinstance(source, (str, Path)):
+        raise ValueError(f"load_scene expects a scene name, a YAML path or a dict, got {type(source).__name__}")
+    path = Path(source)
+    if not path.is_file():
+        if str(source) in builtin_scene_names():
+            path = SCENES_DIR / f"{source}.yaml"
+        else:
+            raise ValueError(f"no scene file or built-in scene called {str(source)!r}; "
+                             f"built-in scenes: {', '.join(builtin_scene_names())}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML: {err}") from err
+    try:
+        return _checked(scene_from_dict(data))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+
+
+def list_scenes() -> list[tuple[str, str]]:
+    """(name, one-line description) of every built-in scene, for ``dff-grasp scenes``."""
+    return [(name, load_scene(name).description) for name in builtin_scene_names()]
+
+
+@lru_cache(maxsize=16)
+def scene_parts(scene: Scene) -> tuple[tuple[PartShape, ...], ...]:
+    """Per object, its parts placed in base_link (cached: scenes are immutable)."""
+    return tuple(tuple(placed_parts(o.type, o.position_m, o.yaw_deg)) for o in scene.objects)
+
+
+@lru_cache(maxsize=16)
+def table_size_m(scene: Scene) -> float:
+    """Side of the square table (centred under the scan centre) that fills every pixel of every view."""
+    return 2.0 * table_half_size_m(scene)
+
+
+def _checked(scene: Scene) -> Scene:
+    footprints = [[convex_hull_2d(part.mesh.vertices[:, :2]) for part in parts] for parts in scene_parts(scene)]
+    labels = [scene.object_label(i) for i in range(len(scene.objects))]
+    check_no_overlap(footprints, labels)
+    half = table_size_m(scene) / 2
+    centre = np.asarray(scene.scan.center_m[:2])
+    for label, hulls in zip(labels, footprints):
+        if np.abs(np.concatenate(hulls) - centre).max() > half:
+            raise ValueError(f"scene {scene.name!r}: object {label} hangs off the {2 * half:.2f} m table centred at "
+                             f"{centre.tolist()}; move it closer to scan.center_m")
+    return scene

@@ -1,0 +1,139 @@
+"""Triangle meshes of primitive solids, in plain numpy (no open3d needed to build or check a scene).
+
+All generators emit triangles wound counter-clockwise seen from outside, so face normals point out of the
+solid; :func:`signed_volume_m3` is positive for a closed mesh wound that way (the tests rely on it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """Vertices (N, 3) in metres and triangles (M, 3) as vertex indices."""
+
+    vertices: np.ndarray
+    triangles: np.ndarray
+
+    def transformed(self, transform: np.ndarray) -> "Mesh":
+        """The mesh moved by a 4x4 rigid transform."""
+        rotation, translation = transform[:3, :3], transform[:3, 3]
+        return Mesh(self.vertices @ rotation.T + translation, self.triangles)
+
+    def triangle_corners(self) -> np.ndarray:
+        """(M, 3, 3): the three corner points of every triangle."""
+        return self.vertices[self.triangles]
+
+    def triangle_areas_m2(self) -> np.ndarray:
+        a, b, c = np.moveaxis(self.triangle_corners(), 1, 0)
+        return 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
+
+
+def merge(meshes: list[Mesh]) -> Mesh:
+    """One mesh holding all triangles of ``meshes``."""
+    vertices, triangles, offset = [], [], 0
+    for mesh in meshes:
+        vertices.append(mesh.vertices)
+        triangles.append(mesh.triangles + offset)
+        offset += len(mesh.vertices)
+    return Mesh(np.concatenate(vertices), np.concatenate(triangles))
+
+
+def signed_volume_m3(mesh: Mesh) -> float:
+    """Enclosed volume by the divergence theorem; negative if the winding points normals inwards."""
+    a, b, c = np.moveaxis(mesh.triangle_corners(), 1, 0)
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def rigid_transform(yaw_rad: float = 0.0, translation_m: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                    pitch_rad: float = 0.0) -> np.ndarray:
+    """4x4 transform: rotate about y by ``pitch_rad``, then about z by ``yaw_rad``, then translate."""
+    cy, sy = np.cos(yaw_rad), np.sin(yaw_rad)
+    cp, sp = np.cos(pitch_rad), np.sin(pitch_rad)
+    yaw = np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
+    pitch = np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
+    transform = np.eye(4)
+    transform[:3, :3] = yaw @ pitch
+    transform[:3, 3] = translation_m
+    return transform
+
+
+def box(min_corner_m: tuple[float, float, float], max_corner_m: tuple[float, float, float]) -> Mesh:
+    """Axis-aligned closed box between two corners."""
+    lo, hi = np.asarray(min_corner_m, float), np.asarray(max_corner_m, float)
+    if np.any(hi <= lo):
+        raise ValueError(f"box corners must satisfy min < max, got {lo} and {hi}")
+    bits = np.array([[(i >> 0) & 1, (i >> 1) & 1, (i >> 2) & 1] for i in range(8)], dtype=float)
+    vertices = lo + bits * (hi - lo)
+    # Vertex index = x + 2y + 4z; each face listed counter-clockwise from outside.
+    quads = [(0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5)]
+    triangles = [tri for a, b, c, d in quads for tri in ((a, b, c), (a, c, d))]
+    return Mesh(vertices, np.array(triangles, dtype=np.int64))
+
+
+def _grid_triangles(rows: int, cols: int) -> np.ndarray:
+    """Two triangles per cell of a rows x cols vertex grid whose columns wrap around (a ring per row)."""
+    r, c = np.meshgrid(np.arange(rows - 1), np.arange(cols), indexing="ij")
+    a = r * cols + c
+    b = r * cols + (c + 1) % cols
+    c_ = (r + 1) * cols + (c + 1) % cols
+    d = (r + 1) * cols + c
+    return np.concatenate([np.stack([a, b, c_], -1).reshape(-1, 3), np.stack([a, c_, d], -1).reshape(-1, 3)])
+
+
+def _drop_degenerate(mesh: Mesh) -> Mesh:
+    keep = mesh.triangle_areas_m2() > 1e-14
+    return Mesh(mesh.vertices, mesh.triangles[keep])
+
+
+def revolve(profile_rz_m: list[tuple[float, float]], segments: int = 48) -> Mesh:
+    """Surface of revolution about +z of a polyline of (radius, height) points.
+
+    Walk the profile with the solid on the left (e.g. outwards along the bottom, up the outside) so that the
+    normals point out. Points with radius 0 close the surface at the axis.
+    """
+    profile = np.asarray(profile_rz_m, dtype=float)
+    if profile.ndim != 2 or profile.shape[1] != 2 or len(profile) < 2 or np.any(profile[:, 0] < 0):
+        raise ValueError("profile must be at least two (radius >= 0, height) points")
+    angles = np.linspace(0.0, 2 * np.pi, segments, endpoint=False)
+    rings = np.stack([profile[:, :1] * np.cos(angles), profile[:, :1] * np.sin(angles),
+                      np.broadcast_to(profile[:, 1:], (len(profile), segments))], axis=-1)
+    return _drop_degenerate(Mesh(rings.reshape(-1, 3), _grid_triangles(len(profile), segments)))
+
+
+def cylinder(radius_m: float, z_min_m: float, z_max_m: float, segments: int = 48) -> Mesh:
+    """Closed cylinder about +z."""
+    return revolve([(0.0, z_min_m), (radius_m, z_min_m), (radius_m, z_max_m), (0.0, z_max_m)], segments)
+
+
+def arc_tube(arc_radius_m: float, tube_radius_m: float, start_rad: float, end_rad: float,
+             arc_segments: int = 32, tube_segments: int = 16) -> Mesh:
+    """An open-ended tube swept along an arc of a circle in the xz plane, centred at the origin.
+
+    Angle 0 is +x, pi/2 is +z. Used for loop handles whose ends are buried in the body they attach to.
+    """
+    if not 0 < tube_radius_m < arc_radius_m:
+        raise ValueError("arc_tube needs 0 < tube_radius_m < arc_radius_m")
+    theta = np.linspace(start_rad, end_rad, arc_segments + 1)
+    phi = np.linspace(0.0, 2 * np.pi, tube_segments, endpoint=False)
+    centre = arc_radius_m * np.stack([np.cos(theta), np.zeros_like(theta), np.sin(theta)], -1)
+    radial = centre / arc_radius_m  # in-plane normal N1
+    side = np.broadcast_to([0.0, 1.0, 0.0], radial.shape)  # N2 = T x N1 (T the arc tangent): outward winding
+    offsets = (np.cos(phi)[None, :, None] * radial[:, None, :] + np.sin(phi)[None, :, None] * side[:, None, :])
+    rings = centre[:, None, :] + tube_radius_m * offsets
+    return Mesh(rings.reshape(-1, 3), _grid_triangles(len(theta), tube_segments))
+
+
+def sample_surface(mesh: Mesh, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` points uniformly distributed over the surface, with the outward unit normal of each."""
+    areas = mesh.triangle_areas_m2()
+    chosen = rng.choice(len(areas), size=count, p=areas / areas.sum())
+    a, b, c = np.moveaxis(mesh.triangle_corners()[chosen], 1, 0)
+    u, v = rng.random((2, count, 1))
+    flip = (u + v) > 1  # reflect into the triangle so the density stays uniform
+    u, v = np.where(flip, 1 - u, u), np.where(flip, 1 - v, v)
+    normals = np.cross(b - a, c - a)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    return a + u * (b - a) + v * (c - a), normals

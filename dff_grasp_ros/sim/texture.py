@@ -1,0 +1,69 @@
+"""Procedural surface appearance: value noise fixed in world coordinates (so all views agree) and shading.
+
+Photometric NeRF training needs texture to triangulate; a deterministic function of the 3D hit point gives
+every view the same colour for the same surface point, unlike image-space noise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+TABLE_ALBEDO = np.array([0.50, 0.36, 0.24])  # light wood
+TABLE_CHECKER_M = 0.10
+SKY_RGB = np.array([0.70, 0.75, 0.80])
+LIGHT_DIRECTION = np.array([0.35, 0.25, 1.0]) / np.linalg.norm([0.35, 0.25, 1.0])  # towards the light
+AMBIENT, DIFFUSE = 0.35, 0.65
+_MASK32 = np.uint64(0xFFFFFFFF)
+_PRIMES = (np.uint64(0x9E3779B1), np.uint64(0x85EBCA77), np.uint64(0xC2B2AE3D))
+
+
+def _hash01(lattice: np.ndarray, seed: int) -> np.ndarray:
+    """A pseudo-random value in [0, 1) per integer lattice point (N, D): same point, same value, always."""
+    h = np.full(len(lattice), np.uint64(seed * 0x27D4EB2F) & _MASK32)
+    for axis in range(lattice.shape[1]):
+        h ^= (lattice[:, axis].astype(np.uint64) * _PRIMES[axis]) & _MASK32
+    for shift, mult in ((15, 0x2C1B3C6D), (12, 0x297A2D39), (15, 1)):
+        h ^= h >> np.uint64(shift)
+        h = (h * np.uint64(mult)) & _MASK32
+    return h.astype(np.float64) / 2.0**32
+
+
+def value_noise(points_m: np.ndarray, cell_m: float, seed: int = 0) -> np.ndarray:
+    """Smooth noise in [0, 1] over 2D or 3D points: random values on a grid of ``cell_m``, smoothly blended."""
+    scaled = np.asarray(points_m, dtype=np.float64) / cell_m
+    base = np.floor(scaled)
+    frac = scaled - base
+    weight = frac * frac * (3 - 2 * frac)  # smoothstep: no creases at cell borders
+    base = base.astype(np.int64)
+    dims = scaled.shape[1]
+    total = np.zeros(len(scaled))
+    for corner in range(2**dims):
+        offset = np.array([(corner >> d) & 1 for d in range(dims)])
+        w = np.prod(np.where(offset, weight, 1 - weight), axis=1)
+        total += w * _hash01(base + offset, seed)
+    return total
+
+
+def table_albedo(points_m: np.ndarray) -> np.ndarray:
+    """(N, 3) albedo of table points: wood-like grain noise over a faint 10 cm checker."""
+    xy = np.asarray(points_m)[:, :2]
+    grain = 0.6 * value_noise(xy * [1.0, 4.0], 0.08, seed=1) + 0.4 * value_noise(xy, 0.012, seed=2)
+    checker = (np.floor(xy[:, 0] / TABLE_CHECKER_M) + np.floor(xy[:, 1] / TABLE_CHECKER_M)) % 2
+    return TABLE_ALBEDO * (0.55 + 0.7 * grain + 0.15 * checker)[:, None]
+
+
+def object_albedo(points_m: np.ndarray, base_albedo: np.ndarray) -> np.ndarray:
+    """(N, 3) albedo of object points: their part's colour with a mild mottle (+-20 %)."""
+    mottle = 0.8 + 0.4 * value_noise(np.asarray(points_m), 0.012, seed=3)
+    return np.asarray(base_albedo) * mottle[:, None]
+
+
+def shade(albedo: np.ndarray, normals: np.ndarray, lit: np.ndarray) -> np.ndarray:
+    """Lambertian shading under one distant light plus ambient, to sRGB uint8. ``lit`` = not in shadow."""
+    cosine = np.clip(normals @ LIGHT_DIRECTION, 0.0, None) * lit
+    linear = np.clip(albedo * (AMBIENT + DIFFUSE * cosine)[:, None], 0.0, 1.0)
+    return np.round(255.0 * linear ** (1 / 2.2)).astype(np.uint8)
+
+
+def sky(count: int) -> np.ndarray:
+    """Colour of rays that hit nothing."""
+    return np.broadcast_to(np.round(255.0 * SKY_RGB ** (1 / 2.2)).astype(np.uint8), (count, 3)).copy()

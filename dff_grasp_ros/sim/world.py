@@ -1,0 +1,108 @@
+"""The scene as ray-castable geometry: one open3d RaycastingScene per scene, built once and cached.
+
+open3d's RaycastingScene (Embree) works headless, unlike its OffscreenRenderer. Every part and the table is
+its own geometry, so a hit's geometry id says which object and part it belongs to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dff_grasp_ros.sim.catalog import load_scene, scene_parts, table_size_m
+from dff_grasp_ros.sim.objects import part_albedo
+from dff_grasp_ros.sim.shapes import Mesh
+from dff_grasp_ros.sim.spec import Scene
+
+if TYPE_CHECKING:
+    import open3d as o3d
+
+
+@dataclass(frozen=True)
+class Hits:
+    """First hits of a batch of rays; ``geometry`` indexes :class:`World`'s per-geometry tables (misses
+    point at the last row, the "nothing" row)."""
+
+    distance: np.ndarray  # (N,) in units of each ray direction's length; inf where nothing is hit
+    geometry: np.ndarray  # (N,) int
+    normals: np.ndarray  # (N, 3) unit face normals as stored (not yet turned towards the ray)
+
+
+@dataclass(frozen=True)
+class World:
+    """Ray-castable scene plus, per geometry id (and one final row for misses), its labels and colour."""
+
+    scene: Scene
+    raycaster: Any  # open3d.t.geometry.RaycastingScene
+    object_id: np.ndarray  # (G + 1,) int32, -1 for the table and for misses
+    part_id: np.ndarray  # (G + 1,) int32
+    albedo: np.ndarray  # (G + 1, 3) linear RGB of the part's colour (table and misses: unused)
+    is_table: np.ndarray  # (G + 1,) bool
+    is_hit: np.ndarray  # (G + 1,) bool, False only on the last row
+
+    def cast(self, origins_m: np.ndarray, directions: np.ndarray) -> Hits:
+        """Cast rays (N, 3) + (N, 3); directions need not be unit length."""
+        import open3d as o3d
+
+        rays = np.concatenate([np.broadcast_to(origins_m, directions.shape), directions], axis=-1)
+        result = self.raycaster.cast_rays(o3d.core.Tensor(np.ascontiguousarray(rays, dtype=np.float32)))
+        distance = result["t_hit"].numpy().astype(np.float64)
+        ids = result["geometry_ids"].numpy().astype(np.int64)
+        miss = len(self.is_hit) - 1
+        geometry = np.where(np.isfinite(distance) & (ids < miss), ids, miss)
+        return Hits(distance, geometry, result["primitive_normals"].numpy().astype(np.float64))
+
+    def distance_to_surface_m(self, points_m: np.ndarray) -> np.ndarray:
+        """Unsigned distance from each point (N, 3) to the nearest surface of the scene (objects or table)."""
+        import open3d as o3d
+
+        query = o3d.core.Tensor(np.ascontiguousarray(points_m, dtype=np.float32).reshape(-1, 3))
+        return self.raycaster.compute_distance(query).numpy().astype(np.float64)
+
+
+def table_mesh(scene: Scene) -> Mesh:
+    """The table top: a square at z = 0 under the scan centre, wound to face up, big enough for every view."""
+    half = table_size_m(scene) / 2
+    cx, cy = scene.scan.center_m[:2]
+    vertices = np.array([[cx - half, cy - half, 0], [cx + half, cy - half, 0], [cx + half, cy + half, 0],
+                         [cx - half, cy + half, 0]], dtype=float)
+    return Mesh(vertices, np.array([[0, 1, 2], [0, 2, 3]]))
+
+
+def to_open3d(mesh: Mesh) -> "o3d.t.geometry.TriangleMesh":
+    import open3d as o3d
+
+    out = o3d.t.geometry.TriangleMesh()
+    out.vertex.positions = o3d.core.Tensor(mesh.vertices.astype(np.float32))
+    out.triangle.indices = o3d.core.Tensor(mesh.triangles.astype(np.int32))
+    return out
+
+
+@lru_cache(maxsize=4)
+def build_world(scene: Scene) -> World:
+    """The cached World of a scene (anything :func:`load_scene` accepts that is hashable, or a Scene)."""
+    import open3d as o3d
+
+    scene = load_scene(scene)
+    raycaster = o3d.t.geometry.RaycastingScene()
+    object_id, part_id, albedo, is_table = [], [], [], []
+
+    def add(mesh: Mesh, obj: int, part: int, rgb: np.ndarray, table: bool) -> None:
+        geometry_id = raycaster.add_triangles(to_open3d(mesh))
+        assert geometry_id == len(object_id), "open3d hands out geometry ids in insertion order"
+        object_id.append(obj), part_id.append(part), albedo.append(rgb), is_table.append(table)
+
+    add(table_mesh(scene), -1, -1, np.zeros(3), True)
+    for index, (obj, parts) in enumerate(zip(scene.objects, scene_parts(scene))):
+        for part_index, part in enumerate(parts):
+            add(part.mesh, index, part_index, part_albedo(obj.color, part.metal), False)
+    is_hit = [True] * len(object_id) + [False]
+    return World(scene, raycaster, np.array(object_id + [-1], np.int32), np.array(part_id + [-1], np.int32),
+                 np.array(albedo + [np.zeros(3)]), np.array(is_table + [False]), np.array(is_hit))
+
+
+def world_of(scene: Scene | str | dict[str, Any]) -> World:
+    """build_world for any scene source (dicts are not hashable, so they are loaded first)."""
+    return build_world(load_scene(scene))
