@@ -2,7 +2,7 @@
 
 Public API::
 
-    load_scene(name | path | dict) -> Scene            list_scenes() -> [(name, description)]
+    load_scene(name | path | dict) -> Scene            list_scenes() -> {name: description}
     scene_intrinsics(scene) -> CameraIntrinsics        scan_poses(scene) -> (N, 4, 4) camera_to_base (optical)
     render_view(scene, intrinsics, camera_to_base) -> RenderedView(rgb, depth_m, object_id, part_id)
     render_dataset(scene, out_root, name=None, progress=None) -> dataset path

@@ -48,9 +48,9 @@ def load_scene(source: str | Path | dict[str, Any] | Scene) -> Scene:
         raise ValueError(f"{path}: {err}") from err
 
 
-def list_scenes() -> list[tuple[str, str]]:
-    """(name, one-line description) of every built-in scene, for ``dff-grasp scenes``."""
-    return [(name, load_scene(name).description) for name in builtin_scene_names()]
+def list_scenes() -> dict[str, str]:
+    """Built-in scene name -> one-line description, for ``dff-grasp scenes``."""
+    return {name: load_scene(name).description for name in builtin_scene_names()}
 
 
 @lru_cache(maxsize=16)
