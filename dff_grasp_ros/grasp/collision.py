@@ -1,0 +1,54 @@
+"""Collision tests of the hand against the scene cloud and the table plane."""
+from __future__ import annotations
+
+import numpy as np
+
+from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
+
+SOLID_PARTS = ("finger_left", "finger_right", "palm")
+
+
+def colliding_points(gripper: ParallelJawGripper, rotation: np.ndarray, position_m: np.ndarray, opening_m: float,
+                     scene_points_m: np.ndarray) -> np.ndarray:
+    """Mask of scene points inside the fingers or palm. Points between the fingers are what is held: never counted."""
+    local = to_tcp_frame(scene_points_m, rotation, position_m)
+    boxes = gripper.boxes(opening_m)
+    hit = np.zeros(len(local), dtype=bool)
+    for name in SOLID_PARTS:
+        hit |= points_in_box(local, boxes[name])
+    return hit & ~points_in_box(local, boxes["closing"])
+
+
+def between_fingers(gripper: ParallelJawGripper, rotation: np.ndarray, position_m: np.ndarray, opening_m: float,
+                    scene_points_m: np.ndarray) -> np.ndarray:
+    """Mask of scene points in the closing region (between the finger pads' inner faces).
+
+    Also batched: ``rotation`` (R, 3, 3) and ``position_m`` (R, 3) give an (R, N) mask.
+    """
+    local = to_tcp_frame(scene_points_m, rotation, np.asarray(position_m)[..., None, :])
+    return points_in_box(local, gripper.boxes(opening_m)["closing"])
+
+
+def solid_corners_tcp(gripper: ParallelJawGripper, openings_m: np.ndarray) -> np.ndarray:
+    """Corners (M, 24, 3) of fingers and palm in the TCP frame for each opening."""
+    boxes = gripper.boxes(0.0)
+    corners, y_side = [], []
+    for name, side in zip(SOLID_PARTS, (1.0, -1.0, 0.0)):
+        lower, upper = boxes[name]
+        corners += [[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1]) for z in (lower[2], upper[2])]
+        y_side += [side] * 8
+    # Only the fingers move with the opening, each by half of it along its own side of y.
+    shift = np.zeros((len(np.atleast_1d(openings_m)), len(corners), 3))
+    shift[:, :, 1] = np.atleast_1d(openings_m)[:, None] / 2.0 * np.asarray(y_side)
+    return np.asarray(corners)[None] + shift
+
+
+def clears_table(gripper: ParallelJawGripper, rotations: np.ndarray, positions_m: np.ndarray, openings_m: np.ndarray,
+                 table_z_m: float, clearance_m: float) -> np.ndarray:
+    """Mask (M,) of poses whose fingers and palm stay ``clearance_m`` above the table plane z = ``table_z_m``.
+
+    Boxes are convex, so checking their corners is exact.
+    """
+    corners = solid_corners_tcp(gripper, openings_m)  # (M, 24, 3)
+    world_z = np.einsum("mj,mkj->mk", rotations[:, 2, :], corners) + positions_m[:, 2:3]
+    return world_z.min(axis=1) >= table_z_m + clearance_m

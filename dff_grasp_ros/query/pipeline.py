@@ -1,0 +1,191 @@
+"""One query end to end: prompt -> relevancy -> object mask -> part region -> ranked grasps.
+
+:func:`plan_query` is a pure function of its arguments (no shared state), so a node may serve concurrent
+requests from several threads. It never raises: every failure is answered as ``success=False`` with a message
+for the user, and an absent object is reported as "not found" rather than grasped at random.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
+from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
+from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS, MAX_PROMPT_CHARS, ParsedPrompt, PromptError, parse_prompt
+from dff_grasp_ros.query.relevancy import (CANONICAL_NEGATIVES, DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE,
+                                           relevancy_logits, sigmoid)
+from dff_grasp_ros.scene_cloud import SceneCloud
+
+TextEncoder = Callable[[list[str]], np.ndarray]
+
+# A part point must match "<object> <part>" better than the object phrase alone (and the canonical phrases):
+# 0.5 is exactly the point where both match equally.
+DEFAULT_PART_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class QueryParams:
+    """Everything a query depends on besides the cloud and the prompt."""
+
+    relevancy_threshold: float = DEFAULT_RELEVANCY_THRESHOLD
+    part_threshold: float = DEFAULT_PART_THRESHOLD
+    temperature: float = TEMPERATURE
+    negatives: tuple[str, ...] = CANONICAL_NEGATIVES
+    part_words: tuple[str, ...] = DEFAULT_PART_WORDS
+    max_prompt_chars: int = MAX_PROMPT_CHARS
+    grouping: GroupingParams = field(default_factory=GroupingParams)
+    grasp: GraspParams = field(default_factory=GraspParams)
+
+    def __post_init__(self) -> None:
+        for name in ("relevancy_threshold", "part_threshold"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+        if not self.negatives:
+            raise ValueError("at least one negative phrase is needed")
+
+    def with_threshold(self, relevancy_threshold: float) -> "QueryParams":
+        """These parameters with another threshold; 0 (the service's "unset") keeps the default."""
+        return self if relevancy_threshold == 0 else replace(self, relevancy_threshold=float(relevancy_threshold))
+
+
+@dataclass
+class QueryResult:
+    """Answer to one query; arrays are per point of the queried cloud."""
+
+    success: bool
+    message: str
+    prompt: ParsedPrompt | None = None
+    relevancy: np.ndarray | None = None  # (N,) object-phrase relevancy in [0, 1]
+    object_mask: np.ndarray | None = None  # (N,) bool
+    part_relevancy: np.ndarray | None = None  # (N,) "<object> <part>" vs object phrase, 0 off the object
+    part_mask: np.ndarray | None = None  # (N,) bool, the chosen part region
+    grasp: Grasp | None = None
+    candidates: list[Grasp] = field(default_factory=list)  # best first; candidates[0] is grasp
+    latency_s: float = 0.0
+
+    def to_json_dict(self, frame_id: str) -> dict[str, Any]:
+        """The ``--json`` answer of ``dff-grasp query/ask`` (see DESIGN.md)."""
+        return {
+            "success": self.success,
+            "message": self.message,
+            "grasp": None if self.grasp is None else grasp_json(self.grasp, frame_id),
+            "candidates": [grasp_json(g, frame_id) for g in self.candidates],
+            "relevancy_points": 0 if self.relevancy is None else int(len(self.relevancy)),
+            "object_points": 0 if self.object_mask is None else int(self.object_mask.sum()),
+            "part_points": 0 if self.part_mask is None else int(self.part_mask.sum()),
+            "latency_s": round(float(self.latency_s), 6),
+        }
+
+
+def grasp_json(grasp: Grasp, frame_id: str) -> dict[str, Any]:
+    return {
+        "position_m": [round(float(v), 6) for v in grasp.position_m],
+        "quaternion_xyzw": [round(float(v), 6) for v in grasp.quaternion_xyzw],
+        "width_m": round(float(grasp.width_m), 6),
+        "score": round(float(grasp.score), 6),
+        "pre_grasp_position_m": [round(float(v), 6) for v in grasp.pre_grasp_position_m],
+        "frame_id": frame_id,
+    }
+
+
+def plan_query(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes,
+               params: QueryParams | None = None) -> QueryResult:
+    """Answer "where and how do I grasp ``prompt``" on ``cloud`` (see the module docstring)."""
+    started = time.perf_counter()
+    params = params or QueryParams()
+    try:
+        result = _plan(cloud, text_encoder, prompt, params)
+    except PromptError as err:
+        result = QueryResult(False, f"bad prompt: {err}")
+    except _QueryFailure as failure:
+        result = failure.result
+    except Exception as err:  # noqa: BLE001 - a node must answer, never die, on an unforeseen fault
+        result = QueryResult(False, f"query failed: {type(err).__name__}: {err}")
+    result.latency_s = time.perf_counter() - started
+    return result
+
+
+class _QueryFailure(Exception):
+    def __init__(self, result: QueryResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, params: QueryParams) -> QueryResult:
+    parsed = parse_prompt(prompt, params.part_words, params.max_prompt_chars)
+    valid = _valid_rows(cloud)
+    if valid.sum() < params.grouping.seed_neighbours:
+        raise _QueryFailure(QueryResult(False, f"scene cloud has only {int(valid.sum())} usable points", parsed))
+    points, normals = cloud.points_m[valid].astype(np.float64), cloud.normals[valid].astype(np.float64)
+    language, dino = cloud.language[valid], cloud.dino[valid]
+
+    phrases = [parsed.object_phrase] + ([parsed.part_query] if parsed.part_phrase else []) + list(params.negatives)
+    embeddings = _encode(text_encoder, phrases, language.shape[1])
+    object_emb, negatives = embeddings[0], embeddings[-len(params.negatives):]
+    logits = relevancy_logits(language, object_emb, negatives, params.temperature)
+    object_relevancy = sigmoid(logits)
+    result = QueryResult(False, "", parsed, relevancy=_scatter(object_relevancy, valid))
+
+    tree = cKDTree(points)
+    _, seed_points = find_seed(tree, logits, params.grouping.seed_neighbours)
+    best = float(object_relevancy[seed_points].mean())
+    if best < params.relevancy_threshold:
+        result.message = (f"'{parsed.object_phrase}' not found in the scene (best relevancy {best:.2f} is below "
+                          f"the threshold {params.relevancy_threshold:.2f})")
+        return result
+    seed_points = seed_points[object_relevancy[seed_points] >= params.relevancy_threshold]
+    object_mask = grow_object(tree, dino, seed_points, params.grouping)
+    result.object_mask = _scatter(object_mask, valid)
+
+    if parsed.part_phrase:
+        part_negatives = np.vstack([negatives, object_emb[None]])
+        part_relevancy = sigmoid(relevancy_logits(language, embeddings[1], part_negatives, params.temperature))
+        part_relevancy = np.where(object_mask, part_relevancy, 0.0)
+        target = best_region(points, part_relevancy, part_relevancy >= params.part_threshold,
+                             params.grouping.neighbour_radius_m)
+        result.part_relevancy, result.part_mask = _scatter(part_relevancy, valid), _scatter(target, valid)
+        if not target.any():
+            result.message = f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it"
+            return result
+        what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", part_relevancy
+    else:
+        target, what = object_mask, f"the {parsed.object_phrase}"
+        held_relevancy = np.where(object_mask, object_relevancy, 0.0)
+
+    grasps = plan_grasps(points, normals, held_relevancy, target, object_mask, params.grasp)
+    if not grasps:
+        result.message = (f"found {what} ({int(target.sum())} points) but no collision-free grasp within the "
+                          f"gripper's {params.grasp.gripper.max_opening_m:.3f} m opening")
+        return result
+    result.success, result.grasp, result.candidates = True, grasps[0], grasps
+    result.message = f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m"
+    return result
+
+
+def _valid_rows(cloud: SceneCloud) -> np.ndarray:
+    """Rows with finite points, normals and features; NaNs from a bad fusion must not poison the whole query."""
+    valid = np.isfinite(cloud.points_m).all(axis=1) & np.isfinite(cloud.normals).all(axis=1)
+    valid &= np.isfinite(cloud.language).all(axis=1) & np.isfinite(cloud.dino).all(axis=1)
+    return valid
+
+
+def _encode(text_encoder: TextEncoder, phrases: list[str], dim: int) -> np.ndarray:
+    try:
+        embeddings = np.asarray(text_encoder(phrases), dtype=np.float32)
+    except Exception as err:  # noqa: BLE001 - reported to the user, see plan_query
+        raise _QueryFailure(QueryResult(False, f"text encoder failed: {type(err).__name__}: {err}")) from err
+    if embeddings.shape != (len(phrases), dim) or not np.isfinite(embeddings).all():
+        raise _QueryFailure(QueryResult(False, f"text encoder returned shape {embeddings.shape} for {len(phrases)} "
+                                               f"phrases; the scene's language features have {dim} dimensions"))
+    return embeddings
+
+
+def _scatter(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Values of the valid rows placed back into an array over all rows (0 / False elsewhere)."""
+    out = np.zeros(len(valid), dtype=np.float32 if values.dtype != bool else bool)
+    out[valid] = values
+    return out

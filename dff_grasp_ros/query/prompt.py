@@ -1,0 +1,114 @@
+"""Prompt understanding: split "blue mug handle" into an object phrase ("blue mug") and a part phrase ("handle").
+
+Accepted forms (case-insensitive, surrounding whitespace ignored):
+
+* ``"mug handle"``, ``"blue mug handle"`` – a trailing known part word is the part;
+* ``"the handle of the mug"`` – "<part> of <object>";
+* ``"mug's handle"`` – possessive;
+* ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word;
+* ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
+
+Colours and other attributes stay with the object phrase, because they select *which* object to grasp.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_PROMPT_CHARS = 200
+
+DEFAULT_PART_WORDS: tuple[str, ...] = (
+    "handle", "blade", "cap", "lid", "body", "head", "shaft", "rim", "spout", "tip", "neck", "grip", "base",
+    "bottom", "top", "edge", "knob", "stem", "bristles",
+)
+
+# Leading determiners and polite/verb fillers carry no meaning for the field and only dilute the text embedding.
+_LEADING_FILLERS = ("please", "pick up", "grasp", "grab", "take", "get", "the", "a", "an")
+_PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
+
+
+class PromptError(ValueError):
+    """A prompt that cannot be answered; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class ParsedPrompt:
+    """A validated prompt: what to find (``object_phrase``) and optionally which part of it to grasp."""
+
+    text: str  # normalised prompt (lower case, single spaces)
+    object_phrase: str
+    part_phrase: str | None = None
+
+    @property
+    def part_query(self) -> str | None:
+        """The phrase whose relevancy locates the part on the object, e.g. "blue mug handle"."""
+        return None if self.part_phrase is None else f"{self.object_phrase} {self.part_phrase}"
+
+
+def validate_prompt(prompt: str | bytes, max_chars: int = MAX_PROMPT_CHARS) -> str:
+    """The prompt as a clean, lower-case string with single spaces; :class:`PromptError` on bad input."""
+    if isinstance(prompt, (bytes, bytearray)):
+        try:
+            prompt = bytes(prompt).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise PromptError(f"prompt is not valid UTF-8 (byte {err.start})") from None
+    if not isinstance(prompt, str):
+        raise PromptError(f"prompt must be text, got {type(prompt).__name__}")
+    try:
+        # Lone surrogates arrive when non-UTF-8 bytes were decoded with surrogateescape (e.g. from argv).
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PromptError("prompt is not valid UTF-8 (it contains undecodable bytes)") from None
+    if len(prompt) > max_chars:
+        raise PromptError(f"prompt is too long ({len(prompt)} characters, at most {max_chars})")
+    for index, char in enumerate(prompt):
+        if unicodedata.category(char) in ("Cc", "Cf") and char != " ":
+            raise PromptError(f"prompt contains a control character (U+{ord(char):04X} at position {index})")
+    text = " ".join(prompt.split()).lower()
+    if not text:
+        raise PromptError("prompt is empty: say what to grasp, e.g. 'mug handle'")
+    return text
+
+
+def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART_WORDS,
+                 max_chars: int = MAX_PROMPT_CHARS) -> ParsedPrompt:
+    """Validate ``prompt`` and split it into object and part phrases (see the module docstring)."""
+    text = validate_prompt(prompt, max_chars)
+    if ";" in text:
+        object_text, _, part_text = text.partition(";")
+        object_phrase, part_phrase = _clean(object_text), _clean(part_text.replace(";", " "))
+        if not object_phrase:
+            raise PromptError(f"no object before ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
+        return ParsedPrompt(text, object_phrase, part_phrase or None)
+    phrase = _clean(text.replace("'s ", " "))
+    if not phrase:
+        raise PromptError(f"prompt {text!r} names nothing to grasp")
+    match = _PART_OF_OBJECT.match(phrase)
+    if match:
+        return ParsedPrompt(text, _clean(match["object"]), _clean(match["part"]))
+    object_phrase, part_phrase = _split_trailing_part(phrase, part_words)
+    return ParsedPrompt(text, object_phrase, part_phrase)
+
+
+def _split_trailing_part(phrase: str, part_words: tuple[str, ...]) -> tuple[str, str | None]:
+    # Longest known part suffix first, so multi-word parts ("power button") win over their last word.
+    words = phrase.split()
+    for size in range(len(words) - 1, 0, -1):
+        candidate = " ".join(words[-size:])
+        if candidate in part_words:
+            return " ".join(words[:-size]), candidate
+    return phrase, None
+
+
+def _clean(phrase: str) -> str:
+    phrase = " ".join(re.sub(r"[^\w\s'-]", " ", phrase).split())
+    changed = True
+    while changed:
+        changed = False
+        for filler in _LEADING_FILLERS:
+            if phrase == filler:
+                return ""
+            if phrase.startswith(filler + " "):
+                phrase, changed = phrase[len(filler) + 1:], True
+    return phrase.strip(" '-")

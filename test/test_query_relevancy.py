@@ -1,0 +1,102 @@
+"""LERF relevancy maths and DINO flood-fill grouping on hand-made data."""
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
+from dff_grasp_ros.query.relevancy import (DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE, relevancy,
+                                           relevancy_logits, sigmoid)
+
+
+def _explicit_lerf(features, query, negatives, temperature):
+    """LERF's definition written out: pairwise softmax against each negative, minimum over negatives."""
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+    f, q, n = unit(features), unit(query), unit(negatives)
+    out = []
+    for row in f:
+        pairwise = [np.exp(row @ q / temperature) / (np.exp(row @ q / temperature) + np.exp(row @ neg / temperature))
+                    for neg in n]
+        out.append(min(pairwise))
+    return np.array(out)
+
+
+def test_relevancy_matches_the_pairwise_softmax_formula():
+    rng = np.random.default_rng(3)
+    features, query, negatives = rng.standard_normal((50, 16)), rng.standard_normal(16), rng.standard_normal((4, 16))
+    np.testing.assert_allclose(relevancy(features, query, negatives), _explicit_lerf(features, query, negatives, 0.1),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_relevancy_takes_the_worst_negative():
+    query, negatives = np.array([1.0, 0, 0]), np.array([[0, 1.0, 0], [0, 0, 1.0]])
+    feature = np.array([[0.8, 0.0, 0.6]])  # beats negative 0 by 0.8, negative 1 only by 0.2
+    expected = 1.0 / (1.0 + np.exp(-(0.8 - 0.6) / TEMPERATURE))
+    assert relevancy(feature, query, negatives)[0] == pytest.approx(expected, rel=1e-5)
+    assert relevancy(feature, query, negatives[:1])[0] > relevancy(feature, query, negatives)[0]
+
+
+def test_relevancy_is_half_when_query_and_negative_tie_and_logits_do_not_saturate():
+    query, negatives = np.array([1.0, 0.0]), np.array([[0.0, 1.0]])
+    assert relevancy(np.array([[1.0, 1.0]]), query, negatives)[0] == pytest.approx(0.5)
+    logits = relevancy_logits(np.array([[1.0, 0.0], [0.9, 0.1]]), query, negatives)
+    assert logits[0] > logits[1]  # ordered even where relevancy itself rounds to ~1
+    assert sigmoid(np.array([-1000.0, 1000.0])).tolist() == [0.0, 1.0]
+    assert 0.5 < DEFAULT_RELEVANCY_THRESHOLD < 1.0
+
+
+def test_relevancy_rejects_mismatched_embeddings():
+    with pytest.raises(ValueError, match="sizes differ"):
+        relevancy(np.ones((3, 8)), np.ones(4), np.ones((2, 8)))
+
+
+def _touching_boxes(rng):
+    """Two 6 cm boxes of points side by side (gap 4 mm) with different DINO features, on a table."""
+    a = rng.uniform([0, 0, 0.0], [0.06, 0.06, 0.06], (1500, 3))
+    b = rng.uniform([0.064, 0, 0.0], [0.124, 0.06, 0.06], (1500, 3))
+    table = np.column_stack([rng.uniform(-0.1, 0.25, 3000), rng.uniform(-0.1, 0.16, 3000), np.zeros(3000)])
+    points = np.vstack([a, b, table])
+    labels = np.repeat([0, 1, 2], [1500, 1500, 3000])
+    dino_basis = np.eye(8)[:3] + 0.05 * rng.standard_normal((3, 8))
+    dino = dino_basis[labels] + 0.02 * rng.standard_normal((len(points), 8))
+    return points, labels, dino
+
+
+def test_grouping_separates_two_touching_objects():
+    rng = np.random.default_rng(0)
+    points, labels, dino = _touching_boxes(rng)
+    scores = np.where(labels == 1, 2.0, 0.0) + 0.1 * rng.standard_normal(len(points))
+    tree = cKDTree(points)
+    seed, seed_points = find_seed(tree, scores, 8)
+    assert labels[seed] == 1
+    mask = grow_object(tree, dino, seed_points, GroupingParams())
+    assert mask[labels == 1].mean() > 0.98
+    assert not mask[labels != 1].any()
+
+
+def test_grouping_without_dino_contrast_leaks_into_the_neighbour():
+    """The same fill with identical DINO features takes both boxes: the features, not geometry, separate them."""
+    rng = np.random.default_rng(0)
+    points, labels, _ = _touching_boxes(rng)
+    dino = np.where((labels == 2)[:, None], np.eye(8)[2], np.eye(8)[0])
+    tree = cKDTree(points)
+    mask = grow_object(tree, dino, np.flatnonzero(labels == 1)[:8], GroupingParams())
+    assert mask[labels == 0].mean() > 0.9 and not mask[labels == 2].any()
+
+
+def test_seed_ignores_a_single_outlier():
+    rng = np.random.default_rng(1)
+    points = rng.uniform(0, 0.1, (500, 3))
+    scores = np.where(points[:, 0] > 0.08, 1.0, 0.0)
+    scores[0] = 5.0  # one floater
+    seed, _ = find_seed(cKDTree(points), scores, 8)
+    assert points[seed, 0] > 0.08
+
+
+def test_best_region_prefers_the_larger_matching_cluster():
+    rng = np.random.default_rng(2)
+    big = rng.uniform([0, 0, 0], [0.05, 0.02, 0.02], (400, 3))
+    small = rng.uniform([0.2, 0, 0], [0.205, 0.005, 0.005], (10, 3))
+    points = np.vstack([big, small])
+    scores = np.r_[np.full(400, 0.8), np.full(10, 0.99)]
+    region = best_region(points, scores, scores > 0.5, 0.012)
+    assert region[:400].all() and not region[400:].any()
