@@ -5,6 +5,7 @@ cloud peaks or which part a grasp touches.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -13,33 +14,49 @@ from dff_grasp_ros.sim.catalog import load_scene, scene_parts
 from dff_grasp_ros.sim.labels import encode_labels
 from dff_grasp_ros.sim.shapes import sample_surface
 from dff_grasp_ros.sim.spec import Scene
-from dff_grasp_ros.sim.world import World, world_of
+from dff_grasp_ros.sim.world import to_open3d
 
 POINTS_PER_PART = 300
-BURIED_WITHIN_M = 0.003  # a surface point whose outward normal hits something this close is buried
-OUTWARD_START_M = 2e-4
+OUTWARD_START_M = 2e-4  # start the inside test just off the surface, clear of the part's own faces
+# A generic direction (not along any axis) so test rays do not graze box faces or seams.
+_PROBE_DIRECTION = np.array([0.31, 0.52, 0.79]) / np.linalg.norm([0.31, 0.52, 0.79])
 
 
-def exposed_surface_points(world: World, points_m: np.ndarray, normals: np.ndarray) -> np.ndarray:
-    """Mask of sampled points that are open to the air: not inside another part, not resting on the table.
+@lru_cache(maxsize=4)
+def _solids(scene: Scene) -> Any:
+    """A RaycastingScene of the objects alone (every part is a closed mesh; the open table plane is left out)."""
+    import open3d as o3d
+
+    raycaster = o3d.t.geometry.RaycastingScene()
+    for parts in scene_parts(scene):
+        for part in parts:
+            raycaster.add_triangles(to_open3d(part.mesh))
+    return raycaster
+
+
+def exposed_surface_points(scene: Scene, points_m: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Mask of surface points open to the air: not inside another part, not resting on the table.
 
     Hidden geometry (handle ends sunk into a mug wall, a blade's tang inside its handle, a base on the table)
-    is in the meshes but is not surface a camera can see or a gripper can touch.
+    is in the meshes but is not surface a camera can see or a gripper can touch. Inside-ness is the parity
+    of crossings of a ray leaving the point, which is exact for closed meshes.
     """
-    hits = world.cast(points_m + OUTWARD_START_M * normals, normals)
-    open_air = ~(world.is_hit[hits.geometry] & (hits.distance < BURIED_WITHIN_M))
+    import open3d as o3d
+
+    origins = points_m + OUTWARD_START_M * normals
+    rays = np.concatenate([origins, np.broadcast_to(_PROBE_DIRECTION, origins.shape)], axis=1)
+    crossings = _solids(scene).count_intersections(o3d.core.Tensor(rays.astype(np.float32))).numpy()
     on_table = (points_m[:, 2] < 1e-3) & (normals[:, 2] < -0.5)
-    return open_air & ~on_table
+    return (crossings % 2 == 0) & ~on_table
 
 
 def part_surface_points(scene: Scene, object_index: int, part_index: int,
                         count: int = POINTS_PER_PART) -> np.ndarray:
     """(<= count, 3) exposed surface points of one part, deterministic from the scene seed."""
-    world = world_of(scene)
     mesh = scene_parts(scene)[object_index][part_index].mesh
     rng = np.random.default_rng([scene.seed, object_index, part_index])
     points, normals = sample_surface(mesh, 4 * count, rng)
-    return points[exposed_surface_points(world, points, normals)][:count]
+    return points[exposed_surface_points(scene, points, normals)][:count]
 
 
 def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POINTS_PER_PART) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def cylinder(radius_m: float, z_min_m: float, z_max_m: float, segments: int = 48
 
 def arc_tube(arc_radius_m: float, tube_radius_m: float, start_rad: float, end_rad: float,
              arc_segments: int = 32, tube_segments: int = 16) -> Mesh:
-    """An open-ended tube swept along an arc of a circle in the xz plane, centred at the origin.
+    """A closed tube swept along an arc of a circle in the xz plane, centred at the origin (flat end caps).
 
     Angle 0 is +x, pi/2 is +z. Used for loop handles whose ends are buried in the body they attach to.
     """
@@ -122,8 +122,15 @@ def arc_tube(arc_radius_m: float, tube_radius_m: float, start_rad: float, end_ra
     radial = centre / arc_radius_m  # in-plane normal N1
     side = np.broadcast_to([0.0, 1.0, 0.0], radial.shape)  # N2 = T x N1 (T the arc tangent): outward winding
     offsets = (np.cos(phi)[None, :, None] * radial[:, None, :] + np.sin(phi)[None, :, None] * side[:, None, :])
-    rings = centre[:, None, :] + tube_radius_m * offsets
-    return Mesh(rings.reshape(-1, 3), _grid_triangles(len(theta), tube_segments))
+    rings = (centre[:, None, :] + tube_radius_m * offsets).reshape(-1, 3)
+    first_centre, last_centre = len(rings), len(rings) + 1
+    ring = np.arange(tube_segments)
+    last_ring = (len(theta) - 1) * tube_segments + ring
+    # The rings turn counter-clockwise about the arc tangent, so these fans face back (start) and ahead (end).
+    start_cap = np.stack([np.full(tube_segments, first_centre), np.roll(ring, -1), ring], axis=1)
+    end_cap = np.stack([np.full(tube_segments, last_centre), last_ring, np.roll(last_ring, -1)], axis=1)
+    vertices = np.concatenate([rings, centre[[0, -1]]])
+    return Mesh(vertices, np.concatenate([_grid_triangles(len(theta), tube_segments), start_cap, end_cap]))
 
 
 def sample_surface(mesh: Mesh, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
