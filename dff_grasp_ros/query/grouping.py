@@ -23,6 +23,10 @@ class GroupingParams:
     """Flood-fill settings; distances in metres, similarities are cosines of DINO features."""
 
     neighbour_radius_m: float = 0.012  # a few point spacings of a fused scene cloud
+    # Sparse regions need a larger reach: a point's radius is at least this many times the distance to its
+    # ``spacing_neighbours``-th nearest neighbour, so the fill crosses sparsely sampled surfaces too.
+    spacing_factor: float = 2.0
+    spacing_neighbours: int = 4
     seed_neighbours: int = 8  # the seed is the point whose k nearest neighbours are most relevant on average
     edge_min_cosine: float = 0.8
     seed_min_cosine: float = 0.5
@@ -48,6 +52,14 @@ def find_seed(tree: cKDTree, scores: np.ndarray, neighbours: int) -> tuple[int, 
     return int(shortlist[best]), neighbour_idx[best]
 
 
+def adaptive_radius_m(tree: cKDTree, query_m: np.ndarray, params: GroupingParams) -> np.ndarray:
+    """Neighbour radius (M,) per query point: the fixed radius, or more where the cloud is sparse."""
+    k = min(params.spacing_neighbours + 1, tree.n)  # +1: the query point finds itself first
+    distance, _ = tree.query(query_m, k=k)
+    spacing = np.asarray(distance).reshape(len(query_m), k)[:, -1]
+    return np.maximum(params.neighbour_radius_m, params.spacing_factor * spacing)
+
+
 def grow_object(tree: cKDTree, dino: np.ndarray, seed_points: np.ndarray, params: GroupingParams) -> np.ndarray:
     """Boolean mask (N,) of the object that contains ``seed_points`` (indices), grown by breadth-first search."""
     points = tree.data
@@ -58,7 +70,7 @@ def grow_object(tree: cKDTree, dino: np.ndarray, seed_points: np.ndarray, params
     mask[seed_points] = True
     frontier = np.asarray(seed_points, dtype=np.int64)
     while len(frontier):
-        lists = tree.query_ball_point(points[frontier], r=params.neighbour_radius_m)
+        lists = tree.query_ball_point(points[frontier], r=adaptive_radius_m(tree, points[frontier], params))
         counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
         if counts.sum() == 0:
             break
@@ -75,11 +87,20 @@ def grow_object(tree: cKDTree, dino: np.ndarray, seed_points: np.ndarray, params
     return mask
 
 
-def connected_regions(points: np.ndarray, radius_m: float) -> np.ndarray:
-    """Label (M,) of the spatially connected component of each point (neighbours closer than ``radius_m``)."""
+def connected_regions(points: np.ndarray, radius_m: float, spacing_factor: float = 2.0,
+                      spacing_neighbours: int = 4) -> np.ndarray:
+    """Label (M,) of the spatially connected component of each point.
+
+    Points closer than ``radius_m`` are connected, or than ``spacing_factor`` times the median distance to the
+    ``spacing_neighbours``-th neighbour when the points are sparser than that.
+    """
     if len(points) == 0:
         return np.zeros(0, dtype=np.int64)
-    pairs = cKDTree(points).query_pairs(radius_m, output_type="ndarray")
+    tree = cKDTree(points)
+    if len(points) > spacing_neighbours:
+        spacing = float(np.median(tree.query(points, k=spacing_neighbours + 1)[0][:, -1]))
+        radius_m = max(radius_m, spacing_factor * spacing)
+    pairs = tree.query_pairs(radius_m, output_type="ndarray")
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points), len(points)))
     return connected_components(graph, directed=False)[1]
 
