@@ -2,7 +2,7 @@
 """Create or update the project environment ``.venv`` (idempotent; the README's two commands call this).
 
 Steps, each skipped when its inputs have not changed since the last successful run:
-  1. check the build tools (cmake, a C++ compiler, Python headers, libusb for open3d),
+  1. check the build tools (cmake, a C++ compiler, Python headers) and Debian packages (libusb, chromium),
   2. create ``.venv`` and install the pinned dependencies of ``requirements/lock.txt`` (exact, ``--no-deps``:
      nerfstudio's own pins clash with open_clip, see PLATFORM.md),
   3. generate and compile the ROS interfaces (msg/, srv/, action/) with the ros-rosidl-*/ros-ament-cmake* wheels
@@ -77,17 +77,32 @@ def _cmake_version(cmake: str) -> tuple[int, ...] | None:
         return None
 
 
-def ensure_libusb() -> None:
-    """open3d's import needs libusb-1.0 (a Debian package); install it when we are allowed to."""
-    if _has_shared_library("libusb-1.0.so.0"):
+# Debian packages the project needs at run/test time: (what to look for, package, why).
+SYSTEM_PACKAGES = (
+    ("lib:libusb-1.0.so.0", "libusb-1.0-0", "open3d's import needs it"),
+    ("bin:chromium", "chromium", "the web viewer's browser test drives it headless"),
+)
+
+
+def ensure_system_packages() -> None:
+    """Install missing Debian packages when we may (root + apt-get); otherwise say what to install."""
+    missing = [(pkg, why) for probe, pkg, why in SYSTEM_PACKAGES if not _present(probe)]
+    if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        log("installing libusb-1.0-0 (needed by open3d)")
+        names = [pkg for pkg, _ in missing]
+        log(f"installing {' '.join(names)} (apt-get)")
         subprocess.run(["apt-get", "update", "-qq"], check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "libusb-1.0-0"], check=True)
-    if not _has_shared_library("libusb-1.0.so.0"):
-        raise SetupError("libusb-1.0 is missing (open3d needs it): install it, e.g. `sudo apt-get install "
-                         "libusb-1.0-0`")
+        subprocess.run(["apt-get", "install", "-y", "-qq", *names], check=True, stdout=subprocess.DEVNULL)
+        missing = [(pkg, why) for probe, pkg, why in SYSTEM_PACKAGES if not _present(probe)]
+    if missing:
+        raise SetupError("missing Debian packages: " + "; ".join(f"{pkg} ({why})" for pkg, why in missing)
+                         + f". Install them: sudo apt-get install {' '.join(pkg for pkg, _ in missing)}")
+
+
+def _present(probe: str) -> bool:
+    kind, name = probe.split(":", 1)
+    return shutil.which(name) is not None if kind == "bin" else _has_shared_library(name)
 
 
 def _has_shared_library(name: str) -> bool:
@@ -181,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.check_tools:
             log("build tools present")
             return 0
-        ensure_libusb()
+        ensure_system_packages()
         stamp = read_stamp() if venv_python().exists() else {}
         started = time.monotonic()
         changed = False

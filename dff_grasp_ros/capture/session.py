@@ -132,14 +132,19 @@ class CaptureSession:
     def dataset_name(self) -> str:
         return self.name
 
-    def finish(self) -> Path:
-        """Publish the dataset atomically and return its path; ValueError if no view was kept."""
+    def finish(self, extra_metadata: dict[str, Any] | None = None) -> Path:
+        """Publish the dataset atomically and return its path; ValueError if no view was kept.
+
+        ``extra_metadata`` joins the dataset's ``dff_grasp`` block: facts learnt during the capture (the
+        simulated scene arrives on a latched topic, possibly after the first views).
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError("capture session already finished or aborted")
             self._closed = True
             if self._writer is None:
                 raise ValueError(f"no views kept, nothing to write; capture stats: {self.stats()}")
+            self._writer.metadata.update(extra_metadata or {})
             self._writer.metadata["capture"] = self.stats()
             try:
                 return self._writer.commit()

@@ -127,7 +127,6 @@ def make_node():
             target = int(goal_handle.request.num_views) or int(self.p.default_views)
             timeout_s = float(goal_handle.request.timeout_s)
             session = CaptureSession(self.p.datasets_dir, capture_settings(self.p, self.pose_source),
-                                     metadata={"scene": self.scene} if self.scene else None,
                                      warn=self.get_logger().warning)
             with self.session_lock:
                 self.session = session
@@ -156,7 +155,7 @@ def make_node():
                                       f"rejected: {self._reasons(stats)}; nothing written")
                     goal_handle.abort()
                     return result
-                path = session.finish()
+                path = session.finish({"scene": self.scene} if self.scene else None)
                 result.success = True
                 result.dataset_path = str(path)
                 result.message = f"{session.kept} views written to {path}; rejected: {self._reasons(stats)}"
