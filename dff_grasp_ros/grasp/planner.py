@@ -97,15 +97,22 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     candidates = _scored_candidates(pairs, points_m, point_relevancy, tree, params)
     hand_reach = float(np.linalg.norm([gripper.palm_width_m / 2, gripper.palm_span_m / 2,
                                        gripper.finger_length_m + gripper.palm_depth_m]))
+    finger_reach = float(np.linalg.norm([gripper.finger_width_m / 2, gripper.max_opening_m / 2
+                                         + gripper.finger_thickness_m, gripper.finger_length_m]))
     local_points: dict[int, np.ndarray] = {}
 
     def collision_free(i: int) -> bool:
+        def hits(points: np.ndarray) -> int:
+            return int(colliding_points(gripper, candidates.rotation[i], candidates.position_m[i],
+                                        candidates.opening_m[i], points).sum())
+
+        # Most rejected candidates fail at the fingers: test those few nearby points before the palm's many.
+        if hits(points_m[tree.query_ball_point(candidates.position_m[i], r=finger_reach)]) > params.max_colliding_points:
+            return False
         pair = int(candidates.pair[i])
-        if pair not in local_points:  # candidates of one pair share the TCP's neighbourhood
+        if pair not in local_points:  # candidates of one pair share the hand's neighbourhood
             local_points[pair] = points_m[tree.query_ball_point(candidates.centre_m[i], r=hand_reach + 0.05)]
-        hits = colliding_points(gripper, candidates.rotation[i], candidates.position_m[i],
-                                candidates.opening_m[i], local_points[pair])
-        return int(hits.sum()) <= params.max_colliding_points
+        return hits(local_points[pair]) <= params.max_colliding_points
 
     order = np.argsort(-candidates.score, kind="stable")
     kept = non_maximum_suppression(order, lambda i: (candidates.position_m[i], candidates.rotation[i]),

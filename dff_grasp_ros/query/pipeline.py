@@ -14,6 +14,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
+from dff_grasp_ros.query.downsample import voxel_representatives
 from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
 from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS, MAX_PROMPT_CHARS, ParsedPrompt, PromptError, parse_prompt
 from dff_grasp_ros.query.relevancy import (CANONICAL_NEGATIVES, DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE,
@@ -37,6 +38,9 @@ class QueryParams:
     negatives: tuple[str, ...] = CANONICAL_NEGATIVES
     part_words: tuple[str, ...] = DEFAULT_PART_WORDS
     max_prompt_chars: int = MAX_PROMPT_CHARS
+    # Grouping and grasping run on one point per voxel of this size: a hand with 10 mm fingers gains nothing
+    # from denser points, and a dense fused cloud would cost seconds per query. 0 keeps every point.
+    voxel_m: float = 0.003
     grouping: GroupingParams = field(default_factory=GroupingParams)
     grasp: GraspParams = field(default_factory=GraspParams)
 
@@ -130,33 +134,35 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     object_relevancy = sigmoid(logits)
     result = QueryResult(False, "", parsed, relevancy=_scatter(object_relevancy, valid))
 
-    tree = cKDTree(points)
-    _, seed_points = find_seed(tree, logits, params.grouping.seed_neighbours)
-    best = float(object_relevancy[seed_points].mean())
+    # Relevancy above is per point; the geometry below works on voxel representatives and is spread back.
+    reps, inverse = voxel_representatives(points, params.voxel_m)
+    tree = cKDTree(points[reps])
+    _, seed_points = find_seed(tree, logits[reps], params.grouping.seed_neighbours)
+    best = float(object_relevancy[reps][seed_points].mean())
     if best < params.relevancy_threshold:
         result.message = (f"'{parsed.object_phrase}' not found in the scene (best relevancy {best:.2f} is below "
                           f"the threshold {params.relevancy_threshold:.2f})")
         return result
-    seed_points = seed_points[object_relevancy[seed_points] >= params.relevancy_threshold]
-    object_mask = grow_object(tree, dino, seed_points, params.grouping)
-    result.object_mask = _scatter(object_mask, valid)
+    seed_points = seed_points[object_relevancy[reps][seed_points] >= params.relevancy_threshold]
+    object_mask = grow_object(tree, dino[reps], seed_points, params.grouping)
+    result.object_mask = _scatter(object_mask[inverse], valid)
 
     if parsed.part_phrase:
         part_negatives = np.vstack([negatives, object_emb[None]])
         part_relevancy = sigmoid(relevancy_logits(language, embeddings[1], part_negatives, params.temperature))
-        part_relevancy = np.where(object_mask, part_relevancy, 0.0)
-        target = best_region(points, part_relevancy, part_relevancy >= params.part_threshold,
+        part_relevancy = np.where(object_mask[inverse], part_relevancy, 0.0)
+        target = best_region(points[reps], part_relevancy[reps], part_relevancy[reps] >= params.part_threshold,
                              params.grouping.neighbour_radius_m)
-        result.part_relevancy, result.part_mask = _scatter(part_relevancy, valid), _scatter(target, valid)
+        result.part_relevancy, result.part_mask = _scatter(part_relevancy, valid), _scatter(target[inverse], valid)
         if not target.any():
             result.message = f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it"
             return result
-        what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", part_relevancy
+        what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", part_relevancy[reps]
     else:
         target, what = object_mask, f"the {parsed.object_phrase}"
-        held_relevancy = np.where(object_mask, object_relevancy, 0.0)
+        held_relevancy = np.where(object_mask, object_relevancy[reps], 0.0)
 
-    grasps = plan_grasps(points, normals, held_relevancy, target, object_mask, params.grasp)
+    grasps = plan_grasps(points[reps], normals[reps], held_relevancy, target, object_mask, params.grasp)
     if not grasps:
         result.message = (f"found {what} ({int(target.sum())} points) but no collision-free grasp within the "
                           f"gripper's {params.grasp.gripper.max_opening_m:.3f} m opening")
