@@ -5,6 +5,8 @@ every view the same colour for the same surface point, unlike image-space noise.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 TABLE_ALBEDO = np.array([0.50, 0.36, 0.24])  # light wood
@@ -30,17 +32,17 @@ def _hash01(lattice: np.ndarray, seed: int) -> np.ndarray:
 def value_noise(points_m: np.ndarray, cell_m: float, seed: int = 0) -> np.ndarray:
     """Smooth noise in [0, 1] over 2D or 3D points: random values on a grid of ``cell_m``, smoothly blended."""
     scaled = np.asarray(points_m, dtype=np.float64) / cell_m
+    count, dims = scaled.shape
     base = np.floor(scaled)
     frac = scaled - base
     weight = frac * frac * (3 - 2 * frac)  # smoothstep: no creases at cell borders
-    base = base.astype(np.int64)
-    dims = scaled.shape[1]
-    total = np.zeros(len(scaled))
-    for corner in range(2**dims):
-        offset = np.array([(corner >> d) & 1 for d in range(dims)])
-        w = np.prod(np.where(offset, weight, 1 - weight), axis=1)
-        total += w * _hash01(base + offset, seed)
-    return total
+    corners = np.array(list(itertools.product((0, 1), repeat=dims)))  # first axis varies slowest
+    lattice = (base.astype(np.int64)[:, None, :] + corners[None]).reshape(-1, dims)
+    values = _hash01(lattice, seed).reshape((count,) + (2,) * dims)
+    for axis in range(dims):  # blend away one axis at a time, first to last
+        w = weight[:, axis].reshape((count,) + (1,) * (dims - axis - 1))
+        values = values[:, 0] * (1 - w) + values[:, 1] * w
+    return values
 
 
 def table_albedo(points_m: np.ndarray) -> np.ndarray:
