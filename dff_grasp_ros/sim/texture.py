@@ -14,19 +14,19 @@ TABLE_CHECKER_M = 0.10
 SKY_RGB = np.array([0.70, 0.75, 0.80])
 LIGHT_DIRECTION = np.array([0.35, 0.25, 1.0]) / np.linalg.norm([0.35, 0.25, 1.0])  # towards the light
 AMBIENT, DIFFUSE = 0.35, 0.65
-_MASK32 = np.uint64(0xFFFFFFFF)
-_PRIMES = (np.uint64(0x9E3779B1), np.uint64(0x85EBCA77), np.uint64(0xC2B2AE3D))
+_PRIMES = (np.uint32(0x9E3779B1), np.uint32(0x85EBCA77), np.uint32(0xC2B2AE3D))
 
 
 def _hash01(lattice: np.ndarray, seed: int) -> np.ndarray:
-    """A pseudo-random value in [0, 1) per integer lattice point (N, D): same point, same value, always."""
-    h = np.full(len(lattice), np.uint64(seed * 0x27D4EB2F) & _MASK32)
-    for axis in range(lattice.shape[1]):
-        h ^= (lattice[:, axis].astype(np.uint64) * _PRIMES[axis]) & _MASK32
-    for shift, mult in ((15, 0x2C1B3C6D), (12, 0x297A2D39), (15, 1)):
-        h ^= h >> np.uint64(shift)
-        h = (h * np.uint64(mult)) & _MASK32
-    return h.astype(np.float64) / 2.0**32
+    """A pseudo-random value in [0, 1] per integer lattice point (N, D): same point, same value, always."""
+    with np.errstate(over="ignore"):  # uint32 arithmetic wraps by design
+        h = np.full(len(lattice), np.uint32((seed * 0x27D4EB2F) & 0xFFFFFFFF))
+        for axis in range(lattice.shape[1]):
+            h ^= lattice[:, axis].astype(np.uint32) * _PRIMES[axis]
+        for shift, mult in ((15, 0x2C1B3C6D), (12, 0x297A2D39), (15, 1)):
+            h ^= h >> np.uint32(shift)
+            h *= np.uint32(mult)
+    return h.astype(np.float32) * np.float32(2.0**-32)
 
 
 def value_noise(points_m: np.ndarray, cell_m: float, seed: int = 0) -> np.ndarray:
@@ -39,6 +39,7 @@ def value_noise(points_m: np.ndarray, cell_m: float, seed: int = 0) -> np.ndarra
     corners = np.array(list(itertools.product((0, 1), repeat=dims)))  # first axis varies slowest
     lattice = (base.astype(np.int64)[:, None, :] + corners[None]).reshape(-1, dims)
     values = _hash01(lattice, seed).reshape((count,) + (2,) * dims)
+    weight = weight.astype(np.float32)
     for axis in range(dims):  # blend away one axis at a time, first to last
         w = weight[:, axis].reshape((count,) + (1,) * (dims - axis - 1))
         values = values[:, 0] * (1 - w) + values[:, 1] * w

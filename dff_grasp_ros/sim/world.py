@@ -99,6 +99,8 @@ def build_world(scene: Scene) -> World:
         for part_index, part in enumerate(parts):
             add(part.mesh, index, part_index, part_albedo(obj.color, part.metal), False)
     is_hit = [True] * len(object_id) + [False]
+    # open3d builds the BVH on the first query; do it here, once, rather than in racing render threads.
+    raycaster.cast_rays(o3d.core.Tensor(np.array([[0, 0, 1, 0, 0, -1]], dtype=np.float32)))
     return World(scene, raycaster, np.array(object_id + [-1], np.int32), np.array(part_id + [-1], np.int32),
                  np.array(albedo + [np.zeros(3)]), np.array(is_table + [False]), np.array(is_hit))
 
