@@ -82,10 +82,9 @@ def to_open3d(mesh: Mesh) -> "o3d.t.geometry.TriangleMesh":
 
 @lru_cache(maxsize=4)
 def build_world(scene: Scene) -> World:
-    """The cached World of a scene (anything :func:`load_scene` accepts that is hashable, or a Scene)."""
+    """The World of a scene, built once per scene (Scenes are frozen, so equal scenes share it)."""
     import open3d as o3d
 
-    scene = load_scene(scene)
     raycaster = o3d.t.geometry.RaycastingScene()
     object_id, part_id, albedo, is_table = [], [], [], []
 
@@ -106,5 +105,5 @@ def build_world(scene: Scene) -> World:
 
 
 def world_of(scene: Scene | str | dict[str, Any]) -> World:
-    """build_world for any scene source (dicts are not hashable, so they are loaded first)."""
+    """build_world for any scene source :func:`load_scene` accepts (a name, a YAML path, a dict, a Scene)."""
     return build_world(load_scene(scene))
