@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from dff_grasp_ros.teachers import TeacherError, make_teacher
-from dff_grasp_ros.teachers.synthetic import (add_seeded_noise, check_semantic, pooled_label_features,
-                                              semantic_pixel)
+from dff_grasp_ros.teachers.synthetic import (add_seeded_noise, check_semantic, pack_labels,
+                                              pooled_label_features, semantic_pixel, unpack_labels)
 
 TABLE = semantic_pixel(None)
 RED_MUG_BODY = semantic_pixel("mug", "red", "body", instance=0)
@@ -37,7 +37,8 @@ def lerf_relevancy(features: torch.Tensor, query: torch.Tensor, negatives: torch
     """LERF: min over canonical negatives of the pairwise softmax (temperature 0.1) in favour of the query."""
     positive = features @ query / 0.1
     negative = features @ negatives.T / 0.1
-    return torch.softmax(torch.stack([positive[..., None].expand_as(negative), negative], dim=-1), -1)[..., 0].min(-1).values
+    pairs = torch.stack([positive[..., None].expand_as(negative), negative], dim=-1)
+    return torch.softmax(pairs, dim=-1)[..., 0].min(dim=-1).values
 
 
 def test_mug_handle_query_peaks_on_mug_handle_cells_and_banana_matches_nothing():
@@ -139,3 +140,11 @@ def test_pooled_features_match_per_pixel_average():
     per_pixel = np.stack([[vector(semantic[r, c]) for c in range(20)] for r in range(12)])
     expected = per_pixel.reshape(3, 4, 5, 4, 5).mean(axis=(1, 3))
     np.testing.assert_allclose(pooled, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_label_packing_roundtrips_every_channel():
+    labels = np.array([TABLE, RED_MUG_BODY, RED_MUG_HANDLE, BLUE_PAN_HANDLE, OTHER_RED_MUG_BODY,
+                       semantic_pixel("box", "brown", "body", instance=4000)])
+    keys = pack_labels(labels)
+    assert len(set(keys.tolist())) == len(labels)
+    np.testing.assert_array_equal(unpack_labels(keys), labels)

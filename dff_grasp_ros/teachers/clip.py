@@ -116,16 +116,17 @@ def crop_coverage(boxes: torch.Tensor, grid_hw: tuple[int, int], image_hw: tuple
 
 def crops_to_input(pixels: torch.Tensor, boxes: torch.Tensor, size_px: int) -> torch.Tensor:
     """Bilinear crop-and-resize of (K, 4) pixel boxes from one (1, 3, H, W) image -> (K, 3, size, size)."""
-    _, _, height, width = pixels.shape
+    _, channels, height, width = pixels.shape
     steps = (torch.arange(size_px, device=pixels.device, dtype=torch.float32) + 0.5) / size_px
     boxes = boxes.to(pixels.device)
     xs = boxes[:, 0:1] + steps * (boxes[:, 2:3] - boxes[:, 0:1])
     ys = boxes[:, 1:2] + steps * (boxes[:, 3:4] - boxes[:, 1:2])
     grid = torch.stack(torch.broadcast_tensors(  # grid_sample wants x, y in [-1, 1] with align_corners=False
         (xs * (2.0 / width) - 1.0)[:, None, :], (ys * (2.0 / height) - 1.0)[:, :, None]), dim=-1)
-    source = pixels.expand(len(boxes), -1, -1, -1)
-    return F.grid_sample(source.float(), grid, mode="bilinear", padding_mode="border",
-                         align_corners=False).to(pixels.dtype)
+    # all crops stacked as one tall grid over the single image: no K copies of the image in memory
+    tall = F.grid_sample(pixels.float(), grid.reshape(1, len(boxes) * size_px, size_px, 2), mode="bilinear",
+                         padding_mode="border", align_corners=False)
+    return tall.reshape(channels, len(boxes), size_px, size_px).transpose(0, 1)
 
 
 class ClipTeacher(Teacher):
@@ -201,11 +202,11 @@ class ClipTeacher(Teacher):
         levels = self._crop_levels(image_hw, grid_hw)
         out = []
         for image in batch:
-            pixels = prepare_images(image[None], image_hw, self.mean, self.std, self.device, self.dtype)
+            pixels = prepare_images(image[None], image_hw, self.mean, self.std, self.device, torch.float32)
             cell_sum = torch.zeros(grid_hw[0] * grid_hw[1], self.feature_dim, device=self.device)
             for boxes, coverage in levels:
                 embeddings = torch.cat([
-                    self.model.encode_image(crops_to_input(pixels, chunk, self.crop_input_px)).float()
+                    self.model.encode_image(crops_to_input(pixels, chunk, self.crop_input_px).to(self.dtype)).float()
                     for chunk in boxes.split(self.config.batch_size)])
                 # each scale votes once per cell it covers (cells near edges may miss the coarse scales)
                 cell_sum += l2_normalise(coverage @ l2_normalise(embeddings))

@@ -1,0 +1,124 @@
+"""Teacher features of a whole dataset, cached next to it.
+
+Layout: ``DATASET/.teacher_cache/<teacher name>/<key>.npy``, one float16 (h, w, D) map per view, where ``key``
+hashes the exact array the teacher reads for that view (:meth:`Teacher.frame_input`: the decoded RGB, or the
+semantic labels) together with :meth:`Teacher.cache_identity` (settings + weights). Changing a setting or an
+image therefore misses; moving or copying the dataset keeps its cache. Files are written atomically, so
+concurrent trainers and killed processes never leave a torn entry; an unreadable entry is recomputed.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from dff_grasp_ros.atomic import atomic_write_bytes
+from dff_grasp_ros.dataset import Dataset
+from dff_grasp_ros.teachers.base import Teacher, TeacherError
+
+CACHE_DIRNAME = ".teacher_cache"
+Progress = Callable[[int, int], None]  # (views done, views total)
+
+
+def cache_key(teacher: Teacher, frame_input: np.ndarray) -> str:
+    """Hex key of one view's features: input bytes, dtype and shape, plus the teacher's identity."""
+    array = np.ascontiguousarray(frame_input)
+    digest = hashlib.sha256()
+    digest.update(json.dumps(teacher.cache_identity(), sort_keys=True).encode())
+    digest.update(repr((array.dtype.str, array.shape)).encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()[:40]
+
+
+def cache_dir(dataset_root: Path, teacher: Teacher) -> Path:
+    return Path(dataset_root) / CACHE_DIRNAME / teacher.name
+
+
+def dataset_features(dataset: Dataset, teacher: Teacher, batch_size: int = 8, device: str | torch.device = "cpu",
+                     progress: Progress | None = None) -> torch.Tensor:
+    """Feature maps of every frame, in frame order: float16 (N, h, w, D) on ``device``.
+
+    Views found in the cache are read; the others are computed in batches of ``batch_size`` on the teacher's
+    own device and written to the cache. A dataset directory that cannot be written to is used uncached.
+    """
+    if batch_size < 1:
+        raise TeacherError(f"batch_size must be >= 1, got {batch_size}")
+    if not dataset.frames:
+        raise TeacherError(f"dataset {dataset.root} has no frames")
+    total = len(dataset.frames)
+    maps: list[np.ndarray | None] = [None] * total
+    pending: list[tuple[int, str, np.ndarray]] = []
+    writable = [True]
+    done = 0
+    for index, frame in enumerate(dataset.frames):
+        try:
+            frame_input = teacher.frame_input(dataset, frame)
+        except OSError as err:
+            raise TeacherError(f"{teacher.name}: cannot read view {index} ({frame.image_path}) of "
+                               f"{dataset.root}: {err}") from err
+        key = cache_key(teacher, frame_input)
+        maps[index] = _read_entry(cache_dir(dataset.root, teacher) / f"{key}.npy",
+                                  (*teacher.grid_shape(frame_input.shape[:2]), teacher.feature_dim))
+        if maps[index] is None:
+            pending.append((index, key, frame_input))
+        else:
+            done += 1
+            _report(progress, done, total)
+        if len(pending) == batch_size or (index == total - 1 and pending):
+            _compute_batch(dataset.root, teacher, pending, maps, writable)
+            done += len(pending)
+            pending = []
+            _report(progress, done, total)
+    shapes = {m.shape for m in maps if m is not None}
+    if len(shapes) != 1:
+        raise TeacherError(f"{teacher.name}: views of {dataset.root} give feature maps of different sizes {shapes}")
+    return torch.from_numpy(np.stack(maps)).to(device)
+
+
+def _compute_batch(root: Path, teacher: Teacher, pending: list[tuple[int, str, np.ndarray]],
+                   maps: list[np.ndarray | None], writable: list[bool]) -> None:
+    inputs = [item[2] for item in pending]
+    if len({x.shape for x in inputs}) != 1:  # mixed sizes cannot be stacked: one view at a time
+        features = [teacher.input_features(x[None])[0] for x in inputs]
+    else:
+        features = list(teacher.input_features(np.stack(inputs)))
+    for (index, key, _), feature in zip(pending, features):
+        maps[index] = feature.to("cpu", torch.float16).numpy()
+        if writable[0]:
+            writable[0] = _write_entry(cache_dir(root, teacher) / f"{key}.npy", maps[index])
+
+
+def _read_entry(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray | None:
+    if not path.is_file():
+        return None
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        warnings.warn(f"ignoring unreadable teacher cache entry {path}: {err}")
+        return None
+    if array.shape != expected_shape or array.dtype != np.float16:
+        warnings.warn(f"ignoring teacher cache entry {path}: {array.dtype} {array.shape}, expected {expected_shape}")
+        return None
+    return array
+
+
+def _write_entry(path: Path, array: np.ndarray) -> bool:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError as err:
+        warnings.warn(f"teacher features not cached ({path.parent} is not writable: {err}); continuing uncached")
+        return False
+    return True
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
