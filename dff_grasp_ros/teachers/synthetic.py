@@ -48,7 +48,7 @@ def semantic_pixel(object_type: str | None, colour: str | None = None, part: str
 
 
 def check_semantic(semantic: np.ndarray) -> np.ndarray:
-    """Validate a (B, H, W, 4) (or single (H, W, 4)) semantic label batch; returns it as int64 (B, H, W, 4)."""
+    """Validate a (B, H, W, 4) (or single (H, W, 4)) semantic label batch; returns it as (B, H, W, 4)."""
     semantic = np.asarray(semantic)
     if semantic.ndim == 3:
         semantic = semantic[None]
@@ -61,7 +61,9 @@ def check_semantic(semantic: np.ndarray) -> np.ndarray:
         values = semantic[..., channel]
         if values.min() < NONE or values.max() >= limit:
             raise TeacherError(f"semantic channel {SEMANTIC_CHANNELS[channel]} out of range [-1, {limit})")
-    return semantic.astype(np.int64)
+    if semantic[..., 3].min() < NONE:
+        raise TeacherError("semantic channel instance must be >= -1")
+    return semantic
 
 
 def language_vector(label: Sequence[int]) -> np.ndarray:
@@ -96,8 +98,10 @@ def _hashed_direction(key: str, dim: int) -> np.ndarray:
 
 def pack_labels(semantic: np.ndarray) -> np.ndarray:
     """One int64 per pixel from (..., 4) labels: sorting one integer is far faster than rows (np.unique axis=0)."""
-    shifted = semantic.astype(np.int64) + 1  # -1 (none) -> 0
-    return (shifted[..., 3] << 12) | (shifted[..., 0] << 8) | (shifted[..., 1] << 4) | shifted[..., 2]
+    def channel(index: int) -> np.ndarray:
+        return semantic[..., index].astype(np.int64) + 1  # -1 (none) -> 0
+
+    return (channel(3) << 12) | (channel(0) << 8) | (channel(1) << 4) | channel(2)
 
 
 def unpack_labels(keys: np.ndarray) -> np.ndarray:
