@@ -17,7 +17,7 @@ Noise is seeded by the label image's bytes and ``seed``: the same view always ge
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ import torch.nn.functional as F
 from dff_grasp_ros.teachers import vocabulary
 from dff_grasp_ros.teachers.base import (SyntheticDinoTeacherConfig, SyntheticTeacherConfig, Teacher, TeacherError,
                                          check_phrases, l2_normalise)
+
+if TYPE_CHECKING:
+    from dff_grasp_ros.dataset import Dataset, Frame
 
 SEMANTIC_CHANNELS = ("type", "colour", "part", "instance")
 NONE = -1
@@ -172,7 +175,7 @@ class SyntheticTeacher(Teacher):
         raise TeacherError(f"teacher {self.name!r} computes from ground-truth labels of simulated scenes, not RGB: "
                            "use dataset_features() on a simulated dataset or label_features(semantic labels)")
 
-    def frame_input(self, dataset, frame) -> np.ndarray:
+    def frame_input(self, dataset: "Dataset", frame: "Frame") -> np.ndarray:
         from dff_grasp_ros.teachers.sim_labels import semantic_labels
 
         return semantic_labels(dataset, frame)
