@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("viewer", help="web viewer (viser): scene, relevancy and grasp, with a prompt box")
     p.add_argument("--field", type=Path, required=True)
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve other machines")
     return parser
 
 
@@ -220,7 +221,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_viewer(args: argparse.Namespace) -> int:
     from dff_grasp_ros.viewer.app import serve_forever
 
-    return serve_forever(args.field, port=args.port)
+    return serve_forever(args.field, host=args.host, port=args.port)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,128 @@
+"""Web viewer (viser): the scene cloud, the relevancy overlay and the gripper, with a prompt box.
+
+``dff-grasp viewer --field DIR`` serves it on http://localhost:8080. Queries run through the same
+:class:`~dff_grasp_ros.serving.FieldServer` as the ROS service, so the viewer shows what ``/query_object`` answers.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dff_grasp_ros.serving import FieldServer
+
+SCENE_POINT_SIZE_M = 0.004
+GRIPPER_COLOUR = (40, 220, 60)
+
+
+def overlay_colours(rgb: np.ndarray, relevancy: np.ndarray | None, min_relevancy: float = 0.5) -> np.ndarray:
+    """Scene colours with relevant points (>= ``min_relevancy``) painted by a heat map."""
+    from dff_grasp_ros.report import heat_colours
+
+    colours = np.asarray(rgb, dtype=np.uint8).copy()
+    if relevancy is None:
+        return colours
+    hot = relevancy >= min_relevancy
+    colours[hot] = heat_colours(relevancy[hot])
+    return colours
+
+
+def rotation_to_wxyz(rotation: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    x, y, z, w = Rotation.from_matrix(rotation).as_quat()
+    return np.array([w, x, y, z])
+
+
+def describe(result) -> str:
+    """The result panel's markdown (the browser test reads it)."""
+    if not result.success:
+        return f"**no grasp**: {result.message}"
+    g = result.grasp
+    return (f"**grasp found**: {result.message}  \nposition_m = {np.round(g.position_m, 3).tolist()}  \n"
+            f"width_m = {g.width_m:.3f}, score = {g.score:.2f}, latency = {result.latency_s * 1000:.0f} ms")
+
+
+class GraspViewer:
+    """One viser server showing one served field."""
+
+    def __init__(self, server: FieldServer, host: str = "127.0.0.1", port: int = 8080,
+                 initial_prompt: str = "mug handle") -> None:
+        import viser
+
+        from dff_grasp_ros.nodes.query import display_relevancy, grasp_matrix
+
+        self._display_relevancy, self._grasp_matrix = display_relevancy, grasp_matrix
+        if server.current is None:
+            raise FileNotFoundError("the viewer needs a trained field")
+        self.server = server
+        self.viser = viser.ViserServer(host=host, port=port, verbose=False)
+        self._lock = threading.Lock()
+        cloud = server.current.cloud
+        self.viser.scene.add_point_cloud("/scene", cloud.points_m, colors=cloud.rgb, point_size=SCENE_POINT_SIZE_M)
+        self.prompt = self.viser.gui.add_text("Prompt", initial_value=initial_prompt)
+        self.button = self.viser.gui.add_button("Find grasp")
+        self.result = self.viser.gui.add_markdown("Type a prompt and press **Find grasp**.")
+        self.button.on_click(lambda _event: self.run_query())
+        self._gripper_names: list[str] = []
+        centre = np.median(cloud.points_m, axis=0)
+        self.viser.on_client_connect(lambda client: self.frame_scene(client, centre))
+
+    @staticmethod
+    def frame_scene(client, centre_m: np.ndarray) -> None:
+        """Start each browser at an arm-camera-like view of the workspace (base frame is z up)."""
+        client.camera.up_direction = (0.0, 0.0, 1.0)
+        client.camera.position = tuple(centre_m + np.array([0.45, -0.45, 0.45]))
+        client.camera.look_at = tuple(centre_m)
+
+    @property
+    def port(self) -> int:
+        return self.viser.get_port()
+
+    def run_query(self) -> None:
+        with self._lock:  # one query at a time per page keeps the scene consistent
+            result, served = self.server.ask(self.prompt.value)
+            if served is not None:
+                colours = overlay_colours(served.cloud.rgb, self._display_relevancy(result))
+                self.viser.scene.add_point_cloud("/scene", served.cloud.points_m, colors=colours,
+                                                 point_size=SCENE_POINT_SIZE_M)
+            self.draw_gripper(result)
+            self.result.content = describe(result)
+
+    def draw_gripper(self, result) -> None:
+        for name in self._gripper_names:
+            self.viser.scene.remove_by_name(name)
+        self._gripper_names = []
+        if result.grasp is None:
+            return
+        tcp = self._grasp_matrix(result.grasp)
+        gripper = self.server.params.grasp.gripper
+        for part, (lower, upper) in gripper.boxes(result.grasp.opening_m).items():
+            if part == "closing":
+                continue
+            centre = tcp[:3, :3] @ ((np.asarray(lower) + np.asarray(upper)) / 2) + tcp[:3, 3]
+            name = f"/grasp/{part}"
+            self.viser.scene.add_box(name, color=GRIPPER_COLOUR, dimensions=tuple(np.asarray(upper) - lower),
+                                     wxyz=rotation_to_wxyz(tcp[:3, :3]), position=centre)
+            self._gripper_names.append(name)
+
+    def stop(self) -> None:
+        self.viser.stop()
+
+
+def serve_forever(field: Path, host: str = "127.0.0.1", port: int = 8080) -> int:
+    from dff_grasp_ros.answers import resolve_field
+
+    server = FieldServer()
+    served = server.load(resolve_field(field))
+    viewer = GraspViewer(server, host=host, port=port)
+    print(f"viewer of {served.path} on http://{host}:{viewer.port} (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        viewer.stop()
