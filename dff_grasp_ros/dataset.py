@@ -32,7 +32,8 @@ OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 @dataclass(frozen=True)
 class CameraIntrinsics:
-    """Pinhole intrinsics in pixels; ``distortion`` as OpenCV's (k1, k2, p1, p2)."""
+    """Pinhole intrinsics in pixels, nerfstudio convention (pixel (row, col) centred at (col + 0.5, row + 0.5));
+    ``distortion`` as OpenCV's (k1, k2, p1, p2)."""
 
     width: int
     height: int

@@ -22,7 +22,7 @@ def test_round_trip_keeps_every_number():
     msg = intrinsics_to_camera_info(INTRINSICS, frame_id="cam", stamp_ns=5)
     assert msg.header.frame_id == "cam" and msg.distortion_model == "plumb_bob"
     assert camera_info_to_intrinsics(msg) == INTRINSICS
-    assert list(msg.p)[:3] == [INTRINSICS.fx, 0.0, INTRINSICS.cx]
+    assert list(msg.p)[:3] == [INTRINSICS.fx, 0.0, INTRINSICS.cx - 0.5]
 
 
 def test_plumb_bob_and_rational_polynomial_keep_k1_k2_p1_p2():
@@ -30,7 +30,7 @@ def test_plumb_bob_and_rational_polynomial_keep_k1_k2_p1_p2():
     rational = info(distortion_model="rational_polynomial", d=[0.3, 0.2, 0.01, 0.02, 0.1, 0.5, 0.6, 0.7])
     intrinsics = camera_info_to_intrinsics(rational)
     assert intrinsics.distortion == (0.3, 0.2, 0.01, 0.02)
-    assert (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy) == (600.0, 601.0, 320.0, 240.0)
+    assert (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy) == (600.0, 601.0, 320.5, 240.5)
 
 
 def test_rectified_camera_without_model_means_no_distortion():
@@ -58,3 +58,12 @@ def test_intrinsics_close_tolerates_float_noise_only():
     assert not intrinsics_close(INTRINSICS, CameraIntrinsics(320, 240, 615.5, 612.25, 321.75, 238.5,
                                                              INTRINSICS.distortion))
     assert not intrinsics_close(INTRINSICS, CameraIntrinsics(640, 480, 615.5, 612.25, 321.75, 238.5))
+
+
+def test_principal_point_moves_from_ros_to_nerfstudio_pixel_centres():
+    """ROS/OpenCV put pixel centres at integers, nerfstudio (our datasets) at +0.5: a centred real camera
+    (cx = 319.5 of 640 px) must be stored as cx = 320, or every ray is off by half a pixel."""
+    centred = camera_info_to_intrinsics(info(k=[600.0, 0, 319.5, 0, 600.0, 239.5, 0, 0, 1]))
+    assert (centred.cx, centred.cy) == (320.0, 240.0)
+    msg = intrinsics_to_camera_info(centred)
+    assert (msg.k[2], msg.k[5]) == (319.5, 239.5) and (msg.p[2], msg.p[6]) == (319.5, 239.5)

@@ -4,6 +4,9 @@ The dataset stores OpenCV's (k1, k2, p1, p2). ``plumb_bob`` (k1 k2 p1 p2 k3) and
 (k1 k2 p1 p2 k3 k4 k5 k6) share those first four terms; the higher radial terms are dropped, which matters
 only near the image border of wide lenses. Any other model (``equidistant`` fisheye, ...) is refused rather
 than silently mis-projected.
+
+Pixel centres: ROS (like OpenCV) puts the centre of pixel (row, col) at (col, row); nerfstudio, and so our
+datasets, at (col + 0.5, row + 0.5). The principal point therefore moves by half a pixel on the way in and out.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.ros_io.stamp import make_header
 
 SUPPORTED_DISTORTION_MODELS = ("plumb_bob", "rational_polynomial")
+ROS_TO_DATASET_PX = 0.5  # dataset (nerfstudio) principal point = ROS principal point + 0.5 px
 
 
 class CameraInfoError(ValueError):
@@ -42,14 +46,16 @@ def camera_info_to_intrinsics(msg: Any) -> CameraIntrinsics:
     if not np.all(np.isfinite(d)):
         raise CameraInfoError(f"CameraInfo D has non-finite values: {d.tolist()}")
     k1, k2, p1, p2 = (np.concatenate([d, np.zeros(4)])[:4]).tolist()
-    return CameraIntrinsics(width=width, height=height, fx=float(fx), fy=float(fy), cx=float(cx), cy=float(cy),
+    return CameraIntrinsics(width=width, height=height, fx=float(fx), fy=float(fy),
+                            cx=float(cx) + ROS_TO_DATASET_PX, cy=float(cy) + ROS_TO_DATASET_PX,
                             distortion=(k1, k2, p1, p2))
 
 
 def intrinsics_to_camera_info(intrinsics: CameraIntrinsics, *, frame_id: str = "",
                               stamp_ns: int = 0) -> CameraInfo:
     """A ``plumb_bob`` CameraInfo (k3 = 0) with identity rectification."""
-    fx, fy, cx, cy = intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy
+    fx, fy = intrinsics.fx, intrinsics.fy
+    cx, cy = intrinsics.cx - ROS_TO_DATASET_PX, intrinsics.cy - ROS_TO_DATASET_PX
     return CameraInfo(
         header=make_header(frame_id, stamp_ns), width=int(intrinsics.width), height=int(intrinsics.height),
         distortion_model="plumb_bob", d=[float(v) for v in intrinsics.distortion] + [0.0],
