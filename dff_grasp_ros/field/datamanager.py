@@ -1,0 +1,125 @@
+"""The ``dff`` data manager: nerfstudio's pixel batches plus the teacher features of each sampled pixel.
+
+Teacher feature maps are computed (or read from the teachers' cache) once per dataset when the data manager is
+built, kept on the training device, and looked up per ray by bilinear interpolation of the patch grid.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Dict, Literal, Tuple, Type, Union
+
+import torch
+import tyro
+
+from nerfstudio.cameras.rays import RayBundle
+from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManager, VanillaDataManagerConfig
+from nerfstudio.data.dataparsers.nerfstudio_dataparser import NerfstudioDataParserConfig
+from nerfstudio.data.datasets.base_dataset import InputDataset
+from nerfstudio.data.datasets.depth_dataset import DepthDataset
+from nerfstudio.utils.rich_utils import CONSOLE
+
+from dff_grasp_ros.field.features import sample_feature_grid
+from dff_grasp_ros.field.model import FEATURE_DIMS_KEY, SCALE_KEY
+
+
+def dff_dataparser() -> NerfstudioDataParserConfig:
+    """Our datasets are nerfstudio transforms.json; every view trains (robot poses are trusted, no hold-out)."""
+    return NerfstudioDataParserConfig(eval_mode="all", orientation_method="none", center_method="poses")
+
+
+@dataclass
+class DffDataManagerConfig(VanillaDataManagerConfig):
+    """Pixel batches with teacher features attached under ``"language"`` and ``"dino"``."""
+
+    _target: Type = field(default_factory=lambda: DffDataManager)
+    dataparser: NerfstudioDataParserConfig = field(default_factory=dff_dataparser)
+    language_teacher: str = "clip"
+    """Language teacher: 'clip', or 'synthetic' for simulated scans."""
+    dino_teacher: str = "dino"
+    """DINO teacher: 'dino', or 'synthetic_dino' for simulated scans."""
+    language_teacher_settings: tyro.conf.Suppress[Dict[str, Any]] = field(default_factory=dict)
+    """Extra make_teacher() settings (e.g. a checkpoint path)."""
+    dino_teacher_settings: tyro.conf.Suppress[Dict[str, Any]] = field(default_factory=dict)
+    teacher_batch_size: int = 8
+    """Images per teacher forward pass."""
+    images_on_gpu: bool = True
+    """Keep images (and depth) on the training device: pixel sampling then never leaves the GPU."""
+    load_eval_images: bool = True
+    """Decode the evaluation split (ns-train evaluates; fit() does not and turns this off)."""
+
+
+class DffDataManager(VanillaDataManager):
+    """VanillaDataManager whose training batches carry ``language`` and ``dino`` targets per ray."""
+
+    config: DffDataManagerConfig
+
+    def __init__(self, config: DffDataManagerConfig, device: Union[torch.device, str] = "cpu",
+                 test_mode: Literal["test", "val", "inference"] = "val", world_size: int = 1,
+                 local_rank: int = 0, **kwargs: Any) -> None:
+        super().__init__(config, device, test_mode, world_size, local_rank, **kwargs)
+        from dff_grasp_ros.teachers import make_teacher
+
+        self.teachers = {
+            "language": make_teacher(config.language_teacher, device=str(device),
+                                     **config.language_teacher_settings),
+            "dino": make_teacher(config.dino_teacher, device=str(device), **config.dino_teacher_settings),
+        }
+        self.train_dataset.metadata[FEATURE_DIMS_KEY] = {k: t.feature_dim for k, t in self.teachers.items()}
+        self.train_dataset.metadata[SCALE_KEY] = float(self.train_dataparser_outputs.dataparser_scale)
+        # Inference (loading a trained field) needs only the feature sizes, not the features.
+        self.teacher_features: dict[str, torch.Tensor] = {}
+        if test_mode != "inference":
+            self.teacher_features = self._load_teacher_features()
+
+    @cached_property
+    def dataset_type(self) -> Type[InputDataset]:
+        # nerfstudio's DepthDataset would run a downloaded depth network when depth is missing: only use it
+        # when the dataset has depth images.
+        if self.train_dataparser_outputs.metadata.get("depth_filenames"):
+            return DepthDataset
+        return InputDataset
+
+    def setup_eval(self) -> None:
+        if self.config.load_eval_images:
+            super().setup_eval()
+
+    def create_train_dataset(self) -> InputDataset:
+        dataset = super().create_train_dataset()
+        # An instance copy: nerfstudio edits this list in place, and it is a class attribute.
+        dataset.exclude_batch_keys_from_device = [
+            key for key in dataset.exclude_batch_keys_from_device
+            if not (self.config.images_on_gpu and key == "depth_image")]
+        return dataset
+
+    def _load_teacher_features(self) -> dict[str, torch.Tensor]:
+        from dff_grasp_ros.dataset import load_dataset
+        from dff_grasp_ros.teachers.cache import dataset_features
+
+        dataset = load_dataset(Path(self.config.dataparser.data))
+        by_name = {Path(frame.image_path).name: i for i, frame in enumerate(dataset.frames)}
+        try:
+            order = [by_name[Path(p).name] for p in self.train_dataparser_outputs.image_filenames]
+        except KeyError as err:
+            raise ValueError(f"image {err} of the training split is not a frame of {dataset.root}") from None
+        out = {}
+        for key, teacher in self.teachers.items():
+            CONSOLE.print(f"Teacher features: {teacher.name} ({teacher.feature_dim}-d) for {len(order)} views")
+            maps = torch.as_tensor(dataset_features(dataset, teacher, batch_size=self.config.teacher_batch_size))
+            out[key] = maps[torch.as_tensor(order)].to(self.device, torch.float16)
+        return out
+
+    def attach_teacher_features(self, batch: Dict[str, Any]) -> Dict[str, Any]:
+        """Add the teacher target of every sampled pixel (``batch["indices"]``: camera, row, column)."""
+        indices = batch["indices"]
+        cameras = self.train_dataset.cameras
+        height, width = int(cameras.height[0]), int(cameras.width[0])
+        for key, maps in self.teacher_features.items():
+            index = indices.to(maps.device)
+            batch[key] = sample_feature_grid(maps, index[:, 0], index[:, 1:], height, width)
+        return batch
+
+    def next_train(self, step: int) -> Tuple[RayBundle, Dict]:
+        ray_bundle, batch = super().next_train(step)
+        return ray_bundle, self.attach_teacher_features(batch)

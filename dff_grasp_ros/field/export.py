@@ -1,0 +1,54 @@
+"""Fuse rendered training views into the SceneCloud the query side reads."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.field.fusion import backproject, estimate_normals, unit_rows, voxel_mean
+from dff_grasp_ros.field.rendering import TrainedField, render_view
+from dff_grasp_ros.scene_cloud import SceneCloud
+
+MIN_ACCUMULATION = 0.9  # only opaque pixels: semi-transparent ones sit in front of or behind the surface
+
+
+def scaled_intrinsics(intrinsics: CameraIntrinsics, scale: float) -> CameraIntrinsics:
+    """The same camera sampled ``scale`` times as densely (pixel centres stay aligned)."""
+    width, height = max(1, round(intrinsics.width * scale)), max(1, round(intrinsics.height * scale))
+    sx, sy = width / intrinsics.width, height / intrinsics.height
+    return replace(intrinsics, width=width, height=height, fx=intrinsics.fx * sx, fy=intrinsics.fy * sy,
+                   cx=intrinsics.cx * sx, cy=intrinsics.cy * sy)
+
+
+def evenly_spaced(count: int, keep: int) -> list[int]:
+    """``keep`` indices spread over ``range(count)`` (all of them when ``keep >= count``)."""
+    if keep >= count:
+        return list(range(count))
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, keep)})
+
+
+def build_scene_cloud(field: TrainedField, intrinsics: CameraIntrinsics, camera_to_base: Sequence[np.ndarray],
+                      *, voxel_m: float = 0.004, max_depth_m: float = 3.0) -> SceneCloud:
+    """Render each view, back-project opaque pixels to the base frame, fuse them per voxel and add normals."""
+    points, colours, language, dino, towards_camera = [], [], [], [], []
+    for pose in camera_to_base:
+        view = render_view(field, intrinsics, pose)
+        keep = (view["accumulation"] > MIN_ACCUMULATION) & np.isfinite(view["depth_m"]) \
+            & (view["depth_m"] > 0) & (view["depth_m"] < max_depth_m)
+        xyz = backproject(view["depth_m"], intrinsics, pose)[keep]
+        points.append(xyz)
+        colours.append(view["rgb"][keep])
+        language.append(view["language"][keep])
+        dino.append(view["dino"][keep])
+        towards_camera.append(unit_rows(np.asarray(pose)[:3, 3] - xyz))
+    if not points or sum(len(p) for p in points) == 0:
+        raise ValueError("the field rendered no opaque surface in any view; training did not converge")
+    fused = voxel_mean(np.concatenate(points), voxel_m, np.concatenate(colours), np.concatenate(language),
+                       np.concatenate(dino), np.concatenate(towards_camera))
+    xyz, rgb, lang, dino_features, view_dirs = fused
+    normals = estimate_normals(xyz, 3 * voxel_m, view_dirs)
+    return SceneCloud(points_m=xyz.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
+                      rgb=np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8),
+                      language=unit_rows(lang).astype(np.float32), dino=unit_rows(dino_features).astype(np.float32))

@@ -1,0 +1,157 @@
+"""Train a ``dff`` field from a dataset directory without ROS, and publish it atomically.
+
+The loop is ours, not nerfstudio's Trainer: it reports progress, honours cancellation between steps, stops on
+a non-finite loss and skips the Trainer's viewer, evaluation and checkpoint rounds. The model, data manager,
+optimisers and callbacks are the ``dff`` method's own (``ns-train dff`` trains the very same thing).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir
+from dff_grasp_ros.dataset import Dataset, load_dataset
+from dff_grasp_ros.field.export import build_scene_cloud, evenly_spaced, scaled_intrinsics
+from dff_grasp_ros.field.features import teacher_pair
+from dff_grasp_ros.field.method import make_trainer_config, preset_named
+from dff_grasp_ros.field.normalisation import Normalisation
+from dff_grasp_ros.field.rendering import TrainedField
+from dff_grasp_ros.field.store import write_field_files
+from dff_grasp_ros.teachers.base import resolve_device
+
+ProgressCallback = Callable[[int, int, dict[str, float], float], None]
+"""``progress(step, total_steps, losses, eta_s)``, called every few steps and after the last one."""
+
+REPORT_EVERY = 10  # steps between loss read-backs: each one waits for the GPU
+
+
+class TrainingError(RuntimeError):
+    """Training failed (non-finite loss, out of GPU memory); nothing was published."""
+
+
+class TrainingCancelled(RuntimeError):
+    """``should_stop`` asked to stop; nothing was published."""
+
+
+def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher: str = "clip",
+        device: str = "auto", config: str = "dff", progress: ProgressCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        teacher_settings: dict[str, dict[str, Any]] | None = None, name: str | None = None,
+        seed: int = 0) -> Path:
+    """Train a field on ``dataset_dir`` and publish it as a new directory under ``out_root``.
+
+    ``teacher`` is the language teacher ('clip' or 'synthetic'); its DINO partner is implied.
+    ``teacher_settings`` may give extra make_teacher() settings under "language" / "dino".
+    Returns the published field directory (field.json, field.pt, scene_cloud.npz).
+    Raises TrainingError (non-finite loss, CUDA out of memory) or TrainingCancelled; then nothing is published.
+    """
+    dataset = load_dataset(Path(dataset_dir))
+    torch_device = resolve_device(device)
+    preset = preset_named(config)
+    trainer_config = make_trainer_config(preset, steps)
+    _point_at_dataset(trainer_config, dataset, teacher, teacher_settings or {})
+    torch.manual_seed(seed)  # pixel sampling and initialisation: reproducible fields
+    started = time.monotonic()
+    try:
+        pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
+        losses = run_training(pipeline, trainer_config, torch_device, progress, should_stop)
+        train_s = time.monotonic() - started
+        field = TrainedField(model=pipeline.model, normalisation=normalisation_of(pipeline.datamanager),
+                             meta=_field_meta(pipeline, dataset, preset.name, trainer_config.max_num_iterations,
+                                              losses, train_s, torch_device))
+        views = evenly_spaced(len(dataset.frames), preset.export_views)
+        cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
+                                  [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
+    except torch.cuda.OutOfMemoryError as err:
+        raise TrainingError(f"CUDA ran out of memory training {config!r} on {dataset.root}; free the GPU or use "
+                            f"a smaller config (dff-tiny): {err}") from err
+    field.meta["export_s"] = round(time.monotonic() - started - train_s, 3)
+    field.meta["scene_cloud_points"] = len(cloud)
+    staging = make_staging_dir(Path(out_root), name or f"field_{dataset.root.name}")
+    try:
+        write_field_files(staging, field, cloud)
+        return publish_dir(staging, Path(out_root), name or f"field_{dataset.root.name}")
+    except BaseException:
+        discard_dir(staging)
+        raise
+
+
+def _point_at_dataset(trainer_config, dataset: Dataset, teacher: str,
+                      teacher_settings: dict[str, dict[str, Any]]) -> None:
+    language, dino = teacher_pair(teacher)
+    manager = trainer_config.pipeline.datamanager
+    manager.data = dataset.root
+    manager.dataparser.data = dataset.root
+    manager.language_teacher, manager.dino_teacher = language, dino
+    manager.language_teacher_settings = dict(teacher_settings.get("language", {}))
+    manager.dino_teacher_settings = dict(teacher_settings.get("dino", {}))
+    manager.load_eval_images = False  # our loop never evaluates; saves decoding every image twice
+
+
+def run_training(pipeline, trainer_config, device: torch.device, progress: ProgressCallback | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
+    """Optimise ``pipeline`` for ``trainer_config.max_num_iterations`` steps; returns the last losses."""
+    from nerfstudio.engine.callbacks import TrainingCallbackAttributes, TrainingCallbackLocation
+    from nerfstudio.engine.optimizers import Optimizers
+
+    optimizers = Optimizers(trainer_config.optimizers, pipeline.get_param_groups())
+    callbacks = pipeline.get_training_callbacks(TrainingCallbackAttributes(
+        optimizers=optimizers, grad_scaler=None, pipeline=pipeline, trainer=None))
+    total = int(trainer_config.max_num_iterations)
+    # bf16 keeps fp32's range, so unlike nerfstudio's fp16 path it needs no gradient scaler.
+    use_bf16 = device.type == "cuda" and trainer_config.mixed_precision
+    pipeline.train()
+    started = time.monotonic()
+    losses: dict[str, float] = {}
+    for step in range(total):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(f"training cancelled at step {step} of {total}")
+        for callback in callbacks:
+            callback.run_callback_at_location(step, TrainingCallbackLocation.BEFORE_TRAIN_ITERATION)
+        optimizers.zero_grad_all()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            _, loss_dict, _ = pipeline.get_train_loss_dict(step=step)
+        loss = sum(loss_dict.values())
+        loss.backward()
+        optimizers.optimizer_step_all()
+        optimizers.scheduler_step_all(step)
+        for callback in callbacks:
+            callback.run_callback_at_location(step, TrainingCallbackLocation.AFTER_TRAIN_ITERATION)
+        if (step + 1) % REPORT_EVERY == 0 or step + 1 == total:
+            losses = {key: float(value.detach()) for key, value in loss_dict.items()}
+            if not all(math.isfinite(value) for value in losses.values()):
+                raise TrainingError(f"loss is not finite at step {step + 1}: {losses}")
+            if progress is not None:
+                elapsed = time.monotonic() - started
+                progress(step + 1, total, losses, elapsed / (step + 1) * (total - step - 1))
+    return losses
+
+
+def normalisation_of(datamanager) -> Normalisation:
+    outputs = datamanager.train_dataparser_outputs
+    return Normalisation(outputs.dataparser_transform.detach().cpu().numpy(), float(outputs.dataparser_scale))
+
+
+def _field_meta(pipeline, dataset: Dataset, config: str, steps: int, losses: dict[str, float], train_s: float,
+                device: torch.device) -> dict[str, Any]:
+    manager = pipeline.datamanager
+    return {
+        "base_frame": dataset.base_frame,
+        "config": config,
+        "steps": steps,
+        "dataset": str(dataset.root.resolve()),
+        "num_train_images": len(manager.train_dataset),
+        "language_teacher": manager.teachers["language"].settings_dict(),
+        "dino_teacher": manager.teachers["dino"].settings_dict(),
+        "feature_dims": {key: teacher.feature_dim for key, teacher in manager.teachers.items()},
+        "normalisation": normalisation_of(manager).to_json(),
+        "scene_box_aabb": manager.train_dataset.scene_box.aabb.tolist(),
+        "losses": losses,
+        "train_s": round(train_s, 3),
+        "device": str(device),
+        "created_unix_s": time.time(),
+    }

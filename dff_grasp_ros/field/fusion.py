@@ -1,0 +1,66 @@
+"""Pure numpy geometry for turning rendered views into one point cloud: back-projection and voxel fusion."""
+from __future__ import annotations
+
+import numpy as np
+
+from dff_grasp_ros.dataset import CameraIntrinsics
+
+
+def pixel_rays_optical(intrinsics: CameraIntrinsics) -> np.ndarray:
+    """``(H, W, 3)`` ray directions in the optical frame with z = 1 (so ``point = z_depth * ray``)."""
+    cols, rows = np.meshgrid(np.arange(intrinsics.width) + 0.5, np.arange(intrinsics.height) + 0.5)
+    return np.stack([(cols - intrinsics.cx) / intrinsics.fx, (rows - intrinsics.cy) / intrinsics.fy,
+                     np.ones_like(cols)], axis=-1)
+
+
+def backproject(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` base-frame points of a z-depth image (metres, optical convention pose)."""
+    pose = np.asarray(camera_to_base, dtype=np.float64)
+    points_camera = pixel_rays_optical(intrinsics) * np.asarray(depth_m, dtype=np.float64)[..., None]
+    return points_camera @ pose[:3, :3].T + pose[:3, 3]
+
+
+def voxel_mean(points_m: np.ndarray, voxel_m: float, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Average points and any per-point columns over a voxel grid.
+
+    open3d's voxel_down_sample averages only colours and normals; our features have hundreds of channels, so
+    the averaging is done here with one sort. Returns ``(points, *columns)`` with one row per occupied voxel.
+    """
+    if voxel_m <= 0:
+        raise ValueError(f"voxel size must be positive, got {voxel_m}")
+    points_m = np.asarray(points_m, dtype=np.float64)
+    if len(points_m) == 0:
+        return (points_m.reshape(0, 3),) + tuple(np.asarray(c)[:0] for c in columns)
+    keys = np.floor(points_m / voxel_m).astype(np.int64)
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)[order]
+        return np.add.reduceat(values, starts, axis=0) / counts.reshape(-1, *([1] * (values.ndim - 1)))
+
+    return (mean(points_m),) + tuple(mean(c) for c in columns)
+
+
+def unit_rows(vectors: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float64)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), eps)
+
+
+def orient_towards(normals: np.ndarray, view_directions: np.ndarray) -> np.ndarray:
+    """Flip normals that point away from the (mean) direction towards the cameras that saw the point."""
+    flip = np.sum(normals * view_directions, axis=-1) < 0
+    out = np.array(normals, dtype=np.float64)
+    out[flip] *= -1
+    return out
+
+
+def estimate_normals(points_m: np.ndarray, radius_m: float, view_directions: np.ndarray) -> np.ndarray:
+    """Unit surface normals (open3d PCA over a radius), oriented towards the cameras."""
+    import open3d as o3d
+
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points_m, dtype=np.float64)))
+    cloud.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=radius_m, max_nn=30))
+    return orient_towards(np.asarray(cloud.normals), view_directions)

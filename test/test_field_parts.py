@@ -1,0 +1,105 @@
+"""Pure pieces of the dff field: teacher lookup, normalisation, fusion geometry (no training)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.field.export import evenly_spaced, scaled_intrinsics
+from dff_grasp_ros.field.features import sample_feature_grid, teacher_pair
+from dff_grasp_ros.field.fusion import backproject, orient_towards, voxel_mean
+from dff_grasp_ros.field.normalisation import Normalisation
+
+
+def test_feature_lookup_is_bilinear_like_grid_sample():
+    generator = torch.Generator().manual_seed(0)
+    maps = torch.randn(3, 5, 7, 4, generator=generator)
+    height, width = 40, 56
+    rows = torch.randint(0, height, (200,), generator=generator)
+    cols = torch.randint(0, width, (200,), generator=generator)
+    images = torch.randint(0, 3, (200,), generator=generator)
+    got = sample_feature_grid(maps, images, torch.stack([rows, cols], -1), height, width)
+    # grid_sample with align_corners=False puts patch centres where sample_feature_grid does.
+    grid = torch.stack([(cols + 0.5) / width * 2 - 1, (rows + 0.5) / height * 2 - 1], -1).float()
+    expected = torch.stack([
+        torch.nn.functional.grid_sample(maps[i].permute(2, 0, 1)[None], grid[k][None, None, None],
+                                        mode="bilinear", padding_mode="border", align_corners=False)[0, :, 0, 0]
+        for k, i in enumerate(images.tolist())])
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_feature_lookup_hits_patch_centres_exactly():
+    maps = torch.arange(2 * 3 * 1, dtype=torch.float32).view(1, 2, 3, 1)
+    patch_centres_px = torch.tensor([[4.0, 4.0], [4.0, 12.0], [12.0, 20.0]])  # 8 px patches
+    # The function samples pixel centres (index + 0.5), so pass indices half a pixel before the patch centres.
+    values = sample_feature_grid(maps, torch.zeros(3, dtype=torch.long), patch_centres_px - 0.5, 16, 24)
+    torch.testing.assert_close(values[:, 0], torch.tensor([0.0, 1.0, 5.0]))
+
+
+def test_teacher_pair_and_unknown_teacher():
+    assert teacher_pair("clip") == ("clip", "dino")
+    assert teacher_pair("synthetic") == ("synthetic", "synthetic_dino")
+    with pytest.raises(ValueError, match="unknown teacher"):
+        teacher_pair("sam")
+
+
+def _rotation_z(deg: float) -> np.ndarray:
+    c, s = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+def test_normalisation_round_trip_and_camera_pose():
+    transform = np.hstack([_rotation_z(30), [[0.1], [-0.2], [0.3]]])
+    norm = Normalisation(transform, 2.5)
+    points = np.random.default_rng(0).normal(size=(10, 3))
+    np.testing.assert_allclose(norm.points_to_base(norm.points_to_box(points)), points, atol=1e-12)
+    pose = np.eye(4)
+    pose[:3, 3] = [0.4, 0.0, 0.5]
+    box_pose = norm.camera_to_box(pose)
+    np.testing.assert_allclose(box_pose[:, 3], norm.points_to_box(pose[:3, 3]))
+    # Optical z (forward) becomes OpenGL -z: the box pose's third column is minus the rotated forward axis.
+    np.testing.assert_allclose(box_pose[:, 2], -_rotation_z(30) @ [0, 0, 1.0], atol=1e-12)
+    restored = Normalisation.from_json(norm.to_json())
+    np.testing.assert_allclose(restored.transform, transform)
+    assert restored.scale == 2.5
+    with pytest.raises(ValueError):
+        Normalisation(transform, 0.0)
+
+
+def test_backproject_inverts_projection():
+    intrinsics = CameraIntrinsics(8, 6, 10.0, 12.0, 4.0, 3.0)
+    pose = np.eye(4)
+    pose[:3, :3] = _rotation_z(90)
+    pose[:3, 3] = [1.0, 2.0, 3.0]
+    depth = np.full((6, 8), 2.0)
+    points = backproject(depth, intrinsics, pose)
+    in_camera = (points - pose[:3, 3]) @ pose[:3, :3]
+    np.testing.assert_allclose(in_camera[..., 2], 2.0)
+    u = intrinsics.fx * in_camera[..., 0] / in_camera[..., 2] + intrinsics.cx
+    np.testing.assert_allclose(u[0], np.arange(8) + 0.5)
+
+
+def test_voxel_mean_averages_points_and_columns_per_voxel():
+    points = np.array([[0.001, 0.001, 0.0], [0.003, 0.002, 0.0], [0.011, 0.0, 0.0]])
+    features = np.array([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    fused_points, fused_features = voxel_mean(points, 0.01, features)
+    order = np.argsort(fused_points[:, 0])
+    np.testing.assert_allclose(fused_points[order], [[0.002, 0.0015, 0.0], [0.011, 0.0, 0.0]])
+    np.testing.assert_allclose(fused_features[order], [[0.5, 0.5], [5.0, 5.0]])
+    with pytest.raises(ValueError):
+        voxel_mean(points, 0.0)
+
+
+def test_orient_towards_flips_only_backfacing_normals():
+    normals = np.array([[0, 0, 1.0], [0, 0, -1.0]])
+    towards = np.array([[0, 0.2, 0.9], [0, 0.2, 0.9]])
+    np.testing.assert_allclose(orient_towards(normals, towards), [[0, 0, 1.0], [0, 0, 1.0]])
+
+
+def test_scaled_intrinsics_and_view_subset():
+    intrinsics = CameraIntrinsics(640, 480, 600.0, 600.0, 320.0, 240.0)
+    half = scaled_intrinsics(intrinsics, 0.5)
+    assert (half.width, half.height, half.fx, half.cx) == (320, 240, 300.0, 160.0)
+    assert evenly_spaced(48, 4) == [0, 16, 31, 47]
+    assert evenly_spaced(3, 12) == [0, 1, 2]

@@ -1,0 +1,155 @@
+"""The dff field end to end on CPU: train dff-tiny on the simulated `tiny` scene, check held-out views.
+
+One module-scoped training run (about a minute on one core) serves the quality and artefact tests.
+"""
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from dff_grasp_ros.dataset import Dataset, DatasetWriter, load_dataset
+from dff_grasp_ros.field.fit import TrainingCancelled, TrainingError, fit
+from dff_grasp_ros.field.model import DffModel
+from dff_grasp_ros.field.rendering import render_view
+from dff_grasp_ros.field.store import load_field, load_scene_cloud
+from dff_grasp_ros.scene_cloud import FIELD_META, FIELD_WEIGHTS, SCENE_CLOUD, is_complete_field
+from dff_grasp_ros.sim import render_dataset
+from dff_grasp_ros.teachers import dataset_features, make_teacher
+
+HOLDOUT_EVERY = 6  # every 6th view is held out of training
+TRAIN_STEPS = 300
+
+
+def _copy_views(source: Dataset, indices: list[int], root: Path, name: str) -> Path:
+    """A dataset holding only some views of ``source`` (labels and scene metadata kept for the teacher)."""
+    from PIL import Image
+
+    carried = {k: v for k, v in source.metadata.items()
+               if k not in ("base_frame", "pose_source", "created_unix_s", "num_views")}
+    with DatasetWriter(root, name, source.intrinsics, base_frame=source.base_frame,
+                       pose_source=source.pose_source, metadata=carried) as writer:
+        for i in indices:
+            frame = source.frames[i]
+            extra = {key[:-len("_path")]: np.asarray(Image.open(source.root / path))
+                     for key, path in frame.extra.items()}
+            writer.add_view(source.load_rgb(frame), source.load_depth_m(frame), frame.camera_to_base,
+                            extra_images=extra)
+        return writer.commit()
+
+
+def _refuse_connection(*args, **kwargs):
+    raise AssertionError(f"field training tried to open a network connection: {args[1:]}")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> SimpleNamespace:
+    root = tmp_path_factory.mktemp("field")
+    full = load_dataset(render_dataset("tiny", root / "datasets", name="tiny"))
+    holdout = [i for i in range(len(full.frames)) if i % HOLDOUT_EVERY == HOLDOUT_EVERY // 2]
+    train_dir = _copy_views(full, [i for i in range(len(full.frames)) if i not in holdout], root / "datasets",
+                            "train")
+    torch_home = root / "torch_home"
+    torch_home.mkdir()
+    reports: list[tuple[int, int, dict[str, float], float]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        # Nothing may be fetched: no LPIPS/AlexNet weights, no hub look-ups.
+        patch.setenv("TORCH_HOME", str(torch_home))
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
+        patch.setattr(socket.socket, "connect", _refuse_connection)
+        field_dir = fit(train_dir, root / "fields", steps=TRAIN_STEPS, teacher="synthetic", device="cpu",
+                        config="dff-tiny", progress=lambda *report: reports.append(report))
+    return SimpleNamespace(full=full, holdout=holdout, field_dir=field_dir, torch_home=torch_home,
+                           reports=reports, fields_root=root / "fields", train_dir=train_dir)
+
+
+def _pool_to_grid(features: np.ndarray, grid_hw: tuple[int, int]) -> np.ndarray:
+    """Average (H, W, D) features over the teacher's patch cells, then unit-normalise."""
+    pooled = torch.nn.functional.adaptive_avg_pool2d(torch.as_tensor(features).permute(2, 0, 1), grid_hw)
+    return torch.nn.functional.normalize(pooled.permute(1, 2, 0), dim=-1).numpy()
+
+
+def test_held_out_views_match_teacher_and_depth(trained):
+    field = load_field(trained.field_dir, device="cpu")
+    # The synthetic teacher adds independent noise per view (0.05 per dimension: a denoised prediction scores
+    # at most ~0.93 against it); the field is judged against the signal, the same teacher without noise.
+    teacher = make_teacher("synthetic", device="cpu", noise_std=0.0)
+    teacher_maps = dataset_features(trained.full, teacher).float().numpy()
+    cosines, depth_errors_m = [], []
+    for index in trained.holdout:
+        frame = trained.full.frames[index]
+        view = render_view(field, trained.full.intrinsics, frame.camera_to_base)
+        rendered = _pool_to_grid(view["language"], teacher_maps.shape[1:3])
+        cosines.append(np.sum(rendered * teacher_maps[index], axis=-1).ravel())
+        truth_m = trained.full.load_depth_m(frame)
+        valid = np.isfinite(truth_m)
+        depth_errors_m.append(np.abs(view["depth_m"][valid] - truth_m[valid]))
+    mean_cosine = float(np.mean(np.concatenate(cosines)))
+    median_depth_error_m = float(np.median(np.concatenate(depth_errors_m)))
+    print(f"held-out: language cosine {mean_cosine:.3f}, median depth error {median_depth_error_m * 1000:.1f} mm")
+    assert mean_cosine >= 0.9
+    assert median_depth_error_m <= 0.01
+
+
+def test_field_directory_is_complete_and_described(trained):
+    assert is_complete_field(trained.field_dir)
+    assert {p.name for p in trained.field_dir.iterdir()} == {FIELD_META, FIELD_WEIGHTS, SCENE_CLOUD}
+    assert not [p for p in trained.fields_root.iterdir() if p.name.startswith(".partial")]
+    meta = json.loads((trained.field_dir / FIELD_META).read_text())
+    assert meta["base_frame"] == "base_link" and meta["steps"] == TRAIN_STEPS
+    assert meta["language_teacher"]["name"] == "synthetic" and meta["dino_teacher"]["name"] == "synthetic_dino"
+    assert Path(meta["dataset"]) == trained.train_dir.resolve()
+    assert all(np.isfinite(v) for v in meta["losses"].values())
+    steps = [report[0] for report in trained.reports]
+    assert steps == sorted(steps) and steps[-1] == TRAIN_STEPS and trained.reports[-1][1] == TRAIN_STEPS
+
+
+def test_checkpoint_is_plain_tensors_and_nothing_was_downloaded(trained):
+    state = torch.load(trained.field_dir / FIELD_WEIGHTS, weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state["model"].values())
+    assert not any("lpips" in key for key in state["model"])
+    assert list(trained.torch_home.rglob("*")) == []
+
+
+def test_scene_cloud_lies_on_the_scene_with_outward_normals(trained):
+    cloud = load_scene_cloud(trained.field_dir)
+    assert len(cloud) > 500
+    # The table top is z = 0 in base_link; the tiny scene's objects are under 15 cm tall.
+    assert np.percentile(cloud.points_m[:, 2], 5) > -0.01 and cloud.points_m[:, 2].max() < 0.2
+    np.testing.assert_allclose(np.linalg.norm(cloud.normals, axis=1), 1.0, atol=1e-3)
+    np.testing.assert_allclose(np.linalg.norm(cloud.language, axis=1), 1.0, atol=2e-2)
+    table = cloud.points_m[:, 2] < 0.003
+    assert np.median(cloud.normals[table, 2]) > 0.9  # table normals point up, towards the cameras
+
+
+def test_nan_loss_raises_and_publishes_nothing(trained, tmp_path, monkeypatch):
+    original = DffModel.get_loss_dict
+
+    def poisoned(self, outputs, batch, metrics_dict=None):
+        losses = original(self, outputs, batch, metrics_dict)
+        losses["rgb_loss"] = losses["rgb_loss"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(DffModel, "get_loss_dict", poisoned)
+    with pytest.raises(TrainingError, match="not finite"):
+        fit(trained.train_dir, tmp_path / "fields", steps=12, teacher="synthetic", device="cpu", config="dff-tiny")
+    assert not (tmp_path / "fields").exists() or list((tmp_path / "fields").iterdir()) == []
+
+
+def test_cancellation_publishes_nothing(trained, tmp_path):
+    asked = []
+
+    def should_stop() -> bool:
+        asked.append(True)
+        return len(asked) > 3
+
+    with pytest.raises(TrainingCancelled, match="step 3"):
+        fit(trained.train_dir, tmp_path / "fields", steps=50, teacher="synthetic", device="cpu",
+            config="dff-tiny", should_stop=should_stop)
+    assert not (tmp_path / "fields").exists() or list((tmp_path / "fields").iterdir()) == []
