@@ -108,7 +108,7 @@ def make_node():
             self.pub_pose = self.create_publisher(PoseStamped, "/dff/grasp_pose", latched_qos())
             self.pub_markers = self.create_publisher(MarkerArray, "/dff/grasp_markers", latched_qos())
             self.create_subscription(FieldReady, "/dff/field_ready", self.on_field_ready, latched_qos(5))
-            self.create_service(QueryObject, "/query_object", self.handle, callback_group=ReentrantCallbackGroup())
+            self.create_service(QueryObject, "/query_object", self.on_query, callback_group=ReentrantCallbackGroup())
             self._reload_thread: threading.Thread | None = None
             self.reload_async(None)
             self.get_logger().info(f"ready: /query_object, fields from {self.p.fields_dir}")
@@ -131,7 +131,7 @@ def make_node():
             thread.start()
             self._reload_thread = thread
 
-        def handle(self, request: QueryObject.Request, response: QueryObject.Response) -> QueryObject.Response:
+        def on_query(self, request: QueryObject.Request, response: QueryObject.Response) -> QueryObject.Response:
             try:
                 result, served = self.server.ask(request.prompt, float(request.relevancy_threshold))
                 stamp_ns = self.get_clock().now().nanoseconds
@@ -140,8 +140,11 @@ def make_node():
             except Exception as err:  # noqa: BLE001 - answer, never die
                 response.success = False
                 response.message = f"query failed: {type(err).__name__}: {err}"
-            level = self.get_logger().info if response.success else self.get_logger().warning
-            level(f"{request.prompt[:80]!r}: {response.message}")
+            # rclpy refuses one call site logging at two severities, hence two calls.
+            if response.success:
+                self.get_logger().info(f"{request.prompt[:80]!r}: {response.message}")
+            else:
+                self.get_logger().warning(f"{request.prompt[:80]!r}: {response.message}")
             return response
 
         def publish_visuals(self, response, result, served, stamp_ns: int) -> None:
