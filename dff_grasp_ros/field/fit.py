@@ -64,8 +64,11 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
                              meta=_field_meta(pipeline, dataset, preset.name, trainer_config.max_num_iterations,
                                               losses, train_s, torch_device))
         views = evenly_spaced(len(dataset.frames), preset.export_views)
-        cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
-                                  [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
+        try:
+            cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
+                                      [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
+        except ValueError as err:
+            raise TrainingError(f"{err} (after {trainer_config.max_num_iterations} steps; train longer)") from err
     except torch.cuda.OutOfMemoryError as err:
         raise TrainingError(f"CUDA ran out of memory training {config!r} on {dataset.root}; free the GPU or use "
                             f"a smaller config (dff-tiny): {err}") from err
