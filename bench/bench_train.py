@@ -84,7 +84,8 @@ def main() -> None:
         print(json.dumps({
             "config": args.config, "steps": steps, "views_trained": len(full.frames) - len(holdout),
             "image_hw": [full.intrinsics.height, full.intrinsics.width], "device": gpu,
-            "fit_total_s": round(total_s, 2), "train_s": meta["train_s"], "export_s": meta["export_s"],
+            "fit_total_s": round(total_s, 2), "setup_s": meta["setup_s"], "train_s": meta["train_s"],
+            "export_s": meta["export_s"],
             "steps_per_s": round((s1 - s0) / max(t1 - t0, 1e-9), 1),
             "peak_gpu_mem_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None,
             "scene_cloud_points": meta["scene_cloud_points"],

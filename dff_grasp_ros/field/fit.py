@@ -58,8 +58,9 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     started = time.monotonic()
     try:
         pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
+        setup_s = time.monotonic() - started  # teacher features, image decoding, model construction
         losses = run_training(pipeline, trainer_config, torch_device, progress, should_stop)
-        train_s = time.monotonic() - started
+        train_s = time.monotonic() - started - setup_s
         field = TrainedField(model=pipeline.model, normalisation=normalisation_of(pipeline.datamanager),
                              meta=_field_meta(pipeline, dataset, preset.name, trainer_config.max_num_iterations,
                                               losses, train_s, torch_device))
@@ -72,12 +73,14 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     except torch.cuda.OutOfMemoryError as err:
         raise TrainingError(f"CUDA ran out of memory training {config!r} on {dataset.root}; free the GPU or use "
                             f"a smaller config (dff-tiny): {err}") from err
-    field.meta["export_s"] = round(time.monotonic() - started - train_s, 3)
+    field.meta["setup_s"] = round(setup_s, 3)
+    field.meta["export_s"] = round(time.monotonic() - started - setup_s - train_s, 3)
     field.meta["scene_cloud_points"] = len(cloud)
-    staging = make_staging_dir(Path(out_root), name or f"field_{dataset.root.name}")
+    name = name or f"field_{dataset.root.name}"
+    staging = make_staging_dir(Path(out_root), name)
     try:
         write_field_files(staging, field, cloud)
-        return publish_dir(staging, Path(out_root), name or f"field_{dataset.root.name}")
+        return publish_dir(staging, Path(out_root), name)
     except BaseException:
         discard_dir(staging)
         raise
