@@ -25,13 +25,12 @@ def progress_bar(desc: str) -> Iterator[Callable[[int, int], None]]:
 
 @contextmanager
 def training_bar() -> Iterator[Callable[..., None]]:
-    """A ``progress(phase, step, total, losses, eta_s)`` callback for field training."""
+    """A ``progress(step, total, losses, eta_s)`` callback for field training."""
     from tqdm import tqdm
 
     bar = tqdm(desc="train field", total=1, dynamic_ncols=True)
 
-    def update(phase: str, step: int, total: int, losses: dict, eta_s: float) -> None:
-        bar.set_description(f"train field [{phase}]", refresh=False)
+    def update(step: int, total: int, losses: dict, eta_s: float) -> None:
         bar.total = max(int(total), 1)
         bar.n = int(step)
         if losses:

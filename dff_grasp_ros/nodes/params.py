@@ -59,9 +59,8 @@ NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
                   "skipped (0 disables)"),
     ),
     "trainer": _COMMON + _DATASETS + _FIELDS + (
-        ParamSpec("teacher", "clip", "Language teacher: clip, or synthetic (simulated scenes only)"),
-        ParamSpec("dino_teacher", "auto", "Grouping teacher: dino, synthetic_dino, or auto (synthetic_dino with the "
-                                          "synthetic teacher, else dino)"),
+        ParamSpec("teacher", "clip", "Language teacher: clip (with dino for grouping), or synthetic (with "
+                                       "synthetic_dino; simulated scenes only)"),
         ParamSpec("method", "dff", "nerfstudio method config: dff (quality) or dff-tiny (fast, CPU tests)"),
         ParamSpec("steps", 0, "Training steps when a goal asks for 0 (0 = the method's default)"),
         ParamSpec("device", "auto", "auto (CUDA when present), cuda or cpu"),

@@ -15,19 +15,12 @@ from types import SimpleNamespace
 from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
 
 
-def dino_teacher_for(p: SimpleNamespace) -> str:
-    """The grouping teacher: explicit, or paired with the language teacher when 'auto'."""
-    if p.dino_teacher != "auto":
-        return p.dino_teacher
-    return "synthetic_dino" if p.teacher == "synthetic" else "dino"
-
-
 def teacher_settings(p: SimpleNamespace) -> dict[str, dict]:
-    """Per-teacher settings from parameters (checkpoint paths when the weights are not in a cache)."""
-    settings: dict[str, dict] = {p.teacher: {}, dino_teacher_for(p): {}}
-    if p.clip_checkpoint and "clip" in settings:
-        settings["clip"]["checkpoint_path"] = p.clip_checkpoint
-    if p.dino_checkpoint and "dino" in settings:
+    """make_teacher() settings per role from parameters (checkpoint paths when weights are not in a cache)."""
+    settings: dict[str, dict] = {"language": {}, "dino": {}}
+    if p.clip_checkpoint and p.teacher == "clip":
+        settings["language"]["checkpoint_path"] = p.clip_checkpoint
+    if p.dino_checkpoint and p.teacher == "clip":
         settings["dino"]["checkpoint_path"] = p.dino_checkpoint
     return settings
 
@@ -66,7 +59,7 @@ def make_node():
             self.server = ActionServer(self, TrainField, "train_field", execute_callback=self.execute,
                                        goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
                                        callback_group=ReentrantCallbackGroup())
-            self.get_logger().info(f"ready: teacher {self.p.teacher}/{dino_teacher_for(self.p)}, method "
+            self.get_logger().info(f"ready: teacher {self.p.teacher}, method "
                                    f"{self.p.method}, device {self.p.device}, fields in {self.p.fields_dir}")
 
         def on_goal(self, goal) -> GoalResponse:
@@ -84,14 +77,17 @@ def make_node():
                     steps = int(goal_handle.request.max_steps) or int(self.p.steps) or None
                     self.get_logger().info(f"training on {dataset}")
 
-                    def progress(phase: str, step: int, total: int, losses: dict, eta_s: float) -> None:
+                    goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features"))
+
+                    def progress(step: int, total: int, losses: dict, eta_s: float) -> None:
                         goal_handle.publish_feedback(TrainField.Feedback(
-                            phase=phase, step=int(step), total_steps=int(total),
+                            phase="training" if step < total else "exporting", step=int(step),
+                            total_steps=int(total),
                             loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)),
                             eta_s=float(eta_s)))
 
                     field_dir = fit(dataset, Path(self.p.fields_dir), steps=steps, teacher=self.p.teacher,
-                                    dino_teacher=dino_teacher_for(self.p), device=self.p.device,
+                                    device=self.p.device,
                                     config=self.p.method, teacher_settings=teacher_settings(self.p),
                                     progress=progress, should_stop=lambda: goal_handle.is_cancel_requested)
                 except TrainingCancelled:
@@ -113,7 +109,7 @@ def make_node():
                 self.pub_ready.publish(FieldReady(
                     header=make_header(self.p.base_frame, self.get_clock().now().nanoseconds),
                     field_path=str(field_dir), dataset_path=str(dataset),
-                    language_teacher=str(meta.get("teachers", {}).get("language", {}).get("name", self.p.teacher)),
+                    language_teacher=str(meta.get("language_teacher", {}).get("name", self.p.teacher)),
                     num_points=cloud_points))
                 goal_handle.succeed()
                 return result
