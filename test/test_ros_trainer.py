@@ -80,11 +80,11 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
 
             # A long second run killed mid-training: the first field stays the newest complete one.
             goal_sent = threading.Thread(target=lambda: _ignore_errors(
-                run_action, TrainField, "train_field", TrainField.Goal(max_steps=100_000), timeout_s=120))
+                run_action, TrainField, "train_field", TrainField.Goal(max_steps=100_000), timeout_s=20))
             goal_sent.start()
             time.sleep(8.0)
             os.killpg(group.procs["trainer"].pid, signal.SIGKILL)
-            goal_sent.join(timeout=150)
+            goal_sent.join(timeout=60)
         assert newest_field(fields) == Path(result.checkpoint_path)
         assert [p.name for p in fields.iterdir() if is_complete_field(p)] == [Path(result.checkpoint_path).name]
     finally:
