@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.dataset import CameraIntrinsics, Dataset
 from dff_grasp_ros.field.fusion import backproject, estimate_normals, unit_rows, voxel_mean
 from dff_grasp_ros.field.rendering import TrainedField, render_view
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -52,3 +52,43 @@ def build_scene_cloud(field: TrainedField, intrinsics: CameraIntrinsics, camera_
     return SceneCloud(points_m=xyz.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
                       rgb=np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8),
                       language=unit_rows(lang).astype(np.float32), dino=unit_rows(dino_features).astype(np.float32))
+
+
+def build_scene_cloud_from_depth(field: TrainedField, dataset: Dataset, views: Sequence[int], *,
+                                 voxel_m: float = 0.004, max_depth_m: float = 3.0,
+                                 pixel_stride: int = 2) -> SceneCloud:
+    """Fuse the *measured* depth of ``views`` into a cloud, then read the feature field at its points.
+
+    With an RGB-D camera this is both sharper (sensor depth, not the field's estimate) and two orders of
+    magnitude cheaper than rendering views: one feature-field evaluation per fused point instead of a
+    proposal-sampled ray per pixel. Used whenever the dataset has depth. Every ``pixel_stride``-th pixel is
+    fused: many overlapping views still fill every voxel, at a fraction of the fusion cost.
+    """
+    import torch
+
+    points, colours, towards_camera = [], [], []
+    for index in views:
+        frame = dataset.frames[index]
+        depth = dataset.load_depth_m(frame)
+        if depth is None:
+            continue
+        keep = np.isfinite(depth) & (depth > 0) & (depth < max_depth_m)
+        sparse = np.zeros_like(keep)
+        sparse[::pixel_stride, ::pixel_stride] = True
+        keep &= sparse
+        xyz = backproject(np.nan_to_num(depth), dataset.intrinsics, frame.camera_to_base)[keep]
+        points.append(xyz)
+        colours.append(dataset.load_rgb(frame)[keep] / 255.0)
+        towards_camera.append(unit_rows(np.asarray(frame.camera_to_base)[:3, 3] - xyz))
+    if not points or sum(len(p) for p in points) == 0:
+        raise ValueError("the dataset's depth images hold no valid depth")
+    xyz, rgb, view_dirs = voxel_mean(np.concatenate(points), voxel_m, np.concatenate(colours),
+                                     np.concatenate(towards_camera))
+    normals = estimate_normals(xyz, 3 * voxel_m, view_dirs)
+    positions = torch.as_tensor(field.normalisation.points_to_box(xyz), dtype=torch.float32, device=field.device)
+    features = field.model.feature_field.at_points(positions)
+    return SceneCloud(points_m=xyz.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
+                      rgb=np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8),
+                      language=unit_rows(features["language"].float().cpu().numpy()).astype(np.float32),
+                      dino=unit_rows(features["dino"].float().cpu().numpy()).astype(np.float32))
+

@@ -72,3 +72,16 @@ class FeatureField(nn.Module):
             # and saves S-1 wide matrix products per ray (CLIP has 512 outputs).
             out[name] = torch.nn.functional.linear(pooled, head.weight) + accumulation * head.bias
         return out
+
+    @torch.no_grad()
+    def at_points(self, positions_box: torch.Tensor, chunk: int = 1 << 16) -> dict[str, torch.Tensor]:
+        """Features ``{name: (N, D)}`` at surface points ``(N, 3)`` of the normalised box (no volume rendering)."""
+        out: dict[str, list[torch.Tensor]] = {name: [] for name in self.output_dims}
+        for start in range(0, len(positions_box), chunk):
+            part = positions_box[start:start + chunk]
+            rendered = self.render(part[:, None, :], torch.ones(len(part), 1, 1, device=part.device))
+            for name, value in rendered.items():
+                out[name].append(value)
+        return {name: torch.cat(values) if values else torch.zeros(0, self.output_dims[name])
+                for name, values in out.items()}
+

@@ -15,7 +15,8 @@ import torch
 
 from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir
 from dff_grasp_ros.dataset import Dataset, load_dataset
-from dff_grasp_ros.field.export import build_scene_cloud, evenly_spaced, scaled_intrinsics
+from dff_grasp_ros.field.export import (build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced,
+                                        scaled_intrinsics)
 from dff_grasp_ros.field.features import teacher_pair
 from dff_grasp_ros.field.method import make_trainer_config, preset_named
 from dff_grasp_ros.field.normalisation import Normalisation
@@ -68,10 +69,15 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
         field = TrainedField(model=pipeline.model, normalisation=normalisation_of(pipeline.datamanager),
                              meta=_field_meta(pipeline, dataset, preset.name, trainer_config.max_num_iterations,
                                               losses, train_s, torch_device))
-        views = evenly_spaced(len(dataset.frames), preset.export_views)
+        field.model.eval()
         try:
-            cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
-                                      [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
+            if all(frame.depth_path for frame in dataset.frames):
+                cloud = build_scene_cloud_from_depth(field, dataset, range(len(dataset.frames)),
+                                                     voxel_m=preset.voxel_m)
+            else:
+                views = evenly_spaced(len(dataset.frames), preset.export_views)
+                cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
+                                          [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
         except ValueError as err:
             raise TrainingError(f"{err} (after {trainer_config.max_num_iterations} steps; train longer)") from err
     except torch.cuda.OutOfMemoryError as err:

@@ -64,7 +64,7 @@ def make_node():
             self.pose_source = "tf" if self.tf_buffer is not None else "pose_topic"
             self.tf_warn = Throttle(5.0)
             streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
-            qos = sensor_qos()
+            qos = sensor_qos(depth=20)  # a few seconds of frames while a view is written
             self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams)
             self.create_subscription(Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
                                      callback_group=streams)
