@@ -135,8 +135,6 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
 
     points = GroundTruthPoints.from_json(truth)
     dataset = load_dataset(dataset_dir)
-    view = dataset.frames[0]
-    rgb = dataset.load_rgb(view)
     answers = []
     for prompt, object_id, part in prompts:
         response = clients.query_object(prompt)
@@ -148,7 +146,9 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             write_ply(out_dir / f"relevancy_{name}.ply", cloud.points_m, heat_colours(cloud.relevancy))
             tcp = pose_to_matrix(response.grasp_pose.pose) if response.success else None
             boxes = ParallelJawGripper().boxes(response.grasp_width_m + 0.01) if response.success else None
-            draw_query_png(out_dir / f"query_{name}.png", rgb, dataset.intrinsics, view.camera_to_base,
+            view = facing_view(dataset, tcp[:3, 3] if tcp is not None else np.median(cloud.points_m, axis=0))
+            draw_query_png(out_dir / f"query_{name}.png", dataset.load_rgb(view), dataset.intrinsics,
+                           view.camera_to_base,
                            cloud.points_m, cloud.relevancy, title=f"{prompt!r}: {response.message}",
                            tcp_to_base=tcp, gripper_boxes=boxes)
         if response.success:
@@ -167,6 +167,16 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
         answers.append(answer)
         print_answer(answer)
     return {"answers": answers, "all_correct": all(a["correct"] is not False for a in answers)}
+
+
+def facing_view(dataset: Any, target_m: np.ndarray) -> Any:
+    """The captured view whose optical axis points most directly at ``target_m``."""
+    def alignment(frame: Any) -> float:
+        pose = np.asarray(frame.camera_to_base)
+        to_target = target_m - pose[:3, 3]
+        return float(pose[:3, 2] @ to_target / max(np.linalg.norm(to_target), 1e-9))
+
+    return max(dataset.frames, key=alignment)
 
 
 def print_answer(answer: dict) -> None:

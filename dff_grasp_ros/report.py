@@ -38,7 +38,7 @@ def box_corners(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 def draw_query_png(path: Path, rgb: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
                    points_m: np.ndarray, relevancy: np.ndarray, *, title: str,
                    tcp_to_base: np.ndarray | None = None, gripper_boxes: dict | None = None,
-                   min_relevancy: float = 0.5) -> None:
+                   min_relevancy: float = 0.3) -> None:
     """Camera image with the relevant points as a heat map and the gripper's boxes as wire frames."""
     import matplotlib
 
