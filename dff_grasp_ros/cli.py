@@ -140,9 +140,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
     from dff_grasp_ros.clients import capture_views
 
     result = capture_views(args.views, args.timeout)
-    print(result.dataset_path if result.success else f"capture failed: {result.message}",
-          file=sys.stdout if result.success else sys.stderr)
-    return 0 if result.success else 1
+    return _report_goal(result.success, result.dataset_path, f"capture failed: {result.message}")
 
 
 @command("train")
@@ -150,9 +148,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dff_grasp_ros.clients import train_field
 
     result = train_field(args.steps, args.dataset)
-    print(result.checkpoint_path if result.success else f"training failed: {result.message}",
-          file=sys.stdout if result.success else sys.stderr)
-    return 0 if result.success else 1
+    return _report_goal(result.success, result.checkpoint_path, f"training failed: {result.message}")
+
+
+def _report_goal(success: bool, path: str, failure: str) -> int:
+    """An action's outcome for scripts: the written path on stdout, or why not on stderr."""
+    print(path if success else failure, file=sys.stdout if success else sys.stderr)
+    return 0 if success else 1
 
 
 @command("scenes")
