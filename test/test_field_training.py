@@ -121,3 +121,12 @@ def test_cancellation_publishes_nothing(trained, tmp_path):
         fit(trained.train_dir, tmp_path / "fields", steps=50, teacher="synthetic", device="cpu",
             config="dff-tiny", should_stop=should_stop)
     assert not (tmp_path / "fields").exists() or list((tmp_path / "fields").iterdir()) == []
+
+
+def test_training_leaves_the_process_floating_point_mode_alone(trained):
+    """fit() flushes denormals while it trains on the CPU; leaving that on afterwards made scipy's cKDTree
+    crash (SIGSEGV) later in the same process (the trainer node, the test suite)."""
+    import numpy as np
+
+    tiny = np.array([1e-40], dtype=np.float32)
+    assert (tiny * np.float32(1.0))[0] != 0.0, "denormals are still flushed to zero after fit()"
