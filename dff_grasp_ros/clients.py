@@ -32,8 +32,6 @@ def ros_node(name: str) -> Iterator[Any]:
 
 
 def _spin_until(node: Any, future: Any, timeout_s: float, what: str) -> Any:
-    import rclpy
-
     from rclpy.executors import SingleThreadedExecutor
 
     executor = SingleThreadedExecutor(context=node.context)
@@ -44,7 +42,6 @@ def _spin_until(node: Any, future: Any, timeout_s: float, what: str) -> Any:
             raise RosCallError(f"{what} did not finish within {timeout_s:.0f} s")
         executor.spin_once(timeout_sec=0.1)
     executor.remove_node(node)
-    del rclpy
     return future.result()
 
 

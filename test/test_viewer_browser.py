@@ -7,7 +7,6 @@ import socket
 import time
 from pathlib import Path
 
-import pytest
 
 from field_fixtures import ground_truth_field
 

@@ -6,7 +6,7 @@ differs between them only by a :class:`Preset`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from nerfstudio.cameras.camera_optimizers import CameraOptimizerConfig

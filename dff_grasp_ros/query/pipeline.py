@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -70,30 +70,6 @@ class QueryResult:
     grasp: Grasp | None = None
     candidates: list[Grasp] = field(default_factory=list)  # best first; candidates[0] is grasp
     latency_s: float = 0.0
-
-    def to_json_dict(self, frame_id: str) -> dict[str, Any]:
-        """The ``--json`` answer of ``dff-grasp query/ask`` (see DESIGN.md)."""
-        return {
-            "success": self.success,
-            "message": self.message,
-            "grasp": None if self.grasp is None else grasp_json(self.grasp, frame_id),
-            "candidates": [grasp_json(g, frame_id) for g in self.candidates],
-            "relevancy_points": 0 if self.relevancy is None else int(len(self.relevancy)),
-            "object_points": 0 if self.object_mask is None else int(self.object_mask.sum()),
-            "part_points": 0 if self.part_mask is None else int(self.part_mask.sum()),
-            "latency_s": round(float(self.latency_s), 6),
-        }
-
-
-def grasp_json(grasp: Grasp, frame_id: str) -> dict[str, Any]:
-    return {
-        "position_m": [round(float(v), 6) for v in grasp.position_m],
-        "quaternion_xyzw": [round(float(v), 6) for v in grasp.quaternion_xyzw],
-        "width_m": round(float(grasp.width_m), 6),
-        "score": round(float(grasp.score), 6),
-        "pre_grasp_position_m": [round(float(v), 6) for v in grasp.pre_grasp_position_m],
-        "frame_id": frame_id,
-    }
 
 
 def plan_query(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes,

@@ -1,0 +1,28 @@
+"""`dff-grasp ask --json` prints DESIGN.md's answer shape, built by the same code as the query service."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dff_grasp_ros.cli import main
+from field_fixtures import ground_truth_field
+
+
+def ask_json(capsys, field: Path, prompt: str) -> tuple[int, dict]:
+    code = main(["ask", "--field", str(field), prompt, "--json", "--device", "cpu"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_ask_json_answer_has_the_documented_shape(tmp_path: Path, capsys):
+    fields = tmp_path / "fields"
+    ground_truth_field(fields, scene="tiny")
+    code, answer = ask_json(capsys, fields, "mug handle")  # a fields directory: its newest field is used
+    assert code == 0 and answer["success"] is True
+    grasp = answer["grasp"]
+    assert grasp["frame_id"] == "base_link" and len(grasp["position_m"]) == 3 and len(grasp["quaternion_xyzw"]) == 4
+    assert 0 < grasp["width_m"] <= 0.08 and 0 < grasp["score"] <= 1 and len(grasp["pre_grasp_position_m"]) == 3
+    assert answer["candidates"][0]["position_m"] == grasp["position_m"] and answer["relevancy_points"] > 1000
+    assert answer["latency_s"] > 0 and "handle" in answer["message"]
+    code, refused = ask_json(capsys, fields, "banana")
+    assert code == 1 and refused["success"] is False and refused["grasp"] is None and refused["candidates"] == []
+    assert "not found" in refused["message"]
