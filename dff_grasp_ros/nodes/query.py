@@ -27,7 +27,7 @@ def query_params(p: SimpleNamespace):
                                  finger_thickness_m=p.gripper_finger_thickness_m,
                                  finger_width_m=p.gripper_finger_width_m)
     grasp = replace(defaults.grasp, gripper=gripper, standoff_m=p.pre_grasp_standoff_m,
-                    max_grasps=int(p.max_candidates))
+                    max_grasps=int(p.max_candidates), table_z_m=float(p.table_z_m))
     params = replace(defaults, grasp=grasp)
     return params.with_threshold(p.relevancy_threshold)
 

@@ -38,6 +38,7 @@ class QueryParams:
     negatives: tuple[str, ...] = CANONICAL_NEGATIVES
     part_words: tuple[str, ...] = DEFAULT_PART_WORDS
     max_prompt_chars: int = MAX_PROMPT_CHARS
+    table_band_m: float = 0.005  # points this close above the table (GraspParams.table_z_m) are never an object
     # Grouping and grasping run on one point per voxel of this size: a hand with 10 mm fingers gains nothing
     # from denser points, and a dense fused cloud would cost seconds per query. 0 keeps every point.
     voxel_m: float = 0.003
@@ -121,6 +122,9 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
         return result
     seed_points = seed_points[object_relevancy[reps][seed_points] >= params.relevancy_threshold]
     object_mask = grow_object(tree, dino[reps], seed_points, params.grouping)
+    if params.grasp.table_z_m is not None:
+        # Patch-sized teacher features smear an object's look onto the table around it; the table is not the object.
+        object_mask &= points[reps][:, 2] > params.grasp.table_z_m + params.table_band_m
     result.object_mask = _scatter(object_mask[inverse], valid)
 
     if parsed.part_phrase:
