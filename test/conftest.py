@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +31,7 @@ def _claim_domain_id() -> int:
 
 def _shm_files() -> set[str]:
     shm = Path("/dev/shm")
-    return {p.name for p in shm.iterdir() if p.name.startswith(("fastrtps_", "fast_datasharing", "sem.fastrtps"))} \
+    return {p.name for p in shm.iterdir() if "fastdds" in p.name or "fastrtps" in p.name or "datasharing" in p.name} \
         if shm.is_dir() else set()
 
 
@@ -50,13 +48,36 @@ def pytest_configure(config: pytest.Config) -> None:
     _SHM_AT_START = _shm_files()
 
 
+def shm_files_in_use(ignore_pid: int | None = None) -> set[str]:
+    """Names of /dev/shm files some live process (other than ``ignore_pid``) has mapped."""
+    in_use: set[str] = set()
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        if maps.parent.name == str(ignore_pid):
+            continue
+        try:
+            in_use.update(line.split()[-1].removeprefix("/dev/shm/") for line in maps.read_text().splitlines()
+                          if "/dev/shm/" in line)
+        except OSError:
+            continue
+    return in_use
+
+
+def remove_orphan_shm_files(keep: set[str], ignore_pid: int | None = None) -> list[str]:
+    """Delete Fast DDS files in /dev/shm that are not in ``keep`` and that no live process has mapped.
+
+    Fast DDS leaves port locks and segments behind when a participant's process dies without shutting down
+    (the trainer test kills one with SIGKILL on purpose); ``fastdds shm clean`` removes only some of them.
+    """
+    orphans = sorted(_shm_files() - keep - shm_files_in_use(ignore_pid))
+    for name in orphans:
+        (Path("/dev/shm") / name).unlink(missing_ok=True)
+    return orphans
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove Fast DDS shared-memory files that dead processes of this run left in /dev/shm."""
-    if not (_shm_files() - _SHM_AT_START):
-        return
-    fastdds = Path(sys.prefix) / "bin" / "fastdds"
-    if fastdds.exists():
-        subprocess.run([str(fastdds), "shm", "clean"], capture_output=True, timeout=60, check=False)
+    """Leave /dev/shm as this run found it: files of dead test processes, and this process's own (its ROS
+    contexts are shut down; unlinking a mapped file is safe, the mapping lives until exit)."""
+    remove_orphan_shm_files(_SHM_AT_START, ignore_pid=os.getpid())
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dff_grasp_ros.process_group import ProcessGroup
+from conftest import remove_orphan_shm_files, shm_files_in_use
 from ros_helpers import logs, start_nodes
 
 pytestmark = pytest.mark.ros
@@ -58,6 +59,7 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
     from dff_grasp_ros.scene_cloud import is_complete_field, newest_field
     from dff_grasp_ros.sim import load_scene, render_dataset
 
+    shm_before = set(os.listdir("/dev/shm"))
     datasets, fields = tmp_path / "datasets", tmp_path / "fields"
     dataset = render_dataset(load_scene("tiny"), datasets)
     os.environ.update(ros_env)
@@ -89,6 +91,9 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
         assert [p.name for p in fields.iterdir() if is_complete_field(p)] == [Path(result.checkpoint_path).name]
     finally:
         listener.stop()
+    remove_orphan_shm_files(shm_before)  # what conftest does at the end of every run
+    leftover = set(os.listdir("/dev/shm")) - shm_before
+    assert leftover <= shm_files_in_use(), f"orphaned DDS files in /dev/shm: {leftover - shm_files_in_use()}"
 
 
 def _ignore_errors(func, *args, **kwargs) -> None:
