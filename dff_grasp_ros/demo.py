@@ -51,8 +51,9 @@ def slug(text: str) -> str:
 
 
 def demo_environment(out_dir: Path) -> dict[str, str]:
-    """Data under the output folder; a private ROS domain unless the user chose one (to watch in RViz)."""
-    env = {"DFF_GRASP_HOME": str(out_dir / "data"), "HF_HUB_OFFLINE": "1",
+    """Data in a new folder per run under the output folder (a field left by an earlier run must not answer this
+    run's queries); a private ROS domain unless the user chose one (to watch in RViz)."""
+    env = {"DFF_GRASP_HOME": str(out_dir / "data" / time.strftime("run_%Y%m%d_%H%M%S")), "HF_HUB_OFFLINE": "1",
            "ROS_AUTOMATIC_DISCOVERY_RANGE": os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")}
     env["ROS_DOMAIN_ID"] = os.environ.get("ROS_DOMAIN_ID") or str(random.randint(50, 99))
     return env
@@ -145,7 +146,8 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             cloud = pointcloud2_to_arrays(response.relevancy_cloud)
             write_ply(out_dir / f"relevancy_{name}.ply", cloud.points_m, heat_colours(cloud.relevancy))
             tcp = pose_to_matrix(response.grasp_pose.pose) if response.success else None
-            boxes = ParallelJawGripper().boxes(response.grasp_width_m + 0.01) if response.success else None
+            gripper = ParallelJawGripper()
+            boxes = gripper.boxes(gripper.opening_for(response.grasp_width_m)) if response.success else None
             view = facing_view(dataset, tcp[:3, 3] if tcp is not None else np.median(cloud.points_m, axis=0))
             draw_query_png(out_dir / f"query_{name}.png", dataset.load_rgb(view), dataset.intrinsics,
                            view.camera_to_base,
