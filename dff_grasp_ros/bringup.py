@@ -56,7 +56,7 @@ def start(plan: dict[str, list[str]], env: dict[str, str] | None = None, log_dir
             stdout = None
             if log_dir is not None:
                 log_dir.mkdir(parents=True, exist_ok=True)
-                stdout = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+                stdout = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - the group closes it on stop()
             group.start(name, cmd, env=env, stdout=stdout)
     except BaseException:
         group.stop()

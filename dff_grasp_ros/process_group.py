@@ -35,6 +35,7 @@ class ProcessGroup:
 
     def __init__(self) -> None:
         self.procs: dict[str, subprocess.Popen] = {}
+        self._logs: list[IO] = []  # log files handed to start(); closed with the children
 
     def __enter__(self) -> "ProcessGroup":
         return self
@@ -48,6 +49,8 @@ class ProcessGroup:
                                 stderr=subprocess.STDOUT if stdout is not None else None, cwd=cwd,
                                 start_new_session=True)
         self.procs[name] = proc
+        if hasattr(stdout, "close"):
+            self._logs.append(stdout)  # type: ignore[arg-type]
         return proc
 
     def poll_failed(self) -> dict[str, int]:
@@ -68,7 +71,10 @@ class ProcessGroup:
         # Grandchildren left in a child's process group (e.g. workers) go too.
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)
-        return {name: p.wait() for name, p in self.procs.items()}
+        codes = {name: p.wait() for name, p in self.procs.items()}
+        for log in self._logs:
+            log.close()
+        return codes
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

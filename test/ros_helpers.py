@@ -32,7 +32,7 @@ def start_nodes(group: ProcessGroup, nodes: dict[str, dict[str, Any]], env: dict
     log_dir.mkdir(parents=True, exist_ok=True)
     for name, overrides in nodes.items():
         group.start(name, node_command(name, PARAMS, overrides), env=env,
-                    stdout=open(log_dir / f"{name}.log", "w"))  # noqa: SIM115
+                    stdout=open(log_dir / f"{name}.log", "w"))  # noqa: SIM115 - the group closes it on stop()
 
 
 def logs(log_dir: Path) -> str:
