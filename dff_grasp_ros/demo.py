@@ -14,6 +14,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,9 @@ def slug(text: str) -> str:
 def demo_environment(out_dir: Path) -> dict[str, str]:
     """Data in a new folder per run under the output folder (a field left by an earlier run must not answer this
     run's queries); a private ROS domain unless the user chose one (to watch in RViz)."""
-    env = {"DFF_GRASP_HOME": str(out_dir / "data" / time.strftime("run_%Y%m%d_%H%M%S")), "HF_HUB_OFFLINE": "1",
+    (out_dir / "data").mkdir(parents=True, exist_ok=True)
+    run_dir = tempfile.mkdtemp(prefix=time.strftime("run_%Y%m%d_%H%M%S_"), dir=out_dir / "data")
+    env = {"DFF_GRASP_HOME": run_dir, "HF_HUB_OFFLINE": "1",
            "ROS_AUTOMATIC_DISCOVERY_RANGE": os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")}
     env["ROS_DOMAIN_ID"] = os.environ.get("ROS_DOMAIN_ID") or str(random.randint(50, 99))
     return env
