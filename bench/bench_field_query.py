@@ -40,7 +40,7 @@ def main() -> None:
     served = load_served_field(field_dir, "cpu")
     checks = check_scene(served.cloud, ground_truth(scene), served.encode_text)
     present = [c for c in checks if c.object_id is not None]
-    print(json.dumps({"scene": scene.name, "config": args.config, "steps": args.steps, "render_s": round(render_s, 1),
+    print(json.dumps({"scene": scene.name, "field_dir": str(field_dir), "config": args.config, "steps": args.steps, "render_s": round(render_s, 1),
                       **{k: meta.get(k) for k in ("setup_s", "train_s", "export_s", "scene_cloud_points")},
                       "part_prompts_passed": f"{sum(c.passed for c in present)}/{len(present)}",
                       "absent_refused": all(c.passed for c in checks if c.object_id is None)}))

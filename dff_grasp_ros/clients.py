@@ -118,11 +118,14 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
                         timeout_s=timeout_s)
 
 
-def _pose_json(pose: Any, width_m: float, score: float, frame_id: str, pre_grasp: Any | None) -> dict[str, Any]:
+def _pose_json(pose: Any, width_m: float, score: float, frame_id: str, pre_grasp: Any | None,
+               opening_m: float | None = None) -> dict[str, Any]:
     p, q = pose.position, pose.orientation
     out = {"position_m": [round(p.x, 6), round(p.y, 6), round(p.z, 6)],
            "quaternion_xyzw": [round(q.x, 6), round(q.y, 6), round(q.z, 6), round(q.w, 6)],
            "width_m": round(float(width_m), 6), "score": round(float(score), 6)}
+    if opening_m is not None:
+        out["opening_m"] = round(float(opening_m), 6)
     if pre_grasp is not None:
         pp = pre_grasp.position
         out["pre_grasp_position_m"] = [round(pp.x, 6), round(pp.y, 6), round(pp.z, 6)]
@@ -136,7 +139,7 @@ def response_to_json(response: Any) -> dict[str, Any]:
     grasp = None
     if response.success:
         grasp = _pose_json(response.grasp_pose.pose, response.grasp_width_m, response.score, frame,
-                           response.pre_grasp_pose.pose)
+                           response.pre_grasp_pose.pose, response.grasp_opening_m)
     candidates = [_pose_json(pose, width, score, frame, None) for pose, width, score in
                   zip(response.candidates.poses, response.candidate_widths_m, response.candidate_scores)]
     return {"success": bool(response.success), "message": response.message, "grasp": grasp,

@@ -150,7 +150,7 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             write_ply(out_dir / f"relevancy_{name}.ply", cloud.points_m, heat_colours(cloud.relevancy))
             tcp = pose_to_matrix(response.grasp_pose.pose) if response.success else None
             gripper = ParallelJawGripper()
-            boxes = gripper.boxes(gripper.opening_for(response.grasp_width_m)) if response.success else None
+            boxes = gripper.boxes(response.grasp_opening_m) if response.success else None
             view = facing_view(dataset, tcp[:3, 3] if tcp is not None else np.median(cloud.points_m, axis=0))
             draw_query_png(out_dir / f"query_{name}.png", dataset.load_rgb(view), dataset.intrinsics,
                            view.camera_to_base,

@@ -21,7 +21,7 @@ def expected_reply(prompt: str) -> dict:
     quat = rng.standard_normal(4)
     quat /= np.linalg.norm(quat)
     return {"points": points, "rgb": rgb, "relevancy": relevancy, "position": position, "quat_xyzw": quat,
-            "width_m": 0.0425, "score": 0.875, "candidate_scores": [0.875, 0.5], "latency_s": 0.125,
+            "width_m": 0.0425, "opening_m": 0.0465, "score": 0.875, "candidate_scores": [0.875, 0.5], "latency_s": 0.125,
             "message": f"echo: {prompt}"}
 
 
@@ -48,6 +48,7 @@ def main() -> None:
         o = response.grasp_pose.pose.orientation
         o.x, o.y, o.z, o.w = (float(v) for v in q)
         response.grasp_width_m = reply["width_m"]
+        response.grasp_opening_m = reply["opening_m"]
         response.score = reply["score"]
         response.candidates.header.frame_id = "base_link"
         response.candidates.poses = [response.grasp_pose.pose, Pose()]

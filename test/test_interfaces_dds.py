@@ -65,6 +65,7 @@ def test_query_object_round_trip_between_processes(ros_env):
     o = pose.pose.orientation
     np.testing.assert_allclose([o.x, o.y, o.z, o.w], want["quat_xyzw"])
     assert response.grasp_width_m == pytest.approx(want["width_m"])
+    assert response.grasp_opening_m == pytest.approx(want["opening_m"])
     assert response.score == pytest.approx(want["score"])
     assert len(response.candidates.poses) == 2 and response.candidates.header.frame_id == "base_link"
     np.testing.assert_allclose(list(response.candidate_scores), want["candidate_scores"])

@@ -25,6 +25,21 @@ class ContactPairs:
     def __len__(self) -> int:
         return len(self.first)
 
+    @staticmethod
+    def empty() -> "ContactPairs":
+        return ContactPairs(*(np.zeros(0, dtype=np.int64),) * 2, np.zeros((0, 3)), np.zeros(0), np.zeros(0))
+
+    def subset(self, keep: np.ndarray) -> "ContactPairs":
+        """The pairs where ``keep`` (mask or indices) selects."""
+        return ContactPairs(self.first[keep], self.second[keep], self.closing_axis[keep], self.width_m[keep],
+                            self.antipodality[keep])
+
+    def concatenate(self, other: "ContactPairs") -> "ContactPairs":
+        """These pairs followed by ``other``'s (indices into the same cloud)."""
+        return ContactPairs(*(np.concatenate([a, b]) for a, b in zip(
+            (self.first, self.second, self.closing_axis, self.width_m, self.antipodality),
+            (other.first, other.second, other.closing_axis, other.width_m, other.antipodality))))
+
 
 def friction_cone_cosine(friction_coefficient: float) -> float:
     """Cosine of the friction cone's half angle."""
@@ -43,7 +58,7 @@ def sample_antipodal_pairs(points_m: np.ndarray, normals: np.ndarray, first_cand
     cone_cos = friction_cone_cosine(friction_coefficient)
     first_candidates = np.asarray(first_candidates, dtype=np.int64)
     second_candidates = np.asarray(second_candidates, dtype=np.int64)
-    empty = ContactPairs(*(np.zeros(0, dtype=np.int64),) * 2, np.zeros((0, 3)), np.zeros(0), np.zeros(0))
+    empty = ContactPairs.empty()
     if len(first_candidates) == 0 or len(second_candidates) < 2:
         return empty
     firsts = rng.choice(first_candidates, size=min(samples, len(first_candidates)), replace=False)

@@ -26,6 +26,8 @@ class ParallelJawGripper:
     palm_width_m: float = 0.06  # along x
     palm_span_m: float = 0.20  # along y
     clearance_m: float = 0.005  # opening added on each side of the contacts before closing
+    # In clutter a neighbour may leave less room: the tightest clearance tried when the comfortable one collides.
+    min_clearance_m: float = 0.002
 
     def __post_init__(self) -> None:
         values = [v for v in vars(self).values()]
@@ -33,6 +35,8 @@ class ParallelJawGripper:
             raise ValueError(f"gripper dimensions must be finite and positive: {self}")
         if self.pad_length_m > self.finger_length_m:
             raise ValueError("pad_length_m cannot exceed finger_length_m")
+        if self.min_clearance_m > self.clearance_m:
+            raise ValueError("min_clearance_m cannot exceed clearance_m")
         if self.palm_span_m < self.max_opening_m + 2 * self.finger_thickness_m:
             raise ValueError("palm_span_m must cover both fingers at full opening")
 
@@ -44,9 +48,18 @@ class ParallelJawGripper:
     def palm_face_z_m(self) -> float:
         return self.tip_z_m - self.finger_length_m
 
-    def opening_for(self, contact_distance_m: float) -> float:
-        """Opening needed to pass around contacts ``contact_distance_m`` apart (clearance on both sides)."""
-        return contact_distance_m + 2.0 * self.clearance_m
+    @property
+    def max_width_m(self) -> float:
+        """Widest object the hand can close on: the full opening less the tightest clearance on both sides."""
+        return self.max_opening_m - 2.0 * self.min_clearance_m
+
+    def opening_for(self, contact_distance_m: float | np.ndarray) -> float | np.ndarray:
+        """Opening to pass around contacts ``contact_distance_m`` apart: clearance on both sides, within reach."""
+        return np.minimum(contact_distance_m + 2.0 * self.clearance_m, self.max_opening_m)
+
+    def tight_opening_for(self, contact_distance_m: float | np.ndarray) -> float | np.ndarray:
+        """The narrowest opening that still passes around the contacts (``min_clearance_m`` on both sides)."""
+        return contact_distance_m + 2.0 * self.min_clearance_m
 
     def boxes(self, opening_m: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Axis-aligned boxes (lower corner, upper corner) in the TCP frame: both fingers, palm, closing region."""

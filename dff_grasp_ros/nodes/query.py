@@ -79,6 +79,7 @@ def fill_response(response, result, served, max_points: int, stamp_ns: int):
         pre[:3, 3] = result.grasp.pre_grasp_position_m
         response.pre_grasp_pose = matrix_to_pose_stamped(pre, frame, stamp_ns)
         response.grasp_width_m = float(result.grasp.width_m)
+        response.grasp_opening_m = float(result.grasp.opening_m)
         response.score = float(result.grasp.score)
     response.candidates = PoseArray(header=make_header(frame, stamp_ns),
                                     poses=[matrix_to_pose(grasp_matrix(g)) for g in result.candidates])

@@ -23,9 +23,11 @@ from dff_grasp_ros.teachers.vocabulary import OBJECT_TYPES, embed_label
 
 MIN_AUROC = 0.95
 LABEL_TOLERANCE_M = 0.015  # a cloud point belongs to the nearest ground-truth point's object within this distance
-# AUROC scores points within LABEL_TOLERANCE_M of the object as positive and beyond AUROC_NEGATIVE_FROM_M as
-# negative; the band between (the table right at the object's foot) is where patch-sized features blur by design.
-AUROC_NEGATIVE_FROM_M = 0.03
+AUROC_NEGATIVE_FROM_M = 0.03  # table points nearer the object than this are not scored (see auroc_labels)
+# Ground-truth density for judging grasps: a few hundred points per part leave gaps a finger fits through on
+# large flat parts, so a colliding grasp could pass; this many spaces points ~2 mm apart on a spatula head and
+# ~6 mm on the largest part (the pan's body), less than a finger's 10 x 20 mm section.
+EVALUATION_POINTS_PER_PART = 3000
 TABLE_BAND_M = 0.003
 DEFAULT_ABSENT = ("banana",)
 
@@ -89,6 +91,23 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def auroc_labels(truth: GroundTruthPoints, points_m: np.ndarray, object_id: int,
+                 table_z_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, scored) masks over ``points_m`` for the AUROC of object ``object_id``'s relevancy.
+
+    A point is positive when its nearest ground-truth point (within LABEL_TOLERANCE_M) is the object's and it is
+    above the table. Points of other objects are negatives even where they touch it: relevancy must stop at the
+    object's border. Only the table at the object's foot (within AUROC_NEGATIVE_FROM_M), where patch-sized
+    features blur by design, is left unscored.
+    """
+    labels, _ = truth.label(points_m)
+    above_table = points_m[:, 2] > table_z_m + TABLE_BAND_M
+    positive = (labels == object_id) & above_table
+    other_object = (labels >= 0) & (labels != object_id) & above_table
+    foot = ~positive & ~other_object & (truth.distance_to_object(points_m, object_id) <= AUROC_NEGATIVE_FROM_M)
+    return positive, ~foot
+
+
 def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAULT_ABSENT
                   ) -> list[tuple[str, int | None, str | None]]:
     """(prompt, object id, part) for every non-body part of every object, plus absent objects (id None).
@@ -125,10 +144,7 @@ def check_answer(cloud: SceneCloud, truth: GroundTruthPoints, prompt: str, objec
         return QueryCheck(prompt, None, None, result, False, 0, None, passed)
     on_part, collisions, score = False, -1, None
     if result.relevancy is not None:
-        distance = truth.distance_to_object(cloud.points_m, object_id)
-        # Table points at an object's foot are as near to it as its own surface; they are never positives.
-        positive = (distance <= LABEL_TOLERANCE_M) & (cloud.points_m[:, 2] > table_z_m + TABLE_BAND_M)
-        scored = positive | (distance > AUROC_NEGATIVE_FROM_M)
+        positive, scored = auroc_labels(truth, cloud.points_m, object_id, table_z_m)
         score = auroc(result.relevancy[scored], positive[scored])
     if result.grasp is not None:
         grasp = result.grasp
