@@ -72,7 +72,7 @@ def test_a_thin_plate_with_upward_normals_is_grasped_across_from_above():
                                       np.random.default_rng(0))) == 0
 
     gripper = ParallelJawGripper()
-    grasps = plan_grasps(points, normals, on_blade.astype(float), on_blade, on_blade, GraspParams())
+    grasps = plan_grasps(points, normals, on_blade.astype(float), on_blade, on_blade, on_blade, GraspParams())
     assert grasps, "a 26 mm blade 8.5 mm above the table fits a Franka hand from above"
     for grasp in grasps[:3]:
         assert grasp.width_m == pytest.approx(0.026, abs=0.004)
@@ -94,7 +94,7 @@ def test_a_neighbour_closer_than_the_comfortable_clearance_leaves_the_tight_open
     on_bar = np.r_[np.ones(len(bar), bool), np.zeros(len(wall) + len(table), bool)]
     normals = np.tile([0.0, 0.0, 1.0], (len(points), 1))
     gripper = ParallelJawGripper()
-    grasps = plan_grasps(points, normals, on_bar.astype(float), on_bar, on_bar, GraspParams())
+    grasps = plan_grasps(points, normals, on_bar.astype(float), on_bar, on_bar, on_bar, GraspParams())
     assert bool(grasps) == expect_grasp
     for grasp in grasps:
         assert grasp.width_m == pytest.approx(0.02, abs=0.002)
@@ -115,5 +115,5 @@ def test_no_grasp_that_touches_the_object_off_the_asked_part():
             normals[:len(block)][np.isclose(block[:, axis], bound)] = np.eye(3)[axis] * sign
     on_block = np.r_[np.ones(len(block), bool), np.zeros(len(table), bool)]
     part = on_block & (points[:, 0] < 0)
-    assert plan_grasps(points, normals, part.astype(float), on_block, on_block, GraspParams())  # whole block: yes
-    assert plan_grasps(points, normals, part.astype(float), part, on_block, GraspParams()) == []
+    assert plan_grasps(points, normals, part.astype(float), on_block, on_block, on_block, GraspParams())  # whole
+    assert plan_grasps(points, normals, part.astype(float), part, part, on_block, GraspParams()) == []

@@ -99,7 +99,8 @@ def test_box_too_wide_for_the_hand_has_no_grasp_and_a_narrow_one_does():
     for size, expect_grasp in (([0.09, 0.10, 0.05], False), ([0.03, 0.10, 0.05], True)):
         points, normals = _box_cloud(size)
         mask = np.ones(len(points), dtype=bool)
-        grasps = plan_grasps(points, normals, np.ones(len(points)), mask, mask, GraspParams(contact_samples=150))
+        grasps = plan_grasps(points, normals, np.ones(len(points)), mask, mask, mask,
+                             GraspParams(contact_samples=150))
         assert bool(grasps) == expect_grasp
         for grasp in grasps:
             assert grasp.width_m <= grasp.opening_m <= gripper.max_opening_m

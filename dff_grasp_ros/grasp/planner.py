@@ -92,23 +92,24 @@ class Grasp:
 
 
 def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.ndarray, target: np.ndarray,
-                object_mask: np.ndarray, params: GraspParams) -> list[Grasp]:
-    """Ranked, collision-free, mutually distinct grasps whose first contact lies on ``target`` (mask).
+                contact_mask: np.ndarray, object_mask: np.ndarray, params: GraspParams) -> list[Grasp]:
+    """Ranked, collision-free, mutually distinct grasps centred on ``target`` (mask).
 
-    Both contacts lie on ``target``: the hand touches only what was asked for. ``point_relevancy`` (N,) scores
-    what is between the fingers (zero off the object); ``object_mask`` is what the hand may hold besides the
-    target (a top-down pair's held cross-section); every point of the cloud counts for collisions. Each grasp
-    opens with the gripper's clearance, or with its ``min_clearance_m`` where only that is collision-free.
-    Empty list when none is found.
+    Both contacts lie on ``contact_mask`` (the target and what may be touched with it): the hand touches only
+    what was asked for. ``point_relevancy`` (N,) scores what is between the fingers (zero off the object);
+    ``object_mask`` is what the hand may hold besides (a top-down pair's held cross-section); every point of
+    the cloud counts for collisions. Each grasp opens with the gripper's clearance, or with its
+    ``min_clearance_m`` where only that is collision-free. Empty list when none is found.
     """
     gripper, rng = params.gripper, np.random.default_rng(params.seed)
-    on_target = np.flatnonzero(target)
-    antipodal = sample_antipodal_pairs(points_m, normals, on_target, on_target, gripper.max_width_m,
+    on_target, touchable = np.flatnonzero(target), np.flatnonzero(contact_mask | target)
+    antipodal = sample_antipodal_pairs(points_m, normals, on_target, touchable, gripper.max_width_m,
                                        params.friction_coefficient, params.contact_samples, rng)
     slab = SlabShape(gripper.finger_width_m, gripper.pad_length_m, gripper.finger_thickness_m)
     top_down = sample_extent_pairs(points_m, on_target, np.flatnonzero(object_mask), slab, gripper.max_width_m,
                                    params.friction_coefficient, params.extent_samples, params.extent_directions, rng)
-    top_down = top_down.subset(target[top_down.first] & target[top_down.second])
+    touchable_mask = contact_mask | target
+    top_down = top_down.subset(touchable_mask[top_down.first] & touchable_mask[top_down.second])
     pairs = antipodal.concatenate(top_down)
     if len(pairs) == 0:
         return []

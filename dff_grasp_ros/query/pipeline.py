@@ -16,6 +16,8 @@ from scipy.spatial import cKDTree
 from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
 from dff_grasp_ros.query.downsample import voxel_representatives
 from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
+from dff_grasp_ros.query.parts import (DEFAULT_MIN_PART_CONTRAST, DEFAULT_PART_FRACTION, DEFAULT_RIVAL_RATIO,
+                                      find_rival, part_logits, rank_parts)
 from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS, MAX_PROMPT_CHARS, ParsedPrompt, PromptError, parse_prompt
 from dff_grasp_ros.query.relevancy import (CANONICAL_NEGATIVES, DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE,
                                            relevancy_logits, sigmoid)
@@ -23,17 +25,15 @@ from dff_grasp_ros.scene_cloud import SceneCloud
 
 TextEncoder = Callable[[list[str]], np.ndarray]
 
-# A part point must match "<object> <part>" better than the object phrase alone (and the canonical phrases):
-# 0.5 is exactly the point where both match equally.
-DEFAULT_PART_THRESHOLD = 0.5
-
 
 @dataclass(frozen=True)
 class QueryParams:
     """Everything a query depends on besides the cloud and the prompt."""
 
     relevancy_threshold: float = DEFAULT_RELEVANCY_THRESHOLD
-    part_threshold: float = DEFAULT_PART_THRESHOLD
+    part_fraction: float = DEFAULT_PART_FRACTION  # see dff_grasp_ros.query.parts
+    min_part_contrast: float = DEFAULT_MIN_PART_CONTRAST
+    rival_ratio: float = DEFAULT_RIVAL_RATIO
     temperature: float = TEMPERATURE
     negatives: tuple[str, ...] = CANONICAL_NEGATIVES
     part_words: tuple[str, ...] = DEFAULT_PART_WORDS
@@ -46,11 +46,13 @@ class QueryParams:
     grasp: GraspParams = field(default_factory=GraspParams)
 
     def __post_init__(self) -> None:
-        for name in ("relevancy_threshold", "part_threshold"):
+        for name in ("relevancy_threshold", "part_fraction"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
         if not self.negatives:
             raise ValueError("at least one negative phrase is needed")
+        if len(self.part_words) < 2:
+            raise ValueError("at least two part words are needed: a part is found against the others")
 
     def with_threshold(self, relevancy_threshold: float) -> "QueryParams":
         """These parameters with another threshold; 0 (the service's "unset") keeps the default."""
@@ -66,7 +68,7 @@ class QueryResult:
     prompt: ParsedPrompt | None = None
     relevancy: np.ndarray | None = None  # (N,) object-phrase relevancy in [0, 1]
     object_mask: np.ndarray | None = None  # (N,) bool
-    part_relevancy: np.ndarray | None = None  # (N,) "<object> <part>" vs object phrase, 0 off the object
+    part_relevancy: np.ndarray | None = None  # (N,) part score relative to the object (query.parts), 0 off it
     part_mask: np.ndarray | None = None  # (N,) bool, the chosen part region
     grasp: Grasp | None = None
     candidates: list[Grasp] = field(default_factory=list)  # best first; candidates[0] is grasp
@@ -104,9 +106,13 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     points, normals = cloud.points_m[valid].astype(np.float64), cloud.normals[valid].astype(np.float64)
     language, dino = cloud.language[valid], cloud.dino[valid]
 
-    phrases = [parsed.object_phrase] + ([parsed.part_query] if parsed.part_phrase else []) + list(params.negatives)
+    # Other part names of the same object: a part region must not be better described by one of them.
+    competitors = [w for w in params.part_words if parsed.part_phrase and w != parsed.part_phrase]
+    phrases = ([parsed.object_phrase] + ([parsed.part_query] if parsed.part_phrase else [])
+               + [f"{parsed.object_phrase} {w}" for w in competitors] + list(params.negatives))
     embeddings = _encode(text_encoder, phrases, language.shape[1])
     object_emb, negatives = embeddings[0], embeddings[-len(params.negatives):]
+    competitor_emb = embeddings[2:2 + len(competitors)]
     logits = relevancy_logits(language, object_emb, negatives, params.temperature)
     object_relevancy = sigmoid(logits)
     result = QueryResult(False, "", parsed, relevancy=_scatter(object_relevancy, valid))
@@ -128,21 +134,28 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     result.object_mask = _scatter(object_mask[inverse], valid)
 
     if parsed.part_phrase:
-        part_negatives = np.vstack([negatives, object_emb[None]])
-        part_relevancy = sigmoid(relevancy_logits(language, embeddings[1], part_negatives, params.temperature))
-        part_relevancy = np.where(object_mask[inverse], part_relevancy, 0.0)
-        target = best_region(points[reps], part_relevancy[reps], part_relevancy[reps] >= params.part_threshold,
-                             params.grouping.neighbour_radius_m)
-        result.part_relevancy, result.part_mask = _scatter(part_relevancy, valid), _scatter(target[inverse], valid)
+        part_embs = np.vstack([embeddings[1:2], competitor_emb])
+        located = _locate_part(points[reps], language, part_embs, object_mask, reps, inverse, params)
+        relative, target, contrast, rival = located
+        result.part_relevancy = _scatter(relative, valid)
+        result.part_mask = _scatter(target[inverse], valid)
         if not target.any():
-            result.message = f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it"
+            result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it (no part of it "
+                              f"stands out: contrast {contrast:.2f} < {params.min_part_contrast:.2f})")
             return result
-        what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", part_relevancy[reps]
+        if rival is not None:
+            result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it: its most "
+                              f"'{parsed.part_phrase}'-like region is more clearly its '{competitors[rival - 1]}'")
+            return result
+        # The hand may touch the part region and whatever is more part-like than the object's average, never
+        # the rest of the object (a "spatula head" grasp must not squeeze the handle too).
+        contacts = target | (object_mask & (relative[reps] > 0.0))
+        what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", relative[reps]
     else:
-        target, what = object_mask, f"the {parsed.object_phrase}"
+        target, contacts, what = object_mask, object_mask, f"the {parsed.object_phrase}"
         held_relevancy = np.where(object_mask, object_relevancy[reps], 0.0)
 
-    grasps = plan_grasps(points[reps], normals[reps], held_relevancy, target, object_mask, params.grasp)
+    grasps = plan_grasps(points[reps], normals[reps], held_relevancy, target, contacts, object_mask, params.grasp)
     if not grasps:
         result.message = (f"found {what} ({int(target.sum())} points) but no collision-free grasp within the "
                           f"gripper's {params.grasp.gripper.max_opening_m:.3f} m opening")
@@ -150,6 +163,25 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     result.success, result.grasp, result.candidates = True, grasps[0], grasps
     result.message = f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m"
     return result
+
+
+def _locate_part(rep_points: np.ndarray, language: np.ndarray, part_embs: np.ndarray, object_mask: np.ndarray,
+                 reps: np.ndarray, inverse: np.ndarray, params: QueryParams
+                 ) -> tuple[np.ndarray, np.ndarray, float, int | None]:
+    """The asked part (row 0 of ``part_embs``, the object's other part names after it) on the object (query.parts).
+
+    Returns the relative part score per valid point, the part region on the representatives, the part's
+    contrast, and the column of a rival part name (None when there is none).
+    """
+    on_object = object_mask[inverse]
+    ranking = rank_parts(part_logits(language[on_object], part_embs, params.temperature), params.part_fraction,
+                         params.min_part_contrast)
+    relative, candidates = np.zeros(len(language)), np.zeros(len(language), dtype=bool)
+    relative[on_object], candidates[on_object] = ranking.relative[:, 0], ranking.candidates[:, 0]
+    target = best_region(rep_points, relative[reps], candidates[reps], params.grouping.neighbour_radius_m,
+                         baseline=params.part_fraction)
+    rival = find_rival(ranking, target[inverse][on_object], params.rival_ratio)
+    return relative, target, float(ranking.contrast[0]), rival
 
 
 def _valid_rows(cloud: SceneCloud) -> np.ndarray:

@@ -1,0 +1,34 @@
+"""Cut a test fixture out of a trained field's scene cloud: the points near one object, thinned to 4 mm.
+
+    python test/data/make_field_crop.py FIELD_DIR SCENE OBJECT_TYPE OUT.npz
+
+``tabletop_knife_cpu_field.npz`` is the knife of a `tabletop` field trained on this 2-core CPU with
+``bench/bench_field_query.py --scene tabletop --config dff-tiny --steps 300 --device cpu`` (session of
+2026-11-23): the field whose blurred features made "knife blade" grasp the knife's handle.
+"""
+import sys
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dff_grasp_ros.query.downsample import voxel_representatives
+from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud
+from dff_grasp_ros.sim import ground_truth
+
+NEAR_M, VOXEL_M = 0.04, 0.004
+
+
+def main(field_dir: str, scene: str, object_type: str, out: str) -> None:
+    cloud = SceneCloud.load(f"{field_dir}/{SCENE_CLOUD}")
+    obj = next(o for o in ground_truth(scene)["objects"] if o["type"] == object_type)
+    surface = np.vstack([np.asarray(p["points"]) for p in obj["parts"].values()])
+    near = np.flatnonzero(cKDTree(surface).query(cloud.points_m)[0] <= NEAR_M)
+    keep = near[voxel_representatives(cloud.points_m[near], VOXEL_M)[0]]
+    np.savez_compressed(out, points_m=cloud.points_m[keep].astype(np.float32),
+                        normals=cloud.normals[keep].astype(np.float32), rgb=cloud.rgb[keep],
+                        language=cloud.language[keep].astype(np.float16), dino=cloud.dino[keep].astype(np.float16))
+    print(f"{len(keep)} points -> {out}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
