@@ -1,9 +1,11 @@
 """Scan -> trained field -> grasps, judged against ground truth: the whole pipeline's quality and time, no ROS.
 
     python bench/bench_field_query.py --scene tabletop [--config dff-tiny] [--steps 300] [--device auto]
+    python bench/bench_field_query.py --scene tabletop --field FIELD_DIR   # re-judge a field trained earlier
 
 Renders the scene, fits a field with the synthetic teacher, prints fit timings (setup/train/export) and every
-`check_scene` verdict (on-part, collisions, AUROC), then p50/p95 of the query latency on the trained cloud.
+`check_scene` verdict (on-part, collisions, AUROC, judged on dense ground truth), then p50/p95 of the query
+latency on the trained cloud.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dff_grasp_ros.field.fit import fit
-from dff_grasp_ros.query.evaluation import check_scene
+from dff_grasp_ros.query.evaluation import EVALUATION_POINTS_PER_PART, check_scene
 from dff_grasp_ros.serving import load_served_field
 from dff_grasp_ros.sim import ground_truth, load_scene, render_dataset
 
@@ -27,20 +29,26 @@ def main() -> None:
     parser.add_argument("--config", default="dff-tiny")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--field", type=Path, help="judge this trained field instead of training one")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench_field_query_"))
     scene = load_scene(args.scene)
-    started = time.monotonic()
-    dataset = render_dataset(scene, work / "datasets")
-    render_s = time.monotonic() - started
-    field_dir = fit(dataset, work / "fields", steps=args.steps, teacher="synthetic", device=args.device,
-                    config=args.config)
+    render_s = None
+    field_dir = args.field
+    if field_dir is None:
+        work = Path(tempfile.mkdtemp(prefix="bench_field_query_"))
+        started = time.monotonic()
+        dataset = render_dataset(scene, work / "datasets")
+        render_s = round(time.monotonic() - started, 1)
+        field_dir = fit(dataset, work / "fields", steps=args.steps, teacher="synthetic", device=args.device,
+                        config=args.config)
     meta = json.loads((field_dir / "field.json").read_text())
     served = load_served_field(field_dir, "cpu")
-    checks = check_scene(served.cloud, ground_truth(scene), served.encode_text)
+    truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
+    checks = check_scene(served.cloud, truth, served.encode_text)
     present = [c for c in checks if c.object_id is not None]
-    print(json.dumps({"scene": scene.name, "field_dir": str(field_dir), "config": args.config, "steps": args.steps, "render_s": round(render_s, 1),
+    print(json.dumps({"scene": scene.name, "field_dir": str(field_dir), "config": meta.get("config", args.config),
+                      "steps": meta.get("steps", args.steps), "render_s": render_s,
                       **{k: meta.get(k) for k in ("setup_s", "train_s", "export_s", "scene_cloud_points")},
                       "part_prompts_passed": f"{sum(c.passed for c in present)}/{len(present)}",
                       "absent_refused": all(c.passed for c in checks if c.object_id is None)}))

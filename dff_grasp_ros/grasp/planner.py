@@ -42,7 +42,7 @@ class GraspParams:
     friction_coefficient: float = 0.5
     contact_samples: int = 300
     approaches_per_pair: int = 12
-    extent_samples: int = 100  # centres of top-down pairs (0: normals only)
+    extent_samples: int = 50  # centres of top-down pairs (0: normals only)
     extent_directions: int = 12  # closing directions per centre, over a half turn
     # Top-down pairs are also tried tilted about their closing axis, up to this far from straight down: in clutter
     # a tilt swings the wide palm clear of a tall neighbour while the pads still hold the same cross-section.

@@ -103,8 +103,9 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     valid = _valid_rows(cloud)
     if valid.sum() < params.grouping.seed_neighbours:
         raise _QueryFailure(QueryResult(False, f"scene cloud has only {int(valid.sum())} usable points", parsed))
-    points, normals = cloud.points_m[valid].astype(np.float64), cloud.normals[valid].astype(np.float64)
-    language, dino = cloud.language[valid], cloud.dino[valid]
+    rows = slice(None) if valid.all() else valid  # a slice, not a mask: no copy of a large clean cloud's features
+    points, normals = cloud.points_m[rows].astype(np.float64), cloud.normals[rows].astype(np.float64)
+    language, dino = cloud.language[rows], cloud.dino[rows]
 
     # Other part names of the same object: a part region must not be better described by one of them.
     competitors = [w for w in params.part_words if parsed.part_phrase and w != parsed.part_phrase]
