@@ -102,14 +102,14 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     ``min_clearance_m`` where only that is collision-free. Empty list when none is found.
     """
     gripper, rng = params.gripper, np.random.default_rng(params.seed)
-    on_target, touchable = np.flatnonzero(target), np.flatnonzero(contact_mask | target)
-    antipodal = sample_antipodal_pairs(points_m, normals, on_target, touchable, gripper.max_width_m,
+    touchable = contact_mask | target
+    on_target = np.flatnonzero(target)
+    antipodal = sample_antipodal_pairs(points_m, normals, on_target, np.flatnonzero(touchable), gripper.max_width_m,
                                        params.friction_coefficient, params.contact_samples, rng)
     slab = SlabShape(gripper.finger_width_m, gripper.pad_length_m, gripper.finger_thickness_m)
     top_down = sample_extent_pairs(points_m, on_target, np.flatnonzero(object_mask), slab, gripper.max_width_m,
                                    params.friction_coefficient, params.extent_samples, params.extent_directions, rng)
-    touchable_mask = contact_mask | target
-    top_down = top_down.subset(touchable_mask[top_down.first] & touchable_mask[top_down.second])
+    top_down = top_down.subset(touchable[top_down.first] & touchable[top_down.second])
     pairs = antipodal.concatenate(top_down)
     if len(pairs) == 0:
         return []

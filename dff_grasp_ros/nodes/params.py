@@ -74,6 +74,9 @@ NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
         ParamSpec("gripper_finger_depth_m", 0.045, "Finger length along the approach axis"),
         ParamSpec("gripper_finger_thickness_m", 0.01, "Finger size along the closing axis"),
         ParamSpec("gripper_finger_width_m", 0.02, "Finger size across the closing axis"),
+        ParamSpec("gripper_clearance_m", 0.005, "Opening added on each side of the contacts before the approach"),
+        ParamSpec("gripper_min_clearance_m", 0.002, "Tightest clearance per side, used only where a neighbour "
+                                                    "leaves no room for gripper_clearance_m"),
         ParamSpec("table_z_m", 0.0, "Height of the table or bin floor in base_frame: grasps clear it, and points "
                                     "within 5 mm above it never belong to an object"),
         ParamSpec("pre_grasp_standoff_m", 0.10, "Distance of the pre-grasp pose behind the grasp along -z"),

@@ -25,7 +25,8 @@ def query_params(p: SimpleNamespace):
     defaults = QueryParams()
     gripper = ParallelJawGripper(max_opening_m=p.gripper_max_opening_m, finger_length_m=p.gripper_finger_depth_m,
                                  finger_thickness_m=p.gripper_finger_thickness_m,
-                                 finger_width_m=p.gripper_finger_width_m)
+                                 finger_width_m=p.gripper_finger_width_m, clearance_m=p.gripper_clearance_m,
+                                 min_clearance_m=p.gripper_min_clearance_m)
     grasp = replace(defaults.grasp, gripper=gripper, standoff_m=p.pre_grasp_standoff_m,
                     max_grasps=int(p.max_candidates), table_z_m=float(p.table_z_m))
     params = replace(defaults, grasp=grasp)

@@ -107,7 +107,8 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     points, normals = cloud.points_m[rows].astype(np.float64), cloud.normals[rows].astype(np.float64)
     language, dino = cloud.language[rows], cloud.dino[rows]
 
-    # Other part names of the same object: a part region must not be better described by one of them.
+    # The object's other part names ("mug body", "mug lid", ...): the asked part is scored against them, and a
+    # region one of them claims more clearly is refused (query.parts).
     competitors = [w for w in params.part_words if parsed.part_phrase and w != parsed.part_phrase]
     phrases = ([parsed.object_phrase] + ([parsed.part_query] if parsed.part_phrase else [])
                + [f"{parsed.object_phrase} {w}" for w in competitors] + list(params.negatives))
