@@ -31,10 +31,16 @@ import numpy as np
 from dff_grasp_ros.query.relevancy import unit_rows
 
 DEFAULT_PART_FRACTION = 0.5  # halfway between the object's mean and its most part-like points
-# In logit units (cosine / T): 0.2 at T = 0.1 is a cosine margin of 0.02 between the part's best points and the
-# object's average.
-DEFAULT_MIN_PART_CONTRAST = 0.2
+# In logit units (cosine / T): 0.3 at T = 0.1 is a cosine margin of 0.03 between the part's best points and the
+# object's average. Measured on CPU-trained fields (bench/RESULTS.md): on four tabletop fields every part located
+# correctly stood out by 0.39 or more, while a knife blade that one field had not told apart from its handle
+# stood out by 0.26 (its region was mostly handle). The price: the spatula handle in a bin_clutter field, located
+# correctly, stood out by only 0.26-0.28 and is refused. A refusal is safer than a grasp on the wrong part.
+DEFAULT_MIN_PART_CONTRAST = 0.3
 DEFAULT_RIVAL_RATIO = 1.25
+# "Body" names an object's main mass, which for a knife or a screwdriver is its handle: it may claim any large part
+# more clearly, so it never refuses one (it still counts among the names a part is scored against).
+NEVER_RIVALS = ("body",)
 RIVAL_OVERLAP = 0.5  # a rival's region must cover at least this share of the asked region
 TOP_PERCENTILE = 99.0  # the object's "top" ignores the highest 1 %: single noisy points must not set the scale
 
@@ -74,12 +80,17 @@ def rank_parts(logits: np.ndarray, fraction: float = DEFAULT_PART_FRACTION,
     return PartRanking(relative, candidates, contrast)
 
 
-def find_rival(ranking: PartRanking, region: np.ndarray, ratio: float = DEFAULT_RIVAL_RATIO,
-               overlap: float = RIVAL_OVERLAP) -> int | None:
-    """Column (>= 1) of the rival name of the asked part's ``region`` (M,), or None (see the module docstring)."""
+def find_rival(ranking: PartRanking, region: np.ndarray, eligible: np.ndarray | None = None,
+               ratio: float = DEFAULT_RIVAL_RATIO, overlap: float = RIVAL_OVERLAP) -> int | None:
+    """Column (>= 1) of the rival name of the asked part's ``region`` (M,), or None (see the module docstring).
+
+    ``eligible`` (K - 1,) masks which other names may be rivals (default: all).
+    """
     if not region.any() or ranking.contrast.shape[0] < 2:
         return None
     covered = ranking.candidates[region][:, 1:].mean(axis=0)
     clearer = ranking.contrast[1:] >= ratio * ranking.contrast[0]
-    rivals = np.flatnonzero((covered >= overlap) & clearer)
+    if eligible is None:
+        eligible = np.ones(len(clearer), dtype=bool)
+    rivals = np.flatnonzero((covered >= overlap) & clearer & eligible)
     return None if len(rivals) == 0 else int(rivals[np.argmax(ranking.contrast[1:][rivals])]) + 1

@@ -17,7 +17,7 @@ from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
 from dff_grasp_ros.query.downsample import voxel_representatives
 from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
 from dff_grasp_ros.query.parts import (DEFAULT_MIN_PART_CONTRAST, DEFAULT_PART_FRACTION, DEFAULT_RIVAL_RATIO,
-                                      find_rival, part_logits, rank_parts)
+                                      NEVER_RIVALS, find_rival, part_logits, rank_parts)
 from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS, MAX_PROMPT_CHARS, ParsedPrompt, PromptError, parse_prompt
 from dff_grasp_ros.query.relevancy import (CANONICAL_NEGATIVES, DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE,
                                            relevancy_logits, sigmoid)
@@ -137,7 +137,8 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
 
     if parsed.part_phrase:
         part_embs = np.vstack([embeddings[1:2], competitor_emb])
-        located = _locate_part(points[reps], language, part_embs, object_mask, reps, inverse, params)
+        eligible = np.array([w not in NEVER_RIVALS for w in competitors])
+        located = _locate_part(points[reps], language, part_embs, eligible, object_mask, reps, inverse, params)
         relative, target, contrast, rival = located
         result.part_relevancy = _scatter(relative, valid)
         result.part_mask = _scatter(target[inverse], valid)
@@ -167,10 +168,12 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     return result
 
 
-def _locate_part(rep_points: np.ndarray, language: np.ndarray, part_embs: np.ndarray, object_mask: np.ndarray,
-                 reps: np.ndarray, inverse: np.ndarray, params: QueryParams
+def _locate_part(rep_points: np.ndarray, language: np.ndarray, part_embs: np.ndarray, eligible: np.ndarray,
+                 object_mask: np.ndarray, reps: np.ndarray, inverse: np.ndarray, params: QueryParams
                  ) -> tuple[np.ndarray, np.ndarray, float, int | None]:
     """The asked part (row 0 of ``part_embs``, the object's other part names after it) on the object (query.parts).
+
+    ``eligible`` masks which of the other names may refuse the part as its rival.
 
     Returns the relative part score per valid point, the part region on the representatives, the part's
     contrast, and the column of a rival part name (None when there is none).
@@ -182,7 +185,7 @@ def _locate_part(rep_points: np.ndarray, language: np.ndarray, part_embs: np.nda
     relative[on_object], candidates[on_object] = ranking.relative[:, 0], ranking.candidates[:, 0]
     target = best_region(rep_points, relative[reps], candidates[reps], params.grouping.neighbour_radius_m,
                          baseline=params.part_fraction)
-    rival = find_rival(ranking, target[inverse][on_object], params.rival_ratio)
+    rival = find_rival(ranking, target[inverse][on_object], eligible, params.rival_ratio)
     return relative, target, float(ranking.contrast[0]), rival
 
 
