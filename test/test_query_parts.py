@@ -70,6 +70,7 @@ def test_a_rival_name_that_claims_the_same_region_more_clearly_refuses_the_asked
     relative = candidates.astype(float)
     ranking = PartRanking(relative, candidates, contrast=np.array([0.5, 1.0, 0.55, 3.0]))
     assert find_rival(ranking, region) == 1
+    assert find_rival(ranking, region, eligible=np.array([False, True, True])) is None  # column 1 may not refuse
     ranking = PartRanking(relative, candidates, contrast=np.array([0.5, 0.6, 0.55, 3.0]))
     assert find_rival(ranking, region) is None  # as clear as a synonym: no rival
 

@@ -1,10 +1,12 @@
-"""Cut a test fixture out of a trained field's scene cloud: the points near one object, thinned to 4 mm.
+"""Cut a test fixture out of a trained field's scene cloud: the points near some objects, thinned to 4 mm.
 
-    python test/data/make_field_crop.py FIELD_DIR SCENE OBJECT_TYPE OUT.npz
+    python test/data/make_field_crop.py FIELD_DIR SCENE OUT.npz OBJECT_TYPE [OBJECT_TYPE ...]
 
 ``tabletop_knife_cpu_field.npz`` is the knife of a `tabletop` field trained on this 2-core CPU with
 ``bench/bench_field_query.py --scene tabletop --config dff-tiny --steps 300 --device cpu`` (session of
 2026-11-23): the field whose blurred features made "knife blade" grasp the knife's handle.
+``tabletop_knife_screwdriver_demo_field.npz`` is the knife and the screwdriver of the field a ``make demo`` run
+trained the same day, which does not tell the knife's blade from its handle.
 """
 import sys
 
@@ -18,10 +20,10 @@ from dff_grasp_ros.sim import ground_truth
 NEAR_M, VOXEL_M = 0.04, 0.004
 
 
-def main(field_dir: str, scene: str, object_type: str, out: str) -> None:
+def main(field_dir: str, scene: str, out: str, *object_types: str) -> None:
     cloud = SceneCloud.load(f"{field_dir}/{SCENE_CLOUD}")
-    obj = next(o for o in ground_truth(scene)["objects"] if o["type"] == object_type)
-    surface = np.vstack([np.asarray(p["points"]) for p in obj["parts"].values()])
+    objects = [o for o in ground_truth(scene)["objects"] if o["type"] in object_types]
+    surface = np.vstack([np.asarray(p["points"]) for o in objects for p in o["parts"].values()])
     near = np.flatnonzero(cKDTree(surface).query(cloud.points_m)[0] <= NEAR_M)
     keep = near[voxel_representatives(cloud.points_m[near], VOXEL_M)[0]]
     np.savez_compressed(out, points_m=cloud.points_m[keep].astype(np.float32),
