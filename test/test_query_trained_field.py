@@ -18,6 +18,7 @@ from dff_grasp_ros.teachers import vocabulary
 DATA = Path(__file__).parent / "data"
 KNIFE_CROP = DATA / "tabletop_knife_cpu_field.npz"
 DEMO_FIELD_CROP = DATA / "tabletop_knife_screwdriver_demo_field.npz"
+SECOND_DEMO_FIELD_CROP = DATA / "tabletop_screwdriver_demo_field_2.npz"
 
 
 def encode(phrases):
@@ -62,6 +63,16 @@ def test_the_objects_body_never_refuses_a_large_part_as_its_rival(truth):
     """In the demo's field "screwdriver handle" was refused as "more clearly its 'body'": for a screwdriver the
     body is the handle."""
     cloud = SceneCloud.load(DEMO_FIELD_CROP)
+    result = plan_query(cloud, encode, "screwdriver handle")
+    assert result.success, result.message
+    assert truth.label(result.grasp.contacts_m)[1].tolist() == ["handle", "handle"]
+
+
+def test_a_handle_scored_as_handle_only_on_top_is_still_grasped_at_its_sides(truth):
+    """In another demo run's field only the screwdriver handle's top scored above the object's average for
+    "handle"; while contacts had to score above average, no grasp could reach the sides and the answer was
+    "no collision-free grasp"."""
+    cloud = SceneCloud.load(SECOND_DEMO_FIELD_CROP)
     result = plan_query(cloud, encode, "screwdriver handle")
     assert result.success, result.message
     assert truth.label(result.grasp.contacts_m)[1].tolist() == ["handle", "handle"]

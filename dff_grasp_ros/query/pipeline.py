@@ -150,9 +150,12 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
             result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it: its most "
                               f"'{parsed.part_phrase}'-like region is more clearly its '{competitors[rival - 1]}'")
             return result
-        # The hand may touch the part region and whatever is more part-like than the object's average, never
-        # the rest of the object (a "spatula head" grasp must not squeeze the handle too).
-        contacts = target | (object_mask & (relative[reps] > 0.0))
+        # The hand may touch the part region, whatever on the object is more part-like than the object's average,
+        # and the object within a finger's width of the region: blur can leave a part's lower sides below average
+        # (a screwdriver handle scored as a handle only on top), yet a grasp must reach them. Never the rest of
+        # the object: a "knife handle" grasp must not pinch the blade.
+        near_region = _within(tree, target, params.grasp.gripper.finger_width_m)
+        contacts = target | (object_mask & ((relative[reps] > 0.0) | near_region))
         what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", relative[reps]
     else:
         target, contacts, what = object_mask, object_mask, f"the {parsed.object_phrase}"
@@ -187,6 +190,15 @@ def _locate_part(rep_points: np.ndarray, language: np.ndarray, part_embs: np.nda
                          baseline=params.part_fraction)
     rival = find_rival(ranking, target[inverse][on_object], eligible, params.rival_ratio)
     return relative, target, float(ranking.contrast[0]), rival
+
+
+def _within(tree: cKDTree, region: np.ndarray, distance_m: float) -> np.ndarray:
+    """Mask of the tree's points within ``distance_m`` of any point of ``region``."""
+    near = np.zeros(tree.n, dtype=bool)
+    if region.any():
+        near[np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in
+                                       tree.query_ball_point(tree.data[region], r=distance_m)]))] = True
+    return near
 
 
 def _valid_rows(cloud: SceneCloud) -> np.ndarray:

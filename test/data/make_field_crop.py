@@ -6,7 +6,8 @@
 ``bench/bench_field_query.py --scene tabletop --config dff-tiny --steps 300 --device cpu`` (session of
 2026-11-23): the field whose blurred features made "knife blade" grasp the knife's handle.
 ``tabletop_knife_screwdriver_demo_field.npz`` is the knife and the screwdriver of the field a ``make demo`` run
-trained the same day, which does not tell the knife's blade from its handle.
+trained the same day, which does not tell the knife's blade from its handle; ``tabletop_screwdriver_demo_field_2.npz``
+the screwdriver of a later demo run's field, which scores its handle as "handle" only on top.
 """
 import sys
 
