@@ -129,9 +129,8 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
         return int(colliding_points(gripper, candidates.rotation[i], candidates.position_m[i], opening_m,
                                     points).sum())
 
-    def free_at(i: int, opening_m: float) -> bool:
+    def free_at(i: int, opening_m: float, near_fingers: np.ndarray) -> bool:
         # Most rejected candidates fail at the fingers: test those few nearby points before the palm's many.
-        near_fingers = points_m[tree.query_ball_point(candidates.position_m[i], r=finger_reach)]
         if hits(i, opening_m, near_fingers) > params.max_colliding_points:
             return False
         pair = int(candidates.pair[i])
@@ -140,12 +139,13 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
         return hits(i, opening_m, local_points[pair]) <= params.max_colliding_points
 
     def collision_free(i: int) -> bool:
-        if free_at(i, opening[i]):
+        near_fingers = points_m[tree.query_ball_point(candidates.position_m[i], r=finger_reach)]
+        if free_at(i, opening[i], near_fingers):
             return True
         tight = float(gripper.tight_opening_for(pairs.width_m[candidates.pair[i]]))
         if tight >= opening[i] or not _clears_table(params, candidates.rotation[i], candidates.position_m[i], tight):
             return False
-        if free_at(i, tight):
+        if free_at(i, tight, near_fingers):
             opening[i] = tight
             return True
         return False
@@ -198,13 +198,14 @@ def _scored_candidates(pairs: ContactPairs, approaches: list[np.ndarray], points
     fraction = np.tile(fractions, len(approach) // len(fractions))
     # Contacts towards the tip means the TCP sits behind the contacts, back along -z.
     position = centre[pair] - rotation[:, :, 2] * (fraction * gripper.pad_length_m)[:, None]
-    opening = gripper.opening_for(pairs.width_m)[pair]
+    pair_opening = gripper.opening_for(pairs.width_m)
+    opening = pair_opening[pair]
     keep = np.ones(len(pair), dtype=bool)
     if params.table_z_m is not None:
         keep = clears_table(gripper, rotation, position, opening, params.table_z_m, params.table_clearance_m)
     relevancy = np.zeros(len(pair))
     # Farthest a point between the fingers can be from the contacts' midpoint, per pair.
-    reach = np.sqrt((gripper.finger_width_m / 2) ** 2 + (gripper.opening_for(pairs.width_m) / 2) ** 2
+    reach = np.sqrt((gripper.finger_width_m / 2) ** 2 + (pair_opening / 2) ** 2
                     + (gripper.finger_length_m + fractions.max() * gripper.pad_length_m) ** 2)
     for p, nearby in enumerate(tree.query_ball_point(centre, r=reach)):
         rows = np.flatnonzero(keep[first_row[p]:first_row[p + 1]]) + first_row[p]

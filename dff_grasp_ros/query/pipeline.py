@@ -114,7 +114,6 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
                + [f"{parsed.object_phrase} {w}" for w in competitors] + list(params.negatives))
     embeddings = _encode(text_encoder, phrases, language.shape[1])
     object_emb, negatives = embeddings[0], embeddings[-len(params.negatives):]
-    competitor_emb = embeddings[2:2 + len(competitors)]
     logits = relevancy_logits(language, object_emb, negatives, params.temperature)
     object_relevancy = sigmoid(logits)
     result = QueryResult(False, "", parsed, relevancy=_scatter(object_relevancy, valid))
@@ -136,7 +135,7 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
     result.object_mask = _scatter(object_mask[inverse], valid)
 
     if parsed.part_phrase:
-        part_embs = np.vstack([embeddings[1:2], competitor_emb])
+        part_embs = embeddings[1:2 + len(competitors)]  # the asked part, then its competitors
         eligible = np.array([w not in NEVER_RIVALS for w in competitors])
         located = _locate_part(points[reps], language, part_embs, eligible, object_mask, reps, inverse, params)
         relative, target, contrast, rival = located
