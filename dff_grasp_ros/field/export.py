@@ -48,10 +48,15 @@ def build_scene_cloud(field: TrainedField, intrinsics: CameraIntrinsics, camera_
     fused = voxel_mean(np.concatenate(points), voxel_m, np.concatenate(colours), np.concatenate(language),
                        np.concatenate(dino), np.concatenate(towards_camera))
     xyz, rgb, lang, dino_features, view_dirs = fused
-    normals = estimate_normals(xyz, 3 * voxel_m, view_dirs)
+    return _scene_cloud(xyz, estimate_normals(xyz, 3 * voxel_m, view_dirs), rgb, lang, dino_features)
+
+
+def _scene_cloud(xyz: np.ndarray, normals: np.ndarray, rgb: np.ndarray, language: np.ndarray,
+                 dino: np.ndarray) -> SceneCloud:
+    """A SceneCloud of fused points: unit normals and features, colours in [0, 1] stored as 8-bit."""
     return SceneCloud(points_m=xyz.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
                       rgb=np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8),
-                      language=unit_rows(lang).astype(np.float32), dino=unit_rows(dino_features).astype(np.float32))
+                      language=unit_rows(language).astype(np.float32), dino=unit_rows(dino).astype(np.float32))
 
 
 def build_scene_cloud_from_depth(field: TrainedField, dataset: Dataset, views: Sequence[int], *,
@@ -84,11 +89,8 @@ def build_scene_cloud_from_depth(field: TrainedField, dataset: Dataset, views: S
         raise ValueError("the dataset's depth images hold no valid depth")
     xyz, rgb, view_dirs = voxel_mean(np.concatenate(points), voxel_m, np.concatenate(colours),
                                      np.concatenate(towards_camera))
-    normals = estimate_normals(xyz, 3 * voxel_m, view_dirs)
     positions = torch.as_tensor(field.normalisation.points_to_box(xyz), dtype=torch.float32, device=field.device)
-    features = field.model.feature_field.at_points(positions)
-    return SceneCloud(points_m=xyz.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
-                      rgb=np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8),
-                      language=unit_rows(features["language"].float().cpu().numpy()).astype(np.float32),
-                      dino=unit_rows(features["dino"].float().cpu().numpy()).astype(np.float32))
-
+    features = {name: value.float().cpu().numpy()
+                for name, value in field.model.feature_field.at_points(positions).items()}
+    return _scene_cloud(xyz, estimate_normals(xyz, 3 * voxel_m, view_dirs), rgb, features["language"],
+                        features["dino"])

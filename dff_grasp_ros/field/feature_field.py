@@ -84,4 +84,3 @@ class FeatureField(nn.Module):
                 out[name].append(value)
         return {name: torch.cat(values) if values else torch.zeros(0, self.output_dims[name])
                 for name, values in out.items()}
-
