@@ -10,4 +10,5 @@ demo: setup
 	.venv/bin/dff-grasp demo --out $(OUT)
 
 test: setup
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest

@@ -16,7 +16,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["dff_grasp_ros", "dff_grasp_ros.*"]),
-    package_data={"dff_grasp_ros.sim": ["scenes/*.yaml"], "dff_grasp_ros.viewer": ["static/*"]},
+    package_data={"dff_grasp_ros.synthetic": ["scenes/*.yaml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -21,10 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dff_grasp_ros.query.evaluation import scene_cloud_from_ground_truth  # noqa: E402
-from dff_grasp_ros.query.pipeline import plan_query  # noqa: E402
-from dff_grasp_ros.sim import ground_truth  # noqa: E402
-from dff_grasp_ros.teachers import vocabulary  # noqa: E402
+from dff_grasp_ros.query.pipeline import plan_query
+from dff_grasp_ros.synthetic import (
+    ground_truth,
+    vocabulary,
+)
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 
 PROMPTS = ("mug handle", "red mug", "knife handle", "bottle cap", "screwdriver shaft", "pan handle", "banana")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

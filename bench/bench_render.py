@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dff_grasp_ros.sim import load_scene, render_dataset, render_view, scan_poses, scene_intrinsics  # noqa: E402
+from dff_grasp_ros.synthetic import load_scene, render_dataset, render_view, scan_poses, scene_intrinsics
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "Rendering (sim)"

@@ -23,10 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dff_grasp_ros.dataset import CameraIntrinsics, DatasetWriter, load_dataset  # noqa: E402
-from dff_grasp_ros.teachers import make_teacher  # noqa: E402
-from dff_grasp_ros.teachers.cache import dataset_features  # noqa: E402
-from dff_grasp_ros.teachers.synthetic import semantic_pixel  # noqa: E402
+from dff_grasp_ros.dataset import CameraIntrinsics, DatasetWriter, load_dataset
+from dff_grasp_ros.synthetic.labels import TABLE_LABEL, LabelName, encode_labels
+from dff_grasp_ros.teachers import make_teacher
+from dff_grasp_ros.teachers.cache import dataset_features
 
 
 def synchronised(device: torch.device, fn: Callable[[], object]) -> float:
@@ -59,16 +59,22 @@ def time_teacher(teacher, images: np.ndarray, batch_size: int, repeats: int) -> 
     return out
 
 
-def random_semantic(count: int, height: int, width: int, seed: int) -> np.ndarray:
+KINDS = ("mug", "pan", "knife")
+LABEL_MEANINGS = {TABLE_LABEL: LabelName(None, None, None),
+                  **{int(encode_labels(np.array(i), np.array(p))): LabelName(kind, "red", part)
+                     for i, kind in enumerate(KINDS) for p, part in enumerate(("body", "handle"))}}
+
+
+def random_labels(count: int, height: int, width: int, seed: int) -> np.ndarray:
     """Label images with a few rectangular objects of two parts each, on the table."""
     rng = np.random.default_rng(seed)
-    semantic = np.tile(np.array(semantic_pixel(None), np.int16), (count, height, width, 1))
-    for image in semantic:
-        for instance, kind in enumerate(("mug", "pan", "knife")):
+    labels = np.full((count, height, width), TABLE_LABEL, np.uint16)
+    for image in labels:
+        for instance, _ in enumerate(KINDS):
             y, x = rng.integers(0, height // 2), rng.integers(0, width // 2)
-            image[y:y + height // 4, x:x + width // 4] = semantic_pixel(kind, "red", "handle", instance)
-            image[y:y + height // 4, x + width // 8:x + width // 4] = semantic_pixel(kind, "red", None, instance)
-    return semantic
+            image[y:y + height // 4, x:x + width // 4] = encode_labels(np.array(instance), np.array(1))
+            image[y:y + height // 4, x + width // 8:x + width // 4] = encode_labels(np.array(instance), np.array(0))
+    return labels
 
 
 def time_cache(teacher, images: np.ndarray, batch_size: int) -> dict:
@@ -138,11 +144,11 @@ def _crops(args: argparse.Namespace, images: np.ndarray) -> dict:
 
 
 def _synthetic(args: argparse.Namespace) -> dict:
-    semantic = random_semantic(args.views, args.height, args.width, 0)
+    labels = random_labels(args.views, args.height, args.width, 0)
     out = {}
     for name in ("synthetic", "synthetic_dino"):
-        teacher = make_teacher(name)
-        out[f"{name}_s"] = min(synchronised(torch.device("cpu"), lambda: teacher.label_features(semantic))
+        features = make_teacher(name).label_features
+        out[f"{name}_s"] = min(synchronised(torch.device("cpu"), lambda f=features: f(labels, LABEL_MEANINGS))
                                for _ in range(2))
     out["views"] = args.views
     return out

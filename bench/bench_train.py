@@ -1,6 +1,6 @@
 """Time to a grasp-ready field: train `dff` on a simulated scan and check held-out views at several lengths.
 
-    python bench/bench_train.py --dataset DIR_OR_SCENE [--steps 500 1000 2000] [--config dff] [--device auto]
+    python bench/bench_train.py --dataset DIR_OR_SCENE [--steps 500 1000 2000] [--method dff] [--device auto]
 
 DIR_OR_SCENE is a dataset directory or a built-in scene name (rendered first; needs open3d). Every
 ``--holdout-every``-th view is held out of training; each run is a full ``fit()`` (teacher features from the
@@ -20,10 +20,10 @@ import torch
 
 from dff_grasp_ros.dataset import load_dataset
 from dff_grasp_ros.field import export
-from dff_grasp_ros.field.evaluation import copy_views, held_out_quality, holdout_indices, is_grasp_ready
 from dff_grasp_ros.field.fit import fit
 from dff_grasp_ros.field.fusion import orient_towards
 from dff_grasp_ros.field.store import load_field
+from dff_grasp_ros.synthetic.field_quality import copy_views, held_out_quality, holdout_indices, is_grasp_ready
 from dff_grasp_ros.teachers import dataset_features, make_teacher
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--steps", type=int, nargs="+", default=[500, 1000, 2000])
-    parser.add_argument("--config", default="dff")
+    parser.add_argument("--method", default="dff")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--holdout-every", type=int, default=12)
     parser.add_argument("--warmup-steps", type=int, default=20, help="a first short fit to warm CUDA up")
@@ -51,7 +51,7 @@ def main() -> None:
     work = Path(args.out or tempfile.mkdtemp(prefix="bench_train_"))
     source = Path(args.dataset)
     if not source.is_dir():
-        from dff_grasp_ros.sim import render_dataset
+        from dff_grasp_ros.synthetic import render_dataset
 
         source = render_dataset(args.dataset, work / "datasets", name=args.dataset)
     full = load_dataset(source)
@@ -66,22 +66,22 @@ def main() -> None:
     if args.warmup_steps:
         started = time.monotonic()
         fit(train_dir, work / "fields", steps=args.warmup_steps, teacher="synthetic", device=device,
-            config=args.config, name="warmup")
+            method=args.method, name="warmup")
         print(json.dumps({"warmup_fit_s": round(time.monotonic() - started, 2)}), flush=True)
     for steps in args.steps:
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        reports = []
+        reports: list[tuple[float, int]] = []
         started = time.monotonic()
         field_dir = fit(train_dir, work / "fields", steps=steps, teacher="synthetic", device=device,
-                        config=args.config, progress=lambda *r: reports.append((time.monotonic(), r[0])))
+                        method=args.method, progress=lambda *r, log=reports: log.append((time.monotonic(), r[0])))
         total_s = time.monotonic() - started
         meta = json.loads((field_dir / "field.json").read_text())
         quality = held_out_quality(load_field(field_dir, device=device), full, holdout, teacher_maps)
         # steps/s from the progress reports (excludes setup and the first report's compile/warm-up jitter)
         (t0, s0), (t1, s1) = reports[0], reports[-1]
         print(json.dumps({
-            "config": args.config, "steps": steps, "views_trained": len(full.frames) - len(holdout),
+            "method": args.method, "steps": steps, "views_trained": len(full.frames) - len(holdout),
             "image_hw": [full.intrinsics.height, full.intrinsics.width], "device": gpu,
             "fit_total_s": round(total_s, 2), "setup_s": meta["setup_s"], "train_s": meta["train_s"],
             "export_s": meta["export_s"],

@@ -1,7 +1,8 @@
 """Offline answers (``dff-grasp ask``, the viewer, the demo's report) in exactly the form the service gives.
 
-The answer goes through the same response builder as the query node (:func:`dff_grasp_ros.nodes.query.fill_response`)
-and the same JSON conversion as ``dff-grasp query``, so offline and ROS answers cannot drift apart.
+The answer goes through the same response builder as the query node
+(:func:`dff_grasp_ros.ros_io.query_response.fill_response`) and the same JSON conversion as ``dff-grasp query``,
+so offline and ROS answers cannot drift apart.
 """
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ def resolve_field(path: Path) -> Path:
 def answer_offline(field: Path, prompt: str, relevancy_threshold: float = 0.0, device: str = "auto",
                    max_cloud_points: int = 100_000) -> dict[str, Any]:
     from dff_grasp.srv import QueryObject
-
     from dff_grasp_ros.clients import response_to_json
-    from dff_grasp_ros.nodes.query import fill_response
+    from dff_grasp_ros.ros_io.query_response import fill_response
     from dff_grasp_ros.serving import FieldServer
 
     server = FieldServer(device=device)

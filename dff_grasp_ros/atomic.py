@@ -6,12 +6,10 @@ A process killed mid-write leaves at most a hidden ``.partial-*`` directory that
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 PARTIAL_PREFIX = ".partial-"
 
@@ -30,10 +28,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(Path(path), (json.dumps(obj, indent=2) + "\n").encode())
 
 
 def make_staging_dir(root: Path, name: str) -> Path:

@@ -129,8 +129,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_capture(args: argparse.Namespace) -> int:
     if args.from_bag is not None:
         from dff_grasp_ros.capture.bag import import_bag
-        from dff_grasp_ros.nodes.common import expand_data_dir
-        from dff_grasp_ros.nodes.params import defaults
+        from dff_grasp_ros.nodes.params import defaults, expand_data_dir
 
         out = args.out or expand_data_dir(defaults("capture")["datasets_dir"])
         topics = {"image": args.image_topic, "depth": args.depth_topic, "camera_info": args.camera_info_topic,
@@ -159,7 +158,7 @@ def _report_goal(success: bool, path: str, failure: str) -> int:
 
 @command("scenes")
 def cmd_scenes(args: argparse.Namespace) -> int:
-    from dff_grasp_ros.sim import list_scenes
+    from dff_grasp_ros.synthetic import list_scenes
 
     for name, description in list_scenes().items():
         print(f"{name:14s} {description}")
@@ -169,7 +168,7 @@ def cmd_scenes(args: argparse.Namespace) -> int:
 @command("sim")
 def cmd_sim(args: argparse.Namespace) -> int:
     from dff_grasp_ros.progress import progress_bar
-    from dff_grasp_ros.sim import load_scene, render_dataset
+    from dff_grasp_ros.synthetic import load_scene, render_dataset
 
     scene = load_scene(args.scene)
     with progress_bar("render views") as progress:
@@ -184,7 +183,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     with training_bar() as progress:
         field_dir = fit(args.dataset, args.out, steps=args.steps or None, teacher=args.teacher,
-                        device=args.device, config=args.method, progress=progress)
+                        device=args.device, method=args.method, progress=progress)
     print(field_dir)
     return 0
 
@@ -232,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130
-    except Exception as err:  # noqa: BLE001 - a CLI prints the reason, not a traceback, for expected failures
+    except Exception as err:
         from dff_grasp_ros.clients import RosCallError
 
         if isinstance(err, (RosCallError, FileNotFoundError, ValueError)):

@@ -11,6 +11,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from dff_grasp_ros import names
+
 
 class RosCallError(RuntimeError):
     """A server that never appeared, a rejected goal or a call that did not finish in time."""
@@ -90,8 +92,9 @@ def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -
             bar.refresh()
 
         wait = timeout_s + 60 if timeout_s > 0 else 3600
-        return run_action(CaptureViews, "capture_views", CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s),
-                          timeout_s=wait, on_feedback=feedback)
+        return run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION,
+                          CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s), timeout_s=wait,
+                          on_feedback=feedback)
 
 
 def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
@@ -106,14 +109,15 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
             bar.set_postfix(loss=f"{fb.loss:.4f}", eta=f"{fb.eta_s:.0f}s", refresh=False)
             bar.refresh()
 
-        return run_action(TrainField, "train_field", TrainField.Goal(dataset_path=dataset_path, max_steps=max_steps),
-                          timeout_s=timeout_s, on_feedback=feedback)
+        return run_action(TrainField, names.TRAIN_FIELD_ACTION,
+                          TrainField.Goal(dataset_path=dataset_path, max_steps=max_steps), timeout_s=timeout_s,
+                          on_feedback=feedback)
 
 
 def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float = 120.0) -> Any:
     from dff_grasp.srv import QueryObject
 
-    return call_service(QueryObject, "/query_object",
+    return call_service(QueryObject, names.QUERY_OBJECT_SERVICE,
                         QueryObject.Request(prompt=prompt, relevancy_threshold=relevancy_threshold),
                         timeout_s=timeout_s)
 
@@ -134,7 +138,7 @@ def _pose_json(pose: Any, width_m: float, score: float, frame_id: str, pre_grasp
 
 
 def response_to_json(response: Any) -> dict[str, Any]:
-    """A QueryObject response in the same ``--json`` form as ``dff-grasp ask`` prints (DESIGN.md)."""
+    """A QueryObject response in the same ``--json`` form as ``dff-grasp ask`` prints (README "Interfaces")."""
     frame = response.grasp_pose.header.frame_id or response.candidates.header.frame_id
     grasp = None
     if response.success:

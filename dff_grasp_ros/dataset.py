@@ -5,7 +5,7 @@ Layout of a dataset directory (what the capture node, ``dff-grasp sim render`` a
     transforms.json        intrinsics + one frame per view; camera-to-world in OpenGL convention, base frame metres
     images/frame_00000.png RGB, 8 bit
     depth/frame_00000.png  depth, uint16 millimetres (0 = no return), nerfstudio's default depth scale
-    (sim render only)      ground_truth.json, labels/frame_00000.png (see dff_grasp_ros.sim)
+    (sim render only)      ground_truth.json, labels/frame_00000.png (see dff_grasp_ros.synthetic)
 
 ``transforms.json`` carries our own block ``"dff_grasp"``: base frame, pose source, creation time and, for
 simulated scans, the scene. Poses in memory are ``camera_to_base``: the camera *optical* frame (REP-103:
@@ -56,7 +56,7 @@ class CameraIntrinsics:
         }
 
     @staticmethod
-    def from_transforms(meta: dict[str, Any]) -> "CameraIntrinsics":
+    def from_transforms(meta: dict[str, Any]) -> CameraIntrinsics:
         return CameraIntrinsics(
             width=int(meta["w"]), height=int(meta["h"]), fx=float(meta["fl_x"]), fy=float(meta["fl_y"]),
             cx=float(meta["cx"]), cy=float(meta["cy"]),
@@ -147,7 +147,7 @@ class DatasetWriter:
         (self.staging / "images").mkdir()
         (self.staging / "depth").mkdir()
 
-    def __enter__(self) -> "DatasetWriter":
+    def __enter__(self) -> DatasetWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

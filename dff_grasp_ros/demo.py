@@ -37,7 +37,7 @@ DEMO_PARTS = ("handle",)
 
 def demo_prompts(truth: dict) -> list[tuple[str, int | None, str | None]]:
     """(prompt, object id, part): one prompt per graspable part of the scene, then an absent object."""
-    from dff_grasp_ros.query.evaluation import scene_prompts
+    from dff_grasp_ros.synthetic.judge import scene_prompts
 
     seen, prompts = set(), []
     for prompt, object_id, part in scene_prompts(truth, absent=(ABSENT_PROMPT,)):
@@ -75,14 +75,15 @@ def _pick_method(device: str, method: str | None) -> tuple[str, str]:
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
              steps: int | None = None, method: str | None = None, prompts: list[str] | None = None) -> int:
     from dff_grasp_ros import clients
-    from dff_grasp_ros.sim import ground_truth, load_scene
+    from dff_grasp_ros.synthetic import ground_truth, load_scene
+    from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 
     started = time.monotonic()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     scene_obj = load_scene(scene)
     device, method = _pick_method(device, method)
-    truth = ground_truth(scene_obj)
+    truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
     # The user's own prompts have no known answer: they are reported, not judged.
     asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
     env = demo_environment(out_dir)
@@ -102,7 +103,7 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
             raise RuntimeError(f"training failed: {trained.message}")
         wait_for_field(trained.checkpoint_path)
         report = answer_prompts(asked, Path(capture.dataset_path), truth, out_dir)
-    except Exception as err:  # noqa: BLE001 - report and exit non-zero; the finally stops every node
+    except Exception as err:
         print(f"[demo] FAILED: {err}", file=sys.stderr)
         return 1
     finally:
@@ -135,12 +136,13 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
     from dff_grasp_ros import clients
     from dff_grasp_ros.dataset import load_dataset
     from dff_grasp_ros.grasp.gripper import ParallelJawGripper
-    from dff_grasp_ros.query.evaluation import GroundTruthPoints
     from dff_grasp_ros.report import draw_query_png, heat_colours, write_ply
     from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
     from dff_grasp_ros.ros_io.pose import pose_to_matrix
+    from dff_grasp_ros.synthetic.judge import GroundTruthPoints, answer_pose, judge_grasp
 
     points = GroundTruthPoints.from_json(truth)
+    gripper = ParallelJawGripper()
     dataset = load_dataset(dataset_dir)
     answers = []
     for prompt, object_id, part in prompts:
@@ -152,29 +154,33 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             cloud = pointcloud2_to_arrays(response.relevancy_cloud)
             write_ply(out_dir / f"relevancy_{name}.ply", cloud.points_m, heat_colours(cloud.relevancy))
             tcp = pose_to_matrix(response.grasp_pose.pose) if response.success else None
-            gripper = ParallelJawGripper()
             boxes = gripper.boxes(response.grasp_opening_m) if response.success else None
             view = facing_view(dataset, tcp[:3, 3] if tcp is not None else np.median(cloud.points_m, axis=0))
             draw_query_png(out_dir / f"query_{name}.png", dataset.load_rgb(view), dataset.intrinsics,
                            view.camera_to_base,
                            cloud.points_m, cloud.relevancy, title=f"{prompt!r}: {response.message}",
                            tcp_to_base=tcp, gripper_boxes=boxes)
-        if response.success:
-            hit_id, hit_part = points.label(np.asarray(answer["grasp"]["position_m"]))
-            hit = next(o for o in truth["objects"] if o["id"] == int(hit_id[0])) if hit_id[0] >= 0 else None
-            answer["ground_truth"] = {"object_id": int(hit_id[0]), "part": str(hit_part[0]),
-                                      "object": f"{hit['color']} {hit['type']}" if hit else "nothing"}
         answer["expected"] = {"object_id": object_id, "part": part}
+        if response.success and object_id not in (None, UNJUDGED):
+            verdict = judge_grasp(points, *answer_pose(answer), gripper, object_id, part, table_z_m=0.0)
+            answer["judged"] = _verdict_json(verdict, truth)
         if object_id == UNJUDGED:
             answer["correct"] = None
         elif object_id is None:
             answer["correct"] = not response.success
         else:
-            answer["correct"] = bool(response.success and answer["ground_truth"]["object_id"] == object_id
-                                     and answer["ground_truth"]["part"] == part)
+            answer["correct"] = bool(response.success and answer["judged"]["verdict"] == "correct")
         answers.append(answer)
         print_answer(answer)
     return {"answers": answers, "all_correct": all(a["correct"] is not False for a in answers)}
+
+
+def _verdict_json(verdict: Any, truth: dict) -> dict:
+    """The judge's verdict with the objects the fingers meet named as a person would ("red mug")."""
+    names = {int(o["id"]): f"{o['color']} {o['type']}" for o in truth["objects"]}
+    return {"verdict": verdict.label, "colliding_points": verdict.colliding_points,
+            "contacts": [{"object": names.get(i, "nothing"), "object_id": i, "part": p or None}
+                         for i, p in zip(verdict.contact_object_ids, verdict.contact_parts)]}
 
 
 def facing_view(dataset: Any, target_m: np.ndarray) -> Any:
@@ -189,10 +195,16 @@ def facing_view(dataset: Any, target_m: np.ndarray) -> Any:
 
 def print_answer(answer: dict) -> None:
     if not answer["success"]:
-        print(f"[demo] {answer['prompt']!r}: no grasp ({answer['message']})")
+        verdict = {None: "", True: " (correct)", False: " (WRONG: expected a grasp)"}[answer["correct"]]
+        print(f"[demo] {answer['prompt']!r}: no grasp ({answer['message']}){verdict}")
         return
-    g, hit = answer["grasp"], answer["ground_truth"]
-    verdict = {True: "correct", False: "WRONG", None: "not judged"}[answer["correct"]]
+    g = answer["grasp"]
+    judged = answer.get("judged")
+    if judged is None:
+        verdict = "WRONG: should have been refused" if answer["correct"] is False else "not judged"
+    else:
+        touched = " / ".join(f"{c['object']} {c['part'] or ''}".strip() for c in judged["contacts"])
+        word = judged["verdict"]
+        verdict = f"fingers close on: {touched} -> {word if word == 'correct' else word.upper()}"
     print(f"[demo] {answer['prompt']!r}: grasp at {np.round(g['position_m'], 3).tolist()} m, width "
-          f"{g['width_m'] * 100:.1f} cm, score {g['score']:.2f} -> ground truth: the {hit['object']}'s "
-          f"{hit['part'] or 'nothing'} ({verdict})")
+          f"{g['width_m'] * 100:.1f} cm, score {g['score']:.2f}; {verdict}")

@@ -6,6 +6,7 @@ process group so that grandchildren (e.g. data-loader workers) are stopped with 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from typing import IO, Sequence
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for a child Python of this venv: drop a foreign ROS-wheel bootstrap guard (PLATFORM.md)."""
+    """Environment for a child Python of this venv: drop a foreign ROS-wheel bootstrap guard (docs/maintainers.md)."""
     env = dict(os.environ)
     if env.get("_ROS_WHEELS_BOOTSTRAP_COMPLETE") and not _same_prefix(env):
         env.pop("_ROS_WHEELS_BOOTSTRAP_COMPLETE", None)
@@ -37,7 +38,7 @@ class ProcessGroup:
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: list[IO] = []  # log files handed to start(); closed with the children
 
-    def __enter__(self) -> "ProcessGroup":
+    def __enter__(self) -> ProcessGroup:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -78,7 +79,5 @@ class ProcessGroup:
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -55,7 +55,7 @@ class SceneCloud:
         atomic_write_bytes(Path(path), self.to_bytes())
 
     @staticmethod
-    def load(path: Path) -> "SceneCloud":
+    def load(path: Path) -> SceneCloud:
         with np.load(Path(path), allow_pickle=False) as data:
             return SceneCloud(points_m=data["points_m"], normals=data["normals"], rgb=data["rgb"],
                               language=data["language"].astype(np.float32), dino=data["dino"].astype(np.float32))

@@ -5,12 +5,13 @@
 
 The pip-only equivalent is ``dff-grasp bringup [--params FILE] [--sim SCENE]`` (same executables, same file).
 """
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 
 PACKAGE = "dff_grasp"
 

@@ -18,7 +18,7 @@ def _claim_domain_id() -> int:
     lock_dir.mkdir(exist_ok=True)
     for domain in range(10 + os.getpid() % 50, 10 + os.getpid() % 50 + 100):
         domain = 10 + domain % 100  # valid ids 10..109 keep clear of the default 0 and of ROS's upper limit
-        handle = open(lock_dir / f"{domain}.lock", "w")
+        handle = open(lock_dir / f"{domain}.lock", "w")  # noqa: SIM115 - held open: the lock lives as long as the process
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dff_grasp_ros.query.evaluation import scene_cloud_from_ground_truth
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
-from dff_grasp_ros.sim import ground_truth, load_scene
+from dff_grasp_ros.synthetic import ground_truth, load_scene
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.teachers import make_teacher
 
 

@@ -21,15 +21,17 @@ def expected_reply(prompt: str) -> dict:
     quat = rng.standard_normal(4)
     quat /= np.linalg.norm(quat)
     return {"points": points, "rgb": rgb, "relevancy": relevancy, "position": position, "quat_xyzw": quat,
-            "width_m": 0.0425, "opening_m": 0.0465, "score": 0.875, "candidate_scores": [0.875, 0.5], "latency_s": 0.125,
+            "width_m": 0.0425, "opening_m": 0.0465, "score": 0.875, "candidate_scores": [0.875, 0.5],
+            "latency_s": 0.125,
             "message": f"echo: {prompt}"}
 
 
 def main() -> None:
     import rclpy
-    from dff_grasp.srv import QueryObject
     from geometry_msgs.msg import Pose
 
+    from dff_grasp.srv import QueryObject
+    from dff_grasp_ros import names
     from dff_grasp_ros.ros_io.pointcloud import make_pointcloud2
 
     rclpy.init()
@@ -56,7 +58,7 @@ def main() -> None:
         response.latency_s = reply["latency_s"]
         return response
 
-    node.create_service(QueryObject, "/query_object", handle)
+    node.create_service(QueryObject, names.QUERY_OBJECT_SERVICE, handle)
     print("ready", flush=True)
     try:
         rclpy.spin(node)

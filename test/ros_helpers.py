@@ -15,7 +15,7 @@ PARAMS = REPO / "config" / "dff_grasp.yaml"
 
 def small_scene_file(tmp_path: Path, base: str = "tabletop", width: int = 160, views: int = 48) -> Path:
     """A built-in scene at a small image size (fast to render and train on), written as a scene YAML."""
-    from dff_grasp_ros.sim import load_scene
+    from dff_grasp_ros.synthetic import load_scene
 
     data = load_scene(base).to_dict()
     scale = width / data["camera"]["width"]

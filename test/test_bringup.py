@@ -10,9 +10,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from ros_helpers import PARAMS
 
 from dff_grasp_ros.bringup import launch_plan
-from ros_helpers import PARAMS
 
 pytestmark = pytest.mark.ros
 

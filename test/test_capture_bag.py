@@ -7,9 +7,9 @@ from rosbags.typesys import Stores, get_typestore
 
 from dff_grasp_ros.capture.bag import BagImportError, import_bag
 from dff_grasp_ros.capture.session import CaptureSession
-from dff_grasp_ros.capture.testing import scan_messages, scan_poses_of_test_scene
 from dff_grasp_ros.dataset import load_dataset
 from dff_grasp_ros.ros_io.pose import matrix_to_transform_stamped, stamped_to_matrix
+from dff_grasp_ros.synthetic.capture_streams import scan_messages, scan_poses_of_test_scene
 
 TOPICS = {"image": "/camera/color/image_raw", "depth": "/camera/aligned_depth_to_color/image_raw",
           "camera_info": "/camera/color/camera_info", "pose": "/camera_pose"}

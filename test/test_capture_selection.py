@@ -5,11 +5,16 @@ from PIL import Image, ImageFilter
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.capture.selection import (
-    SelectionSettings, ViewSelector, is_near_duplicate, laplacian_variance, rotation_angles_deg, sharpness,
+    SelectionSettings,
+    ViewSelector,
+    is_near_duplicate,
+    laplacian_variance,
+    rotation_angles_deg,
+    sharpness,
 )
-from dff_grasp_ros.capture.testing import scan_poses_of_test_scene, render
 from dff_grasp_ros.capture.validate import RejectReason
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.synthetic.capture_streams import render, scan_poses_of_test_scene
 
 
 def moved(pose: np.ndarray, *, translation_m=(0.0, 0.0, 0.0), yaw_deg: float = 0.0) -> np.ndarray:

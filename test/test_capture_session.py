@@ -13,14 +13,18 @@ import pytest
 
 from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
-from dff_grasp_ros.capture.testing import (
-    SMALL_CAMERA, TEST_SCENE, render, scan_messages, scan_poses_of_test_scene,
-)
 from dff_grasp_ros.capture.validate import RejectReason
 from dff_grasp_ros.dataset import iter_datasets, load_dataset, newest_dataset
 from dff_grasp_ros.ros_io.camera_info import intrinsics_to_camera_info
 from dff_grasp_ros.ros_io.image import numpy_to_image
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
+from dff_grasp_ros.synthetic.capture_streams import (
+    SMALL_CAMERA,
+    TEST_SCENE,
+    render,
+    scan_messages,
+    scan_poses_of_test_scene,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -182,7 +186,7 @@ def test_earlier_datasets_are_never_overwritten(tmp_path):
 CHILD = textwrap.dedent("""
     import sys, time
     from dff_grasp_ros.capture.session import CaptureSession
-    from dff_grasp_ros.capture.testing import scan_messages, scan_poses_of_test_scene
+    from dff_grasp_ros.synthetic.capture_streams import scan_messages, scan_poses_of_test_scene
     session = CaptureSession(sys.argv[1], name="killed")
     for stream, msg in scan_messages(scan_poses_of_test_scene(3)):
         session.add(stream, msg)

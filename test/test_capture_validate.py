@@ -4,12 +4,18 @@ import dataclasses
 import numpy as np
 import pytest
 
-from dff_grasp_ros.capture.testing import BASE_FRAME, SMALL_CAMERA, scan_poses_of_test_scene, render, scan_messages
 from dff_grasp_ros.capture.validate import RejectReason, ViewRejected, validate_view
 from dff_grasp_ros.ros_io.camera_info import intrinsics_to_camera_info
 from dff_grasp_ros.ros_io.image import numpy_to_image
 from dff_grasp_ros.ros_io.pose import matrix_to_transform_stamped, stamped_to_matrix
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
+from dff_grasp_ros.synthetic.capture_streams import (
+    BASE_FRAME,
+    SMALL_CAMERA,
+    render,
+    scan_messages,
+    scan_poses_of_test_scene,
+)
 
 MAX_POSE_OFFSET_S = 0.02
 

@@ -1,11 +1,12 @@
-"""`dff-grasp ask --json` prints DESIGN.md's answer shape, built by the same code as the query service."""
+"""`dff-grasp ask --json` prints the documented answer shape, built by the same code as the query service."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from dff_grasp_ros.cli import main
 from field_fixtures import ground_truth_field
+
+from dff_grasp_ros.cli import main
 
 
 def ask_json(capsys, field: Path, prompt: str) -> tuple[int, dict]:

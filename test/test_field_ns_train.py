@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dff_grasp_ros.sim import render_dataset
+from dff_grasp_ros.synthetic import render_dataset
 
 
 def test_ns_train_dff_tiny_runs_offline(tmp_path):

@@ -7,9 +7,10 @@ import torch
 
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.export import evenly_spaced, scaled_intrinsics
-from dff_grasp_ros.field.features import sample_feature_grid, teacher_pair
+from dff_grasp_ros.field.features import sample_feature_grid
 from dff_grasp_ros.field.fusion import backproject, orient_towards, voxel_mean
 from dff_grasp_ros.field.normalisation import Normalisation
+from dff_grasp_ros.teachers import TeacherError, teacher_pair
 
 
 def test_feature_lookup_is_bilinear_like_grid_sample():
@@ -40,8 +41,10 @@ def test_feature_lookup_hits_patch_centres_exactly():
 def test_teacher_pair_and_unknown_teacher():
     assert teacher_pair("clip") == ("clip", "dino")
     assert teacher_pair("synthetic") == ("synthetic", "synthetic_dino")
-    with pytest.raises(ValueError, match="unknown teacher"):
+    with pytest.raises(TeacherError, match="unknown teacher"):
         teacher_pair("sam")
+    with pytest.raises(TeacherError, match="not a language teacher; choose one of clip, synthetic"):
+        teacher_pair("dino")
 
 
 def _rotation_z(deg: float) -> np.ndarray:

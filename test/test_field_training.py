@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from dff_grasp_ros.dataset import load_dataset
-from dff_grasp_ros.field.evaluation import copy_views, held_out_quality, holdout_indices
 from dff_grasp_ros.field.fit import TrainingCancelled, TrainingError, fit
 from dff_grasp_ros.field.model import DffModel
 from dff_grasp_ros.field.store import load_field, load_scene_cloud
 from dff_grasp_ros.scene_cloud import FIELD_META, FIELD_WEIGHTS, SCENE_CLOUD, is_complete_field
-from dff_grasp_ros.sim import render_dataset
+from dff_grasp_ros.synthetic import render_dataset
+from dff_grasp_ros.synthetic.field_quality import copy_views, held_out_quality, holdout_indices
 from dff_grasp_ros.teachers import dataset_features, make_teacher
 
 HOLDOUT_EVERY = 8  # every 8th view (3 of 24) is held out of training
@@ -47,7 +47,7 @@ def trained(tmp_path_factory) -> SimpleNamespace:
         patch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
         patch.setattr(socket.socket, "connect", _refuse_connection)
         field_dir = fit(train_dir, root / "fields", steps=TRAIN_STEPS, teacher="synthetic", device="cpu",
-                        config="dff-tiny", progress=lambda *report: reports.append(report))
+                        method="dff-tiny", progress=lambda *report: reports.append(report))
     return SimpleNamespace(full=full, holdout=holdout, field_dir=field_dir, torch_home=torch_home,
                            reports=reports, fields_root=root / "fields", train_dir=train_dir)
 
@@ -106,7 +106,7 @@ def test_nan_loss_raises_and_publishes_nothing(trained, tmp_path, monkeypatch):
 
     monkeypatch.setattr(DffModel, "get_loss_dict", poisoned)
     with pytest.raises(TrainingError, match="not finite"):
-        fit(trained.train_dir, tmp_path / "fields", steps=12, teacher="synthetic", device="cpu", config="dff-tiny")
+        fit(trained.train_dir, tmp_path / "fields", steps=12, teacher="synthetic", device="cpu", method="dff-tiny")
     assert not (tmp_path / "fields").exists() or list((tmp_path / "fields").iterdir()) == []
 
 
@@ -119,7 +119,7 @@ def test_cancellation_publishes_nothing(trained, tmp_path):
 
     with pytest.raises(TrainingCancelled, match="step 3"):
         fit(trained.train_dir, tmp_path / "fields", steps=50, teacher="synthetic", device="cpu",
-            config="dff-tiny", should_stop=should_stop)
+            method="dff-tiny", should_stop=should_stop)
     assert not (tmp_path / "fields").exists() or list((tmp_path / "fields").iterdir()) == []
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from dff_grasp_ros.grasp.antipodal import sample_antipodal_pairs
 from dff_grasp_ros.grasp.collision import clears_table, colliding_points
-from dff_grasp_ros.grasp.extent import edge_drift_cosines, held_runs, tilted_approaches
+from dff_grasp_ros.grasp.cross_section import edge_drift_cosines, held_runs, tilted_approaches
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import GraspParams, plan_grasps
 

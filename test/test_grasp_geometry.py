@@ -5,8 +5,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.grasp.antipodal import friction_cone_cosine, sample_antipodal_pairs
 from dff_grasp_ros.grasp.collision import between_fingers, clears_table, colliding_points
-from dff_grasp_ros.grasp.frames import (approach_directions, grasp_rotation_distance_rad, quaternion_xyzw,
-                                        tcp_rotation)
+from dff_grasp_ros.grasp.frames import approach_directions, grasp_rotation_distance_rad, quaternion_xyzw, tcp_rotation
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.nms import non_maximum_suppression
 from dff_grasp_ros.grasp.planner import GraspParams, plan_grasps

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dff_grasp_ros import names
 from dff_grasp_ros.process_group import ProcessGroup
 
 HERE = Path(__file__).resolve().parent
@@ -29,17 +30,17 @@ def test_generated_interfaces_import():
 
 def test_query_object_round_trip_between_processes(ros_env):
     import rclpy
-    from dff_grasp.srv import QueryObject
-
-    from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
     from query_reply_server import expected_reply
+
+    from dff_grasp.srv import QueryObject
+    from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
 
     with ProcessGroup() as group:
         group.start("server", [sys.executable, str(HERE / "query_reply_server.py")], env=ros_env)
         rclpy.init()
         node = rclpy.create_node("query_reply_client")
         try:
-            client = node.create_client(QueryObject, "/query_object")
+            client = node.create_client(QueryObject, names.QUERY_OBJECT_SERVICE)
             assert client.wait_for_service(timeout_sec=20.0), "server never appeared on DDS"
             future = client.call_async(QueryObject.Request(prompt="mug handle"))
             rclpy.spin_until_future_complete(node, future, timeout_sec=30.0)

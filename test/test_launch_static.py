@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
+from fake_launch import DeclareLaunchArgument, IfCondition, LaunchConfiguration, Node, load_launch_description
 
 from dff_grasp_ros.nodes.params import NODE_PARAMS, markdown_table
-from fake_launch import DeclareLaunchArgument, IfCondition, LaunchConfiguration, Node, load_launch_description
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,7 +61,8 @@ def test_config_declares_exactly_the_node_parameters():
     assert set(config) == set(NODE_PARAMS)
     for node, specs in NODE_PARAMS.items():
         keys = set(config[node]["ros__parameters"])
-        assert keys == {s.name for s in specs}, f"{node}: config and declarations differ: {keys ^ {s.name for s in specs}}"
+        declared = {s.name for s in specs}
+        assert keys == declared, f"{node}: config and declarations differ: {keys ^ declared}"
         for spec in specs:
             value = config[node]["ros__parameters"][spec.name]
             assert type(value) is type(spec.default), f"{node}.{spec.name}: {value!r} vs default {spec.default!r}"

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dff_grasp_ros.query.evaluation import GroundTruthPoints, auroc, auroc_labels
+from dff_grasp_ros.synthetic.judge import GroundTruthPoints, auroc, auroc_labels
 
 
 def touching_blocks() -> tuple[GroundTruthPoints, np.ndarray]:

@@ -8,7 +8,7 @@ import pytest
 from dff_grasp_ros.query.parts import PartRanking, find_rival, part_logits, rank_parts
 from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS
 from dff_grasp_ros.query.relevancy import CANONICAL_NEGATIVES, relevancy_logits
-from dff_grasp_ros.teachers.vocabulary import embed_label, embed_phrase
+from dff_grasp_ros.synthetic.vocabulary import embed_label, embed_phrase
 
 T = 0.1
 

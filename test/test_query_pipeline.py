@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from dff_grasp_ros.grasp.collision import colliding_points
-from dff_grasp_ros.query.evaluation import GroundTruthPoints, check_answer, scene_cloud_from_ground_truth
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query
-from dff_grasp_ros.query.toy_scene import toy_ground_truth
 from dff_grasp_ros.scene_cloud import SceneCloud
-from dff_grasp_ros.teachers import vocabulary
+from dff_grasp_ros.synthetic import vocabulary
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.judge import GroundTruthPoints, check_answer
+from dff_grasp_ros.synthetic.toy_scene import toy_ground_truth
 
 GRIPPER = QueryParams().grasp.gripper
 
@@ -135,8 +136,9 @@ def test_concurrent_queries_give_the_same_answers(scene):
 def test_table_points_that_look_like_the_object_never_join_it():
     """Patch-sized teacher features blur an object's look onto the table around it (seen on trained fields:
     the pan handle's part region was all table). Points at table height must never be part of an object."""
-    from dff_grasp_ros.query.evaluation import GroundTruthPoints, scene_cloud_from_ground_truth
-    from dff_grasp_ros.sim import ground_truth
+    from dff_grasp_ros.synthetic import ground_truth
+    from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+    from dff_grasp_ros.synthetic.judge import GroundTruthPoints
 
     truth = ground_truth("tiny")
     cloud = scene_cloud_from_ground_truth(truth)

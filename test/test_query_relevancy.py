@@ -4,13 +4,13 @@ import pytest
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
-from dff_grasp_ros.query.relevancy import (DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE, relevancy,
-                                           relevancy_logits, sigmoid)
+from dff_grasp_ros.query.relevancy import DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE, relevancy, relevancy_logits, sigmoid
 
 
 def _explicit_lerf(features, query, negatives, temperature):
     """LERF's definition written out: pairwise softmax against each negative, minimum over negatives."""
-    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+    def unit(v):
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
     f, q, n = unit(features), unit(query), unit(negatives)
     out = []
     for row in f:

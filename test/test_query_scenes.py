@@ -14,9 +14,9 @@ bottle; tilting the hand to swing the palm clear brings the fingertips into the 
 import numpy as np
 import pytest
 
-from dff_grasp_ros.query.evaluation import EVALUATION_POINTS_PER_PART, check_scene, scene_cloud_from_ground_truth
-from dff_grasp_ros.sim import builtin_scene_names, ground_truth
-from dff_grasp_ros.teachers import vocabulary
+from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, vocabulary
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, check_scene
 
 BLOCKED_BY_NEIGHBOURS = {"bin_clutter": {"knife blade", "knife handle", "screwdriver handle"}}
 NO_GRASP = "no collision-free grasp"

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dff_grasp_ros.query.evaluation import EVALUATION_POINTS_PER_PART, GroundTruthPoints
 from dff_grasp_ros.query.pipeline import plan_query
 from dff_grasp_ros.scene_cloud import SceneCloud
-from dff_grasp_ros.sim import ground_truth
-from dff_grasp_ros.teachers import vocabulary
+from dff_grasp_ros.synthetic import ground_truth, vocabulary
+from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints
 
 DATA = Path(__file__).parent / "data"
 KNIFE_CROP = DATA / "tabletop_knife_cpu_field.npz"

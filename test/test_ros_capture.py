@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ros_helpers import logs, small_scene_file, start_nodes
 
 from dff_grasp_ros.process_group import ProcessGroup
-from ros_helpers import logs, small_scene_file, start_nodes
 
 pytestmark = pytest.mark.ros
 
@@ -57,8 +57,8 @@ def test_sim_camera_to_capture_over_dds(tmp_path: Path, ros_env: dict[str, str])
 
     from dff_grasp_ros import clients
     from dff_grasp_ros.dataset import load_dataset
-    from dff_grasp_ros.sim import load_scene
-    from dff_grasp_ros.sim.verify import ray_errors_m
+    from dff_grasp_ros.synthetic import load_scene
+    from dff_grasp_ros.synthetic.verify import ray_errors_m
 
     scene_file = small_scene_file(tmp_path, views=48)
     datasets = tmp_path / "datasets"
@@ -77,7 +77,7 @@ def test_sim_camera_to_capture_over_dds(tmp_path: Path, ros_env: dict[str, str])
     assert result.messages_rejected > 0, "the injected bad messages must be counted"
     dataset = load_dataset(Path(result.dataset_path))
     assert len(dataset.frames) >= 40
-    assert dataset.pose_source == "pose_topic" and dataset.base_frame == "base_link"
+    assert dataset.pose_source == "topic" and dataset.base_frame == "base_link"
     assert dataset.metadata["scene"]["name"] == load_scene(scene_file).name, "sim scene recorded for the teacher"
     errors = ray_errors_m(dataset.root, load_scene(scene_file), n_pixels=20)
     assert np.median(errors) < 0.001 and np.max(errors) < 0.002, f"ray errors (m): max {np.max(errors):.4f}"

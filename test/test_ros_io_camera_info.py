@@ -5,7 +5,10 @@ import pytest
 
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.ros_io.camera_info import (
-    CameraInfoError, camera_info_to_intrinsics, intrinsics_close, intrinsics_to_camera_info,
+    CameraInfoError,
+    camera_info_to_intrinsics,
+    intrinsics_close,
+    intrinsics_to_camera_info,
 )
 
 INTRINSICS = CameraIntrinsics(640, 480, 615.5, 612.25, 321.75, 238.5, (0.11, -0.22, 0.003, -0.004))

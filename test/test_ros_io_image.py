@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from dff_grasp_ros.ros_io.image import (
-    ENCODINGS, ImageFormatError, UnsupportedEncodingError, depth_image_to_m, depth_m_to_image, image_to_numpy,
-    image_to_rgb8, numpy_to_image,
+    ENCODINGS,
+    ImageFormatError,
+    UnsupportedEncodingError,
+    depth_image_to_m,
+    depth_m_to_image,
+    image_to_numpy,
+    image_to_rgb8,
+    numpy_to_image,
 )
 
 RNG = np.random.default_rng(7)

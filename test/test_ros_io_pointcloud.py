@@ -7,7 +7,12 @@ import pytest
 from sensor_msgs.msg import PointField
 
 from dff_grasp_ros.ros_io.pointcloud import (
-    PointCloudFormatError, make_pointcloud2, pack_rgb, pointcloud2_to_arrays, read_points, unpack_rgb,
+    PointCloudFormatError,
+    make_pointcloud2,
+    pack_rgb,
+    pointcloud2_to_arrays,
+    read_points,
+    unpack_rgb,
 )
 
 RNG = np.random.default_rng(3)

@@ -5,8 +5,15 @@ from geometry_msgs.msg import Pose, PoseStamped
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.ros_io.pose import (
-    NonFinitePoseError, NonUnitQuaternionError, PoseError, checked_quaternion_xyzw, matrix_to_pose,
-    matrix_to_pose_stamped, matrix_to_transform_stamped, pose_to_matrix, stamped_to_matrix,
+    NonFinitePoseError,
+    NonUnitQuaternionError,
+    PoseError,
+    checked_quaternion_xyzw,
+    matrix_to_pose,
+    matrix_to_pose_stamped,
+    matrix_to_transform_stamped,
+    pose_to_matrix,
+    stamped_to_matrix,
 )
 from dff_grasp_ros.ros_io.stamp import ns_to_stamp, stamp_to_ns
 

@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from dff_grasp_ros.process_group import ProcessGroup
 from field_fixtures import ground_truth_field
 from ros_helpers import logs, start_nodes
+
+from dff_grasp_ros import names
+from dff_grasp_ros.process_group import ProcessGroup
 
 pytestmark = pytest.mark.ros
 
@@ -18,12 +19,11 @@ pytestmark = pytest.mark.ros
 def announce_field(field_dir: Path) -> None:
     """Publish /dff/field_ready as the trainer does (transient_local)."""
     from dff_grasp.msg import FieldReady
-
     from dff_grasp_ros.clients import ros_node
     from dff_grasp_ros.nodes.common import latched_qos
 
     with ros_node("fake_trainer") as node:
-        publisher = node.create_publisher(FieldReady, "/dff/field_ready", latched_qos())
+        publisher = node.create_publisher(FieldReady, names.FIELD_READY_TOPIC, latched_qos())
         publisher.publish(FieldReady(field_path=str(field_dir), language_teacher="synthetic"))
         deadline = time.monotonic() + 10
         while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:

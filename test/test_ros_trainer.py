@@ -2,6 +2,7 @@
 and a trainer killed mid-run leaves the previous field served."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -9,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from dff_grasp_ros.process_group import ProcessGroup
 from conftest import remove_orphan_shm_files, shm_files_in_use
 from ros_helpers import logs, start_nodes
+
+from dff_grasp_ros import names
+from dff_grasp_ros.process_group import ProcessGroup
 
 pytestmark = pytest.mark.ros
 
@@ -27,14 +29,14 @@ class FieldReadyListener:
         self._thread.start()
 
     def _run(self) -> None:
-        from dff_grasp.msg import FieldReady
         from rclpy.executors import SingleThreadedExecutor
 
+        from dff_grasp.msg import FieldReady
         from dff_grasp_ros.clients import ros_node
         from dff_grasp_ros.nodes.common import latched_qos
 
         with ros_node("field_ready_listener") as node:
-            node.create_subscription(FieldReady, "/dff/field_ready", self.received.append, latched_qos())
+            node.create_subscription(FieldReady, names.FIELD_READY_TOPIC, self.received.append, latched_qos())
             executor = SingleThreadedExecutor(context=node.context)
             executor.add_node(node)
             while not self._stop.is_set():
@@ -54,10 +56,9 @@ class FieldReadyListener:
 
 def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_env: dict[str, str]):
     from dff_grasp.action import TrainField
-
     from dff_grasp_ros.clients import run_action
     from dff_grasp_ros.scene_cloud import is_complete_field, newest_field
-    from dff_grasp_ros.sim import load_scene, render_dataset
+    from dff_grasp_ros.synthetic import load_scene, render_dataset
 
     shm_before = set(os.listdir("/dev/shm"))
     datasets, fields = tmp_path / "datasets", tmp_path / "fields"
@@ -70,7 +71,7 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
         with ProcessGroup() as group:
             start_nodes(group, {"trainer": trainer}, ros_env, tmp_path / "logs")
             feedback = []
-            result = run_action(TrainField, "train_field", TrainField.Goal(), timeout_s=600,
+            result = run_action(TrainField, names.TRAIN_FIELD_ACTION, TrainField.Goal(), timeout_s=600,
                                 on_feedback=feedback.append)
             assert result.success, result.message + logs(tmp_path / "logs")
             assert is_complete_field(Path(result.checkpoint_path))
@@ -82,7 +83,7 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
 
             # A long second run killed mid-training: the first field stays the newest complete one.
             goal_sent = threading.Thread(target=lambda: _ignore_errors(
-                run_action, TrainField, "train_field", TrainField.Goal(max_steps=100_000), timeout_s=20))
+                run_action, TrainField, names.TRAIN_FIELD_ACTION, TrainField.Goal(max_steps=100_000), timeout_s=20))
             goal_sent.start()
             time.sleep(8.0)
             os.killpg(group.procs["trainer"].pid, signal.SIGKILL)
@@ -97,7 +98,5 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
 
 
 def _ignore_errors(func, *args, **kwargs) -> None:
-    try:
+    with contextlib.suppress(Exception):
         func(*args, **kwargs)
-    except Exception:  # noqa: BLE001 - the server is killed on purpose; the call is expected to fail
-        pass

@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dff_grasp_ros.sim.cameras import look_at_optical, pixel_directions, scan_poses, scene_intrinsics
-from dff_grasp_ros.sim.catalog import load_scene
-from dff_grasp_ros.sim.labels import decode_labels, encode_labels, label_names
-from dff_grasp_ros.sim.objects import OBJECT_PARTS, build_object
-from dff_grasp_ros.sim.placement import convex_hull_2d, penetration_depth_m
-from dff_grasp_ros.sim.shapes import arc_tube, box, cylinder, revolve, sample_surface, signed_volume_m3
-from dff_grasp_ros.sim.texture import value_noise
-from dff_grasp_ros.teachers.vocabulary import COLOURS
+from dff_grasp_ros.synthetic.cameras import look_at_optical, pixel_directions, scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.labels import decode_labels, encode_labels, label_names
+from dff_grasp_ros.synthetic.objects import OBJECT_PARTS, build_object
+from dff_grasp_ros.synthetic.placement import convex_hull_2d, penetration_depth_m
+from dff_grasp_ros.synthetic.shapes import arc_tube, box, cylinder, revolve, sample_surface, signed_volume_m3
+from dff_grasp_ros.synthetic.texture import value_noise
+from dff_grasp_ros.synthetic.vocabulary import COLOURS
 
 
 def test_primitive_volumes_are_positive_and_right() -> None:
@@ -127,6 +127,6 @@ def test_pixel_directions_follow_nerfstudio_pixel_centres() -> None:
 
 
 def test_colour_words_are_the_vocabulary() -> None:
-    from dff_grasp_ros.sim.objects import COLOUR_ALBEDO
+    from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO
 
     assert set(COLOUR_ALBEDO) == set(COLOURS)

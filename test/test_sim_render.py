@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from dff_grasp_ros.dataset import CameraIntrinsics
-from dff_grasp_ros.sim import ground_truth, load_scene, render_view, scan_poses, scene_intrinsics
-from dff_grasp_ros.sim.world import world_of
+from dff_grasp_ros.synthetic import ground_truth, load_scene, render_view, scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic.world import world_of
 
 VIEWS = (0, 5, 13)
 
@@ -33,7 +33,7 @@ def test_views_are_complete_and_well_formed(tiny) -> None:
     for view in views.values():
         assert view.rgb.shape == (intrinsics.height, intrinsics.width, 3) and view.rgb.dtype == np.uint8
         assert view.depth_m.dtype == np.float32 and np.all(np.isfinite(view.depth_m))  # the table fills the image
-        assert 0.2 < view.depth_m.min() and view.depth_m.max() < 2.0
+        assert view.depth_m.min() > 0.2 and view.depth_m.max() < 2.0
         assert np.array_equal(view.object_id < 0, view.part_id < 0)
         assert np.array_equal(view.labels() == 0, view.object_id < 0)
         assert set(np.unique(view.object_id)) <= {-1, 0, 1}

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from dff_grasp_ros.sim.catalog import builtin_scene_names, list_scenes, load_scene, scene_parts
-from dff_grasp_ros.sim.placement import TOUCH_TOLERANCE_M, convex_hull_2d, footprint_overlap_m
+from dff_grasp_ros.synthetic.catalog import builtin_scene_names, list_scenes, load_scene, scene_parts
+from dff_grasp_ros.synthetic.placement import TOUCH_TOLERANCE_M, convex_hull_2d, footprint_overlap_m
 
 
 def _minimal(**changes) -> dict:

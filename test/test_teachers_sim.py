@@ -6,14 +6,12 @@ import pytest
 import torch
 
 from dff_grasp_ros.dataset import CameraIntrinsics, DatasetWriter, load_dataset
+from dff_grasp_ros.synthetic import catalog as sim_catalog
+from dff_grasp_ros.synthetic.cameras import scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic.labels import TABLE_LABEL, dataset_label_image, decode_labels, label_names
+from dff_grasp_ros.synthetic.render import render_view
 from dff_grasp_ros.teachers import TeacherError, make_teacher
 from dff_grasp_ros.teachers.cache import dataset_features
-from dff_grasp_ros.teachers.sim_labels import semantic_from_labels, semantic_labels
-from dff_grasp_ros.teachers.synthetic import semantic_pixel
-
-sim_catalog = pytest.importorskip("dff_grasp_ros.sim.catalog")
-from dff_grasp_ros.sim.cameras import scan_poses, scene_intrinsics  # noqa: E402
-from dff_grasp_ros.sim.render import render_view  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +32,15 @@ def simulated(tmp_path_factory):
 def test_stored_and_re_rendered_labels_agree_and_name_the_scene_objects(simulated):
     dataset, scene, view = simulated
     assert "labels_path" in dataset.frames[0].extra and "labels_path" not in dataset.frames[1].extra
-    stored, rendered = (semantic_labels(dataset, frame) for frame in dataset.frames)
+    stored, rendered = (dataset_label_image(dataset, frame) for frame in dataset.frames)
     np.testing.assert_array_equal(stored, rendered)
     mug = scene.objects[0]
     mug_pixels = view.object_id == 0
     assert mug_pixels.any()
-    assert np.all(stored[mug_pixels][:, 0] == semantic_pixel(mug.type)[0])
-    assert np.all(stored[mug_pixels][:, 3] == 0)
-    assert np.all(stored[view.object_id < 0] == semantic_pixel(None))
+    names = label_names(scene)
+    assert {names[int(v)].type for v in np.unique(stored[mug_pixels])} == {mug.type}
+    assert np.all(decode_labels(stored[mug_pixels])[0] == 0)
+    assert np.all(stored[view.object_id < 0] == TABLE_LABEL)
 
 
 def test_synthetic_dataset_features_put_mug_where_the_mug_is(simulated):
@@ -68,7 +67,7 @@ def test_synthetic_dino_distinguishes_the_objects_of_the_scene(simulated):
 
 
 def test_real_scans_and_unknown_labels_are_clear_errors(simulated, tmp_path):
-    dataset, _, view = simulated
+    _, scene, _ = simulated
     intrinsics = CameraIntrinsics(16, 16, 10.0, 10.0, 8.0, 8.0)
     with DatasetWriter(tmp_path, "real", intrinsics) as writer:
         writer.add_view(np.zeros((16, 16, 3), np.uint8), None, np.eye(4))
@@ -76,4 +75,4 @@ def test_real_scans_and_unknown_labels_are_clear_errors(simulated, tmp_path):
     with pytest.raises(TeacherError, match="not a simulated dataset"):
         dataset_features(real, make_teacher("synthetic"))
     with pytest.raises(TeacherError, match="does not define"):
-        semantic_from_labels(np.full((4, 4), 999, np.uint16), {0: (None, None, None)}, np.zeros((4, 4), int))
+        make_teacher("synthetic").label_features(np.full((4, 4), 999, np.uint16), label_names(scene))

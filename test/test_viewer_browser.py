@@ -7,7 +7,6 @@ import socket
 import time
 from pathlib import Path
 
-
 from field_fixtures import ground_truth_field
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@
 Steps, each skipped when its inputs have not changed since the last successful run:
   1. check the build tools (cmake, a C++ compiler, Python headers) and Debian packages (libusb, chromium),
   2. create ``.venv`` and install the pinned dependencies of ``requirements/lock.txt`` (exact, ``--no-deps``:
-     nerfstudio's own pins clash with open_clip, see PLATFORM.md),
+     nerfstudio's own pins clash with open_clip, see docs/maintainers.md),
   3. generate and compile the ROS interfaces (msg/, srv/, action/) with the ros-rosidl-*/ros-ament-cmake* wheels
      into the venv prefix, so ``from dff_grasp.srv import QueryObject`` works,
   4. install this package (``dff_grasp_ros``) editable, with its console scripts and nerfstudio entry points.
@@ -143,7 +143,7 @@ def venv_python() -> Path:
 
 
 def clean_env() -> dict[str, str]:
-    """Environment for child processes of the venv: drop another venv's ROS bootstrap guard (PLATFORM.md)."""
+    """Environment for child processes of the venv: drop another venv's ROS bootstrap guard (docs/maintainers.md)."""
     env = dict(os.environ)
     for key in ("_ROS_WHEELS_BOOTSTRAP_COMPLETE", "LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV",
                 "AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH"):

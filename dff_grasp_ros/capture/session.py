@@ -8,6 +8,7 @@ the dataset atomically under a new name; earlier datasets are never overwritten.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -36,7 +37,7 @@ class CaptureSettings:
     max_pose_offset_s: float = 0.02  # pose stamp vs image stamp; beyond it the pose is stale
     selection: SelectionSettings = field(default_factory=SelectionSettings)
     name_prefix: str = "scan"
-    pose_source: str = "pose_topic"  # recorded in the dataset: "tf", "pose_topic", "bag:/topic", ...
+    pose_source: str = "topic"  # recorded in the dataset: "tf", "topic", "bag:/topic", ...
     warn_interval_s: float = 5.0  # at most one warning per reject reason per interval
 
     def __post_init__(self) -> None:
@@ -169,14 +170,14 @@ class CaptureSession:
                 max_pose_offset_s=self.settings.max_pose_offset_s, expected_intrinsics=self._intrinsics)
         except ViewRejected as rejection:
             return self._reject(rejection.reason, rejection.detail, stamp_ns)
-        except Exception as err:  # noqa: BLE001 - a message we cannot even inspect must not stop the capture
+        except Exception as err:
             return self._reject(RejectReason.MALFORMED, f"{type(err).__name__}: {err}", stamp_ns)
         skip = self._selector.check(view.rgb, view.camera_to_base)
         if skip is not None:
             return self._reject(skip[0], skip[1], stamp_ns)
         try:
             self._store(view)
-        except Exception as err:  # noqa: BLE001 - disk trouble is reported loudly, capture state stays consistent
+        except Exception as err:
             return self._reject(RejectReason.WRITE_FAILED, f"{type(err).__name__}: {err}", stamp_ns)
         self._selector.remember(view.camera_to_base)
         self.kept += 1
@@ -205,10 +206,8 @@ class CaptureSession:
             return
         suppressed = self._suppressed.pop(key, 0)
         self._last_warn_s[key] = now
-        try:
+        with contextlib.suppress(Exception):
             self._warn(message + (f" ({suppressed} similar suppressed)" if suppressed else ""))
-        except Exception:  # noqa: BLE001 - a broken logger must not break capture
-            pass
 
 
 __all__ = ["CaptureSession", "CaptureSettings", "ViewOutcome", "STREAMS", "IMAGE", "DEPTH", "CAMERA_INFO", "POSE"]

@@ -15,7 +15,12 @@ import numpy as np
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.ros_io.camera_info import CameraInfoError, camera_info_to_intrinsics, intrinsics_close
 from dff_grasp_ros.ros_io.image import (
-    COLOR_ENCODINGS, DEPTH_ENCODINGS, ImageFormatError, UnsupportedEncodingError, depth_image_to_m, image_to_rgb8,
+    COLOR_ENCODINGS,
+    DEPTH_ENCODINGS,
+    ImageFormatError,
+    UnsupportedEncodingError,
+    depth_image_to_m,
+    image_to_rgb8,
 )
 from dff_grasp_ros.ros_io.pose import NonFinitePoseError, NonUnitQuaternionError, PoseError, stamped_to_matrix
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns

@@ -3,7 +3,7 @@
 Public API (each module has one job)::
 
     fit(dataset_dir, out_root, *, steps=None, teacher="clip"|"synthetic", device="auto",
-        config="dff"|"dff-tiny", progress=None, should_stop=None) -> published field dir   (fit.py)
+        method="dff"|"dff-tiny", progress=None, should_stop=None) -> published field dir   (fit.py)
     TrainingError, TrainingCancelled                                                       (fit.py)
     load_field(field_dir, device="auto") -> TrainedField                                   (store.py)
     render_view(field, intrinsics, camera_to_base) -> {rgb, depth_m, accumulation, language, dino}

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, Literal, Tuple, Type, Union
+from typing import Any, Literal
 
 import torch
 import tyro
-
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManager, VanillaDataManagerConfig
 from nerfstudio.data.dataparsers.nerfstudio_dataparser import NerfstudioDataParserConfig
@@ -33,15 +32,15 @@ def dff_dataparser() -> NerfstudioDataParserConfig:
 class DffDataManagerConfig(VanillaDataManagerConfig):
     """Pixel batches with teacher features attached under ``"language"`` and ``"dino"``."""
 
-    _target: Type = field(default_factory=lambda: DffDataManager)
+    _target: type = field(default_factory=lambda: DffDataManager)
     dataparser: NerfstudioDataParserConfig = field(default_factory=dff_dataparser)
     language_teacher: str = "clip"
     """Language teacher: 'clip', or 'synthetic' for simulated scans."""
     dino_teacher: str = "dino"
     """DINO teacher: 'dino', or 'synthetic_dino' for simulated scans."""
-    language_teacher_settings: tyro.conf.Suppress[Dict[str, Any]] = field(default_factory=dict)
+    language_teacher_settings: tyro.conf.Suppress[dict[str, Any]] = field(default_factory=dict)
     """Extra make_teacher() settings (e.g. a checkpoint path)."""
-    dino_teacher_settings: tyro.conf.Suppress[Dict[str, Any]] = field(default_factory=dict)
+    dino_teacher_settings: tyro.conf.Suppress[dict[str, Any]] = field(default_factory=dict)
     teacher_batch_size: int = 8
     """Images per teacher forward pass."""
     images_on_gpu: bool = True
@@ -55,7 +54,7 @@ class DffDataManager(VanillaDataManager):
 
     config: DffDataManagerConfig
 
-    def __init__(self, config: DffDataManagerConfig, device: Union[torch.device, str] = "cpu",
+    def __init__(self, config: DffDataManagerConfig, device: torch.device | str = "cpu",
                  test_mode: Literal["test", "val", "inference"] = "val", world_size: int = 1,
                  local_rank: int = 0, **kwargs: Any) -> None:
         super().__init__(config, device, test_mode, world_size, local_rank, **kwargs)
@@ -74,7 +73,7 @@ class DffDataManager(VanillaDataManager):
             self.teacher_features = self._load_teacher_features()
 
     @cached_property
-    def dataset_type(self) -> Type[InputDataset]:
+    def dataset_type(self) -> type[InputDataset]:
         # nerfstudio's DepthDataset would run a downloaded depth network when depth is missing: only use it
         # when the dataset has depth images.
         if self.train_dataparser_outputs.metadata.get("depth_filenames"):
@@ -110,7 +109,7 @@ class DffDataManager(VanillaDataManager):
             out[key] = maps[torch.as_tensor(order)].to(self.device, torch.float16)
         return out
 
-    def attach_teacher_features(self, batch: Dict[str, Any]) -> Dict[str, Any]:
+    def attach_teacher_features(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Add the teacher target of every sampled pixel (``batch["indices"]``: camera, row, column)."""
         indices = batch["indices"]
         cameras = self.train_dataset.cameras
@@ -120,6 +119,6 @@ class DffDataManager(VanillaDataManager):
             batch[key] = sample_feature_grid(maps, index[:, 0], index[:, 1:], height, width)
         return batch
 
-    def next_train(self, step: int) -> Tuple[RayBundle, Dict]:
+    def next_train(self, step: int) -> tuple[RayBundle, dict]:
         ray_bundle, batch = super().next_train(step)
         return ray_bundle, self.attach_teacher_features(batch)

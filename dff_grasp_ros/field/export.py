@@ -7,8 +7,9 @@ from typing import Sequence
 import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics, Dataset
-from dff_grasp_ros.field.fusion import backproject, estimate_normals, unit_rows, voxel_mean
+from dff_grasp_ros.field.fusion import backproject, estimate_normals, voxel_mean
 from dff_grasp_ros.field.rendering import TrainedField, render_view
+from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.scene_cloud import SceneCloud
 
 MIN_ACCUMULATION = 0.9  # only opaque pixels: semi-transparent ones sit in front of or behind the surface

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
-
 from nerfstudio.field_components.encodings import HashEncoding
 from nerfstudio.field_components.mlp import MLP
 from nerfstudio.field_components.spatial_distortions import SceneContraction
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,8 @@ class FeatureField(nn.Module):
                       out_activation=nn.ReLU(), implementation="torch")
             for name in self.output_dims
         })
-        self.heads = nn.ModuleDict({name: nn.Linear(settings.hidden_dim, dim) for name, dim in self.output_dims.items()})
+        self.heads = nn.ModuleDict({name: nn.Linear(settings.hidden_dim, dim)
+                                    for name, dim in self.output_dims.items()})
 
     def render(self, positions_box: torch.Tensor, weights: torch.Tensor) -> dict[str, torch.Tensor]:
         """Volume-render features.

@@ -8,18 +8,6 @@ from __future__ import annotations
 
 import torch
 
-LANGUAGE_TEACHERS = ("clip", "synthetic")
-# The DINO teacher that goes with each language teacher: CLIP scans get real DINO, simulated scans the
-# synthetic one (its features come from the same ground-truth labels).
-DINO_FOR_LANGUAGE = {"clip": "dino", "synthetic": "synthetic_dino"}
-
-
-def teacher_pair(language_teacher: str) -> tuple[str, str]:
-    """``(language, dino)`` teacher names for a ``--teacher`` choice."""
-    if language_teacher not in DINO_FOR_LANGUAGE:
-        raise ValueError(f"unknown teacher {language_teacher!r}; choose one of {', '.join(LANGUAGE_TEACHERS)}")
-    return language_teacher, DINO_FOR_LANGUAGE[language_teacher]
-
 
 def sample_feature_grid(feature_maps: torch.Tensor, image_index: torch.Tensor, pixel_yx: torch.Tensor,
                         image_height: int, image_width: int) -> torch.Tensor:

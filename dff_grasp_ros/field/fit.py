@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
 
 from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir
 from dff_grasp_ros.dataset import Dataset, load_dataset
-from dff_grasp_ros.field.export import (build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced,
-                                        scaled_intrinsics)
-from dff_grasp_ros.field.features import teacher_pair
-from dff_grasp_ros.field.method import make_trainer_config, preset_named
+from dff_grasp_ros.field.export import build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced, scaled_intrinsics
+from dff_grasp_ros.field.method import make_trainer_config, method_preset
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
-from dff_grasp_ros.teachers.base import resolve_device
+from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
 """``progress(step, total_steps, losses, eta_s)``, called every few steps and after the last one."""
@@ -58,7 +56,7 @@ def flushing_denormals(enabled: bool) -> Iterator[None]:
 
 
 def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher: str = "clip",
-        device: str = "auto", config: str = "dff", progress: ProgressCallback | None = None,
+        device: str = "auto", method: str = "dff", progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         teacher_settings: dict[str, dict[str, Any]] | None = None, name: str | None = None,
         seed: int = 0) -> Path:
@@ -71,7 +69,7 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     """
     dataset = load_dataset(Path(dataset_dir))
     torch_device = resolve_device(device)
-    preset = preset_named(config)
+    preset = method_preset(method)
     trainer_config = make_trainer_config(preset, steps)
     _point_at_dataset(trainer_config, dataset, teacher, teacher_settings or {})
     torch.manual_seed(seed)  # pixel sampling and initialisation: reproducible fields
@@ -97,8 +95,8 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
         except ValueError as err:
             raise TrainingError(f"{err} (after {trainer_config.max_num_iterations} steps; train longer)") from err
     except torch.cuda.OutOfMemoryError as err:
-        raise TrainingError(f"CUDA ran out of memory training {config!r} on {dataset.root}; free the GPU or use "
-                            f"a smaller config (dff-tiny): {err}") from err
+        raise TrainingError(f"CUDA ran out of memory training {method!r} on {dataset.root}; free the GPU or use "
+                            f"a smaller method (dff-tiny): {err}") from err
     field.meta["setup_s"] = round(setup_s, 3)
     field.meta["export_s"] = round(time.monotonic() - started - setup_s - train_s, 3)
     field.meta["scene_cloud_points"] = len(cloud)
@@ -168,12 +166,12 @@ def normalisation_of(datamanager) -> Normalisation:
     return Normalisation(outputs.dataparser_transform.detach().cpu().numpy(), float(outputs.dataparser_scale))
 
 
-def _field_meta(pipeline, dataset: Dataset, config: str, steps: int, losses: dict[str, float], train_s: float,
+def _field_meta(pipeline, dataset: Dataset, method: str, steps: int, losses: dict[str, float], train_s: float,
                 device: torch.device) -> dict[str, Any]:
     manager = pipeline.datamanager
     return {
         "base_frame": dataset.base_frame,
-        "config": config,
+        "method": method,
         "steps": steps,
         "dataset": str(dataset.root.resolve()),
         "num_train_images": len(manager.train_dataset),

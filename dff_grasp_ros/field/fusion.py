@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.geometry import voxel_keys
 
 
 def pixel_rays_optical(intrinsics: CameraIntrinsics) -> np.ndarray:
@@ -31,8 +32,7 @@ def voxel_mean(points_m: np.ndarray, voxel_m: float, *columns: np.ndarray) -> tu
     points_m = np.asarray(points_m, dtype=np.float64)
     if len(points_m) == 0:
         return (points_m.reshape(0, 3),) + tuple(np.asarray(c)[:0] for c in columns)
-    keys = np.floor(points_m / voxel_m).astype(np.int64)
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(voxel_keys(points_m, voxel_m), return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -42,11 +42,6 @@ def voxel_mean(points_m: np.ndarray, voxel_m: float, *columns: np.ndarray) -> tu
         return np.add.reduceat(values, starts, axis=0) / counts.reshape(-1, *([1] * (values.ndim - 1)))
 
     return (mean(points_m),) + tuple(mean(c) for c in columns)
-
-
-def unit_rows(vectors: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float64)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), eps)
 
 
 def orient_towards(normals: np.ndarray, view_directions: np.ndarray) -> np.ndarray:

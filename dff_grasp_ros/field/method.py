@@ -2,7 +2,7 @@
 
 setup.py: ``nerfstudio.method_configs = dff = dff_grasp_ros.field.method:dff_method``,
 ``dff-tiny = dff_grasp_ros.field.method:dff_tiny_method``. Both come from :func:`make_trainer_config`, which
-differs between them only by a :class:`Preset`.
+differs between them only by a :class:`MethodPreset`.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ PARAM_GROUPS = ("proposal_networks", "fields", "feature_field")
 
 
 @dataclass(frozen=True)
-class Preset:
+class MethodPreset:
     """What distinguishes one ``dff`` flavour from another."""
 
     name: str
@@ -41,12 +41,12 @@ class Preset:
     voxel_m: float = 0.004  # scene cloud voxel size
 
 
-QUALITY = Preset(
+QUALITY = MethodPreset(
     name="dff", description="Distilled feature field (nerfacto + CLIP/DINO features, depth supervised).",
     steps=2000, rays_per_batch=8192, mixed_precision=True,
     model=dict(num_proposal_samples_per_ray=(128, 64), num_nerf_samples_per_ray=32, proposal_warmup=1000),
 )
-TINY = Preset(
+TINY = MethodPreset(
     name="dff-tiny", description="Small dff for CPU tests and smoke runs (minutes on a laptop core).",
     steps=300, rays_per_batch=256, mixed_precision=False, export_views=6,
     model=dict(
@@ -64,7 +64,7 @@ TINY = Preset(
 PRESETS = {preset.name: preset for preset in (QUALITY, TINY)}
 
 
-def make_trainer_config(preset: Preset, steps: int | None = None) -> TrainerConfig:
+def make_trainer_config(preset: MethodPreset, steps: int | None = None) -> TrainerConfig:
     """The TrainerConfig of a preset; ``steps`` overrides its length (schedules follow)."""
     steps = preset.steps if steps is None else int(steps)
     if steps < 1:
@@ -95,9 +95,9 @@ def make_trainer_config(preset: Preset, steps: int | None = None) -> TrainerConf
     )
 
 
-def preset_named(name: str) -> Preset:
+def method_preset(name: str) -> MethodPreset:
     if name not in PRESETS:
-        raise ValueError(f"unknown dff config {name!r}; choose one of {', '.join(PRESETS)}")
+        raise ValueError(f"unknown dff method {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
 
 

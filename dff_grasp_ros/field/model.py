@@ -1,22 +1,33 @@
 """The ``dff`` model: nerfacto's density and colour plus a feature field, with depth supervision.
 
-Geometry and colour are nerfacto's (proposal sampling, hash-grid density, appearance embedding). On top:
+Geometry and colour are nerfacto's (proposal sampling, hash-grid density, appearance embedding), by subclassing
+``nerfstudio.models.nerfacto.NerfactoModel`` of nerfstudio 1.1.5. On top:
 - a :class:`FeatureField` rendering language (CLIP-space) and DINO features with the colour weights, detached;
 - a depth loss (DS-NeRF, as depth-nerfacto) whenever the batch carries depth.
+
+Adapted from nerfstudio 1.1.5:
+- ``NerfactoModel.get_outputs``: the same proposal sampling, field query and renderers, then the feature field.
+  Dropped: predicted normals and their orientation losses (``predict_normals`` is off), gradient scaling by
+  distance (``use_gradient_scaling`` is off) and the per-level ``prop_depth_i`` images (only nerfstudio's viewer
+  shows them).
+- ``DepthNerfactoModel``'s depth loss: DS-NeRF on every sampling level, averaged; sigma is set in metres.
+- ``NerfactoModel.populate_modules`` runs unchanged except that LPIPS is replaced by a stand-in (its AlexNet
+  weights would be downloaded); ``get_image_metrics_and_images`` drops the ``lpips`` entry accordingly.
+- ``get_metrics_dict`` adds, where a batch carries teacher features, each feature head's squared error and mean
+  cosine to its teacher, so ``ns-train dff`` evaluation shows them; the losses are those errors times their weights.
 """
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Type
+from typing import Iterator
 
 import torch
-from torch.nn import Parameter
-
 from nerfstudio.cameras.rays import RayBundle
 from nerfstudio.field_components.field_heads import FieldHeadNames
 from nerfstudio.model_components.losses import DepthLossType, depth_loss
 from nerfstudio.models.nerfacto import NerfactoModel, NerfactoModelConfig
+from torch.nn import Parameter
 
 from dff_grasp_ros.field.feature_field import FeatureField, FeatureGridSettings
 
@@ -29,7 +40,7 @@ SCALE_KEY = "dff_scale"  # model metadata: box units per metre, to express depth
 class DffModelConfig(NerfactoModelConfig):
     """nerfacto plus a feature field and depth supervision."""
 
-    _target: Type = field(default_factory=lambda: DffModel)
+    _target: type = field(default_factory=lambda: DffModel)
     implementation: str = "torch"
     """tinycudann is not installed here; nerfstudio's torch hash grid is."""
     feature_grid: FeatureGridSettings = field(default_factory=FeatureGridSettings)
@@ -86,12 +97,12 @@ class DffModel(NerfactoModel):
         depth_variance_box = (self.config.depth_sigma_m * scale) ** 2
         self.register_buffer("depth_sigma_box", torch.tensor(depth_variance_box), persistent=False)
 
-    def get_param_groups(self) -> Dict[str, List[Parameter]]:
+    def get_param_groups(self) -> dict[str, list[Parameter]]:
         groups = super().get_param_groups()
         groups["feature_field"] = list(self.feature_field.parameters())
         return groups
 
-    def get_outputs(self, ray_bundle: RayBundle) -> Dict[str, torch.Tensor]:
+    def get_outputs(self, ray_bundle: RayBundle) -> dict[str, torch.Tensor]:
         if self.training:
             self.camera_optimizer.apply_to_raybundle(ray_bundle)
         ray_samples, weights_list, ray_samples_list = self.proposal_sampler(ray_bundle, density_fns=self.density_fns)
@@ -99,7 +110,7 @@ class DffModel(NerfactoModel):
         weights = ray_samples.get_weights(field_outputs[FieldHeadNames.DENSITY])
         weights_list.append(weights)
         ray_samples_list.append(ray_samples)
-        outputs: Dict[str, torch.Tensor] = {
+        outputs: dict[str, torch.Tensor] = {
             "rgb": self.renderer_rgb(rgb=field_outputs[FieldHeadNames.RGB], weights=weights),
             "accumulation": self.renderer_accumulation(weights=weights),
             "expected_depth": self.renderer_expected_depth(weights=weights, ray_samples=ray_samples),
@@ -114,15 +125,25 @@ class DffModel(NerfactoModel):
             outputs["ray_samples_list"] = ray_samples_list  # type: ignore[assignment]
         return outputs
 
-    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, torch.Tensor]:
+    def get_metrics_dict(self, outputs, batch) -> dict[str, torch.Tensor]:
+        metrics = super().get_metrics_dict(outputs, batch)
+        for name in FEATURE_OUTPUTS:
+            if name in batch and name in outputs:
+                predicted = outputs[name].float()
+                target = batch[name].to(predicted.device, torch.float32)
+                metrics[f"{name}_squared_error"] = (predicted - target).square().sum(-1).mean()
+                metrics[f"{name}_cosine"] = torch.nn.functional.cosine_similarity(predicted, target, dim=-1).mean()
+        return metrics
+
+    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> dict[str, torch.Tensor]:
         loss_dict = super().get_loss_dict(outputs, batch, metrics_dict)
         if not self.training:
             return loss_dict
+        metrics_dict = metrics_dict if metrics_dict is not None else self.get_metrics_dict(outputs, batch)
         mults = {"language": self.config.language_loss_mult, "dino": self.config.dino_loss_mult}
         for name in FEATURE_OUTPUTS:
-            if name in batch and mults[name] > 0:
-                target = batch[name].to(outputs[name].device, torch.float32)
-                loss_dict[f"{name}_loss"] = mults[name] * (outputs[name].float() - target).square().sum(-1).mean()
+            if f"{name}_squared_error" in metrics_dict and mults[name] > 0:
+                loss_dict[f"{name}_loss"] = mults[name] * metrics_dict[f"{name}_squared_error"]
         if "depth_image" in batch and self.config.depth_loss_mult > 0:
             loss_dict["depth_loss"] = self.config.depth_loss_mult * self._depth_loss(outputs, batch)
         return loss_dict

@@ -56,5 +56,5 @@ class Normalisation:
         return {"transform": self.transform.tolist(), "scale": self.scale}
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> "Normalisation":
+    def from_json(data: dict[str, Any]) -> Normalisation:
         return Normalisation(np.array(data["transform"], dtype=np.float64), float(data["scale"]))

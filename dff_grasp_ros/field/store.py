@@ -14,8 +14,8 @@ import torch
 from dff_grasp_ros.field.model import FEATURE_DIMS_KEY, SCALE_KEY, DffModel
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.field.rendering import TrainedField
-from dff_grasp_ros.teachers.base import resolve_device
 from dff_grasp_ros.scene_cloud import FIELD_META, FIELD_WEIGHTS, SCENE_CLOUD, SceneCloud
+from dff_grasp_ros.teachers.base import resolve_device
 
 FIELD_FORMAT = 1
 
@@ -29,9 +29,9 @@ def build_model(meta: dict[str, Any], device: torch.device) -> DffModel:
     """An untrained DffModel shaped like the one field.json describes."""
     from nerfstudio.data.scene_box import SceneBox
 
-    from dff_grasp_ros.field.method import make_trainer_config, preset_named
+    from dff_grasp_ros.field.method import make_trainer_config, method_preset
 
-    config = make_trainer_config(preset_named(meta["config"]), int(meta["steps"])).pipeline.model
+    config = make_trainer_config(method_preset(meta["method"]), int(meta["steps"])).pipeline.model
     scene_box = SceneBox(aabb=torch.tensor(meta["scene_box_aabb"], dtype=torch.float32))
     model = config.setup(scene_box=scene_box, num_train_data=int(meta["num_train_images"]),
                          metadata=model_metadata(meta))

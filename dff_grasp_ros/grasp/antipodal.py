@@ -26,15 +26,15 @@ class ContactPairs:
         return len(self.first)
 
     @staticmethod
-    def empty() -> "ContactPairs":
+    def empty() -> ContactPairs:
         return ContactPairs(*(np.zeros(0, dtype=np.int64),) * 2, np.zeros((0, 3)), np.zeros(0), np.zeros(0))
 
-    def subset(self, keep: np.ndarray) -> "ContactPairs":
+    def subset(self, keep: np.ndarray) -> ContactPairs:
         """The pairs where ``keep`` (mask or indices) selects."""
         return ContactPairs(self.first[keep], self.second[keep], self.closing_axis[keep], self.width_m[keep],
                             self.antipodality[keep])
 
-    def concatenate(self, other: "ContactPairs") -> "ContactPairs":
+    def concatenate(self, other: ContactPairs) -> ContactPairs:
         """These pairs followed by ``other``'s (indices into the same cloud)."""
         return ContactPairs(*(np.concatenate([a, b]) for a, b in zip(
             (self.first, self.second, self.closing_axis, self.width_m, self.antipodality),

@@ -99,7 +99,7 @@ def held_runs(along_m: np.ndarray, in_slab: np.ndarray, min_gap_m: float) -> np.
     return held
 
 
-def sample_extent_pairs(points_m: np.ndarray, first_candidates: np.ndarray, object_candidates: np.ndarray,
+def sample_cross_section_pairs(points_m: np.ndarray, first_candidates: np.ndarray, object_candidates: np.ndarray,
                         shape: SlabShape, max_width_m: float, friction_coefficient: float, samples: int,
                         directions: int, rng: np.random.Generator, min_width_m: float = 0.002) -> ContactPairs:
     """Top-down pairs (see the module docstring) for up to ``samples`` centres drawn from ``first_candidates``.

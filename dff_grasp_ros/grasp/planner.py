@@ -1,7 +1,7 @@
 """Grasp planning on a point cloud: antipodal pairs -> poses -> scores -> collision filter -> NMS.
 
 Contact pairs come from two samplers: antipodal pairs from surface normals (any approach around the closing
-axis) and top-down pairs from the cloud's cross-sections (:mod:`dff_grasp_ros.grasp.extent`), which find thin
+axis) and top-down pairs from the cloud's cross-sections (:mod:`dff_grasp_ros.grasp.cross_section`), which find thin
 parts whose edges carry no usable normals. Both are scored and filtered alike.
 
 Score (higher is better, in [0, 1]) is led by what the user asked for: the mean relevancy of the points between
@@ -17,8 +17,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.grasp.antipodal import ContactPairs, sample_antipodal_pairs
-from dff_grasp_ros.grasp.extent import SlabShape, sample_extent_pairs, tilted_approaches
 from dff_grasp_ros.grasp.collision import between_fingers, clears_table, colliding_points
+from dff_grasp_ros.grasp.cross_section import SlabShape, sample_cross_section_pairs, tilted_approaches
 from dff_grasp_ros.grasp.frames import approach_directions, quaternion_xyzw, tcp_rotation
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.nms import non_maximum_suppression
@@ -42,11 +42,11 @@ class GraspParams:
     friction_coefficient: float = 0.5
     contact_samples: int = 300
     approaches_per_pair: int = 12
-    extent_samples: int = 50  # centres of top-down pairs (0: normals only)
-    extent_directions: int = 12  # closing directions per centre, over a half turn
+    cross_section_samples: int = 50  # centres of top-down pairs (0: normals only)
+    cross_section_directions: int = 12  # closing directions per centre, over a half turn
     # Top-down pairs are also tried tilted about their closing axis, up to this far from straight down: in clutter
     # a tilt swings the wide palm clear of a tall neighbour while the pads still hold the same cross-section.
-    extent_max_tilt_rad: float = float(np.radians(60.0))
+    cross_section_max_tilt_rad: float = float(np.radians(60.0))
     # Where the contacts sit on the pads, as a fraction of the pad length from its centre towards the tip:
     # off-centre lets the hand hold low objects without its tips touching the table.
     pad_offsets: tuple[float, ...] = (0.0, 0.25, 0.45)
@@ -62,7 +62,7 @@ class GraspParams:
 
     def __post_init__(self) -> None:
         if (self.contact_samples < 1 or self.approaches_per_pair < 1 or self.max_grasps < 1
-                or self.extent_samples < 0 or self.extent_directions < 1):
+                or self.cross_section_samples < 0 or self.cross_section_directions < 1):
             raise ValueError(f"sample counts must be positive: {self}")
         if not self.pad_offsets or any(not 0.0 <= o < 0.5 for o in self.pad_offsets):
             raise ValueError("pad_offsets must be fractions in [0, 0.5)")
@@ -87,6 +87,14 @@ class Grasp:
         return quaternion_xyzw(self.rotation)
 
     @property
+    def pose_matrix(self) -> np.ndarray:
+        """4x4 TCP pose in the base frame."""
+        matrix = np.eye(4)
+        matrix[:3, :3] = self.rotation
+        matrix[:3, 3] = self.position_m
+        return matrix
+
+    @property
     def approach(self) -> np.ndarray:
         return self.rotation[:, 2]
 
@@ -107,15 +115,16 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     antipodal = sample_antipodal_pairs(points_m, normals, on_target, np.flatnonzero(touchable), gripper.max_width_m,
                                        params.friction_coefficient, params.contact_samples, rng)
     slab = SlabShape(gripper.finger_width_m, gripper.pad_length_m, gripper.finger_thickness_m)
-    top_down = sample_extent_pairs(points_m, on_target, np.flatnonzero(object_mask), slab, gripper.max_width_m,
-                                   params.friction_coefficient, params.extent_samples, params.extent_directions, rng)
+    top_down = sample_cross_section_pairs(points_m, on_target, np.flatnonzero(object_mask), slab,
+                                          gripper.max_width_m, params.friction_coefficient,
+                                          params.cross_section_samples, params.cross_section_directions, rng)
     top_down = top_down.subset(touchable[top_down.first] & touchable[top_down.second])
     pairs = antipodal.concatenate(top_down)
     if len(pairs) == 0:
         return []
     tree = cKDTree(points_m)
     approaches = [approach_directions(axis, params.approaches_per_pair) for axis in antipodal.closing_axis]
-    approaches += [tilted_approaches(axis, params.approaches_per_pair, params.extent_max_tilt_rad)
+    approaches += [tilted_approaches(axis, params.approaches_per_pair, params.cross_section_max_tilt_rad)
                    for axis in top_down.closing_axis]
     candidates = _scored_candidates(pairs, approaches, points_m, point_relevancy, tree, params)
     hand_reach = float(np.linalg.norm([gripper.palm_width_m / 2, gripper.palm_span_m / 2,

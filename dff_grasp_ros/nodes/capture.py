@@ -10,15 +10,29 @@ from __future__ import annotations
 import json
 import threading
 import time
-from types import SimpleNamespace
 from typing import Any
 
-from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, sensor_qos, spin_node
+from geometry_msgs.msg import PoseStamped
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from rclpy.time import Time
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from dff_grasp.action import CaptureViews
+from dff_grasp_ros import names
+from dff_grasp_ros.capture.selection import SelectionSettings
+from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
+from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node
+from dff_grasp_ros.nodes.params import CaptureParams
+from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, transform_to_matrix
+from dff_grasp_ros.ros_io.stamp import header_stamp_ns
 
 FEEDBACK_PERIOD_S = 0.5
 
 
-def _tf_buffer(node: Any):
+def _tf_buffer(node: Node) -> tuple[Any, Any]:
     try:
         from tf2_ros import Buffer, TransformListener  # only on a real ROS install
     except ImportError:
@@ -27,167 +41,149 @@ def _tf_buffer(node: Any):
     return buffer, TransformListener(buffer, node)
 
 
-def capture_settings(p: SimpleNamespace, pose_source: str):
-    from dff_grasp_ros.capture.selection import SelectionSettings
-    from dff_grasp_ros.capture.session import CaptureSettings
-
+def capture_settings(p: CaptureParams, pose_source: str) -> CaptureSettings:
     return CaptureSettings(
         base_frame=p.base_frame, slop_s=p.sync_slop_s, max_pose_offset_s=p.max_pose_age_s, pose_source=pose_source,
         selection=SelectionSettings(min_translation_m=p.min_view_distance_m, min_rotation_deg=p.min_view_angle_deg,
                                     min_sharpness=p.min_sharpness))
 
 
-def make_node():
-    from dff_grasp.action import CaptureViews
-    from geometry_msgs.msg import PoseStamped
-    from rclpy.action import ActionServer, CancelResponse, GoalResponse
-    from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-    from rclpy.node import Node
-    from sensor_msgs.msg import CameraInfo, Image
-    from std_msgs.msg import String
+class CaptureNode(Node):
+    """Serves the ``/capture_views`` action from the camera streams."""
 
-    from dff_grasp_ros.capture.session import CaptureSession
-    from dff_grasp_ros.nodes.common import Throttle
+    NODE_NAME = "capture"
 
-    class Capture(Node):
-        def __init__(self) -> None:
-            super().__init__("capture")
-            self.p = declare_parameters(self, "capture")
-            self.session: CaptureSession | None = None
-            self.session_lock = threading.Lock()
-            self.scene: dict | None = None  # set when the stream comes from sim_camera
-            self.tf_buffer, self.tf_listener = (None, None)
-            if self.p.pose_source in ("auto", "tf"):
-                self.tf_buffer, self.tf_listener = _tf_buffer(self)
-                if self.tf_buffer is None and self.p.pose_source == "tf":
-                    raise RuntimeError("pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
-            self.pose_source = "tf" if self.tf_buffer is not None else "pose_topic"
-            self.tf_warn = Throttle(5.0)
-            streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
-            qos = sensor_qos(depth=20)  # a few seconds of frames while a view is written
-            self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams)
-            self.create_subscription(Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
-                                     callback_group=streams)
-            self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
+    def __init__(self) -> None:
+        super().__init__(self.NODE_NAME)
+        self.p = declare_parameters(self, CaptureParams)
+        self.session: CaptureSession | None = None
+        self.session_lock = threading.Lock()
+        self.scene: dict | None = None  # set when the stream comes from a simulated camera
+        self.tf_buffer, self.tf_listener = (None, None)
+        if self.p.pose_source in ("auto", "tf"):
+            self.tf_buffer, self.tf_listener = _tf_buffer(self)
+            if self.tf_buffer is None and self.p.pose_source == "tf":
+                raise RuntimeError("parameter capture.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
+        self.pose_source = "tf" if self.tf_buffer is not None else "topic"
+        self.tf_warn = Throttle(5.0)
+        streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
+        qos = sensor_qos(depth=20)  # a few seconds of frames while a view is written
+        self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams)
+        self.create_subscription(Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
+                                 callback_group=streams)
+        self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
+                                 qos, callback_group=streams)
+        if self.pose_source == "topic":
+            self.create_subscription(PoseStamped, self.p.camera_pose_topic, lambda m: self.feed("pose", m),
                                      qos, callback_group=streams)
-            if self.pose_source == "pose_topic":
-                self.create_subscription(PoseStamped, self.p.camera_pose_topic, lambda m: self.feed("pose", m),
-                                         qos, callback_group=streams)
-            self.create_subscription(String, "/sim_camera/scene", self.on_scene, latched_qos())
-            self.server = ActionServer(self, CaptureViews, "capture_views", execute_callback=self.execute,
-                                       goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
-                                       callback_group=ReentrantCallbackGroup())
-            self.get_logger().info(f"ready: poses from {self.pose_source}, datasets in {self.p.datasets_dir}")
+        self.create_subscription(String, names.SIM_SCENE_TOPIC, self.on_scene, latched_qos())
+        self.server = ActionServer(self, CaptureViews, names.CAPTURE_VIEWS_ACTION, execute_callback=self.execute,
+                                   goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
+                                   callback_group=ReentrantCallbackGroup())
+        self.get_logger().info(f"ready: poses from {self.pose_source}, datasets in {self.p.datasets_dir}")
 
-        def on_scene(self, msg) -> None:
-            try:
-                self.scene = json.loads(msg.data)
-            except ValueError:
-                self.get_logger().warning("ignoring an unreadable /sim_camera/scene message")
+    def on_scene(self, msg: String) -> None:
+        try:
+            self.scene = json.loads(msg.data)
+        except ValueError:
+            self.get_logger().warning(f"ignoring an unreadable {names.SIM_SCENE_TOPIC} message")
 
-        def on_goal(self, goal) -> GoalResponse:
-            with self.session_lock:
-                busy = self.session is not None
-            if busy:
-                self.get_logger().warning("a capture is already running; goal rejected")
-                return GoalResponse.REJECT
-            return GoalResponse.ACCEPT
+    def on_goal(self, goal: CaptureViews.Goal) -> GoalResponse:
+        with self.session_lock:
+            busy = self.session is not None
+        if busy:
+            self.get_logger().warning("a capture is already running; goal rejected")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
 
-        def feed(self, stream: str, msg: Any) -> None:
-            with self.session_lock:
-                session = self.session
-            if session is not None:
-                session.add(stream, msg)
+    def feed(self, stream: str, msg: Any) -> None:
+        with self.session_lock:
+            session = self.session
+        if session is not None:
+            session.add(stream, msg)
 
-        def on_image(self, msg: Image) -> None:
-            self.feed("image", msg)
-            if self.pose_source == "tf":
-                pose = self.pose_from_tf(msg)
-                if pose is not None:
-                    self.feed("pose", pose)
+    def on_image(self, msg: Image) -> None:
+        self.feed("image", msg)
+        if self.pose_source == "tf":
+            pose = self.pose_from_tf(msg)
+            if pose is not None:
+                self.feed("pose", pose)
 
-        def pose_from_tf(self, image: Image):
-            """The camera pose at the image's stamp from TF, as a PoseStamped for the session."""
-            from rclpy.time import Time
+    def pose_from_tf(self, image: Image) -> PoseStamped | None:
+        """The camera pose at the image's stamp from TF, as a PoseStamped for the session."""
+        frame = image.header.frame_id or self.p.camera_frame
+        try:
+            tf = self.tf_buffer.lookup_transform(self.p.base_frame, frame, Time.from_msg(image.header.stamp))
+            return matrix_to_pose_stamped(transform_to_matrix(tf.transform), self.p.base_frame,
+                                          header_stamp_ns(image))
+        except Exception as err:
+            if self.tf_warn.ready():
+                self.get_logger().warning(f"no TF {self.p.base_frame} <- {frame} at the image stamp: {err}")
+            return None
 
-            from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, transform_to_matrix
-            from dff_grasp_ros.ros_io.stamp import header_stamp_ns
-
-            frame = image.header.frame_id or self.p.camera_frame
-            try:
-                tf = self.tf_buffer.lookup_transform(self.p.base_frame, frame, Time.from_msg(image.header.stamp))
-                return matrix_to_pose_stamped(transform_to_matrix(tf.transform), self.p.base_frame,
-                                              header_stamp_ns(image))
-            except Exception as err:  # noqa: BLE001 - TF raises several unrelated types; a view is just skipped
-                if self.tf_warn.ready():
-                    self.get_logger().warning(f"no TF {self.p.base_frame} <- {frame} at the image stamp: {err}")
-                return None
-
-        def execute(self, goal_handle) -> CaptureViews.Result:
-            target = int(goal_handle.request.num_views) or int(self.p.default_views)
-            timeout_s = float(goal_handle.request.timeout_s)
-            session = CaptureSession(self.p.datasets_dir, capture_settings(self.p, self.pose_source),
-                                     warn=self.get_logger().warning)
-            with self.session_lock:
-                self.session = session
-            started = time.monotonic()
-            result = CaptureViews.Result()
-            try:
-                while session.kept < target:
-                    if goal_handle.is_cancel_requested:
-                        session.abort()
-                        goal_handle.canceled()
-                        result.message = "capture cancelled; nothing written"
-                        return result
-                    if timeout_s > 0 and time.monotonic() - started > timeout_s:
-                        break
-                    self.publish_feedback(goal_handle, session, target)
-                    time.sleep(FEEDBACK_PERIOD_S)
-                with self.session_lock:
-                    self.session = None
-                self.publish_feedback(goal_handle, session, target)
-                stats = session.stats()
-                result.views_kept = session.kept
-                result.messages_rejected = sum(stats["rejected_by_reason"].values())
-                if session.kept < max(int(self.p.min_views), 1):
+    def execute(self, goal_handle) -> CaptureViews.Result:
+        target = int(goal_handle.request.num_views) or self.p.default_views
+        timeout_s = float(goal_handle.request.timeout_s)
+        session = CaptureSession(self.p.datasets_dir, capture_settings(self.p, self.pose_source),
+                                 warn=self.get_logger().warning)
+        with self.session_lock:
+            self.session = session
+        started = time.monotonic()
+        result = CaptureViews.Result()
+        try:
+            while session.kept < target:
+                if goal_handle.is_cancel_requested:
                     session.abort()
-                    result.message = (f"timed out with {session.kept} views (< min_views {self.p.min_views}); "
-                                      f"rejected: {self._reasons(stats)}; nothing written")
-                    goal_handle.abort()
+                    goal_handle.canceled()
+                    result.message = "capture cancelled; nothing written"
                     return result
-                path = session.finish({"scene": self.scene} if self.scene else None)
-                result.success = True
-                result.dataset_path = str(path)
-                result.message = f"{session.kept} views written to {path}; rejected: {self._reasons(stats)}"
-                self.get_logger().info(result.message)
-                goal_handle.succeed()
-                return result
-            except Exception as err:  # noqa: BLE001 - the node keeps serving; the goal reports why
+                if timeout_s > 0 and time.monotonic() - started > timeout_s:
+                    break
+                self.publish_feedback(goal_handle, session, target)
+                time.sleep(FEEDBACK_PERIOD_S)
+            with self.session_lock:
+                self.session = None
+            self.publish_feedback(goal_handle, session, target)
+            stats = session.stats()
+            result.views_kept = session.kept
+            result.messages_rejected = sum(stats["rejected_by_reason"].values())
+            if session.kept < max(self.p.min_views, 1):
                 session.abort()
-                result.message = f"capture failed: {type(err).__name__}: {err}"
-                self.get_logger().error(result.message)
+                result.message = (f"timed out with {session.kept} views (< min_views {self.p.min_views}); "
+                                  f"rejected: {self._reasons(stats)}; nothing written")
                 goal_handle.abort()
                 return result
-            finally:
-                with self.session_lock:
-                    self.session = None
+            path = session.finish({"scene": self.scene} if self.scene else None)
+            result.success = True
+            result.dataset_path = str(path)
+            result.message = f"{session.kept} views written to {path}; rejected: {self._reasons(stats)}"
+            self.get_logger().info(result.message)
+            goal_handle.succeed()
+            return result
+        except Exception as err:
+            session.abort()
+            result.message = f"capture failed: {type(err).__name__}: {err}"
+            self.get_logger().error(result.message)
+            goal_handle.abort()
+            return result
+        finally:
+            with self.session_lock:
+                self.session = None
 
-        @staticmethod
-        def _reasons(stats: dict) -> str:
-            counts = {k: v for k, v in stats["rejected_by_reason"].items() if v}
-            return ", ".join(f"{k}={v}" for k, v in counts.items()) or "none"
+    @staticmethod
+    def _reasons(stats: dict) -> str:
+        counts = {k: v for k, v in stats["rejected_by_reason"].items() if v}
+        return ", ".join(f"{k}={v}" for k, v in counts.items()) or "none"
 
-        def publish_feedback(self, goal_handle, session: CaptureSession, target: int) -> None:
-            stats = session.stats()
-            goal_handle.publish_feedback(CaptureViews.Feedback(
-                views_kept=session.kept, views_target=target, sets_received=int(stats["synchronised"]),
-                messages_rejected=int(sum(stats["rejected_by_reason"].values()))))
-
-    return Capture()
+    def publish_feedback(self, goal_handle, session: CaptureSession, target: int) -> None:
+        stats = session.stats()
+        goal_handle.publish_feedback(CaptureViews.Feedback(
+            views_kept=session.kept, views_target=target, sets_received=int(stats["synchronised"]),
+            messages_rejected=int(sum(stats["rejected_by_reason"].values()))))
 
 
 def main(args: list[str] | None = None) -> int:
-    return spin_node(make_node, args)
+    return spin_node(CaptureNode, args)
 
 
 if __name__ == "__main__":

@@ -1,65 +1,72 @@
-"""What every dff_grasp node shares: parameter declaration, QoS profiles and a clean spin/shutdown."""
+"""What every dff_grasp node shares: typed parameters, QoS profiles and a clean spin/shutdown."""
 from __future__ import annotations
 
-import os
+import sys
 import time
-from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
-from dff_grasp_ros.nodes.params import NODE_PARAMS
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from dff_grasp_ros.nodes.params import expand_data_dir, specs_of
+
+P = TypeVar("P")
 
 
-def declare_parameters(node: Any, node_key: str) -> SimpleNamespace:
-    """Declare the node's parameters (with descriptions) and return their current values.
+class ParameterError(ValueError):
+    """A node parameter has the wrong type or is out of range; the message names it."""
+
+
+def declare_parameters(node: Any, params_type: type[P]) -> P:
+    """Declare the node's parameters (with descriptions), check them and return them as a ``params_type``.
 
     ``*_dir`` values get ``~`` and ``$DFF_GRASP_HOME`` expanded, so tests and users can relocate all data.
+    Raises ParameterError naming the first parameter whose type or range is wrong.
     """
-    from rcl_interfaces.msg import ParameterDescriptor
-
     values = {}
-    for spec in NODE_PARAMS[node_key]:
+    for spec in specs_of(params_type):
         node.declare_parameter(spec.name, spec.default, ParameterDescriptor(description=spec.description))
         value = node.get_parameter(spec.name).value
+        if isinstance(spec.default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # "rate_hz: 5" in a YAML file means 5.0
+        problem = spec.check(value)
+        if problem:
+            raise ParameterError(f"parameter {node.get_name()}.{spec.name} {problem}")
         if spec.name.endswith("_dir"):
             value = str(expand_data_dir(value))
         values[spec.name] = value
-    return SimpleNamespace(**values)
+    return params_type(**values)
 
 
-def expand_data_dir(value: str) -> Path:
-    """``~/.dff_grasp/...`` is relocated under ``$DFF_GRASP_HOME`` when that is set (tests, demo)."""
-    home = os.environ.get("DFF_GRASP_HOME")
-    if home and value.startswith("~/.dff_grasp"):
-        value = home + value[len("~/.dff_grasp"):]
-    return Path(os.path.expandvars(os.path.expanduser(value)))
-
-
-def latched_qos(depth: int = 1):
+def latched_qos(depth: int = 1) -> QoSProfile:
     """Reliable + transient_local: late subscribers (RViz, a restarted query node) get the last message."""
-    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
     return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def sensor_qos(depth: int = 5):
+def sensor_qos(depth: int = 5) -> QoSProfile:
     """Camera streams: best effort like most drivers publish, so a slow consumer never stalls the camera."""
-    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
     return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT,
                       durability=DurabilityPolicy.VOLATILE)
 
 
 def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threads: int = 4) -> int:
-    """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM."""
+    """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM.
+
+    A node that cannot start (a bad parameter, a missing scene) exits with status 2 and one line on stderr that
+    names what is wrong, never a traceback.
+    """
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
     rclpy.init(args=args)
     node = None
     try:
-        node = make_node()
+        try:
+            node = make_node()
+        except (ParameterError, ValueError, FileNotFoundError, RuntimeError) as err:
+            print(f"[{getattr(make_node, 'NODE_NAME', 'node')}] cannot start: {err}", file=sys.stderr)
+            return 2
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
         executor.spin()

@@ -1,98 +1,166 @@
-"""Every node's ROS parameters: name, default and description, in one place.
+"""Every node's ROS parameters as typed dataclasses: name, type, default, description and allowed range.
 
-The nodes declare exactly these (with descriptions, so ``ros2 param describe`` helps the user), the README's
-parameter table is generated from them, and a test checks that ``config/dff_grasp.yaml`` and the launch file use
-only names listed here.
+The dataclasses are the one registry: the nodes declare exactly these fields (with descriptions, so ``ros2 param
+describe`` helps the user) and read them back into an instance, the README's parameter table is generated from
+them (``dff-grasp params --markdown``), and a test checks that ``config/dff_grasp.yaml`` and the launch file use
+only names listed here. Importing this module needs no ROS.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA_ROOT = "~/.dff_grasp"
 
 
+def param(default: Any, description: str, *, minimum: float | None = None, maximum: float | None = None,
+          choices: tuple[Any, ...] | None = None) -> Any:
+    """A dataclass field that is a node parameter (the bounds are inclusive)."""
+    return field(default=default, metadata={"description": description, "minimum": minimum, "maximum": maximum,
+                                            "choices": choices})
+
+
 @dataclass(frozen=True)
 class ParamSpec:
+    """One parameter as the README table and the launch checks see it."""
+
     name: str
     default: Any
     description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable for this parameter, or None when it is."""
+        expected = type(self.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not expected:
+            return f"must be {expected.__name__}, got {type(value).__name__} {value!r}"
+        if expected is float and not math.isfinite(value):
+            return f"must be finite, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be >= {self.minimum}, got {value!r}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be <= {self.maximum}, got {value!r}"
+        return None
 
 
-_COMMON = (
-    ParamSpec("base_frame", "base_link", "Robot base frame (REP-105); every output pose and cloud is in it"),
-)
-_DATASETS = (
-    ParamSpec("datasets_dir", f"{DEFAULT_DATA_ROOT}/datasets", "Directory of captured datasets (one sub-dir each)"),
-)
-_FIELDS = (
-    ParamSpec("fields_dir", f"{DEFAULT_DATA_ROOT}/fields", "Directory of trained fields (one sub-dir each)"),
-)
-_CAMERA_TOPICS = (
-    ParamSpec("image_topic", "/camera/color/image_raw", "sensor_msgs/Image, colour (rgb8/bgr8/...)"),
-    ParamSpec("depth_topic", "/camera/aligned_depth_to_color/image_raw",
-              "sensor_msgs/Image, depth registered to the colour image (16UC1 mm or 32FC1 m)"),
-    ParamSpec("camera_info_topic", "/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image"),
-    ParamSpec("camera_pose_topic", "/camera/pose",
-              "geometry_msgs/PoseStamped: camera optical frame in base_frame (used when TF is not available)"),
-    ParamSpec("camera_frame", "camera_color_optical_frame", "Camera optical frame id (REP-103 optical axes)"),
-)
+@dataclass(frozen=True)
+class _Frames:
+    base_frame: str = param("base_link", "Robot base frame (REP-105); every output pose and cloud is in it")
 
-NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
-    "sim_camera": _COMMON + _CAMERA_TOPICS + (
-        ParamSpec("scene", "tabletop", "Built-in scene name or path of a scene YAML"),
-        ParamSpec("rate_hz", 5.0, "Frames per second published"),
-        ParamSpec("depth_encoding", "16UC1", "Depth image encoding: 16UC1 (millimetres) or 32FC1 (metres)"),
-        ParamSpec("loop", True, "Start the scan trajectory again after its last view"),
-        ParamSpec("publish_tf", True, "Also broadcast base_frame -> camera_frame on /tf when tf2_ros is importable"),
-    ),
-    "capture": _COMMON + _DATASETS + _CAMERA_TOPICS + (
-        ParamSpec("pose_source", "auto", "auto (TF if tf2_ros is importable, else the pose topic), tf or topic"),
-        ParamSpec("default_views", 48, "Views to keep when a capture goal asks for 0"),
-        ParamSpec("min_views", 8, "Fewest views a dataset may be written with (on timeout)"),
-        ParamSpec("sync_slop_s", 0.05, "Largest stamp difference between image, depth, info and pose in one set"),
-        ParamSpec("max_pose_age_s", 0.02, "Largest gap between a pose stamp and its image stamp (< sync_slop_s)"),
-        ParamSpec("min_view_distance_m", 0.02, "A view closer than this to a kept view (and within the angle) is skipped"),
-        ParamSpec("min_view_angle_deg", 5.0, "A view within this angle of a kept view (and within the distance) is skipped"),
-        ParamSpec("min_sharpness", 5.0,
-                  "Lowest variance of the Laplacian (grey levels^2, at a fixed resolution); blurrier images are "
-                  "skipped (0 disables)"),
-    ),
-    "trainer": _COMMON + _DATASETS + _FIELDS + (
-        ParamSpec("teacher", "clip", "Language teacher: clip (with dino for grouping), or synthetic (with "
-                                       "synthetic_dino; simulated scenes only)"),
-        ParamSpec("method", "dff", "nerfstudio method config: dff (quality) or dff-tiny (fast, CPU tests)"),
-        ParamSpec("steps", 0, "Training steps when a goal asks for 0 (0 = the method's default)"),
-        ParamSpec("device", "auto", "auto (CUDA when present), cuda or cpu"),
-        ParamSpec("clip_checkpoint", "", "Path of CLIP weights when they are not in the open_clip/HF cache"),
-        ParamSpec("dino_checkpoint", "", "Path of DINO weights when they are not in the timm/HF cache"),
-    ),
-    "query": _COMMON + _FIELDS + (
-        ParamSpec("relevancy_threshold", 0.0, "Relevancy above which a point belongs to the asked object "
-                                              "(0 = the library default)"),
-        ParamSpec("gripper_max_opening_m", 0.08, "Largest finger opening of the parallel-jaw gripper"),
-        ParamSpec("gripper_finger_depth_m", 0.045, "Finger length along the approach axis"),
-        ParamSpec("gripper_finger_thickness_m", 0.01, "Finger size along the closing axis"),
-        ParamSpec("gripper_finger_width_m", 0.02, "Finger size across the closing axis"),
-        ParamSpec("gripper_clearance_m", 0.005, "Opening added on each side of the contacts before the approach"),
-        ParamSpec("gripper_min_clearance_m", 0.002, "Tightest clearance per side, used only where a neighbour "
-                                                    "leaves no room for gripper_clearance_m"),
-        ParamSpec("table_z_m", 0.0, "Height of the table or bin floor in base_frame: grasps clear it, and points "
-                                    "within 5 mm above it never belong to an object"),
-        ParamSpec("pre_grasp_standoff_m", 0.10, "Distance of the pre-grasp pose behind the grasp along -z"),
-        ParamSpec("max_candidates", 10, "Ranked grasp candidates returned"),
-        ParamSpec("max_cloud_points", 100000, "Points published in the relevancy cloud (voxel-thinned above)"),
-        ParamSpec("device", "auto", "Device for the text encoder: auto, cuda or cpu"),
-    ),
-}
+
+@dataclass(frozen=True)
+class _CameraTopics:
+    image_topic: str = param("/camera/color/image_raw", "sensor_msgs/Image, colour (rgb8/bgr8/...)")
+    depth_topic: str = param("/camera/aligned_depth_to_color/image_raw",
+                             "sensor_msgs/Image, depth registered to the colour image (16UC1 mm or 32FC1 m)")
+    camera_info_topic: str = param("/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image")
+    camera_pose_topic: str = param("/camera/pose", "geometry_msgs/PoseStamped: camera optical frame in base_frame "
+                                                   "(used when TF is not available)")
+    camera_frame: str = param("camera_color_optical_frame", "Camera optical frame id (REP-103 optical axes)")
+
+
+@dataclass(frozen=True)
+class _Datasets:
+    datasets_dir: str = param(f"{DEFAULT_DATA_ROOT}/datasets", "Directory of captured datasets (one sub-dir each)")
+
+
+@dataclass(frozen=True)
+class _Fields:
+    fields_dir: str = param(f"{DEFAULT_DATA_ROOT}/fields", "Directory of trained fields (one sub-dir each)")
+
+
+@dataclass(frozen=True)
+class SimCameraParams(_CameraTopics, _Frames):
+    scene: str = param("tabletop", "Built-in scene name or path of a scene YAML")
+    rate_hz: float = param(5.0, "Frames per second published", minimum=0.01, maximum=1000.0)
+    depth_encoding: str = param("16UC1", "Depth image encoding: 16UC1 (millimetres) or 32FC1 (metres)",
+                                choices=("16UC1", "32FC1"))
+    loop: bool = param(True, "Start the scan trajectory again after its last view")
+    publish_tf: bool = param(True, "Also broadcast base_frame -> camera_frame on /tf when tf2_ros is importable")
+
+
+@dataclass(frozen=True)
+class CaptureParams(_CameraTopics, _Datasets, _Frames):
+    pose_source: str = param("auto", "auto (TF if tf2_ros is importable, else the pose topic), tf or topic",
+                             choices=("auto", "tf", "topic"))
+    default_views: int = param(48, "Views to keep when a capture goal asks for 0", minimum=1, maximum=10000)
+    min_views: int = param(8, "Fewest views a dataset may be written with (on timeout)", minimum=1, maximum=10000)
+    sync_slop_s: float = param(0.05, "Largest stamp difference between image, depth, info and pose in one set",
+                               minimum=0.0, maximum=10.0)
+    max_pose_age_s: float = param(0.02, "Largest gap between a pose stamp and its image stamp (< sync_slop_s)",
+                                  minimum=0.0, maximum=10.0)
+    min_view_distance_m: float = param(0.02, "A view closer than this to a kept view (and within the angle) is "
+                                             "skipped", minimum=0.0, maximum=10.0)
+    min_view_angle_deg: float = param(5.0, "A view within this angle of a kept view (and within the distance) is "
+                                           "skipped", minimum=0.0, maximum=180.0)
+    min_sharpness: float = param(5.0, "Lowest variance of the Laplacian (grey levels^2, at a fixed resolution); "
+                                      "blurrier images are skipped (0 disables)", minimum=0.0)
+
+
+@dataclass(frozen=True)
+class TrainerParams(_Fields, _Datasets, _Frames):
+    teacher: str = param("clip", "Language teacher: clip (with dino for grouping), or synthetic (with "
+                                 "synthetic_dino; simulated scenes only)")
+    method: str = param("dff", "nerfstudio method config: dff (quality) or dff-tiny (fast, CPU tests)",
+                        choices=("dff", "dff-tiny"))
+    steps: int = param(0, "Training steps when a goal asks for 0 (0 = the method's default)", minimum=0,
+                       maximum=1_000_000)
+    device: str = param("auto", "auto (CUDA when present), cuda or cpu", choices=("auto", "cuda", "cpu"))
+    clip_checkpoint: str = param("", "Path of CLIP weights when they are not in the open_clip/HF cache")
+    dino_checkpoint: str = param("", "Path of DINO weights when they are not in the timm/HF cache")
+
+
+@dataclass(frozen=True)
+class QueryNodeParams(_Fields, _Frames):
+    relevancy_threshold: float = param(0.0, "Relevancy above which a point belongs to the asked object "
+                                            "(0 = the library default)", minimum=0.0, maximum=0.999)
+    gripper_max_opening_m: float = param(0.08, "Largest finger opening of the parallel-jaw gripper", minimum=0.005,
+                                         maximum=0.5)
+    gripper_finger_depth_m: float = param(0.045, "Finger length along the approach axis", minimum=0.005,
+                                          maximum=0.5)
+    gripper_finger_thickness_m: float = param(0.01, "Finger size along the closing axis", minimum=0.001,
+                                              maximum=0.1)
+    gripper_finger_width_m: float = param(0.02, "Finger size across the closing axis", minimum=0.001, maximum=0.2)
+    gripper_clearance_m: float = param(0.005, "Opening added on each side of the contacts before the approach",
+                                       minimum=0.0, maximum=0.1)
+    gripper_min_clearance_m: float = param(0.002, "Tightest clearance per side, used only where a neighbour leaves "
+                                                  "no room for gripper_clearance_m", minimum=0.0, maximum=0.1)
+    table_z_m: float = param(0.0, "Height of the table or bin floor in base_frame: grasps clear it, and points "
+                                  "within 5 mm above it never belong to an object", minimum=-10.0, maximum=10.0)
+    pre_grasp_standoff_m: float = param(0.10, "Distance of the pre-grasp pose behind the grasp along -z",
+                                        minimum=0.0, maximum=1.0)
+    max_candidates: int = param(10, "Ranked grasp candidates returned", minimum=1, maximum=1000)
+    max_cloud_points: int = param(100000, "Points published in the relevancy cloud (voxel-thinned above)",
+                                  minimum=1, maximum=10_000_000)
+    device: str = param("auto", "Device for the text encoder: auto, cuda or cpu", choices=("auto", "cuda", "cpu"))
+
+
+NODE_PARAM_TYPES: dict[str, type] = {"sim_camera": SimCameraParams, "capture": CaptureParams,
+                                     "trainer": TrainerParams, "query": QueryNodeParams}
+
+
+def specs_of(params_type: type) -> tuple[ParamSpec, ...]:
+    """The parameters of one node's dataclass, in declaration order (shared groups first)."""
+    return tuple(ParamSpec(f.name, f.default, f.metadata["description"], f.metadata["minimum"],
+                           f.metadata["maximum"], f.metadata["choices"])
+                 for f in dataclasses.fields(params_type))
+
+
+NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {node: specs_of(kind) for node, kind in NODE_PARAM_TYPES.items()}
 
 
 def defaults(node: str) -> dict[str, Any]:
     return {spec.name: spec.default for spec in NODE_PARAMS[node]}
-
-
-def all_param_names() -> set[str]:
-    return {spec.name for specs in NODE_PARAMS.values() for spec in specs}
 
 
 def markdown_table() -> str:
@@ -102,3 +170,11 @@ def markdown_table() -> str:
         for spec in specs:
             lines.append(f"| {node} | `{spec.name}` | `{spec.default!r}` | {spec.description} |")
     return "\n".join(lines)
+
+
+def expand_data_dir(value: str) -> Path:
+    """``~/.dff_grasp/...`` is relocated under ``$DFF_GRASP_HOME`` when that is set (tests, demo)."""
+    home = os.environ.get("DFF_GRASP_HOME")
+    if home and value.startswith(DEFAULT_DATA_ROOT):
+        value = home + value[len(DEFAULT_DATA_ROOT):]
+    return Path(os.path.expandvars(os.path.expanduser(value)))

@@ -10,12 +10,23 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+
+from dff_grasp.action import TrainField
+from dff_grasp.msg import FieldReady
+from dff_grasp_ros import names
+from dff_grasp_ros.dataset import TRANSFORMS, newest_dataset
+from dff_grasp_ros.field.fit import TrainingCancelled, fit
 from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
+from dff_grasp_ros.nodes.params import TrainerParams
+from dff_grasp_ros.ros_io.stamp import make_header
+from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, read_field_meta
 
 
-def teacher_settings(p: SimpleNamespace) -> dict[str, dict]:
+def teacher_settings(p: TrainerParams) -> dict[str, dict]:
     """make_teacher() settings per role from parameters (checkpoint paths when weights are not in a cache)."""
     settings: dict[str, dict] = {"language": {}, "dino": {}}
     if p.clip_checkpoint and p.teacher == "clip":
@@ -26,8 +37,6 @@ def teacher_settings(p: SimpleNamespace) -> dict[str, dict]:
 
 
 def resolve_dataset(requested: str, datasets_dir: str) -> Path:
-    from dff_grasp_ros.dataset import TRANSFORMS, newest_dataset
-
     if requested:
         path = Path(requested).expanduser()
         if not (path / TRANSFORMS).is_file():
@@ -35,90 +44,82 @@ def resolve_dataset(requested: str, datasets_dir: str) -> Path:
         return path
     newest = newest_dataset(Path(datasets_dir))
     if newest is None:
-        raise FileNotFoundError(f"no dataset under {datasets_dir}: capture one first (/capture_views)")
+        raise FileNotFoundError(f"no dataset under {datasets_dir}: capture one first ({names.CAPTURE_VIEWS_ACTION})")
     return newest
 
 
-def make_node():
-    from dff_grasp.action import TrainField
-    from dff_grasp.msg import FieldReady
-    from rclpy.action import ActionServer, CancelResponse, GoalResponse
-    from rclpy.callback_groups import ReentrantCallbackGroup
-    from rclpy.node import Node
+class TrainerNode(Node):
+    """Serves the ``/train_field`` action, one goal at a time."""
 
-    from dff_grasp_ros.field.fit import TrainingCancelled, fit
-    from dff_grasp_ros.ros_io.stamp import make_header
-    from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, read_field_meta
+    NODE_NAME = "trainer"
 
-    class Trainer(Node):
-        def __init__(self) -> None:
-            super().__init__("trainer")
-            self.p = declare_parameters(self, "trainer")
-            self.busy = threading.Lock()
-            self.pub_ready = self.create_publisher(FieldReady, "/dff/field_ready", latched_qos())
-            self.server = ActionServer(self, TrainField, "train_field", execute_callback=self.execute,
-                                       goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
-                                       callback_group=ReentrantCallbackGroup())
-            self.get_logger().info(f"ready: teacher {self.p.teacher}, method "
-                                   f"{self.p.method}, device {self.p.device}, fields in {self.p.fields_dir}")
+    def __init__(self) -> None:
+        super().__init__(self.NODE_NAME)
+        self.p = declare_parameters(self, TrainerParams)
+        self.busy = threading.Lock()
+        self.pub_ready = self.create_publisher(FieldReady, names.FIELD_READY_TOPIC, latched_qos())
+        self.server = ActionServer(self, TrainField, names.TRAIN_FIELD_ACTION, execute_callback=self.execute,
+                                   goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
+                                   callback_group=ReentrantCallbackGroup())
+        self.get_logger().info(f"ready: teacher {self.p.teacher}, method {self.p.method}, device {self.p.device}, "
+                               f"fields in {self.p.fields_dir}")
 
-        def on_goal(self, goal) -> GoalResponse:
-            if self.busy.locked():
-                self.get_logger().warning("training already running; goal rejected")
-                return GoalResponse.REJECT
-            return GoalResponse.ACCEPT
+    def on_goal(self, goal: TrainField.Goal) -> GoalResponse:
+        if self.busy.locked():
+            self.get_logger().warning("training already running; goal rejected")
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
 
-        def execute(self, goal_handle) -> TrainField.Result:
-            result = TrainField.Result()
-            with self.busy:
-                started = time.monotonic()
-                try:
-                    dataset = resolve_dataset(goal_handle.request.dataset_path, self.p.datasets_dir)
-                    steps = int(goal_handle.request.max_steps) or int(self.p.steps) or None
-                    self.get_logger().info(f"training on {dataset}")
+    def execute(self, goal_handle) -> TrainField.Result:
+        result = TrainField.Result()
+        with self.busy:
+            started = time.monotonic()
+            try:
+                dataset = resolve_dataset(goal_handle.request.dataset_path, self.p.datasets_dir)
+                steps = int(goal_handle.request.max_steps) or self.p.steps or None
+                self.get_logger().info(f"training on {dataset}")
+                goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features"))
 
-                    goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features"))
+                def progress(step: int, total: int, losses: dict, eta_s: float) -> None:
+                    goal_handle.publish_feedback(TrainField.Feedback(
+                        phase="training" if step < total else "exporting", step=int(step), total_steps=int(total),
+                        loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)),
+                        eta_s=float(eta_s)))
 
-                    def progress(step: int, total: int, losses: dict, eta_s: float) -> None:
-                        goal_handle.publish_feedback(TrainField.Feedback(
-                            phase="training" if step < total else "exporting", step=int(step),
-                            total_steps=int(total),
-                            loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)),
-                            eta_s=float(eta_s)))
-
-                    field_dir = fit(dataset, Path(self.p.fields_dir), steps=steps, teacher=self.p.teacher,
-                                    device=self.p.device,
-                                    config=self.p.method, teacher_settings=teacher_settings(self.p),
-                                    progress=progress, should_stop=lambda: goal_handle.is_cancel_requested)
-                except TrainingCancelled:
-                    goal_handle.canceled()
-                    result.message = "training cancelled; the previous field is still served"
-                    return result
-                except Exception as err:  # noqa: BLE001 - the node keeps serving; the goal reports why
-                    result.message = f"training failed: {type(err).__name__}: {err}"
-                    self.get_logger().error(result.message)
-                    goal_handle.abort()
-                    return result
-                result.training_time_s = time.monotonic() - started
-                result.success = True
-                result.checkpoint_path = str(field_dir)
-                result.message = f"field written to {field_dir} in {result.training_time_s:.1f} s"
-                self.get_logger().info(result.message)
-                meta = read_field_meta(field_dir)
-                cloud_points = len(SceneCloud.load(field_dir / SCENE_CLOUD))
-                self.pub_ready.publish(FieldReady(
-                    header=make_header(self.p.base_frame, self.get_clock().now().nanoseconds),
-                    field_path=str(field_dir), dataset_path=str(dataset),
-                    language_teacher=str(meta.get("language_teacher", {}).get("name", self.p.teacher)),
-                    num_points=cloud_points))
-                goal_handle.succeed()
+                field_dir = fit(dataset, Path(self.p.fields_dir), steps=steps, teacher=self.p.teacher,
+                                device=self.p.device, method=self.p.method,
+                                teacher_settings=teacher_settings(self.p), progress=progress,
+                                should_stop=lambda: goal_handle.is_cancel_requested)
+            except TrainingCancelled:
+                goal_handle.canceled()
+                result.message = "training cancelled; the previous field is still served"
                 return result
+            except Exception as err:
+                result.message = f"training failed: {type(err).__name__}: {err}"
+                self.get_logger().error(result.message)
+                goal_handle.abort()
+                return result
+            result.training_time_s = time.monotonic() - started
+            result.success = True
+            result.checkpoint_path = str(field_dir)
+            result.message = f"field written to {field_dir} in {result.training_time_s:.1f} s"
+            self.get_logger().info(result.message)
+            self.announce(field_dir, dataset)
+            goal_handle.succeed()
+            return result
 
-    return Trainer()
+    def announce(self, field_dir: Path, dataset: Path) -> None:
+        """Latch ``/dff/field_ready`` for the query node (and anyone joining later)."""
+        meta = read_field_meta(field_dir)
+        self.pub_ready.publish(FieldReady(
+            header=make_header(self.p.base_frame, self.get_clock().now().nanoseconds),
+            field_path=str(field_dir), dataset_path=str(dataset),
+            language_teacher=str(meta.get("language_teacher", {}).get("name", self.p.teacher)),
+            num_points=len(SceneCloud.load(field_dir / SCENE_CLOUD))))
 
 
 def main(args: list[str] | None = None) -> int:
-    return spin_node(make_node, args)
+    return spin_node(TrainerNode, args)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Voxel-grid thinning: one representative point per occupied voxel, and the way back to every point."""
+"""Thinning clouds: one representative point per occupied voxel (and the way back), or an even stride."""
 from __future__ import annotations
 
 import numpy as np
+
+from dff_grasp_ros.geometry import voxel_keys
 
 
 def voxel_representatives(points_m: np.ndarray, voxel_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -13,13 +15,15 @@ def voxel_representatives(points_m: np.ndarray, voxel_m: float) -> tuple[np.ndar
     n = len(points_m)
     if voxel_m <= 0 or n == 0:
         return np.arange(n), np.arange(n)
-    cells = np.floor(np.asarray(points_m, dtype=np.float64) / voxel_m).astype(np.int64)
-    cells -= cells.min(axis=0)
-    extent = cells.max(axis=0) + 1
-    if np.prod(extent.astype(np.float64)) < 2.0 ** 62:
-        # One integer per cell: a 1-D unique is several times faster than a unique over rows.
-        keys = (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    else:
-        _, first, inverse = np.unique(cells, axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(voxel_keys(points_m, voxel_m), return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
+
+
+def strided_indices(count: int, max_points: int) -> np.ndarray:
+    """An evenly strided subset of at most ``max_points`` of ``count`` rows (all when ``max_points <= 0``).
+
+    Fused scene clouds are voxel-ordered, so a stride thins them evenly in space too.
+    """
+    if count <= max_points or max_points <= 0:
+        return np.arange(count)
+    return np.linspace(0, count - 1, max_points).round().astype(np.int64)

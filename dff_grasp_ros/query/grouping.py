@@ -15,7 +15,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from dff_grasp_ros.query.relevancy import unit_rows
+from dff_grasp_ros.geometry import unit_rows
 
 
 @dataclass(frozen=True)

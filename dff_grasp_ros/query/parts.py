@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dff_grasp_ros.query.relevancy import unit_rows
+from dff_grasp_ros.geometry import unit_rows
 
 DEFAULT_PART_FRACTION = 0.5  # halfway between the object's mean and its most part-like points
 # In logit units (cosine / T): 0.3 at T = 0.1 is a cosine margin of 0.03 between the part's best points and the

@@ -16,11 +16,23 @@ from scipy.spatial import cKDTree
 from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
 from dff_grasp_ros.query.downsample import voxel_representatives
 from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
-from dff_grasp_ros.query.parts import (DEFAULT_MIN_PART_CONTRAST, DEFAULT_PART_FRACTION, DEFAULT_RIVAL_RATIO,
-                                      NEVER_RIVALS, find_rival, part_logits, rank_parts)
+from dff_grasp_ros.query.parts import (
+    DEFAULT_MIN_PART_CONTRAST,
+    DEFAULT_PART_FRACTION,
+    DEFAULT_RIVAL_RATIO,
+    NEVER_RIVALS,
+    find_rival,
+    part_logits,
+    rank_parts,
+)
 from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS, MAX_PROMPT_CHARS, ParsedPrompt, PromptError, parse_prompt
-from dff_grasp_ros.query.relevancy import (CANONICAL_NEGATIVES, DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE,
-                                           relevancy_logits, sigmoid)
+from dff_grasp_ros.query.relevancy import (
+    CANONICAL_NEGATIVES,
+    DEFAULT_RELEVANCY_THRESHOLD,
+    TEMPERATURE,
+    relevancy_logits,
+    sigmoid,
+)
 from dff_grasp_ros.scene_cloud import SceneCloud
 
 TextEncoder = Callable[[list[str]], np.ndarray]
@@ -54,7 +66,7 @@ class QueryParams:
         if len(self.part_words) < 2:
             raise ValueError("at least two part words are needed: a part is found against the others")
 
-    def with_threshold(self, relevancy_threshold: float) -> "QueryParams":
+    def with_threshold(self, relevancy_threshold: float) -> QueryParams:
         """These parameters with another threshold; 0 (the service's "unset") keeps the default."""
         return self if relevancy_threshold == 0 else replace(self, relevancy_threshold=float(relevancy_threshold))
 
@@ -74,6 +86,13 @@ class QueryResult:
     candidates: list[Grasp] = field(default_factory=list)  # best first; candidates[0] is grasp
     latency_s: float = 0.0
 
+    @property
+    def display_relevancy(self) -> np.ndarray | None:
+        """What a cloud shows: the part's relevancy when a part was asked (0 off the object), else the object's."""
+        if self.part_relevancy is not None and self.prompt is not None and self.prompt.part_phrase:
+            return self.part_relevancy
+        return self.relevancy
+
 
 def plan_query(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes,
                params: QueryParams | None = None) -> QueryResult:
@@ -86,7 +105,7 @@ def plan_query(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes
         result = QueryResult(False, f"bad prompt: {err}")
     except _QueryFailure as failure:
         result = failure.result
-    except Exception as err:  # noqa: BLE001 - a node must answer, never die, on an unforeseen fault
+    except Exception as err:
         result = QueryResult(False, f"query failed: {type(err).__name__}: {err}")
     result.latency_s = time.perf_counter() - started
     return result
@@ -210,7 +229,7 @@ def _valid_rows(cloud: SceneCloud) -> np.ndarray:
 def _encode(text_encoder: TextEncoder, phrases: list[str], dim: int) -> np.ndarray:
     try:
         embeddings = np.asarray(text_encoder(phrases), dtype=np.float32)
-    except Exception as err:  # noqa: BLE001 - reported to the user, see plan_query
+    except Exception as err:
         raise _QueryFailure(QueryResult(False, f"text encoder failed: {type(err).__name__}: {err}")) from err
     if embeddings.shape != (len(phrases), dim) or not np.isfinite(embeddings).all():
         raise _QueryFailure(QueryResult(False, f"text encoder returned shape {embeddings.shape} for {len(phrases)} "

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dff_grasp_ros.geometry import unit_rows
+
 CANONICAL_NEGATIVES: tuple[str, ...] = ("object", "things", "stuff", "texture")
 TEMPERATURE = 0.1
 
@@ -21,13 +23,6 @@ TEMPERATURE = 0.1
 # absent objects, whose relevancy sits at or below 0.5, while CLIP's small cosine margins for present objects
 # (typically 0.02-0.05) still pass.
 DEFAULT_RELEVANCY_THRESHOLD = 0.6
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), as float32."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
 def relevancy_logits(features: np.ndarray, query: np.ndarray, negatives: np.ndarray,

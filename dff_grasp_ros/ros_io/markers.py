@@ -1,7 +1,7 @@
 """RViz ``MarkerArray`` of a parallel-jaw gripper at a grasp pose.
 
-TCP convention (DESIGN.md, :mod:`dff_grasp_ros.grasp.frames`): +z is the approach direction, +y the finger
-closing axis, the origin lies between the finger pads. The gripper's geometry is not restated here: any object
+TCP convention (README "The grasp frame", :mod:`dff_grasp_ros.grasp.frames`): +z is the approach direction, +y the
+finger closing axis, the origin lies between the finger pads. The gripper's geometry is not restated here: any object
 with ``boxes(opening_m) -> {name: (lower_xyz, upper_xyz)}`` in the TCP frame (the grasp planner's
 :class:`~dff_grasp_ros.grasp.gripper.ParallelJawGripper`) is drawn as CUBE markers, so what RViz shows is
 exactly what the collision check used. An approach line (LINE_LIST) comes in along +z and ends at the back of

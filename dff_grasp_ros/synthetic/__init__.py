@@ -9,15 +9,15 @@ Public API::
     label_names(scene) -> {label: LabelName(type, colour, part)}    ground_truth(scene) -> dict
     ray_errors_m(dataset_dir, scene=None, n_pixels=64) -> per-ray metres off the true surface (uses nerfstudio)
 """
-from dff_grasp_ros.sim.cameras import scan_poses, scene_intrinsics
-from dff_grasp_ros.sim.catalog import builtin_scene_names, list_scenes, load_scene
-from dff_grasp_ros.sim.export import render_dataset
-from dff_grasp_ros.sim.ground_truth import ground_truth
-from dff_grasp_ros.sim.labels import LabelName, decode_labels, encode_labels, label_names
-from dff_grasp_ros.sim.objects import OBJECT_PARTS
-from dff_grasp_ros.sim.render import RenderedView, render_view
-from dff_grasp_ros.sim.spec import Scene
-from dff_grasp_ros.sim.verify import ray_errors_m
+from dff_grasp_ros.synthetic.cameras import scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic.catalog import builtin_scene_names, list_scenes, load_scene
+from dff_grasp_ros.synthetic.export import render_dataset
+from dff_grasp_ros.synthetic.ground_truth import ground_truth
+from dff_grasp_ros.synthetic.labels import LabelName, decode_labels, encode_labels, label_names
+from dff_grasp_ros.synthetic.objects import OBJECT_PARTS
+from dff_grasp_ros.synthetic.render import RenderedView, render_view
+from dff_grasp_ros.synthetic.spec import Scene
+from dff_grasp_ros.synthetic.verify import ray_errors_m
 
 __all__ = [
     "LabelName", "OBJECT_PARTS", "RenderedView", "Scene", "builtin_scene_names", "decode_labels", "encode_labels",

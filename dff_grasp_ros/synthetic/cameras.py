@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics
-from dff_grasp_ros.sim.spec import Scene
+from dff_grasp_ros.synthetic.spec import Scene
 
 MIN_TABLE_HALF_SIZE_M = 0.6  # a 1.2 m table at least
 MAX_TABLE_HALF_SIZE_M = 6.0

@@ -1,6 +1,6 @@
 """Synthetic capture streams for tests and smoke checks: the messages a camera on an arm would publish.
 
-Views of a built-in sim scene (rendered by :func:`dff_grasp_ros.sim.render.render_view`) along the scene's scan
+Views of a built-in sim scene (rendered by :func:`dff_grasp_ros.synthetic.render.render_view`) along the scene's scan
 trajectory, at thumbnail resolution by default, packed into real rclpy messages with :mod:`dff_grasp_ros.ros_io`.
 No ROS graph is involved.
 """
@@ -14,9 +14,9 @@ from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.ros_io.camera_info import intrinsics_to_camera_info
 from dff_grasp_ros.ros_io.image import depth_m_to_image, numpy_to_image
 from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped
-from dff_grasp_ros.sim.cameras import scan_poses
-from dff_grasp_ros.sim.catalog import load_scene
-from dff_grasp_ros.sim.render import render_view
+from dff_grasp_ros.synthetic.cameras import scan_poses
+from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.render import render_view
 
 TEST_SCENE = "tiny"
 SMALL_CAMERA = CameraIntrinsics(width=64, height=48, fx=60.0, fy=60.0, cx=32.0, cy=24.0)
@@ -58,4 +58,5 @@ def scan_messages(poses: np.ndarray, intrinsics: CameraIntrinsics = SMALL_CAMERA
     return messages
 
 
-__all__ = ["TEST_SCENE", "SMALL_CAMERA", "CAMERA_FRAME", "BASE_FRAME", "scan_poses_of_test_scene", "render", "scan_messages"]
+__all__ = ["TEST_SCENE", "SMALL_CAMERA", "CAMERA_FRAME", "BASE_FRAME", "scan_poses_of_test_scene", "render",
+           "scan_messages"]

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from dff_grasp_ros.sim.cameras import table_half_size_m
-from dff_grasp_ros.sim.objects import PartShape, placed_parts
-from dff_grasp_ros.sim.placement import check_no_overlap, convex_hull_2d
-from dff_grasp_ros.sim.spec import Scene, scene_from_dict
+from dff_grasp_ros.synthetic.cameras import table_half_size_m
+from dff_grasp_ros.synthetic.objects import PartShape, placed_parts
+from dff_grasp_ros.synthetic.placement import check_no_overlap, convex_hull_2d
+from dff_grasp_ros.synthetic.spec import Scene, scene_from_dict
 
 SCENES_DIR = Path(__file__).resolve().parent / "scenes"
 

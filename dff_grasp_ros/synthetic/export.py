@@ -5,11 +5,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dff_grasp_ros.dataset import DatasetWriter, timestamped_name
-from dff_grasp_ros.sim.cameras import scan_poses, scene_intrinsics
-from dff_grasp_ros.sim.catalog import load_scene
-from dff_grasp_ros.sim.ground_truth import ground_truth
-from dff_grasp_ros.sim.render import render_view
-from dff_grasp_ros.sim.spec import Scene
+from dff_grasp_ros.synthetic.cameras import scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.ground_truth import ground_truth
+from dff_grasp_ros.synthetic.render import render_view
+from dff_grasp_ros.synthetic.spec import Scene
 
 GROUND_TRUTH_FILE = "ground_truth.json"
 LABELS_DIR = "labels"
@@ -20,7 +20,7 @@ def render_dataset(scene: Scene | str | Path | dict[str, Any], out_root: Path, n
                    progress: Callable[[int, int], None] | None = None) -> Path:
     """Render every scan view of ``scene`` into a new dataset under ``out_root``; returns its path.
 
-    Writes images/, depth/ (uint16 mm z-depth), labels/ (uint16, see :mod:`dff_grasp_ros.sim.labels`),
+    Writes images/, depth/ (uint16 mm z-depth), labels/ (uint16, see :mod:`dff_grasp_ros.synthetic.labels`),
     ground_truth.json and transforms.json with ``dff_grasp.scene`` holding the scene dict.
     ``progress(done, total)`` is called after each view.
     """

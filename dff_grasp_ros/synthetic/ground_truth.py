@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from dff_grasp_ros.sim.catalog import load_scene, scene_parts
-from dff_grasp_ros.sim.labels import encode_labels
-from dff_grasp_ros.sim.shapes import sample_surface
-from dff_grasp_ros.sim.spec import Scene
-from dff_grasp_ros.sim.world import to_open3d
+from dff_grasp_ros.synthetic.catalog import load_scene, scene_parts
+from dff_grasp_ros.synthetic.labels import encode_labels
+from dff_grasp_ros.synthetic.shapes import sample_surface
+from dff_grasp_ros.synthetic.spec import Scene
+from dff_grasp_ros.synthetic.world import to_open3d
 
 POINTS_PER_PART = 300
 OUTWARD_START_M = 2e-4  # start the inside test just off the surface, clear of the part's own faces
@@ -60,7 +60,7 @@ def part_surface_points(scene: Scene, object_index: int, part_index: int,
 
 
 def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POINTS_PER_PART) -> dict[str, Any]:
-    """The ground_truth.json content (DESIGN.md format, plus each part's label id and each object's pose)."""
+    """The ground_truth.json content: per object its type, colour and pose, per part its label and surface points."""
     scene = load_scene(scene)
     objects = []
     for index, (obj, parts) in enumerate(zip(scene.objects, scene_parts(scene))):

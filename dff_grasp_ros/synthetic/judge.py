@@ -1,10 +1,15 @@
-"""Checks of query answers against a scene's ground truth (``ground_truth.json`` of ``sim render``).
+"""The one judge of answers against a scene's ground truth (``ground_truth.json`` of ``sim render``).
 
-:func:`check_scene` asks every object-with-part prompt a scene supports plus prompts for absent objects, and
-checks each answer: the grasp's contacts lie on the asked part of the asked object, the hand's fingers and palm
-touch no ground-truth point and stay above the table, and the object phrase's relevancy separates the object's
-points from the rest (AUROC). It takes any SceneCloud, so the same check runs on a trained field's cloud and on
-:func:`scene_cloud_from_ground_truth` (ideal features, for testing the query alone).
+The demo, the benchmarks and the tests all judge a grasp with :func:`judge_grasp`, from the pose alone (what a
+robot would execute): the fingers close from the answer's opening along the closing axis, and the first
+ground-truth points each finger meets are the contacts. The verdict says whether both contacts lie on the asked
+part of the asked object, on another part or on another object, whether the hand closes on nothing, and how many
+ground-truth points the fingers and palm pass through (or whether they dip below the table).
+
+:func:`check_scene` asks every object-with-part prompt a scene supports plus prompts for absent objects, judges
+each grasp that way, and scores the object phrase's relevancy (AUROC of the object's points against the rest).
+It takes any SceneCloud, so the same check runs on a trained field's cloud and on an ideal cloud
+(:mod:`dff_grasp_ros.synthetic.ideal_cloud`, for testing the query alone).
 """
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
 from scipy.stats import rankdata
 
 from dff_grasp_ros.grasp.collision import colliding_points
-from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query
 from dff_grasp_ros.scene_cloud import SceneCloud
-from dff_grasp_ros.teachers.vocabulary import OBJECT_TYPES, embed_label
+from dff_grasp_ros.synthetic.vocabulary import COLOURS, OBJECT_TYPES, PART_NAMES, tokenize
 
 MIN_AUROC = 0.95
 LABEL_TOLERANCE_M = 0.015  # a cloud point belongs to the nearest ground-truth point's object within this distance
@@ -41,7 +47,7 @@ class GroundTruthPoints:
     part: np.ndarray  # (M,) str
 
     @staticmethod
-    def from_json(ground_truth: dict[str, Any]) -> "GroundTruthPoints":
+    def from_json(ground_truth: dict[str, Any]) -> GroundTruthPoints:
         points, ids, parts = [], [], []
         for obj in ground_truth["objects"]:
             for name, part in obj["parts"].items():
@@ -63,6 +69,94 @@ class GroundTruthPoints:
 
 
 @dataclass(frozen=True)
+class GraspVerdict:
+    """Where a grasp pose closes, judged on dense ground truth (see the module docstring)."""
+
+    asked_object_id: int
+    asked_part: str | None  # None: any part of the object will do
+    contact_object_ids: tuple[int, int]  # object of each finger's first contact, -1 where it meets nothing
+    contact_parts: tuple[str, str]
+    colliding_points: int  # ground-truth points inside fingers or palm, plus one if the hand dips below the table
+
+    @property
+    def missed(self) -> bool:
+        return -1 in self.contact_object_ids
+
+    @property
+    def on_asked_object(self) -> bool:
+        return all(i == self.asked_object_id for i in self.contact_object_ids)
+
+    @property
+    def on_part(self) -> bool:
+        """Both contacts on the asked part (any part when none was asked) of the asked object."""
+        return self.on_asked_object and (self.asked_part is None or all(p == self.asked_part
+                                                                         for p in self.contact_parts))
+
+    @property
+    def label(self) -> str:
+        """One word: correct, collides, missed, wrong_object or wrong_part."""
+        if self.colliding_points:
+            return "collides"
+        if self.on_part:
+            return "correct"
+        if self.missed:
+            return "missed"
+        return "wrong_part" if self.on_asked_object else "wrong_object"
+
+
+def judge_grasp(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np.ndarray, opening_m: float,
+                gripper: ParallelJawGripper, object_id: int, part: str | None,
+                table_z_m: float = -np.inf) -> GraspVerdict:
+    """Judge one grasp pose (TCP frame, base frame metres) closing from ``opening_m`` on the asked target."""
+    rotation, position_m = np.asarray(rotation, dtype=np.float64), np.asarray(position_m, dtype=np.float64)
+    local = to_tcp_frame(truth.points_m, rotation, position_m)
+    held = np.flatnonzero(points_in_box(local, gripper.boxes(opening_m)["closing"]))
+    ids, parts = [-1, -1], ["", ""]
+    if len(held):
+        # Each finger closes along y until it meets the first point on its side: the extremes of what is held.
+        for side, index in enumerate((held[np.argmax(local[held, 1])], held[np.argmin(local[held, 1])])):
+            ids[side], parts[side] = int(truth.object_id[index]), str(truth.part[index])
+    collisions = int(colliding_points(gripper, rotation, position_m, opening_m, truth.points_m).sum())
+    if gripper.lowest_point_z_m(rotation, position_m, opening_m) < table_z_m:
+        collisions += 1  # the table counts as one more obstacle
+    return GraspVerdict(object_id, part, (ids[0], ids[1]), (parts[0], parts[1]), collisions)
+
+
+def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``)."""
+    grasp = answer.get("grasp") if isinstance(answer, dict) else None
+    if not isinstance(grasp, dict):
+        raise ValueError("the answer holds no grasp (success is false or 'grasp' is missing)")
+    try:
+        position = np.asarray(grasp["position_m"], dtype=np.float64).reshape(3)
+        rotation = Rotation.from_quat(np.asarray(grasp["quaternion_xyzw"], dtype=np.float64).reshape(4)).as_matrix()
+        opening = float(grasp.get("opening_m", grasp["width_m"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"the answer's grasp is malformed: {err}") from None
+    if not (np.isfinite(position).all() and np.isfinite(opening) and opening > 0):
+        raise ValueError("the answer's grasp has a non-finite position or opening")
+    return rotation, position, opening
+
+
+def asked_target(ground_truth: dict[str, Any], prompt: str) -> tuple[int | None, str | None]:
+    """(object id, part) a prompt asks for in a scene's ground truth: the object whose type (and colour, when the
+    prompt names one) it names, and the part word it names. ``(None, None)`` when no object matches (an absent
+    object or colour); ValueError when several objects match equally (the prompt is ambiguous in this scene)."""
+    words = tokenize(prompt)
+    kinds = [w for w in words if w in OBJECT_TYPES]
+    colours = [w for w in words if w in COLOURS]
+    named_parts = [w for w in words if w in PART_NAMES]
+    matches = [obj for obj in ground_truth["objects"]
+               if obj["type"] in kinds and (not colours or obj.get("color") in colours)]
+    if not matches:
+        return None, None
+    if len(matches) > 1:
+        raise ValueError(f"{prompt!r} matches {len(matches)} objects of the scene; name a colour")
+    part = next((p for p in named_parts if p in matches[0]["parts"] and p != matches[0]["type"]), None)
+    return int(matches[0]["id"]), part
+
+
+@dataclass(frozen=True)
 class QueryCheck:
     """Outcome of one prompt on one scene."""
 
@@ -70,14 +164,22 @@ class QueryCheck:
     object_id: int | None  # None: the prompt names an absent object
     part: str | None
     result: QueryResult
-    on_part: bool
-    colliding_points: int
+    verdict: GraspVerdict | None  # None when no grasp was returned
     auroc: float | None
     passed: bool
 
+    @property
+    def on_part(self) -> bool:
+        return self.verdict is not None and self.verdict.on_part
+
+    @property
+    def colliding_points(self) -> int:
+        return -1 if self.verdict is None else self.verdict.colliding_points
+
     def describe(self) -> str:
         auroc = "n/a" if self.auroc is None else f"{self.auroc:.3f}"
-        return (f"{self.prompt!r}: passed={self.passed} success={self.result.success} on_part={self.on_part} "
+        verdict = "no grasp" if self.verdict is None else self.verdict.label
+        return (f"{self.prompt!r}: passed={self.passed} success={self.result.success} verdict={verdict} "
                 f"collisions={self.colliding_points} auroc={auroc} ({self.result.message})")
 
 
@@ -141,21 +243,18 @@ def check_answer(cloud: SceneCloud, truth: GroundTruthPoints, prompt: str, objec
     """Judge one answer (see the module docstring); an absent object passes only with a "not found" answer."""
     if object_id is None:
         passed = (not result.success) and "not found" in result.message
-        return QueryCheck(prompt, None, None, result, False, 0, None, passed)
-    on_part, collisions, score = False, -1, None
+        return QueryCheck(prompt, None, None, result, None, None, passed)
+    verdict, score = None, None
     if result.relevancy is not None:
         positive, scored = auroc_labels(truth, cloud.points_m, object_id, table_z_m)
         score = auroc(result.relevancy[scored], positive[scored])
     if result.grasp is not None:
         grasp = result.grasp
-        contact_ids, contact_parts = truth.label(grasp.contacts_m)
-        on_part = bool(np.all(contact_ids == object_id) and (part is None or np.all(contact_parts == part)))
-        collisions = int(colliding_points(gripper, grasp.rotation, grasp.position_m, grasp.opening_m,
-                                          truth.points_m).sum())
-        if gripper.lowest_point_z_m(grasp.rotation, grasp.position_m, grasp.opening_m) < table_z_m:
-            collisions += 1  # the table counts as one more obstacle
-    passed = bool(result.success and on_part and collisions == 0 and score is not None and score >= MIN_AUROC)
-    return QueryCheck(prompt, object_id, part, result, on_part, collisions, score, passed)
+        verdict = judge_grasp(truth, grasp.rotation, grasp.position_m, grasp.opening_m, gripper, object_id, part,
+                              table_z_m)
+    passed = bool(result.success and verdict is not None and verdict.label == "correct"
+                  and score is not None and score >= MIN_AUROC)
+    return QueryCheck(prompt, object_id, part, result, verdict, score, passed)
 
 
 def check_scene(cloud: SceneCloud, ground_truth: dict[str, Any], text_encoder: TextEncoder,
@@ -167,58 +266,3 @@ def check_scene(cloud: SceneCloud, ground_truth: dict[str, Any], text_encoder: T
     return [check_answer(cloud, truth, prompt, object_id, part, plan_query(cloud, text_encoder, prompt, params),
                          params.grasp.gripper, table_z)
             for prompt, object_id, part in scene_prompts(ground_truth, absent)]
-
-
-def scene_cloud_from_ground_truth(ground_truth: dict[str, Any], seed: int = 0, dino_dim: int = 32,
-                                  part_offset: float = 0.3, table_spacing_m: float = 0.005,
-                                  table_margin_m: float = 0.08) -> SceneCloud:
-    """An ideal SceneCloud of a ground truth: its surface points plus a table grid at z = 0.
-
-    Language features are the synthetic teacher's labels (:func:`embed_label`); DINO-like features are a random
-    unit vector per object instance plus a smaller random offset per part name (parts of one object stay
-    similar, different objects are unrelated, as DINO behaves). Normals are estimated by open3d and turned away
-    from their part's centroid.
-    """
-    import open3d as o3d  # heavy; only this builder needs it
-
-    rng = np.random.default_rng(seed)
-    part_offsets: dict[str, np.ndarray] = {}
-    points, normals, language, dino, rgb = [], [], [], [], []
-    for obj in ground_truth["objects"]:
-        instance = _unit(rng.standard_normal(dino_dim))
-        for name, part in obj["parts"].items():
-            part_points = np.asarray(part["points"], dtype=np.float64).reshape(-1, 3)
-            if name not in part_offsets:
-                part_offsets[name] = _unit(rng.standard_normal(dino_dim))
-            pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(part_points))
-            pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(12))
-            part_normals = np.asarray(pcd.normals)
-            outward = np.sign(np.einsum("ij,ij->i", part_normals, part_points - part_points.mean(axis=0)))
-            points.append(part_points)
-            normals.append(part_normals * np.where(outward == 0, 1.0, outward)[:, None])
-            language.append(np.tile(embed_label(obj["type"], obj.get("color"), name), (len(part_points), 1)))
-            dino.append(np.tile(_unit(instance + part_offset * part_offsets[name]), (len(part_points), 1)))
-            rgb.append(np.tile(rng.integers(0, 256, 3), (len(part_points), 1)))
-    object_points = np.vstack(points)
-    table = _table_grid(object_points, table_spacing_m, table_margin_m)
-    points.append(table)
-    normals.append(np.tile([0.0, 0.0, 1.0], (len(table), 1)))
-    language.append(np.tile(embed_label(None), (len(table), 1)))
-    dino.append(np.tile(_unit(rng.standard_normal(dino_dim)), (len(table), 1)))
-    rgb.append(np.full((len(table), 3), 200))
-    return SceneCloud(points_m=np.vstack(points).astype(np.float32), normals=np.vstack(normals).astype(np.float32),
-                      rgb=np.vstack(rgb).astype(np.uint8), language=np.vstack(language).astype(np.float32),
-                      dino=np.vstack(dino).astype(np.float32))
-
-
-def _table_grid(object_points: np.ndarray, spacing_m: float, margin_m: float) -> np.ndarray:
-    """Table points at z = 0 around the objects, leaving out what the objects stand on (unseen by cameras)."""
-    low, high = object_points[:, :2].min(axis=0) - margin_m, object_points[:, :2].max(axis=0) + margin_m
-    xs, ys = np.arange(low[0], high[0], spacing_m), np.arange(low[1], high[1], spacing_m)
-    grid = np.column_stack([np.repeat(xs, len(ys)), np.tile(ys, len(xs)), np.zeros(len(xs) * len(ys))])
-    distance, _ = cKDTree(object_points).query(grid)
-    return grid[distance > 2 * spacing_m]
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / np.linalg.norm(vector)

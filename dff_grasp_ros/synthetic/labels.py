@@ -1,24 +1,37 @@
-"""Per-pixel label encoding of simulated views, and what each label means.
+"""The one label format of simulated views: what each pixel shows, and what each label means.
 
-Label images (``labels/frame_*.png``, uint16) encode ``0`` for the table (and the no-hit background, which
-the auto-sized table never leaves), else ``object_index * PARTS_PER_OBJECT + part_index + 1``, where
-``object_index`` is the object's position in the scene's ``objects`` list and ``part_index`` the part's
-position in :data:`dff_grasp_ros.sim.objects.OBJECT_PARTS` of its type. In :class:`RenderedView` the table
-has ``object_id == part_id == -1``.
+Label images (``labels/frame_*.png`` in a rendered dataset, uint16) encode ``0`` for the table (and the no-hit
+background, which the auto-sized table never leaves), else ``object_index * PARTS_PER_OBJECT + part_index + 1``,
+where ``object_index`` is the object's position in the scene's ``objects`` list and ``part_index`` the part's
+position in :data:`dff_grasp_ros.synthetic.objects.OBJECT_PARTS` of its type. :func:`label_names` says what each
+label of a scene means (type, colour, part); the synthetic teachers, the renderer and ground truth all use
+this encoding. In :class:`RenderedView` the table has ``object_id == part_id == -1``.
+
+A simulated dataset stores its scene in transforms.json (``"dff_grasp".scene``) and, per view, a label image
+(``extra["labels_path"]``); :func:`dataset_label_image` re-renders a view's labels at its pose when none was
+stored (a scan captured over ROS from the sim camera), so labels always match the poses.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Mapping, NamedTuple
 
 import numpy as np
 
-from dff_grasp_ros.sim.objects import OBJECT_PARTS
-from dff_grasp_ros.sim.spec import Scene
+from dff_grasp_ros.synthetic.objects import OBJECT_PARTS
+from dff_grasp_ros.synthetic.spec import Scene
+
+if TYPE_CHECKING:
+    from dff_grasp_ros.dataset import Dataset, Frame
 
 PARTS_PER_OBJECT = 16
 TABLE_LABEL = 0
+LABELS_KEY = "labels_path"  # a dataset frame's extra entry naming its label image
 MAX_OBJECTS = (np.iinfo(np.uint16).max - 1) // PARTS_PER_OBJECT
 assert max(len(parts) for parts in OBJECT_PARTS.values()) <= PARTS_PER_OBJECT
+
+
+class LabelError(ValueError):
+    """A label image or a dataset's labels cannot be read or interpreted; the message says which and why."""
 
 
 class LabelName(NamedTuple):
@@ -55,3 +68,61 @@ def label_names(scene: Scene) -> dict[int, LabelName]:
             label = int(encode_labels(np.array(index), np.array(part_index)))
             names[label] = LabelName(obj.type, obj.color, part)
     return names
+
+
+def dataset_scene(dataset: Dataset) -> Scene:
+    """The simulated scene recorded in a dataset's transforms.json, or a clear error for real scans."""
+    from dff_grasp_ros.synthetic.catalog import load_scene
+
+    source = dataset.metadata.get("scene")
+    if source is None:
+        raise LabelError(f"{dataset.root} is not a simulated dataset (transforms.json has no 'dff_grasp'.scene): "
+                         "the synthetic teachers only work on simulated scans; use the clip and dino teachers "
+                         "for real ones")
+    try:
+        return load_scene(source)
+    except ValueError as err:
+        raise LabelError(f"{dataset.root}: the recorded scene is invalid: {err}") from err
+
+
+def dataset_label_image(dataset: Dataset, frame: Frame, scene: Scene | None = None) -> np.ndarray:
+    """The uint16 label image of one view of a simulated dataset: the stored one, else re-rendered at its pose."""
+    labels = _stored_labels(dataset, frame)
+    if labels is None:
+        from dff_grasp_ros.synthetic.render import render_view
+
+        labels = render_view(scene or dataset_scene(dataset), dataset.intrinsics, frame.camera_to_base).labels()
+    expected = (dataset.intrinsics.height, dataset.intrinsics.width)
+    if labels.shape != expected:
+        raise LabelError(f"label image of view {frame.index} is {labels.shape}, the camera is {expected}")
+    return labels
+
+
+def check_label_image(labels: np.ndarray, names: Mapping[int, LabelName]) -> np.ndarray:
+    """``labels`` as int64 (B, H, W) (a single (H, W) image gets B = 1); every label must be in ``names``."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels[None]
+    if labels.ndim != 3 or not np.issubdtype(labels.dtype, np.integer) or 0 in labels.shape:
+        raise LabelError(f"label images must be integer (B, H, W) or (H, W), got {labels.dtype} {labels.shape}")
+    unknown = sorted(set(np.unique(labels).tolist()) - set(names))
+    if unknown:
+        raise LabelError(f"label image holds labels {unknown[:5]} that the scene does not define")
+    return labels.astype(np.int64)
+
+
+def _stored_labels(dataset: Dataset, frame: Frame) -> np.ndarray | None:
+    relpath = frame.extra.get(LABELS_KEY)
+    if not relpath:
+        return None
+    from PIL import Image
+
+    path = dataset.root / relpath
+    try:
+        labels = np.asarray(Image.open(path))
+    except OSError as err:
+        raise LabelError(f"cannot read label image {path}: {err}") from err
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+        raise LabelError(f"label image {path} must be a single-channel integer image, got {labels.dtype} "
+                         f"{labels.shape}")
+    return labels

@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from dff_grasp_ros.sim.shapes import Mesh, arc_tube, box, cylinder, revolve, rigid_transform
-from dff_grasp_ros.teachers.vocabulary import COLOURS, OBJECT_TYPES, PART_NAMES
+from dff_grasp_ros.synthetic.shapes import Mesh, arc_tube, box, cylinder, revolve, rigid_transform
+from dff_grasp_ros.synthetic.vocabulary import COLOURS, OBJECT_TYPES, PART_NAMES
 
 # Linear-RGB albedo of every colour word the vocabulary knows.
 COLOUR_ALBEDO: dict[str, tuple[float, float, float]] = {

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics
-from dff_grasp_ros.sim.cameras import pixel_directions
-from dff_grasp_ros.sim.labels import encode_labels
-from dff_grasp_ros.sim.spec import Scene
-from dff_grasp_ros.sim.texture import LIGHT_DIRECTION, object_albedo, shade, sky, table_albedo
-from dff_grasp_ros.sim.world import world_of
+from dff_grasp_ros.synthetic.cameras import pixel_directions
+from dff_grasp_ros.synthetic.labels import encode_labels
+from dff_grasp_ros.synthetic.spec import Scene
+from dff_grasp_ros.synthetic.texture import LIGHT_DIRECTION, object_albedo, shade, sky, table_albedo
+from dff_grasp_ros.synthetic.world import world_of
 
 SHADOW_RAY_OFFSET_M = 1e-3  # start shadow rays off the surface so they do not hit it again
 
@@ -19,7 +19,7 @@ SHADOW_RAY_OFFSET_M = 1e-3  # start shadow rays off the surface so they do not h
 @dataclass(frozen=True)
 class RenderedView:
     """One view. ``depth_m`` is z-depth along the optical axis (as an RGB-D driver gives), NaN where nothing
-    is hit; ``object_id``/``part_id`` are -1 on the table (see :mod:`dff_grasp_ros.sim.labels`)."""
+    is hit; ``object_id``/``part_id`` are -1 on the table (see :mod:`dff_grasp_ros.synthetic.labels`)."""
 
     rgb: np.ndarray  # (H, W, 3) uint8
     depth_m: np.ndarray  # (H, W) float32

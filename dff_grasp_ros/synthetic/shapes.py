@@ -17,7 +17,7 @@ class Mesh:
     vertices: np.ndarray
     triangles: np.ndarray
 
-    def transformed(self, transform: np.ndarray) -> "Mesh":
+    def transformed(self, transform: np.ndarray) -> Mesh:
         """The mesh moved by a 4x4 rigid transform."""
         rotation, translation = transform[:3, :3], transform[:3, 3]
         return Mesh(self.vertices @ rotation.T + translation, self.triangles)
@@ -29,16 +29,6 @@ class Mesh:
     def triangle_areas_m2(self) -> np.ndarray:
         a, b, c = np.moveaxis(self.triangle_corners(), 1, 0)
         return 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
-
-
-def merge(meshes: list[Mesh]) -> Mesh:
-    """One mesh holding all triangles of ``meshes``."""
-    vertices, triangles, offset = [], [], 0
-    for mesh in meshes:
-        vertices.append(mesh.vertices)
-        triangles.append(mesh.triangles + offset)
-        offset += len(mesh.vertices)
-    return Mesh(np.concatenate(vertices), np.concatenate(triangles))
 
 
 def signed_volume_m3(mesh: Mesh) -> float:

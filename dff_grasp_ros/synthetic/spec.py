@@ -1,6 +1,6 @@
 """The scene description (what a scene YAML holds), parsed into frozen, hashable dataclasses.
 
-Schema (DESIGN.md; keys marked optional are our additions)::
+Schema (keys marked optional have defaults)::
 
     name: tabletop
     description: one line for `dff-grasp scenes`            # optional
@@ -13,7 +13,7 @@ Schema (DESIGN.md; keys marked optional are our additions)::
     seed: 0
 
 Parsing checks each field; geometric checks (overlap, the camera seeing past the table) live in
-:mod:`dff_grasp_ros.sim.catalog`, which is what callers use.
+:mod:`dff_grasp_ros.synthetic.catalog`, which is what callers use.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from dff_grasp_ros.sim.objects import COLOUR_ALBEDO, object_types
+from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO, object_types
 
 _TOP_KEYS = {"name", "description", "objects", "camera", "scan", "seed"}
 _OBJECT_KEYS = {"type", "position_m", "yaw_deg", "color"}

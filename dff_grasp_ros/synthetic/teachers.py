@@ -1,11 +1,10 @@
 """Synthetic teachers for simulated scenes ONLY: features from ground-truth labels, chosen by name, never a fallback.
 
-Both read a *semantic label image* per view: int16 (H, W, 4) with channels (type, colour, part, instance),
-each an index into ``vocabulary.OBJECT_TYPES`` / ``COLOURS`` / ``PART_NAMES`` and the scene's object index,
--1 where there is none (the table and empty space have type -1). :mod:`dff_grasp_ros.teachers.sim_labels`
-builds it from a simulated dataset.
+They register in the core's teacher registry through the ``dff_grasp.teachers`` entry-point group (setup.cfg);
+the product never imports them. Both read the view's label image (:mod:`dff_grasp_ros.synthetic.labels`, the one
+label format) and what each label means in the dataset's scene:
 
-- ``synthetic`` (CLIP stand-in, 64-d): each pixel embeds its (type, colour, part) with
+- ``synthetic`` (CLIP stand-in, 64-d): each label embeds its (type, colour, part) with
   ``vocabulary.embed_label``; the map is average-pooled over ``patch_px`` patches (CLIP ViT-B/16 blurs
   parts the same way), noised and renormalised. ``encode_text`` is ``vocabulary.embed_phrase``.
 - ``synthetic_dino`` (DINO stand-in, ``feature_dim``-d, 8 px cells): one random direction per object instance
@@ -17,79 +16,73 @@ Noise is seeded by the label image's bytes and ``seed``: the same view always ge
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dff_grasp_ros.teachers import vocabulary
-from dff_grasp_ros.teachers.base import (SyntheticDinoTeacherConfig, SyntheticTeacherConfig, Teacher, TeacherError,
-                                         check_phrases, l2_normalise)
+from dff_grasp_ros.synthetic import vocabulary
+from dff_grasp_ros.synthetic.labels import (
+    PARTS_PER_OBJECT,
+    TABLE_LABEL,
+    LabelError,
+    LabelName,
+    check_label_image,
+    dataset_label_image,
+    dataset_scene,
+    label_names,
+)
+from dff_grasp_ros.teachers.base import Teacher, TeacherConfig, TeacherError, check_phrases, l2_normalise
 
 if TYPE_CHECKING:
     from dff_grasp_ros.dataset import Dataset, Frame
 
-SEMANTIC_CHANNELS = ("type", "colour", "part", "instance")
-NONE = -1
-assert max(len(vocabulary.OBJECT_TYPES), len(vocabulary.COLOURS), len(vocabulary.PART_NAMES)) < 15, \
-    "pack_labels keeps 4 bits per vocabulary channel"
+LabelVectors = Mapping[int, np.ndarray]  # label value -> feature vector (not normalised)
 
 
-def semantic_pixel(object_type: str | None, colour: str | None = None, part: str | None = None,
-                   instance: int = NONE) -> tuple[int, int, int, int]:
-    """One pixel of a semantic label image from names (None = absent); unknown names are an error."""
-    def index(names: tuple[str, ...], value: str | None, what: str) -> int:
-        if value is None:
-            return NONE
-        if value not in names:
-            raise TeacherError(f"unknown {what} {value!r}; the vocabulary knows {', '.join(names)}")
-        return names.index(value)
+@dataclass
+class SyntheticTeacherConfig(TeacherConfig):
+    """Simulated scenes only: CLIP-like features from ground-truth labels in the vocabulary's space."""
 
-    return (index(vocabulary.OBJECT_TYPES, object_type, "object type"), index(vocabulary.COLOURS, colour, "colour"),
-            index(vocabulary.PART_NAMES, part, "part"), int(instance))
+    name: ClassVar[str] = "synthetic"
+    _implementation: ClassVar[str] = "dff_grasp_ros.synthetic.teachers:SyntheticTeacher"
+    dino_partner: ClassVar[str] = "synthetic_dino"
 
+    patch_px: int = 16
+    """Labels are average-pooled over patches of this size (CLIP ViT-B/16's) at the teacher's input scale."""
+    noise_std: float = 0.05
+    """Per-dimension Gaussian noise added before renormalising; seeded by the label image and ``seed``."""
+    seed: int = 0
 
-def check_semantic(semantic: np.ndarray) -> np.ndarray:
-    """Validate a (B, H, W, 4) (or single (H, W, 4)) semantic label batch; returns it as (B, H, W, 4)."""
-    semantic = np.asarray(semantic)
-    if semantic.ndim == 3:
-        semantic = semantic[None]
-    if semantic.ndim != 4 or semantic.shape[-1] != len(SEMANTIC_CHANNELS) or not np.issubdtype(
-            semantic.dtype, np.integer) or 0 in semantic.shape:
-        raise TeacherError(f"semantic labels must be integer (B, H, W, 4) {SEMANTIC_CHANNELS}, got "
-                           f"{semantic.dtype} {semantic.shape}")
-    limits = (len(vocabulary.OBJECT_TYPES), len(vocabulary.COLOURS), len(vocabulary.PART_NAMES))
-    for channel, limit in enumerate(limits):
-        values = semantic[..., channel]
-        if values.min() < NONE or values.max() >= limit:
-            raise TeacherError(f"semantic channel {SEMANTIC_CHANNELS[channel]} out of range [-1, {limit})")
-    if semantic[..., 3].min() < NONE:
-        raise TeacherError("semantic channel instance must be >= -1")
-    return semantic
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.patch_px < 1 or self.noise_std < 0:
+            raise TeacherError(f"{self.name}: need patch_px >= 1 and noise_std >= 0")
 
 
-def language_vector(label: Sequence[int]) -> np.ndarray:
-    """CLIP-like vector of one semantic label (type, colour, part, instance): vocabulary.embed_label."""
-    type_index, colour_index, part_index, _ = (int(v) for v in label)
+@dataclass
+class SyntheticDinoTeacherConfig(SyntheticTeacherConfig):
+    """Simulated scenes only: DINO-like features, one random direction per object instance (+ part)."""
 
-    def name(names: tuple[str, ...], index: int) -> str | None:
-        return names[index] if index >= 0 else None
+    name: ClassVar[str] = "synthetic_dino"
+    _implementation: ClassVar[str] = "dff_grasp_ros.synthetic.teachers:SyntheticDinoTeacher"
+    dino_partner: ClassVar[str] = ""
 
-    object_type = name(vocabulary.OBJECT_TYPES, type_index)
-    if object_type is None:  # background: colours and parts of the table are not part of the vocabulary
-        return vocabulary.embed_label(None)
-    return vocabulary.embed_label(object_type, name(vocabulary.COLOURS, colour_index),
-                                  name(vocabulary.PART_NAMES, part_index))
+    patch_px: int = 8
+    feature_dim: int = 64
+    part_weight: float = 0.5
+    """Length of the part direction relative to the instance direction: parts of one object stay close."""
 
 
-def instance_vector(label: Sequence[int], dim: int, part_weight: float, seed: int) -> np.ndarray:
-    """DINO-like vector: a random direction per instance plus ``part_weight`` times one per (instance, part)."""
-    type_index, _, part_index, instance = (int(v) for v in label)
-    if type_index < 0:
+def instance_vector(label: int, dim: int, part_weight: float, seed: int) -> np.ndarray:
+    """DINO-like vector of a label: a random direction per object plus ``part_weight`` times one per part."""
+    if label == TABLE_LABEL:
         return _hashed_direction(f"background:{seed}", dim)
+    instance, part = divmod(int(label) - 1, PARTS_PER_OBJECT)
     vec = _hashed_direction(f"instance:{instance}:{seed}", dim)
-    vec = vec + part_weight * _hashed_direction(f"part:{instance}:{part_index}:{seed}", dim)
+    vec = vec + part_weight * _hashed_direction(f"part:{instance}:{part}:{seed}", dim)
     return vec / np.linalg.norm(vec)
 
 
@@ -99,30 +92,15 @@ def _hashed_direction(key: str, dim: int) -> np.ndarray:
     return vec / np.linalg.norm(vec)
 
 
-def pack_labels(semantic: np.ndarray) -> np.ndarray:
-    """One int64 per pixel from (..., 4) labels: sorting one integer is far faster than rows (np.unique axis=0)."""
-    def channel(index: int) -> np.ndarray:
-        return semantic[..., index].astype(np.int64) + 1  # -1 (none) -> 0
-
-    return (channel(3) << 12) | (channel(0) << 8) | (channel(1) << 4) | channel(2)
-
-
-def unpack_labels(keys: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`pack_labels`: (K,) keys -> (K, 4) labels."""
-    keys = np.asarray(keys, dtype=np.int64)
-    return np.stack([(keys >> 8) & 15, (keys >> 4) & 15, keys & 15, keys >> 12], axis=-1) - 1
-
-
-def pooled_label_features(semantic: np.ndarray, grid_hw: tuple[int, int],
-                          label_vector: Callable[[np.ndarray], np.ndarray]) -> torch.Tensor:
+def pooled_label_features(labels: np.ndarray, grid_hw: tuple[int, int], vectors: LabelVectors) -> torch.Tensor:
     """Per-image average over each grid cell of the pixels' label vectors -> float32 (B, h, w, D), not normalised.
 
     Pooling is linear, so the pooled area fractions of each distinct label times its vector equal the pooled
     per-pixel vectors, without ever holding an (H, W, D) image.
     """
-    semantic = check_semantic(semantic)
-    keys, label_index = torch.unique(torch.from_numpy(pack_labels(semantic)), return_inverse=True)
-    table = torch.from_numpy(np.stack([label_vector(label) for label in unpack_labels(keys.numpy())])).float()
+    keys, label_index = np.unique(labels, return_inverse=True)
+    table = torch.from_numpy(np.stack([vectors[int(k)] for k in keys])).float()
+    label_index = torch.from_numpy(label_index.reshape(labels.shape))
     out = []
     for image_labels in label_index:  # one image at a time bounds memory to (K, H, W)
         one_hot = F.one_hot(image_labels, len(keys)).permute(2, 0, 1).float()[None]
@@ -157,31 +135,47 @@ class SyntheticTeacher(Teacher):
         self.patch_px = int(config.patch_px)
         self.feature_dim = vocabulary.SYNTHETIC_DIM
         self.weights_id = "ground-truth-labels"
+        self._names: dict[int, LabelName] | None = None  # the bound dataset's label meanings
 
     @property
     def is_language(self) -> bool:
         return True
 
-    def label_vector(self, label: np.ndarray) -> np.ndarray:
-        return language_vector(label)
+    def label_vector(self, label: int, name: LabelName) -> np.ndarray:
+        return vocabulary.embed_label(*name)
 
-    def label_features(self, semantic: np.ndarray) -> torch.Tensor:
-        """Semantic label images (B, H, W, 4) -> unit features (B, h, w, D)."""
-        semantic = check_semantic(semantic)
-        pooled = pooled_label_features(semantic, self.grid_shape(semantic.shape[1:3]), self.label_vector)
-        return add_seeded_noise(pooled, self.config.noise_std, [content_seed(s, self.config.seed) for s in semantic])
+    def label_features(self, labels: np.ndarray, names: Mapping[int, LabelName]) -> torch.Tensor:
+        """Label images (B, H, W) or (H, W) with the meaning of each label -> unit features (B, h, w, D)."""
+        try:
+            labels = check_label_image(labels, names)
+        except LabelError as err:
+            raise TeacherError(str(err)) from None
+        vectors = {label: self.label_vector(label, names[label]) for label in np.unique(labels).tolist()}
+        pooled = pooled_label_features(labels, self.grid_shape(labels.shape[1:3]), vectors)
+        return add_seeded_noise(pooled, self.config.noise_std, [content_seed(x, self.config.seed) for x in labels])
 
-    def image_features(self, images: "np.ndarray | torch.Tensor") -> torch.Tensor:
+    def image_features(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         raise TeacherError(f"teacher {self.name!r} computes from ground-truth labels of simulated scenes, not RGB: "
-                           "use dataset_features() on a simulated dataset or label_features(semantic labels)")
+                           "use dataset_features() on a simulated dataset or label_features(label images)")
 
-    def frame_input(self, dataset: "Dataset", frame: "Frame") -> np.ndarray:
-        from dff_grasp_ros.teachers.sim_labels import semantic_labels
+    def bind_dataset(self, dataset: Dataset) -> dict[str, Any]:
+        """Remember what the labels of ``dataset``'s scene mean; they are part of every view's features."""
+        try:
+            self._names = label_names(dataset_scene(dataset))
+        except LabelError as err:
+            raise TeacherError(str(err)) from None
+        return {"labels": {str(label): list(name) for label, name in sorted(self._names.items())}}
 
-        return semantic_labels(dataset, frame)
+    def frame_input(self, dataset: Dataset, frame: Frame) -> np.ndarray:
+        try:
+            return dataset_label_image(dataset, frame)
+        except LabelError as err:
+            raise TeacherError(str(err)) from None
 
     def input_features(self, inputs: np.ndarray) -> torch.Tensor:
-        return self.label_features(inputs)
+        if self._names is None:
+            raise TeacherError(f"teacher {self.name!r}: bind_dataset() first, so the labels have a meaning")
+        return self.label_features(inputs, self._names)
 
     def encode_text(self, phrases: Sequence[str]) -> torch.Tensor:
         phrases = check_phrases(phrases)
@@ -209,7 +203,7 @@ class SyntheticDinoTeacher(SyntheticTeacher):
     def is_language(self) -> bool:
         return False
 
-    def label_vector(self, label: np.ndarray) -> np.ndarray:
+    def label_vector(self, label: int, name: LabelName) -> np.ndarray:
         return instance_vector(label, self.feature_dim, self.config.part_weight, self.config.seed)
 
     def encode_text(self, phrases: Sequence[str]) -> torch.Tensor:

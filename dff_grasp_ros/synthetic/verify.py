@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.dataset import load_dataset, png_units_to_depth_m
-from dff_grasp_ros.sim.catalog import load_scene
-from dff_grasp_ros.sim.spec import Scene
-from dff_grasp_ros.sim.world import world_of
+from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.spec import Scene
+from dff_grasp_ros.synthetic.world import world_of
 
 
 def ray_errors_m(dataset_dir: Path, scene: Scene | str | dict[str, Any] | None = None, n_pixels: int = 64,

@@ -14,12 +14,14 @@ import re
 
 import numpy as np
 
+from dff_grasp_ros.geometry import unit_rows
+from dff_grasp_ros.query.relevancy import CANONICAL_NEGATIVES
+
 SYNTHETIC_DIM = 64
 
 OBJECT_TYPES = ("mug", "pan", "knife", "screwdriver", "spatula", "bottle", "bowl", "box")
 PART_NAMES = ("body", "handle", "blade", "shaft", "head", "cap")
 COLOURS = ("red", "blue", "green", "yellow", "black", "white", "orange", "purple", "grey", "brown")
-CANONICAL_NEGATIVES = ("object", "things", "stuff", "texture")
 BACKGROUND_WORDS = ("table",)
 KNOWN_WORDS = OBJECT_TYPES + PART_NAMES + COLOURS + CANONICAL_NEGATIVES + BACKGROUND_WORDS
 STOPWORDS = frozenset({"the", "a", "an", "of", "on", "its", "with", "by", "at", "to", "please", "pick", "grasp",
@@ -55,17 +57,12 @@ def word_vector(word: str) -> np.ndarray:
     return vec
 
 
-def _normalise(vec: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(vec)
-    return vec / norm if norm > 0 else vec
-
-
 def embed_phrase(phrase: str) -> np.ndarray:
     """Unit vector for a text phrase (bag of words). An empty phrase embeds as the zero vector."""
     words = tokenize(phrase)
     if not words:
         return np.zeros(SYNTHETIC_DIM)
-    return _normalise(sum(_word_weight(w) * word_vector(w) for w in words))
+    return unit_rows(sum(_word_weight(w) * word_vector(w) for w in words), np.float64)
 
 
 def _word_weight(word: str) -> float:
@@ -81,10 +78,10 @@ def _word_weight(word: str) -> float:
 def embed_label(object_type: str | None, colour: str | None = None, part: str | None = None) -> np.ndarray:
     """Unit vector of a surface point with ground-truth labels; ``object_type=None`` is the table/background."""
     if object_type is None:
-        return _normalise(word_vector("table") + GENERIC_WEIGHT * word_vector("stuff"))
+        return unit_rows(word_vector("table") + GENERIC_WEIGHT * word_vector("stuff"), np.float64)
     vec = TYPE_WEIGHT * word_vector(object_type) + GENERIC_WEIGHT * word_vector("object")
     if colour:
         vec = vec + COLOUR_WEIGHT * word_vector(colour)
     if part:
         vec = vec + PART_WEIGHT * word_vector(part)
-    return _normalise(vec)
+    return unit_rows(vec, np.float64)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dff_grasp_ros.sim.catalog import load_scene, scene_parts, table_size_m
-from dff_grasp_ros.sim.objects import part_albedo
-from dff_grasp_ros.sim.shapes import Mesh
-from dff_grasp_ros.sim.spec import Scene
+from dff_grasp_ros.synthetic.catalog import load_scene, scene_parts, table_size_m
+from dff_grasp_ros.synthetic.objects import part_albedo
+from dff_grasp_ros.synthetic.shapes import Mesh
+from dff_grasp_ros.synthetic.spec import Scene
 
 if TYPE_CHECKING:
     import open3d as o3d
@@ -71,7 +71,7 @@ def table_mesh(scene: Scene) -> Mesh:
     return Mesh(vertices, np.array([[0, 1, 2], [0, 2, 3]]))
 
 
-def to_open3d(mesh: Mesh) -> "o3d.t.geometry.TriangleMesh":
+def to_open3d(mesh: Mesh) -> o3d.t.geometry.TriangleMesh:
     import open3d as o3d
 
     out = o3d.t.geometry.TriangleMesh()

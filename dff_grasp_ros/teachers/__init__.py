@@ -1,14 +1,25 @@
-"""2D teachers (CLIP, DINO, synthetic) behind one interface; see :mod:`dff_grasp_ros.teachers.base` for the API.
+"""2D teachers (CLIP, DINO, and any registered by entry point) behind one interface.
 
-Importing this package stays cheap (no torch, open_clip or timm) because ``vocabulary`` is used by the simulator.
+See :mod:`dff_grasp_ros.teachers.base` for the API. Importing this package stays cheap (no torch, open_clip or
+timm): the heavy modules load when a teacher is built or features are computed.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from dff_grasp_ros.teachers.base import (TEACHER_CONFIGS, ClipTeacherConfig, DinoTeacherConfig,
-                                         SyntheticDinoTeacherConfig, SyntheticTeacherConfig, Teacher,
-                                         TeacherConfig, TeacherError, WeightsNotFoundError, make_teacher)
+from dff_grasp_ros.teachers.base import (
+    TEACHER_ENTRY_POINTS,
+    ClipTeacherConfig,
+    DinoTeacherConfig,
+    Teacher,
+    TeacherConfig,
+    TeacherError,
+    WeightsNotFoundError,
+    make_teacher,
+    teacher_config,
+    teacher_configs,
+    teacher_pair,
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -19,6 +30,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["TEACHER_CONFIGS", "ClipTeacherConfig", "DinoTeacherConfig", "SyntheticDinoTeacherConfig",
-           "SyntheticTeacherConfig", "Teacher", "TeacherConfig", "TeacherError", "WeightsNotFoundError",
-           "make_teacher", "dataset_features"]
+__all__ = ["TEACHER_ENTRY_POINTS", "ClipTeacherConfig", "DinoTeacherConfig", "Teacher", "TeacherConfig",
+           "TeacherError", "WeightsNotFoundError", "dataset_features", "make_teacher", "teacher_config",
+           "teacher_configs", "teacher_pair"]

@@ -15,12 +15,14 @@ What callers use (the whole public surface)::
 A :class:`Teacher` has a ``name``, a ``feature_dim`` D and a nominal ``stride_px`` (image pixels per feature
 cell). ``image_features`` turns uint8 RGB images (B, H, W, 3) into unit-norm maps (B, h, w, D) whose cells tile
 the whole image uniformly: cell (r, c) covers rows [r*H/h, (r+1)*H/h) and columns [c*W/w, (c+1)*W/w).
-Language teachers (``clip``, ``synthetic``) also ``encode_text`` phrases into the same space.
+Language teachers (``clip``; the test bed's ``synthetic``) also ``encode_text`` phrases into the same space.
 
-The synthetic teachers (simulated scenes only, chosen by name, never a fallback) compute from ground-truth
-labels instead of RGB; every teacher therefore says which array it reads from a dataset frame
-(:meth:`Teacher.frame_input`) and computes from a batch of those (:meth:`Teacher.input_features`).
-The cache (:mod:`dff_grasp_ros.teachers.cache`) keys on exactly that array and :meth:`Teacher.cache_identity`.
+Other packages add teachers through the ``dff_grasp.teachers`` entry-point group (:func:`teacher_configs`);
+the test bed registers its synthetic teachers that way (simulated scenes only, chosen by name, never a
+fallback). They compute from ground-truth labels instead of RGB; every teacher therefore says which array it
+reads from a dataset frame (:meth:`Teacher.frame_input`), what else on the dataset its features depend on
+(:meth:`Teacher.bind_dataset`), and computes from a batch of those arrays (:meth:`Teacher.input_features`).
+The cache (:mod:`dff_grasp_ros.teachers.cache`) keys on exactly these and :meth:`Teacher.cache_identity`.
 """
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ class TeacherConfig:
 
     name: ClassVar[str] = ""
     _implementation: ClassVar[str] = ""  # "module:Class", imported lazily so configs stay cheap to import
+    dino_partner: ClassVar[str] = ""
+    """For a language teacher: the DINO-like teacher trained beside it for object grouping ('' otherwise)."""
 
     device: str = "auto"
     """'auto' (cuda when available), 'cpu', 'cuda', 'cuda:1'... Runtime only: not part of settings_dict()."""
@@ -63,7 +67,7 @@ class TeacherConfig:
     image_scale: float = 1.0
     """Images are resized by this factor before the teacher sees them (rounded to whole patches)."""
 
-    def setup(self) -> "Teacher":
+    def setup(self) -> Teacher:
         module_name, class_name = self._implementation.split(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         return cls(self)
@@ -89,6 +93,7 @@ class ClipTeacherConfig(TeacherConfig):
 
     name: ClassVar[str] = "clip"
     _implementation: ClassVar[str] = "dff_grasp_ros.teachers.clip:ClipTeacher"
+    dino_partner: ClassVar[str] = "dino"
 
     model_name: str = "ViT-B-16"
     pretrained: str = "laion2b_s34b_b88k"
@@ -135,49 +140,65 @@ class DinoTeacherConfig(TeacherConfig):
         _check_weights_choice("dino", self.weights)
 
 
-@dataclass
-class SyntheticTeacherConfig(TeacherConfig):
-    """Simulated scenes only: CLIP-like features from ground-truth labels in the vocabulary's space."""
+TEACHER_ENTRY_POINTS = "dff_grasp.teachers"
+"""Entry-point group through which other packages add teachers (the test bed registers its synthetic ones)."""
 
-    name: ClassVar[str] = "synthetic"
-    _implementation: ClassVar[str] = "dff_grasp_ros.teachers.synthetic:SyntheticTeacher"
-
-    patch_px: int = 16
-    """Labels are average-pooled over patches of this size (CLIP ViT-B/16's) at the teacher's input scale."""
-    noise_std: float = 0.05
-    """Per-dimension Gaussian noise added before renormalising; seeded by the label image and ``seed``."""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.patch_px < 1 or self.noise_std < 0:
-            raise TeacherError(f"{self.name}: need patch_px >= 1 and noise_std >= 0")
+_BUILT_IN: dict[str, type[TeacherConfig]] = {cfg.name: cfg for cfg in (ClipTeacherConfig, DinoTeacherConfig)}
+_PLUGINS: dict[str, type[TeacherConfig]] | None = None
 
 
-@dataclass
-class SyntheticDinoTeacherConfig(SyntheticTeacherConfig):
-    """Simulated scenes only: DINO-like features, one random direction per object instance (+ part)."""
+def _plugins() -> dict[str, type[TeacherConfig]]:
+    """Teachers registered under :data:`TEACHER_ENTRY_POINTS`, loaded once.
 
-    name: ClassVar[str] = "synthetic_dino"
-    _implementation: ClassVar[str] = "dff_grasp_ros.teachers.synthetic:SyntheticDinoTeacher"
+    A plugin that fails to load is skipped with a warning: one broken package must not take every teacher
+    down with it (nerfstudio's method discovery has that flaw).
+    """
+    global _PLUGINS
+    if _PLUGINS is None:
+        import warnings
+        from importlib.metadata import entry_points
 
-    patch_px: int = 8
-    feature_dim: int = 64
-    part_weight: float = 0.5
-    """Length of the part direction relative to the instance direction: parts of one object stay close."""
+        found: dict[str, type[TeacherConfig]] = {}
+        for entry in entry_points(group=TEACHER_ENTRY_POINTS):
+            try:
+                config = entry.load()
+            except Exception as err:
+                warnings.warn(f"teacher plugin {entry.name!r} ({entry.value}) failed to load: {err}", stacklevel=2)
+                continue
+            if not (isinstance(config, type) and issubclass(config, TeacherConfig)) or config.name != entry.name:
+                warnings.warn(f"teacher plugin {entry.name!r} ({entry.value}) is not a TeacherConfig named "
+                              f"{entry.name!r}; ignored", stacklevel=2)
+                continue
+            found[entry.name] = config
+        _PLUGINS = found
+    return _PLUGINS
 
 
-TEACHER_CONFIGS: dict[str, type[TeacherConfig]] = {
-    cfg.name: cfg for cfg in (ClipTeacherConfig, DinoTeacherConfig, SyntheticTeacherConfig,
-                              SyntheticDinoTeacherConfig)
-}
+def teacher_configs() -> dict[str, type[TeacherConfig]]:
+    """Every known teacher config by name: the built-in ``clip`` and ``dino`` plus registered plugins."""
+    return {**_plugins(), **_BUILT_IN}
 
 
-def make_teacher(name: str, **settings: Any) -> "Teacher":
+def teacher_config(name: str) -> type[TeacherConfig]:
+    """The config class of teacher ``name`` (plugins are only loaded for names that are not built in)."""
+    config = _BUILT_IN.get(name) or _plugins().get(name)
+    if config is None:
+        raise TeacherError(f"unknown teacher {name!r}; choose one of {sorted(teacher_configs())}")
+    return config
+
+
+def teacher_pair(language_teacher: str) -> tuple[str, str]:
+    """``(language, dino)`` teacher names for a language-teacher choice such as ``clip``."""
+    config = teacher_config(language_teacher)
+    if not config.dino_partner:
+        language = sorted(name for name, cfg in teacher_configs().items() if cfg.dino_partner)
+        raise TeacherError(f"{language_teacher!r} is not a language teacher; choose one of {', '.join(language)}")
+    return language_teacher, config.dino_partner
+
+
+def make_teacher(name: str, **settings: Any) -> Teacher:
     """Build a teacher by name; accepts exactly what ``settings_dict()`` returned, plus runtime settings."""
-    if name not in TEACHER_CONFIGS:
-        raise TeacherError(f"unknown teacher {name!r}; choose one of {sorted(TEACHER_CONFIGS)}")
-    cls = TEACHER_CONFIGS[name]
+    cls = teacher_config(name)
     known = {item.name for item in dataclasses.fields(cls)}
     unknown = sorted(set(settings) - known)
     if unknown:
@@ -191,7 +212,7 @@ def _check_weights_choice(name: str, weights: str) -> None:
         raise TeacherError(f"{name}: weights must be 'pretrained' or 'random', got {weights!r}")
 
 
-def resolve_device(device: str) -> "torch.device":
+def resolve_device(device: str) -> torch.device:
     import torch
 
     if device == "auto":
@@ -237,18 +258,23 @@ class Teacher(ABC):
         return {**self.settings_dict(), "weights_id": self.weights_id}
 
     @abstractmethod
-    def image_features(self, images: "np.ndarray | torch.Tensor") -> "torch.Tensor":
+    def image_features(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 RGB (B, H, W, 3) -> float (B, h, w, D), unit norm along D, on the teacher's device."""
 
-    def encode_text(self, phrases: Sequence[str]) -> "torch.Tensor":
+    def encode_text(self, phrases: Sequence[str]) -> torch.Tensor:
         """Phrases -> (P, D) unit vectors in the image feature space (language teachers only)."""
         raise TeacherError(f"teacher {self.name!r} has no text encoder; use a language teacher (clip, synthetic)")
 
-    def frame_input(self, dataset: "Dataset", frame: "Frame") -> np.ndarray:
+    def bind_dataset(self, dataset: Dataset) -> dict[str, Any]:
+        """Prepare for the frames of ``dataset``: returns what, besides each frame's input array, its features
+        depend on (part of the cache key). Teachers that see only pixels need nothing: ``{}``."""
+        return {}
+
+    def frame_input(self, dataset: Dataset, frame: Frame) -> np.ndarray:
         """The array this teacher computes from for one dataset frame (RGB unless overridden)."""
         return dataset.load_rgb(frame)
 
-    def input_features(self, inputs: np.ndarray) -> "torch.Tensor":
+    def input_features(self, inputs: np.ndarray) -> torch.Tensor:
         """Features of a stacked batch of :meth:`frame_input` arrays."""
         return self.image_features(inputs)
 
@@ -261,7 +287,7 @@ def grid_shape(image_hw: tuple[int, int], patch_px: int, image_scale: float = 1.
     return (max(1, round(height * image_scale / patch_px)), max(1, round(width * image_scale / patch_px)))
 
 
-def l2_normalise(features: "torch.Tensor", eps: float = 1e-6) -> "torch.Tensor":
+def l2_normalise(features: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Unit length along the last axis; computed in float32 so fp16 features do not under/overflow."""
     import torch
 

@@ -1,10 +1,11 @@
 """Teacher features of a whole dataset, cached next to it.
 
 Layout: ``DATASET/.teacher_cache/<teacher name>/<key>.npy``, one float16 (h, w, D) map per view, where ``key``
-hashes the exact array the teacher reads for that view (:meth:`Teacher.frame_input`: the decoded RGB, or the
-semantic labels) together with :meth:`Teacher.cache_identity` (settings + weights). Changing a setting or an
-image therefore misses; moving or copying the dataset keeps its cache. Files are written atomically, so
-concurrent trainers and killed processes never leave a torn entry; an unreadable entry is recomputed.
+hashes the exact array the teacher reads for that view (:meth:`Teacher.frame_input`: the decoded RGB, or a label
+image) together with :meth:`Teacher.cache_identity` (settings + weights) and :meth:`Teacher.bind_dataset`.
+Changing a setting or an image therefore misses; moving or copying the dataset keeps its cache. Files are
+written atomically, so concurrent trainers and killed processes never leave a torn entry; an unreadable entry is
+recomputed.
 """
 from __future__ import annotations
 
@@ -26,11 +27,14 @@ CACHE_DIRNAME = ".teacher_cache"
 Progress = Callable[[int, int], None]  # (views done, views total)
 
 
-def cache_key(teacher: Teacher, frame_input: np.ndarray) -> str:
-    """Hex key of one view's features: input bytes, dtype and shape, plus the teacher's identity."""
+def cache_key(teacher: Teacher, frame_input: np.ndarray, dataset_context: dict | None = None) -> str:
+    """Hex key of one view's features: input bytes, dtype and shape, the teacher's identity and what else on the
+    dataset the features depend on (:meth:`Teacher.bind_dataset`)."""
     array = np.ascontiguousarray(frame_input)
     digest = hashlib.sha256()
     digest.update(json.dumps(teacher.cache_identity(), sort_keys=True).encode())
+    if dataset_context:
+        digest.update(json.dumps(dataset_context, sort_keys=True).encode())
     digest.update(repr((array.dtype.str, array.shape)).encode())
     digest.update(array.tobytes())
     return digest.hexdigest()[:40]
@@ -56,13 +60,14 @@ def dataset_features(dataset: Dataset, teacher: Teacher, batch_size: int = 8, de
     pending: list[tuple[int, str, np.ndarray]] = []
     writable = [True]
     done = 0
+    context = teacher.bind_dataset(dataset)
     for index, frame in enumerate(dataset.frames):
         try:
             frame_input = teacher.frame_input(dataset, frame)
         except OSError as err:
             raise TeacherError(f"{teacher.name}: cannot read view {index} ({frame.image_path}) of "
                                f"{dataset.root}: {err}") from err
-        key = cache_key(teacher, frame_input)
+        key = cache_key(teacher, frame_input, context)
         maps[index] = _read_entry(cache_dir(dataset.root, teacher) / f"{key}.npy",
                                   (*teacher.grid_shape(frame_input.shape[:2]), teacher.feature_dim))
         if maps[index] is None:
@@ -100,10 +105,11 @@ def _read_entry(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray | Non
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
-        warnings.warn(f"ignoring unreadable teacher cache entry {path}: {err}")
+        warnings.warn(f"ignoring unreadable teacher cache entry {path}: {err}", stacklevel=2)
         return None
     if array.shape != expected_shape or array.dtype != np.float16:
-        warnings.warn(f"ignoring teacher cache entry {path}: {array.dtype} {array.shape}, expected {expected_shape}")
+        warnings.warn(f"ignoring teacher cache entry {path}: {array.dtype} {array.shape}, expected {expected_shape}",
+                      stacklevel=2)
         return None
     return array
 
@@ -114,7 +120,8 @@ def _write_entry(path: Path, array: np.ndarray) -> bool:
     try:
         atomic_write_bytes(path, buffer.getvalue())
     except OSError as err:
-        warnings.warn(f"teacher features not cached ({path.parent} is not writable: {err}); continuing uncached")
+        warnings.warn(f"teacher features not cached ({path.parent} is not writable: {err}); continuing uncached",
+                      stacklevel=2)
         return False
     return True
 

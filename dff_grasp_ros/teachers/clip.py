@@ -19,8 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dff_grasp_ros.teachers.base import (ClipTeacherConfig, Teacher, TeacherError, check_phrases, l2_normalise,
-                                         resolve_device)
+from dff_grasp_ros.teachers.base import (
+    ClipTeacherConfig,
+    Teacher,
+    TeacherError,
+    check_phrases,
+    l2_normalise,
+    resolve_device,
+)
 from dff_grasp_ros.teachers.imaging import as_uint8_batch, interpolate_grid_embedding, prepare_images
 from dff_grasp_ros.teachers.weights import find_weights, weights_identity
 
@@ -164,7 +170,7 @@ class ClipTeacher(Teacher):
     def is_language(self) -> bool:
         return True
 
-    def image_features(self, images: "np.ndarray | torch.Tensor") -> torch.Tensor:
+    def image_features(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         batch = as_uint8_batch(images)
         grid_hw = self.grid_shape(tuple(batch.shape[1:3]))
         with torch.no_grad():

@@ -60,7 +60,7 @@ class DinoTeacher(Teacher):
         self.mean = tuple(pretrained_cfg.get("mean", (0.485, 0.456, 0.406)))
         self.std = tuple(pretrained_cfg.get("std", (0.229, 0.224, 0.225)))
 
-    def image_features(self, images: "np.ndarray | torch.Tensor") -> torch.Tensor:
+    def image_features(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
         batch = as_uint8_batch(images)
         grid_h, grid_w = self.grid_shape(tuple(batch.shape[1:3]))
         pixels = prepare_images(batch, (grid_h * self.patch_px, grid_w * self.patch_px), self.mean, self.std,

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from dff_grasp_ros.teachers.base import TeacherError
 
 
-def as_uint8_batch(images: "np.ndarray | torch.Tensor") -> torch.Tensor:
+def as_uint8_batch(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """Validate and wrap (B, H, W, 3) uint8 images (a single (H, W, 3) image becomes a batch of one)."""
     batch = torch.from_numpy(np.ascontiguousarray(images)) if isinstance(images, np.ndarray) else images
     if not isinstance(batch, torch.Tensor):

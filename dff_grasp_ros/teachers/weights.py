@@ -51,7 +51,7 @@ def weights_identity(path: Path) -> str:
     return f"file:{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def read_state_dict(path: Path) -> "dict[str, torch.Tensor]":
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A plain state dict from .safetensors or a torch file (tensors only: ``weights_only=True``)."""
     import torch
 

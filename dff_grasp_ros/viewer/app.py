@@ -52,9 +52,6 @@ class GraspViewer:
                  initial_prompt: str = "mug handle") -> None:
         import viser
 
-        from dff_grasp_ros.nodes.query import display_relevancy, grasp_matrix
-
-        self._display_relevancy, self._grasp_matrix = display_relevancy, grasp_matrix
         if server.current is None:
             raise FileNotFoundError("the viewer needs a trained field")
         self.server = server
@@ -85,7 +82,7 @@ class GraspViewer:
         with self._lock:  # one query at a time per page keeps the scene consistent
             result, served = self.server.ask(self.prompt.value)
             if served is not None:
-                colours = overlay_colours(served.cloud.rgb, self._display_relevancy(result))
+                colours = overlay_colours(served.cloud.rgb, result.display_relevancy)
                 self.viser.scene.add_point_cloud("/scene", served.cloud.points_m, colors=colours,
                                                  point_size=SCENE_POINT_SIZE_M)
             self.draw_gripper(result)
@@ -97,7 +94,7 @@ class GraspViewer:
         self._gripper_names = []
         if result.grasp is None:
             return
-        tcp = self._grasp_matrix(result.grasp)
+        tcp = result.grasp.pose_matrix
         gripper = self.server.params.grasp.gripper
         for part, (lower, upper) in gripper.boxes(result.grasp.opening_m).items():
             if part == "closing":

@@ -3,7 +3,7 @@
     python test/data/make_field_crop.py FIELD_DIR SCENE OUT.npz OBJECT_TYPE [OBJECT_TYPE ...]
 
 ``tabletop_knife_cpu_field.npz`` is the knife of a `tabletop` field trained on this 2-core CPU with
-``bench/bench_field_query.py --scene tabletop --config dff-tiny --steps 300 --device cpu`` (session of
+``bench/bench_field_query.py --scene tabletop --method dff-tiny --steps 300 --device cpu`` (session of
 2026-11-23): the field whose blurred features made "knife blade" grasp the knife's handle.
 ``tabletop_knife_screwdriver_demo_field.npz`` is the knife and the screwdriver of the field a ``make demo`` run
 trained the same day, which does not tell the knife's blade from its handle; ``tabletop_screwdriver_demo_field_2.npz``
@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 
 from dff_grasp_ros.query.downsample import voxel_representatives
 from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud
-from dff_grasp_ros.sim import ground_truth
+from dff_grasp_ros.synthetic import ground_truth
 
 NEAR_M, VOXEL_M = 0.04, 0.004
 

@@ -1,0 +1,29 @@
+"""Small pure-numpy helpers shared by the field export, the query and the test bed (one of each)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def unit_rows(vectors: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """Rows (last axis) scaled to unit length; zero rows stay zero."""
+    vectors = np.asarray(vectors, dtype=dtype)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def voxel_keys(points_m: np.ndarray, voxel_m: float) -> np.ndarray:
+    """One int64 per point naming its cell of a ``voxel_m`` grid: equal keys, same cell.
+
+    One integer per cell rather than a row of three, because a 1-D ``np.unique`` is several times faster than a
+    unique over rows (this runs on every query and every export).
+    """
+    if voxel_m <= 0:
+        raise ValueError(f"voxel size must be positive, got {voxel_m}")
+    cells = np.floor(np.asarray(points_m, dtype=np.float64) / voxel_m).astype(np.int64)
+    if len(cells) == 0:
+        return np.zeros(0, dtype=np.int64)
+    cells -= cells.min(axis=0)
+    extent = cells.max(axis=0) + 1
+    if np.prod(extent.astype(np.float64)) < 2.0 ** 62:
+        return (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
+    return np.unique(cells, axis=0, return_inverse=True)[1].reshape(-1)  # a grid too large to number densely

@@ -1,0 +1,63 @@
+"""An ideal SceneCloud of a scene's ground truth: what a perfectly trained field would export (tests, benches)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dff_grasp_ros.geometry import unit_rows
+from dff_grasp_ros.scene_cloud import SceneCloud
+from dff_grasp_ros.synthetic.vocabulary import embed_label
+
+
+def scene_cloud_from_ground_truth(ground_truth: dict[str, Any], seed: int = 0, dino_dim: int = 32,
+                                  part_offset: float = 0.3, table_spacing_m: float = 0.005,
+                                  table_margin_m: float = 0.08) -> SceneCloud:
+    """An ideal SceneCloud of a ground truth: its surface points plus a table grid at z = 0.
+
+    Language features are the synthetic teacher's labels (:func:`embed_label`); DINO-like features are a random
+    unit vector per object instance plus a smaller random offset per part name (parts of one object stay
+    similar, different objects are unrelated, as DINO behaves). Normals are estimated by open3d and turned away
+    from their part's centroid.
+    """
+    import open3d as o3d  # heavy; only this builder needs it
+
+    rng = np.random.default_rng(seed)
+    part_offsets: dict[str, np.ndarray] = {}
+    points, normals, language, dino, rgb = [], [], [], [], []
+    for obj in ground_truth["objects"]:
+        instance = unit_rows(rng.standard_normal(dino_dim))
+        for name, part in obj["parts"].items():
+            part_points = np.asarray(part["points"], dtype=np.float64).reshape(-1, 3)
+            if name not in part_offsets:
+                part_offsets[name] = unit_rows(rng.standard_normal(dino_dim))
+            pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(part_points))
+            pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(12))
+            part_normals = np.asarray(pcd.normals)
+            outward = np.sign(np.einsum("ij,ij->i", part_normals, part_points - part_points.mean(axis=0)))
+            points.append(part_points)
+            normals.append(part_normals * np.where(outward == 0, 1.0, outward)[:, None])
+            language.append(np.tile(embed_label(obj["type"], obj.get("color"), name), (len(part_points), 1)))
+            dino.append(np.tile(unit_rows(instance + part_offset * part_offsets[name]), (len(part_points), 1)))
+            rgb.append(np.tile(rng.integers(0, 256, 3), (len(part_points), 1)))
+    object_points = np.vstack(points)
+    table = _table_grid(object_points, table_spacing_m, table_margin_m)
+    points.append(table)
+    normals.append(np.tile([0.0, 0.0, 1.0], (len(table), 1)))
+    language.append(np.tile(embed_label(None), (len(table), 1)))
+    dino.append(np.tile(unit_rows(rng.standard_normal(dino_dim)), (len(table), 1)))
+    rgb.append(np.full((len(table), 3), 200))
+    return SceneCloud(points_m=np.vstack(points).astype(np.float32), normals=np.vstack(normals).astype(np.float32),
+                      rgb=np.vstack(rgb).astype(np.uint8), language=np.vstack(language).astype(np.float32),
+                      dino=np.vstack(dino).astype(np.float32))
+
+
+def _table_grid(object_points: np.ndarray, spacing_m: float, margin_m: float) -> np.ndarray:
+    """Table points at z = 0 around the objects, leaving out what the objects stand on (unseen by cameras)."""
+    low, high = object_points[:, :2].min(axis=0) - margin_m, object_points[:, :2].max(axis=0) + margin_m
+    xs, ys = np.arange(low[0], high[0], spacing_m), np.arange(low[1], high[1], spacing_m)
+    grid = np.column_stack([np.repeat(xs, len(ys)), np.tile(ys, len(xs)), np.zeros(len(xs) * len(ys))])
+    distance, _ = cKDTree(object_points).query(grid)
+    return grid[distance > 2 * spacing_m]
+
