@@ -4,7 +4,9 @@ The demo, the benchmarks and the tests all judge a grasp with :func:`judge_grasp
 robot would execute): the fingers close from the answer's opening along the closing axis, and the first
 ground-truth points each finger meets are the contacts. The verdict says whether both contacts lie on the asked
 part of the asked object, on another part or on another object, whether the hand closes on nothing, and how many
-ground-truth points the fingers and palm pass through (or whether they dip below the table).
+ground-truth points the fingers and palm pass through (or whether they dip below the table). A tote's walls are
+obstacle points (object id OBSTACLE_ID): never held, and a collision even between the fingers. Whether the grasp
+would hold the object is for the physics judge (:mod:`dff_grasp_ros.synthetic.physics`).
 
 :func:`check_scene` asks every object-with-part prompt a scene supports plus prompts for absent objects, judges
 each grasp that way, and scores the object phrase's relevancy (AUROC of the object's points against the rest).

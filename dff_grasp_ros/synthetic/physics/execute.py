@@ -48,7 +48,7 @@ class Snapshot:
     """The world at one moment, for pictures: every object's pose and the hand's."""
 
     label: str
-    time_s: float
+    time_s: float  # since the hand started at the pre-grasp pose
     object_to_base: np.ndarray  # (N, 4, 4)
     hand_to_base: np.ndarray  # (4, 4) TCP frame
     opening_m: float  # distance between the fingers' inner faces
@@ -105,6 +105,12 @@ class _Run:
         self.finger_geoms = self.hand_geoms[1:]
         self.snapshots: list[Snapshot] = []
         self.rest_com = self.com()
+        self.start_time_s = float(self.data.time)  # the template's clock has run through the settling
+
+    @property
+    def time_s(self) -> float:
+        """Seconds since the hand started at the pre-grasp pose."""
+        return float(self.data.time) - self.start_time_s
 
     def com(self) -> np.ndarray:
         return self.data.xipos[list(self.physics.object_bodies)].copy()
@@ -169,7 +175,7 @@ class _Run:
         poses[:, :3, :3] = self.data.xmat[bodies].reshape(-1, 3, 3)
         poses[:, :3, 3] = self.data.xpos[bodies]
         hand = _pose(self.data.xmat[self.physics.hand_body].reshape(3, 3), self.data.xpos[self.physics.hand_body])
-        self.snapshots.append(Snapshot(label, float(self.data.time), poses, hand, self.opening_m()))
+        self.snapshots.append(Snapshot(label, self.time_s, poses, hand, self.opening_m()))
 
 
 def _thing_name(physics: PhysicsScene, geom: int) -> str:
@@ -211,7 +217,7 @@ def execute_grasp(scene: Scene | str, object_id: int, rotation: np.ndarray, posi
                ) -> Execution:
         rise = run.com()[:, 2] - run.rest_com[:, 2]
         return Execution(outcome, object_id, message, tuple(float(r) for r in rise), push_m, tuple(touched), held,
-                         closed_m, float(run.data.time), time.monotonic() - started, tuple(run.snapshots))
+                         closed_m, run.time_s, time.monotonic() - started, tuple(run.snapshots))
 
     # Approach: straight from the pre-grasp pose to the grasp pose, fingers open; any touch but the asked object's
     # (or pushing it) ends the run.
