@@ -18,6 +18,7 @@ from dff_grasp_ros.synthetic.world import posed_world
 STRIP_INTRINSICS = CameraIntrinsics(320, 240, 300.0, 300.0, 160.0, 120.0)
 VIEW_DISTANCE_M = 0.5
 VIEW_ELEVATION_DEG = 12.0  # low enough to see the fingers under the palm
+TOTE_VIEW_ELEVATION_DEG = 55.0  # over a tote's walls
 
 
 def gripper_meshes(gripper: ParallelJawGripper, opening_m: float, hand_to_base: np.ndarray) -> list[Mesh]:
@@ -29,7 +30,7 @@ def gripper_meshes(gripper: ParallelJawGripper, opening_m: float, hand_to_base: 
 
 def strip_camera(scene: Scene, hand_to_base: np.ndarray) -> np.ndarray:
     """camera_to_base of a view of the grasp from the side, across the closing axis (both fingers in sight),
-    from outside the scene looking in, aimed 5 cm above the grasp (the middle of the lift)."""
+    from outside the scene looking in (from above a tote's walls), aimed 5 cm above the grasp (mid-lift)."""
     closing = hand_to_base[:3, 1]
     across = np.array([-closing[1], closing[0], 0.0])
     across = across / np.linalg.norm(across) if np.linalg.norm(across) > 1e-3 else np.array([1.0, 0.0, 0.0])
@@ -37,7 +38,7 @@ def strip_camera(scene: Scene, hand_to_base: np.ndarray) -> np.ndarray:
     outwards = target[:2] - np.asarray(scene.scan.center_m[:2])
     if across[:2] @ outwards < 0:
         across = -across
-    elevation = np.radians(VIEW_ELEVATION_DEG)
+    elevation = np.radians(TOTE_VIEW_ELEVATION_DEG if scene.tote is not None else VIEW_ELEVATION_DEG)
     eye = target + VIEW_DISTANCE_M * (np.cos(elevation) * across + np.sin(elevation) * np.array([0.0, 0.0, 1.0]))
     return look_at_optical(eye, target)
 
