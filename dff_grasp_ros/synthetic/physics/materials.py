@@ -19,8 +19,7 @@ Friction (Coulomb coefficients; MuJoCo uses the larger of the two geoms' coeffic
 value governs every finger contact and the objects' value every object-object and object-table contact):
 
 - ``PAD_FRICTION`` 1.0: the finger pads are rubber; dry rubber on hard smooth surfaces (ceramic, steel, hard
-  plastic) has a static coefficient of about 0.8-1.2, and grasp benchmarks that execute grasps in simulation
-  with a floating hand commonly take 1.0.
+  plastic) has a static coefficient of about 0.8-1.2; we take the middle.
 - ``PAD_TORSION_M`` 0.006: torsional friction (condim 4, torque = coefficient x normal force) of a soft pad
   pressed on a ~20 x 14 mm patch: the mean lever of a uniform pressure over that patch is ~6 mm.
 - ``OBJECT_FRICTION`` 0.5 and ``TABLE_FRICTION`` 0.5: ceramic, plastic or metal on a wooden table or plastic
