@@ -33,9 +33,11 @@ from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
 from dff_grasp_ros.query.grouping import GroupingParams, best_region
 from dff_grasp_ros.query.parts import (
     DEFAULT_MIN_PART_CONTRAST,
+    DEFAULT_MIN_PART_TOP,
     DEFAULT_PART_FRACTION,
     DEFAULT_RIVAL_RATIO,
     NEVER_RIVALS,
+    PartRanking,
     find_rival,
     part_logits,
     rank_parts,
@@ -70,6 +72,7 @@ class QueryParams:
     relevancy_threshold: float = DEFAULT_RELEVANCY_THRESHOLD
     part_fraction: float = DEFAULT_PART_FRACTION  # see dff_grasp_ros.query.parts
     min_part_contrast: float = DEFAULT_MIN_PART_CONTRAST
+    min_part_top: float = DEFAULT_MIN_PART_TOP
     rival_ratio: float = DEFAULT_RIVAL_RATIO
     temperature: float = TEMPERATURE
     negatives: tuple[str, ...] = CANONICAL_NEGATIVES
@@ -190,11 +193,12 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
         result.message = f"'{parsed.object_phrase}' not found in the scene (no point stands above the table)"
         return result
 
-    finder = _InstanceFinder(prepared, logits[1][prepared.scene_rows], params)
+    finder = _InstanceFinder(prepared, logits[1][prepared.scene_rows], _background_level(prepared, logits[1]),
+                             params)
     if named.attributes:
         instances, seen = _instances_with_attribute(prepared, finder, named, object_emb, text_encoder, params)
         if finder.found == 0:
-            result.message = _not_found(named.phrase, finder.best_relevancy, params)
+            result.message = _not_found(named.phrase, finder, params)
             return result
         if not instances:
             result.message = f"not found: no {named.phrase} (saw: {', '.join(dict.fromkeys(seen))})"
@@ -219,13 +223,24 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
         first_failure = first_failure or answer
     if first_failure is not None:
         return first_failure
-    result.message = _not_found(parsed.object_phrase, finder.best_relevancy, params)
+    result.message = _not_found(parsed.object_phrase, finder, params)
     return result
 
 
-def _not_found(phrase: str, best_relevancy: float, params: QueryParams) -> str:
-    return (f"'{phrase}' not found in the scene (best relevancy {best_relevancy:.2f} is below the threshold "
-            f"{params.relevancy_threshold:.2f})")
+def _not_found(phrase: str, finder: _InstanceFinder, params: QueryParams) -> str:
+    if finder.best_relevancy >= params.relevancy_threshold:
+        return (f"'{phrase}' not found in the scene (it fits the surface the objects stand on as well as "
+                f"anything on it)")
+    return (f"'{phrase}' not found in the scene (best relevancy {finder.best_relevancy:.2f} is below the "
+            f"threshold {params.relevancy_threshold:.2f})")
+
+
+def _background_level(prepared: PreparedCloud, logits: np.ndarray) -> float:
+    """Median of per-valid-row ``logits`` over the background (the surface the objects stand on); -inf without
+    one. A phrase that fits no object better than this names the background, not an object."""
+    if len(prepared.background_rows) == 0:
+        return -np.inf
+    return float(np.median(logits[prepared.background_rows]))
 
 
 _NO_GRASP = "no collision-free grasp"
@@ -242,11 +257,13 @@ class _InstanceFinder:
 
     The first instance is the one the most relevant seed grows into. Later ones must be instances of the name
     as a whole (mean relevancy over their points at the threshold or above, at least ``seed_neighbours``
-    points), not a blurred fringe left beside an earlier one.
+    points), not a blurred fringe left beside an earlier one. Every seed must fit the name better than the
+    background does (``background_logit``).
     """
 
-    def __init__(self, prepared: PreparedCloud, name_logits: np.ndarray, params: QueryParams) -> None:
-        self.prepared, self.params = prepared, params
+    def __init__(self, prepared: PreparedCloud, name_logits: np.ndarray, background_logit: float,
+                 params: QueryParams) -> None:
+        self.prepared, self.params, self.background_logit = prepared, params, background_logit
         self.logits, self.relevancy = name_logits, sigmoid(name_logits)
         self.excluded = np.zeros(len(name_logits), dtype=bool)
         self.found, self.best_relevancy = 0, 0.0
@@ -261,7 +278,7 @@ class _InstanceFinder:
             best = float(seed_relevancy.mean())
             if attempt == 0:
                 self.best_relevancy = best
-            if best < threshold:
+            if best < threshold or self.logits[seed_points].mean() <= self.background_logit:
                 return
             mask = grouping.grow(seed_points[seed_relevancy >= threshold], allowed=~self.excluded)
             self.excluded |= mask
@@ -320,12 +337,23 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
     result = replace(template, object_mask=prepared.scatter(prepared.on_valid(object_mask)))
     if part_embs is not None:
         eligible = np.array([w not in NEVER_RIVALS for w in competitors])
-        relative, target, contrast, rival = _locate_part(prepared, part_embs, eligible, object_mask, params)
+        relative, target, ranking, rival, background = _locate_part(prepared, part_embs, eligible, object_mask,
+                                                                    params)
         result.part_relevancy = prepared.scatter(relative)
         result.part_mask = prepared.scatter(prepared.on_valid(target))
+        contrast, top = float(ranking.contrast[0]), float(ranking.top[0])
+        no_part = f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it"
         if not target.any():
-            result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it (no part of it "
-                              f"stands out: contrast {contrast:.2f} < {params.min_part_contrast:.2f})")
+            result.message = (f"{no_part} (no part of it stands out: contrast {contrast:.2f} < "
+                              f"{params.min_part_contrast:.2f})")
+            return result
+        if top <= params.min_part_top:
+            result.message = (f"{no_part}: '{parsed.part_query}' fits no point of it better than its other part "
+                              f"names do ({top:.2f} <= {params.min_part_top:.2f})")
+            return result
+        if top <= background:
+            result.message = (f"{no_part}: '{parsed.part_query}' fits the surface it stands on better than any "
+                              f"point of it ({top:.2f} <= {background:.2f})")
             return result
         if rival is not None:
             result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it: its most "
@@ -368,9 +396,14 @@ def _split_name(prepared: PreparedCloud, text_encoder: TextEncoder, parsed: Pars
         return parsed
     names = [named.name] + prefixes
     embeddings = _encode(text_encoder, names, prepared.language.shape[1])
-    logits = _relevancy_logits(prepared.language[prepared.scene_rows], embeddings, negatives, params.temperature)
+    scene = len(prepared.scene_rows)
+    rows = np.r_[prepared.scene_rows, prepared.background_rows]
+    logits = _relevancy_logits(prepared.language[rows], embeddings, negatives, params.temperature)
     grouping = prepared.grouping
-    best = [float(row[grouping.find_seed(row)[1]].mean()) for row in logits]
+    # How much better each reading fits its best object than the background (a name ending in "table" fits
+    # the table: that part of it names no object).
+    background = [float(np.median(row[scene:])) if len(rows) > scene else 0.0 for row in logits]
+    best = [float(row[grouping.find_seed(row[:scene])[1]].mean()) - level for row, level in zip(logits, background)]
     winner = int(np.argmax(best))  # the whole name wins ties
     if winner == 0:
         return parsed
@@ -399,13 +432,13 @@ def _relevancy_logits(language: np.ndarray, embeddings: np.ndarray, negatives: n
 
 
 def _locate_part(prepared: PreparedCloud, part_embs: np.ndarray, eligible: np.ndarray, object_mask: np.ndarray,
-                 params: QueryParams) -> tuple[np.ndarray, np.ndarray, float, int | None]:
+                 params: QueryParams) -> tuple[np.ndarray, np.ndarray, PartRanking, int | None, float]:
     """The asked part (row 0 of ``part_embs``, the object's other part names after it) on the object (query.parts).
 
     ``eligible`` masks which of the other names may refuse the part as its rival.
 
-    Returns the relative part score per valid row, the part region on the scene points, the part's contrast,
-    and the column of a rival part name (None when there is none).
+    Returns the relative part score per valid row, the part region on the scene points, the ranking, the column
+    of a rival part name (None when there is none), and the asked part's median logit over the background.
     """
     on_object = prepared.on_valid(object_mask)
     ranking = rank_parts(part_logits(prepared.language[on_object], part_embs, params.temperature),
@@ -417,7 +450,11 @@ def _locate_part(prepared: PreparedCloud, part_embs: np.ndarray, eligible: np.nd
     target = best_region(prepared.points_m, relative[rows], candidates[rows], params.grouping.neighbour_radius_m,
                          baseline=params.part_fraction)
     rival = find_rival(ranking, prepared.on_valid(target)[on_object], eligible, params.rival_ratio)
-    return relative, target, float(ranking.contrast[0]), rival
+    background = -np.inf
+    if len(prepared.background_rows):
+        background = float(np.median(part_logits(prepared.language[prepared.background_rows], part_embs,
+                                                 params.temperature)[:, 0]))
+    return relative, target, ranking, rival, background
 
 
 def _encode(text_encoder: TextEncoder, phrases: list[str], dim: int) -> np.ndarray:

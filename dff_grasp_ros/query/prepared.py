@@ -13,6 +13,9 @@ Three point sets, each indexing into the next larger one:
   contacts placed (a point within ``table_band_m`` of the table never belongs to an object);
 * *obstacles*: the scene points plus the voxels between the table clearance and the band (the hand must not
   touch them either); points lower than that are covered by the table plane test.
+
+The valid rows in the table band are the *background*, the surface the objects stand on: a phrase that fits it
+as well as anything on it names no object (query.pipeline, query.parts). An even sample of them is kept.
 """
 from __future__ import annotations
 
@@ -22,9 +25,11 @@ import numpy as np
 
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.grasp.collision import Obstacles
-from dff_grasp_ros.query.downsample import voxel_representatives
+from dff_grasp_ros.query.downsample import strided_indices, voxel_representatives
 from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams
 from dff_grasp_ros.scene_cloud import SceneCloud
+
+MAX_BACKGROUND_ROWS = 4096  # an even sample of the background is enough for its median
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class PreparedCloud:
     grouping: GroupingIndex  # over the scene points: their positions, DINO features, KD-tree, neighbour graph
     normals: np.ndarray  # (S, 3)
     obstacles: Obstacles
+    background_rows: np.ndarray  # (<= MAX_BACKGROUND_ROWS,) valid rows in the table band (none without a table)
 
     @property
     def points_m(self) -> np.ndarray:
@@ -94,7 +100,7 @@ def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedC
         above = rep_points[:, 2] > settings.table_z_m + settings.table_band_m
         layer = ~above & (rep_points[:, 2] >= settings.table_z_m + settings.table_clearance_m)
     scene_reps = np.flatnonzero(above)
-    rep_to_scene = np.full(len(reps) + 1, -1, dtype=np.int64)
+    rep_to_scene = np.full(len(reps), -1, dtype=np.int64)
     rep_to_scene[scene_reps] = np.arange(len(scene_reps))
     scene_rows = reps[scene_reps]
     scene_points = rep_points[scene_reps]
@@ -103,5 +109,8 @@ def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedC
     obstacles = Obstacles.from_points(np.vstack([scene_points, layer_points]),
                                       scene_index=np.r_[np.arange(len(scene_points)), np.full(len(layer_points), -1)])
     normals = np.asarray(cloud.normals[rows[scene_rows]], dtype=np.float64)
-    return PreparedCloud(cloud, settings, valid, language, scene_rows, rep_to_scene[inverse], grouping, normals,
-                         obstacles)
+    scene_of_valid = rep_to_scene[inverse]
+    background = np.flatnonzero(scene_of_valid < 0) if settings.table_z_m is not None else np.zeros(0, np.int64)
+    background = background[strided_indices(len(background), MAX_BACKGROUND_ROWS)]
+    return PreparedCloud(cloud, settings, valid, language, scene_rows, scene_of_valid, grouping, normals,
+                         obstacles, background)
