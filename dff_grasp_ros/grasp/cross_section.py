@@ -177,7 +177,8 @@ def sample_cross_section_pairs(points_m: np.ndarray, first_candidates: np.ndarra
     object_points, centre_points = points_m[object_candidates], points_m[centres]
     reach = max_width_m + shape.finger_width_m
     # Dense per (approach, centre, point): within the hand's reach and the pads' depth band.
-    close = ((centre_points[:, None, :] - object_points[None]) ** 2).sum(axis=2) <= reach ** 2  # (C, N)
+    close = ((centre_points ** 2).sum(axis=1)[:, None] + (object_points ** 2).sum(axis=1)[None]
+             - 2.0 * centre_points @ object_points.T) <= reach ** 2  # (C, N)
     depth_all = (object_points @ back.T).T[:, None, :] - (centre_points @ back.T).T[:, :, None]  # (A, C, N)
     slab, centre_of, nearby = np.nonzero(close[None] & (np.abs(depth_all) <= shape.pad_length_m / 2.0))
     u = (object_points @ basis[:, 0].T)[nearby, slab] - (centre_points @ basis[:, 0].T)[centre_of, slab]

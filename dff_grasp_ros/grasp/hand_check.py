@@ -55,10 +55,12 @@ class HandChecks:
     enclosure: np.ndarray  # [0, 1]
     held_relevancy: np.ndarray  # mean relevancy of the held object points
 
-    def free(self, max_colliding_points: int) -> np.ndarray:
-        """Poses that touch nothing they should not and hold the object at both fingers."""
-        return ((self.colliding <= max_colliding_points) & ~self.foreign_held & (self.held >= 2) & self.touch_ok
-                & (self.width_m > 0))
+    def free(self, max_colliding_points: int, min_clearance_m: float = 0.0) -> np.ndarray:
+        """Poses that touch nothing they should not, pass no seen point closer than ``min_clearance_m`` (unless
+        colliding points are tolerated at all), and hold the object at both fingers."""
+        clear = (self.clearance_m >= min_clearance_m - 1e-9) | (max_colliding_points > 0)
+        return ((self.colliding <= max_colliding_points) & clear & ~self.foreign_held & (self.held >= 2)
+                & self.touch_ok & (self.width_m > 0))
 
 
 class HandChecker:

@@ -67,7 +67,7 @@ class GraspParams:
     # leans, or a neighbour that leaves room only at an angle), with this many approaches per ring.
     cross_section_cone_tilts_rad: tuple[float, ...] = (float(np.radians(35.0)),)
     cross_section_cone_azimuths: int = 6
-    cross_section_cone_samples: int = 16  # centres tried with every tilted approach
+    cross_section_cone_samples: int = 8  # centres tried with every tilted approach
     # Cross-section pairs are also tried tilted about their closing axis, up to this far from their approach: in
     # clutter a tilt swings the wide palm clear of a tall neighbour while the pads still hold the same section.
     cross_section_max_tilt_rad: float = float(np.radians(60.0))
@@ -78,6 +78,9 @@ class GraspParams:
     table_clearance_m: float = 0.003
     max_colliding_points: int = 0  # raise for clouds with floaters
     clearance_cap_m: float = 0.01  # clearance beyond this to everything seen scores fully
+    # Fingers and palm pass no seen point closer than this: a fused cloud samples surfaces millimetres apart and
+    # rounds their edges off, so a hand that scrapes past the seen points may touch the surface between them.
+    min_clearance_m: float = 0.001
     standoff_m: float = 0.10
     nms_distance_m: float = 0.015
     nms_angle_rad: float = 0.5
@@ -164,8 +167,9 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     # Only obstacles the hand can reach from any candidate matter: those near the object.
     held_points = points_m[object_mask | touchable]
     centre = 0.5 * (held_points.min(axis=0) + held_points.max(axis=0))
-    reach = (np.linalg.norm(held_points - centre, axis=1).max() + gripper.max_opening_m + _hand_extent_m(gripper)
-             + params.clearance_cap_m)
+    # Every candidate's TCP lies within the pads' offset of a contact midpoint on the object.
+    reach = (np.linalg.norm(held_points - centre, axis=1).max() + max(params.pad_offsets) * gripper.pad_length_m
+             + _hand_extent_m(gripper) + params.clearance_cap_m)
     local = np.asarray(obstacles.tree.query_ball_point(centre, r=reach), dtype=np.int64)
     scene = obstacles.scene_index[local]
     in_scene = scene >= 0
@@ -177,9 +181,12 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
 
 
 def _hand_extent_m(gripper: ParallelJawGripper) -> float:
-    """Farthest point of the fingers and palm from the TCP."""
-    return float(np.linalg.norm([gripper.palm_width_m / 2, gripper.palm_span_m / 2,
-                                 gripper.finger_length_m + gripper.palm_depth_m]))
+    """Farthest point of the fingers and palm from the TCP (at full opening)."""
+    palm = np.linalg.norm([gripper.palm_width_m / 2, gripper.palm_span_m / 2,
+                           gripper.finger_length_m - gripper.tip_z_m + gripper.palm_depth_m])
+    finger = np.linalg.norm([gripper.finger_width_m / 2, gripper.max_opening_m / 2 + gripper.finger_thickness_m,
+                             max(gripper.tip_z_m, gripper.finger_length_m - gripper.tip_z_m)])
+    return float(max(palm, finger))
 
 
 def _contact_pairs(points_m: np.ndarray, normals: np.ndarray, target: np.ndarray, touchable: np.ndarray,
@@ -270,9 +277,11 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
         opening = candidates.opening_m[rows].copy()
         tight = candidates.tight_opening_m[rows]
         checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight)
-        free = checks.free(params.max_colliding_points)
+        free = checks.free(params.max_colliding_points, params.min_clearance_m)
         # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
-        retry = np.flatnonzero(~free & checks.tight_may_free & (tight < opening))
+        scrapes = ((checks.colliding == 0) & (checks.clearance_m < params.min_clearance_m) & ~checks.foreign_held
+                   & checks.touch_ok & (checks.held >= 2))
+        retry = np.flatnonzero(~free & (checks.tight_may_free | scrapes) & (tight < opening))
         if len(retry) and params.table_z_m is not None:
             retry = retry[clears_table(params.gripper, candidates.rotation[rows[retry]],
                                        candidates.position_m[rows[retry]], tight[retry], params.table_z_m,
@@ -280,7 +289,7 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
         if len(retry):
             tight_checks = checker.check(candidates.rotation[rows[retry]], candidates.position_m[rows[retry]],
                                          tight[retry])
-            now_free = tight_checks.free(params.max_colliding_points)
+            now_free = tight_checks.free(params.max_colliding_points, params.min_clearance_m)
             retry, kept_checks = retry[now_free], _subset(tight_checks, now_free)
             checks = _merge(checks, retry, kept_checks)
             opening[retry] = tight[retry]

@@ -67,6 +67,8 @@ class GroupingIndex:
         spacing = np.asarray(tree.query(points_m, k=k)[0]).reshape(n, k)[:, -1]
         radius = np.maximum(params.neighbour_radius_m, params.spacing_factor * spacing)
         pairs = tree.query_pairs(params.neighbour_radius_m, output_type="ndarray").astype(np.int64)
+        # Within the fixed radius both directions are edges; the edge test is symmetric, so test each pair once.
+        pairs = pairs[np.einsum("ij,ij->i", dino[pairs[:, 0]], dino[pairs[:, 1]]) >= params.edge_min_cosine]
         sources, targets = [pairs[:, 0], pairs[:, 1]], [pairs[:, 1], pairs[:, 0]]
         wide = np.flatnonzero(radius > params.neighbour_radius_m)
         if len(wide):  # sparse points reach further, in their own direction only
@@ -76,11 +78,11 @@ class GroupingIndex:
             far_targets = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
             beyond = (np.linalg.norm(points_m[far_targets] - points_m[far_sources], axis=1)
                       > params.neighbour_radius_m)
-            sources.append(far_sources[beyond])
-            targets.append(far_targets[beyond])
+            far_sources, far_targets = far_sources[beyond], far_targets[beyond]
+            similar = np.einsum("ij,ij->i", dino[far_sources], dino[far_targets]) >= params.edge_min_cosine
+            sources.append(far_sources[similar])
+            targets.append(far_targets[similar])
         sources, targets = np.concatenate(sources), np.concatenate(targets)
-        similar = np.einsum("ij,ij->i", dino[sources], dino[targets]) >= params.edge_min_cosine
-        sources, targets = sources[similar], targets[similar]
         order = np.argsort(sources, kind="stable")
         indptr = np.r_[0, np.cumsum(np.bincount(sources, minlength=n))].astype(np.int64)
         return GroupingIndex(points_m, dino, tree, indptr, targets[order], params)

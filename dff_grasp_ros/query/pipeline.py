@@ -186,7 +186,12 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
     parsed = _split_name(prepared, text_encoder, parsed, negatives, params)
     named = name_object(parsed.object_phrase, params.attribute_words)
     object_emb, name_emb = _encode(text_encoder, [parsed.object_phrase, named.name], dim)
-    logits = _relevancy_logits(prepared.language, np.stack([object_emb, name_emb]), negatives, params.temperature)
+    if named.attributes:
+        logits = _relevancy_logits(prepared.language, np.stack([object_emb, name_emb]), negatives,
+                                   params.temperature)
+    else:  # the name is the object phrase: one row serves both
+        logits = np.repeat(_relevancy_logits(prepared.language, object_emb[None], negatives, params.temperature),
+                           2, axis=0)
     object_relevancy = sigmoid(logits[0])
     result = QueryResult(False, "", parsed, relevancy=prepared.scatter(object_relevancy))
     if len(prepared.points_m) == 0:
@@ -306,11 +311,12 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
     for mask in finder:
         similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
         mean = similarity.mean(axis=0)
-        winner = int(np.argmax(mean))
+        # The asked attribute must win outright: a tie (a colour no listed word names) is no evidence for it.
+        margin = float(mean[0] - mean[1:].max()) if len(mean) > 1 else np.inf
+        winner = 0 if margin > 0 else 1 + int(np.argmax(mean[1:]))
         seen.append(phrases[winner])
         if winner != 0:
             continue
-        margin = float(mean[0] - mean[1:].max()) if len(mean) > 1 else np.inf
         if (similarity.argmax(axis=1) == 0).mean() < params.mixed_instance_share:
             mask = _where_attribute_wins(prepared, mask, embeddings, params)
         matching.append((margin, mask))
