@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,8 @@ def section(scene: str, points: int, per_prompt: dict, repeats: int) -> str:
         "## Query",
         "",
         f"`plan_query` on the `{scene}` scene's dense ground-truth cloud ({points} points, synthetic-teacher "
-        f"features), {repeats} repeats per prompt after a warm-up; {platform.processor() or platform.machine()}, "
+        f"features, prepared once), {repeats} repeats per prompt after a warm-up; {time.strftime('%Y-%m-%d')}, "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPU core(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
         "shared with other jobs. Command: `OMP_NUM_THREADS=1 .venv/bin/python bench/bench_query.py`.",
         "",

@@ -8,9 +8,8 @@ from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import GraspParams, plan_grasps
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query, prepare_query_cloud
-from dff_grasp_ros.scene_cloud import SceneCloud
 from dff_grasp_ros.synthetic import ground_truth, vocabulary
-from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth, with_tote_walls
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, judge_grasp, scene_prompts
 
 GRIPPER = ParallelJawGripper()
@@ -93,32 +92,12 @@ def test_a_leaning_blade_is_grasped_by_its_edges_along_a_tilted_approach():
         assert not colliding_points(GRIPPER, grasp.rotation, grasp.position_m, grasp.opening_m, points).any()
 
 
-def tote_cloud(cloud: SceneCloud, margin_m: float, height_m: float = 0.1, spacing_m: float = 0.004
-               ) -> tuple[SceneCloud, np.ndarray]:
-    """``cloud`` inside a tote: four walls ``margin_m`` beyond the objects, seen as points with the table's look."""
-    above = cloud.points_m[:, 2] > 0.004
-    low, high = cloud.points_m[above, :2].min(axis=0) - margin_m, cloud.points_m[above, :2].max(axis=0) + margin_m
-    zs = np.arange(0.0, height_m + 1e-9, spacing_m)
-    walls = []
-    for x in np.arange(low[0], high[0] + 1e-9, spacing_m):
-        walls += [[x, y, z] for y in (low[1], high[1]) for z in zs]
-    for y in np.arange(low[1], high[1] + 1e-9, spacing_m):
-        walls += [[x, y, z] for x in (low[0], high[0]) for z in zs]
-    walls = np.asarray(walls)
-    inside = np.all((cloud.points_m[:, :2] > low) & (cloud.points_m[:, :2] < high), axis=1)
-    table = ~above & inside
-    keep = above | table
-    features = {name: np.vstack([getattr(cloud, name)[keep], np.tile(getattr(cloud, name)[table][0], (len(walls), 1))])
-                for name in ("normals", "rgb", "language", "dino")}
-    return SceneCloud(points_m=np.vstack([cloud.points_m[keep], walls]).astype(np.float32), **features), walls
-
-
 @pytest.mark.parametrize("margin_m", [0.04, 0.08])
 def test_in_a_tote_every_answer_is_on_the_asked_part_and_clears_the_walls(margin_m):
     """bin_clutter inside 10 cm tote walls: the walls are points of the seen cloud like any neighbour. Whatever is
     answered is correct on dense ground truth (walls included); what the hand cannot reach is refused."""
     truth_json = ground_truth("bin_clutter", points_per_part=EVALUATION_POINTS_PER_PART)
-    cloud, walls = tote_cloud(scene_cloud_from_ground_truth(truth_json), margin_m)
+    cloud, walls = with_tote_walls(scene_cloud_from_ground_truth(truth_json), margin_m)
     objects = GroundTruthPoints.from_json(truth_json)
     truth = GroundTruthPoints(np.vstack([objects.points_m, walls]), np.r_[objects.object_id,
                               np.full(len(walls), WALL_ID)], np.r_[objects.part, np.full(len(walls), "wall")])
