@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query
+from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, newest_field, read_field_meta
 
 NO_FIELD_MESSAGE = "no trained field yet: capture views and train one (/capture_views, /train_field)"
@@ -30,6 +31,8 @@ class ServedField:
     cloud: SceneCloud
     encode_text: Callable[[list[str]], np.ndarray]
     base_frame: str
+    # The cloud's prompt-independent query structures, built once at load (query.prepared); queries share it.
+    prepared: PreparedCloud
 
 
 def language_teacher_settings(meta: dict[str, Any]) -> dict[str, Any]:
@@ -59,12 +62,14 @@ def make_text_encoder(settings: dict[str, Any], device: str = "auto") -> Callabl
     return encode
 
 
-def load_served_field(field_dir: Path, device: str = "auto") -> ServedField:
+def load_served_field(field_dir: Path, device: str = "auto", params: QueryParams | None = None) -> ServedField:
+    """Load a field directory for serving queries with ``params`` (the cloud is prepared for them once here)."""
     field_dir = Path(field_dir)
     meta = read_field_meta(field_dir)
     cloud = SceneCloud.load(field_dir / SCENE_CLOUD)
     encoder = make_text_encoder(language_teacher_settings(meta), device)
-    return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")))
+    prepared = prepare_query_cloud(cloud, params)
+    return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")), prepared)
 
 
 class FieldServer:
@@ -81,7 +86,7 @@ class FieldServer:
     def load(self, field_dir: Path) -> ServedField:
         """Load ``field_dir`` and serve it; on failure raise and keep the previous field."""
         with self._reload_lock:
-            served = load_served_field(field_dir, self.device)
+            served = load_served_field(field_dir, self.device, self.params)
             self.current = served
             return served
 
@@ -101,4 +106,4 @@ class FieldServer:
             params = self.params.with_threshold(relevancy_threshold)
         except ValueError as err:
             return QueryResult(False, f"bad relevancy_threshold: {err}"), served
-        return plan_query(served.cloud, served.encode_text, prompt, params), served
+        return plan_query(served.prepared, served.encode_text, prompt, params), served

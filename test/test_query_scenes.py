@@ -9,8 +9,10 @@ the screwdriver and the scene's -y edge, 1-2 mm from the screwdriver, and the sc
 across either handle or the blade needs the hand's closing axis across them, which lays the Franka-like palm
 (200 mm along the closing axis, from 45 mm above the fingertips) over the 70 mm box, the 100 mm mug or the 200 mm
 bottle; tilting the hand to swing the palm clear brings the fingertips into the table. There the answer must be
-"no collision-free grasp", never a wrong or colliding one. The same holds in ``bin`` for the knife, the screwdriver and
-the spatula lying side by side along the tote's wall.
+"no collision-free grasp", never a wrong or colliding one. Re-measured with approaches in a cone around the
+vertical (tilted cross-sections, side approaches) and the palm checked against every seen point: still these
+three parts, so the limit is the palm's span, not the search. The same holds in ``bin`` for the knife, the
+screwdriver and the spatula lying side by side along the tote's wall.
 """
 import numpy as np
 import pytest

@@ -70,3 +70,20 @@ def _table_grid(object_points: np.ndarray, spacing_m: float, margin_m: float) ->
     distance, _ = cKDTree(object_points).query(grid)
     return grid[distance > 2 * spacing_m]
 
+
+def with_tote_walls(cloud: SceneCloud, margin_m: float, height_m: float = 0.1, spacing_m: float = 0.004
+                    ) -> tuple[SceneCloud, np.ndarray]:
+    """``cloud`` inside a tote: four walls ``margin_m`` beyond its objects, seen as points that look like the
+    table, and the table outside them left out. Returns the cloud and the wall points (for judging)."""
+    above = cloud.points_m[:, 2] > 0.004
+    low, high = cloud.points_m[above, :2].min(axis=0) - margin_m, cloud.points_m[above, :2].max(axis=0) + margin_m
+    heights = np.arange(0.0, height_m + 1e-9, spacing_m)
+    xs, ys = np.arange(low[0], high[0] + 1e-9, spacing_m), np.arange(low[1], high[1] + 1e-9, spacing_m)
+    walls = np.vstack([np.array([[x, y, z] for x in xs for y in (low[1], high[1]) for z in heights]),
+                       np.array([[x, y, z] for y in ys for x in (low[0], high[0]) for z in heights])])
+    inside = np.all((cloud.points_m[:, :2] > low) & (cloud.points_m[:, :2] < high), axis=1)
+    table = ~above & inside
+    keep = above | table
+    features = {name: np.vstack([getattr(cloud, name)[keep], np.tile(getattr(cloud, name)[table][0], (len(walls), 1))])
+                for name in ("normals", "rgb", "language", "dino")}
+    return SceneCloud(points_m=np.vstack([cloud.points_m[keep], walls]).astype(np.float32), **features), walls
