@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.fusion import backproject, estimate_normals, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.query.grouping import GroupingParams, connected_regions, grow_object
+from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, connected_regions
 from dff_grasp_ros.scene_cloud import SceneCloud
 
 
@@ -92,11 +92,11 @@ def with_remnants(cloud: SceneCloud, removed: np.ndarray, params: CarvingParams,
         return removed
     labels = connected_regions(cloud.points_m[index], params.region_radius_m)
     out = removed.copy()
-    tree = cKDTree(cloud.points_m)
+    objects = GroupingIndex.build(cloud.points_m, cloud.dino, grouping)
     for label in np.unique(labels):
         region = index[labels == label]
         if len(region) >= params.min_region_points:
-            out |= grow_object(tree, cloud.dino, region, grouping)
+            out |= objects.grow(region)
     return out
 
 
