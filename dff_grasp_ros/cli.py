@@ -6,7 +6,7 @@
     dff-grasp query "mug handle" [--json]               dff-grasp scenes
     dff-grasp sim render --scene NAME|FILE --out DIR    dff-grasp fit --dataset DIR --out DIR [--steps N]
     dff-grasp ask --field DIR "mug handle" [--json]     dff-grasp params [--markdown]
-    dff-grasp viewer --field DIR
+    dff-grasp viewer --field DIR                        dff-grasp calibrate --views DIR | --from-bag PATH | --sim
 """
 from __future__ import annotations
 
@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-topic", default="/camera/aligned_depth_to_color/image_raw")
     p.add_argument("--camera-info-topic", default="/camera/color/camera_info")
     p.add_argument("--pose-topic", default="/camera/pose")
+    p.add_argument("--until-scan-done", action="store_true",
+                   help="also stop when the scan driver says the scan has ended (/dff/scan_status)")
+
+    p = sub.add_parser("calibrate", help="eye-in-hand calibration from ChArUco views (folder, bag or --sim)")
+    from dff_grasp_ros.calibration.command import add_arguments as add_calibrate_arguments
+
+    add_calibrate_arguments(p)
 
     p = sub.add_parser("train", help="train a field over ROS (/train_field)")
     p.add_argument("--steps", type=int, default=0)
@@ -138,8 +145,24 @@ def cmd_capture(args: argparse.Namespace) -> int:
         return 0
     from dff_grasp_ros.clients import capture_views
 
-    result = capture_views(args.views, args.timeout)
+    result = capture_views(args.views, args.timeout, until_scan_done=args.until_scan_done)
     return _report_goal(result.success, result.dataset_path, f"capture failed: {result.message}")
+
+
+@command("calibrate")
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.calibration.command import run, sim_views_dir
+
+    truth = None
+    if args.sim:
+        from dff_grasp_ros.progress import progress_bar
+        from dff_grasp_ros.synthetic.board import write_simulated_views
+
+        args.views = sim_views_dir(args)
+        with progress_bar("render calibration views") as progress:
+            truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
+                                          args.sim_noise_deg, args.seed, progress=progress)
+    return run(args, truth)
 
 
 @command("train")

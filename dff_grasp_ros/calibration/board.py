@@ -55,6 +55,12 @@ class CharucoBoardSpec:
                     f"{available}")
         return None
 
+    @staticmethod
+    def from_params(params: Any) -> CharucoBoardSpec:
+        """From a node's ``board_*`` parameters (``nodes/params.py``: the same five in every node that has them)."""
+        return CharucoBoardSpec(params.board_squares_x, params.board_squares_y, params.board_square_length_m,
+                                params.board_marker_length_m, params.board_dictionary)
+
     @property
     def size_m(self) -> tuple[float, float]:
         """Width (along x) and height (along y) of the squares' area."""

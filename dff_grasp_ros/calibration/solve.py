@@ -130,6 +130,12 @@ def rotation_angle_deg(rotations: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip((trace - 1.0) / 2.0, -1.0, 1.0)))
 
 
+def transform_difference(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(mm, deg) between two rigid transforms: translation distance and rotation angle."""
+    return (float(np.linalg.norm(estimate[:3, 3] - truth[:3, 3])) * 1000.0,
+            float(rotation_angle_deg(truth[:3, :3].T @ estimate[:3, :3])))
+
+
 def closest_rotation(tool_to_base: np.ndarray, kept: Sequence[CalibrationView]) -> tuple[float, str]:
     """Smallest tool rotation (deg) between this pose and a kept view's, and that view's name."""
     if not kept:

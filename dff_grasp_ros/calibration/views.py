@@ -34,8 +34,8 @@ from dff_grasp_ros.calibration.solve import (
     calibrate_hand_eye,
     closest_rotation,
     not_enough_views,
-    rotation_angle_deg,
     too_little_rotation,
+    transform_difference,
 )
 
 CAMERA_INFO_FILE = "camera_info.yaml"
@@ -51,12 +51,6 @@ class CollectorSettings:
     min_rotation_between_views_deg: float = 5.0
     max_still_motion_mm: float = 1.0  # the tool may move this little during the still time and count as still
     max_still_motion_deg: float = 0.2
-
-
-def motion_between(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """(mm, deg) between two poses."""
-    return (float(np.linalg.norm(a[:3, 3] - b[:3, 3])) * 1000.0,
-            float(rotation_angle_deg(a[:3, :3].T @ b[:3, :3])))
 
 
 class ViewCollector:
@@ -109,12 +103,13 @@ class ViewCollector:
         except PoseError as err:
             return f"bad tool pose: {err}"
         if earlier is not None:
-            moved_mm, moved_deg = motion_between(earlier, tool_to_base)
+            moved_mm, moved_deg = transform_difference(earlier, tool_to_base)
             if moved_mm > self.settings.max_still_motion_mm or moved_deg > self.settings.max_still_motion_deg:
                 return (f"the arm was moving ({moved_mm:.1f} mm, {moved_deg:.2f} deg during the still time); "
                         f"stop the arm for each view")
         angle, nearest = closest_rotation(tool_to_base, self.views)
-        if angle < SAME_POSE_DEG and motion_between(self._view(nearest).tool_to_base, tool_to_base)[0] < SAME_POSE_MM:
+        if angle < SAME_POSE_DEG and \
+                transform_difference(self._view(nearest).tool_to_base, tool_to_base)[0] < SAME_POSE_MM:
             self.same_pose_skipped += 1
             return ""  # the arm is still at a kept view: not a rejection, nothing new
         too_close = too_little_rotation(tool_to_base, self.views, self.settings.min_rotation_between_views_deg)

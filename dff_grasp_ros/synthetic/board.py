@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -20,9 +21,9 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.calibration.board import CharucoBoardSpec
 from dff_grasp_ros.calibration.camera import PinholeCamera
-from dff_grasp_ros.calibration.solve import rotation_angle_deg
 from dff_grasp_ros.capture.scan_poses import cap_camera_poses
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.nodes.params import defaults
 from dff_grasp_ros.synthetic.cameras import pixel_directions
 from dff_grasp_ros.synthetic.render import SHADOW_RAY_OFFSET_M, RenderedView, check_pose, render_view
 from dff_grasp_ros.synthetic.spec import Scene
@@ -31,9 +32,11 @@ from dff_grasp_ros.synthetic.world import world_of
 
 PAPER_ALBEDO, INK_ALBEDO = 0.85, 0.04
 BOARD_PX_PER_SQUARE = 200  # texture resolution: ~0.2 mm per texel for a 40 mm square
+MOUNT_PARAMS = ("camera_mount_x_m", "camera_mount_y_m", "camera_mount_z_m", "camera_mount_roll_deg",
+                "camera_mount_pitch_deg", "camera_mount_yaw_deg")
 # The simulated wrist camera: optical frame in the tool frame (x, y, z metres; roll, pitch, yaw degrees, extrinsic
-# xyz). Roughly along the tool's approach axis, offset and turned as a real bracket would be.
-DEFAULT_CAMERA_MOUNT = (0.035, -0.06, 0.045, 2.0, -3.0, 90.0)
+# xyz), the sim_camera node's defaults: roughly along the tool's approach axis, offset and turned as a bracket is.
+DEFAULT_CAMERA_MOUNT = tuple(defaults("sim_camera")[name] for name in MOUNT_PARAMS)
 
 
 def mount_matrix(x_m: float, y_m: float, z_m: float, roll_deg: float, pitch_deg: float,
@@ -209,7 +212,16 @@ def simulate_calibration(scene: Scene | str = "tabletop", count: int = 15, seed:
                                 tuple(images), poses)
 
 
-def transform_error(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(mm, deg) between an estimated and the true camera_to_tool."""
-    angle = rotation_angle_deg(truth[:3, :3].T @ estimate[:3, :3])
-    return float(np.linalg.norm(estimate[:3, 3] - truth[:3, 3]) * 1000.0), float(angle)
+
+def write_simulated_views(folder: Path, scene: Scene | str = "tabletop", count: int = 15, noise_mm: float = 0.0,
+                          noise_deg: float = 0.0, seed: int = 0, board: CharucoBoardSpec | None = None,
+                          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Render a calibration session into a views folder (what ``dff-grasp calibrate --views`` reads); returns the
+    true camera_to_tool. The tool poses carry the given Gaussian error, as a real arm's do."""
+    from dff_grasp_ros.calibration.views import write_views_folder
+
+    sim = simulate_calibration(scene, count, seed, board, progress=progress)
+    poses = sim.tool_to_base(noise_mm, noise_deg, seed)
+    base_frame, tool_frame = defaults("sim_camera")["base_frame"], defaults("sim_camera")["tool_frame"]
+    write_views_folder(folder, sim.camera, list(zip(sim.names, sim.images, poses)), base_frame, tool_frame)
+    return sim.camera_to_tool
