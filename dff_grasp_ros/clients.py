@@ -81,7 +81,8 @@ def _bar(total: int, desc: str, quiet: bool):
     return tqdm(total=total, desc=desc, unit="", disable=quiet, dynamic_ncols=True, leave=True)
 
 
-def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -> Any:
+def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False, until_scan_done: bool = False) -> Any:
+    """``until_scan_done``: also stop when the scan driver's ScanStatus says the scan has ended."""
     from dff_grasp.action import CaptureViews
 
     with _bar(num_views, "capture views", quiet) as bar:
@@ -93,7 +94,8 @@ def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -
 
         wait = timeout_s + 60 if timeout_s > 0 else 3600
         return run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION,
-                          CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s), timeout_s=wait,
+                          CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s, until_scan_done=until_scan_done),
+                          timeout_s=wait,
                           on_feedback=feedback)
 
 

@@ -39,7 +39,7 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
     """
     from rosbags.highlevel import AnyReader
 
-    from dff_grasp_ros.ros_io.image import ImageFormatError, UnsupportedEncodingError, image_to_numpy
+    from dff_grasp_ros.ros_io.image import ImageFormatError, UnsupportedEncodingError, image_to_rgb8
     from dff_grasp_ros.ros_io.pose import PoseError, stamped_to_matrix, transform_to_matrix
 
     bag_path = Path(bag_path)
@@ -114,13 +114,11 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
                 collector.reject(name, reason)
                 continue
             try:
-                image = image_to_numpy(msg)
+                image = image_to_rgb8(msg)
             except (ImageFormatError, UnsupportedEncodingError) as err:
                 collector.reject(name, str(err))
                 continue
             earlier = tool_pose(stamp - still_ns) if still_ns > 0 else None
-            if image.ndim == 3 and str(msg.encoding).startswith("bgr"):
-                image = image[..., [2, 1, 0, 3][: image.shape[2]]]
             collector.offer(name, image, camera, pose, earlier)
     return collector
 

@@ -21,24 +21,17 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from dff_grasp.action import CaptureViews
+from dff_grasp.msg import ScanStatus
 from dff_grasp_ros import names
+from dff_grasp_ros.capture.scan_end import ScanEndWatch, ScanState
 from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
-from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node
+from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node, tf_buffer
 from dff_grasp_ros.nodes.params import CaptureParams
 from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, transform_to_matrix
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
 
 FEEDBACK_PERIOD_S = 0.5
-
-
-def _tf_buffer(node: Node) -> tuple[Any, Any]:
-    try:
-        from tf2_ros import Buffer, TransformListener  # only on a real ROS install
-    except ImportError:
-        return None, None
-    buffer = Buffer()
-    return buffer, TransformListener(buffer, node)
 
 
 def capture_settings(p: CaptureParams, pose_source: str) -> CaptureSettings:
@@ -61,7 +54,7 @@ class CaptureNode(Node):
         self.scene: dict | None = None  # set when the stream comes from a simulated camera
         self.tf_buffer, self.tf_listener = (None, None)
         if self.p.pose_source in ("auto", "tf"):
-            self.tf_buffer, self.tf_listener = _tf_buffer(self)
+            self.tf_buffer, self.tf_listener = tf_buffer(self)
             if self.tf_buffer is None and self.p.pose_source == "tf":
                 raise RuntimeError("parameter capture.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
         self.pose_source = "tf" if self.tf_buffer is not None else "topic"
@@ -77,6 +70,8 @@ class CaptureNode(Node):
             self.create_subscription(PoseStamped, self.p.camera_pose_topic, lambda m: self.feed("pose", m),
                                      qos, callback_group=streams)
         self.create_subscription(String, names.SIM_SCENE_TOPIC, self.on_scene, latched_qos())
+        self.scan_state: ScanState | None = None  # the scan driver's latest ScanStatus
+        self.create_subscription(ScanStatus, names.SCAN_STATUS_TOPIC, self.on_scan_status, latched_qos())
         self.server = ActionServer(self, CaptureViews, names.CAPTURE_VIEWS_ACTION, execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
                                    callback_group=ReentrantCallbackGroup())
@@ -87,6 +82,10 @@ class CaptureNode(Node):
             self.scene = json.loads(msg.data)
         except ValueError:
             self.get_logger().warning(f"ignoring an unreadable {names.SIM_SCENE_TOPIC} message")
+
+    def on_scan_status(self, msg: ScanStatus) -> None:
+        self.scan_state = ScanState(int(msg.views_total), int(msg.views_done), bool(msg.done),
+                                    header_stamp_ns(msg))
 
     def on_goal(self, goal: CaptureViews.Goal) -> GoalResponse:
         with self.session_lock:
@@ -129,6 +128,8 @@ class CaptureNode(Node):
         with self.session_lock:
             self.session = session
         started = time.monotonic()
+        scan_end = ScanEndWatch(self.get_clock().now().nanoseconds) if goal_handle.request.until_scan_done else None
+        ended = "timed out"
         result = CaptureViews.Result()
         try:
             while session.kept < target:
@@ -139,6 +140,12 @@ class CaptureNode(Node):
                     return result
                 if timeout_s > 0 and time.monotonic() - started > timeout_s:
                     break
+                if scan_end is not None:
+                    reason = scan_end.should_stop(self.scan_state, int(session.stats()["synchronised"]),
+                                                  time.monotonic())
+                    if reason:
+                        ended = reason
+                        break
                 self.publish_feedback(goal_handle, session, target)
                 time.sleep(FEEDBACK_PERIOD_S)
             with self.session_lock:
@@ -149,7 +156,7 @@ class CaptureNode(Node):
             result.messages_rejected = sum(stats["rejected_by_reason"].values())
             if session.kept < max(self.p.min_views, 1):
                 session.abort()
-                result.message = (f"timed out with {session.kept} views (< min_views {self.p.min_views}); "
+                result.message = (f"{ended} with {session.kept} views (< min_views {self.p.min_views}); "
                                   f"rejected: {self._reasons(stats)}; nothing written")
                 goal_handle.abort()
                 return result
@@ -157,6 +164,8 @@ class CaptureNode(Node):
             result.success = True
             result.dataset_path = str(path)
             result.message = f"{session.kept} views written to {path}; rejected: {self._reasons(stats)}"
+            if ended != "timed out" or session.kept < target:
+                result.message += f" ({ended})"
             self.get_logger().info(result.message)
             goal_handle.succeed()
             return result
