@@ -119,6 +119,10 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
                 collector.reject(name, str(err))
                 continue
             earlier = tool_pose(stamp - still_ns) if still_ns > 0 else None
+            if still_ns > 0 and earlier is None:
+                collector.reject(name, f"no tool pose {still_time_s} s before the image: cannot tell the arm was "
+                                       f"still")
+                continue
             collector.offer(name, image, camera, pose, earlier)
     return collector
 
