@@ -274,7 +274,11 @@ class HandEyeNode(Node):
         except (ImageFormatError, UnsupportedEncodingError) as err:
             collector.reject(name, str(err))
             return
-        collector.offer(name, rgb, camera, pose, earlier)
+        reason = collector.offer(name, rgb, camera, pose, earlier)
+        if reason is None:
+            self.get_logger().info(f"view {len(collector.views)} kept ({name})")
+        elif reason and self.warn.ready():
+            self.get_logger().info(f"view {name} rejected: {reason}")
 
     def finish(self, goal_handle, collector: ViewCollector, yaml_path: Path,
                result: CalibrateHandEye.Result) -> CalibrateHandEye.Result:

@@ -110,8 +110,9 @@ class SimCameraParams(_CharucoBoard, _Tool, _CameraTopics, _Frames):
     loop: bool = param(True, "Start the scan trajectory again after its last view")
     publish_tf: bool = param(True, "Also broadcast base_frame -> tool_frame -> camera_frame on /tf when tf2_ros "
                                    "is importable")
-    hold_frames: int = param(1, "Frames published at each scan pose before moving on (an arm stopping there)",
-                             minimum=1, maximum=1000)
+    hold_frames: int = param(1, "Frames published at each scan pose before moving on (an arm stopping there; "
+                                "hand_eye wants the tool still_time_s still before an image)", minimum=1,
+                             maximum=1000)
     camera_mount_x_m: float = param(0.035, "Simulated wrist camera: optical frame x in tool_frame", minimum=-1.0,
                                     maximum=1.0)
     camera_mount_y_m: float = param(-0.06, "Simulated wrist camera: optical frame y in tool_frame", minimum=-1.0,

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
@@ -40,6 +42,10 @@ from dff_grasp_ros.synthetic.board import (
     mount_matrix,
     render_board_view,
 )
+
+SUBSCRIBER_GRACE_S = 0.5  # DDS matches the two ends of a topic at slightly different times
+TOOL_POSE_RATE_HZ = 30.0
+MIN_FRAME_GAP = 0.5  # of a frame period: a timer tick right after an overrunning render publishes nothing
 
 
 def _tf_broadcasters(node: Node) -> tuple[Any, Any]:
@@ -75,6 +81,7 @@ class SimCameraNode(Node):
             self.poses = scan_poses(self.scene)
         self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
         self.frame = 0  # frames published; each pose is held for hold_frames frames
+        self.listener_since: float | None = None
         self._views: dict[int, Any] = {}  # rendering is the slow part; a loop re-uses it
         self._lock = threading.Lock()
         self.pub_image = self.create_publisher(Image, self.p.image_topic, 5)
@@ -90,7 +97,13 @@ class SimCameraNode(Node):
         if static_tf is not None:
             static_tf.sendTransform(matrix_to_transform_stamped(self.camera_to_tool, self.p.tool_frame,
                                                                 self.p.camera_frame, self.now_ns()))
+        self.arm_at: int | None = None  # the scan pose the simulated arm stands at (None before the scan)
+        self.last_frame_s = -float("inf")
         self.timer = self.create_timer(1.0 / self.p.rate_hz, self.publish_next)
+        # The arm's state at its own rate, like a robot_state_publisher, in its own group so that a slow render
+        # of the next view never stalls it (hand_eye checks the tool stood still before an image).
+        self.tool_timer = self.create_timer(1.0 / TOOL_POSE_RATE_HZ, self.publish_tool,
+                                            callback_group=MutuallyExclusiveCallbackGroup())
         self.get_logger().info(f"scene {self.scene.name!r}{' with a calibration board' if self.board else ''}: "
                                f"{len(self.poses)} views at {self.p.rate_hz} Hz ({'TF and ' if self.tf else ''}"
                                f"pose topics {self.p.camera_pose_topic}, {self.p.tool_pose_topic})")
@@ -103,17 +116,31 @@ class SimCameraNode(Node):
         self.pub_status.publish(ScanStatus(header=make_header(self.p.base_frame, self.now_ns()), views_total=count,
                                            views_done=min(views_done, count), done=views_done >= count))
 
+    def listened_to(self) -> bool:
+        """True once the image topic has had a subscriber for SUBSCRIBER_GRACE_S (both ends matched)."""
+        if self.listener_since is None:
+            if self.pub_image.get_subscription_count() == 0:
+                return False
+            self.listener_since = time.monotonic()
+        return time.monotonic() - self.listener_since >= SUBSCRIBER_GRACE_S
+
     def publish_next(self) -> None:
         hold, count = self.p.hold_frames, len(self.poses)
+        if self.frame == 0 and not self.listened_to():
+            return  # an arm starts its scan once someone watches the camera; frames before that would be lost
+        if time.monotonic() - self.last_frame_s < MIN_FRAME_GAP / self.p.rate_hz:
+            return  # frames of a held pose keep the camera's rate even after a slow render
         with self._lock:
             if self.frame >= hold * count and not self.p.loop:
                 return
             frame = self.frame
             self.frame += 1
         index = (frame // hold) % count
+        self.arm_at = index  # the arm moves there first; the render below is the camera settling
         view = self._views.get(index)
         if view is None:
             view = self._views[index] = self.render(index)
+        self.last_frame_s = time.monotonic()
         stamp_ns = self.now_ns()
         camera_frame = self.p.camera_frame
         self.pub_image.publish(numpy_to_image(view.rgb, "rgb8", frame_id=camera_frame, stamp_ns=stamp_ns))
@@ -121,12 +148,20 @@ class SimCameraNode(Node):
                                                 stamp_ns=stamp_ns))
         self.pub_info.publish(intrinsics_to_camera_info(self.intrinsics, frame_id=camera_frame, stamp_ns=stamp_ns))
         self.pub_pose.publish(matrix_to_pose_stamped(self.poses[index], self.p.base_frame, stamp_ns))
+        self.publish_tool(stamp_ns)
+        if frame < hold * count and (frame + 1) % hold == 0:  # first pass: a pose has been fully shown
+            self.publish_status((frame + 1) // hold)
+
+    def publish_tool(self, stamp_ns: int | None = None) -> None:
+        """The tool's pose where the arm stands (PoseStamped, and base -> tool on /tf when tf2_ros exists)."""
+        index = self.arm_at
+        if index is None:
+            return
+        stamp_ns = self.now_ns() if stamp_ns is None else stamp_ns
         self.pub_tool.publish(matrix_to_pose_stamped(self.tool_poses[index], self.p.base_frame, stamp_ns))
         if self.tf is not None:
             self.tf.sendTransform(matrix_to_transform_stamped(self.tool_poses[index], self.p.base_frame,
                                                               self.p.tool_frame, stamp_ns))
-        if frame < hold * count and (frame + 1) % hold == 0:  # first pass: a pose has been fully shown
-            self.publish_status((frame + 1) // hold)
 
     def render(self, index: int) -> Any:
         if self.board is not None:
