@@ -1,6 +1,7 @@
 """/scan_poses over DDS: the hand_eye node as a process, its defaults, a custom cap, bad requests, tool poses."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def matrices(pose_array) -> np.ndarray:
     return np.stack([pose_to_matrix(p) for p in pose_array.poses]) if pose_array.poses else np.zeros((0, 4, 4))
 
 
-def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str]):
+def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
     from dff_grasp_ros.calibration.output import write_hand_eye
     from dff_grasp_ros.capture.scan_poses import cap_camera_poses
 
@@ -63,6 +64,14 @@ def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str]):
         assert np.allclose(np.linalg.norm(cameras[:, :3, 3] - [0.3, 0.2, 0.1], axis=1), 0.4, atol=1e-6)
         assert np.allclose(tools @ mount, cameras, atol=1e-5)
         assert str(hand_eye) in custom.message
+        # The pip world's command line gives the same poses as JSON, for a MoveIt script.
+        from dff_grasp_ros.cli import main
+
+        assert main(["scan-poses", "--center", "0.3", "0.2", "0.1", "--radius-m", "0.4", "--min-elevation-deg", "40",
+                     "--max-elevation-deg", "60", "--count", "7", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert printed["frame_id"] == "base_link" and len(printed["tool_poses"]) == 7
+        assert np.allclose(printed["tool_poses"][3]["position_m"], tools[3, :3, 3], atol=1e-5)
         # A cap that is no scan: answered, not crashed, and the node goes on serving.
         bad = call(min_elevation_deg=80.0, max_elevation_deg=30.0)
         assert not bad.success and "elevations" in bad.message

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--sim", nargs="?", const="tabletop", metavar="SCENE",
                         help="render a board on the simulated table from a camera on a simulated tool, calibrate, "
                              "and print the error against the true mount")
+    source.add_argument("--live", action="store_true",
+                        help="over ROS: the hand_eye node (/calibrate_hand_eye) collects views while you move the arm")
     parser.add_argument("--out", type=Path, default=None, help=f"result YAML (default <calibration_dir>/"
                                                                f"{HAND_EYE_FILE}; --sim: next to its views)")
     parser.add_argument("--keep-views", type=Path, default=None, help="--from-bag/--sim: write the views used "
@@ -49,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-views", type=int, default=d["min_views"])
     parser.add_argument("--min-rotation-deg", type=float, default=d["min_view_rotation_deg"])
     parser.add_argument("--min-corners", type=int, default=d["min_board_corners"])
+    live = parser.add_argument_group("--live")
+    live.add_argument("--num-views", type=int, default=0, help="views to collect (0 = the node's default_views)")
+    live.add_argument("--timeout", type=float, default=0.0, help="seconds; 0 = no limit")
     sim = parser.add_argument_group("--sim")
     sim.add_argument("--sim-views", type=int, default=15)
     sim.add_argument("--sim-noise-mm", type=float, default=0.0, help="Gaussian error of the arm's poses, per axis")
@@ -132,6 +137,32 @@ def _collect(args: argparse.Namespace, board: Any, collect: Any) -> tuple[Any, s
                                                           v.tool_to_base) for k, v in enumerate(collector.views)],
                            args.base_frame, args.tool_frame)
     return collector, args.base_frame, args.tool_frame, views_dir if collector.views else None
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """``--live``: the node's action; prints the same summary keys as offline (those the action returns)."""
+    from dff_grasp_ros.clients import RosCallError, calibrate_hand_eye
+
+    try:
+        result = calibrate_hand_eye(args.num_views, args.timeout, str(args.out or ""), quiet=args.json)
+    except RosCallError as err:
+        if args.json:
+            print(json.dumps({"success": False, "message": str(err)}, indent=2))
+        else:
+            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+        return 2
+    answer = {"success": bool(result.success), "message": result.message, "yaml_path": result.yaml_path,
+              "static_transform_command": result.static_transform_command, "views_used": int(result.views_used),
+              "views_rejected": int(result.views_rejected),
+              "rotation_residual_deg": round(float(result.rotation_residual_deg), 4),
+              "translation_residual_mm": round(float(result.translation_residual_mm), 3)}
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    elif result.success:
+        print(f"{result.message}\n{result.static_transform_command}\nwritten: {result.yaml_path}")
+    else:
+        print(f"dff-grasp calibrate: {result.message}", file=sys.stderr)
+    return 0 if result.success else 1
 
 
 def _print(summary: dict[str, Any], rejections: str) -> None:

@@ -83,6 +83,7 @@ class HandEyeNode(Node):
         self.lock = threading.Lock()
         self.busy = False
         self.last_written: Path | None = None
+        self.images_seen = 0  # during the current goal
         self.latest_image: Image | None = None
         self.camera: PinholeCamera | None = None
         self.tool_history = PoseHistory(max_samples=10_000)
@@ -222,6 +223,7 @@ class HandEyeNode(Node):
         collector = ViewCollector(self.board, CollectorSettings(
             min_corners=self.p.min_board_corners, min_rotation_between_views_deg=self.p.min_view_rotation_deg),
             keep_images=True)
+        self.images_seen = 0
         with self.lock:
             self.latest_image, self.camera = None, None
             self.tool_history = PoseHistory(max_samples=10_000)
@@ -254,6 +256,7 @@ class HandEyeNode(Node):
             image, camera, self.latest_image = self.latest_image, self.camera, None
         if image is None:
             return
+        self.images_seen += 1
         stamp_ns = header_stamp_ns(image)
         name = f"t{stamp_ns / NS:.3f}"
         pose = self.tool_pose_at(stamp_ns)
@@ -285,6 +288,12 @@ class HandEyeNode(Node):
         result.views_rejected = collector.rejected_count
         settings = HandEyeSettings(min_views=self.p.min_views,
                                    min_rotation_between_views_deg=self.p.min_view_rotation_deg)
+        if self.images_seen == 0:
+            result.message = (f"no image arrived on {self.p.image_topic}: is the camera driver running, and are "
+                              f"image_topic / camera_info_topic right?")
+            self.get_logger().error(result.message)
+            goal_handle.abort()
+            return result
         try:
             solved = calibrate_collected(collector, settings)
         except CalibrationError as err:
