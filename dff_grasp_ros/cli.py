@@ -161,8 +161,10 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 @command("calibrate")
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from dff_grasp_ros.calibration.command import run, run_live, sim_views_dir
+    from dff_grasp_ros.calibration.command import run, run_live, sim_views_dir, write_board
 
+    if args.write_board:
+        return write_board(args)
     if args.live:
         return run_live(args)
     truth = None

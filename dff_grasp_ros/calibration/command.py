@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--sim", nargs="?", const="tabletop", metavar="SCENE",
                         help="render a board on the simulated table from a camera on a simulated tool, calibrate, "
                              "and print the error against the true mount")
+    source.add_argument("--write-board", type=Path, metavar="PNG",
+                        help="write the board (the --squares/--*-length-m below) as an image to print at 100 %% "
+                             "scale at --dpi, and exit")
     source.add_argument("--live", action="store_true",
                         help="over ROS: the hand_eye node (/calibrate_hand_eye) collects views while you move the arm")
     parser.add_argument("--out", type=Path, default=None, help=f"result YAML (default <calibration_dir>/"
@@ -39,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     board.add_argument("--square-length-m", type=float, default=d["board_square_length_m"])
     board.add_argument("--marker-length-m", type=float, default=d["board_marker_length_m"])
     board.add_argument("--dictionary", default=d["board_dictionary"])
+    board.add_argument("--dpi", type=int, default=300, help="--write-board: printer resolution")
     bag = parser.add_argument_group("--from-bag topics and frames")
     bag.add_argument("--image-topic", default=d["image_topic"])
     bag.add_argument("--camera-info-topic", default=d["camera_info_topic"])
@@ -137,6 +141,32 @@ def _collect(args: argparse.Namespace, board: Any, collect: Any) -> tuple[Any, s
                                                           v.tool_to_base) for k, v in enumerate(collector.views)],
                            args.base_frame, args.tool_frame)
     return collector, args.base_frame, args.tool_frame, views_dir if collector.views else None
+
+
+def write_board(args: argparse.Namespace) -> int:
+    """The board as a PNG whose pixels print at the board's true size at ``args.dpi`` (the DPI is in the file)."""
+    from PIL import Image
+
+    from dff_grasp_ros.calibration.board import CharucoBoardSpec
+
+    try:
+        board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
+                                 args.dictionary)
+        px_per_square = int(round(args.square_length_m / 0.0254 * args.dpi))
+        image = board.image(px_per_square)
+    except ValueError as err:
+        print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+        return 2
+    try:
+        Image.fromarray(image).save(args.write_board, dpi=(args.dpi, args.dpi))
+    except (OSError, ValueError) as err:
+        print(f"dff-grasp calibrate: could not write {args.write_board}: {err}", file=sys.stderr)
+        return 2
+    width_mm, height_mm = (side * 1000.0 for side in board.size_m)
+    print(f"{args.write_board}: {board.squares_x}x{board.squares_y} squares of {args.square_length_m * 1000:g} mm "
+          f"({width_mm:g} x {height_mm:g} mm plus a white margin) at {args.dpi} dpi; print at 100 % scale, glue it "
+          f"flat and measure a square: its side is board_square_length_m")
+    return 0
 
 
 def run_live(args: argparse.Namespace) -> int:

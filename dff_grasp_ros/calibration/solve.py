@@ -51,10 +51,12 @@ class HandEyeSettings:
     min_axis_spread: float = 0.02  # second eigenvalue share of the rotation-axis scatter; below = one axis
     refine: bool = True
     max_view_reprojection_px: float = 3.0  # views worse than this and 3x the median are dropped (once)
-    good_sigma_mm: float = 1.0  # one-sigma uncertainty of X for a "good" verdict ...
-    good_sigma_deg: float = 0.1
-    usable_sigma_mm: float = 3.0  # ... and for "usable"; beyond is "poor" (not written)
-    usable_sigma_deg: float = 0.3
+    # One-sigma uncertainty of X for a "good" verdict, and for "usable" (two sigma within 2 mm / 0.2 deg, what a
+    # grasp with 5 mm finger clearance tolerates); beyond is "poor" and nothing is written.
+    good_sigma_mm: float = 0.5
+    good_sigma_deg: float = 0.05
+    usable_sigma_mm: float = 1.0
+    usable_sigma_deg: float = 0.1
 
     def __post_init__(self) -> None:
         if self.min_views < 3:
@@ -192,7 +194,7 @@ def degenerate_motion(tool_to_base: np.ndarray, min_axis_spread: float) -> str |
     return None
 
 
-def _cv_hand_eye(tool_to_base: np.ndarray, board_to_camera: np.ndarray, method: str) -> np.ndarray | None:
+def hand_eye_method(tool_to_base: np.ndarray, board_to_camera: np.ndarray, method: str) -> np.ndarray | None:
     import cv2
 
     code = getattr(cv2, f"CALIB_HAND_EYE_{method.upper()}")
@@ -382,26 +384,34 @@ def calibrate_hand_eye(views: Sequence[CalibrationView], camera: Any, settings: 
     return _result(kept, rejected, settings, notes, **solution)
 
 
-def _solve(views: Sequence[CalibrationView], camera: Any, settings: HandEyeSettings,
-           notes: list[str]) -> dict[str, Any]:
-    tool_to_base = np.stack([v.tool_to_base for v in views])
-    board_to_camera = np.stack([v.observation.board_to_camera for v in views])
+def rank_closed_forms(tool_to_base: np.ndarray, board_to_camera: np.ndarray) -> tuple[tuple[MethodResidual, ...],
+                                                                                   dict[str, np.ndarray]]:
+    """Every cv2.calibrateHandEye method's solution and its AX = XB residual, best (lowest error at the board,
+    translation + rotation times the mean board distance) first."""
     board_distance_mm = float(np.mean(np.linalg.norm(board_to_camera[:, :3, 3], axis=1))) * 1000.0
     candidates: dict[str, np.ndarray] = {}
     methods = []
     for method in METHOD_NAMES:
-        x = _cv_hand_eye(tool_to_base, board_to_camera, method)
+        x = hand_eye_method(tool_to_base, board_to_camera, method)
         if x is None:
-            notes.append(f"{method}: no solution")
             continue
         rotation_deg, translation_mm = ax_xb_residual(tool_to_base, board_to_camera, x)
         candidates[method] = x
         methods.append(MethodResidual(method, rotation_deg, translation_mm,
-                                      translation_mm + np.radians(rotation_deg) * board_distance_mm))
+                                      translation_mm + float(np.radians(rotation_deg)) * board_distance_mm))
+    return tuple(sorted(methods, key=lambda m: m.error_at_board_mm)), candidates
+
+
+def _solve(views: Sequence[CalibrationView], camera: Any, settings: HandEyeSettings,
+           notes: list[str]) -> dict[str, Any]:
+    tool_to_base = np.stack([v.tool_to_base for v in views])
+    board_to_camera = np.stack([v.observation.board_to_camera for v in views])
+    methods, candidates = rank_closed_forms(tool_to_base, board_to_camera)
+    notes.extend(f"{m}: no solution" for m in METHOD_NAMES if m not in candidates)
     if not methods:
         raise CalibrationError("no cv2.calibrateHandEye method found a solution; the views are inconsistent "
                                "(are the tool poses those of the tool the camera is mounted on?)")
-    best = min(methods, key=lambda m: m.error_at_board_mm)
+    best = methods[0]
     camera_to_tool = candidates[best.method]
     board_to_base = mean_pose(tool_to_base @ camera_to_tool @ board_to_camera)
     corners = _Corners.of(views, camera)
@@ -419,7 +429,7 @@ def _solve(views: Sequence[CalibrationView], camera: Any, settings: HandEyeSetti
         sigma_mm, sigma_deg = _sigmas(refined.covariance)
     per_view = corners.rms_per_view(corners.errors_px(tool_to_base, camera_to_tool, board_to_base), len(views))
     return {"camera_to_tool": camera_to_tool, "board_to_base": board_to_base, "method": name,
-            "per_view_px": per_view, "methods": tuple(methods), "sigma_mm": sigma_mm, "sigma_deg": sigma_deg,
+            "per_view_px": per_view, "methods": methods, "sigma_mm": sigma_mm, "sigma_deg": sigma_deg,
             "arm_noise_mm": arm_mm, "arm_noise_deg": arm_deg}
 
 
