@@ -78,4 +78,15 @@ def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
         hand_eye.write_text("not: [a calibration")
         broken = call()
         assert not broken.success and str(hand_eye) in broken.message
+        # The same node refuses calibration goals it cannot serve, with the reason, and never waits forever.
+        from dff_grasp.action import CalibrateHandEye
+        from dff_grasp_ros import names
+        from dff_grasp_ros.clients import run_action
+
+        huge = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                          CalibrateHandEye.Goal(num_views=5000), timeout_s=30.0)
+        assert not huge.success and "num_views 5000" in huge.message
+        blind = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                           CalibrateHandEye.Goal(num_views=10, timeout_s=1.0), timeout_s=30.0)
+        assert not blind.success and "no image arrived on /camera/color/image_raw" in blind.message
         assert group.poll_failed() == {}, logs(tmp_path / "logs")

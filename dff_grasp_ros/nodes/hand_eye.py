@@ -12,6 +12,7 @@ Thin ROS layer over :mod:`dff_grasp_ros.calibration` and :mod:`dff_grasp_ros.cap
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -54,6 +55,7 @@ from dff_grasp_ros.ros_io.pose import (
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
 
 LOOP_PERIOD_S = 0.05
+MAX_GOAL_VIEWS = 1000
 NS = 1_000_000_000
 
 
@@ -215,11 +217,35 @@ class HandEyeNode(Node):
 
     def execute(self, goal_handle) -> CalibrateHandEye.Result:
         request = goal_handle.request
+        result = CalibrateHandEye.Result()
+        try:
+            problem = self.goal_problem(request)
+            if problem:
+                result.message = problem
+                self.get_logger().error(problem)
+                goal_handle.abort()
+                return result
+            return self.collect_and_solve(goal_handle, request, result)
+        finally:
+            with self.lock:
+                self.busy = False
+
+    def goal_problem(self, request: CalibrateHandEye.Goal) -> str | None:
+        """Why a goal cannot start (checked before anything is subscribed or written)."""
+        if int(request.num_views) > MAX_GOAL_VIEWS:
+            return f"num_views {request.num_views} is more than {MAX_GOAL_VIEWS}; 15-30 views are plenty"
+        if 0 < int(request.num_views) < self.p.min_views:
+            return f"num_views {request.num_views} is fewer than min_views {self.p.min_views}"
+        if not math.isfinite(request.timeout_s) or request.timeout_s < 0:
+            return f"timeout_s must be >= 0 (0 = no limit), got {request.timeout_s}"
+        return None
+
+    def collect_and_solve(self, goal_handle, request: CalibrateHandEye.Goal,
+                          result: CalibrateHandEye.Result) -> CalibrateHandEye.Result:
         target = int(request.num_views) or self.p.default_views
         timeout_s = float(request.timeout_s)
         yaml_path = expand_data_dir(request.output_path) if request.output_path else \
             self.calibration_dir / HAND_EYE_FILE
-        result = CalibrateHandEye.Result()
         collector = ViewCollector(self.board, CollectorSettings(
             min_corners=self.p.min_board_corners, min_rotation_between_views_deg=self.p.min_view_rotation_deg),
             keep_images=True)
@@ -246,8 +272,6 @@ class HandEyeNode(Node):
         finally:
             for subscription in subscriptions:
                 self.destroy_subscription(subscription)
-            with self.lock:
-                self.busy = False
         return self.finish(goal_handle, collector, yaml_path, result)
 
     def offer_latest(self, collector: ViewCollector) -> None:
