@@ -97,7 +97,7 @@ def main() -> int:
         "",
         "Verdicts: good = one-sigma uncertainty <= 0.5 mm and 0.05 deg, usable <= 1 mm and 0.1 deg (two sigma "
         "within 2 mm / 0.2 deg), poor otherwise (nothing is written). Compare the refined result with the best "
-        "closed-form method column by column; bench/RESULTS.md's text below the table says what the numbers show.",
+        "closed-form method column by column.",
     ])
     print(body)
     if args.write_results:
