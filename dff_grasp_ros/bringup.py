@@ -14,7 +14,7 @@ from typing import Any
 from dff_grasp_ros.process_group import ProcessGroup
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "dff_grasp.yaml"
-NODES = ("capture", "trainer", "query")
+NODES = ("capture", "trainer", "query", "hand_eye")
 
 
 def default_params_file() -> Path:

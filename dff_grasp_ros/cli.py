@@ -8,6 +8,7 @@
     dff-grasp sim execute --scene S --answer FILE [--prompt P]   (the answer's grasp, executed in physics)
     dff-grasp ask --field DIR "mug handle" [--json]     dff-grasp params [--markdown]
     dff-grasp viewer --field DIR
+    dff-grasp calibrate --views DIR | --from-bag PATH | --sim | --live    dff-grasp scan-poses [--count N] [--json]
 """
 from __future__ import annotations
 
@@ -53,6 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-topic", default="/camera/aligned_depth_to_color/image_raw")
     p.add_argument("--camera-info-topic", default="/camera/color/camera_info")
     p.add_argument("--pose-topic", default="/camera/pose")
+    p.add_argument("--until-scan-done", action="store_true",
+                   help="also stop when the scan driver says the scan has ended (/dff/scan_status)")
+
+    p = sub.add_parser("calibrate", help="eye-in-hand calibration from ChArUco views (folder, bag or --sim)")
+    from dff_grasp_ros.calibration.command import add_arguments as add_calibrate_arguments
+
+    add_calibrate_arguments(p)
+
+    p = sub.add_parser("scan-poses", help="camera and tool poses of a scan for MoveIt, over ROS (/scan_poses)")
+    p.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"), default=None,
+                   help="workspace centre in the base frame (default: the hand_eye node's scan_center_*)")
+    p.add_argument("--radius-m", type=float, default=0.0)
+    p.add_argument("--min-elevation-deg", type=float, default=0.0)
+    p.add_argument("--max-elevation-deg", type=float, default=0.0)
+    p.add_argument("--count", type=int, default=0)
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("train", help="train a field over ROS (/train_field)")
     p.add_argument("--steps", type=int, default=0)
@@ -143,8 +160,48 @@ def cmd_capture(args: argparse.Namespace) -> int:
         return 0
     from dff_grasp_ros.clients import capture_views
 
-    result = capture_views(args.views, args.timeout)
+    result = capture_views(args.views, args.timeout, until_scan_done=args.until_scan_done)
     return _report_goal(result.success, result.dataset_path, f"capture failed: {result.message}")
+
+
+@command("calibrate")
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.calibration.command import run, run_live, sim_views_dir, write_board
+
+    if args.write_board:
+        return write_board(args)
+    if args.live:
+        return run_live(args)
+    truth = None
+    if args.sim:
+        from dff_grasp_ros.progress import progress_bar
+        from dff_grasp_ros.synthetic.board import write_simulated_views
+
+        args.views = sim_views_dir(args)
+        with progress_bar("render calibration views") as progress:
+            truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
+                                          args.sim_noise_deg, args.seed, progress=progress)
+    return run(args, truth)
+
+
+@command("scan-poses")
+def cmd_scan_poses(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.clients import dumps, pose_array_to_json, scan_poses
+
+    reply = scan_poses(args.center, args.radius_m, args.min_elevation_deg, args.max_elevation_deg, args.count)
+    answer = {"success": bool(reply.success), "message": reply.message,
+              "frame_id": reply.camera_poses.header.frame_id, "camera_poses": pose_array_to_json(reply.camera_poses),
+              "tool_poses": pose_array_to_json(reply.tool_poses)}
+    if args.json:
+        print(dumps(answer))
+    elif reply.success:
+        print(reply.message)
+        for index, pose in enumerate(answer["tool_poses"] or answer["camera_poses"]):
+            print(f"  {index:3d} {'tool' if answer['tool_poses'] else 'camera'} position_m={pose['position_m']} "
+                  f"quaternion_xyzw={pose['quaternion_xyzw']}")
+    else:
+        print(f"dff-grasp scan-poses: {reply.message}", file=sys.stderr)
+    return 0 if reply.success else 1
 
 
 @command("train")

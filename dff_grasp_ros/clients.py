@@ -81,7 +81,8 @@ def _bar(total: int, desc: str, quiet: bool):
     return tqdm(total=total, desc=desc, unit="", disable=quiet, dynamic_ncols=True, leave=True)
 
 
-def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -> Any:
+def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False, until_scan_done: bool = False) -> Any:
+    """``until_scan_done``: also stop when the scan driver's ScanStatus says the scan has ended."""
     from dff_grasp.action import CaptureViews
 
     with _bar(num_views, "capture views", quiet) as bar:
@@ -93,7 +94,8 @@ def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -
 
         wait = timeout_s + 60 if timeout_s > 0 else 3600
         return run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION,
-                          CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s), timeout_s=wait,
+                          CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s, until_scan_done=until_scan_done),
+                          timeout_s=wait,
                           on_feedback=feedback)
 
 
@@ -112,6 +114,43 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
         return run_action(TrainField, names.TRAIN_FIELD_ACTION,
                           TrainField.Goal(dataset_path=dataset_path, max_steps=max_steps), timeout_s=timeout_s,
                           on_feedback=feedback)
+
+
+def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: str = "", quiet: bool = False) -> Any:
+    """Run ``/calibrate_hand_eye`` (the hand_eye node collects board views while the arm is moved)."""
+    from dff_grasp.action import CalibrateHandEye
+
+    with _bar(max(num_views, 1), "calibration views", quiet) as bar:
+        def feedback(fb: Any) -> None:
+            bar.total = max(int(fb.views_target), 1)
+            bar.n = int(fb.views_collected)
+            bar.set_postfix_str(f"rejected {fb.views_rejected}: {fb.last_rejection[:60]}", refresh=False)
+            bar.refresh()
+
+        wait = timeout_s + 120 if timeout_s > 0 else 3600
+        return run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                          CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s, output_path=output_path),
+                          timeout_s=wait, on_feedback=feedback)
+
+
+def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: float = 0.0,
+               min_elevation_deg: float = 0.0, max_elevation_deg: float = 0.0, count: int = 0) -> Any:
+    """Call ``/scan_poses``; zero values take the hand_eye node's parameters."""
+    from geometry_msgs.msg import Point
+
+    from dff_grasp.srv import ScanPoses
+
+    request = ScanPoses.Request(radius_m=radius_m, min_elevation_deg=min_elevation_deg,
+                                max_elevation_deg=max_elevation_deg, count=count)
+    if center_m is not None:
+        request.center = Point(x=float(center_m[0]), y=float(center_m[1]), z=float(center_m[2]))
+    return call_service(ScanPoses, names.SCAN_POSES_SERVICE, request)
+
+
+def pose_array_to_json(poses: Any) -> list[dict[str, Any]]:
+    return [{"position_m": [round(p.position.x, 6), round(p.position.y, 6), round(p.position.z, 6)],
+             "quaternion_xyzw": [round(p.orientation.x, 7), round(p.orientation.y, 7), round(p.orientation.z, 7),
+                                 round(p.orientation.w, 7)]} for p in poses.poses]
 
 
 def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float = 120.0) -> Any:

@@ -95,8 +95,9 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
                        extra={"trainer": {"method": method}, "sim_camera": {"rate_hz": SIM_RATE_HZ}})
     group = start(plan, env=env, log_dir=out_dir / "logs")
     try:
-        # Some scan views are near-duplicates by the capture's own rule, so ask for most of them, with a deadline.
-        capture = clients.capture_views(int(scene_obj.scan.views * 0.8), timeout_s=CAPTURE_TIMEOUT_S)
+        # Ask for every view of the scan and stop when the sim camera says its scan is done (ScanStatus): no
+        # waiting for views that cannot come. The timeout is only a safety net.
+        capture = clients.capture_views(scene_obj.scan.views, timeout_s=CAPTURE_TIMEOUT_S, until_scan_done=True)
         if not capture.success:
             raise RuntimeError(f"capture failed: {capture.message}")
         trained = clients.train_field(max_steps=steps or 0)

@@ -1,7 +1,8 @@
-"""Bring up dff_grasp: capture, trainer and query nodes, plus the simulated camera with sim:=true.
+"""Bring up dff_grasp: capture, trainer, query and hand_eye nodes, the simulated camera with sim:=true, RViz with
+rviz:=true.
 
     ros2 launch dff_grasp bringup.launch.py                       # real camera (remap topics in the params file)
-    ros2 launch dff_grasp bringup.launch.py sim:=true scene:=bin_clutter device:=cuda
+    ros2 launch dff_grasp bringup.launch.py sim:=true scene:=bin_clutter device:=cuda rviz:=true
 
 The pip-only equivalent is ``dff-grasp bringup [--params FILE] [--sim SCENE]`` (same executables, same file).
 """
@@ -22,6 +23,7 @@ def generate_launch_description() -> LaunchDescription:
     scene = LaunchConfiguration("scene")
     device = LaunchConfiguration("device")
     teacher = LaunchConfiguration("teacher")
+    rviz = LaunchConfiguration("rviz")
 
     def node(executable: str, extra: dict | None = None, condition=None) -> Node:
         return Node(package=PACKAGE, executable=executable, name=executable, output="screen",
@@ -38,8 +40,13 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("device", default_value="auto", description="Training/query device: auto, cuda, cpu"),
         DeclareLaunchArgument("teacher", default_value="clip",
                               description="Language teacher: clip, or synthetic (simulated scenes only)"),
+        DeclareLaunchArgument("rviz", default_value="false",
+                              description="Start RViz with config/dff_grasp.rviz (relevancy cloud, grasp, camera)"),
         node("sim_camera", {"scene": scene}, condition=IfCondition(sim)),
         node("capture"),
         node("trainer", {"device": device, "teacher": teacher}),
         node("query", {"device": device}),
+        node("hand_eye"),
+        Node(package="rviz2", executable="rviz2", name="rviz2", output="screen", condition=IfCondition(rviz),
+             arguments=["-d", PathJoinSubstitution([FindPackageShare(PACKAGE), "config", "dff_grasp.rviz"])]),
     ])

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.ros
 
 def test_launch_plan_mirrors_the_launch_arguments():
     plan = launch_plan(PARAMS, sim_scene="tiny", device="cpu", teacher="synthetic")
-    assert list(plan) == ["sim_camera", "capture", "trainer", "query"]
+    assert list(plan) == ["sim_camera", "capture", "trainer", "query", "hand_eye"]
     assert all(cmd[1:3] == ["-m", f"dff_grasp_ros.nodes.{name}"] for name, cmd in plan.items())
     assert all(["--params-file", str(PARAMS)] == cmd[4:6] for cmd in plan.values())
     assert "scene:=tiny" in plan["sim_camera"] and "teacher:=synthetic" in plan["trainer"]
@@ -40,7 +40,7 @@ def test_sigterm_stops_every_node_and_leaves_no_orphans(tmp_path: Path, ros_env:
         assert not reply.success and "no trained field" in reply.message
         nodes = psutil.Process(bringup.pid).children(recursive=True)
         names = {" ".join(p.cmdline()) for p in nodes}
-        for node in ("sim_camera", "capture", "trainer", "query"):
+        for node in ("sim_camera", "capture", "trainer", "query", "hand_eye"):
             assert any(f"dff_grasp_ros.nodes.{node}" in cmd for cmd in names), names
         bringup.send_signal(signal.SIGTERM)
         assert bringup.wait(timeout=60) == 0

@@ -6,7 +6,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import yaml
-from fake_launch import DeclareLaunchArgument, IfCondition, LaunchConfiguration, Node, load_launch_description
+from fake_launch import (
+    DeclareLaunchArgument,
+    FindPackageShare,
+    IfCondition,
+    LaunchConfiguration,
+    Node,
+    PathJoinSubstitution,
+    load_launch_description,
+)
 
 from dff_grasp_ros.nodes.params import NODE_PARAMS, markdown_table
 
@@ -25,10 +33,17 @@ def launch_entities():
     return load_launch_description(REPO / "launch" / "bringup.launch.py").entities
 
 
+def own_nodes(entities) -> list[Node]:
+    """This package's nodes (RViz is the one other)."""
+    return [e for e in entities if isinstance(e, Node) and e.package == "dff_grasp"]
+
+
 def test_launch_names_only_installed_executables_of_this_package():
-    nodes = [e for e in launch_entities() if isinstance(e, Node)]
+    nodes = own_nodes(launch_entities())
     scripts = console_scripts()
-    assert {n.executable for n in nodes} == {"capture", "trainer", "query", "sim_camera"}
+    assert {n.executable for n in nodes} == {"capture", "trainer", "query", "sim_camera", "hand_eye"}
+    others = [e for e in launch_entities() if isinstance(e, Node) and e.package != "dff_grasp"]
+    assert [(n.package, n.executable) for n in others] == [("rviz2", "rviz2")]
     for node in nodes:
         assert node.package == "dff_grasp"
         assert node.executable in scripts, f"{node.executable} is not a console script of setup.py"
@@ -40,9 +55,9 @@ def test_launch_names_only_installed_executables_of_this_package():
 def test_launch_parameters_exist_in_config_and_nodes():
     entities = launch_entities()
     arguments = {e.name: e for e in entities if isinstance(e, DeclareLaunchArgument)}
-    assert {"sim", "scene", "device", "params_file", "teacher"} <= set(arguments)
+    assert {"sim", "scene", "device", "params_file", "teacher", "rviz"} <= set(arguments)
     config = yaml.safe_load((REPO / "config" / "dff_grasp.yaml").read_text())
-    for node in (e for e in entities if isinstance(e, Node)):
+    for node in own_nodes(entities):
         assert node.name in config, f"config/dff_grasp.yaml has no block for node {node.name}"
         params_file, *overrides = node.parameters
         assert params_file == LaunchConfiguration("params_file")
@@ -54,6 +69,18 @@ def test_launch_parameters_exist_in_config_and_nodes():
                 assert isinstance(value, LaunchConfiguration) and value.variable_name in arguments
     sim_node = next(e for e in entities if isinstance(e, Node) and e.executable == "sim_camera")
     assert sim_node.condition == IfCondition(LaunchConfiguration("sim"))
+
+
+def test_rviz_starts_only_with_rviz_true_and_with_the_installed_config():
+    entities = launch_entities()
+    rviz = next(e for e in entities if isinstance(e, Node) and e.executable == "rviz2")
+    assert rviz.condition == IfCondition(LaunchConfiguration("rviz"))
+    flag, config = rviz.arguments
+    assert flag == "-d" and config == PathJoinSubstitution([FindPackageShare("dff_grasp"), "config",
+                                                            "dff_grasp.rviz"])
+    assert (REPO / "config" / "dff_grasp.rviz").is_file()
+    # setup.py installs config/*.rviz next to the parameter file (colcon installs the whole config/ folder).
+    assert 'glob("config/*.rviz")' in (REPO / "setup.py").read_text()
 
 
 def test_config_declares_exactly_the_node_parameters():

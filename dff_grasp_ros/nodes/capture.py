@@ -16,29 +16,24 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from dff_grasp.action import CaptureViews
+from dff_grasp.msg import ScanStatus
 from dff_grasp_ros import names
+from dff_grasp_ros.capture.scan_end import ScanEndWatch, ScanState
 from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
-from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node
+from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node, tf_buffer
 from dff_grasp_ros.nodes.params import CaptureParams
 from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, transform_to_matrix
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
 
 FEEDBACK_PERIOD_S = 0.5
-
-
-def _tf_buffer(node: Node) -> tuple[Any, Any]:
-    try:
-        from tf2_ros import Buffer, TransformListener  # only on a real ROS install
-    except ImportError:
-        return None, None
-    buffer = Buffer()
-    return buffer, TransformListener(buffer, node)
+STREAM_DEPTH = 20  # a few seconds of frames while a view is written
 
 
 def capture_settings(p: CaptureParams, pose_source: str) -> CaptureSettings:
@@ -61,22 +56,16 @@ class CaptureNode(Node):
         self.scene: dict | None = None  # set when the stream comes from a simulated camera
         self.tf_buffer, self.tf_listener = (None, None)
         if self.p.pose_source in ("auto", "tf"):
-            self.tf_buffer, self.tf_listener = _tf_buffer(self)
+            self.tf_buffer, self.tf_listener = tf_buffer(self)
             if self.tf_buffer is None and self.p.pose_source == "tf":
                 raise RuntimeError("parameter capture.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
         self.pose_source = "tf" if self.tf_buffer is not None else "topic"
         self.tf_warn = Throttle(5.0)
-        streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
-        qos = sensor_qos(depth=20)  # a few seconds of frames while a view is written
-        self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams)
-        self.create_subscription(Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
-                                 callback_group=streams)
-        self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
-                                 qos, callback_group=streams)
-        if self.pose_source == "topic":
-            self.create_subscription(PoseStamped, self.p.camera_pose_topic, lambda m: self.feed("pose", m),
-                                     qos, callback_group=streams)
         self.create_subscription(String, names.SIM_SCENE_TOPIC, self.on_scene, latched_qos())
+        self.scan_state: ScanState | None = None  # the scan driver's latest ScanStatus
+        self.create_subscription(ScanStatus, names.SCAN_STATUS_TOPIC, self.on_scan_status, latched_qos())
+        self.arrivals = 0  # camera frames during the current goal, counted apart from the (busy) stream callbacks
+        self.last_arrival_s: float | None = None
         self.server = ActionServer(self, CaptureViews, names.CAPTURE_VIEWS_ACTION, execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
                                    callback_group=ReentrantCallbackGroup())
@@ -87,6 +76,48 @@ class CaptureNode(Node):
             self.scene = json.loads(msg.data)
         except ValueError:
             self.get_logger().warning(f"ignoring an unreadable {names.SIM_SCENE_TOPIC} message")
+
+    def on_arrival(self, msg: CameraInfo) -> None:
+        self.arrivals += 1
+        self.last_arrival_s = time.monotonic()
+
+    def stream_qos(self) -> QoSProfile:
+        """Reliable when every publisher of the image and depth topics offers it, else best effort (what most
+        camera drivers publish). A best-effort reader loses large frames whenever the transport is busy: 640x480
+        sim images arrived at a third of the rate of their CameraInfo (measured), so a reliable source is read
+        reliably."""
+        publishers = [info for topic in (self.p.image_topic, self.p.depth_topic)
+                      for info in self.get_publishers_info_by_topic(topic)]
+        if publishers and all(info.qos_profile.reliability == ReliabilityPolicy.RELIABLE for info in publishers):
+            return QoSProfile(depth=STREAM_DEPTH, history=HistoryPolicy.KEEP_LAST,
+                              reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+        return sensor_qos(depth=STREAM_DEPTH)
+
+    def subscribe_streams(self) -> list[Any]:
+        """The camera streams, subscribed only while a goal runs (an idle capture costs nothing, and a simulated
+        scan starts when someone watches)."""
+        qos = self.stream_qos()
+        streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
+        subscriptions = [
+            self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams),
+            self.create_subscription(Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
+                                     callback_group=streams),
+            self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
+                                     qos, callback_group=streams),
+            # Arrivals, seen apart from the stream callbacks: those may be busy writing views.
+            self.create_subscription(CameraInfo, self.p.camera_info_topic, self.on_arrival, sensor_qos(depth=1),
+                                     callback_group=MutuallyExclusiveCallbackGroup())]
+        if self.pose_source == "topic":
+            subscriptions.append(self.create_subscription(PoseStamped, self.p.camera_pose_topic,
+                                                          lambda m: self.feed("pose", m), qos,
+                                                          callback_group=streams))
+        reliable = qos.reliability == ReliabilityPolicy.RELIABLE
+        self.get_logger().info(f"reading the camera {'reliably' if reliable else 'best effort'}")
+        return subscriptions
+
+    def on_scan_status(self, msg: ScanStatus) -> None:
+        self.scan_state = ScanState(int(msg.views_total), int(msg.views_done), bool(msg.done),
+                                    header_stamp_ns(msg))
 
     def on_goal(self, goal: CaptureViews.Goal) -> GoalResponse:
         with self.session_lock:
@@ -128,9 +159,14 @@ class CaptureNode(Node):
                                  warn=self.get_logger().warning)
         with self.session_lock:
             self.session = session
+        self.arrivals, self.last_arrival_s = 0, None
+        subscriptions: list[Any] = []
         started = time.monotonic()
+        scan_end = ScanEndWatch(self.get_clock().now().nanoseconds) if goal_handle.request.until_scan_done else None
+        ended = "timed out"
         result = CaptureViews.Result()
         try:
+            subscriptions = self.subscribe_streams()
             while session.kept < target:
                 if goal_handle.is_cancel_requested:
                     session.abort()
@@ -139,6 +175,12 @@ class CaptureNode(Node):
                     return result
                 if timeout_s > 0 and time.monotonic() - started > timeout_s:
                     break
+                if scan_end is not None:
+                    reason = scan_end.should_stop(self.scan_state, int(session.stats()["synchronised"]),
+                                                  self.arrivals, self.last_arrival_s, time.monotonic())
+                    if reason:
+                        ended = reason
+                        break
                 self.publish_feedback(goal_handle, session, target)
                 time.sleep(FEEDBACK_PERIOD_S)
             with self.session_lock:
@@ -149,7 +191,7 @@ class CaptureNode(Node):
             result.messages_rejected = sum(stats["rejected_by_reason"].values())
             if session.kept < max(self.p.min_views, 1):
                 session.abort()
-                result.message = (f"timed out with {session.kept} views (< min_views {self.p.min_views}); "
+                result.message = (f"{ended} with {session.kept} views (< min_views {self.p.min_views}); "
                                   f"rejected: {self._reasons(stats)}; nothing written")
                 goal_handle.abort()
                 return result
@@ -157,6 +199,8 @@ class CaptureNode(Node):
             result.success = True
             result.dataset_path = str(path)
             result.message = f"{session.kept} views written to {path}; rejected: {self._reasons(stats)}"
+            if ended != "timed out" or session.kept < target:
+                result.message += f" ({ended})"
             self.get_logger().info(result.message)
             goal_handle.succeed()
             return result
@@ -169,6 +213,8 @@ class CaptureNode(Node):
         finally:
             with self.session_lock:
                 self.session = None
+            for subscription in subscriptions:
+                self.destroy_subscription(subscription)
 
     @staticmethod
     def _reasons(stats: dict) -> str:

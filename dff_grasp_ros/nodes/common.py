@@ -50,6 +50,16 @@ def sensor_qos(depth: int = 5) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
+def tf_buffer(node: Any) -> tuple[Any, Any]:
+    """(tf2_ros Buffer, TransformListener) on a real ROS install; (None, None) where tf2_ros is not importable."""
+    try:
+        from tf2_ros import Buffer, TransformListener
+    except ImportError:
+        return None, None
+    buffer = Buffer()
+    return buffer, TransformListener(buffer, node)
+
+
 def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threads: int = 4) -> int:
     """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM.
 

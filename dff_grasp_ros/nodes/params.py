@@ -59,14 +59,36 @@ class _Frames:
 
 
 @dataclass(frozen=True)
-class _CameraTopics:
+class _ColourCamera:
     image_topic: str = param("/camera/color/image_raw", "sensor_msgs/Image, colour (rgb8/bgr8/...)")
+    camera_info_topic: str = param("/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image")
+    camera_frame: str = param("camera_color_optical_frame", "Camera optical frame id (REP-103 optical axes)")
+
+
+@dataclass(frozen=True)
+class _CameraTopics(_ColourCamera):
     depth_topic: str = param("/camera/aligned_depth_to_color/image_raw",
                              "sensor_msgs/Image, depth registered to the colour image (16UC1 mm or 32FC1 m)")
-    camera_info_topic: str = param("/camera/color/camera_info", "sensor_msgs/CameraInfo of the colour image")
     camera_pose_topic: str = param("/camera/pose", "geometry_msgs/PoseStamped: camera optical frame in base_frame "
                                                    "(used when TF is not available)")
-    camera_frame: str = param("camera_color_optical_frame", "Camera optical frame id (REP-103 optical axes)")
+
+
+@dataclass(frozen=True)
+class _Tool:
+    tool_frame: str = param("tool0", "Tool (flange) frame the camera is mounted on")
+    tool_pose_topic: str = param("/tool/pose", "geometry_msgs/PoseStamped: tool_frame in base_frame (used when TF "
+                                               "is not available)")
+
+
+@dataclass(frozen=True)
+class _CharucoBoard:
+    board_squares_x: int = param(7, "ChArUco board: squares along its x (long) side", minimum=3, maximum=100)
+    board_squares_y: int = param(5, "ChArUco board: squares along its y side", minimum=3, maximum=100)
+    board_square_length_m: float = param(0.04, "ChArUco board: side of one square as printed (measure it)",
+                                         minimum=0.001, maximum=1.0)
+    board_marker_length_m: float = param(0.03, "ChArUco board: side of one ArUco marker as printed", minimum=0.001,
+                                         maximum=1.0)
+    board_dictionary: str = param("DICT_5X5_100", "ChArUco board: ArUco dictionary (OpenCV name)")
 
 
 @dataclass(frozen=True)
@@ -80,13 +102,32 @@ class _Fields:
 
 
 @dataclass(frozen=True)
-class SimCameraParams(_CameraTopics, _Frames):
+class SimCameraParams(_CharucoBoard, _Tool, _CameraTopics, _Frames):
     scene: str = param("tabletop", "Built-in scene name or path of a scene YAML")
     rate_hz: float = param(5.0, "Frames per second published", minimum=0.01, maximum=1000.0)
     depth_encoding: str = param("16UC1", "Depth image encoding: 16UC1 (millimetres) or 32FC1 (metres)",
                                 choices=("16UC1", "32FC1"))
     loop: bool = param(True, "Start the scan trajectory again after its last view")
-    publish_tf: bool = param(True, "Also broadcast base_frame -> camera_frame on /tf when tf2_ros is importable")
+    publish_tf: bool = param(True, "Also broadcast base_frame -> tool_frame -> camera_frame on /tf when tf2_ros "
+                                   "is importable")
+    hold_frames: int = param(1, "Frames published at each scan pose before moving on (an arm stopping there; "
+                                "hand_eye wants the tool still_time_s still before an image)", minimum=1,
+                             maximum=1000)
+    camera_mount_x_m: float = param(0.035, "Simulated wrist camera: optical frame x in tool_frame", minimum=-1.0,
+                                    maximum=1.0)
+    camera_mount_y_m: float = param(-0.06, "Simulated wrist camera: optical frame y in tool_frame", minimum=-1.0,
+                                    maximum=1.0)
+    camera_mount_z_m: float = param(0.045, "Simulated wrist camera: optical frame z in tool_frame", minimum=-1.0,
+                                    maximum=1.0)
+    camera_mount_roll_deg: float = param(2.0, "Simulated wrist camera: roll about tool x (extrinsic x, y, z)",
+                                         minimum=-180.0, maximum=180.0)
+    camera_mount_pitch_deg: float = param(-3.0, "Simulated wrist camera: pitch about tool y", minimum=-180.0,
+                                          maximum=180.0)
+    camera_mount_yaw_deg: float = param(90.0, "Simulated wrist camera: yaw about tool z", minimum=-180.0,
+                                        maximum=180.0)
+    calibration_board: bool = param(False, "Calibration session: clear the table, lay the board_* ChArUco board "
+                                           "on it and view it from poses that turn the tool about all axes")
+    calibration_views: int = param(15, "Poses of a calibration session", minimum=3, maximum=1000)
 
 
 @dataclass(frozen=True)
@@ -145,8 +186,47 @@ class QueryNodeParams(_Fields, _Frames):
     device: str = param("auto", "Device for the text encoder: auto, cuda or cpu", choices=("auto", "cuda", "cpu"))
 
 
+@dataclass(frozen=True)
+class _ScanCap:
+    scan_center_x_m: float = param(0.5, "Scan poses: workspace centre the camera looks at, x in base_frame",
+                                   minimum=-10.0, maximum=10.0)
+    scan_center_y_m: float = param(0.0, "Scan poses: workspace centre, y in base_frame", minimum=-10.0,
+                                   maximum=10.0)
+    scan_center_z_m: float = param(0.0, "Scan poses: workspace centre, z in base_frame", minimum=-10.0,
+                                   maximum=10.0)
+    scan_radius_m: float = param(0.5, "Scan poses: camera distance from the centre", minimum=0.01, maximum=10.0)
+    scan_min_elevation_deg: float = param(35.0, "Scan poses: lowest camera elevation above the centre's "
+                                                "horizontal", minimum=-89.0, maximum=89.0)
+    scan_max_elevation_deg: float = param(70.0, "Scan poses: highest camera elevation", minimum=-89.0,
+                                          maximum=89.0)
+    scan_min_azimuth_deg: float = param(-180.0, "Scan poses: azimuth range start (about +z, from +x)",
+                                        minimum=-360.0, maximum=360.0)
+    scan_max_azimuth_deg: float = param(180.0, "Scan poses: azimuth range end (at most 360 deg after the start)",
+                                        minimum=-360.0, maximum=720.0)
+    scan_count: int = param(48, "Scan poses: number of poses", minimum=1, maximum=10000)
+
+
+@dataclass(frozen=True)
+class HandEyeParams(_ScanCap, _CharucoBoard, _Tool, _ColourCamera, _Frames):
+    calibration_dir: str = param(f"{DEFAULT_DATA_ROOT}/calibration", "Directory of calibration results "
+                                 "(hand_eye.yaml) and of the views each used")
+    hand_eye_file: str = param("", "Hand-eye YAML that /scan_poses turns camera poses into tool poses with ('' = "
+                                   "calibration_dir/hand_eye.yaml when it exists)")
+    pose_source: str = param("auto", "Tool pose from: auto (TF if tf2_ros is importable, else tool_pose_topic), "
+                                     "tf or topic", choices=("auto", "tf", "topic"))
+    default_views: int = param(15, "Views to collect when a calibration goal asks for 0", minimum=3, maximum=1000)
+    min_views: int = param(8, "Fewest usable views calibration solves with", minimum=3, maximum=1000)
+    min_view_rotation_deg: float = param(5.0, "A view whose tool orientation is this close to a kept view's is "
+                                              "rejected", minimum=0.0, maximum=90.0)
+    min_board_corners: int = param(8, "Fewest ChArUco corners a view must show", minimum=4, maximum=10000)
+    still_time_s: float = param(0.5, "The tool must have stood still this long before an image counts (0 = no "
+                                     "check)", minimum=0.0, maximum=10.0)
+    max_pose_age_s: float = param(0.05, "Largest gap between a tool pose stamp and its image stamp",
+                                  minimum=0.0, maximum=10.0)
+
+
 NODE_PARAM_TYPES: dict[str, type] = {"sim_camera": SimCameraParams, "capture": CaptureParams,
-                                     "trainer": TrainerParams, "query": QueryNodeParams}
+                                     "trainer": TrainerParams, "query": QueryNodeParams, "hand_eye": HandEyeParams}
 
 
 def specs_of(params_type: type) -> tuple[ParamSpec, ...]:

@@ -2,36 +2,59 @@
 
 Part of the test bed (it renders :mod:`dff_grasp_ros.synthetic` scenes); the product's nodes never need it.
 Publishes, all with one stamp per frame: colour Image (rgb8), registered depth Image (16UC1 mm or 32FC1 m),
-CameraInfo, and the camera optical frame's pose in the base frame as PoseStamped (and on /tf when tf2_ros is
-importable). The scene itself is latched on ``/sim_camera/scene`` (JSON) so that a capture of this stream can
-record it for the synthetic teacher.
+CameraInfo, the camera optical frame's pose in the base frame as PoseStamped, and the pose of the tool the camera
+is mounted on (``camera_mount_*``) as PoseStamped (on /tf, base -> tool -> camera, when tf2_ros is importable).
+The scan follows the product's scan-pose generator (plus jitter); its progress is latched on
+``/dff/scan_status`` (done at the end of the first pass), as an arm driver following ``/scan_poses`` would. The
+scene itself is latched on ``/sim_camera/scene`` (JSON) so that a capture of this stream can record it for the
+synthetic teacher. With ``calibration_board`` the table is cleared, a ChArUco board lies on it and the poses turn
+the tool about all three axes: a hand-eye calibration session with a known answer (the mount).
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
+from dff_grasp.msg import ScanStatus
 from dff_grasp_ros import names
-from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
+from dff_grasp_ros.calibration.board import CharucoBoardSpec
+from dff_grasp_ros.capture.scan_poses import tool_poses
+from dff_grasp_ros.nodes.common import ParameterError, declare_parameters, latched_qos, spin_node
 from dff_grasp_ros.nodes.params import SimCameraParams
 from dff_grasp_ros.ros_io.camera_info import intrinsics_to_camera_info
 from dff_grasp_ros.ros_io.image import depth_m_to_image, numpy_to_image
 from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, matrix_to_transform_stamped
+from dff_grasp_ros.ros_io.stamp import make_header
 from dff_grasp_ros.synthetic import load_scene, render_view, scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic.board import (
+    MOUNT_PARAMS,
+    BoardOnTable,
+    calibration_camera_poses,
+    calibration_scene,
+    mount_matrix,
+    render_board_view,
+)
+
+SUBSCRIBER_GRACE_S = 0.5  # DDS matches the two ends of a topic at slightly different times
+TOOL_POSE_RATE_HZ = 30.0
+MIN_FRAME_GAP = 0.5  # of a frame period: a timer tick right after an overrunning render publishes nothing
 
 
-def _tf_broadcaster(node: Node) -> Any:
+def _tf_broadcasters(node: Node) -> tuple[Any, Any]:
+    """(dynamic, static) TF broadcasters on a real ROS install, else (None, None)."""
     try:
-        from tf2_ros import TransformBroadcaster  # only on a real ROS install
+        from tf2_ros import StaticTransformBroadcaster, TransformBroadcaster  # only on a real ROS install
     except ImportError:
-        return None
-    return TransformBroadcaster(node)
+        return None, None
+    return TransformBroadcaster(node), StaticTransformBroadcaster(node)
 
 
 class SimCameraNode(Node):
@@ -44,41 +67,106 @@ class SimCameraNode(Node):
         self.p = declare_parameters(self, SimCameraParams)
         self.scene = load_scene(self.p.scene)
         self.intrinsics = scene_intrinsics(self.scene)
-        self.poses = scan_poses(self.scene)
-        self.index = 0
+        self.camera_to_tool = mount_matrix(*(getattr(self.p, name) for name in MOUNT_PARAMS))
+        self.board: BoardOnTable | None = None
+        if self.p.calibration_board:
+            try:
+                spec = CharucoBoardSpec.from_params(self.p)
+            except ValueError as err:
+                raise ParameterError(f"parameters {self.NODE_NAME}.board_*: {err}") from err
+            self.scene = calibration_scene(self.scene)
+            self.board = BoardOnTable(spec, self.scene.scan.center_m[:2], yaw_deg=20.0)
+            self.poses = calibration_camera_poses(self.board, self.p.calibration_views, seed=self.scene.seed)
+        else:
+            self.poses = scan_poses(self.scene)
+        self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
+        self.frame = 0  # frames published; each pose is held for hold_frames frames
+        self.listener_since: float | None = None
         self._views: dict[int, Any] = {}  # rendering is the slow part; a loop re-uses it
         self._lock = threading.Lock()
         self.pub_image = self.create_publisher(Image, self.p.image_topic, 5)
         self.pub_depth = self.create_publisher(Image, self.p.depth_topic, 5)
         self.pub_info = self.create_publisher(CameraInfo, self.p.camera_info_topic, 5)
         self.pub_pose = self.create_publisher(PoseStamped, self.p.camera_pose_topic, 5)
+        self.pub_tool = self.create_publisher(PoseStamped, self.p.tool_pose_topic, 5)
         self.pub_scene = self.create_publisher(String, names.SIM_SCENE_TOPIC, latched_qos())
         self.pub_scene.publish(String(data=json.dumps(self.scene.to_dict())))
-        self.tf = _tf_broadcaster(self) if self.p.publish_tf else None
+        self.pub_status = self.create_publisher(ScanStatus, names.SCAN_STATUS_TOPIC, latched_qos())
+        self.publish_status(0)
+        self.tf, static_tf = _tf_broadcasters(self) if self.p.publish_tf else (None, None)
+        if static_tf is not None:
+            static_tf.sendTransform(matrix_to_transform_stamped(self.camera_to_tool, self.p.tool_frame,
+                                                                self.p.camera_frame, self.now_ns()))
+        self.arm_at: int | None = None  # the scan pose the simulated arm stands at (None before the scan)
+        self.last_frame_s = -float("inf")
         self.timer = self.create_timer(1.0 / self.p.rate_hz, self.publish_next)
-        self.get_logger().info(f"scene {self.scene.name!r}: {len(self.poses)} views at {self.p.rate_hz} Hz "
-                               f"({'TF and ' if self.tf else ''}pose topic {self.p.camera_pose_topic})")
+        # The arm's state at its own rate, like a robot_state_publisher, in its own group so that a slow render
+        # of the next view never stalls it (hand_eye checks the tool stood still before an image).
+        self.tool_timer = self.create_timer(1.0 / TOOL_POSE_RATE_HZ, self.publish_tool,
+                                            callback_group=MutuallyExclusiveCallbackGroup())
+        self.get_logger().info(f"scene {self.scene.name!r}{' with a calibration board' if self.board else ''}: "
+                               f"{len(self.poses)} views at {self.p.rate_hz} Hz ({'TF and ' if self.tf else ''}"
+                               f"pose topics {self.p.camera_pose_topic}, {self.p.tool_pose_topic})")
+
+    def now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
+    def publish_status(self, views_done: int) -> None:
+        count = len(self.poses)
+        self.pub_status.publish(ScanStatus(header=make_header(self.p.base_frame, self.now_ns()), views_total=count,
+                                           views_done=min(views_done, count), done=views_done >= count))
+
+    def listened_to(self) -> bool:
+        """True once the image topic has had a subscriber for SUBSCRIBER_GRACE_S (both ends matched)."""
+        if self.listener_since is None:
+            if self.pub_image.get_subscription_count() == 0:
+                return False
+            self.listener_since = time.monotonic()
+        return time.monotonic() - self.listener_since >= SUBSCRIBER_GRACE_S
 
     def publish_next(self) -> None:
+        hold, count = self.p.hold_frames, len(self.poses)
+        if self.frame == 0 and not self.listened_to():
+            return  # an arm starts its scan once someone watches the camera; frames before that would be lost
+        if time.monotonic() - self.last_frame_s < MIN_FRAME_GAP / self.p.rate_hz:
+            return  # frames of a held pose keep the camera's rate even after a slow render
         with self._lock:
-            if self.index >= len(self.poses):
-                if not self.p.loop:
-                    return
-                self.index = 0
-            index = self.index
-            self.index += 1
+            if self.frame >= hold * count and not self.p.loop:
+                return
+            frame = self.frame
+            self.frame += 1
+        index = (frame // hold) % count
+        self.arm_at = index  # the arm moves there first; the render below is the camera settling
         view = self._views.get(index)
         if view is None:
-            view = self._views[index] = render_view(self.scene, self.intrinsics, self.poses[index])
-        stamp_ns = self.get_clock().now().nanoseconds
-        frame = self.p.camera_frame
-        self.pub_image.publish(numpy_to_image(view.rgb, "rgb8", frame_id=frame, stamp_ns=stamp_ns))
-        self.pub_depth.publish(depth_m_to_image(view.depth_m, self.p.depth_encoding, frame_id=frame,
+            view = self._views[index] = self.render(index)
+        self.last_frame_s = time.monotonic()
+        stamp_ns = self.now_ns()
+        camera_frame = self.p.camera_frame
+        self.pub_image.publish(numpy_to_image(view.rgb, "rgb8", frame_id=camera_frame, stamp_ns=stamp_ns))
+        self.pub_depth.publish(depth_m_to_image(view.depth_m, self.p.depth_encoding, frame_id=camera_frame,
                                                 stamp_ns=stamp_ns))
-        self.pub_info.publish(intrinsics_to_camera_info(self.intrinsics, frame_id=frame, stamp_ns=stamp_ns))
+        self.pub_info.publish(intrinsics_to_camera_info(self.intrinsics, frame_id=camera_frame, stamp_ns=stamp_ns))
         self.pub_pose.publish(matrix_to_pose_stamped(self.poses[index], self.p.base_frame, stamp_ns))
+        self.publish_tool(stamp_ns)
+        if frame < hold * count and (frame + 1) % hold == 0:  # first pass: a pose has been fully shown
+            self.publish_status((frame + 1) // hold)
+
+    def publish_tool(self, stamp_ns: int | None = None) -> None:
+        """The tool's pose where the arm stands (PoseStamped, and base -> tool on /tf when tf2_ros exists)."""
+        index = self.arm_at
+        if index is None:
+            return
+        stamp_ns = self.now_ns() if stamp_ns is None else stamp_ns
+        self.pub_tool.publish(matrix_to_pose_stamped(self.tool_poses[index], self.p.base_frame, stamp_ns))
         if self.tf is not None:
-            self.tf.sendTransform(matrix_to_transform_stamped(self.poses[index], self.p.base_frame, frame, stamp_ns))
+            self.tf.sendTransform(matrix_to_transform_stamped(self.tool_poses[index], self.p.base_frame,
+                                                              self.p.tool_frame, stamp_ns))
+
+    def render(self, index: int) -> Any:
+        if self.board is not None:
+            return render_board_view(self.scene, self.intrinsics, self.poses[index], self.board)
+        return render_view(self.scene, self.intrinsics, self.poses[index])
 
 
 def main(args: list[str] | None = None) -> int:

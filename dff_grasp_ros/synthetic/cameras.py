@@ -1,4 +1,4 @@
-"""Sim camera geometry: intrinsics, the arm-like scan trajectory, and per-pixel rays.
+"""Sim camera geometry: intrinsics, the scan trajectory (the product's scan poses plus jitter), per-pixel rays.
 
 Poses are ``camera_to_base``: the optical frame (REP-103: x right, y down, z forward) in base_link.
 Pixel (row, col) looks through image point (col + 0.5, row + 0.5), nerfstudio's convention, so the rays here
@@ -10,13 +10,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from dff_grasp_ros.capture.scan_poses import cap_spherical, look_at_optical, look_at_poses  # noqa: F401 - re-exported
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.synthetic.spec import Scene
 
 MIN_TABLE_HALF_SIZE_M = 0.6  # a 1.2 m table at least
 MAX_TABLE_HALF_SIZE_M = 6.0
 MIN_DOWNWARD_SLOPE = 0.05  # a ray must drop at least 5 cm per metre, else the table would need to be huge
-ELEVATION_WAVES_PER_VIEW = 1.0 / 16.0  # the arm rises and falls about once every 16 views
 
 
 def scene_intrinsics(scene: Scene) -> CameraIntrinsics:
@@ -25,47 +25,27 @@ def scene_intrinsics(scene: Scene) -> CameraIntrinsics:
     return CameraIntrinsics(cam.width, cam.height, cam.fx, cam.fy, cam.cx, cam.cy)
 
 
-def look_at_optical(eye_m: np.ndarray, target_m: np.ndarray) -> np.ndarray:
-    """camera_to_base of an optical frame at ``eye_m`` looking at ``target_m`` with no roll (image up ~ +z)."""
-    eye, target = np.asarray(eye_m, float), np.asarray(target_m, float)
-    forward = target - eye
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    norm = np.linalg.norm(right)
-    if norm < 1e-6:
-        raise ValueError("look_at_optical: viewing direction is vertical, so 'no roll' is undefined")
-    right /= norm
-    down = np.cross(forward, right)
-    pose = np.eye(4)
-    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, down, forward, eye
-    return pose
-
-
 def scan_poses(scene: Scene) -> np.ndarray:
     """(N, 4, 4) camera_to_base poses of the scan, deterministic from ``scene.seed``.
 
-    Like an arm sweeping round the workspace: azimuth advances steadily while the elevation rises and falls
-    inside ``elevation_deg``; small seeded jitter in radius, elevation and aim point adds parallax.
+    The product's own scan generator (:func:`dff_grasp_ros.capture.scan_poses.cap_camera_poses`, what
+    ``/scan_poses`` hands a real arm) on the scene's cap, started at a seeded azimuth, plus small seeded jitter
+    in radius, elevation and aim point (an arm never reaches a pose exactly) that adds parallax.
     """
     scan = scene.scan
     rng = np.random.default_rng(scene.seed)
     count = scan.views
-    k = np.arange(count)
-    az_lo, az_hi = np.radians(scan.azimuth_deg)
-    if np.isclose(az_hi - az_lo, 2 * np.pi):
-        azimuth = az_lo + rng.uniform(0, 2 * np.pi) + 2 * np.pi * k / count
-    else:
-        azimuth = az_lo + (az_hi - az_lo) * (k / max(count - 1, 1))
+    az_lo, az_hi = scan.azimuth_deg
+    if np.isclose(az_hi - az_lo, 360.0):
+        start = az_lo + rng.uniform(0.0, 360.0)
+        az_lo, az_hi = start, start + 360.0
+    azimuth, elevation = cap_spherical(scan.radius_m, *scan.elevation_deg, count, (az_lo, az_hi))
     el_lo, el_hi = np.radians(scan.elevation_deg)
-    waves = max(1, round(count * ELEVATION_WAVES_PER_VIEW))
-    elevation = el_lo + (el_hi - el_lo) * (0.5 - 0.5 * np.cos(2 * np.pi * waves * k / count))
     elevation = np.clip(elevation + rng.uniform(-0.1, 0.1, count) * (el_hi - el_lo), el_lo, el_hi)
     radius = scan.radius_m * (1 + rng.uniform(-0.04, 0.04, count))
     centre = np.asarray(scan.center_m, float)
     targets = centre + np.concatenate([rng.normal(0, 0.01, (count, 2)), np.zeros((count, 1))], axis=1)
-    eyes = centre + radius[:, None] * np.stack(
-        [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)], axis=1)
-    return np.stack([look_at_optical(e, t) for e, t in zip(eyes, targets)])
+    return look_at_poses(centre, radius, azimuth, elevation, targets)
 
 
 @lru_cache(maxsize=8)

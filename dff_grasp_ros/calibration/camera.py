@@ -1,0 +1,80 @@
+"""The camera model calibration works in: OpenCV's pinhole + distortion, as a ROS CameraInfo carries it.
+
+ROS and OpenCV agree on pixel centres (pixel (row, col) is centred at (col, row)), so ``K`` and ``D`` of a
+``sensor_msgs/CameraInfo`` go to :func:`cv2.solvePnP` unchanged. (The datasets' nerfstudio intrinsics differ by
+half a pixel; :mod:`dff_grasp_ros.ros_io.camera_info` converts those, nothing here needs them.)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+SUPPORTED_MODELS = ("plumb_bob", "rational_polynomial", "")
+
+
+@dataclass(frozen=True)
+class PinholeCamera:
+    """Image size, 3x3 camera matrix ``K`` and OpenCV distortion coefficients ``D`` (any length OpenCV takes)."""
+
+    width: int
+    height: int
+    camera_matrix: tuple[float, ...]  # K, row-major, 9 values
+    distortion: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        k = np.asarray(self.camera_matrix, dtype=np.float64)
+        if self.width < 1 or self.height < 1:
+            raise ValueError(f"camera has no image size ({self.width}x{self.height}): is it calibrated?")
+        if k.size != 9 or not np.all(np.isfinite(k)) or k[0] <= 0 or k[4] <= 0:
+            raise ValueError(f"camera matrix K must be 9 finite numbers with positive fx, fy, got {k.tolist()}")
+        if not np.all(np.isfinite(np.asarray(self.distortion, dtype=np.float64))):
+            raise ValueError(f"distortion has non-finite values: {list(self.distortion)}")
+
+    @property
+    def K(self) -> np.ndarray:
+        return np.asarray(self.camera_matrix, dtype=np.float64).reshape(3, 3)
+
+    @property
+    def D(self) -> np.ndarray:
+        return np.asarray(self.distortion, dtype=np.float64)
+
+    def close_to(self, other: PinholeCamera, tol_px: float = 1e-3) -> bool:
+        return (self.width, self.height) == (other.width, other.height) and bool(
+            np.allclose(self.K, other.K, atol=tol_px) and np.allclose(
+                np.pad(self.D, (0, max(0, other.D.size - self.D.size))),
+                np.pad(other.D, (0, max(0, self.D.size - other.D.size))), atol=1e-6))
+
+    @staticmethod
+    def from_camera_info(msg: Any) -> PinholeCamera:
+        """From a ``sensor_msgs/CameraInfo`` (rclpy or rosbags message: only the fields are read)."""
+        model = str(msg.distortion_model)
+        d = tuple(float(v) for v in msg.d)
+        if model not in SUPPORTED_MODELS and any(d):
+            raise ValueError(f"unsupported distortion model {model!r}; supported: plumb_bob, rational_polynomial")
+        return PinholeCamera(int(msg.width), int(msg.height), tuple(float(v) for v in msg.k), d)
+
+    @staticmethod
+    def from_yaml(path: Path) -> PinholeCamera:
+        """From a ROS camera calibration file (``camera_calibration_parsers`` format, as camera drivers and
+        ``cameracalibrator`` write: image_width, image_height, camera_matrix.data, distortion_coefficients.data)."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+            return PinholeCamera(int(data["image_width"]), int(data["image_height"]),
+                                 tuple(float(v) for v in data["camera_matrix"]["data"]),
+                                 tuple(float(v) for v in (data.get("distortion_coefficients") or {}).get("data", [])))
+        except FileNotFoundError:
+            raise
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{path}: not a camera calibration file (image_width, image_height, "
+                             f"camera_matrix.data, distortion_coefficients.data): {err}") from err
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        return {"image_width": self.width, "image_height": self.height, "distortion_model": "plumb_bob",
+                "camera_matrix": {"rows": 3, "cols": 3, "data": [float(v) for v in self.camera_matrix]},
+                "distortion_coefficients": {"rows": 1, "cols": len(self.distortion),
+                                            "data": [float(v) for v in self.distortion]}}

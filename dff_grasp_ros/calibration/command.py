@@ -1,0 +1,220 @@
+"""``dff-grasp calibrate``: eye-in-hand calibration offline, from a views folder or a rosbag2 recording.
+
+The command line's half that needs no ROS graph (``cli.py`` adds ``--sim``, which renders a views folder with the
+test bed first). Board and frame defaults are the ``hand_eye`` node's parameters, so both agree.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HAND_EYE_FILE = "hand_eye.yaml"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dff_grasp_ros.nodes.params import defaults
+
+    d = defaults("hand_eye")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--views", type=Path, help="views folder: camera_info.yaml, tool_poses.yaml, images")
+    source.add_argument("--from-bag", type=Path, help="rosbag2 (sqlite3 or MCAP) with image, camera_info, tool pose")
+    source.add_argument("--sim", nargs="?", const="tabletop", metavar="SCENE",
+                        help="render a board on the simulated table from a camera on a simulated tool, calibrate, "
+                             "and print the error against the true mount")
+    source.add_argument("--write-board", type=Path, metavar="PNG",
+                        help="write the board (the --squares/--*-length-m below) as an image to print at 100 %% "
+                             "scale at --dpi, and exit")
+    source.add_argument("--live", action="store_true",
+                        help="over ROS: the hand_eye node (/calibrate_hand_eye) collects views while you move the arm")
+    parser.add_argument("--out", type=Path, default=None, help=f"result YAML (default <calibration_dir>/"
+                                                               f"{HAND_EYE_FILE}; --sim: next to its views)")
+    parser.add_argument("--keep-views", type=Path, default=None, help="--from-bag/--sim: write the views used "
+                                                                      "here as a views folder")
+    parser.add_argument("--json", action="store_true", help="print the result (or the failure) as JSON")
+    board = parser.add_argument_group("board (defaults: the hand_eye node's board_* parameters)")
+    board.add_argument("--squares-x", type=int, default=d["board_squares_x"])
+    board.add_argument("--squares-y", type=int, default=d["board_squares_y"])
+    board.add_argument("--square-length-m", type=float, default=d["board_square_length_m"])
+    board.add_argument("--marker-length-m", type=float, default=d["board_marker_length_m"])
+    board.add_argument("--dictionary", default=d["board_dictionary"])
+    board.add_argument("--dpi", type=int, default=300, help="--write-board: printer resolution")
+    bag = parser.add_argument_group("--from-bag topics and frames")
+    bag.add_argument("--image-topic", default=d["image_topic"])
+    bag.add_argument("--camera-info-topic", default=d["camera_info_topic"])
+    bag.add_argument("--tool-pose-topic", default="", help="PoseStamped of the tool in the base frame ('' = TF)")
+    bag.add_argument("--base-frame", default=d["base_frame"])
+    bag.add_argument("--tool-frame", default=d["tool_frame"])
+    bag.add_argument("--still-time", type=float, default=d["still_time_s"],
+                     help="seconds the tool must have stood still before an image counts")
+    parser.add_argument("--camera-frame", default=d["camera_frame"], help="the camera optical frame's TF name")
+    parser.add_argument("--min-views", type=int, default=d["min_views"])
+    parser.add_argument("--min-rotation-deg", type=float, default=d["min_view_rotation_deg"])
+    parser.add_argument("--min-corners", type=int, default=d["min_board_corners"])
+    live = parser.add_argument_group("--live")
+    live.add_argument("--num-views", type=int, default=0, help="views to collect (0 = the node's default_views)")
+    live.add_argument("--timeout", type=float, default=0.0, help="seconds; 0 = no limit")
+    sim = parser.add_argument_group("--sim")
+    sim.add_argument("--sim-views", type=int, default=15)
+    sim.add_argument("--sim-noise-mm", type=float, default=0.0, help="Gaussian error of the arm's poses, per axis")
+    sim.add_argument("--sim-noise-deg", type=float, default=0.0)
+    sim.add_argument("--seed", type=int, default=0)
+
+
+def default_result_path() -> Path:
+    from dff_grasp_ros.nodes.params import defaults, expand_data_dir
+
+    return expand_data_dir(defaults("hand_eye")["calibration_dir"]) / HAND_EYE_FILE
+
+
+def run(args: argparse.Namespace, truth: Any = None) -> int:
+    """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it."""
+    from dff_grasp_ros.calibration.board import CharucoBoardSpec
+    from dff_grasp_ros.calibration.output import (
+        failure_to_dict,
+        rejection_summary,
+        result_to_dict,
+        write_hand_eye,
+    )
+    from dff_grasp_ros.calibration.solve import CalibrationError, HandEyeSettings
+    from dff_grasp_ros.calibration.views import CollectorSettings, calibrate_collected
+    from dff_grasp_ros.capture.bag import BagImportError
+
+    collector = None
+    try:
+        board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
+                                 args.dictionary)
+        collect = CollectorSettings(min_corners=args.min_corners, min_rotation_between_views_deg=args.min_rotation_deg)
+        settings = HandEyeSettings(min_views=args.min_views, min_rotation_between_views_deg=args.min_rotation_deg)
+        collector, base_frame, tool_frame, views_dir = _collect(args, board, collect)
+        result = calibrate_collected(collector, settings)
+    except (CalibrationError, BagImportError, ValueError, FileNotFoundError) as err:
+        rejected = collector.rejected if collector is not None else list(getattr(err, "rejected", ()))
+        total = collector.rejected_count if collector is not None else None
+        if args.json:
+            print(json.dumps(failure_to_dict(str(err), rejected, total), indent=2))
+        else:
+            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+        return 1 if isinstance(err, CalibrationError) else 2
+    summary = result_to_dict(result, tool_frame, args.camera_frame, {"base_frame": base_frame,
+                                                                      "board": board.to_dict()})
+    summary["success"] = result.usable
+    summary["message"] = result.verdict
+    summary["views_dir"] = str(views_dir) if views_dir else ""
+    summary["rejected_total"] = collector.rejected_count
+    if truth is not None:
+        from dff_grasp_ros.calibration.solve import transform_difference
+
+        error_mm, error_deg = transform_difference(result.camera_to_tool, truth)
+        summary["error_to_truth"] = {"translation_mm": round(error_mm, 4), "rotation_deg": round(error_deg, 5)}
+    path = None
+    if result.usable:
+        path = args.out or (Path(views_dir) / HAND_EYE_FILE if args.sim else default_result_path())
+        write_hand_eye(path, summary)
+    summary["yaml_path"] = str(path) if path else ""
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print(summary, rejection_summary(collector.rejected, collector.rejected_count))
+    return 0 if result.usable else 1
+
+
+def _collect(args: argparse.Namespace, board: Any, collect: Any) -> tuple[Any, str, str, Path | None]:
+    from dff_grasp_ros.calibration.views import collect_folder, read_views_folder, write_views_folder
+
+    if args.views is not None:
+        folder = read_views_folder(args.views)
+        return collect_folder(folder, board, collect), folder.base_frame, folder.tool_frame, args.views
+    from dff_grasp_ros.calibration.bag import views_from_bag
+
+    collector = views_from_bag(args.from_bag, board, image_topic=args.image_topic,
+                               camera_info_topic=args.camera_info_topic, pose_topic=args.tool_pose_topic,
+                               base_frame=args.base_frame, tool_frame=args.tool_frame, settings=collect,
+                               still_time_s=args.still_time, keep_images=True)
+    views_dir = args.keep_views or default_result_path().parent / time.strftime("views_%Y%m%d_%H%M%S")
+    if collector.views:
+        write_views_folder(views_dir, collector.camera, [(f"view_{k:03d}_{v.name}.png", collector.images[v.name],
+                                                          v.tool_to_base) for k, v in enumerate(collector.views)],
+                           args.base_frame, args.tool_frame)
+    return collector, args.base_frame, args.tool_frame, views_dir if collector.views else None
+
+
+def write_board(args: argparse.Namespace) -> int:
+    """The board as a PNG whose pixels print at the board's true size at ``args.dpi`` (the DPI is in the file)."""
+    from PIL import Image
+
+    from dff_grasp_ros.calibration.board import CharucoBoardSpec
+
+    try:
+        board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
+                                 args.dictionary)
+        px_per_square = int(round(args.square_length_m / 0.0254 * args.dpi))
+        image = board.image(px_per_square)
+    except ValueError as err:
+        print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+        return 2
+    try:
+        Image.fromarray(image).save(args.write_board, dpi=(args.dpi, args.dpi))
+    except (OSError, ValueError) as err:
+        print(f"dff-grasp calibrate: could not write {args.write_board}: {err}", file=sys.stderr)
+        return 2
+    width_mm, height_mm = (side * 1000.0 for side in board.size_m)
+    print(f"{args.write_board}: {board.squares_x}x{board.squares_y} squares of {args.square_length_m * 1000:g} mm "
+          f"({width_mm:g} x {height_mm:g} mm plus a white margin) at {args.dpi} dpi; print at 100 % scale, glue it "
+          f"flat and measure a square: its side is board_square_length_m")
+    return 0
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """``--live``: the node's action; prints the same summary keys as offline (those the action returns)."""
+    from dff_grasp_ros.clients import RosCallError, calibrate_hand_eye
+
+    try:
+        result = calibrate_hand_eye(args.num_views, args.timeout, str(args.out or ""), quiet=args.json)
+    except RosCallError as err:
+        if args.json:
+            print(json.dumps({"success": False, "message": str(err)}, indent=2))
+        else:
+            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+        return 2
+    answer = {"success": bool(result.success), "message": result.message, "yaml_path": result.yaml_path,
+              "static_transform_command": result.static_transform_command, "views_used": int(result.views_used),
+              "views_rejected": int(result.views_rejected),
+              "rotation_residual_deg": round(float(result.rotation_residual_deg), 4),
+              "translation_residual_mm": round(float(result.translation_residual_mm), 3)}
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    elif result.success:
+        print(f"{result.message}\n{result.static_transform_command}\nwritten: {result.yaml_path}")
+    else:
+        print(f"dff-grasp calibrate: {result.message}", file=sys.stderr)
+    return 0 if result.success else 1
+
+
+def _print(summary: dict[str, Any], rejections: str) -> None:
+    print(summary["verdict"])
+    print(f"{summary['parent_frame']} -> {summary['child_frame']}: translation_m {summary['translation_m']} "
+          f"quaternion_xyzw {summary['quaternion_xyzw']} (rpy_deg {summary['rpy_deg']})")
+    print(summary["static_transform_command"])
+    for view in summary["views"]:
+        print(f"  view {view['name']}: reprojection {view['reprojection_rms_px']:.2f} px, board off by "
+              f"{view['board_translation_mm']:.2f} mm / {view['board_rotation_deg']:.3f} deg")
+    print(f"  {rejections}")
+    for rejection in summary["rejected"][-10:]:
+        print(f"  rejected {rejection['name']}: {rejection['reason']}")
+    if "error_to_truth" in summary:
+        error = summary["error_to_truth"]
+        print(f"simulation: off the true mount by {error['translation_mm']:.3f} mm and {error['rotation_deg']:.4f} deg")
+    if summary["yaml_path"]:
+        print(f"written: {summary['yaml_path']}")
+    else:
+        print("not written: the result is not good enough to use")
+
+
+def sim_views_dir(args: argparse.Namespace) -> Path:
+    """Where ``--sim`` renders its views folder: ``--keep-views`` or a new temporary directory."""
+    return args.keep_views or Path(tempfile.mkdtemp(prefix="dff_grasp_calibration_sim_"))

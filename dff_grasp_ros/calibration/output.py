@@ -1,0 +1,108 @@
+"""What calibration hands the user: the transform as YAML, the exact static-transform line, a JSON summary.
+
+The transform is the camera optical frame's pose in the tool frame (``camera_to_tool``), i.e. the TF
+``tool_frame -> camera_frame`` that ``static_transform_publisher`` broadcasts with ``--frame-id tool_frame
+--child-frame-id camera_frame``. ``load_hand_eye`` reads the YAML back (the ``/scan_poses`` service uses it).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from scipy.spatial.transform import Rotation
+
+from dff_grasp_ros.atomic import atomic_write_bytes
+from dff_grasp_ros.calibration.solve import HandEyeResult
+
+
+def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
+    """Translation (m) and (x, y, z, w) quaternion, rounded to what a launch file needs (0.01 mm, 1e-7)."""
+    quaternion = Rotation.from_matrix(matrix[:3, :3]).as_quat()
+    if quaternion[3] < 0:
+        quaternion = -quaternion  # one of the two equal quaternions, always the same one
+    return [round(float(v), 6) for v in matrix[:3, 3]], [round(float(v), 7) for v in quaternion]
+
+
+def static_transform_command(camera_to_tool: np.ndarray, tool_frame: str, camera_frame: str) -> str:
+    """The ``ros2 run tf2_ros static_transform_publisher`` line that publishes the calibrated transform."""
+    (x, y, z), (qx, qy, qz, qw) = translation_quaternion(camera_to_tool)
+    return (f"ros2 run tf2_ros static_transform_publisher --x {x} --y {y} --z {z} --qx {qx} --qy {qy} --qz {qz} "
+            f"--qw {qw} --frame-id {tool_frame} --child-frame-id {camera_frame}")
+
+
+def result_to_dict(result: HandEyeResult, tool_frame: str, camera_frame: str,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything about one calibration, in plain types (the YAML file and ``--json`` print this)."""
+    translation, quaternion = translation_quaternion(result.camera_to_tool)
+    board_t, board_q = translation_quaternion(result.board_to_base)
+    return {
+        "parent_frame": tool_frame,
+        "child_frame": camera_frame,
+        "translation_m": translation,
+        "quaternion_xyzw": quaternion,
+        "rpy_deg": [round(float(v), 4) for v in
+                    Rotation.from_matrix(result.camera_to_tool[:3, :3]).as_euler("xyz", degrees=True)],
+        "static_transform_command": static_transform_command(result.camera_to_tool, tool_frame, camera_frame),
+        "quality": result.quality,
+        "verdict": result.verdict,
+        "method": result.method,
+        "rotation_residual_deg": round(result.rotation_residual_deg, 4),
+        "translation_residual_mm": round(result.translation_residual_mm, 3),
+        "reprojection_rms_px": round(result.reprojection_rms_px, 3),
+        "methods": [{"method": m.method, "rotation_deg": round(m.rotation_deg, 4),
+                     "translation_mm": round(m.translation_mm, 3),
+                     "error_at_board_mm": round(float(m.error_at_board_mm), 3)} for m in result.methods],
+        "views": [{"name": v.name, "reprojection_rms_px": round(v.reprojection_rms_px, 3),
+                   "board_rotation_deg": round(v.board_rotation_deg, 4),
+                   "board_translation_mm": round(v.board_translation_mm, 3)} for v in result.views],
+        "rejected": [{"name": r.name, "reason": r.reason} for r in result.rejected],
+        "board_in_base": {"translation_m": board_t, "quaternion_xyzw": board_q},
+        "notes": list(result.notes),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **(extra or {}),
+    }
+
+
+def write_hand_eye(path: Path, summary: dict[str, Any]) -> Path:
+    """Write the calibration YAML atomically (a reader never sees half a transform)."""
+    path = Path(path).expanduser()
+    header = "# Eye-in-hand calibration (dff-grasp calibrate): the camera optical frame in the tool frame.\n"
+    atomic_write_bytes(path, (header + yaml.safe_dump(summary, sort_keys=False, width=120)).encode())
+    return path
+
+
+def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
+    """(camera_to_tool, tool frame, camera frame) from a calibration YAML; ValueError naming the file if bad."""
+    from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
+
+    path = Path(path).expanduser()
+    try:
+        data = yaml.safe_load(path.read_text())
+        matrix = compose_matrix(data["translation_m"], data["quaternion_xyzw"])
+        return matrix, str(data["parent_frame"]), str(data["child_frame"])
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"no hand-eye calibration at {path}: run `dff-grasp calibrate` first") from err
+    except (OSError, yaml.YAMLError, KeyError, TypeError, PoseError) as err:
+        raise ValueError(f"{path}: not a hand-eye calibration (translation_m, quaternion_xyzw, parent_frame, "
+                         f"child_frame): {err}") from err
+
+
+def rejection_summary(rejected: list[Any], total: int | None = None) -> str:
+    """'12 rejected: 7 no board in view, 5 too little rotation' (reasons grouped by their first words)."""
+    groups: dict[str, int] = {}
+    for rejection in rejected:
+        key = rejection.reason.split(":")[0].split("(")[0].strip()
+        groups[key] = groups.get(key, 0) + 1
+    count = len(rejected) if total is None else total
+    listed = ", ".join(f"{n} {k}" for k, n in sorted(groups.items(), key=lambda kv: -kv[1]))
+    return f"{count} rejected" + (f" ({listed}{', ...' if count > len(rejected) else ''})" if listed else "")
+
+
+def failure_to_dict(message: str, rejected: list[Any], total_rejected: int | None = None) -> dict[str, Any]:
+    """The ``--json`` answer when calibration could not give a transform."""
+    return {"success": False, "message": message,
+            "rejected": [{"name": r.name, "reason": r.reason} for r in rejected],
+            "rejected_total": len(rejected) if total_rejected is None else total_rejected}

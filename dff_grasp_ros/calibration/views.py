@@ -1,0 +1,224 @@
+"""Collecting calibration views (node, bag and folder all go through :class:`ViewCollector`) and the views folder.
+
+A views folder is what ``dff-grasp calibrate --views DIR`` reads and what the node and ``--from-bag`` leave next
+to their result, so any calibration can be re-run offline::
+
+    DIR/camera_info.yaml   the camera's intrinsics, ROS camera calibration format (image_width, image_height,
+                           camera_matrix.data, distortion_coefficients.data), as camera drivers write it
+    DIR/tool_poses.yaml    base_frame, tool_frame, views: [{image: view_000.png, translation_m: [x, y, z],
+                           quaternion_xyzw: [x, y, z, w]}, ...]   (the tool's pose in the base frame per image)
+    DIR/view_000.png ...   the images (colour or grey)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from dff_grasp_ros.calibration.board import CharucoBoardSpec
+from dff_grasp_ros.calibration.camera import PinholeCamera
+from dff_grasp_ros.calibration.detect import (
+    DEFAULT_MAX_REPROJECTION_PX,
+    DEFAULT_MIN_CORNERS,
+    ViewRejected,
+    observe_board,
+)
+from dff_grasp_ros.calibration.solve import (
+    CalibrationView,
+    HandEyeResult,
+    HandEyeSettings,
+    Rejection,
+    calibrate_hand_eye,
+    closest_rotation,
+    not_enough_views,
+    too_little_rotation,
+    transform_difference,
+)
+
+CAMERA_INFO_FILE = "camera_info.yaml"
+TOOL_POSES_FILE = "tool_poses.yaml"
+MAX_REJECTIONS_KEPT = 200  # a camera streaming at 30 Hz at a bad pose must not grow the list without bound
+SAME_POSE_DEG, SAME_POSE_MM = 0.5, 2.0  # a frame this close to a kept view is the arm still there: skipped silently
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    min_corners: int = DEFAULT_MIN_CORNERS
+    max_reprojection_px: float = DEFAULT_MAX_REPROJECTION_PX
+    min_rotation_between_views_deg: float = 5.0
+    max_still_motion_mm: float = 1.0  # the tool may move this little during the still time and count as still
+    max_still_motion_deg: float = 0.2
+
+
+class ViewCollector:
+    """Takes (image, camera, tool pose) one at a time, keeps the views calibration can use, and says why not.
+
+    Cheap checks (a still arm, a new tool orientation) come before board detection, so a camera streaming at
+    30 Hz costs little between arm moves.
+    """
+
+    def __init__(self, board: CharucoBoardSpec, settings: CollectorSettings | None = None,
+                 keep_images: bool = False) -> None:
+        self.board = board
+        self.settings = settings or CollectorSettings()
+        self.keep_images = keep_images
+        self.camera: PinholeCamera | None = None
+        self.views: list[CalibrationView] = []
+        self.images: dict[str, np.ndarray] = {}
+        self.rejected: list[Rejection] = []
+        self.rejected_count = 0
+        self.same_pose_skipped = 0
+
+    def offer(self, name: str, image: np.ndarray, camera: PinholeCamera, tool_to_base: np.ndarray,
+              tool_to_base_earlier: np.ndarray | None = None) -> str | None:
+        """None when the view is kept; ``""`` when the arm is still at a kept view (skipped, not a rejection);
+        otherwise why it was rejected. ``tool_to_base_earlier`` is the tool pose the still time before the
+        image; when given, a tool that moved in between is rejected."""
+        reason = self._check(name, image, camera, tool_to_base, tool_to_base_earlier)
+        if reason:
+            self.reject(name, reason)
+        return reason
+
+    def reject(self, name: str, reason: str) -> None:
+        """Record a view that could not be used (also for failures before :meth:`offer`, e.g. no pose)."""
+        self.rejected_count += 1
+        self.rejected.append(Rejection(name, reason))
+        del self.rejected[:-MAX_REJECTIONS_KEPT]
+
+    def _check(self, name: str, image: np.ndarray, camera: PinholeCamera, tool_to_base: np.ndarray,
+               earlier: np.ndarray | None) -> str | None:
+        from dff_grasp_ros.ros_io.pose import PoseError, checked_rigid_transform
+
+        if self.camera is None:
+            self.camera = camera
+        elif not self.camera.close_to(camera):
+            return "the camera intrinsics changed during calibration; restart it with one camera setting"
+        try:
+            tool_to_base = checked_rigid_transform(tool_to_base)
+            if earlier is not None:
+                earlier = checked_rigid_transform(earlier)
+        except PoseError as err:
+            return f"bad tool pose: {err}"
+        if earlier is not None:
+            moved_mm, moved_deg = transform_difference(earlier, tool_to_base)
+            if moved_mm > self.settings.max_still_motion_mm or moved_deg > self.settings.max_still_motion_deg:
+                return (f"the arm was moving ({moved_mm:.1f} mm, {moved_deg:.2f} deg during the still time); "
+                        f"stop the arm for each view")
+        angle, nearest = closest_rotation(tool_to_base, self.views)
+        if angle < SAME_POSE_DEG and \
+                transform_difference(self._view(nearest).tool_to_base, tool_to_base)[0] < SAME_POSE_MM:
+            self.same_pose_skipped += 1
+            return ""  # the arm is still at a kept view: not a rejection, nothing new
+        too_close = too_little_rotation(tool_to_base, self.views, self.settings.min_rotation_between_views_deg)
+        if too_close:
+            return too_close
+        try:
+            observation = observe_board(image, self.board, camera, min_corners=self.settings.min_corners,
+                                        max_reprojection_px=self.settings.max_reprojection_px)
+        except ViewRejected as err:
+            return str(err)
+        self.views.append(CalibrationView(name, tool_to_base, observation))
+        if self.keep_images:
+            self.images[name] = np.asarray(image)
+        return None
+
+    def _view(self, name: str) -> CalibrationView:
+        return next(v for v in self.views if v.name == name)
+
+
+def pose_entry(name: str, tool_to_base: np.ndarray) -> dict[str, Any]:
+    from dff_grasp_ros.calibration.output import translation_quaternion
+
+    translation, quaternion = translation_quaternion(tool_to_base)
+    return {"image": name, "translation_m": translation, "quaternion_xyzw": quaternion}
+
+
+def write_views_folder(folder: Path, camera: PinholeCamera, views: list[tuple[str, np.ndarray, np.ndarray]],
+                       base_frame: str, tool_frame: str) -> Path:
+    """Write (image file name, image, tool_to_base) views as a views folder (see the module docstring)."""
+    import cv2
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, image, _ in views:
+        image = np.asarray(image)
+        bgr = image[..., ::-1] if image.ndim == 3 and image.shape[2] == 3 else image
+        if not cv2.imwrite(str(folder / name), np.ascontiguousarray(bgr)):
+            raise OSError(f"could not write {folder / name}")
+    (folder / CAMERA_INFO_FILE).write_text(yaml.safe_dump(camera.to_yaml_dict(), sort_keys=False))
+    poses = {"base_frame": base_frame, "tool_frame": tool_frame,
+             "views": [pose_entry(name, tool_to_base) for name, _, tool_to_base in views]}
+    (folder / TOOL_POSES_FILE).write_text(yaml.safe_dump(poses, sort_keys=False))
+    return folder
+
+
+@dataclass(frozen=True)
+class ViewsFolder:
+    camera: PinholeCamera
+    base_frame: str
+    tool_frame: str
+    views: tuple[tuple[str, np.ndarray], ...]  # (image file name, tool_to_base)
+    folder: Path
+
+    def image(self, name: str) -> np.ndarray:
+        import cv2
+
+        image = cv2.imread(str(self.folder / name), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ValueError(f"{self.folder / name}: missing or not an image")
+        return image
+
+
+def read_views_folder(folder: Path) -> ViewsFolder:
+    """Read a views folder; ValueError naming the file and entry at fault."""
+    from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no views folder at {folder}")
+    camera = PinholeCamera.from_yaml(folder / CAMERA_INFO_FILE)
+    poses_path = folder / TOOL_POSES_FILE
+    try:
+        data = yaml.safe_load(poses_path.read_text())
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{poses_path} is missing (the tool pose of every image)") from err
+    except yaml.YAMLError as err:
+        raise ValueError(f"{poses_path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("views"), list):
+        raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
+    views = []
+    for index, entry in enumerate(data["views"]):
+        try:
+            views.append((str(entry["image"]), compose_matrix(entry["translation_m"], entry["quaternion_xyzw"])))
+        except (KeyError, TypeError, PoseError) as err:
+            raise ValueError(f"{poses_path}: views[{index}] needs image, translation_m [x, y, z] and "
+                             f"quaternion_xyzw [x, y, z, w]: {err}") from err
+    return ViewsFolder(camera, str(data.get("base_frame", "base_link")), str(data.get("tool_frame", "tool0")),
+                       tuple(views), folder)
+
+
+def collect_folder(folder: ViewsFolder, board: CharucoBoardSpec,
+                   settings: CollectorSettings | None = None) -> ViewCollector:
+    """Every view of a folder offered to a collector, in file order."""
+    collector = ViewCollector(board, settings)
+    for name, tool_to_base in folder.views:
+        try:
+            image = folder.image(name)
+        except ValueError as err:
+            collector.reject(name, str(err))
+            continue
+        collector.offer(name, image, folder.camera, tool_to_base)
+    return collector
+
+
+def calibrate_collected(collector: ViewCollector, settings: HandEyeSettings | None = None) -> HandEyeResult:
+    """Solve hand-eye on what a collector kept; :class:`CalibrationError` (with the rejections) if it cannot."""
+    settings = settings or HandEyeSettings(min_rotation_between_views_deg=
+                                           collector.settings.min_rotation_between_views_deg)
+    if collector.camera is None or len(collector.views) < settings.min_views:
+        raise not_enough_views(len(collector.views), settings, collector.rejected,
+                          f"of {len(collector.views) + collector.rejected_count}")
+    return calibrate_hand_eye(collector.views, collector.camera, settings, collector.rejected)

@@ -1,0 +1,92 @@
+"""/scan_poses over DDS: the hand_eye node as a process, its defaults, a custom cap, bad requests, tool poses."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ros_helpers import logs, start_nodes
+
+from dff_grasp_ros.process_group import ProcessGroup
+
+pytestmark = pytest.mark.ros
+
+
+def call(**request):
+    from geometry_msgs.msg import Point
+
+    from dff_grasp.srv import ScanPoses
+    from dff_grasp_ros import names
+    from dff_grasp_ros.clients import call_service
+
+    centre = request.pop("center", None)
+    msg = ScanPoses.Request(**request)
+    if centre is not None:
+        msg.center = Point(x=centre[0], y=centre[1], z=centre[2])
+    return call_service(ScanPoses, names.SCAN_POSES_SERVICE, msg, timeout_s=30.0, server_wait_s=60.0)
+
+
+def matrices(pose_array) -> np.ndarray:
+    from dff_grasp_ros.ros_io.pose import pose_to_matrix
+
+    return np.stack([pose_to_matrix(p) for p in pose_array.poses]) if pose_array.poses else np.zeros((0, 4, 4))
+
+
+def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
+    from dff_grasp_ros.calibration.output import write_hand_eye
+    from dff_grasp_ros.capture.scan_poses import cap_camera_poses
+
+    hand_eye = tmp_path / "hand_eye.yaml"
+    mount = np.eye(4)
+    mount[:3, :3] = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    mount[:3, 3] = [0.03, -0.05, 0.06]
+    with ProcessGroup() as group:
+        start_nodes(group, {"hand_eye": {"hand_eye_file": str(hand_eye), "scan_count": 12, "scan_center_x_m": 0.45,
+                                         "scan_radius_m": 0.5}}, ros_env, tmp_path / "logs")
+        os.environ.update(ros_env)
+        # Defaults from the parameters; no calibration yet: camera poses only, and the message says why.
+        first = call()
+        assert first.success, first.message + logs(tmp_path / "logs")
+        cameras = matrices(first.camera_poses)
+        assert first.camera_poses.header.frame_id == "base_link" and len(cameras) == 12
+        assert np.allclose(cameras, cap_camera_poses((0.45, 0.0, 0.0), 0.5, 35.0, 70.0, 12), atol=1e-6)
+        assert len(first.tool_poses.poses) == 0 and "no hand-eye calibration" in first.message
+        # A calibration appears: the tool poses put the camera exactly at the camera poses.
+        write_hand_eye(hand_eye, {"parent_frame": "tool0", "child_frame": "camera_color_optical_frame",
+                                  "translation_m": mount[:3, 3].tolist(), "quaternion_xyzw": [0, 0, 0.7071068,
+                                                                                              0.7071068]})
+        custom = call(center=(0.3, 0.2, 0.1), radius_m=0.4, min_elevation_deg=40.0, max_elevation_deg=60.0, count=7)
+        assert custom.success, custom.message
+        cameras, tools = matrices(custom.camera_poses), matrices(custom.tool_poses)
+        assert len(cameras) == len(tools) == 7 and custom.tool_poses.header.frame_id == "base_link"
+        assert np.allclose(np.linalg.norm(cameras[:, :3, 3] - [0.3, 0.2, 0.1], axis=1), 0.4, atol=1e-6)
+        assert np.allclose(tools @ mount, cameras, atol=1e-5)
+        assert str(hand_eye) in custom.message
+        # The pip world's command line gives the same poses as JSON, for a MoveIt script.
+        from dff_grasp_ros.cli import main
+
+        assert main(["scan-poses", "--center", "0.3", "0.2", "0.1", "--radius-m", "0.4", "--min-elevation-deg", "40",
+                     "--max-elevation-deg", "60", "--count", "7", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert printed["frame_id"] == "base_link" and len(printed["tool_poses"]) == 7
+        assert np.allclose(printed["tool_poses"][3]["position_m"], tools[3, :3, 3], atol=1e-5)
+        # A cap that is no scan: answered, not crashed, and the node goes on serving.
+        bad = call(min_elevation_deg=80.0, max_elevation_deg=30.0)
+        assert not bad.success and "elevations" in bad.message
+        hand_eye.write_text("not: [a calibration")
+        broken = call()
+        assert not broken.success and str(hand_eye) in broken.message
+        # The same node refuses calibration goals it cannot serve, with the reason, and never waits forever.
+        from dff_grasp.action import CalibrateHandEye
+        from dff_grasp_ros import names
+        from dff_grasp_ros.clients import run_action
+
+        huge = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                          CalibrateHandEye.Goal(num_views=5000), timeout_s=30.0)
+        assert not huge.success and "num_views 5000" in huge.message
+        blind = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                           CalibrateHandEye.Goal(num_views=10, timeout_s=1.0), timeout_s=30.0)
+        assert not blind.success and "no image arrived on /camera/color/image_raw" in blind.message
+        assert group.poll_failed() == {}, logs(tmp_path / "logs")
