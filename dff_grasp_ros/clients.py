@@ -1,10 +1,14 @@
 """ROS clients of the three nodes, with progress bars: what ``dff-grasp capture/train/query`` and the demo call.
 
-Each function creates a short-lived node in its own context, so it can be called from a plain script.
+Each function creates a short-lived node in its own context, so it can be called from a plain script. Each
+checks its request before anything is sent (:mod:`dff_grasp_ros.goals`, the prompt rules): a value the message
+cannot carry (a negative step count in a uint32) or that the server would refuse is one line here, and never
+reaches the server half-converted.
 """
 from __future__ import annotations
 
 import json
+import math
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -12,6 +16,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from dff_grasp_ros import names
+from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.goals import check_capture_request, check_train_request
 
 
 class RosCallError(RuntimeError):
@@ -82,6 +88,7 @@ def _bar(total: int, desc: str, quiet: bool):
 
 
 def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -> Any:
+    check_capture_request(num_views, timeout_s)
     from dff_grasp.action import CaptureViews
 
     with _bar(num_views, "capture views", quiet) as bar:
@@ -99,6 +106,7 @@ def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False) -
 
 def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
                 timeout_s: float = 3600.0) -> Any:
+    check_train_request(max_steps)
     from dff_grasp.action import TrainField
 
     with _bar(max(max_steps, 1), "train field", quiet) as bar:
@@ -114,7 +122,27 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
                           on_feedback=feedback)
 
 
+def check_query_request(prompt: str, relevancy_threshold: float) -> None:
+    """Refuse what the service cannot be trusted to see as sent.
+
+    rclpy cuts a string at its first NUL when it converts it for the middleware (measured: ``"mug\\x00handle"``
+    arrives as ``"mug"``, a valid prompt the server would answer), so only the client can notice. The other
+    prompt rules (control characters, length, UTF-8) are the server's own, applied here too.
+    """
+    from dff_grasp_ros.query.prompt import validate_prompt
+
+    if isinstance(prompt, str) and "\x00" in prompt:
+        raise InputError(f"prompt contains a NUL character at position {prompt.index(chr(0))}; ROS would cut "
+                         f"the prompt there and ask for {prompt.split(chr(0))[0]!r} instead")
+    validate_prompt(prompt)
+    threshold = relevancy_threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold) \
+            or not 0.0 <= threshold < 1.0:
+        raise InputError(f"relevancy threshold must be in [0, 1) (0 = the node's default), got {threshold!r}")
+
+
 def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float = 120.0) -> Any:
+    check_query_request(prompt, relevancy_threshold)
     from dff_grasp.srv import QueryObject
 
     return call_service(QueryObject, names.QUERY_OBJECT_SERVICE,

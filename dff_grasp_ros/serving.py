@@ -16,7 +16,14 @@ from typing import Any, Callable
 import numpy as np
 
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query
-from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, newest_field, read_field_meta
+from dff_grasp_ros.scene_cloud import (
+    FIELD_META,
+    SCENE_CLOUD,
+    FieldFormatError,
+    SceneCloud,
+    newest_field,
+    read_field_meta,
+)
 
 NO_FIELD_MESSAGE = "no trained field yet: capture views and train one (/capture_views, /train_field)"
 
@@ -60,10 +67,27 @@ def make_text_encoder(settings: dict[str, Any], device: str = "auto") -> Callabl
 
 
 def load_served_field(field_dir: Path, device: str = "auto") -> ServedField:
+    """Load and check a field for serving; anything malformed raises one line naming the file (nothing served).
+
+    Beyond the files' own checks (:func:`read_field_meta`, :meth:`SceneCloud.load`), the parts must fit
+    together: the cloud's feature widths match field.json's ``feature_dims`` and the text encoder's output, so
+    a field that loads is one every later query can use.
+    """
     field_dir = Path(field_dir)
+    if not field_dir.is_dir():
+        raise FileNotFoundError(f"field {field_dir} is not a folder")
     meta = read_field_meta(field_dir)
     cloud = SceneCloud.load(field_dir / SCENE_CLOUD)
+    for name, width in meta.get("feature_dims", {}).items():
+        found = getattr(cloud, name, None)
+        if found is not None and found.shape[1] != width:
+            raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: {name} features are {found.shape[1]} wide, "
+                                   f"{FIELD_META} says {width}")
     encoder = make_text_encoder(language_teacher_settings(meta), device)
+    text_width = encoder(["object"]).shape[1]
+    if text_width != cloud.language.shape[1]:
+        raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: language features are {cloud.language.shape[1]} wide, "
+                               f"the {meta['language_teacher']['name']} text encoder gives {text_width}")
     return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")))
 
 
