@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_answer(answer: dict[str, Any], as_json: bool) -> int:
+def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> int:
     from dff_grasp_ros.clients import dumps
 
     if as_json:
@@ -145,22 +145,23 @@ def _print_answer(answer: dict[str, Any], as_json: bool) -> int:
               f"  {len(answer['candidates'])} candidates, {answer['relevancy_points']} relevancy points, "
               f"{answer['latency_s'] * 1000:.0f} ms")
     else:
-        print(f"no grasp: {answer['message']}", file=sys.stderr)
-    return 0 if answer["success"] else 1
+        print(f"dff-grasp {command_name}: no grasp: {' '.join(answer['message'].split())}", file=sys.stderr)
+    return EXIT_OK if answer["success"] else EXIT_ANSWERED_NO
 
 
 @command("ask")
 def cmd_ask(args: argparse.Namespace) -> int:
     from dff_grasp_ros.answers import answer_offline
 
-    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json)
+    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json,
+                         args.command)
 
 
 @command("query")
 def cmd_query(args: argparse.Namespace) -> int:
     from dff_grasp_ros.clients import query_object, response_to_json
 
-    return _print_answer(response_to_json(query_object(args.prompt, args.threshold)), args.json)
+    return _print_answer(response_to_json(query_object(args.prompt, args.threshold)), args.json, args.command)
 
 
 @command("capture")

@@ -30,7 +30,8 @@ CLOUD_ARRAYS: dict[str, tuple[int | None, str]] = {
 
 
 class FieldFormatError(InputError):
-    """A field directory's files are not what this version writes; the message names the file and the fault."""
+    """A field directory cannot be served (its files are malformed or do not fit together); the message names
+    the file and the fault."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query
 from dff_grasp_ros.scene_cloud import (
     FIELD_META,
@@ -83,8 +84,12 @@ def load_served_field(field_dir: Path, device: str = "auto") -> ServedField:
         if found is not None and found.shape[1] != width:
             raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: {name} features are {found.shape[1]} wide, "
                                    f"{FIELD_META} says {width}")
-    encoder = make_text_encoder(language_teacher_settings(meta), device)
-    text_width = encoder(["object"]).shape[1]
+    try:
+        encoder = make_text_encoder(language_teacher_settings(meta), device)
+        text_width = encoder(["object"]).shape[1]
+    except Exception as err:  # an unknown teacher or setting in field.json, or its weights missing here
+        raise FieldFormatError(f"{field_dir / FIELD_META}: its language teacher cannot be built: "
+                               f"{one_line(err)}") from err
     if text_width != cloud.language.shape[1]:
         raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: language features are {cloud.language.shape[1]} wide, "
                                f"the {meta['language_teacher']['name']} text encoder gives {text_width}")
