@@ -53,11 +53,22 @@ def _spin_until(node: Any, future: Any, timeout_s: float, what: str) -> Any:
     return future.result()
 
 
+RESULT_RETRY_S = 30.0  # ask for a result again after this long without one (a lost response must not hang us)
+
+
 def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
                on_feedback: Callable[[Any], None] | None = None, server_wait_s: float = 30.0) -> Any:
-    """Send one goal and wait for its result (feedback forwarded to ``on_feedback``)."""
-    from rclpy.action import ActionClient
+    """Send one goal and wait for its result (feedback forwarded to ``on_feedback``).
 
+    The result is asked for again when the goal's status says it has ended but no result came within a few
+    seconds, and every ``RESULT_RETRY_S``: once, under heavy load, the client waited until its timeout although
+    the server had finished (a lost result response fits; the server answers repeated requests).
+    """
+    from action_msgs.msg import GoalStatus
+    from rclpy.action import ActionClient
+    from rclpy.executors import SingleThreadedExecutor
+
+    ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
     with ros_node(f"dff_grasp_{name.strip('/').replace('/', '_')}_client") as node:
         client = ActionClient(node, action_type, name)
         if not client.wait_for_server(timeout_sec=server_wait_s):
@@ -67,9 +78,24 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         handle = _spin_until(node, sent, server_wait_s, f"sending the {name} goal")
         if not handle.accepted:
             raise RosCallError(f"{name} rejected the goal (busy?)")
-        result = _spin_until(node, handle.get_result_async(), timeout_s, name)
+        executor = SingleThreadedExecutor(context=node.context)
+        executor.add_node(node)
+        deadline = time.monotonic() + timeout_s
+        requests = [handle.get_result_async()]
+        asked_at, ended_at = time.monotonic(), None
+        while not any(request.done() for request in requests):
+            now = time.monotonic()
+            if now > deadline:
+                raise RosCallError(f"{name} did not finish within {timeout_s:.0f} s")
+            if ended_at is None and handle.status in ended:
+                ended_at = now
+            if (ended_at is not None and now - max(ended_at, asked_at) > 3.0) or now - asked_at > RESULT_RETRY_S:
+                requests.append(handle.get_result_async())
+                asked_at = now
+            executor.spin_once(timeout_sec=0.1)
+        executor.remove_node(node)
         client.destroy()
-        return result.result
+        return next(request for request in requests if request.done()).result().result
 
 
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,

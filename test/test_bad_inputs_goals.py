@@ -124,3 +124,51 @@ def test_a_runaway_goal_is_refused_and_the_next_valid_goal_trains(capsys, tmp_pa
     # Measured: both 4,294,967,295-step goals reach the trainer (the -1 one despite the client's SystemError) and
     # both are refused; only the whole one is asserted, the other depends on rclpy's conversion order.
     assert (tmp_path / "logs" / "trainer.log").read_text().count("goal refused: training steps") in (1, 2)
+
+
+@pytest.mark.ros
+def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: dict[str, str]):
+    """Once, on the loaded 2-core machine, the client waited 15 minutes for a field the trainer had written in
+    49 s (not reproduced in reruns; a lost result response fits). The client now asks again once the goal's
+    status says it ended; here the first answer is lost on purpose."""
+    import threading
+
+    from rclpy.action import ActionServer
+    from rclpy.action.client import ClientGoalHandle
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.task import Future
+
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.clients import ros_node, run_action
+
+    os.environ.update(ros_env)
+    stop = threading.Event()
+
+    def serve() -> None:
+        def execute(goal_handle):
+            goal_handle.succeed()
+            return TrainField.Result(success=True, checkpoint_path="/fields/f")
+
+        with ros_node("fake_trainer") as node:
+            server = ActionServer(node, TrainField, "/bad_inputs_lost_result", execute_callback=execute)
+            executor = SingleThreadedExecutor(context=node.context)
+            executor.add_node(node)
+            while not stop.is_set():
+                executor.spin_once(timeout_sec=0.05)
+            server.destroy()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    original, asked = ClientGoalHandle.get_result_async, []
+
+    def first_answer_lost(self):
+        asked.append(1)
+        return Future() if len(asked) == 1 else original(self)
+
+    monkeypatch.setattr(ClientGoalHandle, "get_result_async", first_answer_lost)
+    try:
+        result = run_action(TrainField, "/bad_inputs_lost_result", TrainField.Goal(), timeout_s=30)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result.success and result.checkpoint_path == "/fields/f" and len(asked) == 2

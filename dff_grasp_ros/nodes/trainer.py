@@ -7,6 +7,7 @@ weights, NaN loss, GPU out of memory) ends the goal with a message and leaves th
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -121,25 +122,33 @@ class TrainerNode(Node):
             goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features"))
 
             def progress(step: int, total: int, losses: dict, eta_s: float) -> None:
-                goal_handle.publish_feedback(TrainField.Feedback(
-                    phase="training" if step < total else "exporting", step=int(step), total_steps=int(total),
-                    loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)),
-                    eta_s=float(eta_s)))
+                try:
+                    goal_handle.publish_feedback(TrainField.Feedback(
+                        phase="training" if step < total else "exporting", step=int(step), total_steps=int(total),
+                        loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)),
+                        eta_s=float(eta_s)))
+                except Exception:
+                    if not self.shutting_down:
+                        raise
+                    raise TrainingCancelled("the trainer is shutting down") from None
 
             field_dir = fit(dataset, Path(self.p.fields_dir), steps=steps, teacher=self.p.teacher,
                             device=self.p.device, method=self.p.method,
                             teacher_settings=teacher_settings(self.p), progress=progress,
-                            should_stop=lambda: goal_handle.is_cancel_requested or self.stopping.is_set())
+                            should_stop=lambda: goal_handle.is_cancel_requested or self.shutting_down)
         except TrainingCancelled:
             result.message = "training cancelled; the previous field is still served"
             if goal_handle.is_cancel_requested:
                 goal_handle.canceled()
-            else:  # the node is shutting down
+            else:  # the node is shutting down: its action server may already be gone, nobody to tell
                 result.message = "training stopped: the trainer is shutting down; the previous field is kept"
-                goal_handle.abort()
+                with contextlib.suppress(Exception):
+                    goal_handle.abort()
             return result
         except Exception as err:
             result.message = f"training failed: {one_line(err)}"
+            if self.shutting_down:  # the failure is the shutdown's (a dead publisher); nobody is left to tell
+                return result
             self.get_logger().error(result.message)
             goal_handle.abort()
             return result
@@ -160,6 +169,11 @@ class TrainerNode(Node):
             field_path=str(field_dir), dataset_path=str(dataset),
             language_teacher=str(meta.get("language_teacher", {}).get("name", self.p.teacher)),
             num_points=len(SceneCloud.load(field_dir / SCENE_CLOUD))))
+
+    @property
+    def shutting_down(self) -> bool:
+        """Ctrl-C/SIGTERM: rclpy invalidates the context first, then spin_node calls :meth:`close`."""
+        return self.stopping.is_set() or not self.context.ok()
 
     def close(self) -> None:
         """On shutdown: stop a running training between steps, so that it removes its staging folder."""

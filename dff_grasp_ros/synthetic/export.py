@@ -77,7 +77,9 @@ def check_render_fits(scene: Scene, out_root: Path) -> RenderEstimate:
 
 
 def _gb(count: int) -> str:
-    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.1f} MB"
+    if count >= 1e8:
+        return f"{count / 1e9:.1f} GB"
+    return f"{count / 1e6:.1f} MB" if count >= 1e5 else f"{count / 1e3:.0f} kB"
 
 
 def render_dataset(scene: Scene | str | Path | dict[str, Any], out_root: Path, name: str | None = None,
