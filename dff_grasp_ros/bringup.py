@@ -51,8 +51,9 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
     for name, values in (extra or {}).items():
         overrides.setdefault(name, {}).update(values)
     nodes = (("sim_camera",) if sim_scene else ()) + NODES
-    check_params_file(params_file, {name: NODE_PARAM_TYPES[name] for name in nodes})
-    _check_overrides({name: overrides.get(name, {}) for name in nodes})
+    known = [name for name in nodes if name in NODE_PARAM_TYPES]
+    check_params_file(params_file, {name: NODE_PARAM_TYPES[name] for name in known})
+    _check_overrides({name: overrides.get(name, {}) for name in known})
     plan = {}
     if sim_scene:
         plan["sim_camera"] = node_command("sim_camera", params_file, {"scene": sim_scene,
