@@ -8,7 +8,6 @@ reaches the server half-converted.
 from __future__ import annotations
 
 import json
-import math
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -148,23 +147,24 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
                           on_feedback=feedback)
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def check_query_request(prompt: str, relevancy_threshold: float) -> None:
-    """Refuse what the service cannot be trusted to see as sent.
+    """Refuse what the service cannot be trusted to receive as sent; everything else is the service's to judge.
 
     rclpy cuts a string at its first NUL when it converts it for the middleware (measured: ``"mug\\x00handle"``
-    arrives as ``"mug"``, a valid prompt the server would answer), so only the client can notice. The other
-    prompt rules (control characters, length, UTF-8) are the server's own, applied here too.
+    arrives as ``"mug"``, a valid prompt the server would answer), so only the client can notice. A threshold
+    beyond float32's range cannot be converted at all. Other bad prompts and thresholds (control characters,
+    too long, not in [0, 1)) reach the service, which answers ``success=false`` with the reason.
     """
-    from dff_grasp_ros.query.prompt import validate_prompt
-
     if isinstance(prompt, str) and "\x00" in prompt:
         raise InputError(f"prompt contains a NUL character at position {prompt.index(chr(0))}; ROS would cut "
                          f"the prompt there and ask for {prompt.split(chr(0))[0]!r} instead")
-    validate_prompt(prompt)
     threshold = relevancy_threshold
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold) \
-            or not 0.0 <= threshold < 1.0:
-        raise InputError(f"relevancy threshold must be in [0, 1) (0 = the node's default), got {threshold!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or abs(threshold) > FLOAT32_MAX:
+        raise InputError(f"relevancy threshold must be a number in [0, 1) (0 = the node's default), got "
+                         f"{threshold!r}")
 
 
 def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float = 120.0) -> Any:
