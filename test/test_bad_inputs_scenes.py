@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bad_inputs import refused
+from bad_inputs import refused, run_cli
 
 import dff_grasp_ros.synthetic.export as export
 from dff_grasp_ros.synthetic import load_scene
@@ -94,3 +94,28 @@ def test_render_out_that_is_a_file(capsys, tmp_path: Path):
     refused(capsys, "sim", "render", "--scene", "tiny", "--out", tmp_path / "out",
             names=(str(tmp_path / "out"), "is a file"))
     assert (tmp_path / "out").read_text() == "keep"
+
+
+# --- the CLI's one error path, shown on `sim render` ----------------------------------------------------------
+
+def test_debug_adds_the_traceback_to_the_one_line(capsys, tmp_path: Path):
+    run = run_cli(capsys, "sim", "render", "--scene", "kitchen", "--out", tmp_path / "d", "--debug")
+    assert run.code == 2 and "Traceback" in run.err
+    assert run.err.strip().splitlines()[-1].startswith("dff-grasp sim: no scene file or built-in scene")
+
+
+def test_an_unexpected_exception_is_one_line_with_a_hint(capsys, monkeypatch):
+    import dff_grasp_ros.cli as cli
+
+    def broken(args):
+        raise KeyError("camera")
+
+    monkeypatch.setitem(cli.COMMANDS, "scenes", broken)
+    run = refused(capsys, "scenes", names=("KeyError: 'camera'", "--debug shows the traceback"))
+    assert run.out == ""
+
+
+def test_a_usage_error_is_one_line_without_the_usage_block(capsys, tmp_path: Path):
+    run = refused(capsys, "sim", "render", "--scene", "tiny", names=("the following arguments are required: --out",
+                                                                      "dff-grasp sim render --help"))
+    assert "usage:" not in run.err
