@@ -5,6 +5,7 @@
     dff-grasp capture --views N | --from-bag PATH       dff-grasp train [--steps N] [--dataset DIR]
     dff-grasp query "mug handle" [--json]               dff-grasp scenes
     dff-grasp sim render --scene NAME|FILE --out DIR    dff-grasp fit --dataset DIR --out DIR [--steps N]
+    dff-grasp sim execute --scene S --answer FILE [--prompt P]   (the answer's grasp, executed in physics)
     dff-grasp ask --field DIR "mug handle" [--json]     dff-grasp params [--markdown]
     dff-grasp viewer --field DIR
 
@@ -107,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     r = sim_sub.add_parser("render", help="render a scene to a dataset (+ ground_truth.json)")
     r.add_argument("--scene", default="tabletop")
     r.add_argument("--out", type=Path, required=True, help="datasets directory; the dataset is a new sub-dir")
+    e = sim_sub.add_parser("execute", help="execute an answer's grasp in physics (MuJoCo); print the outcome JSON")
+    e.add_argument("--scene", default="tabletop")
+    e.add_argument("--answer", type=Path, required=True, help="JSON of 'dff-grasp ask/query --json'")
+    e.add_argument("--prompt", default=None, help="what was asked (default: the answer's 'prompt')")
 
     p = sub.add_parser("fit", help="train a field on a dataset without ROS")
     p.add_argument("--dataset", type=Path, required=True)
@@ -229,6 +234,8 @@ def _bar_on_first_report(open_bar: Callable[[], Any]) -> Iterator[Callable[..., 
 
 @command("sim")
 def cmd_sim(args: argparse.Namespace) -> int:
+    if args.sim_command == "execute":
+        return _sim_execute(args)
     from dff_grasp_ros.progress import progress_bar
     from dff_grasp_ros.synthetic import load_scene, render_dataset
 
@@ -236,6 +243,30 @@ def cmd_sim(args: argparse.Namespace) -> int:
     with _bar_on_first_report(lambda: progress_bar("render views")) as progress:
         dataset = render_dataset(scene, args.out, progress=progress)
     print(dataset)
+    return 0
+
+
+def _sim_execute(args: argparse.Namespace) -> int:
+    """The outcome as JSON on stdout, also on failure ({"success": false, "message": ...}, exit 2)."""
+    import json
+
+    from dff_grasp_ros.clients import dumps
+
+    def failed(message: str) -> int:
+        print(dumps({"success": False, "message": message}))
+        return 2
+
+    try:
+        answer = json.loads(args.answer.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return failed(f"cannot read the answer {args.answer}: {err}")
+    from dff_grasp_ros.synthetic.physics import execute_answer
+
+    try:
+        execution = execute_answer(args.scene, answer, args.prompt, record=False)
+    except ValueError as err:
+        return failed(str(err))
+    print(dumps(execution.to_json()))
     return 0
 
 

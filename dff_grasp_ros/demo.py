@@ -4,8 +4,9 @@ Brings up sim_camera + capture + trainer + query as separate processes (exactly 
 starts), captures a scan through ``/capture_views``, trains through ``/train_field`` (GPU when present; the
 synthetic teacher, because no CLIP weights exist offline and the scene is simulated), asks ``/query_object`` for
 a few prompts and writes, under ``--out``: ``relevancy_<prompt>.ply``, ``query_<prompt>.png`` (a camera view with
-the relevancy heat map and the gripper), ``grasps.json`` (every answer, checked against the scene's ground truth)
-and the nodes' logs.
+the relevancy heat map and the gripper), ``execute_<prompt>.png`` (the grasp executed in physics: approach, closed,
+lifted), ``grasps.json`` (every answer, checked against the scene's ground truth and executed in physics) and the
+nodes' logs. Physics runs here, after each answer; the query node never calls it.
 """
 from __future__ import annotations
 
@@ -140,10 +141,12 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
     from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
     from dff_grasp_ros.ros_io.pose import pose_to_matrix
     from dff_grasp_ros.synthetic.judge import GroundTruthPoints, answer_pose, judge_grasp
+    from dff_grasp_ros.synthetic.labels import dataset_scene
 
     points = GroundTruthPoints.from_json(truth)
     gripper = ParallelJawGripper()
     dataset = load_dataset(dataset_dir)
+    scene = dataset_scene(dataset)
     answers = []
     for prompt, object_id, part in prompts:
         response = clients.query_object(prompt)
@@ -164,6 +167,8 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
         if response.success and object_id not in (None, UNJUDGED):
             verdict = judge_grasp(points, *answer_pose(answer), gripper, object_id, part, table_z_m=0.0)
             answer["judged"] = _verdict_json(verdict, truth)
+        if response.success:
+            answer["executed"] = execute_and_draw(scene, answer, truth, out_dir / f"execute_{name}.png", gripper)
         if object_id == UNJUDGED:
             answer["correct"] = None
         elif object_id is None:
@@ -172,7 +177,23 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             answer["correct"] = bool(response.success and answer["judged"]["verdict"] == "correct")
         answers.append(answer)
         print_answer(answer)
-    return {"answers": answers, "all_correct": all(a["correct"] is not False for a in answers)}
+    executed = [a["executed"] for a in answers if "executed" in a]
+    lifted = f"{sum(e.get('outcome') == 'lifted' for e in executed)}/{len(executed)}"
+    print(f"[demo] grasps lifted in physics: {lifted}")
+    return {"answers": answers, "all_correct": all(a["correct"] is not False for a in answers), "lifted": lifted}
+
+
+def execute_and_draw(scene: Any, answer: dict, truth: dict, png_path: Path, gripper: Any) -> dict:
+    """Execute an answer's grasp in physics on the object its prompt names; draw the strip; the outcome's JSON
+    (``{"success": false, "message": ...}`` when it cannot be executed, e.g. a prompt naming no object)."""
+    from dff_grasp_ros.synthetic.physics import draw_execution_strip, execute_answer
+
+    try:
+        execution = execute_answer(scene, answer, truth=truth, gripper=gripper)
+    except ValueError as err:
+        return {"success": False, "message": str(err)}
+    draw_execution_strip(png_path, scene, execution, answer["prompt"], gripper)
+    return execution.to_json()
 
 
 def _verdict_json(verdict: Any, truth: dict) -> dict:
@@ -206,5 +227,9 @@ def print_answer(answer: dict) -> None:
         touched = " / ".join(f"{c['object']} {c['part'] or ''}".strip() for c in judged["contacts"])
         word = judged["verdict"]
         verdict = f"fingers close on: {touched} -> {word if word == 'correct' else word.upper()}"
+    executed = answer.get("executed")
+    if executed is not None:
+        physics = executed["outcome"].upper() if executed["success"] else "not executed"
+        verdict += f"; physics: {physics} ({executed['message']})"
     print(f"[demo] {answer['prompt']!r}: grasp at {np.round(g['position_m'], 3).tolist()} m, width "
           f"{g['width_m'] * 100:.1f} cm, score {g['score']:.2f}; {verdict}")

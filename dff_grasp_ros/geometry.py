@@ -27,3 +27,25 @@ def voxel_keys(points_m: np.ndarray, voxel_m: float) -> np.ndarray:
     if np.prod(extent.astype(np.float64)) < 2.0 ** 62:
         return (cells[:, 0] * extent[1] + cells[:, 1]) * extent[2] + cells[:, 2]
     return np.unique(cells, axis=0, return_inverse=True)[1].reshape(-1)  # a grid too large to number densely
+
+
+def gather_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for each (start, count), without a Python loop (CSR row gathers)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(np.asarray(starts, dtype=np.int64) - np.cumsum(counts) + counts, counts)
+    return offsets + np.arange(total, dtype=np.int64)
+
+
+def group_reduce(ufunc: np.ufunc, values: np.ndarray, group: np.ndarray, count: int, empty: float) -> np.ndarray:
+    """``ufunc`` (np.minimum, np.maximum, np.add) over ``values`` per group, for ``group`` sorted ascending;
+    ``empty`` for groups without rows. Much faster than ``ufunc.at``."""
+    out = np.full(count, empty, dtype=np.float64)
+    if len(values) == 0:
+        return out
+    starts = np.searchsorted(group, np.arange(count))
+    nonempty = starts < np.r_[starts[1:], len(group)]
+    out[nonempty] = ufunc.reduceat(np.asarray(values, dtype=np.float64), starts[nonempty])
+    return out

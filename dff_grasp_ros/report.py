@@ -6,21 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.field.fusion import project_points
 
 # Edges of a box given its 8 corners ordered by (x, y, z) bits.
 _BOX_EDGES = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
-
-
-def project_points(points_m: np.ndarray, intrinsics: CameraIntrinsics,
-                   camera_to_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates (N, 2) of base-frame points and their depth along the optical axis (N,)."""
-    base_to_camera = np.linalg.inv(camera_to_base)
-    cam = np.asarray(points_m, dtype=np.float64) @ base_to_camera[:3, :3].T + base_to_camera[:3, 3]
-    z = cam[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = intrinsics.fx * cam[:, 0] / z + intrinsics.cx
-        v = intrinsics.fy * cam[:, 1] / z + intrinsics.cy
-    return np.stack([u, v], axis=1), z
 
 
 def heat_colours(values: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ from typing import Any, Callable
 import numpy as np
 
 from dff_grasp_ros.errors import one_line
-from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query
+from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.scene_cloud import (
     FIELD_META,
     SCENE_CLOUD,
@@ -38,6 +39,8 @@ class ServedField:
     cloud: SceneCloud
     encode_text: Callable[[list[str]], np.ndarray]
     base_frame: str
+    # The cloud's prompt-independent query structures, built once at load (query.prepared); queries share it.
+    prepared: PreparedCloud
 
 
 def language_teacher_settings(meta: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +70,9 @@ def make_text_encoder(settings: dict[str, Any], device: str = "auto") -> Callabl
     return encode
 
 
-def load_served_field(field_dir: Path, device: str = "auto") -> ServedField:
-    """Load and check a field for serving; anything malformed raises one line naming the file (nothing served).
+def load_served_field(field_dir: Path, device: str = "auto", params: QueryParams | None = None) -> ServedField:
+    """Load and check a field for serving queries with ``params`` (the cloud is prepared for them once here);
+    anything malformed raises one line naming the file, and nothing is served.
 
     Beyond the files' own checks (:func:`read_field_meta`, :meth:`SceneCloud.load`), the parts must fit
     together: the cloud's feature widths match field.json's ``feature_dims`` and the text encoder's output, so
@@ -93,7 +97,8 @@ def load_served_field(field_dir: Path, device: str = "auto") -> ServedField:
     if text_width != cloud.language.shape[1]:
         raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: language features are {cloud.language.shape[1]} wide, "
                                f"the {meta['language_teacher']['name']} text encoder gives {text_width}")
-    return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")))
+    prepared = prepare_query_cloud(cloud, params)
+    return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")), prepared)
 
 
 class FieldServer:
@@ -110,7 +115,7 @@ class FieldServer:
     def load(self, field_dir: Path) -> ServedField:
         """Load ``field_dir`` and serve it; on failure raise and keep the previous field."""
         with self._reload_lock:
-            served = load_served_field(field_dir, self.device)
+            served = load_served_field(field_dir, self.device, self.params)
             self.current = served
             return served
 
@@ -130,4 +135,4 @@ class FieldServer:
             params = self.params.with_threshold(relevancy_threshold)
         except ValueError as err:
             return QueryResult(False, f"bad relevancy_threshold: {err}"), served
-        return plan_query(served.cloud, served.encode_text, prompt, params), served
+        return plan_query(served.prepared, served.encode_text, prompt, params), served

@@ -68,14 +68,14 @@ def test_a_rival_name_that_claims_the_same_region_more_clearly_refuses_the_asked
     candidates[:10, 0] = candidates[:10, 1] = candidates[:12, 2] = True  # asked, rival, synonym: same region
     candidates[20:30, 3] = True  # a clearer name elsewhere on the object
     relative = candidates.astype(float)
-    ranking = PartRanking(relative, candidates, contrast=np.array([0.5, 1.0, 0.55, 3.0]))
+    ranking = PartRanking(relative, candidates, np.array([0.5, 1.0, 0.55, 3.0]), np.ones(4))
     assert find_rival(ranking, region) == 1
     assert find_rival(ranking, region, eligible=np.array([False, True, True])) is None  # column 1 may not refuse
-    ranking = PartRanking(relative, candidates, contrast=np.array([0.5, 0.6, 0.55, 3.0]))
+    ranking = PartRanking(relative, candidates, np.array([0.5, 0.6, 0.55, 3.0]), np.ones(4))
     assert find_rival(ranking, region) is None  # as clear as a synonym: no rival
     # A demo run's CPU field: "bottle handle" claimed the real cap 1.42 times as clearly as "bottle cap" did, and
     # the cap was refused while the rival ratio was 1.25.
-    ranking = PartRanking(relative, candidates, contrast=np.array([0.43, 0.43 * 1.42, 0.43, 3.0]))
+    ranking = PartRanking(relative, candidates, np.array([0.43, 0.43 * 1.42, 0.43, 3.0]), np.ones(4))
     assert find_rival(ranking, region) is None
 
 

@@ -154,3 +154,31 @@ def test_table_points_that_look_like_the_object_never_join_it():
     result = plan_query(cloud, encode, "mug handle")
     assert not result.object_mask[blurred].any()
     assert result.success and result.part_mask[handle].any(), result.message
+
+
+def test_a_prepared_cloud_answers_as_the_plain_cloud_and_is_shared_by_concurrent_queries(scene):
+    """The query node prepares a field once (query.prepared); its answers are those of the plain cloud."""
+    from dff_grasp_ros.query.pipeline import prepare_query_cloud
+
+    cloud = scene[0]
+    prepared = prepare_query_cloud(cloud)
+    assert prepare_query_cloud(prepared) is prepared  # same parameters: nothing to redo
+    prompts = ["mug handle", "knife handle", "banana", "blue mug handle", "green mug"]
+    for prompt in prompts:
+        plain, fast = plan_query(cloud, encode, prompt), plan_query(prepared, encode, prompt)
+        assert (plain.success, plain.message) == (fast.success, fast.message)
+        if plain.success:
+            np.testing.assert_allclose(plain.grasp.position_m, fast.grasp.position_m)
+    coarse = QueryParams(voxel_m=0.005)  # other preparation settings: prepared again, not answered wrongly
+    assert prepare_query_cloud(prepared, coarse).settings.voxel_m == 0.005
+    assert plan_query(prepared, encode, "mug handle", coarse).success
+    answers: dict[str, list] = {p: [] for p in prompts}
+    threads = [threading.Thread(target=lambda p=p: answers[p].append(plan_query(prepared, encode, p)))
+               for p in prompts * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for prompt, results in answers.items():
+        expected = plan_query(prepared, encode, prompt)
+        assert len(results) == 3 and all(r.message == expected.message for r in results)

@@ -1,9 +1,8 @@
 """LERF relevancy maths and DINO flood-fill grouping on hand-made data."""
 import numpy as np
 import pytest
-from scipy.spatial import cKDTree
 
-from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
+from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, best_region
 from dff_grasp_ros.query.relevancy import DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE, relevancy, relevancy_logits, sigmoid
 
 
@@ -65,10 +64,10 @@ def test_grouping_separates_two_touching_objects():
     rng = np.random.default_rng(0)
     points, labels, dino = _touching_boxes(rng)
     scores = np.where(labels == 1, 2.0, 0.0) + 0.1 * rng.standard_normal(len(points))
-    tree = cKDTree(points)
-    seed, seed_points = find_seed(tree, scores, 8)
+    index = GroupingIndex.build(points, dino, GroupingParams())
+    seed, seed_points = index.find_seed(scores)
     assert labels[seed] == 1
-    mask = grow_object(tree, dino, seed_points, GroupingParams())
+    mask = index.grow(seed_points)
     assert mask[labels == 1].mean() > 0.98
     assert not mask[labels != 1].any()
 
@@ -78,8 +77,7 @@ def test_grouping_without_dino_contrast_leaks_into_the_neighbour():
     rng = np.random.default_rng(0)
     points, labels, _ = _touching_boxes(rng)
     dino = np.where((labels == 2)[:, None], np.eye(8)[2], np.eye(8)[0])
-    tree = cKDTree(points)
-    mask = grow_object(tree, dino, np.flatnonzero(labels == 1)[:8], GroupingParams())
+    mask = GroupingIndex.build(points, dino, GroupingParams()).grow(np.flatnonzero(labels == 1)[:8])
     assert mask[labels == 0].mean() > 0.9 and not mask[labels == 2].any()
 
 
@@ -88,7 +86,7 @@ def test_seed_ignores_a_single_outlier():
     points = rng.uniform(0, 0.1, (500, 3))
     scores = np.where(points[:, 0] > 0.08, 1.0, 0.0)
     scores[0] = 5.0  # one floater
-    seed, _ = find_seed(cKDTree(points), scores, 8)
+    seed, _ = GroupingIndex.build(points, np.ones((len(points), 4)), GroupingParams()).find_seed(scores)
     assert points[seed, 0] > 0.08
 
 

@@ -9,7 +9,10 @@ the screwdriver and the scene's -y edge, 1-2 mm from the screwdriver, and the sc
 across either handle or the blade needs the hand's closing axis across them, which lays the Franka-like palm
 (200 mm along the closing axis, from 45 mm above the fingertips) over the 70 mm box, the 100 mm mug or the 200 mm
 bottle; tilting the hand to swing the palm clear brings the fingertips into the table. There the answer must be
-"no collision-free grasp", never a wrong or colliding one.
+"no collision-free grasp", never a wrong or colliding one. Re-measured with approaches in a cone around the
+vertical (tilted cross-sections, side approaches) and the palm checked against every seen point: still these
+three parts, so the limit is the palm's span, not the search. The same holds in ``bin`` for the knife, the
+screwdriver and the spatula lying side by side along the tote's wall.
 """
 import numpy as np
 import pytest
@@ -18,7 +21,10 @@ from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, vocabular
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, check_scene
 
-BLOCKED_BY_NEIGHBOURS = {"bin_clutter": {"knife blade", "knife handle", "screwdriver handle"}}
+BLOCKED_BY_NEIGHBOURS = {"bin_clutter": {"knife blade", "knife handle", "screwdriver handle"},
+                         # The tools lying flat along the tote's -y wall, side by side (bin picking, issue 12).
+                         "bin": {"knife blade", "knife handle", "screwdriver shaft", "screwdriver handle",
+                                 "spatula head", "spatula handle"}}
 NO_GRASP = "no collision-free grasp"
 
 

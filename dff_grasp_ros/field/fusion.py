@@ -1,4 +1,4 @@
-"""Pure numpy geometry for turning rendered views into one point cloud: back-projection and voxel fusion."""
+"""Pure numpy geometry between depth views and point clouds: back-projection, projection, voxel fusion."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +19,18 @@ def backproject(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_bas
     pose = np.asarray(camera_to_base, dtype=np.float64)
     points_camera = pixel_rays_optical(intrinsics) * np.asarray(depth_m, dtype=np.float64)[..., None]
     return points_camera @ pose[:3, :3].T + pose[:3, 3]
+
+
+def project_points(points_m: np.ndarray, intrinsics: CameraIntrinsics,
+                   camera_to_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (N, 2) of base-frame points and their depth along the optical axis (N,)."""
+    base_to_camera = np.linalg.inv(camera_to_base)
+    cam = np.asarray(points_m, dtype=np.float64) @ base_to_camera[:3, :3].T + base_to_camera[:3, 3]
+    z = cam[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = intrinsics.fx * cam[:, 0] / z + intrinsics.cx
+        v = intrinsics.fy * cam[:, 1] / z + intrinsics.cy
+    return np.stack([u, v], axis=1), z
 
 
 def voxel_mean(points_m: np.ndarray, voxel_m: float, *columns: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -31,7 +31,8 @@ def build_model(meta: dict[str, Any], device: torch.device) -> DffModel:
 
     from dff_grasp_ros.field.method import make_trainer_config, method_preset
 
-    config = make_trainer_config(method_preset(meta["method"]), int(meta["steps"])).pipeline.model
+    method = meta.get("method", meta.get("config"))  # fields written before 2026-12-01 said "config"
+    config = make_trainer_config(method_preset(method), int(meta["steps"])).pipeline.model
     scene_box = SceneBox(aabb=torch.tensor(meta["scene_box_aabb"], dtype=torch.float32))
     model = config.setup(scene_box=scene_box, num_train_data=int(meta["num_train_images"]),
                          metadata=model_metadata(meta))

@@ -1,11 +1,45 @@
-"""Collision tests of the hand against the scene cloud and the table plane."""
+"""Collision tests of the hand against the scene cloud and the table plane.
+
+Only what was seen is an obstacle: the points of the fused scene cloud (neighbours, bin walls, the object itself)
+and, when one is given, the table plane ``table_z_m``. Unseen back sides are free space to these tests.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.spatial import cKDTree
 
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
 
 SOLID_PARTS = ("finger_left", "finger_right", "palm")
+
+
+@dataclass(frozen=True, eq=False)
+class Obstacles:
+    """The seen points the hand must not touch, with a KD-tree; immutable, shared by concurrent queries.
+
+    Points below ``floor_z_m`` are left out: a hand that clears the table plane (:func:`clears_table`, with the
+    same clearance) cannot reach them, so the plane test covers them exactly. ``scene_index`` maps each obstacle
+    to its row in the planner's points (-1 for an obstacle that is not one of them, such as a point just above
+    the table that belongs to no object).
+    """
+
+    points_m: np.ndarray  # (M, 3)
+    scene_index: np.ndarray  # (M,) int
+    tree: cKDTree
+
+    @staticmethod
+    def from_points(points_m: np.ndarray, floor_z_m: float | None = None,
+                    scene_index: np.ndarray | None = None) -> Obstacles:
+        points_m = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
+        if scene_index is None:
+            scene_index = np.arange(len(points_m))
+        keep = np.ones(len(points_m), dtype=bool) if floor_z_m is None else points_m[:, 2] >= floor_z_m
+        return Obstacles(points_m[keep], np.asarray(scene_index, dtype=np.int64)[keep], cKDTree(points_m[keep]))
+
+    def __len__(self) -> int:
+        return len(self.points_m)
 
 
 def colliding_points(gripper: ParallelJawGripper, rotation: np.ndarray, position_m: np.ndarray, opening_m: float,

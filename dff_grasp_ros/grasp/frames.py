@@ -52,12 +52,15 @@ def grasp_rotation_distance_rad(rotation_a: np.ndarray, rotation_b: np.ndarray) 
 
 
 def approach_directions(closing: np.ndarray, count: int) -> np.ndarray:
-    """``count`` unit vectors evenly spread on the circle orthogonal to ``closing`` (all valid approaches)."""
+    """``count`` unit vectors evenly spread on the circle orthogonal to ``closing`` (all valid approaches).
+
+    Batched too: ``closing`` (P, 3) gives (P, count, 3).
+    """
     closing = np.asarray(closing, dtype=np.float64)
-    closing = closing / np.linalg.norm(closing)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(closing[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    closing = closing / np.linalg.norm(closing, axis=-1, keepdims=True)
+    helper = np.where((np.abs(closing[..., 2]) < 0.9)[..., None], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0])
     u = np.cross(closing, helper)
-    u /= np.linalg.norm(u)
+    u /= np.linalg.norm(u, axis=-1, keepdims=True)
     v = np.cross(closing, u)
     angles = np.arange(count) * (2.0 * np.pi / count)
-    return np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
+    return np.cos(angles)[:, None] * u[..., None, :] + np.sin(angles)[:, None] * v[..., None, :]

@@ -1,37 +1,54 @@
-"""Grasp planning on a point cloud: antipodal pairs -> poses -> scores -> collision filter -> NMS.
+"""Grasp planning on a point cloud: contact pairs -> poses in a cone of approaches -> hand checks -> ranking -> NMS.
 
-Contact pairs come from two samplers: antipodal pairs from surface normals (any approach around the closing
-axis) and top-down pairs from the cloud's cross-sections (:mod:`dff_grasp_ros.grasp.cross_section`), which find thin
-parts whose edges carry no usable normals. Both are scored and filtered alike.
+Contact pairs come from two samplers: antipodal pairs from surface normals, and pairs from the cloud's
+cross-sections (:mod:`dff_grasp_ros.grasp.cross_section`), which find thin parts whose edges carry no usable
+normals, taken for straight down and for approaches tilted in a cone around it. Each pair is tried with the
+approaches around its closing axis that lie within ``max_approach_tilt_rad`` of straight down (down to the side
+when that is 90 degrees: where there is room, a side grasp), and with the contacts at a few depths on the pads.
+
+Each pose is checked against the seen points (:mod:`dff_grasp_ros.grasp.hand_check`): fingers and palm touch
+nothing (neighbours, bin walls, the object itself), the table plane is cleared, nothing but the object lies
+between the fingers, and each finger first meets a point the hand may touch. Only what was seen is an obstacle.
 
 Score (higher is better, in [0, 1]) is led by what the user asked for: the mean relevancy of the points between
-the fingers (so a "mug handle" grasp that also pinches the body scores lower), then geometry: antipodality,
-centering of the contacts on the pads, and approach from above (arms reach tabletop objects best from above).
-Pose convention: :mod:`dff_grasp_ros.grasp.frames`.
+the fingers (so a "mug handle" grasp that also pinches the body scores lower), then how well the pads enclose
+what they hold, antipodality, clearance to everything seen (so a grasp with room to spare beats one that scrapes
+a neighbour), and approach from above (arms reach tabletop and bin objects best from above).
+
+Poses are checked best first by the terms known before a check (relevancy at the contacts, antipodality,
+approach) in batches, until enough distinct free grasps are found. Pose convention: :mod:`dff_grasp_ros.grasp.frames`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from dff_grasp_ros.grasp.antipodal import ContactPairs, sample_antipodal_pairs
-from dff_grasp_ros.grasp.collision import between_fingers, clears_table, colliding_points
-from dff_grasp_ros.grasp.cross_section import SlabShape, sample_cross_section_pairs, tilted_approaches
+from dff_grasp_ros.grasp.collision import Obstacles, clears_table
+from dff_grasp_ros.grasp.cross_section import (
+    SlabShape,
+    cone_approaches,
+    sample_cross_section_pairs,
+    tilted_approaches,
+)
 from dff_grasp_ros.grasp.frames import approach_directions, quaternion_xyzw, tcp_rotation
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
-from dff_grasp_ros.grasp.nms import non_maximum_suppression
+from dff_grasp_ros.grasp.hand_check import HandChecker, HandChecks, HeldObject
+from dff_grasp_ros.grasp.nms import suppress_near
+
+DOWN = np.array([0.0, 0.0, -1.0])
 
 
 @dataclass(frozen=True)
 class ScoreWeights:
     """Weights of the score terms; relevancy leads."""
 
-    relevancy: float = 0.6
+    relevancy: float = 0.55
+    enclosure: float = 0.1
     antipodality: float = 0.15
-    centering: float = 0.1
-    from_above: float = 0.15
+    clearance: float = 0.1
+    from_above: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -42,10 +59,17 @@ class GraspParams:
     friction_coefficient: float = 0.5
     contact_samples: int = 300
     approaches_per_pair: int = 12
-    cross_section_samples: int = 50  # centres of top-down pairs (0: normals only)
+    # Approaches further than this from straight down are never tried (90 degrees: down to a side approach).
+    max_approach_tilt_rad: float = float(np.radians(90.0))
+    cross_section_samples: int = 50  # centres of cross-section pairs per approach (0: normals only)
     cross_section_directions: int = 12  # closing directions per centre, over a half turn
-    # Top-down pairs are also tried tilted about their closing axis, up to this far from straight down: in clutter
-    # a tilt swings the wide palm clear of a tall neighbour while the pads still hold the same cross-section.
+    # Cross-sections are taken straight down and for approaches tilted this far in a ring around it (a part that
+    # leans, or a neighbour that leaves room only at an angle), with this many approaches per ring.
+    cross_section_cone_tilts_rad: tuple[float, ...] = (float(np.radians(35.0)),)
+    cross_section_cone_azimuths: int = 6
+    cross_section_cone_samples: int = 8  # centres tried with every tilted approach
+    # Cross-section pairs are also tried tilted about their closing axis, up to this far from their approach: in
+    # clutter a tilt swings the wide palm clear of a tall neighbour while the pads still hold the same section.
     cross_section_max_tilt_rad: float = float(np.radians(60.0))
     # Where the contacts sit on the pads, as a fraction of the pad length from its centre towards the tip:
     # off-centre lets the hand hold low objects without its tips touching the table.
@@ -53,19 +77,31 @@ class GraspParams:
     table_z_m: float | None = 0.0  # None: no table plane (the cloud's own table points still count)
     table_clearance_m: float = 0.003
     max_colliding_points: int = 0  # raise for clouds with floaters
+    clearance_cap_m: float = 0.01  # clearance beyond this to everything seen scores fully
+    # Fingers and palm pass no seen point closer than this: a fused cloud samples surfaces millimetres apart and
+    # rounds their edges off, so a hand that scrapes past the seen points may touch the surface between them.
+    min_clearance_m: float = 0.001
     standoff_m: float = 0.10
     nms_distance_m: float = 0.015
     nms_angle_rad: float = 0.5
     max_grasps: int = 10
+    check_batch: int = 128  # poses checked at once
+    # Poses checked at least before stopping at max_grasps distinct free ones, or at this many free ones (in a
+    # narrow place the free poses are near-duplicates: checking on would only find more of them).
+    min_checked: int = 128
+    enough_free: int = 24
     weights: ScoreWeights = field(default_factory=ScoreWeights)
     seed: int = 0
 
     def __post_init__(self) -> None:
         if (self.contact_samples < 1 or self.approaches_per_pair < 1 or self.max_grasps < 1
-                or self.cross_section_samples < 0 or self.cross_section_directions < 1):
+                or self.cross_section_samples < 0 or self.cross_section_directions < 1 or self.check_batch < 1
+                or self.cross_section_cone_azimuths < 1 or self.cross_section_cone_samples < 0):
             raise ValueError(f"sample counts must be positive: {self}")
         if not self.pad_offsets or any(not 0.0 <= o < 0.5 for o in self.pad_offsets):
             raise ValueError("pad_offsets must be fractions in [0, 0.5)")
+        if not 0.0 <= self.max_approach_tilt_rad <= np.pi:
+            raise ValueError(f"max_approach_tilt_rad must be in [0, pi], got {self.max_approach_tilt_rad}")
 
 
 @dataclass(frozen=True)
@@ -74,13 +110,15 @@ class Grasp:
 
     position_m: np.ndarray  # (3,) TCP
     rotation: np.ndarray  # (3, 3) columns x, y (closing), z (approach)
-    width_m: float  # distance between the two contacts: what the fingers close on
+    width_m: float  # distance between the two contacts along the closing axis: what the fingers close on
     opening_m: float  # opening to approach with (width plus clearance on both sides)
     score: float
     relevancy: float  # mean relevancy of the points between the fingers
     antipodality: float
-    contacts_m: np.ndarray  # (2, 3)
+    contacts_m: np.ndarray  # (2, 3) the first point each finger meets
     pre_grasp_position_m: np.ndarray  # (3,) standoff back along -z
+    clearance_m: float = 0.0  # distance from fingers and palm to the nearest seen point not held (capped)
+    enclosure: float = 0.0  # share of the pad face with held points behind it
 
     @property
     def quaternion_xyzw(self) -> np.ndarray:
@@ -100,135 +138,218 @@ class Grasp:
 
 
 def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.ndarray, target: np.ndarray,
-                contact_mask: np.ndarray, object_mask: np.ndarray, params: GraspParams) -> list[Grasp]:
-    """Ranked, collision-free, mutually distinct grasps centred on ``target`` (mask).
+                contact_mask: np.ndarray, object_mask: np.ndarray, params: GraspParams,
+                obstacles: Obstacles | None = None) -> list[Grasp]:
+    """Ranked, collision-free, mutually distinct grasps centred on ``target`` (mask over ``points_m``).
 
-    Both contacts lie on ``contact_mask`` (the target and what may be touched with it): the hand touches only
-    what was asked for. ``point_relevancy`` (N,) scores what is between the fingers (zero off the object);
-    ``object_mask`` is what the hand may hold besides (a top-down pair's held cross-section); every point of
-    the cloud counts for collisions. Each grasp opens with the gripper's clearance, or with its
-    ``min_clearance_m`` where only that is collision-free. Empty list when none is found.
+    The first point each finger meets lies on ``contact_mask`` or ``target`` (what may be touched): the hand
+    touches only what was asked for. ``object_mask`` is the object: the only thing that may lie between the
+    fingers. ``point_relevancy`` (N,) scores what is between the fingers (zero off the object). ``obstacles`` are
+    the seen points the hand must not touch (:class:`Obstacles`, whose ``scene_index`` maps them to rows of
+    ``points_m``); by default ``points_m`` themselves. Each grasp opens with the gripper's clearance, or with its
+    ``min_clearance_m`` where only that is free. Empty list when none is found.
     """
     gripper, rng = params.gripper, np.random.default_rng(params.seed)
-    touchable = contact_mask | target
-    on_target = np.flatnonzero(target)
-    antipodal = sample_antipodal_pairs(points_m, normals, on_target, np.flatnonzero(touchable), gripper.max_width_m,
-                                       params.friction_coefficient, params.contact_samples, rng)
-    slab = SlabShape(gripper.finger_width_m, gripper.pad_length_m, gripper.finger_thickness_m)
-    top_down = sample_cross_section_pairs(points_m, on_target, np.flatnonzero(object_mask), slab,
-                                          gripper.max_width_m, params.friction_coefficient,
-                                          params.cross_section_samples, params.cross_section_directions, rng)
-    top_down = top_down.subset(touchable[top_down.first] & touchable[top_down.second])
-    pairs = antipodal.concatenate(top_down)
+    points_m = np.asarray(points_m, dtype=np.float64)
+    target, object_mask = np.asarray(target, dtype=bool), np.asarray(object_mask, dtype=bool)
+    touchable = np.asarray(contact_mask, dtype=bool) | target
+    if not target.any():
+        return []
+    pairs, approaches = _contact_pairs(points_m, normals, target, touchable, object_mask, params, rng)
     if len(pairs) == 0:
         return []
-    tree = cKDTree(points_m)
-    approaches = [approach_directions(axis, params.approaches_per_pair) for axis in antipodal.closing_axis]
-    approaches += [tilted_approaches(axis, params.approaches_per_pair, params.cross_section_max_tilt_rad)
-                   for axis in top_down.closing_axis]
-    candidates = _scored_candidates(pairs, approaches, points_m, point_relevancy, tree, params)
-    hand_reach = float(np.linalg.norm([gripper.palm_width_m / 2, gripper.palm_span_m / 2,
-                                       gripper.finger_length_m + gripper.palm_depth_m]))
-    finger_reach = float(np.linalg.norm([gripper.finger_width_m / 2, gripper.max_opening_m / 2
-                                         + gripper.finger_thickness_m, gripper.finger_length_m]))
-    local_points: dict[int, np.ndarray] = {}
-    opening = candidates.opening_m.copy()  # narrowed per candidate where only the tight opening is free
-
-    def hits(i: int, opening_m: float, points: np.ndarray) -> int:
-        return int(colliding_points(gripper, candidates.rotation[i], candidates.position_m[i], opening_m,
-                                    points).sum())
-
-    def free_at(i: int, opening_m: float, near_fingers: np.ndarray) -> bool:
-        # Most rejected candidates fail at the fingers: test those few nearby points before the palm's many.
-        if hits(i, opening_m, near_fingers) > params.max_colliding_points:
-            return False
-        pair = int(candidates.pair[i])
-        if pair not in local_points:  # candidates of one pair share the hand's neighbourhood
-            local_points[pair] = points_m[tree.query_ball_point(candidates.centre_m[i], r=hand_reach + 0.05)]
-        return hits(i, opening_m, local_points[pair]) <= params.max_colliding_points
-
-    def collision_free(i: int) -> bool:
-        near_fingers = points_m[tree.query_ball_point(candidates.position_m[i], r=finger_reach)]
-        if free_at(i, opening[i], near_fingers):
-            return True
-        tight = float(gripper.tight_opening_for(pairs.width_m[candidates.pair[i]]))
-        if tight >= opening[i] or not _clears_table(params, candidates.rotation[i], candidates.position_m[i], tight):
-            return False
-        if free_at(i, tight, near_fingers):
-            opening[i] = tight
-            return True
-        return False
-
-    order = np.argsort(-candidates.score, kind="stable")
-    kept = non_maximum_suppression(order, lambda i: (candidates.position_m[i], candidates.rotation[i]),
-                                   params.nms_distance_m, params.nms_angle_rad, params.max_grasps, collision_free)
-    return [candidates.grasp(i, pairs, points_m, params.standoff_m, float(opening[i])) for i in kept]
+    candidates = _candidates(pairs, approaches, points_m, point_relevancy, params)
+    if len(candidates.pair) == 0:
+        return []
+    if obstacles is None:
+        floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
+        obstacles = Obstacles.from_points(points_m, floor)
+    # Only obstacles the hand can reach from any candidate matter: those near the object.
+    held_points = points_m[object_mask | touchable]
+    centre = 0.5 * (held_points.min(axis=0) + held_points.max(axis=0))
+    # Every candidate's TCP lies within the pads' offset of a contact midpoint on the object.
+    reach = (np.linalg.norm(held_points - centre, axis=1).max() + max(params.pad_offsets) * gripper.pad_length_m
+             + _hand_extent_m(gripper) + params.clearance_cap_m)
+    local = np.asarray(obstacles.tree.query_ball_point(centre, r=reach), dtype=np.int64)
+    scene = obstacles.scene_index[local]
+    in_scene = scene >= 0
+    on = np.where(in_scene, scene, 0)
+    held = HeldObject(in_scene, in_scene & object_mask[on], in_scene & touchable[on],
+                      np.where(in_scene, np.asarray(point_relevancy, dtype=np.float64)[on], 0.0))
+    checker = HandChecker(gripper, obstacles.points_m[local], held, params.clearance_cap_m)
+    return _best_free(candidates, pairs, checker, params)
 
 
-def _clears_table(params: GraspParams, rotation: np.ndarray, position_m: np.ndarray, opening_m: float) -> bool:
-    if params.table_z_m is None:
-        return True
-    return bool(clears_table(params.gripper, rotation[None], position_m[None], np.array([opening_m]),
-                             params.table_z_m, params.table_clearance_m)[0])
+def _hand_extent_m(gripper: ParallelJawGripper) -> float:
+    """Farthest point of the fingers and palm from the TCP (at full opening)."""
+    palm = np.linalg.norm([gripper.palm_width_m / 2, gripper.palm_span_m / 2,
+                           gripper.finger_length_m - gripper.tip_z_m + gripper.palm_depth_m])
+    finger = np.linalg.norm([gripper.finger_width_m / 2, gripper.max_opening_m / 2 + gripper.finger_thickness_m,
+                             max(gripper.tip_z_m, gripper.finger_length_m - gripper.tip_z_m)])
+    return float(max(palm, finger))
+
+
+def _contact_pairs(points_m: np.ndarray, normals: np.ndarray, target: np.ndarray, touchable: np.ndarray,
+                   object_mask: np.ndarray, params: GraspParams, rng: np.random.Generator
+                   ) -> tuple[ContactPairs, list[np.ndarray]]:
+    """Antipodal and cross-section pairs, and the approaches each may be grasped along: blocks (P_i, A_i, 3)
+    whose rows follow the pairs in order."""
+    gripper = params.gripper
+    on_target = np.flatnonzero(target)
+    pairs = sample_antipodal_pairs(points_m, normals, on_target, np.flatnonzero(touchable), gripper.max_width_m,
+                                   params.friction_coefficient, params.contact_samples, rng)
+    approaches = [approach_directions(pairs.closing_axis, params.approaches_per_pair)]
+    slab = SlabShape(gripper.finger_width_m, gripper.pad_length_m, gripper.finger_thickness_m)
+    on_object = np.flatnonzero(object_mask)
+    # Straight down first (the same random draws as before tilted slabs existed), then the tilted ring at once.
+    cone = cone_approaches(params.cross_section_cone_tilts_rad, params.cross_section_cone_azimuths)
+    for slab_approaches, samples in ((cone[:1], params.cross_section_samples),
+                                     (cone[1:], params.cross_section_cone_samples)):
+        if samples == 0 or params.cross_section_samples == 0 or len(slab_approaches) == 0:
+            continue
+        section, section_approach = sample_cross_section_pairs(
+            points_m, on_target, on_object, slab, gripper.max_width_m, params.friction_coefficient, samples,
+            params.cross_section_directions, rng, approaches=slab_approaches)
+        usable = touchable[section.first] & touchable[section.second]
+        pairs = pairs.concatenate(section.subset(usable))
+        approaches.append(tilted_approaches(section.closing_axis[usable], params.approaches_per_pair,
+                                            params.cross_section_max_tilt_rad, base=section_approach[usable]))
+    return pairs, approaches
 
 
 @dataclass(frozen=True)
 class _Candidates:
-    """Candidate poses as parallel arrays (C rows), so scoring is vectorised."""
+    """Candidate poses as parallel arrays (C rows), so checks and scores are vectorised."""
 
     pair: np.ndarray  # (C,) index into the contact pairs
     rotation: np.ndarray  # (C, 3, 3)
     position_m: np.ndarray  # (C, 3)
-    centre_m: np.ndarray  # (C, 3) midpoint of the contacts
-    opening_m: np.ndarray  # (C,)
-    relevancy: np.ndarray  # (C,)
-    score: np.ndarray  # (C,)
-
-    def grasp(self, i: int, pairs: ContactPairs, points_m: np.ndarray, standoff_m: float, opening_m: float) -> Grasp:
-        p = int(self.pair[i])
-        return Grasp(position_m=self.position_m[i], rotation=self.rotation[i], width_m=float(pairs.width_m[p]),
-                     opening_m=opening_m, score=float(self.score[i]),
-                     relevancy=float(self.relevancy[i]), antipodality=float(pairs.antipodality[p]),
-                     contacts_m=points_m[[pairs.first[p], pairs.second[p]]],
-                     pre_grasp_position_m=self.position_m[i] - standoff_m * self.rotation[i][:, 2])
+    opening_m: np.ndarray  # (C,) comfortable opening
+    tight_opening_m: np.ndarray  # (C,) the narrowest that passes around the contacts
+    from_above: np.ndarray  # (C,) 1 straight down, 0.5 from the side
+    prior: np.ndarray  # (C,) the score terms known before a check, to check the likely best first
 
 
-def _scored_candidates(pairs: ContactPairs, approaches: list[np.ndarray], points_m: np.ndarray,
-                       point_relevancy: np.ndarray, tree: cKDTree, params: GraspParams) -> _Candidates:
-    """Every approach (``approaches[p]``, (A, 3) per pair) and pad offset that clears the table, with its score."""
+def _candidates(pairs: ContactPairs, approaches: list[np.ndarray], points_m: np.ndarray,
+                point_relevancy: np.ndarray, params: GraspParams) -> _Candidates:
+    """Every approach within the cone and pad offset of every pair whose fingers and palm clear the table."""
     gripper, weights = params.gripper, params.weights
+    pair_blocks, approach_blocks, first = [], [], 0
+    for block in approaches:
+        within_cone = block @ DOWN >= np.cos(params.max_approach_tilt_rad) - 1e-9  # (P_i, A_i)
+        rows, columns = np.nonzero(within_cone)
+        pair_blocks.append(first + rows)
+        approach_blocks.append(block[rows, columns])
+        first += len(block)
     fractions = np.asarray(params.pad_offsets)
-    per_pair = np.array([len(a) for a in approaches], dtype=np.int64) * len(fractions)
-    first_row = np.r_[0, np.cumsum(per_pair)]
-    pair = np.repeat(np.arange(len(pairs)), per_pair)
-    centre = 0.5 * (points_m[pairs.first] + points_m[pairs.second])
-    approach = np.repeat(np.concatenate(approaches), len(fractions), axis=0)
-    rotation = tcp_rotation(approach, pairs.closing_axis[pair])
+    pair = np.repeat(np.concatenate(pair_blocks), len(fractions))
+    approach = np.repeat(np.concatenate(approach_blocks).reshape(-1, 3), len(fractions), axis=0)
     fraction = np.tile(fractions, len(approach) // len(fractions))
+    rotation = tcp_rotation(approach, pairs.closing_axis[pair]) if len(pair) else np.zeros((0, 3, 3))
+    centre = 0.5 * (points_m[pairs.first] + points_m[pairs.second])
     # Contacts towards the tip means the TCP sits behind the contacts, back along -z.
     position = centre[pair] - rotation[:, :, 2] * (fraction * gripper.pad_length_m)[:, None]
-    pair_opening = gripper.opening_for(pairs.width_m)
-    opening = pair_opening[pair]
+    opening = np.asarray(gripper.opening_for(pairs.width_m))[pair]
+    tight = np.asarray(gripper.tight_opening_for(pairs.width_m))[pair]
     keep = np.ones(len(pair), dtype=bool)
-    if params.table_z_m is not None:
+    if params.table_z_m is not None and len(pair):
         keep = clears_table(gripper, rotation, position, opening, params.table_z_m, params.table_clearance_m)
-    relevancy = np.zeros(len(pair))
-    # Farthest a point between the fingers can be from the contacts' midpoint, per pair.
-    reach = np.sqrt((gripper.finger_width_m / 2) ** 2 + (pair_opening / 2) ** 2
-                    + (gripper.finger_length_m + fractions.max() * gripper.pad_length_m) ** 2)
-    for p, nearby in enumerate(tree.query_ball_point(centre, r=reach)):
-        rows = np.flatnonzero(keep[first_row[p]:first_row[p + 1]]) + first_row[p]
-        if len(rows):
-            held = between_fingers(gripper, rotation[rows], position[rows], opening[rows[0]], points_m[nearby])
-            counts = held.sum(axis=1)
-            relevancy[rows] = np.where(counts > 0, held @ point_relevancy[nearby] / np.maximum(counts, 1), 0.0)
     from_above = 0.5 * (1.0 - rotation[:, 2, 2])  # approach +z pointing down (-z in the base frame) -> 1
-    centering = 1.0 - fraction / 0.5
-    score = (weights.relevancy * relevancy + weights.antipodality * pairs.antipodality[pair]
-             + weights.centering * centering + weights.from_above * from_above) / _weight_sum(weights)
-    return _Candidates(pair[keep], rotation[keep], position[keep], centre[pair][keep], opening[keep],
-                       relevancy[keep], score[keep])
+    relevancy = np.asarray(point_relevancy, dtype=np.float64)
+    at_contacts = 0.5 * (relevancy[pairs.first] + relevancy[pairs.second])[pair]
+    prior = (weights.relevancy * at_contacts + weights.antipodality * pairs.antipodality[pair]
+             + weights.from_above * from_above + weights.enclosure * (1.0 - fraction / 0.5))
+    return _Candidates(pair[keep], rotation[keep], position[keep], opening[keep], tight[keep], from_above[keep],
+                       prior[keep])
 
 
-def _weight_sum(weights: ScoreWeights) -> float:
-    return weights.relevancy + weights.antipodality + weights.centering + weights.from_above
+def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecker,
+               params: GraspParams) -> list[Grasp]:
+    """Check candidates best prior first, in batches, until enough distinct free ones; the best of them."""
+    order = np.argsort(-candidates.prior, kind="stable")
+    found_rows: list[np.ndarray] = []
+    found_openings: list[np.ndarray] = []
+    found_checks: list[HandChecks] = []
+    checked = 0
+    while checked < len(order):
+        rows = order[checked:checked + params.check_batch]
+        checked += len(rows)
+        opening = candidates.opening_m[rows].copy()
+        tight = candidates.tight_opening_m[rows]
+        checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight)
+        free = checks.free(params.max_colliding_points, params.min_clearance_m)
+        # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
+        scrapes = ((checks.colliding == 0) & (checks.clearance_m < params.min_clearance_m) & ~checks.foreign_held
+                   & checks.touch_ok & (checks.held >= 2))
+        retry = np.flatnonzero(~free & (checks.tight_may_free | scrapes) & (tight < opening))
+        if len(retry) and params.table_z_m is not None:
+            retry = retry[clears_table(params.gripper, candidates.rotation[rows[retry]],
+                                       candidates.position_m[rows[retry]], tight[retry], params.table_z_m,
+                                       params.table_clearance_m)]
+        if len(retry):
+            tight_checks = checker.check(candidates.rotation[rows[retry]], candidates.position_m[rows[retry]],
+                                         tight[retry])
+            now_free = tight_checks.free(params.max_colliding_points, params.min_clearance_m)
+            retry, kept_checks = retry[now_free], _subset(tight_checks, now_free)
+            checks = _merge(checks, retry, kept_checks)
+            opening[retry] = tight[retry]
+            free[retry] = True
+        found_rows.append(rows[free])
+        found_openings.append(opening[free])
+        found_checks.append(_subset(checks, free))
+        if checked >= params.min_checked and (
+                sum(len(r) for r in found_rows) >= params.enough_free
+                or len(_distinct(candidates, found_rows, found_checks, pairs, params)) >= params.max_grasps):
+            break
+    rows, checks = np.concatenate(found_rows), _concat(found_checks)
+    openings = np.concatenate(found_openings)
+    scores = _scores(candidates, rows, checks, pairs, params)
+    kept = _distinct(candidates, [rows], [checks], pairs, params, scores)
+    grasps = []
+    for k in kept:
+        i = int(rows[k])
+        rotation, position = candidates.rotation[i], candidates.position_m[i]
+        grasps.append(Grasp(position_m=position, rotation=rotation, width_m=float(checks.width_m[k]),
+                            opening_m=float(openings[k]), score=float(scores[k]),
+                            relevancy=float(checks.held_relevancy[k]),
+                            antipodality=float(pairs.antipodality[candidates.pair[i]]),
+                            contacts_m=checker.contacts(rotation, position, float(openings[k])),
+                            pre_grasp_position_m=position - params.standoff_m * rotation[:, 2],
+                            clearance_m=float(checks.clearance_m[k]), enclosure=float(checks.enclosure[k])))
+    return grasps
+
+
+def _scores(candidates: _Candidates, rows: np.ndarray, checks: HandChecks, pairs: ContactPairs,
+            params: GraspParams) -> np.ndarray:
+    weights = params.weights
+    total = (weights.relevancy * checks.held_relevancy + weights.enclosure * checks.enclosure
+             + weights.antipodality * pairs.antipodality[candidates.pair[rows]]
+             + weights.clearance * checks.clearance_m / params.clearance_cap_m
+             + weights.from_above * candidates.from_above[rows])
+    return total / (weights.relevancy + weights.enclosure + weights.antipodality + weights.clearance
+                    + weights.from_above)
+
+
+def _distinct(candidates: _Candidates, rows_list: list[np.ndarray], checks_list: list[HandChecks],
+              pairs: ContactPairs, params: GraspParams, scores: np.ndarray | None = None) -> list[int]:
+    """Indices (into the concatenated rows) of the best-scoring free poses, none near a better one (NMS)."""
+    rows = np.concatenate(rows_list)
+    if scores is None:
+        scores = _scores(candidates, rows, _concat(checks_list), pairs, params)
+    return suppress_near(candidates.position_m[rows], candidates.rotation[rows], np.argsort(-scores, kind="stable"),
+                         params.nms_distance_m, params.nms_angle_rad, params.max_grasps)
+
+
+def _subset(checks: HandChecks, keep: np.ndarray) -> HandChecks:
+    return HandChecks(*(np.asarray(v)[keep] for v in vars(checks).values()))
+
+
+def _concat(parts: list[HandChecks]) -> HandChecks:
+    return HandChecks(*(np.concatenate(values) for values in zip(*(vars(p).values() for p in parts))))
+
+
+def _merge(checks: HandChecks, rows: np.ndarray, replacement: HandChecks) -> HandChecks:
+    merged = {name: np.array(value) for name, value in vars(checks).items()}
+    for name, value in vars(replacement).items():
+        merged[name][rows] = value
+    return HandChecks(**merged)

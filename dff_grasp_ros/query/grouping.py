@@ -5,6 +5,9 @@ instance-specific, so the object mask grows over *spatial* neighbours whose DINO
 decide whether a neighbour joins: similar to the point it is reached from (edge test, follows gradual changes
 across parts such as a mug's body and handle) and not too far from the seed's feature (reference test, stops
 slow drift across a blurred border into the table or a touching object).
+
+The edge test does not depend on the prompt, so :class:`GroupingIndex` keeps, once per cloud, the graph of
+neighbours that pass it (compressed rows); a query only walks that graph and applies the reference test.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from dff_grasp_ros.geometry import unit_rows
+from dff_grasp_ros.geometry import gather_ranges, unit_rows
 
 
 @dataclass(frozen=True)
@@ -37,54 +40,113 @@ class GroupingParams:
             raise ValueError(f"invalid grouping parameters: {self}")
 
 
-def find_seed(tree: cKDTree, scores: np.ndarray, neighbours: int) -> tuple[int, np.ndarray]:
-    """Index of the point whose ``neighbours`` nearest points have the highest mean score, and those points.
+@dataclass(frozen=True, eq=False)
+class GroupingIndex:
+    """The prompt-independent part of grouping over one cloud: unit DINO rows, a KD-tree, the edge-test graph.
 
-    Averaging over a neighbourhood keeps a single noisy point (a floater) from seeding the object.
+    Immutable once built, so concurrent queries may share it.
     """
-    k = min(neighbours, tree.n)
-    # Only the best-scoring points can win; smoothing all N points would cost N * k look-ups per query.
-    shortlist = np.argsort(scores)[::-1][: max(64, 4 * k)]
-    _, neighbour_idx = tree.query(tree.data[shortlist], k=k)
-    neighbour_idx = np.asarray(neighbour_idx).reshape(len(shortlist), k)
-    smoothed = scores[neighbour_idx].mean(axis=1)
-    best = int(np.argmax(smoothed))
-    return int(shortlist[best]), neighbour_idx[best]
 
+    points_m: np.ndarray  # (N, 3)
+    dino: np.ndarray  # (N, D) unit rows
+    tree: cKDTree
+    indptr: np.ndarray  # (N + 1,) edges of point i are indices[indptr[i]:indptr[i + 1]]
+    indices: np.ndarray  # (E,) neighbours that pass the edge test
+    params: GroupingParams
 
-def adaptive_radius_m(tree: cKDTree, query_m: np.ndarray, params: GroupingParams) -> np.ndarray:
-    """Neighbour radius (M,) per query point: the fixed radius, or more where the cloud is sparse."""
-    k = min(params.spacing_neighbours + 1, tree.n)  # +1: the query point finds itself first
-    distance, _ = tree.query(query_m, k=k)
-    spacing = np.asarray(distance).reshape(len(query_m), k)[:, -1]
-    return np.maximum(params.neighbour_radius_m, params.spacing_factor * spacing)
+    @staticmethod
+    def build(points_m: np.ndarray, dino: np.ndarray, params: GroupingParams) -> GroupingIndex:
+        points_m = np.asarray(points_m, dtype=np.float64)
+        dino = unit_rows(dino)
+        n = len(points_m)
+        tree = cKDTree(points_m)
+        if n == 0:
+            return GroupingIndex(points_m, dino, tree, np.zeros(1, np.int64), np.zeros(0, np.int64), params)
+        # Every point's reach: the fixed radius, or more where the cloud is sparse (see GroupingParams).
+        k = min(params.spacing_neighbours + 1, n)  # +1: each point finds itself first
+        spacing = np.asarray(tree.query(points_m, k=k)[0]).reshape(n, k)[:, -1]
+        radius = np.maximum(params.neighbour_radius_m, params.spacing_factor * spacing)
+        pairs = tree.query_pairs(params.neighbour_radius_m, output_type="ndarray").astype(np.int64)
+        # Within the fixed radius both directions are edges; the edge test is symmetric, so test each pair once.
+        pairs = pairs[np.einsum("ij,ij->i", dino[pairs[:, 0]], dino[pairs[:, 1]]) >= params.edge_min_cosine]
+        sources, targets = [pairs[:, 0], pairs[:, 1]], [pairs[:, 1], pairs[:, 0]]
+        wide = np.flatnonzero(radius > params.neighbour_radius_m)
+        if len(wide):  # sparse points reach further, in their own direction only
+            lists = tree.query_ball_point(points_m[wide], r=radius[wide])
+            counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+            far_sources = np.repeat(wide, counts)
+            far_targets = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
+            beyond = (np.linalg.norm(points_m[far_targets] - points_m[far_sources], axis=1)
+                      > params.neighbour_radius_m)
+            far_sources, far_targets = far_sources[beyond], far_targets[beyond]
+            similar = np.einsum("ij,ij->i", dino[far_sources], dino[far_targets]) >= params.edge_min_cosine
+            sources.append(far_sources[similar])
+            targets.append(far_targets[similar])
+        sources, targets = np.concatenate(sources), np.concatenate(targets)
+        order = np.argsort(sources, kind="stable")
+        indptr = np.r_[0, np.cumsum(np.bincount(sources, minlength=n))].astype(np.int64)
+        return GroupingIndex(points_m, dino, tree, indptr, targets[order], params)
 
+    def __len__(self) -> int:
+        return len(self.points_m)
 
-def grow_object(tree: cKDTree, dino: np.ndarray, seed_points: np.ndarray, params: GroupingParams) -> np.ndarray:
-    """Boolean mask (N,) of the object that contains ``seed_points`` (indices), grown by breadth-first search."""
-    points = tree.data
-    dino = unit_rows(dino)
-    reference = unit_rows(dino[seed_points].mean(axis=0, keepdims=True))[0]
-    centre = points[seed_points].mean(axis=0)
-    mask = np.zeros(len(points), dtype=bool)
-    mask[seed_points] = True
-    frontier = np.asarray(seed_points, dtype=np.int64)
-    while len(frontier):
-        lists = tree.query_ball_point(points[frontier], r=adaptive_radius_m(tree, points[frontier], params))
-        counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-        if counts.sum() == 0:
-            break
-        sources = np.repeat(frontier, counts)
-        targets = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
-        fresh = ~mask[targets]
-        sources, targets = sources[fresh], targets[fresh]
-        edge_cos = np.einsum("ij,ij->i", dino[sources], dino[targets])
-        accept = ((edge_cos >= params.edge_min_cosine)
-                  & (dino[targets] @ reference >= params.seed_min_cosine)
-                  & (np.linalg.norm(points[targets] - centre, axis=1) <= params.max_object_extent_m))
-        frontier = np.unique(targets[accept])
-        mask[frontier] = True
-    return mask
+    def find_seed(self, scores: np.ndarray, excluded: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+        """Index of the point whose ``seed_neighbours`` nearest points have the highest mean score, and those points.
+
+        Averaging over a neighbourhood keeps a single noisy point (a floater) from seeding the object.
+        ``excluded`` points (an object found before) score as the lowest score minus one, so a seed next to
+        them is unlikely and never one of them.
+        """
+        scores = np.asarray(scores, dtype=np.float64)
+        if excluded is not None and excluded.any():
+            scores = np.where(excluded, scores.min() - 1.0, scores)
+        k = min(self.params.seed_neighbours, len(self))
+        # Only the best-scoring points can win; smoothing all N points would cost N * k look-ups per query.
+        shortlist = np.argsort(scores)[::-1][: max(64, 4 * k)]
+        _, neighbour_idx = self.tree.query(self.points_m[shortlist], k=k)
+        neighbour_idx = np.asarray(neighbour_idx).reshape(len(shortlist), k)
+        smoothed = scores[neighbour_idx].mean(axis=1)
+        if excluded is not None:
+            smoothed = np.where(excluded[shortlist], -np.inf, smoothed)
+        best = int(np.argmax(smoothed))
+        return int(shortlist[best]), neighbour_idx[best]
+
+    def grow(self, seed_points: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Boolean mask (N,) of the object that contains ``seed_points`` (indices), grown by breadth-first search.
+
+        Only ``allowed`` points (default: all) may join.
+        """
+        params = self.params
+        seed_points = np.asarray(seed_points, dtype=np.int64)
+        if allowed is not None:
+            seed_points = seed_points[allowed[seed_points]]
+        mask = np.zeros(len(self), dtype=bool)
+        if len(seed_points) == 0:
+            return mask
+        reference = unit_rows(self.dino[seed_points].mean(axis=0, keepdims=True))[0]
+        centre = self.points_m[seed_points].mean(axis=0)
+        mask[seed_points] = True
+        frontier = seed_points
+        while len(frontier):
+            starts = self.indptr[frontier]
+            targets = self.indices[gather_ranges(starts, self.indptr[frontier + 1] - starts)]
+            fresh = ~mask[targets] if allowed is None else ~mask[targets] & allowed[targets]
+            targets = np.unique(targets[fresh])
+            if len(targets) == 0:
+                break
+            accept = ((self.dino[targets] @ reference >= params.seed_min_cosine)
+                      & (np.linalg.norm(self.points_m[targets] - centre, axis=1) <= params.max_object_extent_m))
+            frontier = targets[accept]
+            mask[frontier] = True
+        return mask
+
+    def within(self, region: np.ndarray, distance_m: float) -> np.ndarray:
+        """Mask of the points within ``distance_m`` of any point of ``region`` (mask)."""
+        near = np.zeros(len(self), dtype=bool)
+        if region.any():
+            lists = self.tree.query_ball_point(self.points_m[region], r=distance_m)
+            near[np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]))] = True
+        return near
 
 
 def connected_regions(points: np.ndarray, radius_m: float, spacing_factor: float = 2.0,

@@ -1,36 +1,63 @@
-"""One query end to end: prompt -> relevancy -> object mask -> part region -> ranked grasps.
+"""One query end to end: prompt -> relevancy -> object instances -> attribute -> part region -> ranked grasps.
 
 :func:`plan_query` is a pure function of its arguments (no shared state), so a node may serve concurrent
 requests from several threads. It never raises: every failure is answered as ``success=False`` with a message
 for the user, and an absent object is reported as "not found" rather than grasped at random.
+
+**What is asked, against what else it could be.** Nothing is decided by checking a list of what a scene holds;
+every decision compares the asked phrase with alternatives on the points of the scene:
+
+* the object's *name* against the canonical negatives (LERF relevancy): below the threshold, "not found";
+* a name of several words whose shorter start the scene matches better ("mug drop table": "mug" beats the whole
+  phrase) is that shorter name, and the rest is read as a part phrase;
+* each *instance* of the name (seeded at the most relevant point, grown over DINO-similar neighbours, then seeded
+  again outside the instances found so far) compared by its asked *attribute* with the other listed attribute
+  words ("green mug" against "red mug", "blue mug", ... over the instance's points): the instance where the
+  asked one wins, or "not found: no green mug (saw: red mug, blue mug)";
+* the *part* against the object's other part names, ranked within the instance (:mod:`dff_grasp_ros.query.parts`):
+  a part phrase that names nothing on it is refused.
+
+The attribute words and part words are query parameters (the alternatives to compare with), so the same
+decisions hold with an open-vocabulary teacher such as CLIP.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
-from scipy.spatial import cKDTree
 
+from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
-from dff_grasp_ros.query.downsample import voxel_representatives
-from dff_grasp_ros.query.grouping import GroupingParams, best_region, find_seed, grow_object
+from dff_grasp_ros.query.grouping import GroupingParams, best_region
 from dff_grasp_ros.query.parts import (
     DEFAULT_MIN_PART_CONTRAST,
+    DEFAULT_MIN_PART_TOP,
     DEFAULT_PART_FRACTION,
     DEFAULT_RIVAL_RATIO,
     NEVER_RIVALS,
+    PartRanking,
     find_rival,
     part_logits,
     rank_parts,
 )
-from dff_grasp_ros.query.prompt import DEFAULT_PART_WORDS, MAX_PROMPT_CHARS, ParsedPrompt, PromptError, parse_prompt
+from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, prepare_cloud
+from dff_grasp_ros.query.prompt import (
+    DEFAULT_ATTRIBUTE_WORDS,
+    DEFAULT_PART_WORDS,
+    MAX_PROMPT_CHARS,
+    NamedObject,
+    ParsedPrompt,
+    PromptError,
+    name_object,
+    name_prefixes,
+    parse_prompt,
+)
 from dff_grasp_ros.query.relevancy import (
     CANONICAL_NEGATIVES,
     DEFAULT_RELEVANCY_THRESHOLD,
     TEMPERATURE,
-    relevancy_logits,
     sigmoid,
 )
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -45,6 +72,7 @@ class QueryParams:
     relevancy_threshold: float = DEFAULT_RELEVANCY_THRESHOLD
     part_fraction: float = DEFAULT_PART_FRACTION  # see dff_grasp_ros.query.parts
     min_part_contrast: float = DEFAULT_MIN_PART_CONTRAST
+    min_part_top: float = DEFAULT_MIN_PART_TOP
     rival_ratio: float = DEFAULT_RIVAL_RATIO
     temperature: float = TEMPERATURE
     negatives: tuple[str, ...] = CANONICAL_NEGATIVES
@@ -54,6 +82,15 @@ class QueryParams:
     # Grouping and grasping run on one point per voxel of this size: a hand with 10 mm fingers gains nothing
     # from denser points, and a dense fused cloud would cost seconds per query. 0 keeps every point.
     voxel_m: float = 0.003
+    # Attribute words compared with each other on every instance of the asked name (see the module docstring).
+    attribute_words: tuple[str, ...] = DEFAULT_ATTRIBUTE_WORDS
+    # Alternatives whose text embedding is at least this close to the asked phrase's are the same words to the
+    # teacher ("grey" and "gray" to the synthetic one) and cannot refuse it.
+    same_phrase_cosine: float = 0.99
+    # An instance whose points match the asked attribute less than this share is two touching objects grown
+    # into one: only its connected region where the asked attribute wins is kept.
+    mixed_instance_share: float = 0.75
+    max_instances: int = 8  # instances of the asked name looked at (seed and grow, then seed again outside)
     grouping: GroupingParams = field(default_factory=GroupingParams)
     grasp: GraspParams = field(default_factory=GraspParams)
 
@@ -65,6 +102,14 @@ class QueryParams:
             raise ValueError("at least one negative phrase is needed")
         if len(self.part_words) < 2:
             raise ValueError("at least two part words are needed: a part is found against the others")
+        if self.max_instances < 1:
+            raise ValueError(f"max_instances must be at least 1, got {self.max_instances}")
+
+    @property
+    def preparation(self) -> PreparationSettings:
+        """The settings a prepared cloud for these parameters is built with."""
+        return PreparationSettings(self.voxel_m, self.grouping, self.grasp.table_z_m, self.table_band_m,
+                                   self.grasp.table_clearance_m)
 
     def with_threshold(self, relevancy_threshold: float) -> QueryParams:
         """These parameters with another threshold; 0 (the service's "unset") keeps the default."""
@@ -94,13 +139,27 @@ class QueryResult:
         return self.relevancy
 
 
-def plan_query(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes,
+def prepare_query_cloud(cloud: SceneCloud | PreparedCloud, params: QueryParams | None = None) -> PreparedCloud:
+    """``cloud`` prepared for queries with ``params`` (returned as is when it already is)."""
+    params = params or QueryParams()
+    if isinstance(cloud, PreparedCloud):
+        if cloud.settings == params.preparation:
+            return cloud
+        cloud = cloud.cloud
+    return prepare_cloud(cloud, params.preparation)
+
+
+def plan_query(cloud: SceneCloud | PreparedCloud, text_encoder: TextEncoder, prompt: str | bytes,
                params: QueryParams | None = None) -> QueryResult:
-    """Answer "where and how do I grasp ``prompt``" on ``cloud`` (see the module docstring)."""
+    """Answer "where and how do I grasp ``prompt``" on ``cloud`` (see the module docstring).
+
+    Pass a :class:`PreparedCloud` (:func:`prepare_query_cloud`, once per field) to answer fast; a plain
+    SceneCloud is prepared first, each call.
+    """
     started = time.perf_counter()
     params = params or QueryParams()
     try:
-        result = _plan(cloud, text_encoder, prompt, params)
+        result = _plan(prepare_query_cloud(cloud, params), text_encoder, prompt, params)
     except PromptError as err:
         result = QueryResult(False, f"bad prompt: {err}")
     except _QueryFailure as failure:
@@ -117,52 +176,190 @@ class _QueryFailure(Exception):
         self.result = result
 
 
-def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, params: QueryParams) -> QueryResult:
+def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | bytes,
+          params: QueryParams) -> QueryResult:
     parsed = parse_prompt(prompt, params.part_words, params.max_prompt_chars)
-    valid = _valid_rows(cloud)
-    if valid.sum() < params.grouping.seed_neighbours:
-        raise _QueryFailure(QueryResult(False, f"scene cloud has only {int(valid.sum())} usable points", parsed))
-    rows = slice(None) if valid.all() else valid  # a slice, not a mask: no copy of a large clean cloud's features
-    points, normals = cloud.points_m[rows].astype(np.float64), cloud.normals[rows].astype(np.float64)
-    language, dino = cloud.language[rows], cloud.dino[rows]
-
-    # The object's other part names ("mug body", "mug lid", ...): the asked part is scored against them, and a
-    # region one of them claims more clearly is refused (query.parts).
-    competitors = [w for w in params.part_words if parsed.part_phrase and w != parsed.part_phrase]
-    phrases = ([parsed.object_phrase] + ([parsed.part_query] if parsed.part_phrase else [])
-               + [f"{parsed.object_phrase} {w}" for w in competitors] + list(params.negatives))
-    embeddings = _encode(text_encoder, phrases, language.shape[1])
-    object_emb, negatives = embeddings[0], embeddings[-len(params.negatives):]
-    logits = relevancy_logits(language, object_emb, negatives, params.temperature)
-    object_relevancy = sigmoid(logits)
-    result = QueryResult(False, "", parsed, relevancy=_scatter(object_relevancy, valid))
-
-    # Relevancy above is per point; the geometry below works on voxel representatives and is spread back.
-    reps, inverse = voxel_representatives(points, params.voxel_m)
-    tree = cKDTree(points[reps])
-    _, seed_points = find_seed(tree, logits[reps], params.grouping.seed_neighbours)
-    best = float(object_relevancy[reps][seed_points].mean())
-    if best < params.relevancy_threshold:
-        result.message = (f"'{parsed.object_phrase}' not found in the scene (best relevancy {best:.2f} is below "
-                          f"the threshold {params.relevancy_threshold:.2f})")
+    if prepared.valid_count < params.grouping.seed_neighbours:
+        raise _QueryFailure(QueryResult(False, f"scene cloud has only {prepared.valid_count} usable points", parsed))
+    dim = prepared.language.shape[1]
+    negatives = _encode(text_encoder, list(params.negatives), dim)
+    parsed = _split_name(prepared, text_encoder, parsed, negatives, params)
+    named = name_object(parsed.object_phrase, params.attribute_words)
+    object_emb, name_emb = _encode(text_encoder, [parsed.object_phrase, named.name], dim)
+    if named.attributes:
+        logits = _relevancy_logits(prepared.language, np.stack([object_emb, name_emb]), negatives,
+                                   params.temperature)
+    else:  # the name is the object phrase: one row serves both
+        logits = np.repeat(_relevancy_logits(prepared.language, object_emb[None], negatives, params.temperature),
+                           2, axis=0)
+    object_relevancy = sigmoid(logits[0])
+    result = QueryResult(False, "", parsed, relevancy=prepared.scatter(object_relevancy))
+    if len(prepared.points_m) == 0:
+        result.message = f"'{parsed.object_phrase}' not found in the scene (no point stands above the table)"
         return result
-    seed_points = seed_points[object_relevancy[reps][seed_points] >= params.relevancy_threshold]
-    object_mask = grow_object(tree, dino[reps], seed_points, params.grouping)
-    if params.grasp.table_z_m is not None:
-        # Patch-sized teacher features smear an object's look onto the table around it; the table is not the object.
-        object_mask &= points[reps][:, 2] > params.grasp.table_z_m + params.table_band_m
-    result.object_mask = _scatter(object_mask[inverse], valid)
 
+    finder = _InstanceFinder(prepared, logits[1][prepared.scene_rows], _background_level(prepared, logits[1]),
+                             params)
+    if named.attributes:
+        instances, seen = _instances_with_attribute(prepared, finder, named, object_emb, text_encoder, params)
+        if finder.found == 0:
+            result.message = _not_found(named.phrase, finder, params)
+            return result
+        if not instances:
+            result.message = f"not found: no {named.phrase} (saw: {', '.join(dict.fromkeys(seen))})"
+            return result
+    else:
+        instances = iter(finder)
+
+    part_embs, competitors = None, []
     if parsed.part_phrase:
-        part_embs = embeddings[1:2 + len(competitors)]  # the asked part, then its competitors
+        # The object's other part names ("mug body", "mug lid", ...): the asked part is scored against them, and a
+        # region one of them claims more clearly is refused (query.parts).
+        competitors = [w for w in params.part_words if w != parsed.part_phrase]
+        part_embs = _encode(text_encoder, [parsed.part_query] + [f"{parsed.object_phrase} {w}" for w in competitors],
+                            dim)
+    held_object_relevancy = object_relevancy[prepared.scene_rows]
+    first_failure: QueryResult | None = None
+    for object_mask in instances:
+        answer = _answer_instance(prepared, result, object_mask, held_object_relevancy, part_embs, competitors,
+                                  params)
+        if answer.success or not _may_try_another(answer):
+            return answer
+        first_failure = first_failure or answer
+    if first_failure is not None:
+        return first_failure
+    result.message = _not_found(parsed.object_phrase, finder, params)
+    return result
+
+
+def _not_found(phrase: str, finder: _InstanceFinder, params: QueryParams) -> str:
+    if finder.best_relevancy >= params.relevancy_threshold:
+        return (f"'{phrase}' not found in the scene (it fits the surface the objects stand on as well as "
+                f"anything on it)")
+    return (f"'{phrase}' not found in the scene (best relevancy {finder.best_relevancy:.2f} is below the "
+            f"threshold {params.relevancy_threshold:.2f})")
+
+
+def _background_level(prepared: PreparedCloud, logits: np.ndarray) -> float:
+    """Median of per-valid-row ``logits`` over the background (the surface the objects stand on); -inf without
+    one. A phrase that fits no object better than this names the background, not an object."""
+    if len(prepared.background_rows) == 0:
+        return -np.inf
+    return float(np.median(logits[prepared.background_rows]))
+
+
+_NO_GRASP = "no collision-free grasp"
+_SEEN_ONLY = "obstacles: the points seen and the table plane"
+
+
+def _may_try_another(answer: QueryResult) -> bool:
+    """Whether another instance of the asked object may be tried: only when this one has no free grasp."""
+    return _NO_GRASP in answer.message
+
+
+class _InstanceFinder:
+    """Instances of the asked name, most relevant first: seed, grow, then seed again outside what was grown.
+
+    The first instance is the one the most relevant seed grows into. Later ones must be instances of the name
+    as a whole (mean relevancy over their points at the threshold or above, at least ``seed_neighbours``
+    points), not a blurred fringe left beside an earlier one. Every seed must fit the name better than the
+    background does (``background_logit``).
+    """
+
+    def __init__(self, prepared: PreparedCloud, name_logits: np.ndarray, background_logit: float,
+                 params: QueryParams) -> None:
+        self.prepared, self.params, self.background_logit = prepared, params, background_logit
+        self.logits, self.relevancy = name_logits, sigmoid(name_logits)
+        self.excluded = np.zeros(len(name_logits), dtype=bool)
+        self.found, self.best_relevancy = 0, 0.0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        grouping, threshold = self.prepared.grouping, self.params.relevancy_threshold
+        for attempt in range(self.params.max_instances):
+            if self.excluded.all():
+                return
+            _, seed_points = grouping.find_seed(self.logits, self.excluded if attempt else None)
+            seed_relevancy = self.relevancy[seed_points]
+            best = float(seed_relevancy.mean())
+            if attempt == 0:
+                self.best_relevancy = best
+            if best < threshold or self.logits[seed_points].mean() <= self.background_logit:
+                return
+            mask = grouping.grow(seed_points[seed_relevancy >= threshold], allowed=~self.excluded)
+            self.excluded |= mask
+            self.excluded[seed_points] = True
+            if attempt and (mask.sum() < self.params.grouping.seed_neighbours
+                            or self.relevancy[mask].mean() < threshold):
+                continue
+            self.found += 1
+            yield mask
+
+
+def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, named: NamedObject,
+                              object_emb: np.ndarray, text_encoder: TextEncoder, params: QueryParams
+                              ) -> tuple[list[np.ndarray], list[str]]:
+    """The instances on which the asked attribute beats every alternative, clearest first, and what each
+    instance was seen as (its winning phrase)."""
+    alternatives = named.alternatives(params.attribute_words)
+    asked = unit_rows(object_emb[None])
+    others = unit_rows(_encode(text_encoder, alternatives, prepared.language.shape[1])) if alternatives else asked[:0]
+    distinct = others @ asked[0] < params.same_phrase_cosine
+    phrases = [named.phrase] + [a for a, keep in zip(alternatives, distinct) if keep]
+    embeddings = np.vstack([asked, others[distinct]])
+    matching: list[tuple[float, np.ndarray]] = []
+    seen: list[str] = []
+    for mask in finder:
+        similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
+        mean = similarity.mean(axis=0)
+        # The asked attribute must win outright: a tie (a colour no listed word names) is no evidence for it.
+        margin = float(mean[0] - mean[1:].max()) if len(mean) > 1 else np.inf
+        winner = 0 if margin > 0 else 1 + int(np.argmax(mean[1:]))
+        seen.append(phrases[winner])
+        if winner != 0:
+            continue
+        if (similarity.argmax(axis=1) == 0).mean() < params.mixed_instance_share:
+            mask = _where_attribute_wins(prepared, mask, embeddings, params)
+        matching.append((margin, mask))
+    matching.sort(key=lambda item: -item[0])
+    return [mask for _, mask in matching], seen
+
+
+def _where_attribute_wins(prepared: PreparedCloud, mask: np.ndarray, embeddings: np.ndarray,
+                          params: QueryParams) -> np.ndarray:
+    """The largest connected region of ``mask`` whose points match the asked phrase (row 0) best."""
+    index = np.flatnonzero(mask)
+    wins = (prepared.language[prepared.scene_rows[index]] @ embeddings.T).argmax(axis=1) == 0
+    candidate = np.zeros(len(mask), dtype=bool)
+    candidate[index[wins]] = True
+    return best_region(prepared.points_m, candidate.astype(np.float64), candidate,
+                       params.grouping.neighbour_radius_m, baseline=0.0)
+
+
+def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask: np.ndarray,
+                     object_relevancy: np.ndarray, part_embs: np.ndarray | None, competitors: list[str],
+                     params: QueryParams) -> QueryResult:
+    """The answer on one instance (``object_mask`` over scene points): its part, then grasps."""
+    parsed = template.prompt
+    result = replace(template, object_mask=prepared.scatter(prepared.on_valid(object_mask)))
+    if part_embs is not None:
         eligible = np.array([w not in NEVER_RIVALS for w in competitors])
-        located = _locate_part(points[reps], language, part_embs, eligible, object_mask, reps, inverse, params)
-        relative, target, contrast, rival = located
-        result.part_relevancy = _scatter(relative, valid)
-        result.part_mask = _scatter(target[inverse], valid)
+        relative, target, ranking, rival, background = _locate_part(prepared, part_embs, eligible, object_mask,
+                                                                    params)
+        result.part_relevancy = prepared.scatter(relative)
+        result.part_mask = prepared.scatter(prepared.on_valid(target))
+        contrast, top = float(ranking.contrast[0]), float(ranking.top[0])
+        no_part = f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it"
         if not target.any():
-            result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it (no part of it "
-                              f"stands out: contrast {contrast:.2f} < {params.min_part_contrast:.2f})")
+            result.message = (f"{no_part} (no part of it stands out: contrast {contrast:.2f} < "
+                              f"{params.min_part_contrast:.2f})")
+            return result
+        if top <= params.min_part_top:
+            result.message = (f"{no_part}: '{parsed.part_query}' fits no point of it better than its other part "
+                              f"names do ({top:.2f} <= {params.min_part_top:.2f})")
+            return result
+        if top <= background:
+            result.message = (f"{no_part}: '{parsed.part_query}' fits the surface it stands on better than any "
+                              f"point of it ({top:.2f} <= {background:.2f})")
             return result
         if rival is not None:
             result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it: its most "
@@ -172,58 +369,98 @@ def _plan(cloud: SceneCloud, text_encoder: TextEncoder, prompt: str | bytes, par
         # and the object within a finger's width of the region: blur can leave a part's lower sides below average
         # (a screwdriver handle scored as a handle only on top), yet a grasp must reach them. Never the rest of
         # the object: a "knife handle" grasp must not pinch the blade.
-        near_region = _within(tree, target, params.grasp.gripper.finger_width_m)
-        contacts = target | (object_mask & ((relative[reps] > 0.0) | near_region))
-        what, held_relevancy = f"the {parsed.object_phrase}'s {parsed.part_phrase}", relative[reps]
+        held_relevancy = relative[prepared.scene_rows]
+        near_region = prepared.grouping.within(target, params.grasp.gripper.finger_width_m)
+        contacts = target | (object_mask & ((held_relevancy > 0.0) | near_region))
+        what = f"the {parsed.object_phrase}'s {parsed.part_phrase}"
     else:
         target, contacts, what = object_mask, object_mask, f"the {parsed.object_phrase}"
-        held_relevancy = np.where(object_mask, object_relevancy[reps], 0.0)
+        held_relevancy = np.where(object_mask, object_relevancy, 0.0)
 
-    grasps = plan_grasps(points[reps], normals[reps], held_relevancy, target, contacts, object_mask, params.grasp)
+    grasps = plan_grasps(prepared.points_m, prepared.normals, held_relevancy, target, contacts, object_mask,
+                         params.grasp, obstacles=prepared.obstacles)
     if not grasps:
-        result.message = (f"found {what} ({int(target.sum())} points) but no collision-free grasp within the "
-                          f"gripper's {params.grasp.gripper.max_opening_m:.3f} m opening")
+        result.message = (f"found {what} ({int(target.sum())} points) but {_NO_GRASP} within the gripper's "
+                          f"{params.grasp.gripper.max_opening_m:.3f} m opening ({_SEEN_ONLY})")
         return result
     result.success, result.grasp, result.candidates = True, grasps[0], grasps
-    result.message = f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m"
+    result.message = (f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m "
+                      f"({_SEEN_ONLY})")
     return result
 
 
-def _locate_part(rep_points: np.ndarray, language: np.ndarray, part_embs: np.ndarray, eligible: np.ndarray,
-                 object_mask: np.ndarray, reps: np.ndarray, inverse: np.ndarray, params: QueryParams
-                 ) -> tuple[np.ndarray, np.ndarray, float, int | None]:
+def _split_name(prepared: PreparedCloud, text_encoder: TextEncoder, parsed: ParsedPrompt, negatives: np.ndarray,
+                params: QueryParams) -> ParsedPrompt:
+    """``parsed`` with a name of several words cut to its start where the scene matches that start better
+    ("mug drop table" -> object "mug", part "drop table"; see the module docstring). Only when no part was
+    parsed: the rest must then stand out on the object like any part, or the query is refused."""
+    if parsed.part_phrase is not None or len(prepared.points_m) == 0:
+        return parsed
+    named = name_object(parsed.object_phrase, params.attribute_words)
+    prefixes = name_prefixes(named.name)
+    if not prefixes:
+        return parsed
+    names = [named.name] + prefixes
+    embeddings = _encode(text_encoder, names, prepared.language.shape[1])
+    scene = len(prepared.scene_rows)
+    rows = np.r_[prepared.scene_rows, prepared.background_rows]
+    logits = _relevancy_logits(prepared.language[rows], embeddings, negatives, params.temperature)
+    grouping = prepared.grouping
+    # How much better each reading fits its best object than the background (a name ending in "table" fits
+    # the table: that part of it names no object).
+    background = [float(np.median(row[scene:])) if len(rows) > scene else 0.0 for row in logits]
+    best = [float(row[grouping.find_seed(row[:scene])[1]].mean()) - level for row, level in zip(logits, background)]
+    winner = int(np.argmax(best))  # the whole name wins ties
+    if winner == 0:
+        return parsed
+    rest = named.name.split()[len(names[winner].split()):]
+    words = parsed.object_phrase.split()
+    cut = len(words)
+    for _ in rest:  # drop the rest's words from the end of the phrase, keeping any attribute word
+        cut -= 1
+        while words[cut] in named.attributes:
+            cut -= 1
+    kept = words[:cut] + [w for w in words[cut:] if w in named.attributes]
+    return ParsedPrompt(parsed.text, " ".join(kept), " ".join(rest))
+
+
+def _relevancy_logits(language: np.ndarray, embeddings: np.ndarray, negatives: np.ndarray,
+                      temperature: float) -> np.ndarray:
+    """(E, V) relevancy logits (query.relevancy) of each of ``embeddings`` (E, D) over unit ``language`` rows.
+
+    One pass over the features for all phrases, then maxima of contiguous rows: on a 250k-point cloud the
+    features are 65 MB, so reading them once is most of the cost.
+    """
+    phrases = unit_rows(np.vstack([embeddings, negatives]))
+    similarity = np.ascontiguousarray((language @ phrases.T).T)  # (E + K, V)
+    worst_negative = np.maximum.reduce(similarity[len(embeddings):], axis=0)
+    return (similarity[:len(embeddings)] - worst_negative) / np.float32(temperature)
+
+
+def _locate_part(prepared: PreparedCloud, part_embs: np.ndarray, eligible: np.ndarray, object_mask: np.ndarray,
+                 params: QueryParams) -> tuple[np.ndarray, np.ndarray, PartRanking, int | None, float]:
     """The asked part (row 0 of ``part_embs``, the object's other part names after it) on the object (query.parts).
 
     ``eligible`` masks which of the other names may refuse the part as its rival.
 
-    Returns the relative part score per valid point, the part region on the representatives, the part's
-    contrast, and the column of a rival part name (None when there is none).
+    Returns the relative part score per valid row, the part region on the scene points, the ranking, the column
+    of a rival part name (None when there is none), and the asked part's median logit over the background.
     """
-    on_object = object_mask[inverse]
-    ranking = rank_parts(part_logits(language[on_object], part_embs, params.temperature), params.part_fraction,
-                         params.min_part_contrast)
-    relative, candidates = np.zeros(len(language)), np.zeros(len(language), dtype=bool)
+    on_object = prepared.on_valid(object_mask)
+    ranking = rank_parts(part_logits(prepared.language[on_object], part_embs, params.temperature),
+                         params.part_fraction, params.min_part_contrast)
+    relative = np.zeros(prepared.valid_count)
+    candidates = np.zeros(prepared.valid_count, dtype=bool)
     relative[on_object], candidates[on_object] = ranking.relative[:, 0], ranking.candidates[:, 0]
-    target = best_region(rep_points, relative[reps], candidates[reps], params.grouping.neighbour_radius_m,
+    rows = prepared.scene_rows
+    target = best_region(prepared.points_m, relative[rows], candidates[rows], params.grouping.neighbour_radius_m,
                          baseline=params.part_fraction)
-    rival = find_rival(ranking, target[inverse][on_object], eligible, params.rival_ratio)
-    return relative, target, float(ranking.contrast[0]), rival
-
-
-def _within(tree: cKDTree, region: np.ndarray, distance_m: float) -> np.ndarray:
-    """Mask of the tree's points within ``distance_m`` of any point of ``region``."""
-    near = np.zeros(tree.n, dtype=bool)
-    if region.any():
-        near[np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in
-                                       tree.query_ball_point(tree.data[region], r=distance_m)]))] = True
-    return near
-
-
-def _valid_rows(cloud: SceneCloud) -> np.ndarray:
-    """Rows with finite points, normals and features; NaNs from a bad fusion must not poison the whole query."""
-    valid = np.isfinite(cloud.points_m).all(axis=1) & np.isfinite(cloud.normals).all(axis=1)
-    valid &= np.isfinite(cloud.language).all(axis=1) & np.isfinite(cloud.dino).all(axis=1)
-    return valid
+    rival = find_rival(ranking, prepared.on_valid(target)[on_object], eligible, params.rival_ratio)
+    background = -np.inf
+    if len(prepared.background_rows):
+        background = float(np.median(part_logits(prepared.language[prepared.background_rows], part_embs,
+                                                 params.temperature)[:, 0]))
+    return relative, target, ranking, rival, background
 
 
 def _encode(text_encoder: TextEncoder, phrases: list[str], dim: int) -> np.ndarray:
@@ -236,9 +473,3 @@ def _encode(text_encoder: TextEncoder, phrases: list[str], dim: int) -> np.ndarr
                                                f"phrases; the scene's language features have {dim} dimensions"))
     return embeddings
 
-
-def _scatter(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Values of the valid rows placed back into an array over all rows (0 / False elsewhere)."""
-    out = np.zeros(len(valid), dtype=np.float32 if values.dtype != bool else bool)
-    out[valid] = values
-    return out

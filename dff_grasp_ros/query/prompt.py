@@ -9,6 +9,8 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
 
 Colours and other attributes stay with the object phrase, because they select *which* object to grasp.
+:func:`name_object` splits the listed attribute words (colours by default) off the object's name, so that the
+query can find every instance of the name and compare the asked attribute with its alternatives on each.
 """
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ MAX_PROMPT_CHARS = 200
 DEFAULT_PART_WORDS: tuple[str, ...] = (
     "handle", "blade", "cap", "lid", "body", "head", "shaft", "rim", "spout", "tip", "neck", "grip", "base",
     "bottom", "top", "edge", "knob", "stem", "bristles",
+)
+
+# Attribute words the query compares with each other on every instance of the asked object ("green mug" against
+# "red mug", "blue mug", ...). A query parameter, not a statement about any scene: the alternatives an asked
+# colour must beat. Both spellings of grey: a prompt may use either, and one that is not listed is not checked.
+DEFAULT_ATTRIBUTE_WORDS: tuple[str, ...] = (
+    "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "grey", "gray",
+    "silver", "gold",
 )
 
 # Leading determiners and polite/verb fillers carry no meaning for the field and only dilute the text embedding.
@@ -44,6 +54,46 @@ class ParsedPrompt:
     def part_query(self) -> str | None:
         """The phrase whose relevancy locates the part on the object, e.g. "blue mug handle"."""
         return None if self.part_phrase is None else f"{self.object_phrase} {self.part_phrase}"
+
+
+@dataclass(frozen=True)
+class NamedObject:
+    """An object phrase split into the attribute words it asks for and the name the rest forms.
+
+    "green mug" -> attributes ("green",), name "mug". Without a listed attribute word, the name is the phrase.
+    """
+
+    phrase: str
+    name: str
+    attributes: tuple[str, ...] = ()
+
+    def alternatives(self, attribute_words: tuple[str, ...]) -> list[str]:
+        """The phrase with its attributes replaced by each other listed word, in the asked word's place:
+        "green mug" -> ["red mug", "orange mug", ...]. Empty when no attribute was asked."""
+        if not self.attributes:
+            return []
+        words = self.phrase.split()
+        first = words.index(self.attributes[0])
+        rest = [w for w in words if w not in self.attributes]
+        return [" ".join(rest[:first] + [other] + rest[first:])
+                for other in attribute_words if other not in self.attributes]
+
+
+def name_object(object_phrase: str, attribute_words: tuple[str, ...]) -> NamedObject:
+    """Split ``object_phrase`` into attribute words (those listed in ``attribute_words``) and its name."""
+    words = object_phrase.split()
+    attributes = tuple(dict.fromkeys(w for w in words if w in attribute_words))
+    name = " ".join(w for w in words if w not in attribute_words)
+    if not name:  # "red": nothing but a colour is asked for, so the colour is the name
+        return NamedObject(object_phrase, object_phrase)
+    return NamedObject(object_phrase, name, attributes)
+
+
+def name_prefixes(name: str) -> list[str]:
+    """The shorter names a longer one may really be, with the rest a part phrase: "mug drop table" ->
+    ["mug", "mug drop"]. The query keeps the one the scene matches best (see pipeline)."""
+    words = name.split()
+    return [" ".join(words[:k]) for k in range(1, len(words))]
 
 
 def validate_prompt(prompt: str | bytes, max_chars: int = MAX_PROMPT_CHARS) -> str:

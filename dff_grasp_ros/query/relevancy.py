@@ -47,14 +47,11 @@ def relevancy_logits(features: np.ndarray, query: np.ndarray, negatives: np.ndar
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function."""
+    """Numerically stable logistic function (float64)."""
     logits = np.asarray(logits, dtype=np.float64)
-    out = np.empty_like(logits)
-    positive = logits >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-logits[positive]))
-    exp_l = np.exp(logits[~positive])
-    out[~positive] = exp_l / (1.0 + exp_l)
-    return out
+    # exp(-|x|) never overflows; one branch-free formula per sign.
+    decay = np.exp(-np.abs(logits))
+    return np.where(logits >= 0, 1.0 / (1.0 + decay), decay / (1.0 + decay))
 
 
 def relevancy(features: np.ndarray, query: np.ndarray, negatives: np.ndarray,

@@ -1,4 +1,4 @@
-"""Loading scenes: built-in names, YAML files or dicts, fully checked (fields, overlap, table, cameras)."""
+"""Loading scenes: built-in names, YAML files or dicts, fully checked (fields, overlap, table, tote, cameras)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -10,8 +10,9 @@ import yaml
 
 from dff_grasp_ros.synthetic.cameras import table_half_size_m
 from dff_grasp_ros.synthetic.objects import PartShape, placed_parts
-from dff_grasp_ros.synthetic.placement import check_no_overlap, convex_hull_2d
-from dff_grasp_ros.synthetic.spec import Scene, scene_from_dict
+from dff_grasp_ros.synthetic.placement import TOUCH_TOLERANCE_M, check_no_overlap, convex_hull_2d
+from dff_grasp_ros.synthetic.shapes import Mesh, box
+from dff_grasp_ros.synthetic.spec import Scene, ToteSpec, scene_from_dict
 
 SCENES_DIR = Path(__file__).resolve().parent / "scenes"
 
@@ -59,6 +60,18 @@ def scene_parts(scene: Scene) -> tuple[tuple[PartShape, ...], ...]:
     return tuple(tuple(placed_parts(o.type, o.position_m, o.yaw_deg)) for o in scene.objects)
 
 
+def tote_walls(tote: ToteSpec | None) -> tuple[Mesh, ...]:
+    """The tote's four walls as boxes in base_link (none without a tote): the two along x span the corners."""
+    if tote is None:
+        return ()
+    (cx, cy), (lx, ly), t, h = tote.center_m, tote.inner_size_m, tote.wall_thickness_m, tote.wall_height_m
+    x_in, y_in = lx / 2, ly / 2
+    return (box((cx - x_in - t, cy + y_in, 0.0), (cx + x_in + t, cy + y_in + t, h)),
+            box((cx - x_in - t, cy - y_in - t, 0.0), (cx + x_in + t, cy - y_in, h)),
+            box((cx + x_in, cy - y_in, 0.0), (cx + x_in + t, cy + y_in, h)),
+            box((cx - x_in - t, cy - y_in, 0.0), (cx - x_in, cy + y_in, h)))
+
+
 @lru_cache(maxsize=16)
 def table_size_m(scene: Scene) -> float:
     """Side of the square table (centred under the scan centre) that fills every pixel of every view."""
@@ -75,4 +88,24 @@ def _checked(scene: Scene) -> Scene:
         if np.abs(np.concatenate(hulls) - centre).max() > half:
             raise ValueError(f"scene {scene.name!r}: object {label} hangs off the {2 * half:.2f} m table centred at "
                              f"{centre.tolist()}; move it closer to scan.center_m")
+    if scene.tote is not None:
+        _check_tote(scene, labels, footprints, centre, half)
     return scene
+
+
+def _check_tote(scene: Scene, labels: list[str], footprints: list[list[np.ndarray]], table_centre: np.ndarray,
+                table_half_m: float) -> None:
+    """Every object stands inside the tote, and the walls stand on the table."""
+    tote = scene.tote
+    assert tote is not None
+    inner_half = np.asarray(tote.inner_size_m) / 2
+    for label, hulls in zip(labels, footprints):
+        beyond = (np.abs(np.concatenate(hulls) - tote.center_m) - inner_half).max()
+        if beyond > TOUCH_TOLERANCE_M:
+            raise ValueError(f"scene {scene.name!r}: object {label} reaches {beyond * 1000:.0f} mm into or past the "
+                             f"tote's walls; move it inside tote.inner_size_m {list(tote.inner_size_m)} around "
+                             f"tote.center_m {list(tote.center_m)}")
+    outer = np.abs(np.asarray(tote.center_m) - table_centre) + inner_half + tote.wall_thickness_m
+    if outer.max() > table_half_m:
+        raise ValueError(f"scene {scene.name!r}: the tote's walls hang off the {2 * table_half_m:.2f} m table centred "
+                         f"at {table_centre.tolist()}; move tote.center_m closer to scan.center_m")

@@ -1,7 +1,8 @@
 """Ground truth of a simulated scene: exposed surface points of every object part, in base_link metres.
 
 Written as ``ground_truth.json`` beside a rendered dataset so tests and users can check where a relevancy
-cloud peaks or which part a grasp touches.
+cloud peaks or which part a grasp touches. A scene with a tote also lists its walls' exposed surface points under
+``"obstacles"``: background, not objects, but something a hand must not pass through.
 """
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from dff_grasp_ros.synthetic.catalog import load_scene, scene_parts
+from dff_grasp_ros.synthetic.catalog import load_scene, scene_parts, tote_walls
 from dff_grasp_ros.synthetic.labels import encode_labels
 from dff_grasp_ros.synthetic.shapes import sample_surface
 from dff_grasp_ros.synthetic.spec import Scene
 from dff_grasp_ros.synthetic.world import to_open3d
 
 POINTS_PER_PART = 300
+WALL_POINTS_PER_PART = 4  # a tote wall (~0.1 m^2 of surface) gets as many points as this many parts
 OUTWARD_START_M = 2e-4  # start the inside test just off the surface, clear of the part's own faces
 # A generic direction (not along any axis) so test rays do not graze box faces or seams.
 _PROBE_DIRECTION = np.array([0.31, 0.52, 0.79]) / np.linalg.norm([0.31, 0.52, 0.79])
@@ -24,13 +26,12 @@ _PROBE_DIRECTION = np.array([0.31, 0.52, 0.79]) / np.linalg.norm([0.31, 0.52, 0.
 
 @lru_cache(maxsize=4)
 def _solids(scene: Scene) -> Any:
-    """A RaycastingScene of the objects alone (every part is a closed mesh; the open table plane is left out)."""
+    """A RaycastingScene of the objects and tote walls (all closed meshes; the open table plane is left out)."""
     import open3d as o3d
 
     raycaster = o3d.t.geometry.RaycastingScene()
-    for parts in scene_parts(scene):
-        for part in parts:
-            raycaster.add_triangles(to_open3d(part.mesh))
+    for mesh in [part.mesh for parts in scene_parts(scene) for part in parts] + list(tote_walls(scene.tote)):
+        raycaster.add_triangles(to_open3d(mesh))
     return raycaster
 
 
@@ -59,6 +60,16 @@ def part_surface_points(scene: Scene, object_index: int, part_index: int,
     return points[exposed_surface_points(scene, points, normals)][:count]
 
 
+def tote_surface_points(scene: Scene, points_per_part: int = POINTS_PER_PART) -> np.ndarray:
+    """(M, 3) exposed surface points of the tote's walls (none without a tote), deterministic from the seed."""
+    chunks = [np.zeros((0, 3))]
+    for index, wall in enumerate(tote_walls(scene.tote)):
+        rng = np.random.default_rng([scene.seed, 1_000_000, index])
+        points, normals = sample_surface(wall, 2 * WALL_POINTS_PER_PART * points_per_part, rng)
+        chunks.append(points[exposed_surface_points(scene, points, normals)][:WALL_POINTS_PER_PART * points_per_part])
+    return np.vstack(chunks)
+
+
 def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POINTS_PER_PART) -> dict[str, Any]:
     """The ground_truth.json content: per object its type, colour and pose, per part its label and surface points."""
     scene = load_scene(scene)
@@ -73,4 +84,8 @@ def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POI
             }
         objects.append({"id": index, "type": obj.type, "color": obj.color, "position_m": list(obj.position_m),
                         "yaw_deg": obj.yaw_deg, "parts": part_entries})
-    return {"frame_id": "base_link", "scene": scene.name, "objects": objects}
+    truth: dict[str, Any] = {"frame_id": "base_link", "scene": scene.name, "objects": objects}
+    if scene.tote is not None:
+        truth["obstacles"] = [{"name": "tote", "points": np.round(tote_surface_points(scene, points_per_part), 4)
+                               .tolist()}]
+    return truth

@@ -14,7 +14,8 @@ from dff_grasp_ros.synthetic.vocabulary import embed_label
 def scene_cloud_from_ground_truth(ground_truth: dict[str, Any], seed: int = 0, dino_dim: int = 32,
                                   part_offset: float = 0.3, table_spacing_m: float = 0.005,
                                   table_margin_m: float = 0.08) -> SceneCloud:
-    """An ideal SceneCloud of a ground truth: its surface points plus a table grid at z = 0.
+    """An ideal SceneCloud of a ground truth: its surface points plus a table grid at z = 0 (and a tote's walls,
+    background like the table).
 
     Language features are the synthetic teacher's labels (:func:`embed_label`); DINO-like features are a random
     unit vector per object instance plus a smaller random offset per part name (parts of one object stay
@@ -42,12 +43,20 @@ def scene_cloud_from_ground_truth(ground_truth: dict[str, Any], seed: int = 0, d
             dino.append(np.tile(unit_rows(instance + part_offset * part_offsets[name]), (len(part_points), 1)))
             rgb.append(np.tile(rng.integers(0, 256, 3), (len(part_points), 1)))
     object_points = np.vstack(points)
-    table = _table_grid(object_points, table_spacing_m, table_margin_m)
+    background_dino = unit_rows(rng.standard_normal(dino_dim))
+    walls = [np.asarray(o["points"], dtype=np.float64).reshape(-1, 3) for o in ground_truth.get("obstacles", [])]
+    for wall_points in walls:
+        pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(wall_points))
+        pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(12))
+        points.append(wall_points)
+        normals.append(np.asarray(pcd.normals))  # a wall's two faces: the sign does not matter to the planner
+    table = _table_grid(np.vstack([object_points, *walls]), table_spacing_m, table_margin_m)
     points.append(table)
     normals.append(np.tile([0.0, 0.0, 1.0], (len(table), 1)))
-    language.append(np.tile(embed_label(None), (len(table), 1)))
-    dino.append(np.tile(unit_rows(rng.standard_normal(dino_dim)), (len(table), 1)))
-    rgb.append(np.full((len(table), 3), 200))
+    background = sum(len(w) for w in walls) + len(table)
+    language.append(np.tile(embed_label(None), (background, 1)))
+    dino.append(np.tile(background_dino, (background, 1)))
+    rgb.append(np.full((background, 3), 200))
     return SceneCloud(points_m=np.vstack(points).astype(np.float32), normals=np.vstack(normals).astype(np.float32),
                       rgb=np.vstack(rgb).astype(np.uint8), language=np.vstack(language).astype(np.float32),
                       dino=np.vstack(dino).astype(np.float32))
@@ -61,3 +70,20 @@ def _table_grid(object_points: np.ndarray, spacing_m: float, margin_m: float) ->
     distance, _ = cKDTree(object_points).query(grid)
     return grid[distance > 2 * spacing_m]
 
+
+def with_tote_walls(cloud: SceneCloud, margin_m: float, height_m: float = 0.1, spacing_m: float = 0.004
+                    ) -> tuple[SceneCloud, np.ndarray]:
+    """``cloud`` inside a tote: four walls ``margin_m`` beyond its objects, seen as points that look like the
+    table, and the table outside them left out. Returns the cloud and the wall points (for judging)."""
+    above = cloud.points_m[:, 2] > 0.004
+    low, high = cloud.points_m[above, :2].min(axis=0) - margin_m, cloud.points_m[above, :2].max(axis=0) + margin_m
+    heights = np.arange(0.0, height_m + 1e-9, spacing_m)
+    xs, ys = np.arange(low[0], high[0] + 1e-9, spacing_m), np.arange(low[1], high[1] + 1e-9, spacing_m)
+    walls = np.vstack([np.array([[x, y, z] for x in xs for y in (low[1], high[1]) for z in heights]),
+                       np.array([[x, y, z] for y in ys for x in (low[0], high[0]) for z in heights])])
+    inside = np.all((cloud.points_m[:, :2] > low) & (cloud.points_m[:, :2] < high), axis=1)
+    table = ~above & inside
+    keep = above | table
+    features = {name: np.vstack([getattr(cloud, name)[keep], np.tile(getattr(cloud, name)[table][0], (len(walls), 1))])
+                for name in ("normals", "rgb", "language", "dino")}
+    return SceneCloud(points_m=np.vstack([cloud.points_m[keep], walls]).astype(np.float32), **features), walls

@@ -4,7 +4,9 @@ The demo, the benchmarks and the tests all judge a grasp with :func:`judge_grasp
 robot would execute): the fingers close from the answer's opening along the closing axis, and the first
 ground-truth points each finger meets are the contacts. The verdict says whether both contacts lie on the asked
 part of the asked object, on another part or on another object, whether the hand closes on nothing, and how many
-ground-truth points the fingers and palm pass through (or whether they dip below the table).
+ground-truth points the fingers and palm pass through (or whether they dip below the table). A tote's walls are
+obstacle points (object id OBSTACLE_ID): never held, and a collision even between the fingers. Whether the grasp
+would hold the object is for the physics judge (:mod:`dff_grasp_ros.synthetic.physics`).
 
 :func:`check_scene` asks every object-with-part prompt a scene supports plus prompts for absent objects, judges
 each grasp that way, and scores the object phrase's relevancy (AUROC of the object's points against the rest).
@@ -38,9 +40,12 @@ TABLE_BAND_M = 0.003
 DEFAULT_ABSENT = ("banana",)
 
 
+OBSTACLE_ID = -1  # object id of fixed obstacles' points (a tote's walls): background, never held
+
+
 @dataclass(frozen=True)
 class GroundTruthPoints:
-    """All ground-truth surface points with their object id and part name."""
+    """All ground-truth surface points with their object id and part name (obstacles: OBSTACLE_ID, their name)."""
 
     points_m: np.ndarray  # (M, 3)
     object_id: np.ndarray  # (M,) int
@@ -55,6 +60,11 @@ class GroundTruthPoints:
                 points.append(part_points)
                 ids += [int(obj["id"])] * len(part_points)
                 parts += [name] * len(part_points)
+        for obstacle in ground_truth.get("obstacles", []):
+            obstacle_points = np.asarray(obstacle["points"], dtype=np.float64).reshape(-1, 3)
+            points.append(obstacle_points)
+            ids += [OBSTACLE_ID] * len(obstacle_points)
+            parts += [obstacle["name"]] * len(obstacle_points)
         return GroundTruthPoints(np.vstack(points), np.asarray(ids), np.asarray(parts))
 
     def distance_to_object(self, query_m: np.ndarray, object_id: int) -> np.ndarray:
@@ -110,13 +120,16 @@ def judge_grasp(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np.n
     """Judge one grasp pose (TCP frame, base frame metres) closing from ``opening_m`` on the asked target."""
     rotation, position_m = np.asarray(rotation, dtype=np.float64), np.asarray(position_m, dtype=np.float64)
     local = to_tcp_frame(truth.points_m, rotation, position_m)
-    held = np.flatnonzero(points_in_box(local, gripper.boxes(opening_m)["closing"]))
+    between = points_in_box(local, gripper.boxes(opening_m)["closing"])
+    obstacle = truth.object_id == OBSTACLE_ID
+    held = np.flatnonzero(between & ~obstacle)
     ids, parts = [-1, -1], ["", ""]
     if len(held):
         # Each finger closes along y until it meets the first point on its side: the extremes of what is held.
         for side, index in enumerate((held[np.argmax(local[held, 1])], held[np.argmin(local[held, 1])])):
             ids[side], parts[side] = int(truth.object_id[index]), str(truth.part[index])
     collisions = int(colliding_points(gripper, rotation, position_m, opening_m, truth.points_m).sum())
+    collisions += int((between & obstacle).sum())  # a wall between the fingers is no grasp: they close on it
     if gripper.lowest_point_z_m(rotation, position_m, opening_m) < table_z_m:
         collisions += 1  # the table counts as one more obstacle
     return GraspVerdict(object_id, part, (ids[0], ids[1]), (parts[0], parts[1]), collisions)

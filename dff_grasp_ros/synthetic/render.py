@@ -11,7 +11,7 @@ from dff_grasp_ros.synthetic.cameras import pixel_directions
 from dff_grasp_ros.synthetic.labels import encode_labels
 from dff_grasp_ros.synthetic.spec import Scene
 from dff_grasp_ros.synthetic.texture import LIGHT_DIRECTION, object_albedo, shade, sky, table_albedo
-from dff_grasp_ros.synthetic.world import world_of
+from dff_grasp_ros.synthetic.world import World, world_of
 
 SHADOW_RAY_OFFSET_M = 1e-3  # start shadow rays off the surface so they do not hit it again
 
@@ -43,14 +43,18 @@ def check_pose(camera_to_base: np.ndarray) -> np.ndarray:
 
 
 def render_view(scene: Scene | str | dict[str, Any], intrinsics: CameraIntrinsics,
-                camera_to_base: np.ndarray) -> RenderedView:
-    """Ray-cast one view of ``scene`` from an optical-frame pose ``camera_to_base`` (base_link, metres)."""
+                camera_to_base: np.ndarray, world: World | None = None) -> RenderedView:
+    """Ray-cast one view of ``scene`` from an optical-frame pose ``camera_to_base`` (base_link, metres).
+
+    ``world``: draw this World instead of the scene's cached one (objects moved, a gripper added:
+    :func:`dff_grasp_ros.synthetic.world.posed_world`).
+    """
     if any(intrinsics.distortion):
         raise ValueError("the sim camera is an ideal pinhole: intrinsics.distortion must be all zero")
     if intrinsics.width < 1 or intrinsics.height < 1 or intrinsics.fx <= 0 or intrinsics.fy <= 0:
         raise ValueError(f"bad intrinsics {intrinsics}")
     pose = check_pose(camera_to_base)
-    world = world_of(scene)
+    world = world if world is not None else world_of(scene)
     shape = (intrinsics.height, intrinsics.width)
     directions = pixel_directions(intrinsics).reshape(-1, 3) @ pose[:3, :3].T
     hits = world.cast(pose[:3, 3], directions)

@@ -10,6 +10,8 @@ Schema (keys marked optional have defaults)::
     scan: {views: 48, radius_m: 0.55, elevation_deg: [35, 70]}
           # optional: center_m [x, y, z] (default: middle of the objects' positions, z = 0)
           #           azimuth_deg [lo, hi] (default: all the way round)
+    tote: {center_m: [0, 0], inner_size_m: [0.36, 0.28]}    # optional: four walls on the table around objects
+          # optional: wall_height_m (default 0.10), wall_thickness_m (default 0.01); its floor is the table
     seed: 0
 
 Parsing checks each field; geometric checks (overlap, the camera seeing past the table) live in
@@ -23,10 +25,11 @@ from typing import Any
 
 from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO, object_types
 
-_TOP_KEYS = {"name", "description", "objects", "camera", "scan", "seed"}
+_TOP_KEYS = {"name", "description", "objects", "camera", "scan", "tote", "seed"}
 _OBJECT_KEYS = {"type", "position_m", "yaw_deg", "color"}
 _CAMERA_KEYS = {"width", "height", "fx", "fy", "cx", "cy"}
 _SCAN_KEYS = {"views", "radius_m", "elevation_deg", "center_m", "azimuth_deg"}
+_TOTE_KEYS = {"center_m", "inner_size_m", "wall_height_m", "wall_thickness_m"}
 MAX_IMAGE_SIDE = 8192
 MAX_ELEVATION_DEG = 85.0  # looking straight down leaves "no roll" undefined
 
@@ -61,6 +64,16 @@ class ScanSpec:
 
 
 @dataclass(frozen=True)
+class ToteSpec:
+    """An open box (four walls standing on the table, axis-aligned) that the objects stand in."""
+
+    center_m: tuple[float, float]
+    inner_size_m: tuple[float, float]  # inside lengths along x and y
+    wall_height_m: float = 0.10
+    wall_thickness_m: float = 0.01
+
+
+@dataclass(frozen=True)
 class Scene:
     name: str
     objects: tuple[SceneObject, ...]
@@ -68,6 +81,7 @@ class Scene:
     scan: ScanSpec
     seed: int
     description: str = ""
+    tote: ToteSpec | None = None
 
     def object_label(self, index: int) -> str:
         """Human-readable name of an object for messages: ``"#1 red mug"``."""
@@ -86,6 +100,9 @@ class Scene:
             "scan": {"views": self.scan.views, "radius_m": self.scan.radius_m,
                      "elevation_deg": list(self.scan.elevation_deg), "center_m": list(self.scan.center_m),
                      "azimuth_deg": list(self.scan.azimuth_deg)},
+            **({"tote": {"center_m": list(self.tote.center_m), "inner_size_m": list(self.tote.inner_size_m),
+                         "wall_height_m": self.tote.wall_height_m, "wall_thickness_m": self.tote.wall_thickness_m}}
+               if self.tote else {}),
             "seed": self.seed,
         }
 
@@ -110,7 +127,8 @@ def scene_from_dict(data: Any) -> Scene:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ValueError(f"scene {name!r}: 'description' must be a string")
-    return Scene(name.strip(), objects, camera, scan, seed, description.strip())
+    tote = _tote(data["tote"], f"scene {name!r} tote") if data.get("tote") is not None else None
+    return Scene(name.strip(), objects, camera, scan, seed, description.strip(), tote)
 
 
 def _mapping(data: Any, where: str, allowed: set[str]) -> dict[str, Any]:
@@ -190,3 +208,21 @@ def _scan(data: Any, where: str, default_centre_xy: tuple[float, float]) -> Scan
     if not az_low < az_high <= az_low + 360.0:
         raise ValueError(f"{where}: azimuth_deg [lo, hi] needs lo < hi <= lo + 360, got [{az_low}, {az_high}]")
     return ScanSpec(views, radius, (low, high), centre, (az_low, az_high))  # type: ignore[arg-type]
+
+
+def _tote(data: Any, where: str) -> ToteSpec:
+    data = _mapping(data, where, _TOTE_KEYS)
+    for key in ("center_m", "inner_size_m"):
+        if key not in data:
+            raise ValueError(f"{where}: '{key}' [x, y] is required")
+    centre = _numbers(data["center_m"], 2, f"{where} center_m")
+    size = _numbers(data["inner_size_m"], 2, f"{where} inner_size_m")
+    if not all(0.05 <= side <= 2.0 for side in size):
+        raise ValueError(f"{where}: inner_size_m sides must be in [0.05, 2] metres, got {list(size)}")
+    height = _number(data.get("wall_height_m", 0.10), f"{where} wall_height_m")
+    if not 0.01 <= height <= 0.5:
+        raise ValueError(f"{where}: wall_height_m must be in [0.01, 0.5] metres, got {height}")
+    thickness = _number(data.get("wall_thickness_m", 0.01), f"{where} wall_thickness_m")
+    if not 0.002 <= thickness <= 0.1:
+        raise ValueError(f"{where}: wall_thickness_m must be in [0.002, 0.1] metres, got {thickness}")
+    return ToteSpec(centre, size, height, thickness)  # type: ignore[arg-type]

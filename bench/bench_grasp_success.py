@@ -1,0 +1,169 @@
+"""Grasp success in physics: every part prompt of a scene, judged by where the fingers close (the point judge) and by
+executing the grasp in MuJoCo (lifted, slipped, missed, collided, lifted_other), on ideal clouds and trained fields.
+
+    python bench/bench_grasp_success.py                                  # ideal clouds of every built-in scene
+    python bench/bench_grasp_success.py --train tabletop two_mugs        # + a CPU-trained dff-tiny field each
+    python bench/bench_grasp_success.py --field DIR [--field DIR2]       # + judge fields trained earlier
+    ... --cache /tmp/physics/fields --json out.json --markdown           # where trained fields are kept; outputs
+
+An ideal cloud (``synthetic/ideal_cloud.py``) is what a perfect field would export: the query logic alone. A trained
+field is rendered and fitted as ``bench/bench_field_query.py`` does (``fit(..., teacher="synthetic",
+method="dff-tiny")``), cached under ``--cache/<scene>/`` so a second run judges the same field. Prompts are
+``judge.scene_prompts`` (every non-body part, by type and by colour + type); the asked object comes from the
+ground truth and the prompt. Physics is only called here, after the query has answered.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
+from dff_grasp_ros.scene_cloud import SceneCloud, newest_field
+from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, load_scene, vocabulary
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, check_answer, scene_prompts
+from dff_grasp_ros.synthetic.physics import OUTCOMES, execute_grasp, physics_scene
+
+
+@dataclass
+class PromptRow:
+    scene: str
+    source: str  # "ideal" or the field directory's name
+    prompt: str
+    part: str
+    answered: bool
+    verdict: str  # the point judge: correct, wrong_part, wrong_object, missed, collides, or "no grasp: ..."
+    outcome: str  # physics: one of OUTCOMES, or "-" when there was no grasp
+    message: str
+    execute_s: float
+
+
+def synthetic_encoder(phrases: list[str]) -> np.ndarray:
+    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+
+
+def judge_cloud(scene_name: str, source: str, cloud: SceneCloud, encoder: TextEncoder,
+                truth: dict[str, Any]) -> list[PromptRow]:
+    """Ask every part prompt on ``cloud``; judge each grasp by points and by physics."""
+    params = QueryParams()
+    points = GroundTruthPoints.from_json(truth)
+    rows = []
+    for prompt, object_id, part in scene_prompts(truth):
+        if object_id is None:
+            continue  # absent objects: refusals, nothing to execute
+        result = plan_query(cloud, encoder, prompt, params)
+        check = check_answer(cloud, points, prompt, object_id, part, result, params.grasp.gripper)
+        if result.grasp is None:
+            rows.append(PromptRow(scene_name, source, prompt, part or "", False, "no grasp", "-", result.message,
+                                  0.0))
+            continue
+        g = result.grasp
+        execution = execute_grasp(scene_name, object_id, g.rotation, g.position_m, g.opening_m,
+                                  g.pre_grasp_position_m, params.grasp.gripper, record=False)
+        rows.append(PromptRow(scene_name, source, prompt, part or "", True, check.verdict.label, execution.outcome,
+                              execution.message, execution.wall_time_s))
+        print(f"  {scene_name:11s} {source:8s} {prompt:28s} judge={check.verdict.label:12s} "
+              f"physics={execution.outcome:12s} {execution.wall_time_s:.2f} s  {execution.message}", flush=True)
+    return rows
+
+
+def trained_field(scene_name: str, cache: Path, steps: int, device: str) -> Path:
+    """A dff-tiny field of the scene, trained once and kept under ``cache/<scene>/fields``."""
+    from dff_grasp_ros.field.fit import fit
+    from dff_grasp_ros.synthetic import render_dataset
+
+    root = cache / scene_name
+    existing = newest_field(root / "fields")
+    if existing is not None:
+        return existing
+    started = time.monotonic()
+    dataset = render_dataset(load_scene(scene_name), root / "datasets")
+    print(f"[bench] rendered {scene_name} in {time.monotonic() - started:.0f} s; training dff-tiny", flush=True)
+    return fit(dataset, root / "fields", steps=steps, teacher="synthetic", device=device, method="dff-tiny")
+
+
+def field_scene(field_dir: Path) -> str:
+    """The scene a field was trained on (recorded in its dataset's transforms.json)."""
+    from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.synthetic.labels import dataset_scene
+
+    meta = json.loads((field_dir / "field.json").read_text())
+    return dataset_scene(load_dataset(Path(meta["dataset"]))).name
+
+
+def totals(rows: list[PromptRow]) -> dict[str, Any]:
+    asked = len(rows)
+    outcomes = Counter(r.outcome for r in rows if r.answered)
+    times = [r.execute_s for r in rows if r.answered]
+    return {"part_prompts": asked, "answered": sum(r.answered for r in rows),
+            "part_correct": sum(r.verdict == "correct" for r in rows),
+            "lifted": outcomes.get("lifted", 0),
+            "outcomes": {k: outcomes.get(k, 0) for k in OUTCOMES},
+            "execute_s_median": round(float(np.median(times)), 3) if times else None,
+            "execute_s_max": round(float(np.max(times)), 3) if times else None}
+
+
+def markdown(groups: dict[tuple[str, str], list[PromptRow]]) -> str:
+    lines = ["| scene | cloud | part prompts | answered | part-correct (judge) | lifted (physics) | "
+             + " | ".join(OUTCOMES[1:]) + " | execution median / max s |",
+             "|---|---|---|---|---|---|" + "---|" * (len(OUTCOMES) - 1) + "---|"]
+    for (scene, source), rows in groups.items():
+        t = totals(rows)
+        n = max(t["part_prompts"], 1)
+        lines.append(f"| {scene} | {source} | {t['part_prompts']} | {t['answered']} | "
+                     f"{t['part_correct']} ({100 * t['part_correct'] / n:.0f} %) | "
+                     f"{t['lifted']} ({100 * t['lifted'] / n:.0f} %) | "
+                     + " | ".join(str(t["outcomes"][k]) for k in OUTCOMES[1:])
+                     + f" | {t['execute_s_median']} / {t['execute_s_max']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scene", nargs="*", default=None, help="ideal clouds of these scenes (default: all)")
+    parser.add_argument("--train", nargs="*", default=[], help="also train (or reuse) a dff-tiny field per scene")
+    parser.add_argument("--field", type=Path, action="append", default=[], help="also judge this trained field")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/dff_grasp_bench_fields"))
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", type=Path, help="write every row and the totals here")
+    parser.add_argument("--markdown", action="store_true", help="print the totals as a markdown table")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    groups: dict[tuple[str, str], list[PromptRow]] = {}
+    for scene_name in args.scene if args.scene is not None else builtin_scene_names():
+        truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
+        physics_scene(scene_name)  # compile and settle once, outside the per-execution times
+        groups[(scene_name, "ideal")] = judge_cloud(scene_name, "ideal", scene_cloud_from_ground_truth(truth),
+                                                    synthetic_encoder, truth)
+    fields = list(args.field) + [trained_field(s, args.cache, args.steps, args.device) for s in args.train]
+    for field_dir in fields:
+        from dff_grasp_ros.serving import load_served_field
+
+        scene_name = field_scene(field_dir)
+        served = load_served_field(field_dir, "cpu")
+        truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
+        physics_scene(scene_name)
+        groups[(scene_name, f"field {field_dir.name}")] = judge_cloud(scene_name, field_dir.name, served.cloud,
+                                                                      served.encode_text, truth)
+    summary = {f"{scene} / {source}": totals(rows) for (scene, source), rows in groups.items()}
+    print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+                      "wall_s": round(time.monotonic() - started, 1), "totals": summary}, indent=1))
+    if args.markdown:
+        print(markdown(groups))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": [vars(r) for rows in groups.values() for r in rows],
+                                         "totals": summary}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Many hand poses checked at once against the seen points: collisions, what is held, clearance, enclosure.
+
+For each pose (TCP frame, :mod:`dff_grasp_ros.grasp.frames`) and opening, every obstacle point near the hand is
+put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.grasp.gripper`):
+
+* inside a finger or the palm, and not between the fingers: a collision;
+* between the fingers (the closing region): held. Held points must all belong to the object (anything else would
+  be squeezed along with it), and the first point each finger meets, the extremes along the closing axis, must be
+  one the hand may touch: the same rule the ground-truth judge applies to a grasp, here on the seen cloud;
+* anywhere else: its distance to the fingers and palm is the pose's *clearance* (capped; only what was seen
+  counts, unseen back sides are free space);
+* the *enclosure* is the share of the pads' face (a grid across the finger width and along the pad length) that
+  has held object points behind it: a part held across the whole pad, not pinched at a corner or the tip.
+
+Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes that may touch the
+hand's bounding boxes (widened by a cube's half-diagonal and the clearance cap) are tested exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dff_grasp_ros.geometry import gather_ranges, group_reduce, voxel_keys
+from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+
+ENCLOSURE_BINS = 4  # per side of the pad-face grid (across the finger width x along the pad length)
+EXTREME_TOLERANCE_M = 0.001  # held points this close to a finger's first contact count as touched too
+
+
+@dataclass(frozen=True)
+class HeldObject:
+    """Per obstacle point (M,): whether it is one of the planner's scene points on the object, which of those the
+    hand may touch, and their relevancy. Points that are no scene point (``scene_index`` -1: just above the
+    table) are neither held nor foreign."""
+
+    scene: np.ndarray  # (M,) bool
+    on_object: np.ndarray  # (M,) bool
+    touchable: np.ndarray  # (M,) bool
+    relevancy: np.ndarray  # (M,) float
+
+
+@dataclass(frozen=True)
+class HandChecks:
+    """Per pose (C,)."""
+
+    colliding: np.ndarray  # int: points inside fingers or palm (not between the fingers)
+    palm_colliding: np.ndarray  # int: of those, inside the palm (checked only where the fingers are free)
+    tight_may_free: np.ndarray  # bool: the fingers hit only points a tighter opening would leave outside them
+    foreign_held: np.ndarray  # bool: a point of something else between the fingers
+    held: np.ndarray  # int: object points between the fingers
+    touch_ok: np.ndarray  # bool: both fingers first meet points the hand may touch
+    width_m: np.ndarray  # extent of the held object points along the closing axis
+    clearance_m: np.ndarray  # distance from fingers and palm to the nearest point not held (capped)
+    enclosure: np.ndarray  # [0, 1]
+    held_relevancy: np.ndarray  # mean relevancy of the held object points
+
+    def free(self, max_colliding_points: int, min_clearance_m: float = 0.0) -> np.ndarray:
+        """Poses that touch nothing they should not, pass no seen point closer than ``min_clearance_m`` (unless
+        colliding points are tolerated at all), and hold the object at both fingers."""
+        clear = (self.clearance_m >= min_clearance_m - 1e-9) | (max_colliding_points > 0)
+        return ((self.colliding <= max_colliding_points) & clear & ~self.foreign_held & (self.held >= 2)
+                & self.touch_ok & (self.width_m > 0))
+
+
+class HandChecker:
+    """Checks hand poses against a fixed set of obstacle points (see the module docstring)."""
+
+    def __init__(self, gripper: ParallelJawGripper, points_m: np.ndarray, held: HeldObject,
+                 clearance_cap_m: float, cell_m: float = 0.015) -> None:
+        self.gripper, self.clearance_cap_m = gripper, clearance_cap_m
+        points_m = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
+        if len(points_m):
+            keys = voxel_keys(points_m, cell_m)
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        else:
+            order, starts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        self.points_m = points_m[order]
+        self.held = HeldObject(*(np.asarray(a)[order] for a in (held.scene, held.on_object, held.touchable,
+                                                                 held.relevancy)))
+        self.order = order
+        self.cell_start = starts
+        self.cell_count = np.diff(np.r_[starts, len(points_m)])
+        # A cell's points lie within its half-diagonal of the mean of its corners; the points' mean is close enough
+        # only with the half-diagonal measured from the cell's own grid, so use the grid centre.
+        cells = np.floor(self.points_m[starts] / cell_m) if len(starts) else np.zeros((0, 3))
+        self.cell_centre = (cells + 0.5) * cell_m
+        self.cell_reach_m = cell_m * np.sqrt(3.0) / 2.0
+
+    def _near(self, rotations: np.ndarray, positions_m: np.ndarray, lower: np.ndarray,
+              upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pose, row, TCP-frame point) for every point of the cells that may reach the TCP-frame box
+        [lower, upper] widened by the clearance cap, per pose; rows grouped by pose, ascending."""
+        margin = self.cell_reach_m + self.clearance_cap_m
+        local = (self.cell_centre[None] - positions_m[:, None]) @ rotations  # (C, cells, 3) in each TCP frame
+        near = np.ones(local.shape[:2], dtype=bool)
+        for axis in range(3):
+            near &= (local[..., axis] >= lower[axis] - margin) & (local[..., axis] <= upper[axis] + margin)
+        pose, cell = np.nonzero(near)
+        rows = gather_ranges(self.cell_start[cell], self.cell_count[cell])
+        pose = np.repeat(pose, self.cell_count[cell])
+        tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose])
+        return pose, rows, tcp
+
+    def check(self, rotations: np.ndarray, positions_m: np.ndarray, openings_m: np.ndarray,
+              tight_openings_m: np.ndarray | None = None) -> HandChecks:
+        """Check poses ``rotations`` (C, 3, 3), ``positions_m`` (C, 3) opened to ``openings_m`` (C,).
+
+        Fingers first, with what they hold; the palm only for the poses whose fingers are free.
+        ``tight_openings_m`` (C,): whether each tighter opening could free the fingers is reported too.
+        """
+        g = self.gripper
+        count = len(positions_m)
+        openings_m = np.broadcast_to(np.asarray(openings_m, dtype=np.float64), (count,))
+        half_span = float(openings_m.max()) / 2.0 + g.finger_thickness_m if count else 0.0
+        pose, rows, tcp = self._near(rotations, positions_m,
+                                     np.array([-g.finger_width_m / 2, -half_span, g.palm_face_z_m]),
+                                     np.array([g.finger_width_m / 2, half_span, g.tip_z_m]))
+        x, y, z = np.abs(tcp[:, 0]), tcp[:, 1], tcp[:, 2]
+        abs_y = np.abs(y)
+        half = openings_m[pose] / 2.0
+        in_fingers = (x <= g.finger_width_m / 2) & (z >= g.palm_face_z_m) & (z <= g.tip_z_m)
+        closing = in_fingers & (abs_y <= half)
+        finger = in_fingers & ~closing & (abs_y <= half + g.finger_thickness_m)
+        colliding = np.bincount(pose, weights=finger, minlength=count).astype(np.int64)
+        tight_may_free = np.zeros(count, dtype=bool)
+        if tight_openings_m is not None:
+            # Closing tighter moves each finger inward: it then leaves out only the points beyond its new outer face.
+            stays_hit = finger & (abs_y <= np.asarray(tight_openings_m)[pose] / 2.0 + g.finger_thickness_m)
+            tight_may_free = (colliding > 0) & (np.bincount(pose, weights=stays_hit, minlength=count) == 0)
+        # Distance of every point not held to the fingers (boxes: exact distances), for the clearance.
+        finger_gap = np.sqrt(np.maximum(x - g.finger_width_m / 2, 0.0) ** 2
+                             + np.maximum(np.maximum(half - abs_y, abs_y - half - g.finger_thickness_m), 0.0) ** 2
+                             + np.maximum(np.maximum(g.palm_face_z_m - z, z - g.tip_z_m), 0.0) ** 2)
+        clearance = group_reduce(np.minimum, np.where(closing, np.inf, finger_gap), pose, count, np.inf)
+
+        # What is held: object points between the fingers; anything else seen there is foreign.
+        scene, on_object = self.held.scene[rows], self.held.on_object[rows]
+        foreign_held = np.bincount(pose, weights=closing & scene & ~on_object, minlength=count) > 0
+        held = closing & on_object
+        held_count = np.bincount(pose, weights=held, minlength=count).astype(np.int64)
+        relevancy_sum = np.bincount(pose, weights=np.where(held, self.held.relevancy[rows], 0.0), minlength=count)
+        y_high = group_reduce(np.maximum, np.where(held, y, -np.inf), pose, count, -np.inf)
+        y_low = group_reduce(np.minimum, np.where(held, y, np.inf), pose, count, np.inf)
+        untouchable = held & ~self.held.touchable[rows]
+        at_high = untouchable & (y >= y_high[pose] - EXTREME_TOLERANCE_M)
+        at_low = untouchable & (y <= y_low[pose] + EXTREME_TOLERANCE_M)
+        touch_ok = np.bincount(pose, weights=at_high | at_low, minlength=count) == 0
+        width = np.where(held_count >= 2, y_high - y_low, 0.0)
+
+        # Enclosure: occupied cells of the pad-face grid (x across the finger, z along the pad).
+        on_pad = held & (z >= g.tip_z_m - g.pad_length_m)
+        bins = ENCLOSURE_BINS
+        bin_x = np.clip(((tcp[:, 0] / g.finger_width_m + 0.5) * bins).astype(np.int64), 0, bins - 1)
+        bin_z = np.clip(((z - (g.tip_z_m - g.pad_length_m)) / g.pad_length_m * bins).astype(np.int64), 0, bins - 1)
+        occupied = np.unique(((pose * bins + bin_x) * bins + bin_z)[on_pad])
+        enclosure = np.bincount(occupied // (bins * bins), minlength=count) / float(bins * bins)
+        held_relevancy = np.where(held_count > 0, relevancy_sum / np.maximum(held_count, 1), 0.0)
+
+        # The palm, for the poses still in the running.
+        palm_colliding = np.zeros(count, dtype=np.int64)
+        tight_may_free &= ~foreign_held & (held_count >= 2) & touch_ok
+        candidates = np.flatnonzero((colliding == 0) & ~foreign_held & (held_count >= 2) & touch_ok)
+        if len(candidates):
+            pose, rows, tcp = self._near(rotations[candidates], positions_m[candidates],
+                                         np.array([-g.palm_width_m / 2, -g.palm_span_m / 2,
+                                                   g.palm_face_z_m - g.palm_depth_m]),
+                                         np.array([g.palm_width_m / 2, g.palm_span_m / 2, g.palm_face_z_m]))
+            x, abs_y, z = np.abs(tcp[:, 0]), np.abs(tcp[:, 1]), tcp[:, 2]
+            gap = np.sqrt(np.maximum(x - g.palm_width_m / 2, 0.0) ** 2 + np.maximum(abs_y - g.palm_span_m / 2, 0.0)
+                          ** 2 + np.maximum(np.maximum(g.palm_face_z_m - g.palm_depth_m - z, z - g.palm_face_z_m),
+                                            0.0) ** 2)
+            # A point between the fingers that touches the palm's face is held, not hit (as in the fingers).
+            held_here = ((x <= g.finger_width_m / 2) & (abs_y <= openings_m[candidates][pose] / 2.0)
+                         & (z >= g.palm_face_z_m) & (z <= g.tip_z_m))
+            inside = (gap == 0.0) & ~held_here
+            palm_colliding[candidates] = np.bincount(pose, weights=inside, minlength=len(candidates))
+            clearance[candidates] = np.minimum(clearance[candidates], group_reduce(
+                np.minimum, np.where(held_here, np.inf, gap), pose, len(candidates), np.inf))
+        colliding += palm_colliding
+        clearance = np.minimum(clearance, self.clearance_cap_m)
+        return HandChecks(colliding, palm_colliding, tight_may_free, foreign_held, held_count, touch_ok, width,
+                          clearance, enclosure, held_relevancy)
+
+    def contacts(self, rotation: np.ndarray, position_m: np.ndarray, opening_m: float) -> np.ndarray:
+        """(2, 3) the first held object point each finger meets (+y side first) for one pose."""
+        tcp = (self.points_m - position_m) @ rotation
+        g = self.gripper
+        closing = ((np.abs(tcp[:, 0]) <= g.finger_width_m / 2) & (tcp[:, 2] >= g.palm_face_z_m)
+                   & (tcp[:, 2] <= g.tip_z_m) & (np.abs(tcp[:, 1]) <= opening_m / 2.0) & self.held.on_object)
+        index = np.flatnonzero(closing)
+        return self.points_m[[index[np.argmax(tcp[index, 1])], index[np.argmin(tcp[index, 1])]]]

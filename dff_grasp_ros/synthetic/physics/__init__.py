@@ -1,0 +1,18 @@
+"""The physics judge: execute an answered grasp in MuJoCo and say whether it lifts the asked object.
+
+Test bed only (the product core never imports it, and the query never calls it)::
+
+    execute_grasp(scene, object_id, rotation, position_m, opening_m, pre_grasp_position_m=None) -> Execution
+    execute_answer(scene, answer_json, prompt=None) -> Execution     (the object from the prompt and ground truth)
+    draw_execution_strip(path, scene, execution, title)              (approach, closed, lifted)
+    physics_scene(scene, gripper) -> PhysicsScene                    (compiled model, objects settled; cached)
+
+``Execution.outcome`` is one of :data:`OUTCOMES`: lifted, slipped, missed, collided, lifted_other
+(:mod:`.execute` says what each means); masses and friction are documented in :mod:`.materials`.
+"""
+from dff_grasp_ros.synthetic.physics.execute import OUTCOMES, Execution, Snapshot, execute_answer, execute_grasp
+from dff_grasp_ros.synthetic.physics.model import PhysicsScene, physics_scene
+from dff_grasp_ros.synthetic.physics.pictures import draw_execution_strip
+
+__all__ = ["OUTCOMES", "Execution", "PhysicsScene", "Snapshot", "draw_execution_strip", "execute_answer",
+           "execute_grasp", "physics_scene"]

@@ -1,0 +1,93 @@
+"""Scene update without retraining: a fresh view carves away what was picked and adds what appeared."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dff_grasp_ros.carving import CarvingParams, carve_scene
+from dff_grasp_ros.query.pipeline import plan_query
+from dff_grasp_ros.synthetic import ground_truth, load_scene, render_view, scene_intrinsics
+from dff_grasp_ros.synthetic.cameras import look_at_optical
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.judge import GroundTruthPoints
+from dff_grasp_ros.teachers import make_teacher
+
+SCENE = "two_mugs"
+
+
+def scene_without(index: int) -> dict:
+    data = load_scene(SCENE).to_dict()
+    data["objects"] = [o for i, o in enumerate(data["objects"]) if i != index]
+    return data
+
+
+def overhead_view(scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, object]:
+    """A view from above the workspace, as the arm would take after a pick (depth, rgb, pose, intrinsics)."""
+    scene = load_scene(scene)
+    intrinsics = scene_intrinsics(scene)
+    centre = np.array(scene.scan.center_m)
+    pose = look_at_optical(centre + np.array([0.25, 0.05, 0.55]), centre)
+    view = render_view(scene, intrinsics, pose)
+    return view.depth_m, view.rgb, pose, intrinsics
+
+
+@pytest.fixture(scope="module")
+def served():
+    truth = ground_truth(SCENE, points_per_part=3000)  # as dense as a fused scan: new surface is really new
+    return scene_cloud_from_ground_truth(truth, table_spacing_m=0.004), GroundTruthPoints.from_json(truth)
+
+
+def test_a_picked_object_is_carved_away_and_its_neighbours_stay(served):
+    cloud, truth = served
+    labels, _ = truth.label(cloud.points_m)
+    depth, rgb, pose, intrinsics = overhead_view(scene_without(0))  # the red mug was picked
+    result = carve_scene(cloud, depth, rgb, intrinsics, pose)
+    red_mug, blue_mug, spatula = (labels == 0), (labels == 1), (labels == 2)
+    # What the camera can see of the picked mug is gone; its far side, hidden behind nothing now, too.
+    assert result.removed[red_mug].mean() > 0.8
+    assert result.removed[blue_mug].mean() < 0.02 and result.removed[spatula].mean() < 0.02
+    table = labels < 0
+    assert result.removed[table].mean() < 0.02
+    # The table under the mug, never seen before, comes in as new obstacle surface without language features.
+    added = slice(len(result.cloud) - result.added, None)
+    assert np.all(result.cloud.language[added] == 0) and np.all(result.cloud.dino[added] == 0)
+    mug_xy = np.asarray(load_scene(SCENE).objects[0].position_m)
+    under_mug = np.linalg.norm(result.cloud.points_m[added][:, :2] - mug_xy, axis=1) < 0.035
+    assert under_mug.sum() > 20 and np.abs(result.cloud.points_m[added][under_mug, 2]).max() < 0.005
+
+
+def test_a_view_of_the_same_scene_changes_nothing(served):
+    cloud, _ = served
+    depth, rgb, pose, intrinsics = overhead_view(SCENE)
+    result = carve_scene(cloud, depth, rgb, intrinsics, pose)
+    assert result.removed.mean() < 0.01
+    # The ideal cloud's table stops 8 cm beyond the objects; the wider view adds table, and nothing above it.
+    added = result.cloud.points_m[len(result.cloud) - result.added:]
+    assert (added[:, 2] > 0.005).sum() < 0.002 * len(cloud)
+
+
+def test_a_query_after_the_update_never_grasps_the_removed_object(served):
+    cloud, truth = served
+    encoder = make_teacher("synthetic").encode_text
+    before = plan_query(cloud, lambda p: encoder(p).numpy(), "red mug handle")
+    assert before.success
+    depth, rgb, pose, intrinsics = overhead_view(scene_without(0))
+    after = plan_query(carve_scene(cloud, depth, rgb, intrinsics, pose).cloud,
+                       lambda p: encoder(p).numpy(), "red mug handle")
+    if after.success:  # whatever it found, it must not be where the red mug was
+        ids, _ = truth.label(after.grasp.contacts_m)
+        assert not np.any(ids == 0), after.message
+    blue = plan_query(carve_scene(cloud, depth, rgb, intrinsics, pose).cloud, lambda p: encoder(p).numpy(),
+                      "blue mug handle")
+    assert blue.success, blue.message
+
+
+def test_bad_views_are_refused(served):
+    cloud, _ = served
+    depth, rgb, pose, intrinsics = overhead_view(SCENE)
+    with pytest.raises(ValueError, match="depth image"):
+        carve_scene(cloud, depth[:-1], rgb[:-1], intrinsics, pose)
+    with pytest.raises(ValueError, match="finite 4x4"):
+        carve_scene(cloud, depth, rgb, intrinsics, np.full((4, 4), np.nan))
+    with pytest.raises(ValueError, match="invalid carving"):
+        CarvingParams(see_through_margin_m=0.0)

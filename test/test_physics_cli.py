@@ -1,0 +1,59 @@
+"""``dff-grasp sim execute``: an answer's JSON in, the physics outcome as JSON out (also on failure)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from dff_grasp_ros.cli import main
+from dff_grasp_ros.query.pipeline import QueryParams, plan_query
+from dff_grasp_ros.synthetic import ground_truth, vocabulary
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+
+
+def answer_json(prompt: str) -> dict:
+    """What ``dff-grasp ask --json`` prints for ``prompt`` on an ideal cloud of two_mugs (same keys)."""
+    truth = ground_truth("two_mugs")
+    result = plan_query(scene_cloud_from_ground_truth(truth),
+                        lambda ps: np.stack([vocabulary.embed_phrase(p) for p in ps]), prompt, QueryParams())
+    g = result.grasp
+    return {"success": True, "message": result.message,
+            "grasp": {"position_m": g.position_m.tolist(),
+                      "quaternion_xyzw": Rotation.from_matrix(g.rotation).as_quat().tolist(),
+                      "width_m": g.width_m, "opening_m": g.opening_m, "score": 1.0,
+                      "pre_grasp_position_m": (g.position_m - 0.1 * g.rotation[:, 2]).tolist(),
+                      "frame_id": "base_link"},
+            "candidates": [], "relevancy_points": 0, "latency_s": 0.1}
+
+
+def run(capsys, *argv: str) -> tuple[int, dict]:
+    code = main(["sim", "execute", *argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_execute_prints_the_outcome(tmp_path, capsys):
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps({**answer_json("blue mug handle"), "prompt": "blue mug handle"}))
+    code, out = run(capsys, "--scene", "two_mugs", "--answer", str(path))
+    assert code == 0 and out["success"] and out["outcome"] == "lifted", out
+    assert out["asked_object_id"] == 1 and out["rise_m"][1] >= 0.08
+    # The same grasp, said to be for the red mug, lifts the wrong one: the object comes from the prompt.
+    code, out = run(capsys, "--scene", "two_mugs", "--answer", str(path), "--prompt", "red mug")
+    assert code == 0 and out["outcome"] == "lifted_other", out
+
+
+def test_execute_fails_in_json_with_a_message(tmp_path, capsys):
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps(answer_json("blue mug handle")))  # no "prompt" in it
+    code, out = run(capsys, "--scene", "two_mugs", "--answer", str(answer))
+    assert code == 2 and out == {"success": False, "message": out["message"]} and "--prompt" in out["message"]
+    code, out = run(capsys, "--scene", "two_mugs", "--answer", str(tmp_path / "missing.json"), "--prompt", "mug")
+    assert code == 2 and not out["success"] and "missing.json" in out["message"]
+    (tmp_path / "bad.json").write_text("{not json")
+    code, out = run(capsys, "--scene", "two_mugs", "--answer", str(tmp_path / "bad.json"), "--prompt", "mug")
+    assert code == 2 and "bad.json" in out["message"]
+    code, out = run(capsys, "--scene", "two_mugs", "--answer", str(answer), "--prompt", "mug handle")
+    assert code == 2 and "matches 2 objects" in out["message"]
+    code, out = run(capsys, "--scene", "no_such_scene", "--answer", str(answer), "--prompt", "red mug")
+    assert code == 2 and "no_such_scene" in out["message"]
