@@ -2,25 +2,86 @@
 
 Readers (trainer, query node) only ever see complete artefacts: everything is written into a hidden
 staging location beside the target and then renamed into place, which is atomic on one filesystem.
-A process killed mid-write leaves at most a hidden ``.partial-*`` directory that no reader picks up.
+A process killed mid-write leaves at most a hidden ``.partial-*`` directory that no reader picks up. Staging
+names record the owning process (``.partial-<name>-p<pid>-<random>``), so the next writer under the same root
+removes what dead processes left (:func:`remove_stale_staging`); a process stopped by SIGTERM removes its own
+(the CLI turns SIGTERM into an exception, and every writer discards its staging on any exception).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 PARTIAL_PREFIX = ".partial-"
+_OWNER = re.compile(r"-p(?P<pid>\d+)-[^-]*$")  # the pid tag make_staging_dir and atomic_write_bytes add
+
+
+def _owned_prefix(name: str = "") -> str:
+    return f"{PARTIAL_PREFIX}{name}-p{os.getpid()}-" if name else f"{PARTIAL_PREFIX}p{os.getpid()}-"
+
+
+def staging_owner(path: Path) -> int | None:
+    """The pid recorded in a staging name, or None (not a staging path, or written by an older version)."""
+    name = Path(path).name
+    match = _OWNER.search(name) if name.startswith(PARTIAL_PREFIX) else None
+    return int(match["pid"]) if match else None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def remove_stale_staging(root: Path) -> list[Path]:
+    """Remove staging files and folders under ``root`` whose owning process is gone; returns what was removed.
+
+    Only names with a pid tag are touched, and only when no process with that pid exists on this machine (a
+    reused pid keeps the folder: the safe side). Staging of a live writer is never touched.
+    """
+    root = Path(root)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for path in root.iterdir():
+        pid = staging_owner(path)
+        if pid is None or pid == os.getpid() or _process_alive(pid):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Name ``path`` in an OSError raised without a file name (a full disk noticed at write or flush time)."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename or err.errno is None:
+            raise
+        raise OSError(err.errno, os.strerror(err.errno), str(path)) from err
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new file, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=PARTIAL_PREFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_owned_prefix(), dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with writing(path), os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -31,10 +92,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def make_staging_dir(root: Path, name: str) -> Path:
-    """A fresh hidden directory under ``root`` to build an artefact in before :func:`publish_dir`."""
-    root = Path(root)
+    """A fresh hidden directory under ``root`` to build an artefact in before :func:`publish_dir`.
+
+    Staging left by dead processes under ``root`` is removed first. A ``root`` that is a file, or cannot be
+    created or written, raises one line naming it (before any work is done in the staging).
+    """
+    root = check_output_root(root)
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{name}-", dir=root))
+    remove_stale_staging(root)
+    with writing(root):
+        return Path(tempfile.mkdtemp(prefix=_owned_prefix(name), dir=root))
+
+
+def check_output_root(root: Path) -> Path:
+    """``root`` if it is a folder or can become one; InputError naming it when a file is in the way."""
+    from dff_grasp_ros.errors import InputError
+
+    root = Path(root)
+    for path in (root, *root.parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is a file" if path == root else f"cannot be created: {path} is a file"
+                raise InputError(f"output folder {root} {what}, not a folder" if path == root else
+                                 f"output folder {root} {what}")
+            break
+    return root
 
 
 def unique_destination(root: Path, name: str) -> Path:

@@ -2,6 +2,8 @@
 
 Same executables (the console scripts' modules), same parameter file, same launch arguments (sim, scene,
 device, teacher), so the two worlds behave alike. Children are stopped together (SIGINT, SIGTERM, SIGKILL).
+The parameter file and the overrides are checked for every node before any starts (one line naming the file,
+node and parameter); a node that dies later is named with its exit status and its last line ("cannot start: ...").
 """
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.nodes.param_file import check_params_file
+from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, specs_of
 from dff_grasp_ros.process_group import ProcessGroup
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "dff_grasp.yaml"
@@ -33,13 +38,22 @@ def node_command(node: str, params_file: Path, overrides: dict[str, Any] | None 
 
 def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str | None = None,
                 teacher: str | None = None, extra: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
-    """Node name -> command line, mirroring launch/bringup.launch.py's arguments."""
+    """Node name -> command line, mirroring launch/bringup.launch.py's arguments.
+
+    Checks the parameter file and the overrides for every node of the plan first (InputError, one line).
+    """
     overrides: dict[str, dict[str, Any]] = {name: {} for name in NODES}
     if device:
         overrides["trainer"]["device"] = device
         overrides["query"]["device"] = device
     if teacher:
         overrides["trainer"]["teacher"] = teacher
+    for name, values in (extra or {}).items():
+        overrides.setdefault(name, {}).update(values)
+    nodes = (("sim_camera",) if sim_scene else ()) + NODES
+    known = [name for name in nodes if name in NODE_PARAM_TYPES]
+    check_params_file(params_file, {name: NODE_PARAM_TYPES[name] for name in known})
+    _check_overrides({name: overrides.get(name, {}) for name in known})
     plan = {}
     if sim_scene:
         plan["sim_camera"] = node_command("sim_camera", params_file, {"scene": sim_scene,
@@ -47,6 +61,17 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
     for name in NODES:
         plan[name] = node_command(name, params_file, {**overrides[name], **(extra or {}).get(name, {})})
     return plan
+
+
+def _check_overrides(overrides: dict[str, dict[str, Any]]) -> None:
+    for node, values in overrides.items():
+        specs = {spec.name: spec for spec in specs_of(NODE_PARAM_TYPES[node])}
+        for key, value in values.items():
+            if key not in specs:
+                raise InputError(f"{node} has no parameter {key!r}; it has {', '.join(specs)}")
+            problem = specs[key].check(value)
+            if problem:
+                raise InputError(f"{node}.{key} {problem}")
 
 
 def start(plan: dict[str, list[str]], env: dict[str, str] | None = None, log_dir: Path | None = None) -> ProcessGroup:
@@ -57,7 +82,7 @@ def start(plan: dict[str, list[str]], env: dict[str, str] | None = None, log_dir
             if log_dir is not None:
                 log_dir.mkdir(parents=True, exist_ok=True)
                 stdout = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - the group closes it on stop()
-            group.start(name, cmd, env=env, stdout=stdout)
+            group.start(name, cmd, env=env, stdout=stdout, keep_tail=True)
     except BaseException:
         group.stop()
         raise
@@ -76,7 +101,10 @@ def run_until_signal(group: ProcessGroup) -> int:
         while not stop["requested"]:
             died = group.poll_failed()
             if died:
-                print(f"[bringup] node(s) exited: {died}; stopping the others", file=sys.stderr)
+                for name, code in died.items():
+                    print(f"dff-grasp bringup: node {name} exited with status {code}: "
+                          f"{group.last_line(name, prefer=f'[{name}]') or '(no output)'}", file=sys.stderr)
+                print("dff-grasp bringup: stopping the other nodes", file=sys.stderr)
                 return 1
             time.sleep(0.2)
         return 0

@@ -9,15 +9,52 @@
     dff-grasp ask --field DIR "mug handle" [--json]     dff-grasp params [--markdown]
     dff-grasp viewer --field DIR
     dff-grasp calibrate --views DIR | --from-bag PATH | --sim | --live    dff-grasp scan-poses [--count N] [--json]
+
+Every failure is one line on stderr, ``dff-grasp <command>: <what is wrong, naming the file or value>``, and a
+non-zero exit status (README "Errors and exit status"); with ``--json`` the answer JSON with ``success: false``
+is printed too. ``--debug`` (anywhere before a ``--``) or ``DFF_GRASP_DEBUG=1`` adds the traceback.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import traceback
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+EXIT_OK = 0
+EXIT_ANSWERED_NO = 1  # the command ran and the answer is no: no grasp, a training or capture that failed
+EXIT_FAILED = 2  # refused or failed: bad arguments or input, a missing server, a full disk
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+DEBUG_FLAG = "--debug"
+# What ``--json`` prints for a failure, per command (the answer shape of README "Interfaces"); others print
+# ``{"success": false, "message": ...}``.
+JSON_FAILURE_FIELDS: dict[str, dict[str, Any]] = {
+    name: {"grasp": None, "candidates": [], "relevancy_points": 0, "latency_s": 0.0} for name in ("ask", "query")}
+
+
+class UsageError(ValueError):
+    """Arguments argparse refused (its message, without the usage block)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every writer's cleanup runs (staging folders removed).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way swallows it.
+    """
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message and where to read more, no usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def command(name: str) -> Callable:
@@ -28,7 +65,8 @@ def command(name: str) -> Callable:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dff-grasp", description="Pick things up by name (ROS 2 + DFF).")
+    parser = _Parser(prog="dff-grasp", description="Pick things up by name (ROS 2 + DFF).")
+    parser.add_argument(DEBUG_FLAG, action="store_true", help="show the traceback of a failure")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="the main job: sim camera -> capture -> train -> query, over ROS")
@@ -117,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_answer(answer: dict[str, Any], as_json: bool) -> int:
+def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> int:
     from dff_grasp_ros.clients import dumps
 
     if as_json:
@@ -129,22 +167,23 @@ def _print_answer(answer: dict[str, Any], as_json: bool) -> int:
               f"  {len(answer['candidates'])} candidates, {answer['relevancy_points']} relevancy points, "
               f"{answer['latency_s'] * 1000:.0f} ms")
     else:
-        print(f"no grasp: {answer['message']}", file=sys.stderr)
-    return 0 if answer["success"] else 1
+        print(f"dff-grasp {command_name}: no grasp: {' '.join(answer['message'].split())}", file=sys.stderr)
+    return EXIT_OK if answer["success"] else EXIT_ANSWERED_NO
 
 
 @command("ask")
 def cmd_ask(args: argparse.Namespace) -> int:
     from dff_grasp_ros.answers import answer_offline
 
-    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json)
+    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json,
+                         args.command)
 
 
 @command("query")
 def cmd_query(args: argparse.Namespace) -> int:
     from dff_grasp_ros.clients import query_object, response_to_json
 
-    return _print_answer(response_to_json(query_object(args.prompt, args.threshold)), args.json)
+    return _print_answer(response_to_json(query_object(args.prompt, args.threshold)), args.json, args.command)
 
 
 @command("capture")
@@ -156,12 +195,16 @@ def cmd_capture(args: argparse.Namespace) -> int:
         out = args.out or expand_data_dir(defaults("capture")["datasets_dir"])
         topics = {"image": args.image_topic, "depth": args.depth_topic, "camera_info": args.camera_info_topic,
                   "pose": args.pose_topic}
-        print(import_bag(args.from_bag, out, topics))
-        return 0
+        from dff_grasp_ros.capture.bag import import_summary
+
+        dataset = import_bag(args.from_bag, out, topics)
+        print(import_summary(dataset), file=sys.stderr)
+        print(dataset)
+        return EXIT_OK
     from dff_grasp_ros.clients import capture_views
 
     result = capture_views(args.views, args.timeout, until_scan_done=args.until_scan_done)
-    return _report_goal(result.success, result.dataset_path, f"capture failed: {result.message}")
+    return _report_goal(args.command, result.success, result.dataset_path, result.message)
 
 
 @command("calibrate")
@@ -209,13 +252,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dff_grasp_ros.clients import train_field
 
     result = train_field(args.steps, args.dataset)
-    return _report_goal(result.success, result.checkpoint_path, f"training failed: {result.message}")
+    return _report_goal(args.command, result.success, result.checkpoint_path, result.message)
 
 
-def _report_goal(success: bool, path: str, failure: str) -> int:
-    """An action's outcome for scripts: the written path on stdout, or why not on stderr."""
-    print(path if success else failure, file=sys.stdout if success else sys.stderr)
-    return 0 if success else 1
+def _report_goal(command_name: str, success: bool, path: str, message: str) -> int:
+    """An action's outcome for scripts: the written path on stdout, or the server's reason on stderr (as sent:
+    the server already says "training failed: ..." or "goal refused: ...")."""
+    if success:
+        print(path)
+        return EXIT_OK
+    print(f"dff-grasp {command_name}: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_ANSWERED_NO
 
 
 @command("scenes")
@@ -227,6 +274,21 @@ def cmd_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _bar_on_first_report(open_bar: Callable[[], Any]) -> Iterator[Callable[..., None]]:
+    """A progress callback whose bar appears only once work reports progress: a request refused up front is
+    then just its one line, with no empty bar above it."""
+    with ExitStack() as stack:
+        bar: list[Callable[..., None]] = []
+
+        def report(*progress: Any) -> None:
+            if not bar:
+                bar.append(stack.enter_context(open_bar()))
+            bar[0](*progress)
+
+        yield report
+
+
 @command("sim")
 def cmd_sim(args: argparse.Namespace) -> int:
     if args.sim_command == "execute":
@@ -235,8 +297,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from dff_grasp_ros.synthetic import load_scene, render_dataset
 
     scene = load_scene(args.scene)
-    with progress_bar("render views") as progress:
-        print(render_dataset(scene, args.out, progress=progress))
+    with _bar_on_first_report(lambda: progress_bar("render views")) as progress:
+        dataset = render_dataset(scene, args.out, progress=progress)
+    print(dataset)
     return 0
 
 
@@ -269,7 +332,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from dff_grasp_ros.field.fit import fit
     from dff_grasp_ros.progress import training_bar
 
-    with training_bar() as progress:
+    with _bar_on_first_report(training_bar) as progress:
         field_dir = fit(args.dataset, args.out, steps=args.steps or None, teacher=args.teacher,
                         device=args.device, method=args.method, progress=progress)
     print(field_dir)
@@ -313,19 +376,65 @@ def cmd_viewer(args: argparse.Namespace) -> int:
     return serve_forever(args.field, host=args.host, port=args.port)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:
-        from dff_grasp_ros.clients import RosCallError
+def _split_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` may stand anywhere before a ``--`` (after it, it is a prompt's text)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = DEBUG_FLAG in argv[:end] or os.environ.get("DFF_GRASP_DEBUG", "") not in ("", "0")
+    return [a for a in argv[:end] if a != DEBUG_FLAG] + argv[end:], debug
 
-        if isinstance(err, (RosCallError, FileNotFoundError, ValueError)):
-            print(f"dff-grasp {args.command}: {err}", file=sys.stderr)
-            return 2
-        raise
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While a command runs in the main thread, SIGTERM raises :class:`Terminated` (cleanup runs, then exit 143)."""
+    def raise_terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def report_failure(command_name: str, err: BaseException, *, as_json: bool, debug: bool) -> int:
+    """The one error path of every command: one line on stderr (and the failure JSON), the exit status."""
+    from dff_grasp_ros.errors import is_worded, one_line
+
+    if isinstance(err, KeyboardInterrupt):
+        message, status = "interrupted; nothing was published", EXIT_INTERRUPTED
+    elif isinstance(err, Terminated):
+        message, status = "stopped by SIGTERM; nothing was published", EXIT_TERMINATED
+    else:
+        message, status = one_line(err), EXIT_FAILED
+        if not isinstance(err, UsageError) and not is_worded(err) and not debug:
+            message += f" (unexpected; {DEBUG_FLAG} shows the traceback)"
+    if debug and not isinstance(err, UsageError):
+        traceback.print_exception(err, file=sys.stderr)
+    if as_json:
+        from dff_grasp_ros.clients import dumps
+
+        print(dumps({"success": False, "message": message, **JSON_FAILURE_FIELDS.get(command_name, {})}))
+    print(f"dff-grasp{' ' + command_name if command_name else ''}: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv, debug = _split_debug(list(sys.argv[1:] if argv is None else argv))
+    wants_json = "--json" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    command_name = next((a for a in argv if a in COMMANDS), "")
+    try:
+        with _sigterm_raises():
+            args = build_parser().parse_args(argv)
+            command_name = args.command
+            return COMMANDS[args.command](args)
+    except SystemExit as done:  # --help and friends
+        return EXIT_OK if done.code is None else done.code if isinstance(done.code, int) else EXIT_FAILED
+    except BaseException as err:
+        return report_failure(command_name, err, as_json=wants_json, debug=debug)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """ROS clients of the three nodes, with progress bars: what ``dff-grasp capture/train/query`` and the demo call.
 
-Each function creates a short-lived node in its own context, so it can be called from a plain script.
+Each function creates a short-lived node in its own context, so it can be called from a plain script. Each
+checks its request before anything is sent (:mod:`dff_grasp_ros.goals`, the prompt rules): a value the message
+cannot carry (a negative step count in a uint32) or that the server would refuse is one line here, and never
+reaches the server half-converted.
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from dff_grasp_ros import names
+from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.goals import check_capture_request, check_train_request
 
 
 class RosCallError(RuntimeError):
@@ -47,11 +52,22 @@ def _spin_until(node: Any, future: Any, timeout_s: float, what: str) -> Any:
     return future.result()
 
 
+RESULT_RETRY_S = 30.0  # ask for a result again after this long without one (a lost response must not hang us)
+
+
 def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
                on_feedback: Callable[[Any], None] | None = None, server_wait_s: float = 30.0) -> Any:
-    """Send one goal and wait for its result (feedback forwarded to ``on_feedback``)."""
-    from rclpy.action import ActionClient
+    """Send one goal and wait for its result (feedback forwarded to ``on_feedback``).
 
+    The result is asked for again when the goal's status says it has ended but no result came within a few
+    seconds, and every ``RESULT_RETRY_S``: once, under heavy load, the client waited until its timeout although
+    the server had finished (a lost result response fits; the server answers repeated requests).
+    """
+    from action_msgs.msg import GoalStatus
+    from rclpy.action import ActionClient
+    from rclpy.executors import SingleThreadedExecutor
+
+    ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
     with ros_node(f"dff_grasp_{name.strip('/').replace('/', '_')}_client") as node:
         client = ActionClient(node, action_type, name)
         if not client.wait_for_server(timeout_sec=server_wait_s):
@@ -61,9 +77,24 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         handle = _spin_until(node, sent, server_wait_s, f"sending the {name} goal")
         if not handle.accepted:
             raise RosCallError(f"{name} rejected the goal (busy?)")
-        result = _spin_until(node, handle.get_result_async(), timeout_s, name)
+        executor = SingleThreadedExecutor(context=node.context)
+        executor.add_node(node)
+        deadline = time.monotonic() + timeout_s
+        requests = [handle.get_result_async()]
+        asked_at, ended_at = time.monotonic(), None
+        while not any(request.done() for request in requests):
+            now = time.monotonic()
+            if now > deadline:
+                raise RosCallError(f"{name} did not finish within {timeout_s:.0f} s")
+            if ended_at is None and handle.status in ended:
+                ended_at = now
+            if (ended_at is not None and now - max(ended_at, asked_at) > 3.0) or now - asked_at > RESULT_RETRY_S:
+                requests.append(handle.get_result_async())
+                asked_at = now
+            executor.spin_once(timeout_sec=0.1)
+        executor.remove_node(node)
         client.destroy()
-        return result.result
+        return next(request for request in requests if request.done()).result().result
 
 
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,
@@ -83,6 +114,7 @@ def _bar(total: int, desc: str, quiet: bool):
 
 def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False, until_scan_done: bool = False) -> Any:
     """``until_scan_done``: also stop when the scan driver's ScanStatus says the scan has ended."""
+    check_capture_request(num_views, timeout_s)
     from dff_grasp.action import CaptureViews
 
     with _bar(num_views, "capture views", quiet) as bar:
@@ -101,6 +133,7 @@ def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False, u
 
 def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
                 timeout_s: float = 3600.0) -> Any:
+    check_train_request(max_steps)
     from dff_grasp.action import TrainField
 
     with _bar(max(max_steps, 1), "train field", quiet) as bar:
@@ -153,7 +186,28 @@ def pose_array_to_json(poses: Any) -> list[dict[str, Any]]:
                                  round(p.orientation.w, 7)]} for p in poses.poses]
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def check_query_request(prompt: str, relevancy_threshold: float) -> None:
+    """Refuse what the service cannot be trusted to receive as sent; everything else is the service's to judge.
+
+    rclpy cuts a string at its first NUL when it converts it for the middleware (measured: ``"mug\\x00handle"``
+    arrives as ``"mug"``, a valid prompt the server would answer), so only the client can notice. A threshold
+    beyond float32's range cannot be converted at all. Other bad prompts and thresholds (control characters,
+    too long, not in [0, 1)) reach the service, which answers ``success=false`` with the reason.
+    """
+    if isinstance(prompt, str) and "\x00" in prompt:
+        raise InputError(f"prompt contains a NUL character at position {prompt.index(chr(0))}; ROS would cut "
+                         f"the prompt there and ask for {prompt.split(chr(0))[0]!r} instead")
+    threshold = relevancy_threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or abs(threshold) > FLOAT32_MAX:
+        raise InputError(f"relevancy threshold must be a number in [0, 1) (0 = the node's default), got "
+                         f"{threshold!r}")
+
+
 def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float = 120.0) -> Any:
+    check_query_request(prompt, relevancy_threshold)
     from dff_grasp.srv import QueryObject
 
     return call_service(QueryObject, names.QUERY_OBJECT_SERVICE,

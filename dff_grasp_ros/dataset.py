@@ -22,9 +22,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from dff_grasp_ros.atomic import discard_dir, is_partial, make_staging_dir, publish_dir
+from dff_grasp_ros.atomic import discard_dir, is_partial, make_staging_dir, publish_dir, writing
+from dff_grasp_ros.errors import InputError, read_json_file
 
 TRANSFORMS = "transforms.json"
+MIN_TRAINING_VIEWS = 3  # fewer views leave most of the scene seen from one side only: no usable field
+RIGID_TOLERANCE = 1e-3  # |R^T R - I| and |det R - 1| above this: not a rotation (scaled, sheared, zero...)
 DEPTH_SCALE_M_PER_UNIT = 1e-3  # nerfstudio's default depth_unit_scale_factor: PNG holds millimetres
 # Optical (x right, y down, z forward) -> OpenGL (x right, y up, z backward): flip the y and z axes.
 OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -57,10 +60,24 @@ class CameraIntrinsics:
 
     @staticmethod
     def from_transforms(meta: dict[str, Any]) -> CameraIntrinsics:
+        """Intrinsics from transforms.json's keys; InputError names a missing, non-numeric or impossible one."""
+        def number(key: str, default: float | None = None) -> float:
+            value = meta.get(key, default)
+            if value is None:
+                raise InputError(f"'{key}' is missing")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise InputError(f"'{key}' must be a finite number, got {value!r}")
+            return float(value)
+
+        width, height = number("w"), number("h")
+        if width != int(width) or height != int(height) or width < 1 or height < 1:
+            raise InputError(f"image size w, h must be positive integers, got {width}, {height}")
+        fx, fy = number("fl_x"), number("fl_y")
+        if fx <= 0 or fy <= 0:
+            raise InputError(f"focal lengths fl_x, fl_y must be positive, got {fx}, {fy}")
         return CameraIntrinsics(
-            width=int(meta["w"]), height=int(meta["h"]), fx=float(meta["fl_x"]), fy=float(meta["fl_y"]),
-            cx=float(meta["cx"]), cy=float(meta["cy"]),
-            distortion=tuple(float(meta.get(k, 0.0)) for k in ("k1", "k2", "p1", "p2")),  # type: ignore[arg-type]
+            width=int(width), height=int(height), fx=fx, fy=fy, cx=number("cx"), cy=number("cy"),
+            distortion=tuple(number(k, 0.0) for k in ("k1", "k2", "p1", "p2")),  # type: ignore[arg-type]
         )
 
 
@@ -172,15 +189,18 @@ class DatasetWriter:
             raise ValueError("camera_to_base must be a finite 4x4 matrix")
         index = len(self.frames)
         stem = f"frame_{index:05d}.png"
-        Image.fromarray(rgb).save(self.staging / "images" / stem)
+        with writing(self.root / self.name / "images" / stem):
+            Image.fromarray(rgb).save(self.staging / "images" / stem)
         depth_path = None
         if depth_m is not None:
             depth_path = f"depth/{stem}"
-            Image.fromarray(depth_m_to_png_units(depth_m)).save(self.staging / depth_path)
+            with writing(self.root / self.name / depth_path):
+                Image.fromarray(depth_m_to_png_units(depth_m)).save(self.staging / depth_path)
         extra: dict[str, str] = {}
         for subdir, image in (extra_images or {}).items():
-            (self.staging / subdir).mkdir(exist_ok=True)
-            Image.fromarray(np.asarray(image)).save(self.staging / subdir / stem)
+            with writing(self.root / self.name / subdir / stem):
+                (self.staging / subdir).mkdir(exist_ok=True)
+                Image.fromarray(np.asarray(image)).save(self.staging / subdir / stem)
             extra[f"{subdir}_path"] = f"{subdir}/{stem}"
         frame = Frame(index, f"images/{stem}", depth_path, pose, int(stamp_ns), extra)
         self.frames.append(frame)
@@ -189,8 +209,9 @@ class DatasetWriter:
     def write_json(self, relpath: str, obj: Any) -> None:
         """An extra JSON file inside the dataset (e.g. ``ground_truth.json``)."""
         path = self.staging / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(obj) + "\n")
+        with writing(self.root / self.name / relpath):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(obj) + "\n")
 
     def commit(self) -> Path:
         """Write transforms.json last, then atomically publish. Returns the dataset's final path."""
@@ -205,7 +226,8 @@ class DatasetWriter:
             "num_views": len(self.frames),
             **self.metadata,
         }
-        (self.staging / TRANSFORMS).write_text(json.dumps(meta, indent=1) + "\n")
+        with writing(self.root / self.name / TRANSFORMS):
+            (self.staging / TRANSFORMS).write_text(json.dumps(meta, indent=1) + "\n")
         return publish_dir(self.staging, self.root, self.name)
 
     def abort(self) -> None:
@@ -225,22 +247,119 @@ class DatasetWriter:
 
 
 def load_dataset(path: Path) -> Dataset:
-    """Read a dataset directory written by :class:`DatasetWriter` (or any nerfstudio pinhole dataset)."""
+    """Read a dataset directory written by :class:`DatasetWriter` (or any nerfstudio pinhole dataset).
+
+    A malformed ``transforms.json`` raises :class:`InputError` naming the file and, for a frame, its index.
+    Poses are read as they are; :func:`check_dataset` checks them (and every image) before training.
+    """
     root = Path(path)
     transforms = root / TRANSFORMS
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a dataset folder" + (" (it is a file)" if root.exists() else ""))
     if not transforms.is_file():
         raise FileNotFoundError(f"{root} is not a dataset: no {TRANSFORMS}")
-    meta = json.loads(transforms.read_text())
-    intrinsics = CameraIntrinsics.from_transforms(meta)
-    frames = []
-    for index, fr in enumerate(meta["frames"]):
-        extra = {k: v for k, v in fr.items() if k.endswith("_path") and k not in ("file_path", "depth_file_path")}
-        frames.append(Frame(index, fr["file_path"], fr.get("depth_file_path"),
-                            opengl_to_optical(np.array(fr["transform_matrix"], dtype=np.float64)),
-                            int(fr.get("stamp_ns", 0)), extra))
+    meta = read_json_file(transforms)
+    if not isinstance(meta, dict):
+        raise InputError(f"{transforms}: expected a JSON object, got {type(meta).__name__}")
+    try:
+        intrinsics = CameraIntrinsics.from_transforms(meta)
+    except InputError as err:
+        raise InputError(f"{transforms}: {err}") from None
+    raw_frames = meta.get("frames")
+    if not isinstance(raw_frames, list):
+        raise InputError(f"{transforms}: 'frames' must be a list, got {type(raw_frames).__name__}")
+    frames = [_frame_from_json(index, fr, transforms) for index, fr in enumerate(raw_frames)]
     ours = meta.get("dff_grasp", {})
-    return Dataset(root, intrinsics, frames, ours.get("base_frame", "base_link"), ours.get("pose_source", "unknown"),
-                   ours)
+    if not isinstance(ours, dict):
+        raise InputError(f"{transforms}: 'dff_grasp' must be an object, got {type(ours).__name__}")
+    return Dataset(root, intrinsics, frames, str(ours.get("base_frame", "base_link")),
+                   str(ours.get("pose_source", "unknown")), ours)
+
+
+def _frame_from_json(index: int, fr: Any, transforms: Path) -> Frame:
+    where = f"{transforms}: frame {index}"
+    if not isinstance(fr, dict):
+        raise InputError(f"{where}: expected an object, got {type(fr).__name__}")
+    for key in ("file_path", "transform_matrix"):
+        if key not in fr:
+            raise InputError(f"{where}: '{key}' is missing")
+    paths = {k: v for k, v in fr.items() if k.endswith("_path")}
+    bad = [k for k, v in paths.items() if not isinstance(v, str) or not v]
+    if bad:
+        raise InputError(f"{where}: {bad[0]} must be a non-empty path string, got {fr[bad[0]]!r}")
+    try:
+        matrix = np.array(fr["transform_matrix"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: transform_matrix is not a 4x4 matrix of numbers") from None
+    if matrix.shape != (4, 4):
+        raise InputError(f"{where}: transform_matrix must be 4x4, got shape {matrix.shape}")
+    stamp = fr.get("stamp_ns", 0)
+    if isinstance(stamp, bool) or not isinstance(stamp, int):
+        raise InputError(f"{where}: stamp_ns must be an integer, got {stamp!r}")
+    extra = {k: v for k, v in paths.items() if k not in ("file_path", "depth_file_path")}
+    return Frame(index, fr["file_path"], fr.get("depth_file_path"), opengl_to_optical(matrix), stamp, extra)
+
+
+def rigid_transform_problem(matrix: np.ndarray) -> str | None:
+    """Why a 4x4 pose is not a finite rigid transform (rotation + translation), or None when it is one."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.shape != (4, 4):
+        return f"is {matrix.shape}, not 4x4"
+    if not np.all(np.isfinite(matrix)):
+        return "has NaN or infinite entries"
+    if not np.allclose(matrix[3], [0.0, 0.0, 0.0, 1.0], atol=RIGID_TOLERANCE):
+        return f"has bottom row {matrix[3].round(4).tolist()}, not [0, 0, 0, 1]"
+    rotation = matrix[:3, :3]
+    if (np.abs(rotation.T @ rotation - np.eye(3)).max() > RIGID_TOLERANCE
+            or abs(np.linalg.det(rotation) - 1.0) > RIGID_TOLERANCE):
+        return f"has a rotation part that is not a rotation (determinant {np.linalg.det(rotation):.3g})"
+    return None
+
+
+def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
+    """The pre-flight before training: the dataset loads and every frame is usable, or one line naming the frame.
+
+    Checks that there are at least ``min_views`` frames, that every image and depth image exists and decodes
+    completely, that its size matches the intrinsics, that depth is single-channel integer millimetres with
+    some valid pixels somewhere, and that every pose is a finite rigid transform. Costs one decode of each image
+    (seconds), against minutes of training that would otherwise fail or produce a wrong field.
+    """
+    from PIL import Image
+
+    dataset = load_dataset(path)
+    root, size = dataset.root, (dataset.intrinsics.width, dataset.intrinsics.height)
+    if len(dataset.frames) < min_views:
+        raise InputError(f"dataset {root} has {len(dataset.frames)} views; training needs at least {min_views}")
+    any_depth = False
+    for frame in dataset.frames:
+        where = f"dataset {root}: frame {frame.index}"
+        problem = rigid_transform_problem(frame.camera_to_base)
+        if problem:
+            raise InputError(f"{where}: transform_matrix {problem}")
+        for kind, rel in (("image", frame.image_path), ("depth", frame.depth_path)):
+            if rel is None:
+                continue
+            file = root / rel
+            try:
+                with Image.open(file) as image:
+                    image.load()  # decodes every pixel: a truncated file fails here, not in training
+                    mode, found = image.mode, image.size
+                    if kind == "depth":
+                        any_depth = any_depth or bool(image.getbbox())
+            except FileNotFoundError:
+                raise InputError(f"{where}: {kind} {rel} does not exist") from None
+            except (OSError, SyntaxError, ValueError) as err:
+                raise InputError(f"{where}: {kind} {rel} cannot be decoded ({' '.join(str(err).split())})") from None
+            if found != size:
+                raise InputError(f"{where}: {kind} {rel} is {found[0]}x{found[1]} pixels, the intrinsics say "
+                                 f"{size[0]}x{size[1]}")
+            if kind == "image" and mode not in ("RGB", "RGBA", "L", "P"):
+                raise InputError(f"{where}: image {rel} has pixel mode {mode}; expected 8-bit RGB")
+            if kind == "depth" and mode not in ("I;16", "I;16B", "I;16L", "I"):
+                raise InputError(f"{where}: depth {rel} has pixel mode {mode}; expected 16-bit millimetres")
+    if any(f.depth_path for f in dataset.frames) and not any_depth:
+        raise InputError(f"dataset {root}: every depth image is empty (0 = no return everywhere)")
+    return dataset
 
 
 def iter_datasets(root: Path) -> Iterator[Path]:
@@ -265,5 +384,5 @@ def timestamped_name(prefix: str = "scan") -> str:
 __all__ = [
     "CameraIntrinsics", "Dataset", "DatasetWriter", "Frame", "load_dataset", "newest_dataset", "iter_datasets",
     "optical_to_opengl", "opengl_to_optical", "depth_m_to_png_units", "png_units_to_depth_m", "timestamped_name",
-    "DEPTH_SCALE_M_PER_UNIT",
+    "DEPTH_SCALE_M_PER_UNIT", "check_dataset", "rigid_transform_problem", "MIN_TRAINING_VIEWS",
 ]

@@ -6,14 +6,18 @@ process group so that grandchildren (e.g. data-loader workers) are stopped with 
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Sequence
+
+TAIL_LINES = 50  # output lines kept per child for explaining its death
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -37,6 +41,9 @@ class ProcessGroup:
     def __init__(self) -> None:
         self.procs: dict[str, subprocess.Popen] = {}
         self._logs: list[IO] = []  # log files handed to start(); closed with the children
+        self._tails: dict[str, collections.deque[str]] = {}  # last output lines of children started keep_tail
+        self._log_paths: dict[str, Path] = {}
+        self._forwarders: list[threading.Thread] = []
 
     def __enter__(self) -> ProcessGroup:
         return self
@@ -45,14 +52,44 @@ class ProcessGroup:
         self.stop()
 
     def start(self, name: str, cmd: Sequence[str], *, env: dict[str, str] | None = None,
-              stdout: IO | int | None = None, cwd: str | Path | None = None) -> subprocess.Popen:
-        proc = subprocess.Popen(list(cmd), env=child_env(env), stdout=stdout,
-                                stderr=subprocess.STDOUT if stdout is not None else None, cwd=cwd,
+              stdout: IO | int | None = None, cwd: str | Path | None = None,
+              keep_tail: bool = False) -> subprocess.Popen:
+        """Start ``cmd`` as child ``name``. With ``keep_tail`` its last output lines stay readable through
+        :meth:`last_line` (from its log file, or, for a child writing to this terminal, through a pipe whose
+        lines are forwarded to our stderr as they come)."""
+        pipe = keep_tail and stdout is None
+        proc = subprocess.Popen(list(cmd), env=child_env(env), stdout=subprocess.PIPE if pipe else stdout,
+                                stderr=subprocess.STDOUT if stdout is not None or pipe else None, cwd=cwd,
                                 start_new_session=True)
         self.procs[name] = proc
         if hasattr(stdout, "close"):
             self._logs.append(stdout)  # type: ignore[arg-type]
+        if keep_tail and hasattr(stdout, "name"):
+            self._log_paths[name] = Path(stdout.name)  # type: ignore[union-attr]
+        if pipe:
+            tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+            self._tails[name] = tail
+            forwarder = threading.Thread(target=_forward, args=(proc.stdout, tail), daemon=True,
+                                         name=f"output-{name}")
+            forwarder.start()
+            self._forwarders.append(forwarder)
         return proc
+
+    def last_line(self, name: str, prefer: str = "") -> str:
+        """The child's last output line starting with ``prefer`` (e.g. its ``[node] cannot start: ...``), else its
+        last non-empty line; '' when nothing was kept (see ``keep_tail``)."""
+        proc = self.procs.get(name)
+        if name in self._tails and proc is not None and proc.poll() is not None:
+            for thread in self._forwarders:
+                if thread.name == f"output-{name}":
+                    thread.join(timeout=2.0)  # the pipe's last lines
+        lines: list[str] = list(self._tails.get(name, ()))
+        if name in self._log_paths:
+            with contextlib.suppress(OSError):
+                lines = self._log_paths[name].read_text(errors="replace").splitlines()[-TAIL_LINES:]
+        lines = [line.strip() for line in lines if line.strip()]
+        preferred = [line for line in lines if prefer and line.startswith(prefer)]
+        return (preferred or lines or [""])[-1]
 
     def poll_failed(self) -> dict[str, int]:
         """Children that have exited, with their exit codes."""
@@ -76,6 +113,19 @@ class ProcessGroup:
         for log in self._logs:
             log.close()
         return codes
+
+
+def _forward(pipe: IO[bytes], tail: collections.deque[str]) -> None:
+    """Copy a child's output (ROS logs: stderr) to our stderr line by line, keeping the last lines."""
+    with contextlib.suppress(OSError, ValueError):
+        for raw in iter(pipe.readline, b""):
+            line = raw.decode(errors="replace")
+            tail.append(line.rstrip("\n"))
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stderr.write(line)
+                sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        pipe.close()
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

@@ -11,7 +11,7 @@ The query node only needs ``field.json`` + ``scene_cloud.npz``; it never has to 
 from __future__ import annotations
 
 import io
-import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,19 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.atomic import atomic_write_bytes, is_partial
+from dff_grasp_ros.errors import InputError, read_json_file
 
 FIELD_META = "field.json"
 FIELD_WEIGHTS = "field.pt"
 SCENE_CLOUD = "scene_cloud.npz"
+# Array name -> (columns, or None for "any feature width >= 1"; dtype kinds accepted: f float, u unsigned int).
+CLOUD_ARRAYS: dict[str, tuple[int | None, str]] = {
+    "points_m": (3, "f"), "normals": (3, "f"), "rgb": (3, "u"), "language": (None, "f"), "dino": (None, "f")}
+
+
+class FieldFormatError(InputError):
+    """A field directory cannot be served (its files are malformed or do not fit together); the message names
+    the file and the fault."""
 
 
 @dataclass
@@ -56,13 +65,74 @@ class SceneCloud:
 
     @staticmethod
     def load(path: Path) -> SceneCloud:
-        with np.load(Path(path), allow_pickle=False) as data:
-            return SceneCloud(points_m=data["points_m"], normals=data["normals"], rgb=data["rgb"],
-                              language=data["language"].astype(np.float32), dino=data["dino"].astype(np.float32))
+        """Read and check a scene cloud; FieldFormatError names the file and what is wrong with it.
+
+        Checked: it is a complete npz, every array is there with the right shape, dtype and row count, there is
+        at least one point and no NaN/inf anywhere (one bad row would poison every distance and every
+        relevancy of a query).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"scene cloud {path} does not exist")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in CLOUD_ARRAYS if name in data.files}
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+            detail = " ".join(str(err).split()) or type(err).__name__
+            raise FieldFormatError(f"scene cloud {path} is empty, truncated or not an npz file ({detail})") from None
+        check_cloud_arrays(arrays, str(path))
+        return SceneCloud(points_m=arrays["points_m"], normals=arrays["normals"], rgb=arrays["rgb"],
+                          language=arrays["language"].astype(np.float32), dino=arrays["dino"].astype(np.float32))
+
+
+def check_cloud_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
+    """FieldFormatError unless ``arrays`` hold a usable scene cloud (see :meth:`SceneCloud.load`)."""
+    missing = [name for name in CLOUD_ARRAYS if name not in arrays]
+    if missing:
+        raise FieldFormatError(f"scene cloud {where} lacks array(s) {missing}; it has {sorted(arrays)}")
+    rows = len(arrays["points_m"]) if arrays["points_m"].ndim else 0
+    if rows == 0:
+        raise FieldFormatError(f"scene cloud {where} has no points")
+    for name, (columns, kinds) in CLOUD_ARRAYS.items():
+        array = arrays[name]
+        shape = f"(N, {columns})" if columns else "(N, D)"
+        if array.ndim != 2 or len(array) != rows or (columns and array.shape[1] != columns) or array.shape[1] < 1:
+            raise FieldFormatError(f"scene cloud {where}: {name} has shape {array.shape}, expected {shape} with "
+                                   f"N = {rows} points")
+        if array.dtype.kind not in kinds:
+            raise FieldFormatError(f"scene cloud {where}: {name} has dtype {array.dtype}, expected "
+                                   f"{'float' if kinds == 'f' else 'uint8'}")
+        if kinds == "f" and not np.all(np.isfinite(array)):
+            bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+            raise FieldFormatError(f"scene cloud {where}: {name} has NaN or infinite values (first at point {bad})")
 
 
 def read_field_meta(field_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(field_dir) / FIELD_META).read_text())
+    """field.json of a field directory, checked against what the query side relies on (FieldFormatError)."""
+    path = Path(field_dir) / FIELD_META
+    meta = read_json_file(path, "field metadata")
+    check_field_meta(meta, path)
+    return meta
+
+
+def check_field_meta(meta: Any, path: Path | str) -> None:
+    """The schema of field.json as far as serving a field needs it: an object naming its language teacher.
+
+    ``language_teacher`` is ``{"name": str, ...settings}``; optional ``base_frame`` is a non-empty string and
+    optional ``feature_dims`` maps ``language``/``dino`` to positive integers.
+    """
+    if not isinstance(meta, dict):
+        raise FieldFormatError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    teacher = meta.get("language_teacher")
+    if not isinstance(teacher, dict) or not isinstance(teacher.get("name"), str) or not teacher["name"]:
+        raise FieldFormatError(f"{path}: 'language_teacher' must be an object with a 'name'; got {teacher!r:.80}")
+    base_frame = meta.get("base_frame", "base_link")
+    if not isinstance(base_frame, str) or not base_frame:
+        raise FieldFormatError(f"{path}: 'base_frame' must be a non-empty string, got {base_frame!r:.80}")
+    dims = meta.get("feature_dims", {})
+    if not isinstance(dims, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in dims.values()):
+        raise FieldFormatError(f"{path}: 'feature_dims' must map names to positive integers, got {dims!r:.80}")
 
 
 def is_complete_field(path: Path) -> bool:

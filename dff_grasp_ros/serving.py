@@ -15,9 +15,17 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
-from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, newest_field, read_field_meta
+from dff_grasp_ros.scene_cloud import (
+    FIELD_META,
+    SCENE_CLOUD,
+    FieldFormatError,
+    SceneCloud,
+    newest_field,
+    read_field_meta,
+)
 
 NO_FIELD_MESSAGE = "no trained field yet: capture views and train one (/capture_views, /train_field)"
 
@@ -63,11 +71,32 @@ def make_text_encoder(settings: dict[str, Any], device: str = "auto") -> Callabl
 
 
 def load_served_field(field_dir: Path, device: str = "auto", params: QueryParams | None = None) -> ServedField:
-    """Load a field directory for serving queries with ``params`` (the cloud is prepared for them once here)."""
+    """Load and check a field for serving queries with ``params`` (the cloud is prepared for them once here);
+    anything malformed raises one line naming the file, and nothing is served.
+
+    Beyond the files' own checks (:func:`read_field_meta`, :meth:`SceneCloud.load`), the parts must fit
+    together: the cloud's feature widths match field.json's ``feature_dims`` and the text encoder's output, so
+    a field that loads is one every later query can use.
+    """
     field_dir = Path(field_dir)
+    if not field_dir.is_dir():
+        raise FileNotFoundError(f"field {field_dir} is not a folder")
     meta = read_field_meta(field_dir)
     cloud = SceneCloud.load(field_dir / SCENE_CLOUD)
-    encoder = make_text_encoder(language_teacher_settings(meta), device)
+    for name, width in meta.get("feature_dims", {}).items():
+        found = getattr(cloud, name, None)
+        if found is not None and found.shape[1] != width:
+            raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: {name} features are {found.shape[1]} wide, "
+                                   f"{FIELD_META} says {width}")
+    try:
+        encoder = make_text_encoder(language_teacher_settings(meta), device)
+        text_width = encoder(["object"]).shape[1]
+    except Exception as err:  # an unknown teacher or setting in field.json, or its weights missing here
+        raise FieldFormatError(f"{field_dir / FIELD_META}: its language teacher cannot be built: "
+                               f"{one_line(err)}") from err
+    if text_width != cloud.language.shape[1]:
+        raise FieldFormatError(f"{field_dir / SCENE_CLOUD}: language features are {cloud.language.shape[1]} wide, "
+                               f"the {meta['language_teacher']['name']} text encoder gives {text_width}")
     prepared = prepare_query_cloud(cloud, params)
     return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")), prepared)
 

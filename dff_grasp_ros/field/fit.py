@@ -14,13 +14,14 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir
-from dff_grasp_ros.dataset import Dataset, load_dataset
+from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir, writing
+from dff_grasp_ros.dataset import Dataset, check_dataset
 from dff_grasp_ros.field.export import build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.method import make_trainer_config, method_preset
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
+from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
@@ -30,7 +31,7 @@ REPORT_EVERY = 10  # steps between loss read-backs: each one waits for the GPU
 
 
 class TrainingError(RuntimeError):
-    """Training failed (non-finite loss, out of GPU memory); nothing was published."""
+    """Training failed (non-finite loss, out of GPU memory, no surface found); nothing was published."""
 
 
 class TrainingCancelled(RuntimeError):
@@ -65,13 +66,37 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     ``teacher`` is the language teacher ('clip' or 'synthetic'); its DINO partner is implied.
     ``teacher_settings`` may give extra make_teacher() settings under "language" / "dino".
     Returns the published field directory (field.json, field.pt, scene_cloud.npz).
-    Raises TrainingError (non-finite loss, CUDA out of memory) or TrainingCancelled; then nothing is published.
+    Raises InputError (a bad request, output folder or dataset: before any training), TrainingError (non-finite
+    loss, CUDA out of memory) or TrainingCancelled; then nothing is published and no staging folder is left.
     """
-    dataset = load_dataset(Path(dataset_dir))
-    torch_device = resolve_device(device)
+    # Everything that can be checked is checked before minutes of work: the request, the output folder (a
+    # staging folder is made there now: a file in the way or a read-only disk fails here) and the dataset.
+    if steps is not None:
+        check_train_request(steps)
     preset = method_preset(method)
+    teacher_pair(teacher)
+    torch_device = resolve_device(device)
     trainer_config = make_trainer_config(preset, steps)
-    _point_at_dataset(trainer_config, dataset, teacher, teacher_settings or {})
+    dataset = check_dataset(Path(dataset_dir))
+    name = name or f"field_{dataset.root.name}"
+    staging = make_staging_dir(Path(out_root), name)
+    try:
+        field, cloud = _train_and_export(dataset, trainer_config, preset, teacher, teacher_settings or {},
+                                         torch_device, method, progress, should_stop, seed)
+        with writing(Path(out_root) / name):
+            write_field_files(staging, field, cloud)
+        return publish_dir(staging, Path(out_root), name)
+    except BaseException:
+        discard_dir(staging)
+        raise
+
+
+def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
+                      teacher_settings: dict[str, dict[str, Any]], torch_device: torch.device, method: str,
+                      progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
+                      seed: int) -> tuple[TrainedField, Any]:
+    """Teacher features, training and the scene-cloud export of :func:`fit`."""
+    _point_at_dataset(trainer_config, dataset, teacher, teacher_settings)
     torch.manual_seed(seed)  # pixel sampling and initialisation: reproducible fields
     started = time.monotonic()
     try:
@@ -93,21 +118,16 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
                 cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
                                           [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
         except ValueError as err:
-            raise TrainingError(f"{err} (after {trainer_config.max_num_iterations} steps; train longer)") from err
+            # The export's own message says what went wrong; no advice is added here (it was wrong as often as
+            # not: "train longer" for a depth image of the wrong size).
+            raise TrainingError(f"{err} (after {trainer_config.max_num_iterations} steps)") from err
     except torch.cuda.OutOfMemoryError as err:
         raise TrainingError(f"CUDA ran out of memory training {method!r} on {dataset.root}; free the GPU or use "
                             f"a smaller method (dff-tiny): {err}") from err
     field.meta["setup_s"] = round(setup_s, 3)
     field.meta["export_s"] = round(time.monotonic() - started - setup_s - train_s, 3)
     field.meta["scene_cloud_points"] = len(cloud)
-    name = name or f"field_{dataset.root.name}"
-    staging = make_staging_dir(Path(out_root), name)
-    try:
-        write_field_files(staging, field, cloud)
-        return publish_dir(staging, Path(out_root), name)
-    except BaseException:
-        discard_dir(staging)
-        raise
+    return field, cloud
 
 
 def _point_at_dataset(trainer_config, dataset: Dataset, teacher: str,

@@ -27,6 +27,8 @@ from dff_grasp_ros import names
 from dff_grasp_ros.capture.scan_end import ScanEndWatch, ScanState
 from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
+from dff_grasp_ros.errors import InputError, one_line
+from dff_grasp_ros.goals import check_capture_request
 from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node, tf_buffer
 from dff_grasp_ros.nodes.params import CaptureParams
 from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, transform_to_matrix
@@ -66,8 +68,9 @@ class CaptureNode(Node):
         self.create_subscription(ScanStatus, names.SCAN_STATUS_TOPIC, self.on_scan_status, latched_qos())
         self.arrivals = 0  # camera frames during the current goal, counted apart from the (busy) stream callbacks
         self.last_arrival_s: float | None = None
-        self.server = ActionServer(self, CaptureViews, names.CAPTURE_VIEWS_ACTION, execute_callback=self.execute,
-                                   goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
+        self.server = ActionServer(self, CaptureViews, names.CAPTURE_VIEWS_ACTION,
+                                   execute_callback=self.execute_checked, goal_callback=self.on_goal,
+                                   cancel_callback=lambda _: CancelResponse.ACCEPT,
                                    callback_group=ReentrantCallbackGroup())
         self.get_logger().info(f"ready: poses from {self.pose_source}, datasets in {self.p.datasets_dir}")
 
@@ -126,6 +129,17 @@ class CaptureNode(Node):
             self.get_logger().warning("a capture is already running; goal rejected")
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
+
+    def execute_checked(self, goal_handle) -> CaptureViews.Result:
+        """Refuse an absurd goal with its reason in the result (a rejected ROS goal carries none), else capture."""
+        try:
+            check_capture_request(int(goal_handle.request.num_views), float(goal_handle.request.timeout_s))
+        except InputError as err:
+            message = f"goal refused: {one_line(err)}"
+            self.get_logger().warning(message)
+            goal_handle.abort()
+            return CaptureViews.Result(success=False, message=message)
+        return self.execute(goal_handle)
 
     def feed(self, stream: str, msg: Any) -> None:
         with self.session_lock:
@@ -206,7 +220,7 @@ class CaptureNode(Node):
             return result
         except Exception as err:
             session.abort()
-            result.message = f"capture failed: {type(err).__name__}: {err}"
+            result.message = f"capture failed: {one_line(err)}"
             self.get_logger().error(result.message)
             goal_handle.abort()
             return result

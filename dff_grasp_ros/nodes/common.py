@@ -8,7 +8,9 @@ from typing import Any, Callable, TypeVar
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from dff_grasp_ros.nodes.params import expand_data_dir, specs_of
+from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.nodes.param_file import check_params_file, params_files_in
+from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, expand_data_dir, specs_of
 
 P = TypeVar("P")
 
@@ -25,7 +27,11 @@ def declare_parameters(node: Any, params_type: type[P]) -> P:
     """
     values = {}
     for spec in specs_of(params_type):
-        node.declare_parameter(spec.name, spec.default, ParameterDescriptor(description=spec.description))
+        try:
+            node.declare_parameter(spec.name, spec.default, ParameterDescriptor(description=spec.description))
+        except Exception as err:  # rclpy: an override of the wrong type (InvalidParameterTypeException)
+            raise ParameterError(f"parameter {node.get_name()}.{spec.name} has the wrong type, it must be "
+                                 f"{type(spec.default).__name__}: {one_line(err)}") from None
         value = node.get_parameter(spec.name).value
         if isinstance(spec.default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)  # "rate_hz: 5" in a YAML file means 5.0
@@ -63,20 +69,36 @@ def tf_buffer(node: Any) -> tuple[Any, Any]:
 def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threads: int = 4) -> int:
     """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM.
 
-    A node that cannot start (a bad parameter, a missing scene) exits with status 2 and one line on stderr that
-    names what is wrong, never a traceback.
+    A node that cannot start (a malformed parameter file, a parameter of the wrong type or out of range, a
+    missing scene, an unknown teacher) exits with status 2 and one line on stderr, ``[node] cannot start: ...``,
+    that names the parameter and the file; never a traceback. The parameter files are checked before rclpy
+    reads them (rcl's own refusal is a traceback from deep inside ``rclpy.init``).
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
-    rclpy.init(args=args)
+    name = getattr(make_node, "NODE_NAME", "node")
+    files = params_files_in(list(sys.argv if args is None else args))
+
+    def cannot_start(err: BaseException) -> int:
+        line = one_line(err)
+        if files and "parameter" in line and not any(str(f) in line for f in files):
+            line += f" (parameter files: {', '.join(map(str, files))}, or a -p override)"
+        print(f"[{name}] cannot start: {line}", file=sys.stderr, flush=True)
+        return 2
+
+    try:
+        for params_file in files:
+            check_params_file(params_file, {name: NODE_PARAM_TYPES[name]} if name in NODE_PARAM_TYPES else {})
+        rclpy.init(args=args)
+    except Exception as err:
+        return cannot_start(err)
     node = None
     try:
         try:
             node = make_node()
-        except (ParameterError, ValueError, FileNotFoundError, RuntimeError) as err:
-            print(f"[{getattr(make_node, 'NODE_NAME', 'node')}] cannot start: {err}", file=sys.stderr)
-            return 2
+        except Exception as err:
+            return cannot_start(err)
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
         executor.spin()

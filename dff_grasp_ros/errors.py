@@ -1,0 +1,68 @@
+"""One line per failure: how every front end (the CLI, the nodes' results and logs) words an exception for a user.
+
+The rule of this package: bad input is answered with one line that names the file or value at fault, never a
+traceback. Loaders raise :class:`InputError` (or another ``ValueError``) with such a message; :func:`one_line`
+turns any exception, expected or not, into the line a user reads.
+"""
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+from typing import Any
+
+MAX_LINE_CHARS = 600  # a message longer than this is cut: one line must stay readable in a terminal
+
+
+class InputError(ValueError):
+    """Bad input the user can fix (a file, a value, a goal); the message names it."""
+
+
+# Raised for expected failures whose message is already written for the user: no exception name in front.
+_WORDED = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def one_line(err: BaseException) -> str:
+    """``err`` as one line for a user: its message when it was written for one, else its type and message.
+
+    A full disk is said plainly with the file being written (when known), whatever layer noticed it.
+    """
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        where = f" writing {err.filename}" if err.filename else ""
+        text = f"no space left on device{where}; nothing was published, earlier outputs are untouched"
+    elif isinstance(err, OSError) and err.filename and err.strerror:
+        text = f"{err.strerror}: {err.filename}"
+    elif is_worded(err):
+        text = str(err) or type(err).__name__
+    else:
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LINE_CHARS else text[: MAX_LINE_CHARS - 3] + "..."
+
+
+def is_worded(err: BaseException) -> bool:
+    """Whether ``err``'s message was written for a user: ValueErrors, file errors with a name, a full disk, and
+    every error class of this package (RosCallError, TrainingError, TeacherError...). Others are likely bugs."""
+    if isinstance(err, OSError) and (err.errno == errno.ENOSPC or (err.filename and err.strerror)):
+        return True
+    return isinstance(err, _WORDED) or type(err).__module__.split(".")[0] == "dff_grasp_ros"
+
+
+def read_json_file(path: Path, what: str = "") -> Any:
+    """Parse a JSON file; a missing, unreadable or malformed one raises one line naming it (InputError)."""
+    path = Path(path)
+    label = f"{what} {path}" if what else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{label} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{label} is not UTF-8 text (byte {err.start})") from None
+    except IsADirectoryError:
+        raise InputError(f"{label} is a directory, not a JSON file") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        if not text.strip():
+            raise InputError(f"{label} is empty") from None
+        raise InputError(f"{label} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None

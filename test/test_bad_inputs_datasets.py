@@ -1,0 +1,145 @@
+"""Bad datasets and output folders for training: refused by the pre-flight before any training, in one line naming
+the dataset and the frame; nothing is written under --out and the dataset is left as it was."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from bad_inputs import partials, refused, snapshot
+from PIL import Image
+
+from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS, TRANSFORMS, check_dataset
+from dff_grasp_ros.synthetic import render_dataset
+
+FIT = ("--teacher", "synthetic", "--method", "dff-tiny", "--device", "cpu", "--steps", "5")
+BAD_FRAME = 4
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    return render_dataset("tiny", tmp_path_factory.mktemp("datasets"), name="tiny")
+
+
+def _transforms(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    def edit(dataset: Path) -> None:
+        meta = json.loads((dataset / TRANSFORMS).read_text())
+        change(meta)
+        (dataset / TRANSFORMS).write_text(json.dumps(meta))
+    return edit
+
+
+def _frame(key: str, value) -> Callable[[Path], None]:
+    def change(meta: dict) -> None:
+        if value is None:
+            del meta["frames"][BAD_FRAME][key]
+        else:
+            meta["frames"][BAD_FRAME][key] = value
+    return _transforms(change)
+
+
+def _pose(make: Callable[[np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    def change(meta: dict) -> None:
+        matrix = np.array(meta["frames"][BAD_FRAME]["transform_matrix"])
+        meta["frames"][BAD_FRAME]["transform_matrix"] = make(matrix).tolist()
+    return _transforms(change)
+
+
+def _image(kind: str, write: Callable[[Path], None]) -> Callable[[Path], None]:
+    return lambda dataset: write(dataset / kind / f"frame_{BAD_FRAME:05d}.png")
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _resize(path: Path) -> None:
+    image = Image.open(path)
+    image.resize((image.width // 2, image.height // 2)).save(path)
+
+
+def _zero_all_depth(dataset: Path) -> None:
+    for path in (dataset / "depth").glob("*.png"):
+        Image.fromarray(np.zeros((96, 128), np.uint16)).save(path)
+
+
+def _set(key: str, value) -> Callable[[dict], None]:
+    return lambda meta: meta.__setitem__(key, value)
+
+
+FRAME = f"frame {BAD_FRAME}"
+IMAGE = f"images/frame_{BAD_FRAME:05d}.png"
+DEPTH = f"depth/frame_{BAD_FRAME:05d}.png"
+# case id -> (how to break a copy of the tiny dataset, what the one line must say besides the dataset's path)
+BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    "no transforms.json": (lambda d: (d / TRANSFORMS).unlink(), ("no transforms.json",)),
+    "transforms not json": (lambda d: (d / TRANSFORMS).write_text("{frames: ["), ("not valid JSON", "line 1")),
+    "transforms is a list": (lambda d: (d / TRANSFORMS).write_text("[]"), ("expected a JSON object",)),
+    "transforms empty": (lambda d: (d / TRANSFORMS).write_text(""), ("is empty",)),
+    "no width": (_transforms(lambda m: m.pop("w")), ("'w' is missing",)),
+    "width is text": (_transforms(_set("w", "wide")), ("'w' must be a finite number",)),
+    "negative focal length": (_transforms(_set("fl_x", -5.0)), ("focal lengths",)),
+    "frames not a list": (_transforms(_set("frames", {"0": {}})), ("'frames' must be a list",)),
+    "too few frames": (_transforms(lambda m: m.__setitem__("frames", m["frames"][:MIN_TRAINING_VIEWS - 1])),
+                       (f"has {MIN_TRAINING_VIEWS - 1} views", f"at least {MIN_TRAINING_VIEWS}")),
+    "frame without file_path": (_frame("file_path", None), (FRAME, "'file_path' is missing")),
+    "frame file_path empty": (_frame("file_path", ""), (FRAME, "file_path must be a non-empty path")),
+    "stamp is text": (_frame("stamp_ns", "noon"), (FRAME, "stamp_ns must be an integer")),
+    "pose 3x4": (_pose(lambda m: m[:3]), (FRAME, "must be 4x4")),
+    "pose of text": (_frame("transform_matrix", [["a"] * 4] * 4), (FRAME, "not a 4x4 matrix of numbers")),
+    "pose nan": (_pose(lambda m: m * np.nan), (FRAME, "NaN or infinite")),
+    "pose all zero": (_pose(np.zeros_like), (FRAME, "bottom row")),
+    "pose scaled": (_pose(lambda m: np.diag([2.0, 2.0, 2.0, 1.0]) @ m), (FRAME, "not a rotation")),
+    "pose mirrored": (_pose(lambda m: np.diag([-1.0, 1.0, 1.0, 1.0]) @ m), (FRAME, "not a rotation")),
+    "image missing": (_image("images", Path.unlink), (FRAME, IMAGE, "does not exist")),
+    "image truncated": (_image("images", _truncate), (FRAME, IMAGE, "cannot be decoded")),
+    "image not a png": (_image("images", lambda p: p.write_text("hello")), (FRAME, IMAGE, "cannot be decoded")),
+    "image wrong size": (_image("images", _resize), (FRAME, IMAGE, "is 64x48 pixels, the intrinsics say 128x96")),
+    "image 16 bit": (_image("images", lambda p: Image.fromarray(np.ones((96, 128), np.uint16)).save(p)),
+                     (FRAME, IMAGE, "pixel mode I;16")),
+    "depth truncated": (_image("depth", _truncate), (FRAME, DEPTH, "cannot be decoded")),
+    "depth wrong size": (_image("depth", _resize), (FRAME, DEPTH, "is 64x48 pixels")),
+    "depth 8 bit": (_image("depth", lambda p: Image.fromarray(np.ones((96, 128), np.uint8)).save(p)),
+                    (FRAME, DEPTH, "pixel mode L")),
+    "depth all zero": (_zero_all_depth, ("every depth image is empty",)),
+    "our block not an object": (_transforms(_set("dff_grasp", [1])), ("'dff_grasp' must be an object",)),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
+    break_it, says = BROKEN[case]
+    dataset = tmp_path / "datasets" / "broken"
+    shutil.copytree(tiny_dataset, dataset)
+    break_it(dataset)
+    before = snapshot(dataset)
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", dataset, "--out", out, *FIT, names=(str(dataset), *says))
+    assert snapshot(dataset) == before
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["missing", "a file"])
+def test_fit_refuses_a_dataset_path_that_is_not_a_folder(capsys, tmp_path: Path, case: str):
+    dataset = tmp_path / "dataset"
+    if case == "a file":
+        dataset.write_text("x")
+    refused(capsys, "fit", "--dataset", dataset, "--out", tmp_path / "fields", *FIT,
+            names=(str(dataset), "not a dataset folder"))
+    assert not (tmp_path / "fields").exists()
+
+
+@pytest.mark.parametrize("case", ["out is a file", "a parent of out is a file"])
+def test_fit_checks_the_output_folder_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
+    (tmp_path / "taken").write_text("precious")
+    out = tmp_path / "taken" if case == "out is a file" else tmp_path / "taken" / "fields"
+    refused(capsys, "fit", "--dataset", tiny_dataset, "--out", out, *FIT, names=(str(out), "is a file"))
+    assert (tmp_path / "taken").read_text() == "precious" and partials(tmp_path) == []
+
+
+def test_the_pre_flight_accepts_a_good_dataset(tiny_dataset: Path):
+    assert len(check_dataset(tiny_dataset).frames) == 24

@@ -1,0 +1,174 @@
+"""Absurd goals: refused by the clients before sending, by the servers with a reason the client sees, and by the
+offline tools before work. The runaway of issue 13 (`train --steps -1` started a 4,294,967,295-step job that
+took the trainer) as a DDS test: the bad goals are refused and the next valid goal trains."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from bad_inputs import refused, run_cli
+from ros_helpers import logs, start_nodes
+
+import dff_grasp_ros.clients as clients
+from dff_grasp_ros import names
+from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.goals import MAX_CAPTURE_VIEWS, MAX_TRAIN_STEPS, check_capture_request, check_train_request
+from dff_grasp_ros.process_group import ProcessGroup
+
+CLIENT_GOALS = [
+    (["train", "--steps", "-1"], ("training steps", "got -1")),
+    (["train", "--steps", "4294967295"], ("training steps", "4,294,967,295")),
+    (["train", "--steps", str(MAX_TRAIN_STEPS + 1)], ("between 0 and 1,000,000",)),
+    (["train", "--steps", "1e3"], ("invalid int value: '1e3'",)),
+    (["capture", "--views", "-1"], ("views", "got -1")),
+    (["capture", "--views", str(MAX_CAPTURE_VIEWS + 1)], ("views", "10,001")),
+    (["capture", "--timeout", "-5"], ("timeout", "-5")),
+    (["capture", "--timeout", "nan"], ("timeout", "nan")),
+    (["capture", "--timeout", "inf"], ("timeout", "inf")),
+]
+
+
+@pytest.mark.parametrize(("argv", "says"), CLIENT_GOALS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_the_client_refuses_an_absurd_goal_before_sending(capsys, monkeypatch, argv, says):
+    monkeypatch.setattr(clients, "run_action", _never_sent)
+    refused(capsys, *argv, names=says)
+
+
+def _never_sent(*args, **kwargs):
+    raise AssertionError("the goal was sent")
+
+
+@pytest.mark.parametrize("steps", ["-1", str(MAX_TRAIN_STEPS + 1)])
+def test_offline_fit_refuses_absurd_steps_before_training(capsys, tmp_path: Path, steps: str):
+    refused(capsys, "fit", "--dataset", tmp_path / "any", "--out", tmp_path / "fields", "--steps", steps,
+            "--teacher", "synthetic", "--device", "cpu", names=("training steps",))
+    assert not (tmp_path / "fields").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "says"), [
+    ({"teacher": "gpt"}, "unknown teacher 'gpt'"),
+    ({"method": "dff-huge"}, "unknown dff method 'dff-huge'"),
+])
+def test_offline_fit_refuses_bad_settings_before_training(capsys, tmp_path: Path, kwargs, says):
+    argv = ["fit", "--dataset", tmp_path / "any", "--out", tmp_path / "fields", "--device", "cpu"]
+    for key, value in kwargs.items():
+        argv += [f"--{key}", value]
+    refused(capsys, *argv, names=(says,))
+    assert not (tmp_path / "fields").exists()
+
+
+def test_the_server_side_check_names_the_reason(tmp_path: Path):
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.nodes.trainer import goal_problem
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "not_a_dataset").mkdir()
+    cases = [(TrainField.Goal(max_steps=4294967295), "4,294,967,295"),
+             (TrainField.Goal(dataset_path=str(tmp_path / "gone")), "does not exist"),
+             (TrainField.Goal(dataset_path=str(tmp_path / "file")), "is a file"),
+             (TrainField.Goal(dataset_path=str(tmp_path / "not_a_dataset")), "no transforms.json"),
+             (TrainField.Goal(), "no dataset under")]
+    for goal, says in cases:
+        assert says in goal_problem(goal, str(tmp_path / "datasets")), goal
+
+
+@pytest.mark.parametrize(("views", "timeout"), [(-1, 0.0), (True, 0.0), (1.5, 0.0), (1, -1.0), (1, float("nan"))])
+def test_capture_request_limits(views, timeout):
+    with pytest.raises(InputError):
+        check_capture_request(views, timeout)
+
+
+def test_the_limits_accept_ordinary_requests():
+    assert check_train_request(0) == 0 and check_train_request(MAX_TRAIN_STEPS) == MAX_TRAIN_STEPS
+    assert check_capture_request(48, 120.0) == (48, 120.0)
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_a_runaway_goal_is_refused_and_the_next_valid_goal_trains(capsys, tmp_path: Path, ros_env: dict[str, str]):
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.clients import run_action
+    from dff_grasp_ros.scene_cloud import is_complete_field
+    from dff_grasp_ros.synthetic import render_dataset
+
+    datasets, fields = tmp_path / "datasets", tmp_path / "fields"
+    dataset = render_dataset("tiny", datasets)
+    os.environ.update(ros_env)
+    trainer = {"datasets_dir": str(datasets), "fields_dir": str(fields), "teacher": "synthetic",
+               "method": "dff-tiny", "device": "cpu", "steps": 20}
+    with ProcessGroup() as group:
+        start_nodes(group, {"trainer": trainer}, ros_env, tmp_path / "logs")
+
+        def send(goal: TrainField.Goal) -> TrainField.Result:
+            return run_action(TrainField, names.TRAIN_FIELD_ACTION, goal, timeout_s=600)
+
+        # The issue's command: refused by the client, nothing sent.
+        run = refused(capsys, "train", "--steps", "-1", names=("training steps", "got -1"))
+        assert run.out == ""
+        # What the client used to do: rclpy fails converting -1 for the uint32 field (SystemError), yet the goal
+        # reached the trainer as 4,294,967,295 steps. Now the trainer refuses it and stays free.
+        with pytest.raises(SystemError):
+            send(TrainField.Goal(max_steps=-1))
+        # The same goal sent whole: refused by the server with its reason, at once, without taking the trainer.
+        result = send(TrainField.Goal(max_steps=4294967295))
+        assert not result.success and result.message.startswith("goal refused: training steps"), result.message
+        assert "4,294,967,295" in result.message
+        result = send(TrainField.Goal(dataset_path=str(tmp_path / "no_such_scan")))
+        assert not result.success and "no_such_scan does not exist" in result.message
+        assert not fields.exists() or list(fields.iterdir()) == []
+        # The trainer is free: the next valid goal trains (through the CLI, as a user would).
+        run = run_cli(capsys, "train", "--steps", "20", "--dataset", str(dataset))
+        assert run.code == 0, run.err + logs(tmp_path / "logs")
+        assert is_complete_field(Path(run.out.strip().splitlines()[-1]))
+    # Measured: both 4,294,967,295-step goals reach the trainer (the -1 one despite the client's SystemError) and
+    # both are refused; only the whole one is asserted, the other depends on rclpy's conversion order.
+    assert (tmp_path / "logs" / "trainer.log").read_text().count("goal refused: training steps") in (1, 2)
+
+
+@pytest.mark.ros
+def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: dict[str, str]):
+    """Once, on the loaded 2-core machine, the client waited 15 minutes for a field the trainer had written in
+    49 s (not reproduced in reruns; a lost result response fits). The client now asks again once the goal's
+    status says it ended; here the first answer is lost on purpose."""
+    import threading
+
+    from rclpy.action import ActionServer
+    from rclpy.action.client import ClientGoalHandle
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.task import Future
+
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.clients import ros_node, run_action
+
+    os.environ.update(ros_env)
+    stop = threading.Event()
+
+    def serve() -> None:
+        def execute(goal_handle):
+            goal_handle.succeed()
+            return TrainField.Result(success=True, checkpoint_path="/fields/f")
+
+        with ros_node("fake_trainer") as node:
+            server = ActionServer(node, TrainField, "/bad_inputs_lost_result", execute_callback=execute)
+            executor = SingleThreadedExecutor(context=node.context)
+            executor.add_node(node)
+            while not stop.is_set():
+                executor.spin_once(timeout_sec=0.05)
+            server.destroy()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    original, asked = ClientGoalHandle.get_result_async, []
+
+    def first_answer_lost(self):
+        asked.append(1)
+        return Future() if len(asked) == 1 else original(self)
+
+    monkeypatch.setattr(ClientGoalHandle, "get_result_async", first_answer_lost)
+    try:
+        result = run_action(TrainField, "/bad_inputs_lost_result", TrainField.Goal(), timeout_s=30)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result.success and result.checkpoint_path == "/fields/f" and len(asked) == 2

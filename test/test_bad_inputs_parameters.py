@@ -1,0 +1,126 @@
+"""Malformed parameter files and overrides: `dff-grasp bringup` refuses them before starting any node (one line
+naming the file, node and parameter); a node started on one exits 2 with one line; a node that cannot start
+under bringup is named with its reason."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from bad_inputs import refused, run_cli
+from ros_helpers import PARAMS
+
+import dff_grasp_ros.bringup as bringup
+from dff_grasp_ros.nodes.param_file import check_params_file
+from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, NODE_PARAMS
+from dff_grasp_ros.process_group import ProcessGroup
+
+BAD_FILES = {
+    "not yaml": ("trainer:\n  ros__parameters:\n    steps: [1, 2\n", "not valid YAML (line 4"),
+    "tab indented": ("trainer:\n\tros__parameters: {}\n", "not valid YAML"),
+    "a list": ("- trainer\n- query\n", "expected a mapping of node names, got list"),
+    "node holds a scalar": ("trainer: 5\n", "trainer holds int 5"),
+    "parameters are a list": ("trainer:\n  ros__parameters: [steps]\n", "ros__parameters must be a mapping"),
+    "wrong type": ("trainer:\n  ros__parameters:\n    steps: abc\n", "trainer.steps must be int, got str 'abc'"),
+    "out of range": ("trainer:\n  ros__parameters:\n    steps: -5\n", "trainer.steps must be >= 0, got -5"),
+    "bad choice": ("trainer:\n  ros__parameters:\n    method: huge\n", "trainer.method must be one of dff, dff-tiny"),
+    "unknown name": ("trainer:\n  ros__parameters:\n    stepz: 5\n", "trainer has no parameter 'stepz'"),
+    "nan": ("query:\n  ros__parameters:\n    table_z_m: .nan\n", "query.table_z_m must be finite"),
+    "bool as int": ("capture:\n  ros__parameters:\n    min_views: true\n", "capture.min_views must be int, got bool"),
+    "wildcard wrong type": ("/**:\n  ros__parameters:\n    base_frame: 5\n", "base_frame must be str, got int 5"),
+    "nested name": ("query:\n  ros__parameters:\n    gripper:\n      width: 1\n", "no parameter 'gripper.width'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bringup_refuses_a_bad_parameter_file_before_starting_anything(capsys, tmp_path: Path, monkeypatch,
+                                                                       case: str):
+    text, says = BAD_FILES[case]
+    params = tmp_path / "params.yaml"
+    params.write_text(text)
+    monkeypatch.setattr(bringup, "start", _never_started)
+    refused(capsys, "bringup", "--params", params, names=(str(params), says))
+
+
+def _never_started(*args, **kwargs):
+    raise AssertionError("a node was started")
+
+
+def test_bringup_refuses_a_missing_parameter_file(capsys, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(bringup, "start", _never_started)
+    missing = tmp_path / "nope.yaml"
+    refused(capsys, "bringup", "--params", missing, names=(str(missing), "does not exist"))
+
+
+def test_bringup_refuses_a_bad_device_choice(capsys, monkeypatch):
+    monkeypatch.setattr(bringup, "start", _never_started)
+    refused(capsys, "bringup", "--device", "tpu", names=("invalid choice: 'tpu'", "dff-grasp bringup --help"))
+
+
+def test_the_shipped_file_and_what_ros_accepts_pass(tmp_path: Path):
+    check_params_file(PARAMS, NODE_PARAM_TYPES)
+    lenient = tmp_path / "rcl_spellings.yaml"  # spellings rcl reads as numbers/bools where YAML 1.1 sees strings
+    lenient.write_text("sim_camera:\n  ros__parameters:\n    rate_hz: 1e1\n    loop: yes\n"
+                       "/**:\n  ros__parameters:\n    use_sim_time: false\n    other_nodes_param: 3\n")
+    check_params_file(lenient, NODE_PARAM_TYPES)
+
+
+def test_the_node_ranges_are_the_goal_limits():
+    from dff_grasp_ros.goals import MAX_CAPTURE_VIEWS, MAX_TRAIN_STEPS
+
+    specs = {(node, s.name): s for node, table in NODE_PARAMS.items() for s in table}
+    assert specs[("trainer", "steps")].maximum == MAX_TRAIN_STEPS
+    assert specs[("capture", "default_views")].maximum == MAX_CAPTURE_VIEWS
+
+
+def _node(name: str, params: Path, *overrides: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", f"dff_grasp_ros.nodes.{name}", "--ros-args", "--params-file", str(params)]
+    for override in overrides:
+        cmd += ["-p", override]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=os.environ.copy())
+
+
+@pytest.mark.ros
+def test_a_node_on_a_bad_file_exits_2_with_one_line(tmp_path: Path):
+    params = tmp_path / "params.yaml"
+    params.write_text("query:\n  ros__parameters:\n    max_candidates: many\n")
+    done = _node("query", params)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
+    assert lines == [f"[query] cannot start: parameter file {params}: query.max_candidates must be int, got str "
+                     "'many'"]
+
+
+@pytest.mark.ros
+def test_a_node_with_a_wrong_type_override_names_the_parameter(tmp_path: Path):
+    done = _node("query", PARAMS, "max_candidates:=many")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    line = [line for line in done.stderr.splitlines() if line.startswith("[query]")][-1]
+    assert "query.max_candidates" in line and "must be int" in line and str(PARAMS) in line
+
+
+@pytest.mark.ros
+def test_bringup_names_the_node_that_cannot_start_and_why(tmp_path: Path, ros_env: dict[str, str]):
+    """The trainer refuses an unknown teacher at start; bringup says which node and why, stops the others."""
+    env = {**os.environ, **ros_env}
+    with ProcessGroup() as group:
+        proc = group.start("bringup", [sys.executable, "-m", "dff_grasp_ros.cli", "bringup", "--teacher", "gpt",
+                                       "--device", "cpu"], env=env, stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=180)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 1, text
+    named = [line for line in text.splitlines() if line.startswith("dff-grasp bringup: node trainer")]
+    assert named == ["dff-grasp bringup: node trainer exited with status 2: [trainer] cannot start: unknown teacher "
+                     "'gpt'; choose one of ['clip', 'dino', 'synthetic', 'synthetic_dino']"], text
+    assert "Traceback" not in text
+
+
+def test_an_in_process_bringup_failure_keeps_stdout_clean(capsys, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(bringup, "start", _never_started)
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"capture": {"ros__parameters": {"min_views": 0}}}))
+    run = run_cli(capsys, "bringup", "--params", params)
+    assert run.code == 2 and run.out == "" and "capture.min_views must be >= 1" in run.line

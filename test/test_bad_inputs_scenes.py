@@ -1,0 +1,121 @@
+"""Bad scenes for `dff-grasp sim render`: malformed YAML and fields, and scans too big for this machine's memory or
+disk, refused in one line before anything is rendered or written."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from bad_inputs import refused, run_cli
+
+import dff_grasp_ros.synthetic.export as export
+from dff_grasp_ros.synthetic import load_scene
+
+
+def _tiny(**changes) -> dict:
+    data = load_scene("tiny").to_dict()
+    for path, value in changes.items():
+        target = data
+        *parents, key = path.split("__")
+        for parent in parents:
+            target = target[parent]
+        target[key] = value
+    return data
+
+
+BAD_SCENES = {
+    "not yaml": ("name: [tiny", "not valid YAML"),
+    "a list": ([1, 2], "expected a mapping, got list"),
+    "unknown key": (_tiny(lights=3), "unknown key(s) ['lights']"),
+    "unknown object": (_tiny(objects=[{"type": "banana", "position_m": [0, 0], "color": "red"}]),
+                       "unknown object type 'banana'"),
+    "unknown colour": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "octarine"}]),
+                       "unknown colour 'octarine'"),
+    "position nan": (_tiny(objects=[{"type": "mug", "position_m": [".nan", 0], "color": "red"}]),
+                     "position_m must be a finite number"),
+    "width zero": (_tiny(camera__width=0), "'width' must be an integer in [1, 8192]"),
+    "width too big": (_tiny(camera__width=9000), "'width' must be an integer in [1, 8192]"),
+    "negative focal": (_tiny(camera__fx=-10), "focal lengths"),
+    "no views": (_tiny(scan__views=0), "'views' must be an integer in [1, 10000]"),
+    "radius too small": (_tiny(scan__radius_m=0.001), "'radius_m' must be in"),
+    "looking straight down": (_tiny(scan__elevation_deg=[35, 90]), "elevation_deg"),
+    "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
+                                       {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
+}
+
+
+def _scene_file(tmp_path: Path, data) -> Path:
+    path = tmp_path / "scene.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data).replace("'.nan'", ".nan"))
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_SCENES))
+def test_render_refuses_a_bad_scene(capsys, tmp_path: Path, case: str):
+    data, says = BAD_SCENES[case]
+    scene = _scene_file(tmp_path, data)
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "datasets", names=(str(scene), says))
+    assert not (tmp_path / "datasets").exists()
+
+
+def test_render_refuses_an_unknown_scene_name(capsys, tmp_path: Path):
+    refused(capsys, "sim", "render", "--scene", "kitchen", "--out", tmp_path / "d", names=("'kitchen'", "tabletop"))
+
+
+@pytest.mark.parametrize("side", [4096, 8192])
+def test_render_refuses_views_that_do_not_fit_in_memory(capsys, tmp_path: Path, monkeypatch, side: int):
+    """The validator allows up to 8192 px a side; at ~400 B/px a 4096x4096 view needs ~7 GB, 8192x8192 ~27 GB.
+    With 8 GB available (fixed here: the check must not depend on this machine) both are refused up front."""
+    monkeypatch.setattr(export, "available_memory_bytes", lambda: 8 * 10**9)
+    rendered = []
+    monkeypatch.setattr(export, "render_view", lambda *a: rendered.append(a))
+    scene = _scene_file(tmp_path, _tiny(camera__width=side, camera__height=side, camera__fx=side, camera__fy=side))
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "datasets",
+            names=(f"{side}x{side}", "of memory", "8.0 GB is available"))
+    assert rendered == [] and not (tmp_path / "datasets").exists()
+
+
+def test_render_refuses_a_scan_that_does_not_fit_on_disk(capsys, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(export, "free_disk_bytes", lambda path: 10**6)
+    out = tmp_path / "datasets"
+    refused(capsys, "sim", "render", "--scene", "tiny", "--out", out, names=("24 views", "on disk", "1.0 MB free"))
+    assert not out.exists()
+
+
+def test_the_estimate_is_an_upper_bound_of_what_a_render_writes(tmp_path: Path):
+    need = export.estimate_render(load_scene("tiny"))
+    dataset = export.render_dataset("tiny", tmp_path)
+    written = sum(p.stat().st_size for p in dataset.rglob("*") if p.is_file())
+    assert written <= need.disk_bytes
+
+
+def test_render_out_that_is_a_file(capsys, tmp_path: Path):
+    (tmp_path / "out").write_text("keep")
+    refused(capsys, "sim", "render", "--scene", "tiny", "--out", tmp_path / "out",
+            names=(str(tmp_path / "out"), "is a file"))
+    assert (tmp_path / "out").read_text() == "keep"
+
+
+# --- the CLI's one error path, shown on `sim render` ----------------------------------------------------------
+
+def test_debug_adds_the_traceback_to_the_one_line(capsys, tmp_path: Path):
+    run = run_cli(capsys, "sim", "render", "--scene", "kitchen", "--out", tmp_path / "d", "--debug")
+    assert run.code == 2 and "Traceback" in run.err
+    assert run.err.strip().splitlines()[-1].startswith("dff-grasp sim: no scene file or built-in scene")
+
+
+def test_an_unexpected_exception_is_one_line_with_a_hint(capsys, monkeypatch):
+    import dff_grasp_ros.cli as cli
+
+    def broken(args):
+        raise KeyError("camera")
+
+    monkeypatch.setitem(cli.COMMANDS, "scenes", broken)
+    run = refused(capsys, "scenes", names=("KeyError: 'camera'", "--debug shows the traceback"))
+    assert run.out == ""
+
+
+def test_a_usage_error_is_one_line_without_the_usage_block(capsys, tmp_path: Path):
+    run = refused(capsys, "sim", "render", "--scene", "tiny", names=("the following arguments are required: --out",
+                                                                      "dff-grasp sim render --help"))
+    assert "usage:" not in run.err
