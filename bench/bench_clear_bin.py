@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
-from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.pipeline import TextEncoder, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic import ground_truth, scene_intrinsics, vocabulary
 from dff_grasp_ros.synthetic.clearing import (
     DEFAULT_ARM_MOTION_S,
-    Answer,
+    OfflineCell,
     World,
     clear_report,
     clear_scene,
@@ -43,35 +43,13 @@ def synthetic_encoder(phrases: list[str]) -> np.ndarray:
 
 def clear_offline(scene_name: str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,
                   pictures: Path | None) -> dict[str, Any]:
-    params = QueryParams()
-    state = {"prepared": prepared}
-    updates_ms: list[float] = []
-
-    def ask(prompt: str) -> Answer:
-        result = plan_query(state["prepared"], encoder, prompt, params)
-        g = result.grasp
-        if g is None:
-            return Answer(False, result.message, compute_s=result.latency_s)
-        return Answer(True, result.message, g.rotation, g.position_m, g.opening_m, g.pre_grasp_position_m,
-                      result.latency_s)
-
-    def update(world: World) -> float:
-        view, pose = world.overview()
-        started = time.perf_counter()
-        carved = carve_prepared(state["prepared"], view.depth_m, view.rgb, scene_intrinsics(world.original), pose)
-        seconds = time.perf_counter() - started
-        state["prepared"] = carved.prepared
-        updates_ms.append(seconds * 1000)
-        print(f"  update: removed {int(carved.removed.sum())}, added {carved.added}, {seconds * 1000:.0f} ms "
-              f"({len(carved.prepared.cloud)} points)", flush=True)
-        return seconds
-
+    cell = OfflineCell(prepared, encoder, log=lambda line: print(line, flush=True))
     physics_scene(scene_name)
     if pictures is not None:
         pictures.mkdir(parents=True, exist_ok=True)
-    world, attempts = clear_scene(scene_name, ask, update, params.grasp.gripper, pictures)
+    world, attempts = clear_scene(scene_name, cell.ask, cell.update, cell.params.grasp.gripper, pictures)
     report = clear_report(world, attempts, arm_motion_s)
-    report["update_ms"] = [round(u) for u in updates_ms]
+    report["update_ms"] = [round(u * 1000) for u in cell.update_s]
     print_report(report)
     return report
 

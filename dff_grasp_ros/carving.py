@@ -29,9 +29,8 @@ from scipy.spatial import cKDTree
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.fusion import backproject, estimate_normals, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.grasp.collision import LOW_LAYER
 from dff_grasp_ros.query.grouping import connected_regions
-from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, prepare_cloud
+from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
 from dff_grasp_ros.scene_cloud import SceneCloud
 
 
@@ -141,30 +140,32 @@ def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray,
 
 
 def remnants(prepared: PreparedCloud, removed: np.ndarray, confirmed: np.ndarray, params: CarvingParams
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """(scene points to remove, low-layer obstacle points to remove) for ``removed`` cloud rows: each removed
-    region of at least ``min_region_points`` scene points, grown over the prepared grouping graph through points
-    the view does not confirm, and the low layer within ``region_radius_m`` of what goes."""
+             ) -> np.ndarray:
+    """``removed`` cloud rows plus their remnants: each removed region of at least ``min_region_points`` scene
+    points grown over the prepared grouping graph through points the view does not confirm, and the low layer
+    (valid rows above the table clearance but in the table band) within ``region_radius_m`` of what goes."""
     grouping = prepared.grouping
     rep_rows = prepared.valid_rows_of_scene()
     gone = removed[rep_rows]
     index = np.flatnonzero(gone)
-    layer_gone = np.zeros(len(prepared.obstacles), dtype=bool)
     if len(index) < params.min_region_points:
-        return gone, layer_gone
+        return removed
     allowed = ~confirmed[rep_rows] | gone
     labels = connected_regions(grouping.points_m[index], params.region_radius_m)
-    out = gone.copy()
+    scene_gone = gone.copy()
     for label in np.unique(labels):
         region = index[labels == label]
         if len(region) >= params.min_region_points:
-            out |= grouping.grow(region, allowed=allowed)
-    layer = np.flatnonzero(prepared.obstacles.scene_index == LOW_LAYER)
-    if len(layer) and out.any():
-        distance, _ = cKDTree(grouping.points_m[out]).query(prepared.obstacles.points_m[layer],
-                                                            distance_upper_bound=params.region_radius_m)
-        layer_gone[layer[np.isfinite(distance)]] = True
-    return out, layer_gone
+            scene_gone |= grouping.grow(region, allowed=allowed)
+    out = removed | prepared.scatter(prepared.on_valid(scene_gone))
+    valid_index = np.flatnonzero(prepared.valid)
+    low = valid_index[prepared.scene_of_valid < 0]
+    low = low[above_clearance(prepared.cloud.points_m[low], prepared.settings)]
+    if len(low) and scene_gone.any():
+        distance, _ = cKDTree(grouping.points_m[scene_gone]).query(prepared.cloud.points_m[low],
+                                                                   distance_upper_bound=params.region_radius_m)
+        out[low[np.isfinite(distance)]] = True
+    return out
 
 
 def _checked_view(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
@@ -188,10 +189,8 @@ def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray
     depth_m, pose = _checked_view(depth_m, rgb, intrinsics, camera_to_base)
     cloud = prepared.cloud
     removed, confirmed = view_evidence(cloud.points_m, depth_m, intrinsics, pose, params)
-    layer_gone = None
     if params.remove_remnants:
-        scene_gone, layer_gone = remnants(prepared, removed, confirmed, params)
-        removed = removed | prepared.scatter(prepared.on_valid(scene_gone))
+        removed = remnants(prepared, removed, confirmed, params)
     removed = prepared.with_voxels_of(removed)
     points, colours, normals = new_surface(cloud.points_m[~removed], depth_m, rgb, intrinsics, pose, params)
     count = len(points)
@@ -199,7 +198,7 @@ def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray
                        rgb=np.clip(np.round(colours * 255), 0, 255).astype(np.uint8),
                        language=np.zeros((count, cloud.language.shape[1]), np.float32),
                        dino=np.zeros((count, cloud.dino.shape[1]), np.float32))
-    return PreparedCarving(prepared.updated(removed, added, layer_gone), removed, count)
+    return PreparedCarving(prepared.updated(removed, added), removed, count)
 
 
 def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,

@@ -98,15 +98,13 @@ class PreparedCloud:
         out[valid_index[self.on_valid(out[valid_index[self.scene_rows]])]] = True
         return out
 
-    def updated(self, removed: np.ndarray, added: SceneCloud, removed_obstacles: np.ndarray | None = None
-                ) -> PreparedCloud:
+    def updated(self, removed: np.ndarray, added: SceneCloud) -> PreparedCloud:
         """This cloud without the ``removed`` rows (mask over the cloud) and with ``added`` featureless rows
         appended (all-zero language features: obstacles only), prepared incrementally (see the module docstring).
 
         A scene point goes when its representative row does, and takes every valid row of its voxel with it
-        (:meth:`with_voxels_of`), so rows and scene points stay consistent. ``removed_obstacles`` (mask over
-        ``obstacles``) removes obstacle points besides those of removed rows (the low layer under a removed
-        object). Immutable: a new object.
+        (:meth:`with_voxels_of`), so rows and scene points stay consistent; an obstacle point goes with its row.
+        Immutable: a new object.
         """
         removed = np.asarray(removed, dtype=bool)
         if removed.shape != (len(self.valid),):
@@ -124,8 +122,6 @@ class PreparedCloud:
         new_row = np.cumsum(keep) - 1  # old cloud row -> new
 
         drop = removed[self.obstacle_rows]
-        if removed_obstacles is not None:
-            drop |= removed_obstacles
         index = self.obstacles.scene_index[~drop]
         index = np.where(index >= 0, new_scene[np.maximum(index, 0)], index)
         fresh = np.flatnonzero(above_clearance(np.asarray(added.points_m), self.settings))

@@ -27,7 +27,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
+from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
 from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.physics import execute_grasp
@@ -119,6 +122,35 @@ class World:
         return render_view(scene, scene_intrinsics(scene), pose), pose
 
 
+class OfflineCell:
+    """The query and the scene update in process, for benches and tests: :func:`plan_query` on the served prepared
+    cloud, :func:`carve_prepared` with the world's overview view (what the query node does over ROS)."""
+
+    def __init__(self, prepared: PreparedCloud, encoder: TextEncoder, params: QueryParams | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        self.prepared, self.encoder, self.params, self.log = prepared, encoder, params or QueryParams(), log
+        self.update_s: list[float] = []
+
+    def ask(self, prompt: str) -> Answer:
+        result = plan_query(self.prepared, self.encoder, prompt, self.params)
+        g = result.grasp
+        if g is None:
+            return Answer(False, result.message, compute_s=result.latency_s)
+        return Answer(True, result.message, g.rotation, g.position_m, g.opening_m, g.pre_grasp_position_m,
+                      result.latency_s)
+
+    def update(self, world: World) -> float:
+        view, pose = world.overview()
+        started = time.perf_counter()
+        carved = carve_prepared(self.prepared, view.depth_m, view.rgb, scene_intrinsics(world.original), pose)
+        seconds = time.perf_counter() - started
+        self.prepared = carved.prepared
+        self.update_s.append(seconds)
+        self.log(f"[clear] update: removed {int(carved.removed.sum())}, added {carved.added} points, "
+                 f"{seconds * 1000:.0f} ms ({len(carved.prepared.cloud)} points)")
+        return seconds
+
+
 def object_prompts(scene: Scene) -> list[tuple[int, str]]:
     """(object id, "colour type") for every object; ValueError when two objects share a colour and type (no prompt
     could tell them apart)."""
@@ -174,11 +206,7 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
             if lifted:
                 world.remove(lifted)
                 if not world.empty:
-                    started = time.perf_counter()
-                    compute_s = update(world)
-                    attempt.update_s = compute_s
-                    log(f"[clear] scene updated in {compute_s * 1000:.0f} ms "
-                        f"({time.perf_counter() - started:.1f} s with the new view)")
+                    attempt.update_s = update(world)
         if attempt.cause and attempt_no == 1 and retry:
             queue.append((object_id, prompt, 2))
         attempts.append(attempt)
