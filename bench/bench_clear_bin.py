@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--field", type=Path, action="append", default=[], help="a trained field directory")
     parser.add_argument("--arm-motion-s", type=float, default=DEFAULT_ARM_MOTION_S)
     parser.add_argument("--timing-repeats", type=int, default=3, help="update timing on each field (0: none)")
+    parser.add_argument("--timing-field", type=Path, action="append", default=[],
+                        help="only time scene updates on this trained field (no clearing)")
     parser.add_argument("--pictures", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -102,6 +104,16 @@ def main() -> None:
             report["update_timing"] = update_timing(served.prepared, scene_name, args.timing_repeats)
             print(f"  update timing: {report['update_timing']}", flush=True)
         reports[f"{scene_name} / field {field_dir.name}"] = report
+    for field_dir in args.timing_field:
+        from bench_grasp_success import field_scene
+
+        from dff_grasp_ros.serving import load_served_field
+
+        scene_name = field_scene(field_dir)
+        served = load_served_field(field_dir, "cpu")
+        timing = update_timing(served.prepared, scene_name, max(args.timing_repeats, 1))
+        print(f"[bench] update timing, {scene_name} field {field_dir.name}: {timing}", flush=True)
+        reports[f"{scene_name} / field {field_dir.name} (timing only)"] = {"update_timing": timing}
     summary = {name: {k: v for k, v in r.items() if k != "attempt_log"} for name, r in reports.items()}
     print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
                       "wall_s": round(time.monotonic() - started, 1), "results": summary}, indent=1))

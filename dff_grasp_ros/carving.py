@@ -7,9 +7,10 @@ depth return are kept: nothing was learned about them. Depth alone cannot tell t
 from the table under it, so what the query's own object grouping (DINO flood fill over the prepared cloud's
 neighbour graph, :mod:`dff_grasp_ros.query.grouping`) joins to a removed region goes with it, and so do the
 obstacle points of the low layer just above the table under it: an object leaves whole, and a remnant ring at
-its foot never answers a prompt for it nor blocks a finger. The fill never crosses what the new view *confirms*
-(measured depth within ``confirm_margin_m`` of a point): a touching neighbour the camera still sees stays even
-where the field's features merged it with the object that left.
+its foot never answers a prompt for it nor blocks a finger. The fill only crosses points the new view sees
+*past* (the depth measured at the point's own pixel lies ``remnant_margin_m`` behind it: nothing there, and nothing
+in front of it either): a touching neighbour stays even where the field's features merged it with the object that
+left, both its faces the camera sees and those it hides behind itself.
 
 New surface the view measures where the cloud had nothing (an object uncovered or dropped) is added *without
 language features* (zero vectors): an obstacle above the table (:mod:`dff_grasp_ros.query.prepared`), never a
@@ -17,7 +18,7 @@ match for a prompt, since the field has never seen it. The features of what rema
 
 :func:`carve_prepared` updates a :class:`PreparedCloud` incrementally (what the query node serves: well under
 0.5 s on a 255k-point cloud); :func:`carve_scene` is the same on a plain SceneCloud (it prepares it first).
-Pure numpy (plus open3d normals for the added points); no ROS, no field network.
+Pure numpy and scipy; no ROS, no field network.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.dataset import CameraIntrinsics
-from dff_grasp_ros.field.fusion import backproject, estimate_normals, project_points, voxel_mean
+from dff_grasp_ros.field.fusion import backproject, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.query.grouping import connected_regions
 from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
@@ -42,8 +43,9 @@ class CarvingParams:
     # depth noise of a structured-light camera at 0.5 m (~2 mm), more than the fused cloud's 4 mm voxels, and
     # less than the thinnest tools stand (a knife's blade tops at 11.5 mm: at 15 mm a picked knife stayed).
     see_through_margin_m: float = 0.006
-    # A point whose measured depth is within this of its own is seen where it was: never removed as a remnant.
-    confirm_margin_m: float = 0.005
+    # A remnant must be seen past: the depth at its own pixel this far behind it (below see_through_margin_m:
+    # the foot of an object, 5-10 mm above the table, is seen past but not through).
+    remnant_margin_m: float = 0.004
     # A point is removed only if every pixel within this many pixels of its projection sees through it, so the
     # border of an object that stays is not eaten by the background next to it.
     window_px: int = 1
@@ -58,7 +60,7 @@ class CarvingParams:
     region_radius_m: float = 0.01  # removed points closer than this form one region
 
     def __post_init__(self) -> None:
-        if (self.see_through_margin_m <= 0 or self.confirm_margin_m < 0 or self.window_px < 0
+        if (self.see_through_margin_m <= 0 or self.remnant_margin_m < 0 or self.window_px < 0
                 or self.pixel_stride < 1 or self.voxel_m <= 0):
             raise ValueError(f"invalid carving parameters: {self}")
         if not 0 <= self.min_depth_m < self.max_depth_m:
@@ -81,9 +83,9 @@ class PreparedCarving:
 
 def view_evidence(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
                   camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, np.ndarray]:
-    """Masks (N,) of the points the view sees through (measured depth behind them at every pixel within
-    ``window_px`` of their projection; no return anywhere there keeps them) and of the points it confirms (some
-    pixel there measures within ``confirm_margin_m`` of their depth)."""
+    """Masks (N,) of the points the view sees through (measured depth behind them by ``see_through_margin_m`` at
+    every pixel within ``window_px`` of their projection; no return anywhere there keeps them) and of the points
+    it sees past (the depth at their own pixel ``remnant_margin_m`` behind them)."""
     depth = np.where(np.isfinite(depth_m) & (depth_m >= params.min_depth_m) & (depth_m <= params.max_depth_m),
                      depth_m, np.nan).astype(np.float64)
     pixels, z = project_points(points_m, intrinsics, camera_to_base)
@@ -96,18 +98,14 @@ def view_evidence(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraI
     index = np.flatnonzero(inside)
     cols, rows, z = cols[index].astype(np.int64), rows[index].astype(np.int64), z[index]
     nearest = np.full(len(index), np.inf)
-    close = np.zeros(len(index), dtype=bool)
     for dr in range(-window, window + 1):
         for dc in range(-window, window + 1):
-            measured = depth[rows + dr, cols + dc]
-            nearest = np.minimum(nearest, measured)  # NaN propagates: no return anywhere keeps the point
-            with np.errstate(invalid="ignore"):
-                close |= np.abs(measured - z) <= params.confirm_margin_m
-    through, confirmed = np.zeros(len(points_m), dtype=bool), np.zeros(len(points_m), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        through[index] = nearest > z + params.see_through_margin_m  # NaN compares False: kept
-    confirmed[index] = close
-    return through, confirmed
+            nearest = np.minimum(nearest, depth[rows + dr, cols + dc])  # NaN propagates: no return keeps the point
+    through, past = np.zeros(len(points_m), dtype=bool), np.zeros(len(points_m), dtype=bool)
+    with np.errstate(invalid="ignore"):  # NaN compares False: kept
+        through[index] = nearest > z + params.see_through_margin_m
+        past[index] = depth[rows, cols] > z + params.remnant_margin_m
+    return through, past
 
 
 def seen_through(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
@@ -119,7 +117,8 @@ def seen_through(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIn
 def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
                 camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(points, rgb in [0, 1], normals) of measured surface farther than ``new_surface_distance_m`` from the
-    kept cloud, fused to ``voxel_m``."""
+    kept cloud, fused to ``voxel_m``. The normals point towards the camera: added points are obstacles only, no
+    grasp contact ever uses their normals, and one view is too little for a surface fit worth its time."""
     valid = np.isfinite(depth_m) & (depth_m >= params.min_depth_m) & (depth_m <= params.max_depth_m)
     sparse = np.zeros_like(valid)
     sparse[::params.pixel_stride, ::params.pixel_stride] = True
@@ -136,13 +135,13 @@ def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray,
         return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3))
     towards_camera = unit_rows(np.asarray(camera_to_base)[:3, 3] - measured, np.float64)
     points, colours, towards_camera = voxel_mean(measured, params.voxel_m, colours, towards_camera)
-    return points, colours, estimate_normals(points, 3 * params.voxel_m, towards_camera)
+    return points, colours, unit_rows(towards_camera, np.float64)
 
 
-def remnants(prepared: PreparedCloud, removed: np.ndarray, confirmed: np.ndarray, params: CarvingParams
+def remnants(prepared: PreparedCloud, removed: np.ndarray, past: np.ndarray, params: CarvingParams
              ) -> np.ndarray:
     """``removed`` cloud rows plus their remnants: each removed region of at least ``min_region_points`` scene
-    points grown over the prepared grouping graph through points the view does not confirm, and the low layer
+    points grown over the prepared grouping graph through points the view sees ``past``, and the low layer
     (valid rows above the table clearance but in the table band) within ``region_radius_m`` of what goes."""
     grouping = prepared.grouping
     rep_rows = prepared.valid_rows_of_scene()
@@ -150,7 +149,7 @@ def remnants(prepared: PreparedCloud, removed: np.ndarray, confirmed: np.ndarray
     index = np.flatnonzero(gone)
     if len(index) < params.min_region_points:
         return removed
-    allowed = ~confirmed[rep_rows] | gone
+    allowed = past[rep_rows] | gone
     labels = connected_regions(grouping.points_m[index], params.region_radius_m)
     scene_gone = gone.copy()
     for label in np.unique(labels):
@@ -188,9 +187,9 @@ def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray
     params = params or CarvingParams()
     depth_m, pose = _checked_view(depth_m, rgb, intrinsics, camera_to_base)
     cloud = prepared.cloud
-    removed, confirmed = view_evidence(cloud.points_m, depth_m, intrinsics, pose, params)
+    removed, past = view_evidence(cloud.points_m, depth_m, intrinsics, pose, params)
     if params.remove_remnants:
-        removed = remnants(prepared, removed, confirmed, params)
+        removed = remnants(prepared, removed, past, params)
     removed = prepared.with_voxels_of(removed)
     points, colours, normals = new_surface(cloud.points_m[~removed], depth_m, rgb, intrinsics, pose, params)
     count = len(points)

@@ -89,7 +89,7 @@ def test_a_picked_knife_is_carved_away_and_the_touching_screwdriver_stays(bin_cl
 
 def test_a_neighbour_the_view_still_sees_stays_where_the_features_merged_it_with_what_left(bin_clutter):
     # A CPU-trained field gave the touching knife and screwdriver one DINO feature; growing the knife's removed
-    # region over the grouping graph then took the screwdriver too. The fill never crosses what the view confirms.
+    # region over the grouping graph then took the screwdriver too. The fill only crosses what the view sees past.
     cloud, truth = bin_clutter
     labels = object_of(truth, cloud.points_m)
     knife, screwdriver = (labels == 5), (labels == 4)
@@ -142,7 +142,7 @@ def test_an_update_without_a_field_or_with_a_bad_view_changes_nothing(tmp_path):
         server.update_scene(depth, rgb, intrinsics, np.full((4, 4), np.nan))
     assert server.current is served
     with pytest.raises(ValueError, match="invalid carving"):
-        CarvingParams(confirm_margin_m=-1.0)
+        CarvingParams(remnant_margin_m=-1.0)
 
 
 def _view_messages(stamp_ns: int, frame: str = "camera_color_optical_frame", base: str = "base_link"):
