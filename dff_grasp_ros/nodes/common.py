@@ -56,11 +56,21 @@ def sensor_qos(depth: int = 5) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
-def camera_stream_qos(node: Any, topics: list[str], depth: int) -> QoSProfile:
+DISCOVERY_WAIT_S = 2.0
+
+
+def camera_stream_qos(node: Any, topics: list[str], depth: int, discovery_wait_s: float = DISCOVERY_WAIT_S
+                      ) -> QoSProfile:
     """Reliable when every publisher of ``topics`` offers it, else best effort (what most camera drivers
     publish). A best-effort reader loses large frames whenever the transport is busy: 640x480 sim images arrived
-    at a third of the rate of their CameraInfo (measured), so a reliable source is read reliably."""
+    at a third of the rate of their CameraInfo (measured), so a reliable source is read reliably. A node asked
+    right after it started may not have discovered the camera yet: it waits up to ``discovery_wait_s`` for one
+    (a capture started 1 s after the sim camera read best effort and kept 10 of 48 views, measured)."""
+    deadline = time.monotonic() + discovery_wait_s
     publishers = [info for topic in topics for info in node.get_publishers_info_by_topic(topic)]
+    while not publishers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        publishers = [info for topic in topics for info in node.get_publishers_info_by_topic(topic)]
     if publishers and all(info.qos_profile.reliability == ReliabilityPolicy.RELIABLE for info in publishers):
         return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
                           durability=DurabilityPolicy.VOLATILE)
