@@ -56,7 +56,7 @@ def sensor_qos(depth: int = 5) -> QoSProfile:
                       durability=DurabilityPolicy.VOLATILE)
 
 
-DISCOVERY_WAIT_S = 2.0
+DISCOVERY_WAIT_S = 5.0
 
 
 def camera_stream_qos(node: Any, topics: list[str], depth: int, discovery_wait_s: float = DISCOVERY_WAIT_S

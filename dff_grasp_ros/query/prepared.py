@@ -115,8 +115,8 @@ class PreparedCloud:
         valid_index = np.flatnonzero(self.valid)
         keep, keep_valid, keep_scene = ~removed, ~removed[valid_index], ~removed[valid_index[self.scene_rows]]
         kept_rows = int(keep.sum())
-        cloud = SceneCloud(*(np.concatenate([getattr(self.cloud, name)[keep], getattr(added, name).astype(
-            getattr(self.cloud, name).dtype)]) for name in ("points_m", "normals", "rgb", "language", "dino")))
+        cloud = SceneCloud(*(_kept_then(getattr(self.cloud, name), keep, kept_rows, getattr(added, name))
+                             for name in ("points_m", "normals", "rgb", "language", "dino")))
         new_valid = np.cumsum(keep_valid) - 1  # old valid index -> new
         new_scene = np.r_[np.cumsum(keep_scene) - 1, LOW_LAYER]  # old scene index -> new; -1 stays -1
         new_row = np.cumsum(keep) - 1  # old cloud row -> new
@@ -132,10 +132,18 @@ class PreparedCloud:
         background = self.background_rows[keep_valid[self.background_rows]]
         return PreparedCloud(
             cloud=cloud, settings=self.settings, valid=np.r_[self.valid[keep], np.zeros(len(added), dtype=bool)],
-            language=self.language[keep_valid], scene_rows=new_valid[self.scene_rows[keep_scene]],
+            language=np.compress(keep_valid, self.language, axis=0), scene_rows=new_valid[self.scene_rows[keep_scene]],
             scene_of_valid=new_scene[self.scene_of_valid[keep_valid]], grouping=self.grouping.subset(keep_scene),
             normals=self.normals[keep_scene], obstacles=obstacles, background_rows=new_valid[background],
             obstacle_rows=obstacle_rows, updates=self.updates + 1)
+
+
+def _kept_then(rows: np.ndarray, keep: np.ndarray, kept: int, tail: np.ndarray) -> np.ndarray:
+    """``rows[keep]`` followed by ``tail``, copied once into one new array (features are tens of megabytes)."""
+    out = np.empty((kept + len(tail),) + rows.shape[1:], dtype=rows.dtype)
+    np.compress(keep, rows, axis=0, out=out[:kept])
+    out[kept:] = tail
+    return out
 
 
 def finite_rows(cloud: SceneCloud) -> np.ndarray:
