@@ -4,13 +4,21 @@ For each served point, project it into the new view. Where the measured depth li
 every pixel around its projection, the camera sees through where the point was: it is gone (picked, or moved)
 and is removed. Points outside the view, occluded (the measured surface is in front of them) or without a
 depth return are kept: nothing was learned about them. Depth alone cannot tell the last centimetre of an object
-from the table under it, so what the query's own object grouping (DINO flood fill, :mod:`dff_grasp_ros.query.
-grouping`) joins to a removed region goes with it: an object leaves whole, and a remnant ring at its foot never
-answers a prompt for it. New surface the view measures where the cloud had nothing
-(an object uncovered or dropped) is added as an obstacle *without language features* (zero vectors): it blocks
-grasps but never matches a prompt, since the field has never seen it. The features of what remains are unchanged.
+from the table under it, so what the query's own object grouping (DINO flood fill over the prepared cloud's
+neighbour graph, :mod:`dff_grasp_ros.query.grouping`) joins to a removed region goes with it, and so do the
+obstacle points of the low layer just above the table under it: an object leaves whole, and a remnant ring at
+its foot never answers a prompt for it nor blocks a finger. The fill only crosses points the new view sees
+*past* (the depth measured at the point's own pixel lies ``remnant_margin_m`` behind it: nothing there, and nothing
+in front of it either): a touching neighbour stays even where the field's features merged it with the object that
+left, both its faces the camera sees and those it hides behind itself.
 
-Pure numpy (plus open3d normals for the added points); no ROS, no field network.
+New surface the view measures where the cloud had nothing (an object uncovered or dropped) is added *without
+language features* (zero vectors): an obstacle above the table (:mod:`dff_grasp_ros.query.prepared`), never a
+match for a prompt, since the field has never seen it. The features of what remains are unchanged.
+
+:func:`carve_prepared` updates a :class:`PreparedCloud` incrementally (what the query node serves: well under
+0.5 s on a 255k-point cloud); :func:`carve_scene` is the same on a plain SceneCloud (it prepares it first).
+Pure numpy and scipy; no ROS, no field network.
 """
 from __future__ import annotations
 
@@ -20,9 +28,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.dataset import CameraIntrinsics
-from dff_grasp_ros.field.fusion import backproject, estimate_normals, project_points, voxel_mean
+from dff_grasp_ros.field.fusion import backproject, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, connected_regions
+from dff_grasp_ros.query.grouping import connected_regions
+from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
 from dff_grasp_ros.scene_cloud import SceneCloud
 
 
@@ -30,9 +39,13 @@ from dff_grasp_ros.scene_cloud import SceneCloud
 class CarvingParams:
     """How sure the view must be before the cloud changes (metres)."""
 
-    # The measured depth must lie this far behind a point to count as seeing through it: several times the
-    # depth noise of a structured-light camera at 0.5 m, and the fused cloud's voxel size.
-    see_through_margin_m: float = 0.015
+    # The measured depth must lie this far behind a point to count as seeing through it: about three times the
+    # depth noise of a structured-light camera at 0.5 m (~2 mm), more than the fused cloud's 4 mm voxels, and
+    # less than the thinnest tools stand (a knife's blade tops at 11.5 mm: at 15 mm a picked knife stayed).
+    see_through_margin_m: float = 0.006
+    # A remnant must be seen past: the depth at its own pixel this far behind it (below see_through_margin_m:
+    # the foot of an object, 5-10 mm above the table, is seen past but not through).
+    remnant_margin_m: float = 0.004
     # A point is removed only if every pixel within this many pixels of its projection sees through it, so the
     # border of an object that stays is not eaten by the background next to it.
     window_px: int = 1
@@ -47,7 +60,8 @@ class CarvingParams:
     region_radius_m: float = 0.01  # removed points closer than this form one region
 
     def __post_init__(self) -> None:
-        if self.see_through_margin_m <= 0 or self.window_px < 0 or self.pixel_stride < 1 or self.voxel_m <= 0:
+        if (self.see_through_margin_m <= 0 or self.remnant_margin_m < 0 or self.window_px < 0
+                or self.pixel_stride < 1 or self.voxel_m <= 0):
             raise ValueError(f"invalid carving parameters: {self}")
         if not 0 <= self.min_depth_m < self.max_depth_m:
             raise ValueError(f"carving needs 0 <= min_depth_m < max_depth_m, got {self}")
@@ -60,9 +74,18 @@ class CarvingResult:
     added: int
 
 
-def seen_through(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
-                 camera_to_base: np.ndarray, params: CarvingParams) -> np.ndarray:
-    """Mask (N,) of points the view sees through: measured depth behind them around their whole projection."""
+@dataclass(frozen=True)
+class PreparedCarving:
+    prepared: PreparedCloud  # the updated cloud, ready for queries
+    removed: np.ndarray  # (N,) bool over the input cloud's rows
+    added: int  # featureless rows appended
+
+
+def view_evidence(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
+                  camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (N,) of the points the view sees through (measured depth behind them by ``see_through_margin_m`` at
+    every pixel within ``window_px`` of their projection; no return anywhere there keeps them) and of the points
+    it sees past (the depth at their own pixel ``remnant_margin_m`` behind them)."""
     depth = np.where(np.isfinite(depth_m) & (depth_m >= params.min_depth_m) & (depth_m <= params.max_depth_m),
                      depth_m, np.nan).astype(np.float64)
     pixels, z = project_points(points_m, intrinsics, camera_to_base)
@@ -73,37 +96,29 @@ def seen_through(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIn
         inside = ((z > params.min_depth_m) & (cols >= window) & (cols < width - window) & (rows >= window)
                   & (rows < height - window))
     index = np.flatnonzero(inside)
-    cols, rows = cols[index].astype(np.int64), rows[index].astype(np.int64)
-    # The nearest measured surface around the projection: NaN (no return) anywhere in the window keeps the point.
+    cols, rows, z = cols[index].astype(np.int64), rows[index].astype(np.int64), z[index]
     nearest = np.full(len(index), np.inf)
     for dr in range(-window, window + 1):
         for dc in range(-window, window + 1):
-            nearest = np.minimum(nearest, depth[rows + dr, cols + dc])
-    removed = np.zeros(len(points_m), dtype=bool)
-    removed[index] = nearest > z[index] + params.see_through_margin_m  # NaN compares False: kept
-    return removed
+            nearest = np.minimum(nearest, depth[rows + dr, cols + dc])  # NaN propagates: no return keeps the point
+    through, past = np.zeros(len(points_m), dtype=bool), np.zeros(len(points_m), dtype=bool)
+    with np.errstate(invalid="ignore"):  # NaN compares False: kept
+        through[index] = nearest > z + params.see_through_margin_m
+        past[index] = depth[rows, cols] > z + params.remnant_margin_m
+    return through, past
 
 
-def with_remnants(cloud: SceneCloud, removed: np.ndarray, params: CarvingParams,
-                  grouping: GroupingParams) -> np.ndarray:
-    """``removed`` plus every point the object grouping joins to one of its regions (see the module docstring)."""
-    index = np.flatnonzero(removed & (np.abs(cloud.dino).sum(axis=1) > 0))  # added obstacles carry no DINO
-    if len(index) < params.min_region_points:
-        return removed
-    labels = connected_regions(cloud.points_m[index], params.region_radius_m)
-    out = removed.copy()
-    objects = GroupingIndex.build(cloud.points_m, cloud.dino, grouping)
-    for label in np.unique(labels):
-        region = index[labels == label]
-        if len(region) >= params.min_region_points:
-            out |= objects.grow(region)
-    return out
+def seen_through(points_m: np.ndarray, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
+                 camera_to_base: np.ndarray, params: CarvingParams) -> np.ndarray:
+    """Mask (N,) of points the view sees through: measured depth behind them around their whole projection."""
+    return view_evidence(points_m, depth_m, intrinsics, camera_to_base, params)[0]
 
 
 def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
                 camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(points, rgb in [0, 1], normals) of measured surface farther than ``new_surface_distance_m`` from the
-    kept cloud, fused to ``voxel_m``."""
+    kept cloud, fused to ``voxel_m``. The normals point towards the camera: added points are obstacles only, no
+    grasp contact ever uses their normals, and one view is too little for a surface fit worth its time."""
     valid = np.isfinite(depth_m) & (depth_m >= params.min_depth_m) & (depth_m <= params.max_depth_m)
     sparse = np.zeros_like(valid)
     sparse[::params.pixel_stride, ::params.pixel_stride] = True
@@ -120,17 +135,40 @@ def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray,
         return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3))
     towards_camera = unit_rows(np.asarray(camera_to_base)[:3, 3] - measured, np.float64)
     points, colours, towards_camera = voxel_mean(measured, params.voxel_m, colours, towards_camera)
-    return points, colours, estimate_normals(points, 3 * params.voxel_m, towards_camera)
+    return points, colours, unit_rows(towards_camera, np.float64)
 
 
-def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
-                camera_to_base: np.ndarray, params: CarvingParams | None = None,
-                grouping: GroupingParams | None = None) -> CarvingResult:
-    """The scene cloud after one new view (see the module docstring); ``cloud`` itself is not modified.
+def remnants(prepared: PreparedCloud, removed: np.ndarray, past: np.ndarray, params: CarvingParams
+             ) -> np.ndarray:
+    """``removed`` cloud rows plus their remnants: each removed region of at least ``min_region_points`` scene
+    points grown over the prepared grouping graph through points the view sees ``past``, and the low layer
+    (valid rows above the table clearance but in the table band) within ``region_radius_m`` of what goes."""
+    grouping = prepared.grouping
+    rep_rows = prepared.valid_rows_of_scene()
+    gone = removed[rep_rows]
+    index = np.flatnonzero(gone)
+    if len(index) < params.min_region_points:
+        return removed
+    allowed = past[rep_rows] | gone
+    labels = connected_regions(grouping.points_m[index], params.region_radius_m)
+    scene_gone = gone.copy()
+    for label in np.unique(labels):
+        region = index[labels == label]
+        if len(region) >= params.min_region_points:
+            scene_gone |= grouping.grow(region, allowed=allowed)
+    out = removed | prepared.scatter(prepared.on_valid(scene_gone))
+    valid_index = np.flatnonzero(prepared.valid)
+    low = valid_index[prepared.scene_of_valid < 0]
+    low = low[above_clearance(prepared.cloud.points_m[low], prepared.settings)]
+    if len(low) and scene_gone.any():
+        distance, _ = cKDTree(grouping.points_m[scene_gone]).query(prepared.cloud.points_m[low],
+                                                                   distance_upper_bound=params.region_radius_m)
+        out[low[np.isfinite(distance)]] = True
+    return out
 
-    ``grouping`` should be the query's own grouping settings, so that "one object" means the same to both.
-    """
-    params = params or CarvingParams()
+
+def _checked_view(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
+                  camera_to_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     depth_m = np.asarray(depth_m, dtype=np.float64)
     if depth_m.shape != (intrinsics.height, intrinsics.width):
         raise ValueError(f"depth image is {depth_m.shape[1::-1]} (w, h) but the camera is "
@@ -140,16 +178,40 @@ def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrins
     pose = np.asarray(camera_to_base, dtype=np.float64)
     if pose.shape != (4, 4) or not np.isfinite(pose).all():
         raise ValueError("camera_to_base must be a finite 4x4 pose")
-    removed = seen_through(cloud.points_m, depth_m, intrinsics, pose, params)
+    return depth_m, pose
+
+
+def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
+                   camera_to_base: np.ndarray, params: CarvingParams | None = None) -> PreparedCarving:
+    """The prepared cloud after one new view (see the module docstring); ``prepared`` itself is not modified."""
+    params = params or CarvingParams()
+    depth_m, pose = _checked_view(depth_m, rgb, intrinsics, camera_to_base)
+    cloud = prepared.cloud
+    removed, past = view_evidence(cloud.points_m, depth_m, intrinsics, pose, params)
     if params.remove_remnants:
-        removed = with_remnants(cloud, removed, params, grouping or GroupingParams())
-    keep = ~removed
-    points, colours, normals = new_surface(cloud.points_m[keep], depth_m, rgb, intrinsics, pose, params)
+        removed = remnants(prepared, removed, past, params)
+    removed = prepared.with_voxels_of(removed)
+    points, colours, normals = new_surface(cloud.points_m[~removed], depth_m, rgb, intrinsics, pose, params)
     count = len(points)
-    merged = SceneCloud(
-        points_m=np.concatenate([cloud.points_m[keep], points.astype(np.float32)]),
-        normals=np.concatenate([cloud.normals[keep], unit_rows(normals).astype(np.float32)]),
-        rgb=np.concatenate([cloud.rgb[keep], np.clip(np.round(colours * 255), 0, 255).astype(np.uint8)]),
-        language=np.concatenate([cloud.language[keep], np.zeros((count, cloud.language.shape[1]), np.float32)]),
-        dino=np.concatenate([cloud.dino[keep], np.zeros((count, cloud.dino.shape[1]), np.float32)]))
-    return CarvingResult(merged, removed, count)
+    added = SceneCloud(points_m=points.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
+                       rgb=np.clip(np.round(colours * 255), 0, 255).astype(np.uint8),
+                       language=np.zeros((count, cloud.language.shape[1]), np.float32),
+                       dino=np.zeros((count, cloud.dino.shape[1]), np.float32))
+    return PreparedCarving(prepared.updated(removed, added), removed, count)
+
+
+def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
+                camera_to_base: np.ndarray, params: CarvingParams | None = None,
+                settings: PreparationSettings | None = None) -> CarvingResult:
+    """The scene cloud after one new view (see the module docstring); ``cloud`` itself is not modified.
+
+    ``settings`` should be the query's own (``QueryParams().preparation``, the default), so that "one object"
+    means the same to both.
+    """
+    if settings is None:
+        from dff_grasp_ros.query.pipeline import QueryParams  # the query's defaults; pipeline does not import this
+
+        settings = QueryParams().preparation
+    _checked_view(depth_m, rgb, intrinsics, camera_to_base)
+    carved = carve_prepared(prepare_cloud(cloud, settings), depth_m, rgb, intrinsics, camera_to_base, params)
+    return CarvingResult(carved.prepared.cloud, carved.removed, carved.added)

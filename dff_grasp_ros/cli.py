@@ -4,6 +4,8 @@
     dff-grasp bringup [--params FILE] [--sim SCENE] [--device D] [--teacher T]
     dff-grasp capture --views N | --from-bag PATH       dff-grasp train [--steps N] [--dataset DIR]
     dff-grasp query "mug handle" [--json]               dff-grasp scenes
+    dff-grasp update-scene [--timeout S] [--json]       (after a pick: carve the served scene with a fresh view)
+    dff-grasp demo --scene bin --clear                  (clear the bin: pick every object, update, go on)
     dff-grasp sim render --scene NAME|FILE --out DIR    dff-grasp fit --dataset DIR --out DIR [--steps N]
     dff-grasp sim execute --scene S --answer FILE [--prompt P]   (the answer's grasp, executed in physics)
     dff-grasp ask --field DIR "mug handle" [--json]     dff-grasp params [--markdown]
@@ -76,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=0, help="training steps (0 = the method's default)")
     p.add_argument("--method", default="", help="dff or dff-tiny (default: dff on CUDA, dff-tiny on CPU)")
     p.add_argument("--prompt", action="append", dest="prompts", help="prompt to query (repeatable)")
+    p.add_argument("--clear", action="store_true", help="clear the scene: ask for every object by colour and name, "
+                   "execute each grasp in physics, take the lifted object out, update the scene, go on")
+    p.add_argument("--arm-motion-s", type=float, default=None,
+                   help="with --clear: arm motion time per pick assumed for picks per hour (default 6 s)")
 
     p = sub.add_parser("bringup", help="start capture, trainer and query nodes (and sim_camera with --sim)")
     p.add_argument("--params", type=Path, default=None, help="parameter file (default config/dff_grasp.yaml)")
@@ -116,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", help="ask /query_object over ROS")
     p.add_argument("prompt")
     p.add_argument("--threshold", type=float, default=0.0)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("update-scene", help="carve the served scene with the next camera view (/dff/update_scene)")
+    p.add_argument("--timeout", type=float, default=0.0, help="seconds to wait for a view (0 = the node's)")
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("scenes", help="list the built-in synthetic scenes")
@@ -184,6 +194,20 @@ def cmd_query(args: argparse.Namespace) -> int:
     from dff_grasp_ros.clients import query_object, response_to_json
 
     return _print_answer(response_to_json(query_object(args.prompt, args.threshold)), args.json, args.command)
+
+
+@command("update-scene")
+def cmd_update_scene(args: argparse.Namespace) -> int:
+    from dff_grasp_ros.clients import dumps, update_scene, update_to_json
+
+    answer = update_to_json(update_scene(args.timeout))
+    if args.json:
+        print(dumps(answer))
+    elif answer["success"]:
+        print(answer["message"])
+    if not answer["success"]:
+        print(f"dff-grasp update-scene: {' '.join(answer['message'].split())}", file=sys.stderr)
+    return EXIT_OK if answer["success"] else EXIT_ANSWERED_NO
 
 
 @command("capture")
@@ -365,6 +389,17 @@ def cmd_bringup(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dff_grasp_ros.demo import run_demo
 
+    if args.clear:
+        from dff_grasp_ros.demo import run_clear
+        from dff_grasp_ros.synthetic.clearing import DEFAULT_ARM_MOTION_S
+
+        if args.prompts:
+            raise UsageError("--clear asks for every object of the scene itself; it takes no --prompt")
+        return run_clear(scene=args.scene, device=args.device, out_dir=args.out, steps=args.steps or None,
+                         method=args.method or None,
+                         arm_motion_s=DEFAULT_ARM_MOTION_S if args.arm_motion_s is None else args.arm_motion_s)
+    if args.arm_motion_s is not None:
+        raise UsageError("--arm-motion-s goes with --clear")
     return run_demo(scene=args.scene, device=args.device, out_dir=args.out, steps=args.steps or None,
                     method=args.method or None, prompts=args.prompts)
 

@@ -215,6 +215,29 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
                         timeout_s=timeout_s)
 
 
+MAX_UPDATE_TIMEOUT_S = 600.0
+
+
+def update_scene(timeout_s: float = 0.0) -> Any:
+    """Ask ``/dff/update_scene`` to carve the served scene with the next camera view (0 = the node's timeout)."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not (
+            0 <= timeout_s <= MAX_UPDATE_TIMEOUT_S):
+        raise InputError(f"update timeout must be between 0 (the node's update_timeout_s) and "
+                         f"{MAX_UPDATE_TIMEOUT_S:.0f} s, got {timeout_s!r}")
+    from dff_grasp.srv import UpdateScene
+
+    # The node waits up to its own timeout (at most MAX_UPDATE_TIMEOUT_S) for a view, then carves.
+    return call_service(UpdateScene, names.UPDATE_SCENE_SERVICE, UpdateScene.Request(timeout_s=float(timeout_s)),
+                        timeout_s=(timeout_s or MAX_UPDATE_TIMEOUT_S) + 30.0)
+
+
+def update_to_json(response: Any) -> dict[str, Any]:
+    """An UpdateScene response as ``dff-grasp update-scene --json`` prints it."""
+    return {"success": bool(response.success), "message": response.message,
+            "points_removed": int(response.points_removed), "points_added": int(response.points_added),
+            "points_total": int(response.points_total), "latency_s": round(float(response.latency_s), 6)}
+
+
 def _pose_json(pose: Any, width_m: float, score: float, frame_id: str, pre_grasp: Any | None,
                opening_m: float | None = None) -> dict[str, Any]:
     p, q = pose.position, pose.orientation

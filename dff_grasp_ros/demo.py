@@ -7,9 +7,17 @@ a few prompts and writes, under ``--out``: ``relevancy_<prompt>.ply``, ``query_<
 the relevancy heat map and the gripper), ``execute_<prompt>.png`` (the grasp executed in physics: approach, closed,
 lifted), ``grasps.json`` (every answer, checked against the scene's ground truth and executed in physics) and the
 nodes' logs. Physics runs here, after each answer; the query node never calls it.
+
+``dff-grasp demo --scene bin --clear`` (:func:`run_clear`) clears the scene instead, over the same nodes: scan and
+train once, then for each object ask ``/query_object`` for it by colour and name, execute the answer in physics
+on the current world, take what was lifted out of the simulated world (``/sim_camera/set_scene``), let the sim
+camera show the new scene from above, call ``/dff/update_scene``, and go on; a failed object is asked for once
+more after the others (the loop, world and report: :mod:`dff_grasp_ros.synthetic.clearing`). Writes
+``clear.json`` and a picture strip per pick.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -75,7 +83,6 @@ def _pick_method(device: str, method: str | None) -> tuple[str, str]:
 
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
              steps: int | None = None, method: str | None = None, prompts: list[str] | None = None) -> int:
-    from dff_grasp_ros import clients
     from dff_grasp_ros.synthetic import ground_truth, load_scene
     from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 
@@ -87,23 +94,9 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
     truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
     # The user's own prompts have no known answer: they are reported, not judged.
     asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
-    env = demo_environment(out_dir)
-    os.environ.update(env)  # our own clients must join the nodes' domain
-    print(f"[demo] scene {scene_obj.name!r}, device {device}, method {method}, ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']}"
-          f" (nodes' logs in {out_dir / 'logs'})")
-    plan = launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
-                       extra={"trainer": {"method": method}, "sim_camera": {"rate_hz": SIM_RATE_HZ}})
-    group = start(plan, env=env, log_dir=out_dir / "logs")
+    group = bring_up(scene, scene_obj.name, device, method, out_dir)
     try:
-        # Ask for every view of the scan and stop when the sim camera says its scan is done (ScanStatus): no
-        # waiting for views that cannot come. The timeout is only a safety net.
-        capture = clients.capture_views(scene_obj.scan.views, timeout_s=CAPTURE_TIMEOUT_S, until_scan_done=True)
-        if not capture.success:
-            raise RuntimeError(f"capture failed: {capture.message}")
-        trained = clients.train_field(max_steps=steps or 0)
-        if not trained.success:
-            raise RuntimeError(f"training failed: {trained.message}")
-        wait_for_field(trained.checkpoint_path)
+        capture, trained = scan_and_train(scene_obj, steps)
         report = answer_prompts(asked, Path(capture.dataset_path), truth, out_dir)
     except Exception as err:
         print(f"[demo] FAILED: {err}", file=sys.stderr)
@@ -117,6 +110,34 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
     (out_dir / "grasps.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"[demo] done in {report['total_time_s']:.0f} s; artifacts in {out_dir}")
     return 0 if report["all_correct"] else 3
+
+
+def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path) -> Any:
+    """The nodes as processes on a private ROS domain (our own clients join it); the started group."""
+    env = demo_environment(out_dir)
+    os.environ.update(env)  # our own clients must join the nodes' domain
+    print(f"[demo] scene {scene_name!r}, device {device}, method {method}, ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']}"
+          f" (nodes' logs in {out_dir / 'logs'})")
+    plan = launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
+                       extra={"trainer": {"method": method}, "sim_camera": {"rate_hz": SIM_RATE_HZ}})
+    return start(plan, env=env, log_dir=out_dir / "logs")
+
+
+def scan_and_train(scene_obj: Any, steps: int | None) -> tuple[Any, Any]:
+    """Capture the scan and train a field over ROS; (capture result, training result) once the query node
+    answers from the new field."""
+    from dff_grasp_ros import clients
+
+    # Ask for every view of the scan and stop when the sim camera says its scan is done (ScanStatus): no
+    # waiting for views that cannot come. The timeout is only a safety net.
+    capture = clients.capture_views(scene_obj.scan.views, timeout_s=CAPTURE_TIMEOUT_S, until_scan_done=True)
+    if not capture.success:
+        raise RuntimeError(f"capture failed: {capture.message}")
+    trained = clients.train_field(max_steps=steps or 0)
+    if not trained.success:
+        raise RuntimeError(f"training failed: {trained.message}")
+    wait_for_field(trained.checkpoint_path)
+    return capture, trained
 
 
 def wait_for_field(field_path: str, timeout_s: float = 60.0) -> None:
@@ -234,3 +255,103 @@ def print_answer(answer: dict) -> None:
         verdict += f"; physics: {physics} ({executed['message']})"
     print(f"[demo] {answer['prompt']!r}: grasp at {np.round(g['position_m'], 3).tolist()} m, width "
           f"{g['width_m'] * 100:.1f} cm, score {g['score']:.2f}; {verdict}")
+
+
+# --- clear the bin (dff-grasp demo --clear) -----------------------------------------------------------------
+SET_SCENE_TIMEOUT_S = 30.0
+
+
+def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("out/demo"), steps: int | None = None,
+              method: str | None = None, arm_motion_s: float = 6.0) -> int:
+    """Clear the scene over ROS (see the module docstring); exit 0 when every object was cleared and nothing else
+    was lifted, 3 otherwise (as the demo's "not all correct"), 1 when a step failed."""
+    from dff_grasp_ros.synthetic import load_scene
+    from dff_grasp_ros.synthetic.clearing import clear_report, clear_scene, object_prompts, print_report
+
+    started = time.monotonic()
+    if not (np.isfinite(arm_motion_s) and 0 <= arm_motion_s <= 600):
+        raise ValueError(f"arm motion time must be between 0 and 600 s per pick, got {arm_motion_s!r}")
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scene_obj = load_scene(scene)
+    object_prompts(scene_obj)  # refuse a scene whose objects cannot be told apart by colour and name, before any work
+    device, method = _pick_method(device, method)
+    group = bring_up(scene, scene_obj.name, device, method, out_dir)
+    try:
+        capture, trained = scan_and_train(scene_obj, steps)
+        scanned_s = time.monotonic() - started
+        world, attempts = clear_scene(scene_obj, ask_over_ros, update_over_ros, pictures=out_dir,
+                                      log=lambda line: print(line, flush=True))
+    except Exception as err:
+        print(f"[demo] FAILED: {err}", file=sys.stderr)
+        return 1
+    finally:
+        group.stop()
+    report = clear_report(world, attempts, arm_motion_s)
+    report.update({"device": device, "method": method, "dataset": capture.dataset_path,
+                   "field": trained.checkpoint_path, "training_time_s": round(trained.training_time_s, 1),
+                   "scan_and_train_s": round(scanned_s, 1), "total_time_s": round(time.monotonic() - started, 1)})
+    (out_dir / "clear.json").write_text(json.dumps(report, indent=2) + "\n")
+    print_report(report)
+    print(f"[demo] done in {report['total_time_s']:.0f} s; clear.json and a picture per pick in {out_dir}")
+    return 0 if report["cleared"] == report["objects"] and not report["wrong_object_lifts"] else 3
+
+
+def ask_over_ros(prompt: str) -> Any:
+    """``/query_object`` for ``prompt`` as the clearing loop's Answer (compute time: the service's own latency;
+    the CLI client's node start-up and discovery are not the cell's)."""
+    from dff_grasp_ros import clients
+    from dff_grasp_ros.synthetic.clearing import Answer
+    from dff_grasp_ros.synthetic.judge import answer_pose
+
+    response = clients.query_object(prompt)
+    answer = clients.response_to_json(response)
+    if not response.success:
+        return Answer(False, response.message, compute_s=float(response.latency_s))
+    rotation, position, opening = answer_pose(answer)
+    pre = np.asarray(answer["grasp"]["pre_grasp_position_m"], dtype=np.float64)
+    return Answer(True, response.message, rotation, position, opening, pre, float(response.latency_s))
+
+
+def update_over_ros(world: Any) -> float:
+    """Tell the sim camera the world changed, wait until it shows it, then ``/dff/update_scene``; the carving time
+    the service reports."""
+    from dff_grasp_ros import clients
+
+    set_sim_scene(world.scene_dict())
+    response = clients.update_scene()
+    if not response.success:
+        raise RuntimeError(f"scene update failed: {response.message}")
+    print(f"[clear] {response.message}", flush=True)
+    return float(response.latency_s)
+
+
+def set_sim_scene(scene: dict, timeout_s: float = SET_SCENE_TIMEOUT_S) -> None:
+    """Publish the changed world on ``/sim_camera/set_scene`` and wait until the sim camera latches it back on
+    ``/sim_camera/scene`` (after that, every frame it publishes shows it)."""
+    from rclpy.executors import SingleThreadedExecutor
+    from std_msgs.msg import String
+
+    from dff_grasp_ros import names
+    from dff_grasp_ros.clients import RosCallError, ros_node
+    from dff_grasp_ros.nodes.common import latched_qos
+
+    wanted = json.loads(json.dumps(scene))["objects"]
+    seen: list[bool] = []
+
+    def on_scene(msg: Any) -> None:
+        with contextlib.suppress(ValueError):  # an unreadable latch is not the answer
+            seen.append(json.loads(msg.data).get("objects") == wanted)
+
+    with ros_node("dff_grasp_set_scene") as node:
+        node.create_subscription(String, names.SIM_SCENE_TOPIC, on_scene, latched_qos())
+        node.create_publisher(String, names.SIM_SET_SCENE_TOPIC, latched_qos()).publish(
+            String(data=json.dumps(scene)))
+        executor = SingleThreadedExecutor(context=node.context)
+        executor.add_node(node)
+        deadline = time.monotonic() + timeout_s
+        while not any(seen):
+            if time.monotonic() > deadline:
+                raise RosCallError(f"the sim camera did not show the changed scene within {timeout_s:.0f} s")
+            executor.spin_once(timeout_sec=0.1)
+        executor.remove_node(node)

@@ -21,3 +21,6 @@ SCAN_STATUS_TOPIC = "/dff/scan_status"
 
 # A simulated camera latches its scene here (JSON) so that a capture can record it for the synthetic teacher.
 SIM_SCENE_TOPIC = "/sim_camera/scene"
+# A simulated camera takes a changed scene here (JSON, the scene YAML's schema; transient_local): the test bed's
+# world after a pick. It then shows the new scene from an overview pose and latches it on SIM_SCENE_TOPIC.
+SIM_SET_SCENE_TOPIC = "/sim_camera/set_scene"

@@ -4,17 +4,24 @@ Shared by the ``query`` node, ``dff-grasp ask`` and the web viewer, so all three
 A reload builds the new state completely (scene cloud + text encoder) before one reference assignment swaps
 it in; a query in flight keeps the reference it started with, so no request is dropped or sees a half-loaded
 field. A failed reload keeps serving the last good field.
+
+A scene update (:meth:`FieldServer.update_scene`: one fresh RGB-D view after a pick, :mod:`dff_grasp_ros.carving`)
+is swapped in the same way: the carved cloud is built from the served one, incrementally, then assigned. A new
+field (retrained) replaces every update; reloading the same field keeps them.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from dff_grasp_ros.carving import CarvingParams, carve_prepared
+from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
@@ -41,6 +48,29 @@ class ServedField:
     base_frame: str
     # The cloud's prompt-independent query structures, built once at load (query.prepared); queries share it.
     prepared: PreparedCloud
+
+    @property
+    def updates(self) -> int:
+        """Scene updates applied since the field was loaded."""
+        return self.prepared.updates
+
+
+@dataclass(frozen=True)
+class SceneUpdate:
+    """What one scene update changed."""
+
+    served: ServedField  # now served
+    points_removed: int
+    points_added: int
+    latency_s: float  # carving and preparing, not counting the wait for the view
+
+    @property
+    def message(self) -> str:
+        before = len(self.served.cloud) - self.points_added + self.points_removed
+        return (f"scene updated: removed {self.points_removed} of {before} points (what the view sees through, "
+                f"and what joins it), added {self.points_added} featureless obstacle points; "
+                f"{len(self.served.cloud)} points served, update {self.served.updates} since the field was loaded, "
+                f"{self.latency_s * 1000:.0f} ms")
 
 
 def language_teacher_settings(meta: dict[str, Any]) -> dict[str, Any]:
@@ -126,6 +156,24 @@ class FieldServer:
         if newest is None or (self.current is not None and self.current.path == newest):
             return self.current
         return self.load(newest)
+
+    def update_scene(self, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
+                     camera_to_base: np.ndarray, params: CarvingParams | None = None) -> SceneUpdate:
+        """Carve the served cloud with one fresh view and serve the result (see the module docstring).
+
+        Raises ValueError (one line) when no field is served or the view does not fit; the served field is then
+        unchanged. Queries in flight keep the cloud they started with.
+        """
+        with self._reload_lock:  # a reload and an update never interleave: neither loses the other's result
+            served = self.current
+            if served is None:
+                raise ValueError(NO_FIELD_MESSAGE)
+            started = time.perf_counter()
+            carved = carve_prepared(served.prepared, depth_m, rgb, intrinsics, camera_to_base, params)
+            updated = replace(served, cloud=carved.prepared.cloud, prepared=carved.prepared)
+            latency_s = time.perf_counter() - started
+            self.current = updated
+        return SceneUpdate(updated, int(carved.removed.sum()), carved.added, latency_s)
 
     def ask(self, prompt: str | bytes, relevancy_threshold: float = 0.0) -> tuple[QueryResult, ServedField | None]:
         served = self.current  # one read: a concurrent reload cannot change the field under this query

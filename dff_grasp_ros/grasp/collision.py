@@ -13,6 +13,10 @@ from scipy.spatial import cKDTree
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
 
 SOLID_PARTS = ("finger_left", "finger_right", "palm")
+# ``Obstacles.scene_index`` of a point that is none of the planner's points: just above the table (never held,
+# never foreign) or seen without features (after a scene update: never held, foreign between the fingers).
+LOW_LAYER = -1
+FEATURELESS = -2
 
 
 @dataclass(frozen=True, eq=False)
@@ -21,8 +25,9 @@ class Obstacles:
 
     Points below ``floor_z_m`` are left out: a hand that clears the table plane (:func:`clears_table`, with the
     same clearance) cannot reach them, so the plane test covers them exactly. ``scene_index`` maps each obstacle
-    to its row in the planner's points (-1 for an obstacle that is not one of them, such as a point just above
-    the table that belongs to no object).
+    to its row in the planner's points; an obstacle that is not one of them is LOW_LAYER (just above the table,
+    belonging to no object) or FEATURELESS (surface a scene update saw: anything between the fingers but the
+    object is foreign, and so is this).
     """
 
     points_m: np.ndarray  # (M, 3)

@@ -7,8 +7,11 @@ put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.
 * between the fingers (the closing region): held. Held points must all belong to the object (anything else would
   be squeezed along with it), and the first point each finger meets, the extremes along the closing axis, must be
   one the hand may touch: the same rule the ground-truth judge applies to a grasp, here on the seen cloud;
-* anywhere else: its distance to the fingers and palm is the pose's *clearance* (capped; only what was seen
-  counts, unseen back sides are free space);
+* inside the volume the palm sweeps on the straight approach from the pre-grasp pose (``approach_m`` back along
+  -z; the fingers sweep inside it, open): a collision on the way in (a grasp whose pre-grasp pose stands in a
+  tote wall is no grasp);
+* anywhere else: its distance to the fingers and the swept palm is the pose's *clearance* (capped; only what was
+  seen counts, unseen back sides are free space);
 * the *enclosure* is the share of the pads' face (a grid across the finger width and along the pad length) that
   has held object points behind it: a part held across the whole pad, not pinched at a corner or the tip.
 
@@ -30,9 +33,10 @@ EXTREME_TOLERANCE_M = 0.001  # held points this close to a finger's first contac
 
 @dataclass(frozen=True)
 class HeldObject:
-    """Per obstacle point (M,): whether it is one of the planner's scene points on the object, which of those the
-    hand may touch, and their relevancy. Points that are no scene point (``scene_index`` -1: just above the
-    table) are neither held nor foreign."""
+    """Per obstacle point (M,): whether it is foreign between the fingers unless on the object (a scene point, or
+    featureless surface), whether it is one of the planner's scene points on the object, which of those the
+    hand may touch, and their relevancy. Points just above the table (``scene_index`` LOW_LAYER) are neither held
+    nor foreign."""
 
     scene: np.ndarray  # (M,) bool
     on_object: np.ndarray  # (M,) bool
@@ -67,8 +71,9 @@ class HandChecker:
     """Checks hand poses against a fixed set of obstacle points (see the module docstring)."""
 
     def __init__(self, gripper: ParallelJawGripper, points_m: np.ndarray, held: HeldObject,
-                 clearance_cap_m: float, cell_m: float = 0.015) -> None:
+                 clearance_cap_m: float, cell_m: float = 0.015, approach_m: float = 0.0) -> None:
         self.gripper, self.clearance_cap_m = gripper, clearance_cap_m
+        self.approach_m = float(approach_m)  # the straight approach from the pre-grasp pose, checked too
         points_m = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
         if len(points_m):
             keys = voxel_keys(points_m, cell_m)
@@ -159,19 +164,18 @@ class HandChecker:
         enclosure = np.bincount(occupied // (bins * bins), minlength=count) / float(bins * bins)
         held_relevancy = np.where(held_count > 0, relevancy_sum / np.maximum(held_count, 1), 0.0)
 
-        # The palm, for the poses still in the running.
+        # The palm, swept from the pre-grasp pose (the open fingers sweep inside it), for the poses still running.
         palm_colliding = np.zeros(count, dtype=np.int64)
         tight_may_free &= ~foreign_held & (held_count >= 2) & touch_ok
         candidates = np.flatnonzero((colliding == 0) & ~foreign_held & (held_count >= 2) & touch_ok)
         if len(candidates):
+            palm_back_z = g.palm_face_z_m - g.palm_depth_m - self.approach_m
             pose, rows, tcp = self._near(rotations[candidates], positions_m[candidates],
-                                         np.array([-g.palm_width_m / 2, -g.palm_span_m / 2,
-                                                   g.palm_face_z_m - g.palm_depth_m]),
+                                         np.array([-g.palm_width_m / 2, -g.palm_span_m / 2, palm_back_z]),
                                          np.array([g.palm_width_m / 2, g.palm_span_m / 2, g.palm_face_z_m]))
             x, abs_y, z = np.abs(tcp[:, 0]), np.abs(tcp[:, 1]), tcp[:, 2]
             gap = np.sqrt(np.maximum(x - g.palm_width_m / 2, 0.0) ** 2 + np.maximum(abs_y - g.palm_span_m / 2, 0.0)
-                          ** 2 + np.maximum(np.maximum(g.palm_face_z_m - g.palm_depth_m - z, z - g.palm_face_z_m),
-                                            0.0) ** 2)
+                          ** 2 + np.maximum(np.maximum(palm_back_z - z, z - g.palm_face_z_m), 0.0) ** 2)
             # A point between the fingers that touches the palm's face is held, not hit (as in the fingers).
             held_here = ((x <= g.finger_width_m / 2) & (abs_y <= openings_m[candidates][pose] / 2.0)
                          & (z >= g.palm_face_z_m) & (z <= g.tip_z_m))

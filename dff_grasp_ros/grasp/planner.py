@@ -7,16 +7,21 @@ approaches around its closing axis that lie within ``max_approach_tilt_rad`` of 
 when that is 90 degrees: where there is room, a side grasp), and with the contacts at a few depths on the pads.
 
 Each pose is checked against the seen points (:mod:`dff_grasp_ros.grasp.hand_check`): fingers and palm touch
-nothing (neighbours, bin walls, the object itself), the table plane is cleared, nothing but the object lies
-between the fingers, and each finger first meets a point the hand may touch. Only what was seen is an obstacle.
+nothing (neighbours, bin walls, the object itself), neither at the grasp nor on the straight approach from the
+pre-grasp pose (``standoff_m`` back), the table plane is cleared, nothing but the object lies between the
+fingers, and each finger first meets a point the hand may touch. Only what was seen is an obstacle.
 
 Score (higher is better, in [0, 1]) is led by what the user asked for: the mean relevancy of the points between
 the fingers (so a "mug handle" grasp that also pinches the body scores lower), then how well the pads enclose
 what they hold, antipodality, clearance to everything seen (so a grasp with room to spare beats one that scrapes
-a neighbour), and approach from above (arms reach tabletop and bin objects best from above).
+a neighbour), approach from above (arms reach tabletop and bin objects best from above), and a short lever: the
+horizontal distance from the grasp to the object's centroid (the seen points' mean, a stand-in for the centre
+of mass), since the weight's torque about the grasp is held by the pads' torsional friction alone (a pan held at
+the end of its handle tips out of the pads).
 
 Poses are checked best first by the terms known before a check (relevancy at the contacts, antipodality,
-approach) in batches, until enough distinct free grasps are found. Pose convention: :mod:`dff_grasp_ros.grasp.frames`.
+approach, lever) in batches, until enough distinct free grasps are found. Pose convention:
+:mod:`dff_grasp_ros.grasp.frames`.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dff_grasp_ros.grasp.antipodal import ContactPairs, sample_antipodal_pairs
-from dff_grasp_ros.grasp.collision import Obstacles, clears_table
+from dff_grasp_ros.grasp.collision import FEATURELESS, Obstacles, clears_table
 from dff_grasp_ros.grasp.cross_section import (
     SlabShape,
     cone_approaches,
@@ -49,6 +54,7 @@ class ScoreWeights:
     antipodality: float = 0.15
     clearance: float = 0.1
     from_above: float = 0.1
+    short_lever: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class GraspParams:
     table_clearance_m: float = 0.003
     max_colliding_points: int = 0  # raise for clouds with floaters
     clearance_cap_m: float = 0.01  # clearance beyond this to everything seen scores fully
+    lever_cap_m: float = 0.3  # a grasp this far (horizontally) from the object's centroid scores no short lever
     # Fingers and palm pass no seen point closer than this: a fused cloud samples surfaces millimetres apart and
     # rounds their edges off, so a hand that scrapes past the seen points may touch the surface between them.
     min_clearance_m: float = 0.001
@@ -102,6 +109,23 @@ class GraspParams:
             raise ValueError("pad_offsets must be fractions in [0, 0.5)")
         if not 0.0 <= self.max_approach_tilt_rad <= np.pi:
             raise ValueError(f"max_approach_tilt_rad must be in [0, pi], got {self.max_approach_tilt_rad}")
+
+
+class GraspList(list):
+    """The grasps found, best first; when empty, ``reason`` says why (for the user's message)."""
+
+    reason: str = ""
+
+    @staticmethod
+    def none(reason: str) -> GraspList:
+        found = GraspList()
+        found.reason = reason
+        return found
+
+
+NO_PAIR = "no two points of it fit between the fingers"
+NO_POSE = "no hand pose around it clears the table"
+ALL_COLLIDE = "every hand pose tried touches something seen, at the grasp or on the approach"
 
 
 @dataclass(frozen=True)
@@ -147,20 +171,22 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     fingers. ``point_relevancy`` (N,) scores what is between the fingers (zero off the object). ``obstacles`` are
     the seen points the hand must not touch (:class:`Obstacles`, whose ``scene_index`` maps them to rows of
     ``points_m``); by default ``points_m`` themselves. Each grasp opens with the gripper's clearance, or with its
-    ``min_clearance_m`` where only that is free. Empty list when none is found.
+    ``min_clearance_m`` where only that is free. An empty :class:`GraspList` (with its ``reason``) when none is
+    found.
     """
     gripper, rng = params.gripper, np.random.default_rng(params.seed)
     points_m = np.asarray(points_m, dtype=np.float64)
     target, object_mask = np.asarray(target, dtype=bool), np.asarray(object_mask, dtype=bool)
     touchable = np.asarray(contact_mask, dtype=bool) | target
     if not target.any():
-        return []
+        return GraspList.none("nothing to grasp")
     pairs, approaches = _contact_pairs(points_m, normals, target, touchable, object_mask, params, rng)
     if len(pairs) == 0:
-        return []
-    candidates = _candidates(pairs, approaches, points_m, point_relevancy, params)
+        return GraspList.none(NO_PAIR)
+    centroid = points_m[object_mask].mean(axis=0) if object_mask.any() else points_m[target].mean(axis=0)
+    candidates = _candidates(pairs, approaches, points_m, point_relevancy, centroid, params)
     if len(candidates.pair) == 0:
-        return []
+        return GraspList.none(NO_POSE)
     if obstacles is None:
         floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
         obstacles = Obstacles.from_points(points_m, floor)
@@ -169,15 +195,17 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     centre = 0.5 * (held_points.min(axis=0) + held_points.max(axis=0))
     # Every candidate's TCP lies within the pads' offset of a contact midpoint on the object.
     reach = (np.linalg.norm(held_points - centre, axis=1).max() + max(params.pad_offsets) * gripper.pad_length_m
-             + _hand_extent_m(gripper) + params.clearance_cap_m)
+             + _hand_extent_m(gripper) + params.standoff_m + params.clearance_cap_m)
     local = np.asarray(obstacles.tree.query_ball_point(centre, r=reach), dtype=np.int64)
     scene = obstacles.scene_index[local]
     in_scene = scene >= 0
     on = np.where(in_scene, scene, 0)
-    held = HeldObject(in_scene, in_scene & object_mask[on], in_scene & touchable[on],
+    held = HeldObject(in_scene | (scene == FEATURELESS), in_scene & object_mask[on], in_scene & touchable[on],
                       np.where(in_scene, np.asarray(point_relevancy, dtype=np.float64)[on], 0.0))
-    checker = HandChecker(gripper, obstacles.points_m[local], held, params.clearance_cap_m)
-    return _best_free(candidates, pairs, checker, params)
+    checker = HandChecker(gripper, obstacles.points_m[local], held, params.clearance_cap_m,
+                          approach_m=params.standoff_m)
+    grasps = _best_free(candidates, pairs, checker, params)
+    return GraspList(grasps) if grasps else GraspList.none(ALL_COLLIDE)
 
 
 def _hand_extent_m(gripper: ParallelJawGripper) -> float:
@@ -227,11 +255,12 @@ class _Candidates:
     opening_m: np.ndarray  # (C,) comfortable opening
     tight_opening_m: np.ndarray  # (C,) the narrowest that passes around the contacts
     from_above: np.ndarray  # (C,) 1 straight down, 0.5 from the side
+    short_lever: np.ndarray  # (C,) 1 at the object's centroid, 0 from lever_cap_m (horizontally) away
     prior: np.ndarray  # (C,) the score terms known before a check, to check the likely best first
 
 
 def _candidates(pairs: ContactPairs, approaches: list[np.ndarray], points_m: np.ndarray,
-                point_relevancy: np.ndarray, params: GraspParams) -> _Candidates:
+                point_relevancy: np.ndarray, centroid_m: np.ndarray, params: GraspParams) -> _Candidates:
     """Every approach within the cone and pad offset of every pair whose fingers and palm clear the table."""
     gripper, weights = params.gripper, params.weights
     pair_blocks, approach_blocks, first = [], [], 0
@@ -257,10 +286,13 @@ def _candidates(pairs: ContactPairs, approaches: list[np.ndarray], points_m: np.
     from_above = 0.5 * (1.0 - rotation[:, 2, 2])  # approach +z pointing down (-z in the base frame) -> 1
     relevancy = np.asarray(point_relevancy, dtype=np.float64)
     at_contacts = 0.5 * (relevancy[pairs.first] + relevancy[pairs.second])[pair]
+    lever = np.linalg.norm((centre - centroid_m)[:, :2], axis=1)[pair]
+    short_lever = 1.0 - np.minimum(lever / params.lever_cap_m, 1.0)
     prior = (weights.relevancy * at_contacts + weights.antipodality * pairs.antipodality[pair]
-             + weights.from_above * from_above + weights.enclosure * (1.0 - fraction / 0.5))
+             + weights.from_above * from_above + weights.enclosure * (1.0 - fraction / 0.5)
+             + weights.short_lever * short_lever)
     return _Candidates(pair[keep], rotation[keep], position[keep], opening[keep], tight[keep], from_above[keep],
-                       prior[keep])
+                       short_lever[keep], prior[keep])
 
 
 def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecker,
@@ -325,9 +357,9 @@ def _scores(candidates: _Candidates, rows: np.ndarray, checks: HandChecks, pairs
     total = (weights.relevancy * checks.held_relevancy + weights.enclosure * checks.enclosure
              + weights.antipodality * pairs.antipodality[candidates.pair[rows]]
              + weights.clearance * checks.clearance_m / params.clearance_cap_m
-             + weights.from_above * candidates.from_above[rows])
+             + weights.from_above * candidates.from_above[rows] + weights.short_lever * candidates.short_lever[rows])
     return total / (weights.relevancy + weights.enclosure + weights.antipodality + weights.clearance
-                    + weights.from_above)
+                    + weights.from_above + weights.short_lever)
 
 
 def _distinct(candidates: _Candidates, rows_list: list[np.ndarray], checks_list: list[HandChecks],

@@ -16,8 +16,7 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.time import Time
+from rclpy.qos import ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
@@ -29,9 +28,17 @@ from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
 from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_capture_request
-from dff_grasp_ros.nodes.common import Throttle, declare_parameters, latched_qos, sensor_qos, spin_node, tf_buffer
+from dff_grasp_ros.nodes.common import (
+    Throttle,
+    camera_pose_from_tf,
+    camera_stream_qos,
+    declare_parameters,
+    latched_qos,
+    sensor_qos,
+    spin_node,
+    tf_buffer,
+)
 from dff_grasp_ros.nodes.params import CaptureParams
-from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, transform_to_matrix
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
 
 FEEDBACK_PERIOD_S = 0.5
@@ -84,22 +91,10 @@ class CaptureNode(Node):
         self.arrivals += 1
         self.last_arrival_s = time.monotonic()
 
-    def stream_qos(self) -> QoSProfile:
-        """Reliable when every publisher of the image and depth topics offers it, else best effort (what most
-        camera drivers publish). A best-effort reader loses large frames whenever the transport is busy: 640x480
-        sim images arrived at a third of the rate of their CameraInfo (measured), so a reliable source is read
-        reliably."""
-        publishers = [info for topic in (self.p.image_topic, self.p.depth_topic)
-                      for info in self.get_publishers_info_by_topic(topic)]
-        if publishers and all(info.qos_profile.reliability == ReliabilityPolicy.RELIABLE for info in publishers):
-            return QoSProfile(depth=STREAM_DEPTH, history=HistoryPolicy.KEEP_LAST,
-                              reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
-        return sensor_qos(depth=STREAM_DEPTH)
-
     def subscribe_streams(self) -> list[Any]:
         """The camera streams, subscribed only while a goal runs (an idle capture costs nothing, and a simulated
         scan starts when someone watches)."""
-        qos = self.stream_qos()
+        qos = camera_stream_qos(self, [self.p.image_topic, self.p.depth_topic], STREAM_DEPTH)
         streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
         subscriptions = [
             self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams),
@@ -156,13 +151,11 @@ class CaptureNode(Node):
 
     def pose_from_tf(self, image: Image) -> PoseStamped | None:
         """The camera pose at the image's stamp from TF, as a PoseStamped for the session."""
-        frame = image.header.frame_id or self.p.camera_frame
         try:
-            tf = self.tf_buffer.lookup_transform(self.p.base_frame, frame, Time.from_msg(image.header.stamp))
-            return matrix_to_pose_stamped(transform_to_matrix(tf.transform), self.p.base_frame,
-                                          header_stamp_ns(image))
+            return camera_pose_from_tf(self.tf_buffer, self.p.base_frame, image, self.p.camera_frame)
         except Exception as err:
             if self.tf_warn.ready():
+                frame = image.header.frame_id or self.p.camera_frame
                 self.get_logger().warning(f"no TF {self.p.base_frame} <- {frame} at the image stamp: {err}")
             return None
 

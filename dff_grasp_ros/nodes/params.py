@@ -162,7 +162,7 @@ class TrainerParams(_Fields, _Datasets, _Frames):
 
 
 @dataclass(frozen=True)
-class QueryNodeParams(_Fields, _Frames):
+class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     relevancy_threshold: float = param(0.0, "Relevancy above which a point belongs to the asked object "
                                             "(0 = the library default)", minimum=0.0, maximum=0.999)
     gripper_max_opening_m: float = param(0.08, "Largest finger opening of the parallel-jaw gripper", minimum=0.005,
@@ -184,6 +184,17 @@ class QueryNodeParams(_Fields, _Frames):
     max_cloud_points: int = param(100000, "Points published in the relevancy cloud (voxel-thinned above)",
                                   minimum=1, maximum=10_000_000)
     device: str = param("auto", "Device for the text encoder: auto, cuda or cpu", choices=("auto", "cuda", "cpu"))
+    pose_source: str = param("auto", "Camera pose for /dff/update_scene from: auto (TF if tf2_ros is importable, "
+                                     "else camera_pose_topic), tf or topic", choices=("auto", "tf", "topic"))
+    update_timeout_s: float = param(10.0, "/dff/update_scene: longest wait for the next synchronised camera view "
+                                          "when the request asks for 0", minimum=0.1, maximum=600.0)
+    sync_slop_s: float = param(0.05, "/dff/update_scene: largest stamp difference between image, depth, info and "
+                                     "pose in one view", minimum=0.0, maximum=10.0)
+    max_pose_age_s: float = param(0.02, "/dff/update_scene: largest gap between the pose stamp and the image stamp",
+                                  minimum=0.0, maximum=10.0)
+    update_see_through_margin_m: float = param(0.006, "/dff/update_scene: a served point is gone where the new depth "
+                                                     "lies this far behind it (about 3x the camera's depth noise)",
+                                               minimum=0.001, maximum=0.5)
 
 
 @dataclass(frozen=True)

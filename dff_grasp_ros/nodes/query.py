@@ -1,26 +1,44 @@
-"""query: the ``/query_object`` service and its RViz topics.
+"""query: the ``/query_object`` and ``/dff/update_scene`` services and the RViz topics.
 
 Thin ROS layer over :class:`dff_grasp_ros.serving.FieldServer`: loads the newest field at start, hot-reloads
 when ``/dff/field_ready`` announces a new one (in the background; requests keep being served from the last good
 field), and turns each answer into messages: the relevancy cloud (PointCloud2, latched), the grasp pose and
 the gripper drawn as markers. Every failure is an answer with ``success=false``, never a dead node.
+
+``/dff/update_scene`` (after a pick): subscribes to the camera streams for the request only (like a capture:
+image, registered depth, CameraInfo, the camera pose from TF or ``camera_pose_topic``), takes the first
+synchronised, valid view stamped after the request (:class:`~dff_grasp_ros.capture.next_view.NextView`), and
+carves the served cloud with it (:meth:`FieldServer.update_scene`); the next query answers, and publishes its
+relevancy cloud, from the updated scene.
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import replace
+from typing import Any
 
 from geometry_msgs.msg import PoseStamped
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from sensor_msgs.msg import PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from dff_grasp.msg import FieldReady
-from dff_grasp.srv import QueryObject
+from dff_grasp.srv import QueryObject, UpdateScene
 from dff_grasp_ros import names
+from dff_grasp_ros.capture.next_view import NextView
+from dff_grasp_ros.carving import CarvingParams
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
-from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
+from dff_grasp_ros.nodes.common import (
+    camera_pose_from_tf,
+    camera_stream_qos,
+    declare_parameters,
+    latched_qos,
+    spin_node,
+    tf_buffer,
+)
 from dff_grasp_ros.nodes.params import QueryNodeParams
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
 from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
@@ -55,9 +73,19 @@ class QueryNode(Node):
         self.create_subscription(FieldReady, names.FIELD_READY_TOPIC, self.on_field_ready, latched_qos(5))
         self.create_service(QueryObject, names.QUERY_OBJECT_SERVICE, self.on_query,
                             callback_group=ReentrantCallbackGroup())
+        self.tf_buffer, self.tf_listener = (None, None)
+        if self.p.pose_source in ("auto", "tf"):
+            self.tf_buffer, self.tf_listener = tf_buffer(self)
+            if self.tf_buffer is None and self.p.pose_source == "tf":
+                raise RuntimeError("parameter query.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
+        self._update_lock = threading.Lock()  # one scene update at a time, each with its own next view
+        self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m)
+        self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
+                            callback_group=ReentrantCallbackGroup())
         self._reload_thread: threading.Thread | None = None
         self.reload_async(None)
-        self.get_logger().info(f"ready: {names.QUERY_OBJECT_SERVICE}, fields from {self.p.fields_dir}")
+        self.get_logger().info(f"ready: {names.QUERY_OBJECT_SERVICE}, {names.UPDATE_SCENE_SERVICE}, fields from "
+                               f"{self.p.fields_dir}")
 
     def on_field_ready(self, msg: FieldReady) -> None:
         self.reload_async(msg.field_path)
@@ -92,6 +120,66 @@ class QueryNode(Node):
         else:
             self.get_logger().warning(f"{request.prompt[:80]!r}: {response.message}")
         return response
+
+    def on_update_scene(self, request: UpdateScene.Request, response: UpdateScene.Response) -> UpdateScene.Response:
+        """Carve the served scene with the next camera view (see the module docstring); every failure is an
+        answer, and the served scene is then unchanged."""
+        try:
+            timeout_s = float(request.timeout_s)
+            if not math.isfinite(timeout_s) or timeout_s < 0:
+                raise ValueError(f"timeout_s must be a finite number of seconds >= 0 (0 = the node's "
+                                 f"update_timeout_s), got {timeout_s:g}")
+            if self.server.current is None:
+                raise ValueError("no trained field yet: nothing to update (capture views and train one)")
+            with self._update_lock:
+                view = self.next_view(timeout_s or self.p.update_timeout_s)
+                update = self.server.update_scene(view.depth_m, view.rgb, view.intrinsics, view.camera_to_base,
+                                                  self.carving)
+            response.success, response.message = True, update.message
+            response.points_removed, response.points_added = update.points_removed, update.points_added
+            response.points_total = len(update.served.cloud)
+            response.latency_s = float(update.latency_s)
+            self.get_logger().info(update.message)
+        except Exception as err:
+            response.success = False
+            response.message = f"scene not updated: {one_line(err)}"
+            self.get_logger().warning(response.message)
+        return response
+
+    def next_view(self, timeout_s: float) -> Any:
+        """The first valid synchronised camera view stamped after now (ValueError after ``timeout_s``)."""
+        waiter = NextView(self.get_clock().now().nanoseconds, base_frame=self.p.base_frame,
+                          slop_s=self.p.sync_slop_s, max_pose_offset_s=self.p.max_pose_age_s)
+        qos = camera_stream_qos(self, [self.p.image_topic, self.p.depth_topic], depth=5)
+        group = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the waiter orders them
+
+        def on_image(msg: Image) -> None:
+            waiter.add("image", msg)
+            if self.tf_buffer is not None:
+                try:
+                    waiter.add("pose", camera_pose_from_tf(self.tf_buffer, self.p.base_frame, msg,
+                                                           self.p.camera_frame))
+                except Exception as err:
+                    waiter.note(f"no TF {self.p.base_frame} <- camera at the image stamp: {one_line(err)}")
+
+        subscriptions = [
+            self.create_subscription(Image, self.p.image_topic, on_image, qos, callback_group=group),
+            self.create_subscription(Image, self.p.depth_topic, lambda m: waiter.add("depth", m), qos,
+                                     callback_group=group),
+            self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: waiter.add("camera_info", m),
+                                     qos, callback_group=group)]
+        if self.tf_buffer is None:
+            subscriptions.append(self.create_subscription(PoseStamped, self.p.camera_pose_topic,
+                                                          lambda m: waiter.add("pose", m), qos, callback_group=group))
+        try:
+            view = waiter.wait(timeout_s)
+        finally:
+            for subscription in subscriptions:
+                self.destroy_subscription(subscription)
+        if view is None:
+            raise ValueError(f"no valid camera view on {self.p.image_topic} within {timeout_s:g} s "
+                             f"({waiter.why_none()})")
+        return view
 
     def publish_visuals(self, response: QueryObject.Response, result: QueryResult, served: ServedField | None,
                         stamp_ns: int) -> None:

@@ -9,6 +9,11 @@ The scan follows the product's scan-pose generator (plus jitter); its progress i
 scene itself is latched on ``/sim_camera/scene`` (JSON) so that a capture of this stream can record it for the
 synthetic teacher. With ``calibration_board`` the table is cleared, a ChArUco board lies on it and the poses turn
 the tool about all three axes: a hand-eye calibration session with a known answer (the mount).
+
+The simulated world changes (a pick took an object out) through ``/sim_camera/set_scene`` (JSON, the scene YAML's
+schema): the camera then shows the new scene from one overview pose above the workspace (as an arm looks into the
+bin after a pick), frame after frame, and latches the new scene on ``/sim_camera/scene``. A frame being rendered
+when the change arrives is published before that latch: every frame after it shows the new scene.
 """
 from __future__ import annotations
 
@@ -27,13 +32,14 @@ from dff_grasp.msg import ScanStatus
 from dff_grasp_ros import names
 from dff_grasp_ros.calibration.board import CharucoBoardSpec
 from dff_grasp_ros.capture.scan_poses import tool_poses
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.nodes.common import ParameterError, declare_parameters, latched_qos, spin_node
 from dff_grasp_ros.nodes.params import SimCameraParams
 from dff_grasp_ros.ros_io.camera_info import intrinsics_to_camera_info
 from dff_grasp_ros.ros_io.image import depth_m_to_image, numpy_to_image
 from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped, matrix_to_transform_stamped
 from dff_grasp_ros.ros_io.stamp import make_header
-from dff_grasp_ros.synthetic import load_scene, render_view, scan_poses, scene_intrinsics
+from dff_grasp_ros.synthetic import load_scene, overview_pose, render_view, scan_poses, scene_intrinsics
 from dff_grasp_ros.synthetic.board import (
     MOUNT_PARAMS,
     BoardOnTable,
@@ -84,6 +90,8 @@ class SimCameraNode(Node):
         self.listener_since: float | None = None
         self._views: dict[int, Any] = {}  # rendering is the slow part; a loop re-uses it
         self._lock = threading.Lock()
+        self._scene_lock = threading.Lock()  # a frame is rendered and published from one scene, never a mix
+        self.held_still = False  # after a scene change: the arm holds the overview pose, frames keep coming
         self.pub_image = self.create_publisher(Image, self.p.image_topic, 5)
         self.pub_depth = self.create_publisher(Image, self.p.depth_topic, 5)
         self.pub_info = self.create_publisher(CameraInfo, self.p.camera_info_topic, 5)
@@ -91,6 +99,8 @@ class SimCameraNode(Node):
         self.pub_tool = self.create_publisher(PoseStamped, self.p.tool_pose_topic, 5)
         self.pub_scene = self.create_publisher(String, names.SIM_SCENE_TOPIC, latched_qos())
         self.pub_scene.publish(String(data=json.dumps(self.scene.to_dict())))
+        self.create_subscription(String, names.SIM_SET_SCENE_TOPIC, self.on_set_scene, latched_qos(),
+                                 callback_group=MutuallyExclusiveCallbackGroup())
         self.pub_status = self.create_publisher(ScanStatus, names.SCAN_STATUS_TOPIC, latched_qos())
         self.publish_status(0)
         self.tf, static_tf = _tf_broadcasters(self) if self.p.publish_tf else (None, None)
@@ -124,14 +134,37 @@ class SimCameraNode(Node):
             self.listener_since = time.monotonic()
         return time.monotonic() - self.listener_since >= SUBSCRIBER_GRACE_S
 
+    def on_set_scene(self, msg: String) -> None:
+        """The world changed: show the new scene from the overview pose (see the module docstring)."""
+        try:
+            scene = load_scene(json.loads(msg.data))
+        except Exception as err:  # bad JSON or a scene that does not load: the world stays as it was
+            self.get_logger().warning(f"ignoring a {names.SIM_SET_SCENE_TOPIC} message: {one_line(err)}")
+            return
+        if self.board is not None:
+            self.get_logger().warning(f"calibration session: {names.SIM_SET_SCENE_TOPIC} ignored")
+            return
+        with self._scene_lock, self._lock:
+            self.scene = scene
+            self.poses = overview_pose(scene)[None]
+            self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
+            self._views.clear()
+            self.frame, self.arm_at, self.held_still = 0, 0, True
+        self.pub_scene.publish(String(data=json.dumps(scene.to_dict())))
+        self.get_logger().info(f"scene changed: {len(scene.objects)} objects; showing it from the overview pose")
+
     def publish_next(self) -> None:
+        with self._scene_lock:
+            self._publish_next()
+
+    def _publish_next(self) -> None:
         hold, count = self.p.hold_frames, len(self.poses)
-        if self.frame == 0 and not self.listened_to():
+        if self.frame == 0 and not self.held_still and not self.listened_to():
             return  # an arm starts its scan once someone watches the camera; frames before that would be lost
         if time.monotonic() - self.last_frame_s < MIN_FRAME_GAP / self.p.rate_hz:
             return  # frames of a held pose keep the camera's rate even after a slow render
         with self._lock:
-            if self.frame >= hold * count and not self.p.loop:
+            if self.frame >= hold * count and not (self.p.loop or self.held_still):
                 return
             frame = self.frame
             self.frame += 1
@@ -149,18 +182,18 @@ class SimCameraNode(Node):
         self.pub_info.publish(intrinsics_to_camera_info(self.intrinsics, frame_id=camera_frame, stamp_ns=stamp_ns))
         self.pub_pose.publish(matrix_to_pose_stamped(self.poses[index], self.p.base_frame, stamp_ns))
         self.publish_tool(stamp_ns)
-        if frame < hold * count and (frame + 1) % hold == 0:  # first pass: a pose has been fully shown
+        if not self.held_still and frame < hold * count and (frame + 1) % hold == 0:  # the scan's first pass
             self.publish_status((frame + 1) // hold)
 
     def publish_tool(self, stamp_ns: int | None = None) -> None:
         """The tool's pose where the arm stands (PoseStamped, and base -> tool on /tf when tf2_ros exists)."""
-        index = self.arm_at
-        if index is None:
+        index, poses = self.arm_at, self.tool_poses  # a scene change swaps both: read each once
+        if index is None or index >= len(poses):
             return
         stamp_ns = self.now_ns() if stamp_ns is None else stamp_ns
-        self.pub_tool.publish(matrix_to_pose_stamped(self.tool_poses[index], self.p.base_frame, stamp_ns))
+        self.pub_tool.publish(matrix_to_pose_stamped(poses[index], self.p.base_frame, stamp_ns))
         if self.tf is not None:
-            self.tf.sendTransform(matrix_to_transform_stamped(self.tool_poses[index], self.p.base_frame,
+            self.tf.sendTransform(matrix_to_transform_stamped(poses[index], self.p.base_frame,
                                                               self.p.tool_frame, stamp_ns))
 
     def render(self, index: int) -> Any:

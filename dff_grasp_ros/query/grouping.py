@@ -90,6 +90,20 @@ class GroupingIndex:
     def __len__(self) -> int:
         return len(self.points_m)
 
+    def subset(self, keep: np.ndarray) -> GroupingIndex:
+        """The index of the ``keep`` points (mask) alone, without building the neighbour graph again: the edges
+        between kept points stay, renumbered (a scene update removes a few objects' points). A kept point's reach
+        was set by its neighbours before the removal; the edge test itself does not depend on the others."""
+        keep = np.asarray(keep, dtype=bool)
+        new_index = np.cumsum(keep) - 1
+        sources = np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.indptr))
+        kept_edge = keep[sources] & keep[self.indices]
+        sources, targets = new_index[sources[kept_edge]], new_index[self.indices[kept_edge]]  # still sorted
+        count = int(keep.sum())
+        indptr = np.r_[0, np.cumsum(np.bincount(sources, minlength=count))].astype(np.int64)
+        points = self.points_m[keep]
+        return GroupingIndex(points, self.dino[keep], cKDTree(points), indptr, targets, self.params)
+
     def find_seed(self, scores: np.ndarray, excluded: np.ndarray | None = None) -> tuple[int, np.ndarray]:
         """Index of the point whose ``seed_neighbours`` nearest points have the highest mean score, and those points.
 

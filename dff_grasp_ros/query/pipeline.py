@@ -380,8 +380,9 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
     grasps = plan_grasps(prepared.points_m, prepared.normals, held_relevancy, target, contacts, object_mask,
                          params.grasp, obstacles=prepared.obstacles)
     if not grasps:
+        why = f": {grasps.reason}" if getattr(grasps, "reason", "") else ""
         result.message = (f"found {what} ({int(target.sum())} points) but {_NO_GRASP} within the gripper's "
-                          f"{params.grasp.gripper.max_opening_m:.3f} m opening ({_SEEN_ONLY})")
+                          f"{params.grasp.gripper.max_opening_m:.3f} m opening{why} ({_SEEN_ONLY})")
         return result
     result.success, result.grasp, result.candidates = True, grasps[0], grasps
     result.message = (f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m "

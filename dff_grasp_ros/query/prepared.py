@@ -12,19 +12,26 @@ Three point sets, each indexing into the next larger one:
 * *scene points* (S): one per ``voxel_m`` voxel, above the table band: where objects are grown, parts found and
   contacts placed (a point within ``table_band_m`` of the table never belongs to an object);
 * *obstacles*: the scene points plus the voxels between the table clearance and the band (the hand must not
-  touch them either); points lower than that are covered by the table plane test.
+  touch them either), plus *featureless* rows above the table clearance (surface a scene update saw that the field
+  never did: all-zero language features, :mod:`dff_grasp_ros.carving`); points lower than that are covered by the
+  table plane test.
 
 The valid rows in the table band are the *background*, the surface the objects stand on: a phrase that fits it
 as well as anything on it names no object (query.pipeline, query.parts). An even sample of them is kept.
+
+A scene update (one fresh view after a pick) changes a few percent of the cloud; :meth:`PreparedCloud.updated`
+removes rows and adds featureless obstacles *incrementally* (index maps, the DINO neighbour graph cut down to the
+kept points, new KD-trees) instead of preparing the whole cloud again: tens of milliseconds instead of a second.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.grasp.collision import Obstacles
+from dff_grasp_ros.grasp.collision import FEATURELESS, LOW_LAYER, Obstacles
 from dff_grasp_ros.query.downsample import strided_indices, voxel_representatives
 from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -57,6 +64,8 @@ class PreparedCloud:
     normals: np.ndarray  # (S, 3)
     obstacles: Obstacles
     background_rows: np.ndarray  # (<= MAX_BACKGROUND_ROWS,) valid rows in the table band (none without a table)
+    obstacle_rows: np.ndarray  # (M,) the cloud row each obstacle point stands for (scene updates remove by row)
+    updates: int = 0  # scene updates applied since the cloud was prepared from a field
 
     @property
     def points_m(self) -> np.ndarray:
@@ -77,12 +86,88 @@ class PreparedCloud:
         out[self.valid] = values
         return out
 
+    def valid_rows_of_scene(self) -> np.ndarray:
+        """(S,) cloud row of each scene point (its voxel's representative)."""
+        return np.flatnonzero(self.valid)[self.scene_rows]
+
+    def with_voxels_of(self, removed: np.ndarray) -> np.ndarray:
+        """``removed`` (mask over the cloud's rows) plus every valid row of a voxel whose representative (scene
+        point) is removed: rows and scene points leave together."""
+        valid_index = np.flatnonzero(self.valid)
+        out = np.array(removed, dtype=bool)
+        out[valid_index[self.on_valid(out[valid_index[self.scene_rows]])]] = True
+        return out
+
+    def updated(self, removed: np.ndarray, added: SceneCloud) -> PreparedCloud:
+        """This cloud without the ``removed`` rows (mask over the cloud) and with ``added`` featureless rows
+        appended (all-zero language features: obstacles only), prepared incrementally (see the module docstring).
+
+        A scene point goes when its representative row does, and takes every valid row of its voxel with it
+        (:meth:`with_voxels_of`), so rows and scene points stay consistent; an obstacle point goes with its row.
+        Immutable: a new object.
+        """
+        removed = np.asarray(removed, dtype=bool)
+        if removed.shape != (len(self.valid),):
+            raise ValueError(f"removed has shape {removed.shape}, the cloud has {len(self.valid)} rows")
+        if np.any(added.language != 0):
+            raise ValueError("added rows must be featureless (all-zero language features)")
+        removed = self.with_voxels_of(removed)
+        valid_index = np.flatnonzero(self.valid)
+        keep, keep_valid, keep_scene = ~removed, ~removed[valid_index], ~removed[valid_index[self.scene_rows]]
+        kept_rows = int(keep.sum())
+        cloud = SceneCloud(*(_kept_then(getattr(self.cloud, name), keep, kept_rows, getattr(added, name))
+                             for name in ("points_m", "normals", "rgb", "language", "dino")))
+        new_valid = np.cumsum(keep_valid) - 1  # old valid index -> new
+        new_scene = np.r_[np.cumsum(keep_scene) - 1, LOW_LAYER]  # old scene index -> new; -1 stays -1
+        new_row = np.cumsum(keep) - 1  # old cloud row -> new
+
+        drop = removed[self.obstacle_rows]
+        index = self.obstacles.scene_index[~drop]
+        index = np.where(index >= 0, new_scene[np.maximum(index, 0)], index)
+        fresh = np.flatnonzero(above_clearance(np.asarray(added.points_m), self.settings))
+        points = np.vstack([self.obstacles.points_m[~drop], np.asarray(added.points_m, np.float64)[fresh]])
+        obstacles = Obstacles(points, np.r_[index, np.full(len(fresh), FEATURELESS)].astype(np.int64), cKDTree(points))
+        obstacle_rows = np.r_[new_row[self.obstacle_rows[~drop]], kept_rows + fresh].astype(np.int64)
+
+        background = self.background_rows[keep_valid[self.background_rows]]
+        return PreparedCloud(
+            cloud=cloud, settings=self.settings, valid=np.r_[self.valid[keep], np.zeros(len(added), dtype=bool)],
+            language=np.compress(keep_valid, self.language, axis=0), scene_rows=new_valid[self.scene_rows[keep_scene]],
+            scene_of_valid=new_scene[self.scene_of_valid[keep_valid]], grouping=self.grouping.subset(keep_scene),
+            normals=self.normals[keep_scene], obstacles=obstacles, background_rows=new_valid[background],
+            obstacle_rows=obstacle_rows, updates=self.updates + 1)
+
+
+def _kept_then(rows: np.ndarray, keep: np.ndarray, kept: int, tail: np.ndarray) -> np.ndarray:
+    """``rows[keep]`` followed by ``tail``, copied once into one new array (features are tens of megabytes)."""
+    out = np.empty((kept + len(tail),) + rows.shape[1:], dtype=rows.dtype)
+    np.compress(keep, rows, axis=0, out=out[:kept])
+    out[kept:] = tail
+    return out
+
+
+def finite_rows(cloud: SceneCloud) -> np.ndarray:
+    """Rows with finite points, normals and features; NaNs from a bad fusion must not poison the whole query."""
+    finite = np.isfinite(cloud.points_m).all(axis=1) & np.isfinite(cloud.normals).all(axis=1)
+    finite &= np.isfinite(cloud.language).all(axis=1) & np.isfinite(cloud.dino).all(axis=1)
+    return finite
+
+
+def featureless_rows(cloud: SceneCloud) -> np.ndarray:
+    """Rows without language features (all zero): surface seen after training, an obstacle that matches no prompt."""
+    return ~np.any(cloud.language != 0, axis=1)
+
 
 def valid_rows(cloud: SceneCloud) -> np.ndarray:
-    """Rows with finite points, normals and features; NaNs from a bad fusion must not poison the whole query."""
-    valid = np.isfinite(cloud.points_m).all(axis=1) & np.isfinite(cloud.normals).all(axis=1)
-    valid &= np.isfinite(cloud.language).all(axis=1) & np.isfinite(cloud.dino).all(axis=1)
-    return valid
+    """Rows a prompt is scored on: finite, with language features."""
+    return finite_rows(cloud) & ~featureless_rows(cloud)
+
+
+def above_clearance(points_m: np.ndarray, settings: PreparationSettings) -> np.ndarray:
+    """Mask of points the hand could touch above the table plane's clearance (all of them without a table)."""
+    if settings.table_z_m is None:
+        return np.ones(len(points_m), dtype=bool)
+    return points_m[:, 2] >= settings.table_z_m + settings.table_clearance_m
 
 
 def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedCloud:
@@ -105,12 +190,16 @@ def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedC
     scene_rows = reps[scene_reps]
     scene_points = rep_points[scene_reps]
     grouping = GroupingIndex.build(scene_points, cloud.dino[rows[scene_rows]], settings.grouping)
-    layer_points = rep_points[layer]
-    obstacles = Obstacles.from_points(np.vstack([scene_points, layer_points]),
-                                      scene_index=np.r_[np.arange(len(scene_points)), np.full(len(layer_points), -1)])
+    featureless = np.flatnonzero(finite_rows(cloud) & featureless_rows(cloud))
+    featureless = featureless[above_clearance(cloud.points_m[featureless], settings)]
+    obstacle_rows = np.r_[rows[scene_rows], rows[reps[layer]], featureless]
+    obstacles = Obstacles(np.asarray(cloud.points_m[obstacle_rows], dtype=np.float64),
+                          np.r_[np.arange(len(scene_points)), np.full(int(layer.sum()), LOW_LAYER),
+                                np.full(len(featureless), FEATURELESS)].astype(np.int64),
+                          cKDTree(cloud.points_m[obstacle_rows]))
     normals = np.asarray(cloud.normals[rows[scene_rows]], dtype=np.float64)
     scene_of_valid = rep_to_scene[inverse]
     background = np.flatnonzero(scene_of_valid < 0) if settings.table_z_m is not None else np.zeros(0, np.int64)
     background = background[strided_indices(len(background), MAX_BACKGROUND_ROWS)]
     return PreparedCloud(cloud, settings, valid, language, scene_rows, scene_of_valid, grouping, normals,
-                         obstacles, background)
+                         obstacles, background, obstacle_rows)

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from dff_grasp_ros.capture.scan_poses import cap_spherical, look_at_optical, look_at_poses  # noqa: F401 - re-exported
+from dff_grasp_ros.capture.scan_poses import cap_spherical, look_at_optical, look_at_poses
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -46,6 +46,21 @@ def scan_poses(scene: Scene) -> np.ndarray:
     centre = np.asarray(scan.center_m, float)
     targets = centre + np.concatenate([rng.normal(0, 0.01, (count, 2)), np.zeros((count, 1))], axis=1)
     return look_at_poses(centre, radius, azimuth, elevation, targets)
+
+
+OVERVIEW_TILT_DEG = 10.0  # off straight down: a look-at pose needs a horizontal component to fix the roll
+
+
+def overview_pose(scene: Scene) -> np.ndarray:
+    """camera_to_base of one view from above the workspace, as an arm takes it after a pick to update the scene:
+    ``scan.radius_m`` above the scan centre (the tote's centre when there is one), looking down at it, tilted
+    OVERVIEW_TILT_DEG towards +y so that the image's x axis runs along the base's x (a tote's long side)."""
+    centre = np.asarray(scene.scan.center_m, float).copy()
+    if scene.tote is not None:
+        centre[:2] = scene.tote.center_m
+    height = scene.scan.radius_m
+    eye = centre + np.array([0.0, -height * np.tan(np.radians(OVERVIEW_TILT_DEG)), height])
+    return look_at_optical(eye, centre)
 
 
 @lru_cache(maxsize=8)

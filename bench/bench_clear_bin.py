@@ -1,0 +1,125 @@
+"""Clear the bin offline (no ROS): every object asked for by colour and name on a prepared cloud, executed in physics,
+taken out, the scene updated from one fresh overview view (``carve_prepared``), and on; plus the time of one scene
+update on a trained field.
+
+    python bench/bench_clear_bin.py --scene bin bin_clutter                 # ideal clouds
+    python bench/bench_clear_bin.py --field DIR [--field DIR2]              # trained fields (scene from the field)
+    ... --json out.json --pictures DIR --arm-motion-s 6
+
+The loop is ``synthetic.clearing.clear_scene``, the one ``dff-grasp demo --clear`` runs over ROS; here the query
+is :func:`plan_query` and the update :func:`carve_prepared`, in process, so the update time is the carving alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dff_grasp_ros.carving import carve_prepared
+from dff_grasp_ros.query.pipeline import TextEncoder, prepare_query_cloud
+from dff_grasp_ros.query.prepared import PreparedCloud
+from dff_grasp_ros.synthetic import ground_truth, scene_intrinsics, vocabulary
+from dff_grasp_ros.synthetic.clearing import (
+    DEFAULT_ARM_MOTION_S,
+    OfflineCell,
+    World,
+    clear_report,
+    clear_scene,
+    print_report,
+)
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
+from dff_grasp_ros.synthetic.physics import physics_scene
+
+
+def synthetic_encoder(phrases: list[str]) -> np.ndarray:
+    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+
+
+def clear_offline(scene_name: str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,
+                  pictures: Path | None) -> dict[str, Any]:
+    cell = OfflineCell(prepared, encoder, log=lambda line: print(line, flush=True))
+    physics_scene(scene_name)
+    if pictures is not None:
+        pictures.mkdir(parents=True, exist_ok=True)
+    world, attempts = clear_scene(scene_name, cell.ask, cell.update, cell.params.grasp.gripper, pictures)
+    report = clear_report(world, attempts, arm_motion_s)
+    report["update_ms"] = [round(u * 1000) for u in cell.update_s]
+    print_report(report)
+    return report
+
+
+def update_timing(prepared: PreparedCloud, scene_name: str, repeats: int) -> dict[str, Any]:
+    """Carving time of one update on ``prepared``: each object of the scene taken out in turn, ``repeats`` times."""
+    world = World(scene_name)
+    times = []
+    for object_id in range(len(world.original.objects)):
+        world.present = [i for i in range(len(world.original.objects)) if i != object_id]
+        view, pose = world.overview()
+        for _ in range(repeats):
+            started = time.perf_counter()
+            carve_prepared(prepared, view.depth_m, view.rgb, scene_intrinsics(world.original), pose)
+            times.append(time.perf_counter() - started)
+    ms = np.asarray(times) * 1000
+    return {"points": len(prepared.cloud), "updates": len(ms), "median_ms": round(float(np.median(ms))),
+            "p95_ms": round(float(np.percentile(ms, 95))), "max_ms": round(float(ms.max()))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scene", nargs="*", default=[], help="ideal clouds of these scenes")
+    parser.add_argument("--field", type=Path, action="append", default=[], help="a trained field directory")
+    parser.add_argument("--arm-motion-s", type=float, default=DEFAULT_ARM_MOTION_S)
+    parser.add_argument("--timing-repeats", type=int, default=3, help="update timing on each field (0: none)")
+    parser.add_argument("--timing-field", type=Path, action="append", default=[],
+                        help="only time scene updates on this trained field (no clearing)")
+    parser.add_argument("--pictures", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    reports: dict[str, Any] = {}
+    for scene_name in args.scene:
+        truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
+        prepared = prepare_query_cloud(scene_cloud_from_ground_truth(truth))
+        print(f"[bench] {scene_name} ideal cloud: {len(prepared.cloud)} points", flush=True)
+        reports[f"{scene_name} / ideal"] = clear_offline(scene_name, prepared, synthetic_encoder, args.arm_motion_s,
+                                                         args.pictures and args.pictures / f"{scene_name}_ideal")
+    for field_dir in args.field:
+        from bench_grasp_success import field_scene
+
+        from dff_grasp_ros.serving import load_served_field
+
+        scene_name = field_scene(field_dir)
+        served = load_served_field(field_dir, "cpu")
+        print(f"[bench] {scene_name} field {field_dir.name}: {len(served.cloud)} points", flush=True)
+        report = clear_offline(scene_name, served.prepared, served.encode_text, args.arm_motion_s,
+                               args.pictures and args.pictures / f"{scene_name}_field")
+        if args.timing_repeats:
+            report["update_timing"] = update_timing(served.prepared, scene_name, args.timing_repeats)
+            print(f"  update timing: {report['update_timing']}", flush=True)
+        reports[f"{scene_name} / field {field_dir.name}"] = report
+    for field_dir in args.timing_field:
+        from bench_grasp_success import field_scene
+
+        from dff_grasp_ros.serving import load_served_field
+
+        scene_name = field_scene(field_dir)
+        served = load_served_field(field_dir, "cpu")
+        timing = update_timing(served.prepared, scene_name, max(args.timing_repeats, 1))
+        print(f"[bench] update timing, {scene_name} field {field_dir.name}: {timing}", flush=True)
+        reports[f"{scene_name} / field {field_dir.name} (timing only)"] = {"update_timing": timing}
+    summary = {name: {k: v for k, v in r.items() if k != "attempt_log"} for name, r in reports.items()}
+    print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+                      "wall_s": round(time.monotonic() - started, 1), "results": summary}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(reports, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

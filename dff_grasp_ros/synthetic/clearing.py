@@ -1,0 +1,253 @@
+"""Clear a scene as a bin-picking cell would: ask for every object by colour and name, execute each answer in
+physics, take what was lifted out of the world, look again, update the scene, go on (the test bed).
+
+The same loop runs over ROS (``dff-grasp demo --scene bin --clear``: the query node answers and carves, the sim
+camera shows the changed world) and offline (``bench/bench_clear_bin.py``: :func:`plan_query` and
+:func:`carve_prepared` on a prepared cloud). Who answers and who updates is passed in; the world, physics and the
+bookkeeping are here.
+
+The world: the scene less the objects taken out. Each grasp is executed in physics on it (``synthetic/physics``),
+with the remaining objects at their rest poses: the scene YAML's poses, since a scene holds no other pose (a
+neighbour a pick nudged is back in place for the next pick, and the camera renders it there too). Whatever
+physics lifted is taken out: the asked object (cleared), or another one (a wrong-object lift, counted, and taken
+out too, as a cell would drop it in the output bin). An object whose pick failed is asked for once more after the
+others (``retry``), when its neighbours may be gone.
+
+Picks per hour: the cleared objects over the time of every attempt, each the measured query and scene-update
+compute time plus ``arm_motion_s`` per executed grasp (approach, lift, place, back to the overview pose: a
+stated assumption, not measured). A refusal costs its query time only.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dff_grasp_ros.carving import carve_prepared
+from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
+from dff_grasp_ros.query.prepared import PreparedCloud
+from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
+from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.physics import execute_grasp
+from dff_grasp_ros.synthetic.physics.execute import LIFTED_M, Execution
+from dff_grasp_ros.synthetic.render import RenderedView, render_view
+from dff_grasp_ros.synthetic.spec import Scene
+
+DEFAULT_ARM_MOTION_S = 6.0
+# Failure causes, as the report counts them; each attempt has one (or "" when the asked object was lifted).
+CAUSES = ("refused: no free grasp", "refused: not found", "refused: other", "collided", "slipped", "missed",
+          "lifted_other")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the cell got for one prompt: a grasp (TCP pose in the base frame) or a refusal."""
+
+    success: bool
+    message: str
+    rotation: np.ndarray | None = None  # (3, 3)
+    position_m: np.ndarray | None = None  # (3,)
+    opening_m: float = 0.0
+    pre_grasp_position_m: np.ndarray | None = None
+    compute_s: float = 0.0  # measured: the query as the cell saw it
+
+
+@dataclass
+class Attempt:
+    """One prompt asked, and what happened."""
+
+    object_id: int  # in the original scene
+    prompt: str
+    attempt: int  # 1, or 2 for the retry
+    answer: Answer
+    outcome: str  # physics outcome, or "refused"
+    cause: str  # "" when the asked object was lifted, else one of CAUSES
+    lifted: list[int] = field(default_factory=list)  # original ids taken out of the world after this attempt
+    execution: Execution | None = None
+    update_s: float | None = None  # measured scene-update compute time after this attempt (None: no update)
+    picture: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"object_id": self.object_id, "prompt": self.prompt, "attempt": self.attempt,
+               "answered": self.answer.success, "message": self.answer.message, "outcome": self.outcome,
+               "cause": self.cause or None, "lifted": self.lifted, "query_s": round(self.answer.compute_s, 3),
+               "update_s": None if self.update_s is None else round(self.update_s, 3), "picture": self.picture}
+        if self.answer.success:
+            out["grasp"] = {"position_m": np.round(self.answer.position_m, 4).tolist(),
+                            "opening_m": round(float(self.answer.opening_m), 4)}
+        if self.execution is not None:
+            out["physics"] = self.execution.message
+        return out
+
+
+class World:
+    """The simulated world of a clearing run: the original scene less the objects taken out."""
+
+    def __init__(self, scene: Scene | str) -> None:
+        self.original = load_scene(scene)
+        self.present = list(range(len(self.original.objects)))  # original ids still in the world
+
+    @property
+    def empty(self) -> bool:
+        return not self.present
+
+    def scene(self) -> Scene:
+        """The current world as a scene (the original's camera, scan and tote; its remaining objects)."""
+        data = self.original.to_dict()
+        data["objects"] = [data["objects"][i] for i in self.present]
+        return load_scene(data)
+
+    def scene_dict(self) -> dict[str, Any]:
+        return self.scene().to_dict()
+
+    def execute(self, object_id: int, answer: Answer, gripper: ParallelJawGripper) -> tuple[Execution, list[int]]:
+        """Execute ``answer``'s grasp on original object ``object_id``; (the execution, original ids lifted)."""
+        execution = execute_grasp(self.scene(), self.present.index(object_id), answer.rotation, answer.position_m,
+                                  answer.opening_m, answer.pre_grasp_position_m, gripper, record=True)
+        lifted = [self.present[i] for i, rise in enumerate(execution.rise_m) if rise >= LIFTED_M]
+        return execution, lifted
+
+    def remove(self, object_ids: list[int]) -> None:
+        self.present = [i for i in self.present if i not in object_ids]
+
+    def overview(self) -> tuple[RenderedView, np.ndarray]:
+        """What the camera sees from the overview pose now, and that pose (camera_to_base)."""
+        scene = self.scene()
+        pose = overview_pose(scene)
+        return render_view(scene, scene_intrinsics(scene), pose), pose
+
+
+class OfflineCell:
+    """The query and the scene update in process, for benches and tests: :func:`plan_query` on the served prepared
+    cloud, :func:`carve_prepared` with the world's overview view (what the query node does over ROS)."""
+
+    def __init__(self, prepared: PreparedCloud, encoder: TextEncoder, params: QueryParams | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        self.prepared, self.encoder, self.params, self.log = prepared, encoder, params or QueryParams(), log
+        self.update_s: list[float] = []
+
+    def ask(self, prompt: str) -> Answer:
+        result = plan_query(self.prepared, self.encoder, prompt, self.params)
+        g = result.grasp
+        if g is None:
+            return Answer(False, result.message, compute_s=result.latency_s)
+        return Answer(True, result.message, g.rotation, g.position_m, g.opening_m, g.pre_grasp_position_m,
+                      result.latency_s)
+
+    def update(self, world: World) -> float:
+        view, pose = world.overview()
+        started = time.perf_counter()
+        carved = carve_prepared(self.prepared, view.depth_m, view.rgb, scene_intrinsics(world.original), pose)
+        seconds = time.perf_counter() - started
+        self.prepared = carved.prepared
+        self.update_s.append(seconds)
+        self.log(f"[clear] update: removed {int(carved.removed.sum())}, added {carved.added} points, "
+                 f"{seconds * 1000:.0f} ms ({len(carved.prepared.cloud)} points)")
+        return seconds
+
+
+def object_prompts(scene: Scene) -> list[tuple[int, str]]:
+    """(object id, "colour type") for every object; ValueError when two objects share a colour and type (no prompt
+    could tell them apart)."""
+    prompts = [(i, f"{o.color} {o.type}") for i, o in enumerate(scene.objects)]
+    counts = Counter(p for _, p in prompts)
+    twins = sorted(p for p, n in counts.items() if n > 1)
+    if twins:
+        raise ValueError(f"scene {scene.name!r} holds several objects called {', '.join(twins)}: a prompt by colour "
+                         f"and name cannot ask for one of them")
+    return prompts
+
+
+def failure_cause(answer: Answer, outcome: str) -> str:
+    """One of CAUSES (or "" for a lift of the asked object)."""
+    if answer.success:
+        return "" if outcome == "lifted" else outcome
+    if "no collision-free grasp" in answer.message:
+        return "refused: no free grasp"
+    if "not found" in answer.message:
+        return "refused: not found"
+    return "refused: other"
+
+
+AskFn = Callable[[str], Answer]
+UpdateFn = Callable[["World"], float]  # the world changed: update the served scene, return its compute time
+
+
+def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: ParallelJawGripper | None = None,
+                pictures: Path | None = None, retry: bool = True,
+                log: Callable[[str], None] = print) -> tuple[World, list[Attempt]]:
+    """Clear ``scene`` (see the module docstring); the final world and every attempt in order."""
+    from dff_grasp_ros.synthetic.physics import draw_execution_strip
+
+    gripper = gripper or ParallelJawGripper()
+    world = World(scene)
+    queue = [(object_id, prompt, 1) for object_id, prompt in object_prompts(world.original)]
+    attempts: list[Attempt] = []
+    while queue:
+        object_id, prompt, attempt_no = queue.pop(0)
+        if object_id not in world.present:
+            continue  # taken out by an earlier attempt (a wrong-object lift)
+        answer = ask(prompt)
+        attempt = Attempt(object_id, prompt, attempt_no, answer, "refused", failure_cause(answer, "refused"))
+        if answer.success:
+            scene_now = world.scene()
+            execution, lifted = world.execute(object_id, answer, gripper)
+            attempt.execution, attempt.outcome, attempt.lifted = execution, execution.outcome, lifted
+            attempt.cause = failure_cause(answer, execution.outcome)
+            if pictures is not None:
+                path = pictures / f"pick_{len(attempts) + 1:02d}_{'_'.join(prompt.split())}.png"
+                draw_execution_strip(path, scene_now, execution, f"{prompt} (attempt {attempt_no})", gripper)
+                attempt.picture = path.name
+            if lifted:
+                world.remove(lifted)
+                if not world.empty:
+                    attempt.update_s = update(world)
+        if attempt.cause and attempt_no == 1 and retry:
+            queue.append((object_id, prompt, 2))
+        attempts.append(attempt)
+        log(f"[clear] {prompt!r} (attempt {attempt_no}): {attempt.outcome}"
+            f"{'' if not attempt.cause else ' -> ' + attempt.cause}: "
+            f"{attempt.execution.message if attempt.execution else answer.message}")
+    return world, attempts
+
+
+def clear_report(world: World, attempts: list[Attempt], arm_motion_s: float) -> dict[str, Any]:
+    """The clearing result: cleared / total, wrong-object lifts, failures by cause, picks per hour."""
+    total = len(world.original.objects)
+    cleared = sorted({a.object_id for a in attempts if a.outcome == "lifted"})
+    wrong = [a for a in attempts if a.outcome == "lifted_other"]
+    final = {a.object_id: a for a in attempts}  # each object's last attempt
+    causes = Counter(a.cause for a in final.values() if a.cause and a.object_id not in cleared)
+    executed = sum(a.answer.success for a in attempts)
+    query_s = sum(a.answer.compute_s for a in attempts)
+    update_s = sum(a.update_s or 0.0 for a in attempts)
+    cycle_s = query_s + update_s + executed * arm_motion_s
+    return {
+        "scene": world.original.name, "objects": total, "cleared": len(cleared),
+        "cleared_share": round(len(cleared) / total, 3) if total else None,
+        "wrong_object_lifts": len(wrong), "attempts": len(attempts), "grasps_executed": executed,
+        "failures_by_cause": {cause: causes.get(cause, 0) for cause in CAUSES},
+        "failure_attempts_by_cause": dict(Counter(a.cause for a in attempts if a.cause)),
+        "not_cleared": [world.original.object_label(i) for i in range(total) if i not in cleared],
+        "compute_s": {"query_total": round(query_s, 2), "update_total": round(update_s, 2),
+                      "per_attempt_query_mean": round(query_s / max(len(attempts), 1), 3),
+                      "per_update_mean": round(update_s / max(sum(a.update_s is not None for a in attempts), 1), 3)},
+        "arm_motion_s_per_grasp": arm_motion_s,
+        "picks_per_hour": round(3600.0 * len(cleared) / cycle_s, 1) if cycle_s > 0 else None,
+        "picks_per_hour_assumption": (f"{arm_motion_s:g} s of arm motion per executed grasp (approach, lift, place, "
+                                      f"back to the overview pose; assumed, not measured) plus the measured query "
+                                      f"and scene-update compute time of every attempt"),
+        "attempt_log": [a.to_json() for a in attempts],
+    }
+
+
+def print_report(report: dict[str, Any], log: Callable[[str], None] = print) -> None:
+    causes = ", ".join(f"{k} {v}" for k, v in report["failures_by_cause"].items() if v) or "none"
+    log(f"[clear] {report['scene']}: cleared {report['cleared']}/{report['objects']}, wrong-object lifts "
+        f"{report['wrong_object_lifts']}, failures by cause: {causes}; {report['attempts']} attempts, "
+        f"{report['picks_per_hour']} picks/h ({report['picks_per_hour_assumption']})")

@@ -1,0 +1,91 @@
+"""/dff/update_scene over DDS with the sim camera: the world changes after a pick, the camera shows it, the query
+node carves the served cloud with the next view, and the picked object is never grasped again."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from field_fixtures import ground_truth_field
+from ros_helpers import logs, small_scene_file, start_nodes
+from test_ros_query import announce_field
+
+from dff_grasp_ros import names
+from dff_grasp_ros.process_group import ProcessGroup
+
+pytestmark = pytest.mark.ros
+
+
+def wait_until(predicate, timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def publish_raw(topic: str, text: str) -> None:
+    from std_msgs.msg import String
+
+    from dff_grasp_ros.clients import ros_node
+    from dff_grasp_ros.nodes.common import latched_qos
+
+    with ros_node("raw_publisher") as node:
+        publisher = node.create_publisher(String, topic, latched_qos())
+        publisher.publish(String(data=text))
+        deadline = time.monotonic() + 10
+        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+
+
+def test_update_scene_with_the_sim_camera_after_a_pick(tmp_path: Path, ros_env: dict[str, str], capsys):
+    from dff_grasp_ros.cli import EXIT_OK, main
+    from dff_grasp_ros.clients import query_object, response_to_json, update_scene
+    from dff_grasp_ros.demo import set_sim_scene
+    from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+    from dff_grasp_ros.synthetic import ground_truth
+    from dff_grasp_ros.synthetic.clearing import World
+    from dff_grasp_ros.synthetic.judge import GroundTruthPoints, answer_pose, judge_grasp
+
+    scene_file = small_scene_file(tmp_path, base="two_mugs", width=160)
+    fields = tmp_path / "fields"
+    os.environ.update(ros_env)
+    with ProcessGroup() as group:
+        start_nodes(group, {"query": {"fields_dir": str(fields), "device": "cpu"},
+                            "sim_camera": {"scene": str(scene_file), "rate_hz": 10.0}}, ros_env, tmp_path / "logs")
+        early = update_scene(timeout_s=5.0)
+        assert not early.success and "no trained field" in early.message, early.message
+        announce_field(ground_truth_field(fields, scene="two_mugs"))
+        assert wait_until(lambda: query_object("red mug handle").success), logs(tmp_path / "logs")
+
+        same = update_scene(timeout_s=20.0)  # the scene as it was scanned: nearly nothing changes
+        assert same.success, same.message + logs(tmp_path / "logs")
+        assert same.points_removed < 0.02 * same.points_total and 0 < same.latency_s < 5.0
+
+        publish_raw(names.SIM_SET_SCENE_TOPIC, "{not json")  # refused with a warning; the camera goes on
+        world = World(scene_file)
+        world.remove([0])  # the red mug was picked
+        set_sim_scene(world.scene_dict())
+        picked = update_scene(timeout_s=20.0)
+        assert picked.success and picked.points_removed > 300, picked.message
+        assert picked.points_total == same.points_total - picked.points_removed + picked.points_added
+
+        truth = GroundTruthPoints.from_json(ground_truth("two_mugs", points_per_part=3000))
+        red = query_object("red mug handle")
+        if red.success:  # whatever it grasps, it is not where the red mug stood
+            verdict = judge_grasp(truth, *answer_pose(response_to_json(red)), ParallelJawGripper(), 0, "handle")
+            assert 0 not in verdict.contact_object_ids, red.message
+        blue = query_object("blue mug handle")
+        assert blue.success, blue.message
+        assert main(["update-scene", "--json"]) == EXIT_OK
+        answer = json.loads(capsys.readouterr().out)
+        assert answer["success"] and answer["points_total"] > 0 and "scene updated" in answer["message"]
+        assert group.poll_failed() == {}, logs(tmp_path / "logs")
+    camera_log = (tmp_path / "logs" / "sim_camera.log").read_text()
+    assert "ignoring a /sim_camera/set_scene message" in camera_log and "scene changed: 2 objects" in camera_log
+    assert np.isfinite(picked.latency_s)
