@@ -69,7 +69,10 @@ def test_sim_camera_to_capture_over_dds(tmp_path: Path, ros_env: dict[str, str])
         os.environ.update(ros_env)
         injector = threading.Thread(target=publish_bad_messages, args=(4.0,), daemon=True)
         injector.start()
-        result = clients.capture_views(44, timeout_s=120.0, quiet=True)
+        try:
+            result = clients.capture_views(44, timeout_s=120.0, quiet=True)
+        except clients.RosCallError as err:
+            raise AssertionError(f"{err}\n{logs(tmp_path / 'logs')}") from err
         injector.join()
         assert group.poll_failed() == {}, logs(tmp_path / "logs")
     assert result.success, result.message + logs(tmp_path / "logs")
