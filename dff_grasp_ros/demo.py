@@ -34,7 +34,7 @@ from dff_grasp_ros.bringup import default_params_file, launch_plan, start
 
 ABSENT_PROMPT = "banana"
 UNJUDGED = -2  # object id of a prompt whose right answer is unknown
-SIM_RATE_HZ = 4.0  # the first pass renders each view (~0.3-0.5 s at 640x480 on 2 cores); later passes are cached
+SIM_RATE_HZ = 8.0  # views are rendered ahead from the start (~0.25 s each at 640x480); a frame waits for its view
 CAPTURE_TIMEOUT_S = 150.0
 
 

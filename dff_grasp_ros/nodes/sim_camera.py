@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
@@ -88,7 +90,11 @@ class SimCameraNode(Node):
         self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
         self.frame = 0  # frames published; each pose is held for hold_frames frames
         self.listener_since: float | None = None
-        self._views: dict[int, Any] = {}  # rendering is the slow part; a loop re-uses it
+        # Rendering is the slow part: every pose of the scan is rendered ahead, in order, on one background
+        # thread from the moment the node starts (while the other nodes are still starting), and a loop re-uses
+        # the views. A frame whose view is not ready yet waits for it.
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-render")
+        self._views: dict[int, Future] = {}
         self._lock = threading.Lock()
         self._scene_lock = threading.Lock()  # a frame is rendered and published from one scene, never a mix
         self.held_still = False  # after a scene change: the arm holds the overview pose, frames keep coming
@@ -114,6 +120,7 @@ class SimCameraNode(Node):
         # of the next view never stalls it (hand_eye checks the tool stood still before an image).
         self.tool_timer = self.create_timer(1.0 / TOOL_POSE_RATE_HZ, self.publish_tool,
                                             callback_group=MutuallyExclusiveCallbackGroup())
+        self.render_ahead()
         self.get_logger().info(f"scene {self.scene.name!r}{' with a calibration board' if self.board else ''}: "
                                f"{len(self.poses)} views at {self.p.rate_hz} Hz ({'TF and ' if self.tf else ''}"
                                f"pose topics {self.p.camera_pose_topic}, {self.p.tool_pose_topic})")
@@ -148,7 +155,7 @@ class SimCameraNode(Node):
             self.scene = scene
             self.poses = overview_pose(scene)[None]
             self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
-            self._views.clear()
+            self.render_ahead()
             self.frame, self.arm_at, self.held_still = 0, 0, True
         self.pub_scene.publish(String(data=json.dumps(scene.to_dict())))
         self.get_logger().info(f"scene changed: {len(scene.objects)} objects; showing it from the overview pose")
@@ -161,6 +168,8 @@ class SimCameraNode(Node):
         hold, count = self.p.hold_frames, len(self.poses)
         if self.frame == 0 and not self.held_still and not self.listened_to():
             return  # an arm starts its scan once someone watches the camera; frames before that would be lost
+        if self.pub_image.get_subscription_count() == 0:
+            return  # nobody watches (a capture ended): frames would only take CPU from training
         if time.monotonic() - self.last_frame_s < MIN_FRAME_GAP / self.p.rate_hz:
             return  # frames of a held pose keep the camera's rate even after a slow render
         with self._lock:
@@ -170,9 +179,7 @@ class SimCameraNode(Node):
             self.frame += 1
         index = (frame // hold) % count
         self.arm_at = index  # the arm moves there first; the render below is the camera settling
-        view = self._views.get(index)
-        if view is None:
-            view = self._views[index] = self.render(index)
+        view = self._views[index].result()
         self.last_frame_s = time.monotonic()
         stamp_ns = self.now_ns()
         camera_frame = self.p.camera_frame
@@ -196,10 +203,21 @@ class SimCameraNode(Node):
             self.tf.sendTransform(matrix_to_transform_stamped(poses[index], self.p.base_frame,
                                                               self.p.tool_frame, stamp_ns))
 
-    def render(self, index: int) -> Any:
-        if self.board is not None:
-            return render_board_view(self.scene, self.intrinsics, self.poses[index], self.board)
-        return render_view(self.scene, self.intrinsics, self.poses[index])
+    def render_ahead(self) -> None:
+        """Queue a render of every pose of the current scene (views of a replaced scene are dropped)."""
+        for pending in self._views.values():
+            pending.cancel()
+        scene, poses, board = self.scene, self.poses, self.board
+        self._views = {index: self._renderer.submit(self.render, scene, pose, board)
+                       for index, pose in enumerate(poses)}
+
+    def render(self, scene: Any, camera_to_base: np.ndarray, board: BoardOnTable | None) -> Any:
+        if board is not None:
+            return render_board_view(scene, self.intrinsics, camera_to_base, board)
+        return render_view(scene, self.intrinsics, camera_to_base)
+
+    def close(self) -> None:
+        self._renderer.shutdown(wait=False, cancel_futures=True)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ stored (a scan captured over ROS from the sim camera), so labels always match th
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Mapping, NamedTuple
 
 import numpy as np
@@ -21,7 +22,7 @@ from dff_grasp_ros.synthetic.objects import OBJECT_PARTS
 from dff_grasp_ros.synthetic.spec import Scene
 
 if TYPE_CHECKING:
-    from dff_grasp_ros.dataset import Dataset, Frame
+    from dff_grasp_ros.dataset import CameraIntrinsics, Dataset, Frame
 
 PARTS_PER_OBJECT = 16
 TABLE_LABEL = 0
@@ -86,29 +87,46 @@ def dataset_scene(dataset: Dataset) -> Scene:
 
 
 def dataset_label_image(dataset: Dataset, frame: Frame, scene: Scene | None = None) -> np.ndarray:
-    """The uint16 label image of one view of a simulated dataset: the stored one, else re-rendered at its pose."""
+    """The uint16 label image of one view of a simulated dataset: the stored one, else re-rendered at its pose
+    (pass ``scene`` when labelling many frames: loading and checking the recorded scene takes a while)."""
     labels = _stored_labels(dataset, frame)
     if labels is None:
-        from dff_grasp_ros.synthetic.render import render_view
-
-        labels = render_view(scene or dataset_scene(dataset), dataset.intrinsics, frame.camera_to_base).labels()
+        labels = _rendered_labels(scene or dataset_scene(dataset), dataset.intrinsics,
+                                  tuple(np.asarray(frame.camera_to_base, dtype=np.float64).ravel()))
     expected = (dataset.intrinsics.height, dataset.intrinsics.width)
     if labels.shape != expected:
         raise LabelError(f"label image of view {frame.index} is {labels.shape}, the camera is {expected}")
     return labels
 
 
-def check_label_image(labels: np.ndarray, names: Mapping[int, LabelName]) -> np.ndarray:
-    """``labels`` as int64 (B, H, W) (a single (H, W) image gets B = 1); every label must be in ``names``."""
+@lru_cache(maxsize=64)
+def _rendered_labels(scene: Scene, intrinsics: CameraIntrinsics, camera_to_base: tuple[float, ...]) -> np.ndarray:
+    """Label images rendered at a pose, kept for a while: both synthetic teachers label the same views."""
+    from dff_grasp_ros.synthetic.render import render_labels
+
+    labels = render_labels(scene, intrinsics, np.asarray(camera_to_base).reshape(4, 4))
+    labels.setflags(write=False)
+    return labels
+
+
+def check_label_image(labels: np.ndarray, names: Mapping[int, LabelName]) -> tuple[np.ndarray, np.ndarray]:
+    """``labels`` as int64 (B, H, W) (a single (H, W) image gets B = 1), and the distinct labels in it (sorted).
+
+    Every label must be in ``names``. The distinct labels come from a histogram, not a sort: label images are
+    uint16, and sorting millions of pixels per batch was most of a scan's teacher-feature time.
+    """
     labels = np.asarray(labels)
     if labels.ndim == 2:
         labels = labels[None]
     if labels.ndim != 3 or not np.issubdtype(labels.dtype, np.integer) or 0 in labels.shape:
         raise LabelError(f"label images must be integer (B, H, W) or (H, W), got {labels.dtype} {labels.shape}")
-    unknown = sorted(set(np.unique(labels).tolist()) - set(names))
+    if labels.min() < 0 or labels.max() > np.iinfo(np.uint16).max:
+        raise LabelError(f"label values must be within uint16, got {labels.min()}..{labels.max()}")
+    present = np.flatnonzero(np.bincount(labels.ravel().astype(np.int64)))
+    unknown = sorted(set(present.tolist()) - set(names))
     if unknown:
         raise LabelError(f"label image holds labels {unknown[:5]} that the scene does not define")
-    return labels.astype(np.int64)
+    return labels.astype(np.int64), present
 
 
 def _stored_labels(dataset: Dataset, frame: Frame) -> np.ndarray | None:

@@ -34,6 +34,7 @@ from dff_grasp_ros.synthetic.labels import (
     dataset_scene,
     label_names,
 )
+from dff_grasp_ros.synthetic.spec import Scene
 from dff_grasp_ros.teachers.base import Teacher, TeacherConfig, TeacherError, check_phrases, l2_normalise
 
 if TYPE_CHECKING:
@@ -95,12 +96,16 @@ def _hashed_direction(key: str, dim: int) -> np.ndarray:
 def pooled_label_features(labels: np.ndarray, grid_hw: tuple[int, int], vectors: LabelVectors) -> torch.Tensor:
     """Per-image average over each grid cell of the pixels' label vectors -> float32 (B, h, w, D), not normalised.
 
+    ``vectors`` must hold every label that occurs in ``labels`` (B, H, W).
+
     Pooling is linear, so the pooled area fractions of each distinct label times its vector equal the pooled
     per-pixel vectors, without ever holding an (H, W, D) image.
     """
-    keys, label_index = np.unique(labels, return_inverse=True)
+    keys = np.array(sorted(vectors), dtype=np.int64)
+    lookup = np.zeros(int(keys.max()) + 1, dtype=np.int64)
+    lookup[keys] = np.arange(len(keys))  # label -> row of the table: a gather, not a sort of every pixel
     table = torch.from_numpy(np.stack([vectors[int(k)] for k in keys])).float()
-    label_index = torch.from_numpy(label_index.reshape(labels.shape))
+    label_index = torch.from_numpy(lookup[labels])
     out = []
     for image_labels in label_index:  # one image at a time bounds memory to (K, H, W)
         one_hot = F.one_hot(image_labels, len(keys)).permute(2, 0, 1).float()[None]
@@ -136,6 +141,7 @@ class SyntheticTeacher(Teacher):
         self.feature_dim = vocabulary.SYNTHETIC_DIM
         self.weights_id = "ground-truth-labels"
         self._names: dict[int, LabelName] | None = None  # the bound dataset's label meanings
+        self._scene: Scene | None = None  # the bound dataset's scene
 
     @property
     def is_language(self) -> bool:
@@ -147,10 +153,10 @@ class SyntheticTeacher(Teacher):
     def label_features(self, labels: np.ndarray, names: Mapping[int, LabelName]) -> torch.Tensor:
         """Label images (B, H, W) or (H, W) with the meaning of each label -> unit features (B, h, w, D)."""
         try:
-            labels = check_label_image(labels, names)
+            labels, present = check_label_image(labels, names)
         except LabelError as err:
             raise TeacherError(str(err)) from None
-        vectors = {label: self.label_vector(label, names[label]) for label in np.unique(labels).tolist()}
+        vectors = {label: self.label_vector(label, names[label]) for label in present.tolist()}
         pooled = pooled_label_features(labels, self.grid_shape(labels.shape[1:3]), vectors)
         return add_seeded_noise(pooled, self.config.noise_std, [content_seed(x, self.config.seed) for x in labels])
 
@@ -161,14 +167,15 @@ class SyntheticTeacher(Teacher):
     def bind_dataset(self, dataset: Dataset) -> dict[str, Any]:
         """Remember what the labels of ``dataset``'s scene mean; they are part of every view's features."""
         try:
-            self._names = label_names(dataset_scene(dataset))
+            self._scene = dataset_scene(dataset)
+            self._names = label_names(self._scene)
         except LabelError as err:
             raise TeacherError(str(err)) from None
         return {"labels": {str(label): list(name) for label, name in sorted(self._names.items())}}
 
     def frame_input(self, dataset: Dataset, frame: Frame) -> np.ndarray:
         try:
-            return dataset_label_image(dataset, frame)
+            return dataset_label_image(dataset, frame, self._scene)
         except LabelError as err:
             raise TeacherError(str(err)) from None
 
