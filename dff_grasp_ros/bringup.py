@@ -37,11 +37,16 @@ def node_command(node: str, params_file: Path, overrides: dict[str, Any] | None 
 
 
 def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str | None = None,
-                teacher: str | None = None, extra: dict[str, dict[str, Any]] | None = None) -> dict[str, list[str]]:
+                teacher: str | None = None, extra: dict[str, dict[str, Any]] | None = None,
+                nodes: tuple[str, ...] = NODES) -> dict[str, list[str]]:
     """Node name -> command line, mirroring launch/bringup.launch.py's arguments.
 
-    Checks the parameter file and the overrides for every node of the plan first (InputError, one line).
+    ``nodes``: which of the product's nodes to start (all by default, as the launch file does). Checks the
+    parameter file and the overrides for every node of the plan first (InputError, one line).
     """
+    unknown = sorted(set(nodes) - set(NODES))
+    if unknown:
+        raise ValueError(f"unknown node(s) {unknown}; the nodes are {', '.join(NODES)}")
     overrides: dict[str, dict[str, Any]] = {name: {} for name in NODES}
     if device:
         overrides["trainer"]["device"] = device
@@ -50,16 +55,15 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
         overrides["trainer"]["teacher"] = teacher
     for name, values in (extra or {}).items():
         overrides.setdefault(name, {}).update(values)
-    nodes = (("sim_camera",) if sim_scene else ()) + NODES
-    known = [name for name in nodes if name in NODE_PARAM_TYPES]
+    known = [name for name in (("sim_camera",) if sim_scene else ()) + tuple(nodes) if name in NODE_PARAM_TYPES]
     check_params_file(params_file, {name: NODE_PARAM_TYPES[name] for name in known})
     _check_overrides({name: overrides.get(name, {}) for name in known})
     plan = {}
     if sim_scene:
         plan["sim_camera"] = node_command("sim_camera", params_file, {"scene": sim_scene,
                                                                        **(extra or {}).get("sim_camera", {})})
-    for name in NODES:
-        plan[name] = node_command(name, params_file, {**overrides[name], **(extra or {}).get(name, {})})
+    for name in nodes:
+        plan[name] = node_command(name, params_file, overrides[name])
     return plan
 
 

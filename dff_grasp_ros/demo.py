@@ -34,6 +34,7 @@ from dff_grasp_ros.bringup import default_params_file, launch_plan, start
 
 ABSENT_PROMPT = "banana"
 UNJUDGED = -2  # object id of a prompt whose right answer is unknown
+DEMO_NODES = ("capture", "trainer", "query")  # no hand_eye: the simulated camera's mount is known
 SIM_RATE_HZ = 8.0  # views are rendered ahead from the start (~0.25 s each at 640x480); a frame waits for its view
 CAPTURE_TIMEOUT_S = 150.0
 
@@ -119,7 +120,8 @@ def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Pat
     print(f"[demo] scene {scene_name!r}, device {device}, method {method}, ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']}"
           f" (nodes' logs in {out_dir / 'logs'})")
     plan = launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
-                       extra={"trainer": {"method": method}, "sim_camera": {"rate_hz": SIM_RATE_HZ}})
+                       extra={"trainer": {"method": method}, "sim_camera": {"rate_hz": SIM_RATE_HZ}},
+                       nodes=DEMO_NODES)
     return start(plan, env=env, log_dir=out_dir / "logs")
 
 

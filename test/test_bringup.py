@@ -27,6 +27,13 @@ def test_launch_plan_mirrors_the_launch_arguments():
     assert "sim_camera" not in launch_plan(PARAMS)
 
 
+def test_a_plan_can_start_some_of_the_nodes_and_names_an_unknown_one():
+    assert list(launch_plan(PARAMS, sim_scene="tiny", nodes=("capture", "query"))) == ["sim_camera", "capture",
+                                                                                       "query"]
+    with pytest.raises(ValueError, match="unknown node.*'camera'"):
+        launch_plan(PARAMS, nodes=("capture", "camera"))
+
+
 def test_sigterm_stops_every_node_and_leaves_no_orphans(tmp_path: Path, ros_env: dict[str, str]):
     from dff_grasp_ros.clients import query_object
 
