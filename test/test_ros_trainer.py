@@ -2,7 +2,6 @@
 and a trainer killed mid-run leaves the previous field served."""
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -81,13 +80,15 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
             assert ready.field_path == result.checkpoint_path and ready.dataset_path == str(dataset)
             assert ready.language_teacher == "synthetic" and ready.num_points > 100
 
-            # A long second run killed mid-training: the first field stays the newest complete one.
-            goal_sent = threading.Thread(target=lambda: _ignore_errors(
-                run_action, TrainField, names.TRAIN_FIELD_ACTION, TrainField.Goal(max_steps=100_000), timeout_s=20))
-            goal_sent.start()
-            time.sleep(8.0)
-            os.killpg(group.procs["trainer"].pid, signal.SIGKILL)
-            goal_sent.join(timeout=60)
+            # A long second run killed at its first training step: the first field stays the newest complete one.
+            def kill_when_training(fb) -> None:
+                if fb.phase == "training" and fb.step > 0:
+                    os.killpg(group.procs["trainer"].pid, signal.SIGKILL)
+                    raise TrainerKilled
+
+            with pytest.raises(TrainerKilled):
+                run_action(TrainField, names.TRAIN_FIELD_ACTION, TrainField.Goal(max_steps=100_000), timeout_s=120,
+                           on_feedback=kill_when_training)
         assert newest_field(fields) == Path(result.checkpoint_path)
         assert [p.name for p in fields.iterdir() if is_complete_field(p)] == [Path(result.checkpoint_path).name]
     finally:
@@ -97,6 +98,5 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
     assert leftover <= shm_files_in_use(), f"orphaned DDS files in /dev/shm: {leftover - shm_files_in_use()}"
 
 
-def _ignore_errors(func, *args, **kwargs) -> None:
-    with contextlib.suppress(Exception):
-        func(*args, **kwargs)
+class TrainerKilled(Exception):
+    """Raised from the feedback callback to stop waiting for a result that cannot come."""

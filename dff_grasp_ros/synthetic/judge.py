@@ -25,7 +25,8 @@ from scipy.stats import rankdata
 
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
-from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query
+from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.scene_cloud import SceneCloud
 from dff_grasp_ros.synthetic.vocabulary import COLOURS, OBJECT_TYPES, PART_NAMES, tokenize
 
@@ -215,12 +216,26 @@ def auroc_labels(truth: GroundTruthPoints, points_m: np.ndarray, object_id: int,
     object's border. Only the table at the object's foot (within AUROC_NEGATIVE_FROM_M), where patch-sized
     features blur by design, is left unscored.
     """
-    labels, _ = truth.label(points_m)
-    above_table = points_m[:, 2] > table_z_m + TABLE_BAND_M
-    positive = (labels == object_id) & above_table
-    other_object = (labels >= 0) & (labels != object_id) & above_table
-    foot = ~positive & ~other_object & (truth.distance_to_object(points_m, object_id) <= AUROC_NEGATIVE_FROM_M)
-    return positive, ~foot
+    return AurocLabels(truth, points_m, table_z_m).of(object_id)
+
+
+class AurocLabels:
+    """:func:`auroc_labels` of one cloud for many prompts: the cloud is labelled once, each object's foot once
+    (a scene's prompts share both; labelling 100k points per prompt was most of a scene check's time)."""
+
+    def __init__(self, truth: GroundTruthPoints, points_m: np.ndarray, table_z_m: float) -> None:
+        self.truth, self.points_m = truth, points_m
+        self.labels = truth.label(points_m)[0]
+        self.above_table = points_m[:, 2] > table_z_m + TABLE_BAND_M
+        self._of: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def of(self, object_id: int) -> tuple[np.ndarray, np.ndarray]:
+        if object_id not in self._of:
+            positive = (self.labels == object_id) & self.above_table
+            other_object = (self.labels >= 0) & (self.labels != object_id) & self.above_table
+            near = self.truth.distance_to_object(self.points_m, object_id) <= AUROC_NEGATIVE_FROM_M
+            self._of[object_id] = positive, ~(~positive & ~other_object & near)
+        return self._of[object_id]
 
 
 def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAULT_ABSENT
@@ -251,15 +266,19 @@ def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAUL
     return prompts
 
 
-def check_answer(cloud: SceneCloud, truth: GroundTruthPoints, prompt: str, object_id: int | None, part: str | None,
-                 result: QueryResult, gripper: ParallelJawGripper, table_z_m: float = 0.0) -> QueryCheck:
-    """Judge one answer (see the module docstring); an absent object passes only with a "not found" answer."""
+def check_answer(cloud: SceneCloud | PreparedCloud, truth: GroundTruthPoints, prompt: str, object_id: int | None,
+                 part: str | None, result: QueryResult, gripper: ParallelJawGripper, table_z_m: float = 0.0,
+                 labels: AurocLabels | None = None) -> QueryCheck:
+    """Judge one answer (see the module docstring); an absent object passes only with a "not found" answer.
+    ``labels``: the cloud's :class:`AurocLabels` when many answers on one cloud are judged."""
     if object_id is None:
         passed = (not result.success) and "not found" in result.message
         return QueryCheck(prompt, None, None, result, None, None, passed)
     verdict, score = None, None
     if result.relevancy is not None:
-        positive, scored = auroc_labels(truth, cloud.points_m, object_id, table_z_m)
+        rows_m = cloud.cloud.points_m if isinstance(cloud, PreparedCloud) else cloud.points_m  # relevancy's rows
+        labels = labels or AurocLabels(truth, rows_m, table_z_m)
+        positive, scored = labels.of(object_id)
         score = auroc(result.relevancy[scored], positive[scored])
     if result.grasp is not None:
         grasp = result.grasp
@@ -270,12 +289,15 @@ def check_answer(cloud: SceneCloud, truth: GroundTruthPoints, prompt: str, objec
     return QueryCheck(prompt, object_id, part, result, verdict, score, passed)
 
 
-def check_scene(cloud: SceneCloud, ground_truth: dict[str, Any], text_encoder: TextEncoder,
+def check_scene(cloud: SceneCloud | PreparedCloud, ground_truth: dict[str, Any], text_encoder: TextEncoder,
                 params: QueryParams | None = None, absent: tuple[str, ...] = DEFAULT_ABSENT) -> list[QueryCheck]:
-    """Ask every prompt of :func:`scene_prompts` on ``cloud`` and judge the answers against ``ground_truth``."""
+    """Ask every prompt of :func:`scene_prompts` on ``cloud`` and judge the answers against ``ground_truth``.
+    The cloud is prepared and labelled once for all prompts, as the query node prepares a field once."""
     params = params or QueryParams()
     truth = GroundTruthPoints.from_json(ground_truth)
     table_z = params.grasp.table_z_m if params.grasp.table_z_m is not None else -np.inf
-    return [check_answer(cloud, truth, prompt, object_id, part, plan_query(cloud, text_encoder, prompt, params),
-                         params.grasp.gripper, table_z)
+    prepared = prepare_query_cloud(cloud, params)
+    labels = AurocLabels(truth, prepared.cloud.points_m, table_z)  # relevancy is over the cloud's rows
+    return [check_answer(prepared, truth, prompt, object_id, part, plan_query(prepared, text_encoder, prompt, params),
+                         params.grasp.gripper, table_z, labels)
             for prompt, object_id, part in scene_prompts(ground_truth, absent)]
