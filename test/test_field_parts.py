@@ -7,7 +7,7 @@ import torch
 
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.export import evenly_spaced, scaled_intrinsics
-from dff_grasp_ros.field.features import sample_feature_grid
+from dff_grasp_ros.field.features import detail_patches, sample_detail_pixels, sample_feature_grid
 from dff_grasp_ros.field.fusion import backproject, orient_towards, voxel_mean
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.teachers import TeacherError, teacher_pair
@@ -36,6 +36,39 @@ def test_feature_lookup_hits_patch_centres_exactly():
     # The function samples pixel centres (index + 0.5), so pass indices half a pixel before the patch centres.
     values = sample_feature_grid(maps, torch.zeros(3, dtype=torch.long), patch_centres_px - 0.5, 16, 24)
     torch.testing.assert_close(values[:, 0], torch.tensor([0.0, 1.0, 5.0]))
+
+
+def _two_label_maps() -> torch.Tensor:
+    """Two images of 6x8 patches: the first all one feature with a 1x2 strip of another (a knife at patch scale),
+    the second flat."""
+    maps = torch.zeros(2, 6, 8, 4)
+    maps[..., 0] = 1.0
+    maps[0, 2, 3:5] = torch.tensor([0.0, 1.0, 0.0, 0.0])
+    return maps
+
+
+def test_detail_patches_are_where_the_features_change_and_never_in_a_flat_image():
+    patches = detail_patches(_two_label_maps(), patch_fraction=0.25)
+    chosen = {tuple(p) for p in patches.tolist()}
+    # The strip and its 4-neighbours; nothing of the flat image.
+    strip = {(0, 2, 3), (0, 2, 4)}
+    around = {(0, 1, 3), (0, 1, 4), (0, 3, 3), (0, 3, 4), (0, 2, 2), (0, 2, 5)}
+    assert chosen == strip | around
+    with pytest.raises(ValueError, match="patch_fraction"):
+        detail_patches(_two_label_maps(), patch_fraction=0.0)
+
+
+def test_detail_pixels_fall_inside_their_patches_and_cover_them():
+    patches = torch.tensor([[0, 2, 3], [1, 0, 7]])
+    pixels = sample_detail_pixels(patches, 4000, grid_hw=(6, 8), image_hw=(48, 64),
+                                  generator=torch.Generator().manual_seed(0))
+    assert pixels.shape == (4000, 3) and pixels.dtype == torch.long
+    first = pixels[:, 0] == 0
+    assert 0.45 < first.float().mean() < 0.55
+    ys, xs = pixels[first, 1], pixels[first, 2]
+    assert ys.min() == 16 and ys.max() == 23 and xs.min() == 24 and xs.max() == 31  # patch (2, 3): 8x8 pixels
+    assert set(pixels[~first, 2].tolist()) == set(range(56, 64))
+    assert len(sample_detail_pixels(patches[:0], 10, (6, 8), (48, 64))) == 0
 
 
 def test_teacher_pair_and_unknown_teacher():
@@ -106,3 +139,31 @@ def test_scaled_intrinsics_and_view_subset():
     assert (half.width, half.height, half.fx, half.cx) == (320, 240, 300.0, 160.0)
     assert evenly_spaced(48, 4) == [0, 16, 31, 47]
     assert evenly_spaced(3, 12) == [0, 1, 2]
+
+
+def test_detail_rays_replace_part_of_a_batch_with_their_own_colour_depth_and_camera():
+    from types import SimpleNamespace
+
+    from dff_grasp_ros.field.datamanager import DffDataManager
+
+    height, width, cameras = 48, 64, 3
+    # Every pixel's colour encodes (camera, row, column); depth encodes the camera.
+    c, y, x = torch.meshgrid(torch.arange(cameras), torch.arange(height), torch.arange(width), indexing="ij")
+    image = torch.stack([c, y, x], -1).float()
+    depth = c[..., None].float()
+    # The cached image batch holds cameras 2 and 0, in that order (nerfstudio may sample a subset).
+    image_batch = {"image": image[[2, 0]], "depth_image": depth[[2, 0]], "image_idx": torch.tensor([2, 0])}
+    batch = {"image": torch.zeros(100, 3), "depth_image": torch.zeros(100, 1),
+             "indices": torch.full((100, 3), -1, dtype=torch.long)}
+    manager = SimpleNamespace(detail_patches=torch.tensor([[0, 1, 1], [1, 2, 2], [2, 3, 3]]),
+                              teacher_features={"language": torch.zeros(cameras, 6, 8, 4)},
+                              config=SimpleNamespace(detail_ray_fraction=0.5))
+    torch.manual_seed(0)
+    DffDataManager.replace_with_detail_rays(manager, image_batch, batch)
+    replaced = batch["indices"][:, 0] >= 0
+    # Half the batch was drawn; those on camera 1 (not in the image batch) were dropped, the rest replaced.
+    assert 20 < int(replaced.sum()) < 50 and replaced[:int(replaced.sum())].all()
+    assert set(batch["indices"][replaced, 0].tolist()) == {0, 2}
+    torch.testing.assert_close(batch["image"][replaced], batch["indices"][replaced].float())
+    torch.testing.assert_close(batch["depth_image"][replaced, 0], batch["indices"][replaced, 0].float())
+    assert (batch["image"][~replaced] == 0).all()

@@ -2,6 +2,11 @@
 
 Teacher feature maps are computed (or read from the teachers' cache) once per dataset when the data manager is
 built, kept on the training device, and looked up per ray by bilinear interpolation of the patch grid.
+
+Part of every batch (``detail_ray_fraction``) is drawn from the patches where the language features change
+(:func:`~dff_grasp_ros.field.features.detail_patches`): uniformly sampled rays rarely land on a knife's blade or
+a handle's border, and a CPU-length run then blurred a knife's blade into its handle. ``next_train`` is
+nerfstudio 1.1.5's ``VanillaDataManager.next_train`` with that replacement and the teacher targets added.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from nerfstudio.data.datasets.base_dataset import InputDataset
 from nerfstudio.data.datasets.depth_dataset import DepthDataset
 from nerfstudio.utils.rich_utils import CONSOLE
 
-from dff_grasp_ros.field.features import sample_feature_grid
+from dff_grasp_ros.field.features import detail_patches, sample_detail_pixels, sample_feature_grid
 from dff_grasp_ros.field.model import FEATURE_DIMS_KEY, SCALE_KEY
 
 
@@ -47,6 +52,12 @@ class DffDataManagerConfig(VanillaDataManagerConfig):
     """Keep images (and depth) on the training device: pixel sampling then never leaves the GPU."""
     load_eval_images: bool = True
     """Decode the evaluation split (ns-train evaluates; fit() does not and turns this off)."""
+    detail_ray_fraction: float = 0.5
+    """Fraction of each batch's rays drawn from the patches where the language features change (object and part
+    borders, small objects) instead of uniformly; 0: all uniform."""
+    detail_patch_fraction: float = 0.25
+    """Which patches count as detail: this fraction of each image's patches, those that differ most from a
+    neighbour."""
 
 
 class DffDataManager(VanillaDataManager):
@@ -69,8 +80,14 @@ class DffDataManager(VanillaDataManager):
         self.train_dataset.metadata[SCALE_KEY] = float(self.train_dataparser_outputs.dataparser_scale)
         # Inference (loading a trained field) needs only the feature sizes, not the features.
         self.teacher_features: dict[str, torch.Tensor] = {}
+        self.detail_patches: torch.Tensor | None = None
         if test_mode != "inference":
             self.teacher_features = self._load_teacher_features()
+            if not 0.0 <= config.detail_ray_fraction < 1.0:
+                raise ValueError(f"detail_ray_fraction must be in [0, 1), got {config.detail_ray_fraction}")
+            if config.detail_ray_fraction > 0:
+                self.detail_patches = detail_patches(self.teacher_features["language"],
+                                                     config.detail_patch_fraction)
 
     @cached_property
     def dataset_type(self) -> type[InputDataset]:
@@ -120,5 +137,32 @@ class DffDataManager(VanillaDataManager):
         return batch
 
     def next_train(self, step: int) -> tuple[RayBundle, dict]:
-        ray_bundle, batch = super().next_train(step)
-        return ray_bundle, self.attach_teacher_features(batch)
+        self.train_count += 1
+        image_batch = next(self.iter_train_image_dataloader)
+        batch = self.train_pixel_sampler.sample(image_batch)
+        self.replace_with_detail_rays(image_batch, batch)
+        return self.train_ray_generator(batch["indices"]), self.attach_teacher_features(batch)
+
+    def replace_with_detail_rays(self, image_batch: dict[str, Any], batch: dict[str, Any]) -> None:
+        """Overwrite the first ``detail_ray_fraction`` of ``batch``'s rays (pixels drawn uniformly by nerfstudio's
+        sampler) with pixels drawn from the detail patches, with their colour, depth and camera index."""
+        if self.detail_patches is None or len(self.detail_patches) == 0:
+            return
+        indices = batch["indices"]
+        maps = self.teacher_features["language"]
+        height, width = image_batch["image"].shape[1:3]
+        pixels = sample_detail_pixels(self.detail_patches, round(self.config.detail_ray_fraction * len(indices)),
+                                      tuple(maps.shape[1:3]), (height, width))
+        # The cached image batch may hold a subset of the cameras, in any order: map camera -> batch position.
+        image_idx = image_batch["image_idx"].to(pixels.device).long()
+        position = torch.full((len(maps),), -1, dtype=torch.long, device=pixels.device)
+        position[image_idx] = torch.arange(len(image_idx), device=pixels.device)
+        pixels = pixels[position[pixels[:, 0]] >= 0]
+        count = len(pixels)
+        local = position[pixels[:, 0]].cpu()
+        y, x = pixels[:, 1].cpu(), pixels[:, 2].cpu()
+        for key, value in batch.items():
+            if key == "indices":
+                value[:count] = pixels.to(value)
+            elif key in image_batch and key != "image_idx":
+                value[:count] = image_batch[key][local, y, x].to(value)

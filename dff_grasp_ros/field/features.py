@@ -1,4 +1,4 @@
-"""Teacher feature lookup for sampled pixels (pure torch, no nerfstudio).
+"""Teacher feature lookup for sampled pixels, and where to sample them (pure torch, no nerfstudio).
 
 Teachers give one feature per image patch; a training ray passes through one pixel. The ray's target is the
 bilinear interpolation of the patch grid at the pixel centre, with patch centres at ``(j + 0.5) * W / w``: the
@@ -38,3 +38,48 @@ def sample_feature_grid(feature_maps: torch.Tensor, image_index: torch.Tensor, p
     top = feature_maps[n, y0, x0].float() * (1 - wx) + feature_maps[n, y0, x1].float() * wx
     bottom = feature_maps[n, y1, x0].float() * (1 - wx) + feature_maps[n, y1, x1].float() * wx
     return (top * (1 - wy) + bottom * wy).to(feature_maps.dtype)
+
+
+def detail_patches(language_maps: torch.Tensor, patch_fraction: float) -> torch.Tensor:
+    """The patches where the language features change: in each image, the ``patch_fraction`` of patches whose
+    feature differs most from a neighbour's (1 - cosine), never a patch of a flat image.
+
+    Object borders, part borders and whole small objects (a knife is all border at patch scale) are a few percent
+    of the pixels, so uniformly sampled rays rarely teach them; :func:`sample_detail_pixels` samples here.
+
+    Args:
+        language_maps: ``(num_images, h, w, D)`` patch features.
+        patch_fraction: in (0, 1].
+    Returns:
+        ``(P, 3)`` long: image, patch row, patch column of each chosen patch.
+    """
+    if not 0.0 < patch_fraction <= 1.0:
+        raise ValueError(f"patch_fraction must be in (0, 1], got {patch_fraction}")
+    unit = torch.nn.functional.normalize(language_maps.float(), dim=-1)
+    change = torch.zeros(unit.shape[:3], device=unit.device)
+    rows = 1.0 - (unit[:, 1:] * unit[:, :-1]).sum(-1)  # (N, h-1, w): between vertical neighbours
+    cols = 1.0 - (unit[:, :, 1:] * unit[:, :, :-1]).sum(-1)  # (N, h, w-1)
+    change[:, 1:] = torch.maximum(change[:, 1:], rows)
+    change[:, :-1] = torch.maximum(change[:, :-1], rows)
+    change[:, :, 1:] = torch.maximum(change[:, :, 1:], cols)
+    change[:, :, :-1] = torch.maximum(change[:, :, :-1], cols)
+    flat = change.flatten(1)
+    threshold = torch.quantile(flat, 1.0 - patch_fraction, dim=1).view(-1, 1, 1)
+    # At or above the quantile, and above numerical noise: a flat image gives no patch.
+    chosen = (change >= threshold) & (change > 1e-4)
+    return torch.nonzero(chosen, as_tuple=False)
+
+
+def sample_detail_pixels(patches: torch.Tensor, count: int, grid_hw: tuple[int, int], image_hw: tuple[int, int],
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+    """``count`` pixels ``(count, 3)`` long (image, row, column), each uniform within a patch drawn uniformly from
+    ``patches`` (:func:`detail_patches`) of a ``grid_hw`` patch grid over ``image_hw`` pixel images."""
+    if len(patches) == 0 or count <= 0:
+        return torch.zeros((0, 3), dtype=torch.long, device=patches.device)
+    device = patches.device
+    chosen = patches[torch.randint(len(patches), (count,), generator=generator, device=device)]
+    (grid_h, grid_w), (height, width) = grid_hw, image_hw
+    offset = torch.rand((count, 2), generator=generator, device=device)
+    y = ((chosen[:, 1] + offset[:, 0]) * (height / grid_h)).long().clamp(0, height - 1)
+    x = ((chosen[:, 2] + offset[:, 1]) * (width / grid_w)).long().clamp(0, width - 1)
+    return torch.stack([chosen[:, 0], y, x], dim=-1)

@@ -39,6 +39,7 @@ class MethodPreset:
     export_views: int = 12  # training views rendered into the scene cloud
     export_scale: float = 0.5  # their resolution relative to the camera's
     voxel_m: float = 0.004  # scene cloud voxel size
+    detail_ray_fraction: float = 0.5  # rays per batch drawn where the language features change (DffDataManager)
 
 
 QUALITY = MethodPreset(
@@ -86,7 +87,8 @@ def make_trainer_config(preset: MethodPreset, steps: int | None = None) -> Train
         steps_per_save=max(steps, 1000), max_num_iterations=steps, mixed_precision=preset.mixed_precision,
         pipeline=VanillaPipelineConfig(
             datamanager=DffDataManagerConfig(train_num_rays_per_batch=preset.rays_per_batch,
-                                             eval_num_rays_per_batch=preset.rays_per_batch),
+                                             eval_num_rays_per_batch=preset.rays_per_batch,
+                                             detail_ray_fraction=preset.detail_ray_fraction),
             model=model,
         ),
         optimizers=optimizers,
