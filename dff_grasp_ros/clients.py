@@ -1,13 +1,18 @@
 """ROS clients of the three nodes, with progress bars: what ``dff-grasp capture/train/query`` and the demo call.
 
-Each function creates a short-lived node in its own context, so it can be called from a plain script. Each
+Each function can be called from a plain script: it borrows a client node from a small per-process pool
+(:class:`_ClientNodes`), each in its own context, so concurrent calls from threads never share an executor. Each
 checks its request before anything is sent (:mod:`dff_grasp_ros.goals`, the prompt rules): a value the message
 cannot carry (a negative step count in a uint32) or that the server would refuse is one line here, and never
 reaches the server half-converted.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import os
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -38,10 +43,89 @@ def ros_node(name: str) -> Iterator[Any]:
         rclpy.try_shutdown(context=context)
 
 
-def _spin_until(node: Any, future: Any, timeout_s: float, what: str) -> Any:
+class _ClientNodes:
+    """Client nodes kept between calls, each in its own context, with their service and action clients.
+
+    A new DDS participant per call cost 0.5-1 s of discovery before the first request (most of a query's time
+    over ROS from a script, and of the demo's and the DDS tests' waiting). A call borrows an idle node or makes
+    one and gives it back when it ends; a call that failed (timeout, exception) closes its node instead, so no
+    late reply or feedback of it reaches a later call. At most ``MAX_IDLE`` are kept; all are closed when the ROS
+    environment (domain, discovery range) changes and at exit.
+    """
+
+    MAX_IDLE = 2
+    _ENV = ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_STATIC_PEERS", "RMW_IMPLEMENTATION")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[tuple[tuple, Any, dict]] = []
+
+    def _environment(self) -> tuple:
+        return tuple(os.environ.get(key) for key in self._ENV)
+
+    @contextmanager
+    def borrow(self) -> Iterator[tuple[Any, dict]]:
+        """(node, its cached clients by key); the node goes back to the pool only when the block succeeds."""
+        environment = self._environment()
+        with self._lock:
+            stale = [entry for entry in self._idle if entry[0] != environment]
+            self._idle = [entry for entry in self._idle if entry[0] == environment]
+            entry = self._idle.pop() if self._idle else None
+        for _, node, _ in stale:
+            _close(node)
+        if entry is None:
+            entry = (environment, _open_node(f"dff_grasp_client_{os.getpid()}_{id(threading.current_thread())}"), {})
+        try:
+            yield entry[1], entry[2]
+        except BaseException:
+            _close(entry[1])
+            raise
+        with self._lock:
+            if len(self._idle) < self.MAX_IDLE and self._environment() == environment:
+                self._idle.append(entry)
+                return
+        _close(entry[1])
+
+    def close_all(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, node, _ in idle:
+            with contextlib.suppress(Exception):  # at exit rclpy may have shut its contexts down already
+                _close(node)
+
+
+def _open_node(name: str) -> Any:
+    import rclpy
+    from rclpy.context import Context
+
+    context = Context()
+    rclpy.init(context=context)
+    return rclpy.create_node(name, context=context)
+
+
+def _close(node: Any) -> None:
+    import rclpy
+
+    context = node.context
+    node.destroy_node()
+    rclpy.try_shutdown(context=context)
+
+
+_CLIENT_NODES = _ClientNodes()
+atexit.register(_CLIENT_NODES.close_all)
+
+
+def _executor(node: Any, clients: dict) -> Any:
+    """The node's own executor, kept with its clients (an executor registers itself with its context until the
+    context shuts down: one per call would pile up on a pooled node)."""
     from rclpy.executors import SingleThreadedExecutor
 
-    executor = SingleThreadedExecutor(context=node.context)
+    if "executor" not in clients:
+        clients["executor"] = SingleThreadedExecutor(context=node.context)
+    return clients["executor"]
+
+
+def _spin_until(node: Any, executor: Any, future: Any, timeout_s: float, what: str) -> Any:
     executor.add_node(node)
     deadline = time.monotonic() + timeout_s
     while not future.done():
@@ -65,19 +149,21 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
     """
     from action_msgs.msg import GoalStatus
     from rclpy.action import ActionClient
-    from rclpy.executors import SingleThreadedExecutor
 
     ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
-    with ros_node(f"dff_grasp_{name.strip('/').replace('/', '_')}_client") as node:
-        client = ActionClient(node, action_type, name)
+    with _CLIENT_NODES.borrow() as (node, clients):
+        key = ("action", action_type, name)
+        if key not in clients:
+            clients[key] = ActionClient(node, action_type, name)
+        client = clients[key]
         if not client.wait_for_server(timeout_sec=server_wait_s):
             raise RosCallError(f"action server {name} not available (is `dff-grasp bringup` running?)")
         sent = client.send_goal_async(goal, feedback_callback=(lambda fb: on_feedback(fb.feedback))
                                       if on_feedback else None)
-        handle = _spin_until(node, sent, server_wait_s, f"sending the {name} goal")
+        executor = _executor(node, clients)
+        handle = _spin_until(node, executor, sent, server_wait_s, f"sending the {name} goal")
         if not handle.accepted:
             raise RosCallError(f"{name} rejected the goal (busy?)")
-        executor = SingleThreadedExecutor(context=node.context)
         executor.add_node(node)
         deadline = time.monotonic() + timeout_s
         requests = [handle.get_result_async()]
@@ -93,17 +179,19 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
                 asked_at = now
             executor.spin_once(timeout_sec=0.1)
         executor.remove_node(node)
-        client.destroy()
         return next(request for request in requests if request.done()).result().result
 
 
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,
                  server_wait_s: float = 30.0) -> Any:
-    with ros_node(f"dff_grasp_{name.strip('/').replace('/', '_')}_client") as node:
-        client = node.create_client(srv_type, name)
+    with _CLIENT_NODES.borrow() as (node, clients):
+        key = ("service", srv_type, name)
+        if key not in clients:
+            clients[key] = node.create_client(srv_type, name)
+        client = clients[key]
         if not client.wait_for_service(timeout_sec=server_wait_s):
             raise RosCallError(f"service {name} not available (is `dff-grasp bringup` running?)")
-        return _spin_until(node, client.call_async(request), timeout_s, name)
+        return _spin_until(node, _executor(node, clients), client.call_async(request), timeout_s, name)
 
 
 def _bar(total: int, desc: str, quiet: bool):
