@@ -8,6 +8,8 @@
 ``tabletop_knife_screwdriver_demo_field.npz`` is the knife and the screwdriver of the field a ``make demo`` run
 trained the same day, which does not tell the knife's blade from its handle; ``tabletop_screwdriver_demo_field_2.npz``
 the screwdriver of a later demo run's field, which scores its handle as "handle" only on top.
+``tabletop_pan_demo_field_3.npz`` is the pan of a ``make demo`` field of 2026-12-02 whose "pan handle" relevancy
+peaks at the handle's end.
 """
 import sys
 
