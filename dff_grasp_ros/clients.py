@@ -78,7 +78,8 @@ class _ClientNodes:
         try:
             yield entry[1], entry[2]
         except BaseException:
-            _close(entry[1])
+            with contextlib.suppress(Exception):  # the call's own error is the one to report
+                _close(entry[1])
             raise
         with self._lock:
             if len(self._idle) < self.MAX_IDLE and self._environment() == environment:

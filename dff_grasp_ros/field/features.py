@@ -55,19 +55,30 @@ def detail_patches(language_maps: torch.Tensor, patch_fraction: float) -> torch.
     """
     if not 0.0 < patch_fraction <= 1.0:
         raise ValueError(f"patch_fraction must be in (0, 1], got {patch_fraction}")
-    unit = torch.nn.functional.normalize(language_maps.float(), dim=-1)
-    change = torch.zeros(unit.shape[:3], device=unit.device)
-    rows = 1.0 - (unit[:, 1:] * unit[:, :-1]).sum(-1)  # (N, h-1, w): between vertical neighbours
-    cols = 1.0 - (unit[:, :, 1:] * unit[:, :, :-1]).sum(-1)  # (N, h, w-1)
-    change[:, 1:] = torch.maximum(change[:, 1:], rows)
-    change[:, :-1] = torch.maximum(change[:, :-1], rows)
-    change[:, :, 1:] = torch.maximum(change[:, :, 1:], cols)
-    change[:, :, :-1] = torch.maximum(change[:, :, :-1], cols)
-    flat = change.flatten(1)
-    threshold = torch.quantile(flat, 1.0 - patch_fraction, dim=1).view(-1, 1, 1)
-    # At or above the quantile, and above numerical noise: a flat image gives no patch.
-    chosen = (change >= threshold) & (change > 1e-4)
-    return torch.nonzero(chosen, as_tuple=False)
+    chosen = []
+    for image, maps in enumerate(language_maps):  # one image at a time: a float copy of all maps can be GBs
+        change = neighbour_change(maps)
+        ranked = torch.sort(change.flatten()).values
+        threshold = ranked[int((1.0 - patch_fraction) * (len(ranked) - 1))]
+        # At or above the quantile, and above numerical noise: a flat image gives no patch.
+        rows_cols = torch.nonzero((change >= threshold) & (change > 1e-4), as_tuple=False)
+        chosen.append(torch.cat([torch.full_like(rows_cols[:, :1], image), rows_cols], dim=1))
+    if not chosen:
+        return torch.zeros((0, 3), dtype=torch.long, device=language_maps.device)
+    return torch.cat(chosen)
+
+
+def neighbour_change(maps: torch.Tensor) -> torch.Tensor:
+    """``(h, w)``: for each patch of ``maps`` ``(h, w, D)``, the largest 1 - cosine to one of its 4 neighbours."""
+    unit = torch.nn.functional.normalize(maps.float(), dim=-1)
+    change = torch.zeros(unit.shape[:2], device=unit.device)
+    rows = 1.0 - (unit[1:] * unit[:-1]).sum(-1)  # (h-1, w): between vertical neighbours
+    cols = 1.0 - (unit[:, 1:] * unit[:, :-1]).sum(-1)  # (h, w-1)
+    change[1:] = torch.maximum(change[1:], rows)
+    change[:-1] = torch.maximum(change[:-1], rows)
+    change[:, 1:] = torch.maximum(change[:, 1:], cols)
+    change[:, :-1] = torch.maximum(change[:, :-1], cols)
+    return change
 
 
 def sample_detail_pixels(patches: torch.Tensor, count: int, grid_hw: tuple[int, int], image_hw: tuple[int, int],
