@@ -38,26 +38,28 @@ def main() -> None:
     dataset = render_dataset(scene, work / "datasets")
     truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
     preset = methods.method_preset(args.method)
-    for fraction in args.detail_ray_fraction:
-        # The preset is looked up by name inside fit(): swap in the variant for this fraction.
-        methods.PRESETS[args.method] = dataclasses.replace(preset, detail_ray_fraction=fraction)
-        passed, failed = [], Counter()
-        for seed in args.seeds:
-            started = time.monotonic()
-            field_dir = fit(dataset, work / f"fields_{fraction}", steps=args.steps, teacher="synthetic",
-                            device="cpu", method=args.method, seed=seed, name=f"seed{seed}")
-            served = load_served_field(field_dir, "cpu")
-            checks = [c for c in check_scene(served.cloud, truth, served.encode_text) if c.object_id is not None]
-            passed.append(sum(c.passed for c in checks))
-            failed.update(c.prompt for c in checks if not c.passed)
-            print(json.dumps({"scene": scene.name, "detail_ray_fraction": fraction, "seed": seed,
-                              "part_prompts_passed": f"{passed[-1]}/{len(checks)}",
-                              "failed": [c.prompt for c in checks if not c.passed],
-                              "wall_s": round(time.monotonic() - started, 1)}), flush=True)
-        print(json.dumps({"scene": scene.name, "detail_ray_fraction": fraction, "seeds": args.seeds,
-                          "part_prompts_passed": passed, "of": len(checks), "failed_how_often": dict(failed)}),
-              flush=True)
-    methods.PRESETS[args.method] = preset
+    try:
+        for fraction in args.detail_ray_fraction:
+            # The preset is looked up by name inside fit(): swap in the variant for this fraction.
+            methods.PRESETS[args.method] = dataclasses.replace(preset, detail_ray_fraction=fraction)
+            passed, failed = [], Counter()
+            for seed in args.seeds:
+                started = time.monotonic()
+                field_dir = fit(dataset, work / f"fields_{fraction}", steps=args.steps, teacher="synthetic",
+                                device="cpu", method=args.method, seed=seed, name=f"seed{seed}")
+                served = load_served_field(field_dir, "cpu")
+                checks = [c for c in check_scene(served.cloud, truth, served.encode_text) if c.object_id is not None]
+                passed.append(sum(c.passed for c in checks))
+                failed.update(c.prompt for c in checks if not c.passed)
+                print(json.dumps({"scene": scene.name, "detail_ray_fraction": fraction, "seed": seed,
+                                  "part_prompts_passed": f"{passed[-1]}/{len(checks)}",
+                                  "failed": [c.prompt for c in checks if not c.passed],
+                                  "wall_s": round(time.monotonic() - started, 1)}), flush=True)
+            print(json.dumps({"scene": scene.name, "detail_ray_fraction": fraction, "seeds": args.seeds,
+                              "part_prompts_passed": passed, "of": len(checks), "failed_how_often": dict(failed)}),
+                  flush=True)
+    finally:
+        methods.PRESETS[args.method] = preset
 
 
 if __name__ == "__main__":
