@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from dff_grasp_ros.process_group import ProcessGroup
 pytestmark = pytest.mark.ros
 
 
-def publish_bad_messages(stop_after_s: float) -> int:
-    """Inject complete but bad sets (unsupported encoding; NaN pose) on the camera topics; returns sets sent."""
+def publish_bad_messages(stop: threading.Event, max_s: float = 120.0) -> int:
+    """Inject complete but bad sets (unsupported encoding; NaN pose) on the camera topics until ``stop`` is set;
+    returns sets sent. (A fixed 4 s window from the test's start once ended before the capture's subscriptions
+    matched the injector and its goal began: nothing was rejected.)"""
     from geometry_msgs.msg import PoseStamped
     from sensor_msgs.msg import CameraInfo, Image
 
@@ -29,8 +32,8 @@ def publish_bad_messages(stop_after_s: float) -> int:
                 "depth": node.create_publisher(Image, "/camera/aligned_depth_to_color/image_raw", 5),
                 "info": node.create_publisher(CameraInfo, "/camera/color/camera_info", 5),
                 "pose": node.create_publisher(PoseStamped, "/camera/pose", 5)}
-        deadline = time.monotonic() + stop_after_s
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + max_s
+        while not stop.is_set() and time.monotonic() < deadline:
             for bad in ("encoding", "nan_pose"):
                 stamp_ns = node.get_clock().now().nanoseconds
                 frame = "camera_color_optical_frame"
@@ -53,8 +56,6 @@ def publish_bad_messages(stop_after_s: float) -> int:
 
 
 def test_sim_camera_to_capture_over_dds(tmp_path: Path, ros_env: dict[str, str]):
-    import threading
-
     from dff_grasp_ros import clients
     from dff_grasp_ros.dataset import load_dataset
     from dff_grasp_ros.synthetic import load_scene
@@ -67,12 +68,15 @@ def test_sim_camera_to_capture_over_dds(tmp_path: Path, ros_env: dict[str, str])
                             "capture": {"datasets_dir": str(datasets)}}, ros_env, tmp_path / "logs")
         import os
         os.environ.update(ros_env)
-        injector = threading.Thread(target=publish_bad_messages, args=(4.0,), daemon=True)
+        stop_injecting = threading.Event()
+        injector = threading.Thread(target=publish_bad_messages, args=(stop_injecting,), daemon=True)
         injector.start()
         try:
             result = clients.capture_views(44, timeout_s=120.0, quiet=True)
         except clients.RosCallError as err:
             raise AssertionError(f"{err}\n{logs(tmp_path / 'logs')}") from err
+        finally:
+            stop_injecting.set()
         injector.join()
         assert group.poll_failed() == {}, logs(tmp_path / "logs")
     assert result.success, result.message + logs(tmp_path / "logs")
