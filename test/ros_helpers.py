@@ -1,6 +1,7 @@
 """Helpers for tests that start dff_grasp nodes as separate processes and talk to them over DDS."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +38,13 @@ def start_nodes(group: ProcessGroup, nodes: dict[str, dict[str, Any]], env: dict
 
 def logs(log_dir: Path) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(log_dir.glob("*.log")))
+
+
+def wait_until(predicate, timeout_s: float = 60.0) -> bool:
+    """Poll ``predicate`` every 0.3 s until it is true (True) or ``timeout_s`` passes (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False

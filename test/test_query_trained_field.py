@@ -82,18 +82,8 @@ def test_a_pan_whose_handle_end_scores_highest_is_still_grasped_near_the_pan_and
     """In a demo run's field (2026-12-02) "pan handle" scored highest at the handle's end; with the short lever
     weighted 0.1 the grasp went there, 0.23 m from the 1 kg pan's body, and the pan tipped out of the pads
     (slipped, 5.6 cm up). The lever now outweighs that relevancy gap along the part."""
-    from dff_grasp_ros.query.pipeline import QueryParams
-    from dff_grasp_ros.synthetic.judge import asked_target
-    from dff_grasp_ros.synthetic.physics import execute_grasp
+    from test_grasp_approach import assert_pan_handle_grasped_near_the_pan_and_lifted
 
     scene = ground_truth("tabletop", points_per_part=EVALUATION_POINTS_PER_PART)
     result = plan_query(SceneCloud.load(PAN_DEMO_FIELD_CROP), encode, "pan handle")
-    assert result.success, result.message
-    object_id, _ = asked_target(scene, "pan handle")
-    body = np.asarray(scene["objects"][object_id]["parts"]["body"]["points"])
-    lever = np.linalg.norm(result.grasp.position_m[:2] - body.mean(axis=0)[:2])
-    assert lever < 0.15, f"grasped {lever:.3f} m from the pan's centre"
-    g = result.grasp
-    execution = execute_grasp("tabletop", object_id, g.rotation, g.position_m, g.opening_m, g.pre_grasp_position_m,
-                              QueryParams().grasp.gripper, record=False)
-    assert execution.outcome == "lifted", execution.message
+    assert_pan_handle_grasped_near_the_pan_and_lifted(scene, result)

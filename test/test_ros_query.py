@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from field_fixtures import ground_truth_field
-from ros_helpers import logs, start_nodes
+from ros_helpers import logs, start_nodes, wait_until
 
 from dff_grasp_ros import names
 from dff_grasp_ros.process_group import ProcessGroup
@@ -29,15 +29,6 @@ def announce_field(field_dir: Path) -> None:
         while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)  # let the reliable message reach the subscriber before the publisher goes away
-
-
-def wait_until(predicate, timeout_s: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def test_query_node_answers_errors_reloads_and_serves_concurrently(tmp_path: Path, ros_env: dict[str, str]):

@@ -10,22 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from field_fixtures import ground_truth_field
-from ros_helpers import logs, small_scene_file, start_nodes
+from ros_helpers import logs, small_scene_file, start_nodes, wait_until
 from test_ros_query import announce_field
 
 from dff_grasp_ros import names
 from dff_grasp_ros.process_group import ProcessGroup
 
 pytestmark = pytest.mark.ros
-
-
-def wait_until(predicate, timeout_s: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 def publish_raw(topic: str, text: str) -> None:
