@@ -39,7 +39,6 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
     """
     from rosbags.highlevel import AnyReader
 
-    from dff_grasp_ros.ros_io.image import ImageFormatError, UnsupportedEncodingError, image_to_rgb8
     from dff_grasp_ros.ros_io.pose import PoseError, stamped_to_matrix, transform_to_matrix
 
     bag_path = Path(bag_path)
@@ -113,16 +112,7 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
             if reason:
                 collector.reject(name, reason)
                 continue
-            try:
-                image = image_to_rgb8(msg)
-            except (ImageFormatError, UnsupportedEncodingError) as err:
-                collector.reject(name, str(err))
-                continue
             earlier = tool_pose(stamp - still_ns) if still_ns > 0 else None
-            if still_ns > 0 and earlier is None:
-                collector.reject(name, f"no tool pose {still_time_s} s before the image: cannot tell the arm was "
-                                       f"still")
-                continue
-            collector.offer(name, image, camera, pose, earlier)
+            collector.offer_message(name, msg, camera, pose, earlier, still_time_s)
     return collector
 

@@ -82,6 +82,24 @@ class ViewCollector:
             self.reject(name, reason)
         return reason
 
+    def offer_message(self, name: str, image_msg: Any, camera: PinholeCamera, tool_to_base: np.ndarray,
+                      tool_to_base_earlier: np.ndarray | None, still_time_s: float) -> str | None:
+        """:meth:`offer` for a ``sensor_msgs/Image`` (the node's live images and a bag's alike): rejected when a
+        still time is asked for but no tool pose that long before the image is known, or when the image does not
+        decode."""
+        from dff_grasp_ros.ros_io.image import ImageFormatError, UnsupportedEncodingError, image_to_rgb8
+
+        if still_time_s > 0 and tool_to_base_earlier is None:
+            reason = f"no tool pose {still_time_s} s before the image: cannot tell the arm was still"
+            self.reject(name, reason)
+            return reason
+        try:
+            image = image_to_rgb8(image_msg)
+        except (ImageFormatError, UnsupportedEncodingError) as err:
+            self.reject(name, str(err))
+            return str(err)
+        return self.offer(name, image, camera, tool_to_base, tool_to_base_earlier)
+
     def reject(self, name: str, reason: str) -> None:
         """Record a view that could not be used (also for failures before :meth:`offer`, e.g. no pose)."""
         self.rejected_count += 1

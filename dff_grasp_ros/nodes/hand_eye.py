@@ -44,7 +44,6 @@ from dff_grasp_ros.calibration.views import CollectorSettings, ViewCollector, ca
 from dff_grasp_ros.capture.scan_poses import cap_camera_poses, check_cap, path_length_m, tool_poses
 from dff_grasp_ros.nodes.common import ParameterError, Throttle, declare_parameters, spin_node, tf_buffer
 from dff_grasp_ros.nodes.params import HandEyeParams, expand_data_dir
-from dff_grasp_ros.ros_io.image import ImageFormatError, UnsupportedEncodingError, image_to_rgb8
 from dff_grasp_ros.ros_io.pose import (
     PoseError,
     matrix_to_pose,
@@ -292,16 +291,7 @@ class HandEyeNode(Node):
                                    f"{self.p.max_pose_age_s} s of the image stamp ({self.pose_source})")
             return
         earlier = self.tool_pose_at(stamp_ns - int(self.p.still_time_s * NS)) if self.p.still_time_s > 0 else None
-        if self.p.still_time_s > 0 and earlier is None:
-            collector.reject(name, f"no tool pose {self.p.still_time_s} s before the image: cannot tell the arm "
-                                   f"was still")
-            return
-        try:
-            rgb = image_to_rgb8(image)
-        except (ImageFormatError, UnsupportedEncodingError) as err:
-            collector.reject(name, str(err))
-            return
-        reason = collector.offer(name, rgb, camera, pose, earlier)
+        reason = collector.offer_message(name, image, camera, pose, earlier, self.p.still_time_s)
         if reason is None:
             self.get_logger().info(f"view {len(collector.views)} kept ({name})")
         elif reason and self.warn.ready():
