@@ -3,6 +3,7 @@ naming the file, node and parameter); a node started on one exits 2 with one lin
 under bringup is named with its reason."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -124,3 +125,18 @@ def test_an_in_process_bringup_failure_keeps_stdout_clean(capsys, tmp_path: Path
     params.write_text(yaml.safe_dump({"capture": {"ros__parameters": {"min_views": 0}}}))
     run = run_cli(capsys, "bringup", "--params", params)
     assert run.code == 2 and run.out == "" and "capture.min_views must be >= 1" in run.line
+
+
+def test_pose_source_tf_without_tf2_ros_is_refused_with_the_parameter_named():
+    """The pip world has no tf2_ros: "tf" cannot be served and says which parameter to change; "auto" and "topic"
+    fall back to the pose topic (no buffer)."""
+    from types import SimpleNamespace
+
+    from dff_grasp_ros.nodes.common import tf_buffer
+
+    if importlib.util.find_spec("tf2_ros") is not None:
+        pytest.skip("tf2_ros is installed here: the fallback cannot be exercised")
+    node = SimpleNamespace(NODE_NAME="capture")
+    assert tf_buffer(node, "auto") == (None, None) and tf_buffer(node, "topic") == (None, None)
+    with pytest.raises(RuntimeError, match=r"parameter capture\.pose_source is 'tf' but tf2_ros is not importable"):
+        tf_buffer(node, "tf")

@@ -63,11 +63,7 @@ class CaptureNode(Node):
         self.session: CaptureSession | None = None
         self.session_lock = threading.Lock()
         self.scene: dict | None = None  # set when the stream comes from a simulated camera
-        self.tf_buffer, self.tf_listener = (None, None)
-        if self.p.pose_source in ("auto", "tf"):
-            self.tf_buffer, self.tf_listener = tf_buffer(self)
-            if self.tf_buffer is None and self.p.pose_source == "tf":
-                raise RuntimeError("parameter capture.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
+        self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self.pose_source = "tf" if self.tf_buffer is not None else "topic"
         self.tf_warn = Throttle(5.0)
         self.create_subscription(String, names.SIM_SCENE_TOPIC, self.on_scene, latched_qos())

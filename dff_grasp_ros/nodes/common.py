@@ -90,11 +90,17 @@ def camera_pose_from_tf(buffer: Any, base_frame: str, image: Any, camera_frame: 
     return matrix_to_pose_stamped(transform_to_matrix(tf.transform), base_frame, header_stamp_ns(image))
 
 
-def tf_buffer(node: Any) -> tuple[Any, Any]:
-    """(tf2_ros Buffer, TransformListener) on a real ROS install; (None, None) where tf2_ros is not importable."""
+def tf_buffer(node: Any, pose_source: str) -> tuple[Any, Any]:
+    """(tf2_ros Buffer, TransformListener) for a node whose ``pose_source`` parameter is "auto" or "tf", on a real
+    ROS install; (None, None) for "topic" or where tf2_ros is not importable, which "tf" refuses."""
+    if pose_source not in ("auto", "tf"):
+        return None, None
     try:
         from tf2_ros import Buffer, TransformListener
     except ImportError:
+        if pose_source == "tf":
+            raise RuntimeError(f"parameter {node.NODE_NAME}.pose_source is 'tf' but tf2_ros is not importable; use "
+                               f"'topic'") from None
         return None, None
     buffer = Buffer()
     return buffer, TransformListener(buffer, node)

@@ -75,11 +75,7 @@ class HandEyeNode(Node):
         if cap_problem:
             raise ParameterError(f"parameters {self.NODE_NAME}.scan_*: {cap_problem}")
         self.calibration_dir = Path(self.p.calibration_dir)
-        self.tf_buffer, self.tf_listener = (None, None)
-        if self.p.pose_source in ("auto", "tf"):
-            self.tf_buffer, self.tf_listener = tf_buffer(self)
-            if self.tf_buffer is None and self.p.pose_source == "tf":
-                raise RuntimeError("parameter hand_eye.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
+        self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self.pose_source = "tf" if self.tf_buffer is not None else "topic"
         self.lock = threading.Lock()
         self.busy = False

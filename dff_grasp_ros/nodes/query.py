@@ -74,11 +74,7 @@ class QueryNode(Node):
         self.create_subscription(FieldReady, names.FIELD_READY_TOPIC, self.on_field_ready, latched_qos(5))
         self.create_service(QueryObject, names.QUERY_OBJECT_SERVICE, self.on_query,
                             callback_group=ReentrantCallbackGroup())
-        self.tf_buffer, self.tf_listener = (None, None)
-        if self.p.pose_source in ("auto", "tf"):
-            self.tf_buffer, self.tf_listener = tf_buffer(self)
-            if self.tf_buffer is None and self.p.pose_source == "tf":
-                raise RuntimeError("parameter query.pose_source is 'tf' but tf2_ros is not importable; use 'topic'")
+        self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self._update_lock = threading.Lock()  # one scene update at a time, each with its own next view
         self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m)
         self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
