@@ -16,9 +16,14 @@ pytestmark = pytest.mark.ros
 
 
 def publish_bad_messages(stop: threading.Event, max_s: float = 120.0) -> int:
-    """Inject complete but bad sets (unsupported encoding; NaN pose) on the camera topics until ``stop`` is set;
-    returns sets sent. (A fixed 4 s window from the test's start once ended before the capture's subscriptions
-    matched the injector and its goal began: nothing was rejected.)"""
+    """Inject bad sets on the camera topics until ``stop`` is set; returns sets sent.
+
+    Every injected message is unusable on its own (colour and depth in unsupported encodings, a NaN pose, 4x4
+    intrinsics no real image matches): the capture pairs messages by stamp, so an injected message also lands in
+    sets with the simulated camera's, and each such set must be rejected too. (An earlier version injected a valid
+    pose with its bad image: paired with a real image it was kept, 0.58 m off. It ran for a fixed 4 s from the
+    test's start, which once ended before the capture's goal began: nothing was rejected.)
+    """
     from geometry_msgs.msg import PoseStamped
     from sensor_msgs.msg import CameraInfo, Image
 
@@ -34,24 +39,22 @@ def publish_bad_messages(stop: threading.Event, max_s: float = 120.0) -> int:
                 "pose": node.create_publisher(PoseStamped, "/camera/pose", 5)}
         deadline = time.monotonic() + max_s
         while not stop.is_set() and time.monotonic() < deadline:
-            for bad in ("encoding", "nan_pose"):
-                stamp_ns = node.get_clock().now().nanoseconds
-                frame = "camera_color_optical_frame"
-                image = Image(height=4, width=4, encoding="yuv422" if bad == "encoding" else "rgb8",
-                              step=8 if bad == "encoding" else 12, data=bytes(32 if bad == "encoding" else 48))
-                depth = Image(height=4, width=4, encoding="16UC1", step=8, data=bytes(range(32)))
-                info = intrinsics_to_camera_info(CameraIntrinsics(4, 4, 4.0, 4.0, 2.0, 2.0), frame_id=frame,
-                                                 stamp_ns=stamp_ns)
-                pose = PoseStamped()
-                pose.header.frame_id = "base_link"
-                pose.pose.orientation.w = math.nan if bad == "nan_pose" else 1.0
-                for msg in (image, depth, pose):
-                    msg.header.stamp = info.header.stamp
-                image.header.frame_id = depth.header.frame_id = frame
-                for key, msg in (("image", image), ("depth", depth), ("info", info), ("pose", pose)):
-                    pubs[key].publish(msg)
-                sent += 1
-                time.sleep(0.1)
+            stamp_ns = node.get_clock().now().nanoseconds
+            frame = "camera_color_optical_frame"
+            image = Image(height=4, width=4, encoding="yuv422", step=8, data=bytes(32))
+            depth = Image(height=4, width=4, encoding="8UC3", step=12, data=bytes(48))
+            info = intrinsics_to_camera_info(CameraIntrinsics(4, 4, 4.0, 4.0, 2.0, 2.0), frame_id=frame,
+                                             stamp_ns=stamp_ns)
+            pose = PoseStamped()
+            pose.header.frame_id = "base_link"
+            pose.pose.orientation.w = math.nan
+            for msg in (image, depth, pose):
+                msg.header.stamp = info.header.stamp
+            image.header.frame_id = depth.header.frame_id = frame
+            for key, msg in (("image", image), ("depth", depth), ("info", info), ("pose", pose)):
+                pubs[key].publish(msg)
+            sent += 1
+            time.sleep(0.05)
     return sent
 
 
