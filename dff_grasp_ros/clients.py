@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -138,6 +139,7 @@ def _spin_until(node: Any, executor: Any, future: Any, timeout_s: float, what: s
 
 
 RESULT_RETRY_S = 30.0  # ask for a result again after this long without one (a lost response must not hang us)
+GOAL_RESPONSE_WAIT_S = 10.0  # then ask for the goal's result by its id (a lost goal response must not fail us)
 
 
 def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
@@ -146,10 +148,14 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
 
     The result is asked for again when the goal's status says it has ended but no result came within a few
     seconds, and every ``RESULT_RETRY_S``: once, under heavy load, the client waited until its timeout although
-    the server had finished (a lost result response fits; the server answers repeated requests).
+    the server had finished (a lost result response fits; the server answers repeated requests). A goal response
+    that does not come within ``GOAL_RESPONSE_WAIT_S`` is treated as lost too: the result is asked for by the
+    goal's id, and a server that still does not know the goal after ``server_wait_s`` is an error.
     """
     from action_msgs.msg import GoalStatus
     from rclpy.action import ActionClient
+    from rclpy.action.client import ClientGoalHandle
+    from unique_identifier_msgs.msg import UUID
 
     ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
     with _CLIENT_NODES.borrow() as (node, clients):
@@ -159,28 +165,45 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         client = clients[key]
         if not client.wait_for_server(timeout_sec=server_wait_s):
             raise RosCallError(f"action server {name} not available (is `dff-grasp bringup` running?)")
+        goal_id = UUID(uuid=list(uuid.uuid4().bytes))
         sent = client.send_goal_async(goal, feedback_callback=(lambda fb: on_feedback(fb.feedback))
-                                      if on_feedback else None)
+                                      if on_feedback else None, goal_uuid=goal_id)
         executor = _executor(node, clients)
-        handle = _spin_until(node, executor, sent, server_wait_s, f"sending the {name} goal")
+        try:
+            handle = _spin_until(node, executor, sent, GOAL_RESPONSE_WAIT_S, f"sending the {name} goal")
+        except RosCallError:
+            # The goal response can be lost: the server logged "failed to send response (timeout)" for a goal it
+            # then executed (its writer had not matched our new reader yet). Ask for the goal's result by its id
+            # instead; a server that never got the goal answers STATUS_UNKNOWN at once.
+            handle = ClientGoalHandle(client, goal_id, action_type.Impl.SendGoalService.Response(accepted=True))
         if not handle.accepted:
             raise RosCallError(f"{name} rejected the goal (busy?)")
         executor.add_node(node)
         deadline = time.monotonic() + timeout_s
+        unknown_until = time.monotonic() + server_wait_s  # a slow server may not know the goal yet
         requests = [handle.get_result_async()]
         asked_at, ended_at = time.monotonic(), None
-        while not any(request.done() for request in requests):
+        while True:
+            answered = [request.result() for request in requests if request.done()]
+            known = [response for response in answered if response.status != GoalStatus.STATUS_UNKNOWN]
+            if known:
+                break
             now = time.monotonic()
             if now > deadline:
                 raise RosCallError(f"{name} did not finish within {timeout_s:.0f} s")
+            if answered:  # "no such goal": only after a lost goal response; ask again until the server knows it
+                if now > unknown_until:
+                    raise RosCallError(f"{name} never received the goal (lost on the way: send it again)")
+                requests = [request for request in requests if not request.done()]
             if ended_at is None and handle.status in ended:
                 ended_at = now
-            if (ended_at is not None and now - max(ended_at, asked_at) > 3.0) or now - asked_at > RESULT_RETRY_S:
+            status_ended = ended_at is not None and now - max(ended_at, asked_at) > 3.0
+            if (not requests and now - asked_at > 1.0) or status_ended or now - asked_at > RESULT_RETRY_S:
                 requests.append(handle.get_result_async())
                 asked_at = now
             executor.spin_once(timeout_sec=0.1)
         executor.remove_node(node)
-        return next(request for request in requests if request.done()).result().result
+        return known[0].result
 
 
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,

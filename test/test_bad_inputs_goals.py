@@ -4,6 +4,7 @@ took the trainer) as a DDS test: the bad goals are refused and the next valid go
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,62 @@ def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: d
         stop.set()
         thread.join(timeout=10)
     assert result.success and result.checkpoint_path == "/fields/f" and len(asked) == 2
+
+
+@pytest.mark.ros
+@pytest.mark.parametrize("goal_arrives", [True, False], ids=["goal executed", "goal never arrived"])
+def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dict[str, str], goal_arrives: bool):
+    """In make test a capture server logged "failed to send response (timeout)" for a goal it then executed, and
+    the client failed after 30 s without a goal handle. Now it asks for the result by the goal's id; a goal the
+    server never got is an error that says so, not a wait until the timeout."""
+    import threading
+
+    from rclpy.action import ActionClient, ActionServer
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.task import Future
+
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.clients import RosCallError, ros_node, run_action
+
+    os.environ.update(ros_env)
+    stop, executed = threading.Event(), []
+    action = f"/bad_inputs_lost_goal_{int(goal_arrives)}"
+
+    def serve() -> None:
+        def execute(goal_handle):
+            executed.append(1)
+            time.sleep(1.0)
+            goal_handle.succeed()
+            return TrainField.Result(success=True, checkpoint_path="/fields/g")
+
+        with ros_node("fake_trainer") as node:
+            server = ActionServer(node, TrainField, action, execute_callback=execute)
+            executor = SingleThreadedExecutor(context=node.context)
+            executor.add_node(node)
+            while not stop.is_set():
+                executor.spin_once(timeout_sec=0.05)
+            server.destroy()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    original = ActionClient.send_goal_async
+
+    def response_lost(self, goal, feedback_callback=None, goal_uuid=None):
+        if goal_arrives:
+            original(self, goal, feedback_callback, goal_uuid)  # sent and executed; its answer never comes
+        return Future()
+
+    monkeypatch.setattr(ActionClient, "send_goal_async", response_lost)
+    monkeypatch.setattr(clients, "GOAL_RESPONSE_WAIT_S", 1.0)
+    try:
+        if goal_arrives:
+            result = run_action(TrainField, action, TrainField.Goal(), timeout_s=30)
+            assert result.success and result.checkpoint_path == "/fields/g" and executed == [1]
+        else:
+            started = time.monotonic()
+            with pytest.raises(RosCallError, match="never received the goal"):
+                run_action(TrainField, action, TrainField.Goal(), timeout_s=30, server_wait_s=3.0)
+            assert time.monotonic() - started < 10 and executed == []
+    finally:
+        stop.set()
+        thread.join(timeout=10)
