@@ -36,6 +36,27 @@ def start_nodes(group: ProcessGroup, nodes: dict[str, dict[str, Any]], env: dict
                     stdout=open(log_dir / f"{name}.log", "w"))  # noqa: SIM115 - the group closes it on stop()
 
 
+def publish_latched(topic: str, message: Any, node_name: str = "test_publisher", timeout_s: float = 10.0) -> None:
+    """Publish ``message`` once on a latched (transient-local) topic, as a node that then goes away.
+
+    The publisher lives until a subscriber has matched *and* acknowledged the message: under load a late joiner
+    fetches it from the publisher's history some time after matching, and a fixed pause lost it (the query
+    node never heard of the field a test announced).
+    """
+    from rclpy.duration import Duration
+
+    from dff_grasp_ros.clients import ros_node
+    from dff_grasp_ros.nodes.common import latched_qos
+
+    with ros_node(node_name) as node:
+        publisher = node.create_publisher(type(message), topic, latched_qos())
+        publisher.publish(message)
+        deadline = time.monotonic() + timeout_s
+        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        publisher.wait_for_all_acked(Duration(seconds=max(deadline - time.monotonic(), 0.1)))
+
+
 def logs(log_dir: Path) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(log_dir.glob("*.log")))
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from field_fixtures import ground_truth_field
-from ros_helpers import logs, start_nodes, wait_until
+from ros_helpers import logs, publish_latched, start_nodes, wait_until
 
 from dff_grasp_ros import names
 from dff_grasp_ros.process_group import ProcessGroup
@@ -19,16 +18,9 @@ pytestmark = pytest.mark.ros
 def announce_field(field_dir: Path) -> None:
     """Publish /dff/field_ready as the trainer does (transient_local)."""
     from dff_grasp.msg import FieldReady
-    from dff_grasp_ros.clients import ros_node
-    from dff_grasp_ros.nodes.common import latched_qos
 
-    with ros_node("fake_trainer") as node:
-        publisher = node.create_publisher(FieldReady, names.FIELD_READY_TOPIC, latched_qos())
-        publisher.publish(FieldReady(field_path=str(field_dir), language_teacher="synthetic"))
-        deadline = time.monotonic() + 10
-        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)  # let the reliable message reach the subscriber before the publisher goes away
+    publish_latched(names.FIELD_READY_TOPIC, FieldReady(field_path=str(field_dir), language_teacher="synthetic"),
+                    "fake_trainer")
 
 
 def test_query_node_answers_errors_reloads_and_serves_concurrently(tmp_path: Path, ros_env: dict[str, str]):

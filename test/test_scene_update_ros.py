@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from field_fixtures import ground_truth_field
-from ros_helpers import logs, small_scene_file, start_nodes, wait_until
+from ros_helpers import logs, publish_latched, small_scene_file, start_nodes, wait_until
 from test_ros_query import announce_field
 
 from dff_grasp_ros import names
@@ -22,16 +21,7 @@ pytestmark = pytest.mark.ros
 def publish_raw(topic: str, text: str) -> None:
     from std_msgs.msg import String
 
-    from dff_grasp_ros.clients import ros_node
-    from dff_grasp_ros.nodes.common import latched_qos
-
-    with ros_node("raw_publisher") as node:
-        publisher = node.create_publisher(String, topic, latched_qos())
-        publisher.publish(String(data=text))
-        deadline = time.monotonic() + 10
-        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
+    publish_latched(topic, String(data=text), "raw_publisher")
 
 
 def test_update_scene_with_the_sim_camera_after_a_pick(tmp_path: Path, ros_env: dict[str, str], capsys):

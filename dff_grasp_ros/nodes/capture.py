@@ -34,6 +34,7 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     declare_parameters,
     latched_qos,
+    request_subscription,
     sensor_qos,
     spin_node,
     tf_buffer,
@@ -93,18 +94,17 @@ class CaptureNode(Node):
         qos = camera_stream_qos(self, [self.p.image_topic, self.p.depth_topic], STREAM_DEPTH)
         streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
         subscriptions = [
-            self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=streams),
-            self.create_subscription(Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
-                                     callback_group=streams),
-            self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
+            request_subscription(self, Image, self.p.image_topic, self.on_image, qos, callback_group=streams),
+            request_subscription(self, Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
+                                 callback_group=streams),
+            request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
                                      qos, callback_group=streams),
             # Arrivals, seen apart from the stream callbacks: those may be busy writing views.
-            self.create_subscription(CameraInfo, self.p.camera_info_topic, self.on_arrival, sensor_qos(depth=1),
+            request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_arrival, sensor_qos(depth=1),
                                      callback_group=MutuallyExclusiveCallbackGroup())]
         if self.pose_source == "topic":
-            subscriptions.append(self.create_subscription(PoseStamped, self.p.camera_pose_topic,
-                                                          lambda m: self.feed("pose", m), qos,
-                                                          callback_group=streams))
+            subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
+                                                      lambda m: self.feed("pose", m), qos, callback_group=streams))
         reliable = qos.reliability == ReliabilityPolicy.RELIABLE
         self.get_logger().info(f"reading the camera {'reliably' if reliable else 'best effort'}")
         return subscriptions

@@ -77,6 +77,23 @@ def camera_stream_qos(node: Any, topics: list[str], depth: int, discovery_wait_s
     return sensor_qos(depth=depth)
 
 
+def request_subscription(node: Any, msg_type: type, topic: str, callback: Callable[[Any], None],
+                         qos: QoSProfile | int, callback_group: Any) -> Any:
+    """A subscription that lives for one request (a capture goal, a calibration, a scene update): made and
+    destroyed by a callback thread while the node's executor spins in another.
+
+    It has no QoS event handlers (the "incompatible QoS" warnings): rclpy (Kilted) guards a subscription destroyed
+    while the executor builds its wait set, but not its event handlers, and the executor thread dies with
+    ``InvalidHandle: cannot use Destroyable because destruction was requested`` (the query node did, after
+    /dff/update_scene, in the DDS tests). The QoS is taken from the publishers (:func:`camera_stream_qos`), so
+    the warnings would have nothing to say.
+    """
+    from rclpy.event_handler import SubscriptionEventCallbacks
+
+    return node.create_subscription(msg_type, topic, callback, qos, callback_group=callback_group,
+                                    event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=False))
+
+
 def camera_pose_from_tf(buffer: Any, base_frame: str, image: Any, camera_frame: str) -> Any:
     """The camera pose at ``image``'s stamp from a tf2 buffer, as a PoseStamped in ``base_frame`` (raises when
     TF has no such transform). ``camera_frame`` when the image names no frame."""
@@ -106,6 +123,26 @@ def tf_buffer(node: Any, pose_source: str) -> tuple[Any, Any]:
     return buffer, TransformListener(buffer, node)
 
 
+class ExecutorErrors:
+    """How many executor errors a node rides out: any one (rclpy re-raises a callback's uncaught exception from
+    ``spin``, and its own races end there too), but not a storm of them (an error that recurs at once would
+    otherwise fill the log forever)."""
+
+    MAX_ERRORS = 5
+    WINDOW_S = 60.0
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def tolerate(self, now_s: float | None = None) -> bool:
+        now_s = time.monotonic() if now_s is None else now_s
+        self.times = [t for t in self.times if now_s - t < self.WINDOW_S] + [now_s]
+        return len(self.times) <= self.MAX_ERRORS
+
+    def limit_message(self) -> str:
+        return f"more than {self.MAX_ERRORS} executor errors within {self.WINDOW_S:.0f} s"
+
+
 def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threads: int = 4) -> int:
     """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM.
 
@@ -113,6 +150,9 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
     missing scene, an unknown teacher) exits with status 2 and one line on stderr, ``[node] cannot start: ...``,
     that names the parameter and the file; never a traceback. The parameter files are checked before rclpy
     reads them (rcl's own refusal is a traceback from deep inside ``rclpy.init``).
+
+    An error that escapes a callback (rclpy re-raises it from ``spin``) is logged and the node spins on; more
+    than :attr:`ExecutorErrors.MAX_ERRORS` within a minute stop it with status 1 and one line.
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
@@ -141,7 +181,19 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
             return cannot_start(err)
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
-        executor.spin()
+        errors = ExecutorErrors()
+        while True:
+            try:
+                executor.spin()
+                break
+            except (KeyboardInterrupt, ExternalShutdownException):
+                raise
+            except Exception as err:  # a callback's uncaught error, or rclpy's own: the node keeps serving
+                if not errors.tolerate():
+                    print(f"[{name}] stopped: {errors.limit_message()}; last: {one_line(err)}", file=sys.stderr,
+                          flush=True)
+                    return 1
+                node.get_logger().error(f"executor error, spinning on: {one_line(err)}")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

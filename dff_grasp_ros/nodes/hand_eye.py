@@ -42,7 +42,15 @@ from dff_grasp_ros.calibration.solve import CalibrationError, HandEyeSettings
 from dff_grasp_ros.calibration.tool_poses import PoseHistory
 from dff_grasp_ros.calibration.views import CollectorSettings, ViewCollector, calibrate_collected, write_views_folder
 from dff_grasp_ros.capture.scan_poses import cap_camera_poses, check_cap, path_length_m, tool_poses
-from dff_grasp_ros.nodes.common import ParameterError, Throttle, declare_parameters, spin_node, tf_buffer
+from dff_grasp_ros.nodes.common import (
+    ParameterError,
+    Throttle,
+    camera_stream_qos,
+    declare_parameters,
+    request_subscription,
+    spin_node,
+    tf_buffer,
+)
 from dff_grasp_ros.nodes.params import HandEyeParams, expand_data_dir
 from dff_grasp_ros.ros_io.pose import (
     PoseError,
@@ -200,14 +208,14 @@ class HandEyeNode(Node):
             return None
 
     def subscribe(self) -> list[Any]:
-        qos = 5
+        qos = camera_stream_qos(self, [self.p.image_topic], depth=5)  # best effort for most camera drivers
         subscriptions = [
-            self.create_subscription(Image, self.p.image_topic, self.on_image, qos, callback_group=self.streams),
-            self.create_subscription(CameraInfo, self.p.camera_info_topic, self.on_camera_info, qos,
-                                     callback_group=self.streams)]
+            request_subscription(self, Image, self.p.image_topic, self.on_image, qos, callback_group=self.streams),
+            request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_camera_info, qos,
+                                 callback_group=self.streams)]
         if self.pose_source == "topic":
-            subscriptions.append(self.create_subscription(PoseStamped, self.p.tool_pose_topic, self.on_tool_pose,
-                                                          50, callback_group=self.streams))
+            subscriptions.append(request_subscription(self, PoseStamped, self.p.tool_pose_topic, self.on_tool_pose,
+                                                      50, callback_group=self.streams))
         return subscriptions
 
     def execute(self, goal_handle) -> CalibrateHandEye.Result:

@@ -36,6 +36,7 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     declare_parameters,
     latched_qos,
+    request_subscription,
     spin_node,
     tf_buffer,
 )
@@ -163,14 +164,14 @@ class QueryNode(Node):
                     waiter.note(f"no TF {self.p.base_frame} <- camera at the image stamp: {one_line(err)}")
 
         subscriptions = [
-            self.create_subscription(Image, self.p.image_topic, on_image, qos, callback_group=group),
-            self.create_subscription(Image, self.p.depth_topic, lambda m: waiter.add("depth", m), qos,
-                                     callback_group=group),
-            self.create_subscription(CameraInfo, self.p.camera_info_topic, lambda m: waiter.add("camera_info", m),
+            request_subscription(self, Image, self.p.image_topic, on_image, qos, callback_group=group),
+            request_subscription(self, Image, self.p.depth_topic, lambda m: waiter.add("depth", m), qos,
+                                 callback_group=group),
+            request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: waiter.add("camera_info", m),
                                      qos, callback_group=group)]
         if self.tf_buffer is None:
-            subscriptions.append(self.create_subscription(PoseStamped, self.p.camera_pose_topic,
-                                                          lambda m: waiter.add("pose", m), qos, callback_group=group))
+            subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
+                                                      lambda m: waiter.add("pose", m), qos, callback_group=group))
         try:
             view = waiter.wait(timeout_s)
         finally:
