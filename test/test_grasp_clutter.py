@@ -132,3 +132,20 @@ def test_a_hand_that_would_scrape_a_seen_point_is_not_answered(min_clearance_m, 
     grasps = plan_grasps(points, upward_normals(points), on_bar.astype(float), on_bar, on_bar, on_bar, params)
     assert bool(grasps) == expect_grasp
     assert all(g.clearance_m >= min_clearance_m - 1e-9 for g in grasps)
+
+
+def test_a_refusal_counts_each_rejected_pose_once_by_its_first_cause():
+    from dff_grasp_ros.grasp.hand_check import HandChecks
+    from dff_grasp_ros.grasp.planner import RejectionTally
+
+    n = 6
+    checks = HandChecks(colliding=np.array([0, 3, 2, 0, 0, 0]), palm_colliding=np.array([0, 3, 0, 0, 0, 0]),
+                        tight_may_free=np.zeros(n, bool), foreign_held=np.array([1, 1, 0, 0, 0, 0], bool),
+                        held=np.array([9, 9, 9, 1, 9, 9]), touch_ok=np.ones(n, bool), width_m=np.full(n, 0.02),
+                        clearance_m=np.zeros(n), enclosure=np.zeros(n), held_relevancy=np.zeros(n))
+    tally = RejectionTally()
+    tally.add(checks, free=np.array([0, 0, 0, 0, 0, 1], bool))
+    assert tally.checked == 6
+    assert tally.summary() == ("6 poses checked: another object between the fingers 2, a finger in seen points 1, "
+                               "too little of the object between the fingers 1, closer to seen points than the "
+                               "minimum clearance 1")

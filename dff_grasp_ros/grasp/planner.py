@@ -129,6 +129,38 @@ NO_PAIR = "no two points of it fit between the fingers"
 NO_POSE = "no hand pose around it clears the table"
 ALL_COLLIDE = "every hand pose tried touches something seen, at the grasp or on the approach"
 
+# Why a checked pose was not free, first matching cause first (what the user can act on: a neighbour or wall near
+# the palm calls for another view or a push; another object between the fingers for a pick of that one first).
+_REJECTIONS = (
+    ("another object between the fingers", lambda c: c.foreign_held),
+    ("a finger's first contact off the object", lambda c: ~c.touch_ok),
+    ("a finger in seen points", lambda c: c.colliding > c.palm_colliding),
+    ("the palm in seen points", lambda c: c.palm_colliding > 0),
+    ("too little of the object between the fingers", lambda c: (c.held < 2) | (c.width_m <= 0)),
+    ("closer to seen points than the minimum clearance", lambda c: np.ones(len(c.held), dtype=bool)),
+)
+
+
+class RejectionTally:
+    """How many checked hand poses failed for each cause of :data:`_REJECTIONS` (for the refusal message)."""
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys([name for name, _ in _REJECTIONS], 0)
+        self.checked = 0
+
+    def add(self, checks: HandChecks, free: np.ndarray) -> None:
+        left = ~np.asarray(free, dtype=bool)
+        self.checked += len(left)
+        for name, applies in _REJECTIONS:
+            hit = left & np.asarray(applies(checks), dtype=bool)
+            self.counts[name] += int(hit.sum())
+            left &= ~hit
+
+    def summary(self) -> str:
+        causes = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items(), key=lambda kv: -kv[1])
+                           if count)
+        return f"{self.checked} poses checked" + (f": {causes}" if causes else "")
+
 
 @dataclass(frozen=True)
 class Grasp:
@@ -206,8 +238,9 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
                       np.where(in_scene, np.asarray(point_relevancy, dtype=np.float64)[on], 0.0))
     checker = HandChecker(gripper, obstacles.points_m[local], held, params.clearance_cap_m,
                           approach_m=params.standoff_m)
-    grasps = _best_free(candidates, pairs, checker, params)
-    return GraspList(grasps) if grasps else GraspList.none(ALL_COLLIDE)
+    tally = RejectionTally()
+    grasps = _best_free(candidates, pairs, checker, params, tally)
+    return GraspList(grasps) if grasps else GraspList.none(f"{ALL_COLLIDE} ({tally.summary()})")
 
 
 def _hand_extent_m(gripper: ParallelJawGripper) -> float:
@@ -298,8 +331,9 @@ def _candidates(pairs: ContactPairs, approaches: list[np.ndarray], points_m: np.
 
 
 def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecker,
-               params: GraspParams) -> list[Grasp]:
-    """Check candidates best prior first, in batches, until enough distinct free ones; the best of them."""
+               params: GraspParams, tally: RejectionTally) -> list[Grasp]:
+    """Check candidates best prior first, in batches, until enough distinct free ones; the best of them (and in
+    ``tally``, why the others were not free)."""
     order = np.argsort(-candidates.prior, kind="stable")
     found_rows: list[np.ndarray] = []
     found_openings: list[np.ndarray] = []
@@ -328,6 +362,7 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
             checks = _merge(checks, retry, kept_checks)
             opening[retry] = tight[retry]
             free[retry] = True
+        tally.add(checks, free)
         found_rows.append(rows[free])
         found_openings.append(opening[free])
         found_checks.append(_subset(checks, free))
