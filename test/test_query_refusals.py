@@ -204,3 +204,12 @@ def test_touching_mugs_grown_into_one_instance_are_told_apart_by_colour(touching
         return
     assert result.success, result.message
     assert truth.label(result.grasp.contacts_m)[0].tolist() == [object_id, object_id]
+
+
+@pytest.mark.parametrize("prompt", ["red blue mug", "blue red mug handle", "red mug blue", "red-blue mug"])
+def test_two_colours_no_mug_has_together_are_refused(two_mugs, prompt):
+    """"red blue mug" grasped the blue mug: both asked colours left the alternatives, so the blue mug fit the
+    phrase better than every other colour. Each asked colour alone is now an alternative too."""
+    result = plan_query(two_mugs[0], encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("not found: no "), result.message

@@ -69,14 +69,20 @@ class NamedObject:
 
     def alternatives(self, attribute_words: tuple[str, ...]) -> list[str]:
         """The phrase with its attributes replaced by each other listed word, in the asked word's place:
-        "green mug" -> ["red mug", "orange mug", ...]. Empty when no attribute was asked."""
+        "green mug" -> ["red mug", "orange mug", ...]. Empty when no attribute was asked.
+
+        Several listed attributes are also replaced by each one alone ("red blue mug" -> ... "red mug",
+        "blue mug"): a blue mug fits "red blue mug" better than any other colour, so only the asked colours on
+        their own can tell that it is not red as well."""
         if not self.attributes:
             return []
         words = self.phrase.split()
         first = min(words.index(a) for a in self.attributes)  # "dark cyan mug": the slot starts at "dark"
         rest = [w for w in words if w not in self.attributes]
+        listed = [a for a in self.attributes if a in attribute_words]
+        alone = listed if len(listed) > 1 else []
         return [" ".join(rest[:first] + [other] + rest[first:])
-                for other in attribute_words if other not in self.attributes]
+                for other in [w for w in attribute_words if w not in self.attributes] + alone]
 
 
 def name_object(object_phrase: str, attribute_words: tuple[str, ...]) -> NamedObject:
