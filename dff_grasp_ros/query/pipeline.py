@@ -318,24 +318,10 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
         margin = float(mean[0] - mean[1:].max()) if len(mean) > 1 else np.inf
         winner = 0 if margin > 0 else 1 + int(np.argmax(mean[1:]))
         seen.append(phrases[winner])
-        share = float((similarity.argmax(axis=1) == 0).mean())
-        if winner != 0 and share < 1.0 - params.mixed_instance_share:
+        if winner != 0:
             continue
-        if share < params.mixed_instance_share:
-            # Two touching objects grown into one (a white and a grey box): keep where the asked one wins, and
-            # judge that region on its own, whichever won the whole.
+        if (similarity.argmax(axis=1) == 0).mean() < params.mixed_instance_share:
             mask = _where_attribute_wins(prepared, mask, embeddings, params)
-            region = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
-            if winner != 0:
-                if len(region) < params.grouping.seed_neighbours:
-                    continue
-                region_mean = region.mean(axis=0)
-                margin = float(region_mean[0] - region_mean[1:].max())
-                if margin <= 0:
-                    continue
-                seen[-1] = named.phrase
-        elif winner != 0:
-            continue
         matching.append((margin, mask))
     matching.sort(key=lambda item: -item[0])
     return [mask for _, mask in matching], seen
