@@ -141,3 +141,40 @@ def test_the_attribute_words_are_a_parameter_not_a_list_of_what_the_scene_holds(
     narrow = QueryParams(attribute_words=("green", "red"))  # blue is not an alternative: the blue mug is unsure
     result = plan_query(prepare_query_cloud(two_mugs[0], narrow), encode, "green mug", narrow)
     assert not result.success and "saw: red mug" in result.message
+
+
+@pytest.mark.parametrize("prompt", ["cyan mug", "teal mug handle", "zzzz mug", "the handle of the navy mug"])
+def test_a_word_before_the_name_that_no_mug_shows_is_refused(two_mugs, prompt):
+    """A colour the attribute words lack ("cyan") was never compared: "cyan mug" grasped the blue mug, "zzzz mug"
+    too. A leading word the scene does not confirm (the name's ending alone fits the scene better) is now compared
+    with the listed attributes in its place, as a listed colour is: a wrong object becomes a refusal."""
+    result = plan_query(two_mugs[0], encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("not found: no ") and "(saw: " in result.message, result.message
+
+
+@pytest.mark.parametrize("prompt", ["purple-mug", "purple-mug handle", "green-mug"])
+def test_a_hyphenated_colour_is_a_colour(two_mugs, prompt):
+    """"purple-mug" (one word to a split on spaces) skipped the colour check and grasped the blue mug."""
+    result = plan_query(two_mugs[0], encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("not found: no "), result.message
+
+
+@pytest.mark.parametrize("prompt, object_id", [("dark red mug", 0), ("light blue mug handle", 1), ("blue-mug", 1),
+                                               ("mug", None), ("red mug", 0)])
+def test_a_colour_with_more_words_still_grasps_its_mug(two_mugs, prompt, object_id):
+    prepared, truth = two_mugs
+    result = plan_query(prepared, encode, prompt)
+    assert result.success, result.message
+    owners = truth.label(result.grasp.contacts_m)[0].tolist()
+    assert owners[0] == owners[1] and owners[0] in ((0, 1) if object_id is None else (object_id,)), owners
+
+
+@pytest.mark.parametrize("prompt", ["red blue mug", "blue red mug handle", "red mug blue", "red-blue mug"])
+def test_two_colours_no_mug_has_together_are_refused(two_mugs, prompt):
+    """"red blue mug" grasped the blue mug: both asked colours left the alternatives, so the blue mug fit the
+    phrase better than every other colour. Each asked colour alone is now an alternative too."""
+    result = plan_query(two_mugs[0], encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("not found: no "), result.message

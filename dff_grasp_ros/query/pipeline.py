@@ -13,7 +13,8 @@ every decision compares the asked phrase with alternatives on the points of the 
 * each *instance* of the name (seeded at the most relevant point, grown over DINO-similar neighbours, then seeded
   again outside the instances found so far) compared by its asked *attribute* with the other listed attribute
   words ("green mug" against "red mug", "blue mug", ... over the instance's points): the instance where the
-  asked one wins, or "not found: no green mug (saw: red mug, blue mug)";
+  asked one wins, or "not found: no green mug (saw: red mug, blue mug)"; a leading word the list lacks that the
+  scene does not confirm ("cyan mug": "mug" alone fits better) is compared in the same place;
 * the *part* against the object's other part names, ranked within the instance (:mod:`dff_grasp_ros.query.parts`):
   a part phrase that names nothing on it is refused.
 
@@ -50,6 +51,7 @@ from dff_grasp_ros.query.prompt import (
     NamedObject,
     ParsedPrompt,
     PromptError,
+    name_endings,
     name_object,
     name_prefixes,
     parse_prompt,
@@ -184,7 +186,8 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
     dim = prepared.language.shape[1]
     negatives = _encode(text_encoder, list(params.negatives), dim)
     parsed = _split_name(prepared, text_encoder, parsed, negatives, params)
-    named = name_object(parsed.object_phrase, params.attribute_words)
+    named = _read_modifier(prepared, text_encoder, name_object(parsed.object_phrase, params.attribute_words),
+                           negatives, params)
     object_emb, name_emb = _encode(text_encoder, [parsed.object_phrase, named.name], dim)
     if named.attributes:
         logits = _relevancy_logits(prepared.language, np.stack([object_emb, name_emb]), negatives,
@@ -402,20 +405,11 @@ def _split_name(prepared: PreparedCloud, text_encoder: TextEncoder, parsed: Pars
     if not prefixes:
         return parsed
     names = [named.name] + prefixes
-    embeddings = _encode(text_encoder, names, prepared.language.shape[1])
-    scene = len(prepared.scene_rows)
-    rows = np.r_[prepared.scene_rows, prepared.background_rows]
-    logits = _relevancy_logits(prepared.language[rows], embeddings, negatives, params.temperature)
-    grouping = prepared.grouping
-    # How much better each reading fits its best object than the background (a name ending in "table" fits
-    # the table: that part of it names no object).
-    background = [float(np.median(row[scene:])) if len(rows) > scene else 0.0 for row in logits]
-    best = [float(row[grouping.find_seed(row[:scene])[1]].mean()) - level for row, level in zip(logits, background)]
-    winner = int(np.argmax(best))  # the whole name wins ties
-    if winner == 0:
+    winner = int(np.argmax(_fit_over_background(prepared, text_encoder, names, negatives, params)))
+    if winner == 0:  # the whole name wins ties
         return parsed
     rest = named.name.split()[len(names[winner].split()):]
-    words = parsed.object_phrase.split()
+    words = named.phrase.split()
     cut = len(words)
     for _ in rest:  # drop the rest's words from the end of the phrase, keeping any attribute word
         cut -= 1
@@ -423,6 +417,40 @@ def _split_name(prepared: PreparedCloud, text_encoder: TextEncoder, parsed: Pars
             cut -= 1
     kept = words[:cut] + [w for w in words[cut:] if w in named.attributes]
     return ParsedPrompt(parsed.text, " ".join(kept), " ".join(rest))
+
+
+def _read_modifier(prepared: PreparedCloud, text_encoder: TextEncoder, named: NamedObject, negatives: np.ndarray,
+                   params: QueryParams) -> NamedObject:
+    """``named`` with the words before a shorter ending of its name read as an attribute, when the scene matches
+    that ending better ("cyan mug": "mug" fits better, so "cyan" is an attribute the list lacks). Such a word is
+    then compared with the listed attributes in its place, as a listed colour is: without this, "cyan mug" or
+    "zzzz mug" grasped whichever mug was most mug-like. Only for a name without a listed attribute: one that has
+    one is compared with the other colours already."""
+    if named.attributes or len(prepared.points_m) == 0:
+        return named
+    endings = name_endings(named.name)
+    if not endings:
+        return named
+    winner = int(np.argmax(_fit_over_background(prepared, text_encoder, [named.name] + endings, negatives, params)))
+    if winner == 0:  # the whole name wins ties: the scene confirms its words
+        return named
+    head = endings[winner - 1]
+    words = named.name.split()
+    return NamedObject(named.phrase, head, tuple(dict.fromkeys(words[:len(words) - len(head.split())])))
+
+
+def _fit_over_background(prepared: PreparedCloud, text_encoder: TextEncoder, names: list[str],
+                         negatives: np.ndarray, params: QueryParams) -> list[float]:
+    """How much better each name fits its best object than the background does (mean relevancy logit at its
+    seed minus the background's median): a name ending in "table" fits the table, a word no object shows fits
+    no object, and either fits worse than the name without it."""
+    embeddings = _encode(text_encoder, names, prepared.language.shape[1])
+    scene = len(prepared.scene_rows)
+    rows = np.r_[prepared.scene_rows, prepared.background_rows]
+    logits = _relevancy_logits(prepared.language[rows], embeddings, negatives, params.temperature)
+    background = [float(np.median(row[scene:])) if len(rows) > scene else 0.0 for row in logits]
+    return [float(row[prepared.grouping.find_seed(row[:scene])[1]].mean()) - level
+            for row, level in zip(logits, background)]
 
 
 def _relevancy_logits(language: np.ndarray, embeddings: np.ndarray, negatives: np.ndarray,

@@ -69,19 +69,30 @@ class NamedObject:
 
     def alternatives(self, attribute_words: tuple[str, ...]) -> list[str]:
         """The phrase with its attributes replaced by each other listed word, in the asked word's place:
-        "green mug" -> ["red mug", "orange mug", ...]. Empty when no attribute was asked."""
+        "green mug" -> ["red mug", "orange mug", ...]. Empty when no attribute was asked.
+
+        Several listed attributes are also replaced by each one alone ("red blue mug" -> ... "red mug",
+        "blue mug"): a blue mug fits "red blue mug" better than any other colour, so only the asked colours on
+        their own can tell that it is not red as well."""
         if not self.attributes:
             return []
         words = self.phrase.split()
-        first = words.index(self.attributes[0])
+        first = min(words.index(a) for a in self.attributes)  # "dark cyan mug": the slot starts at "dark"
         rest = [w for w in words if w not in self.attributes]
+        listed = [a for a in self.attributes if a in attribute_words]
+        alone = listed if len(listed) > 1 else []
         return [" ".join(rest[:first] + [other] + rest[first:])
-                for other in attribute_words if other not in self.attributes]
+                for other in [w for w in attribute_words if w not in self.attributes] + alone]
 
 
 def name_object(object_phrase: str, attribute_words: tuple[str, ...]) -> NamedObject:
-    """Split ``object_phrase`` into attribute words (those listed in ``attribute_words``) and its name."""
-    words = object_phrase.split()
+    """Split ``object_phrase`` into attribute words (those listed in ``attribute_words``) and its name.
+
+    A hyphen joins no words here: "purple-mug" is the purple mug (a text encoder reads it so), and a colour
+    hidden in one hyphenated word would escape the comparison with the other colours.
+    """
+    words = object_phrase.replace("-", " ").split()
+    object_phrase = " ".join(words)
     attributes = tuple(dict.fromkeys(w for w in words if w in attribute_words))
     name = " ".join(w for w in words if w not in attribute_words)
     if not name:  # "red": nothing but a colour is asked for, so the colour is the name
@@ -94,6 +105,13 @@ def name_prefixes(name: str) -> list[str]:
     ["mug", "mug drop"]. The query keeps the one the scene matches best (see pipeline)."""
     words = name.split()
     return [" ".join(words[:k]) for k in range(1, len(words))]
+
+
+def name_endings(name: str) -> list[str]:
+    """The shorter names a longer one may really be, with the words before them a modifier (an attribute the
+    list lacks): "dark cyan mug" -> ["cyan mug", "mug"]. The query keeps the one the scene matches best."""
+    words = name.split()
+    return [" ".join(words[k:]) for k in range(1, len(words))]
 
 
 def validate_prompt(prompt: str | bytes, max_chars: int = MAX_PROMPT_CHARS) -> str:
