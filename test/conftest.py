@@ -62,13 +62,33 @@ def shm_files_in_use(ignore_pid: int | None = None) -> set[str]:
     return in_use
 
 
+def shm_owner(name: str) -> str:
+    """The shared-memory segment a Fast DDS file belongs to: a port's lock files (``fastdds_port7003_el``) and
+    semaphore (``sem.fastdds_port7003_mutex``) belong to its segment (``fastdds_port7003``)."""
+    base = name.removeprefix("sem.")
+    for suffix in ("_mutex", "_el", "_sl"):
+        base = base.removesuffix(suffix)
+    return base
+
+
+def orphan_shm_files(files: set[str], keep: set[str], in_use: set[str]) -> list[str]:
+    """Of ``files``, those not in ``keep`` whose segment no live process has mapped.
+
+    A port's lock files are never mapped, only locked: deleting those of a live participant made the next process
+    that wrote to the port take it for a dead one's and recreate it, and the live listener heard nothing more (a
+    test run's cleanup silenced a demo's trainer mid-training this way, and a test process its own pooled nodes).
+    """
+    owners_in_use = {shm_owner(name) for name in in_use}
+    return sorted(name for name in files - keep if shm_owner(name) not in owners_in_use)
+
+
 def remove_orphan_shm_files(keep: set[str], ignore_pid: int | None = None) -> list[str]:
-    """Delete Fast DDS files in /dev/shm that are not in ``keep`` and that no live process has mapped.
+    """Delete Fast DDS files in /dev/shm that are not in ``keep`` and belong to no live participant.
 
     Fast DDS leaves port locks and segments behind when a participant's process dies without shutting down
     (the trainer test kills one with SIGKILL on purpose); ``fastdds shm clean`` removes only some of them.
     """
-    orphans = sorted(_shm_files() - keep - shm_files_in_use(ignore_pid))
+    orphans = orphan_shm_files(_shm_files(), keep, shm_files_in_use(ignore_pid))
     for name in orphans:
         (Path("/dev/shm") / name).unlink(missing_ok=True)
     return orphans

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import remove_orphan_shm_files, shm_files_in_use
+from conftest import orphan_shm_files, remove_orphan_shm_files, shm_files_in_use
 from ros_helpers import logs, start_nodes
 
 from dff_grasp_ros import names
@@ -94,8 +94,8 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
     finally:
         listener.stop()
     remove_orphan_shm_files(shm_before)  # what conftest does at the end of every run
-    leftover = set(os.listdir("/dev/shm")) - shm_before
-    assert leftover <= shm_files_in_use(), f"orphaned DDS files in /dev/shm: {leftover - shm_files_in_use()}"
+    leftover = orphan_shm_files(set(os.listdir("/dev/shm")), shm_before, shm_files_in_use())
+    assert not leftover, f"orphaned DDS files in /dev/shm: {leftover}"
 
 
 class TrainerKilled(Exception):
