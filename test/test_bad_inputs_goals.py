@@ -27,13 +27,30 @@ CLIENT_GOALS = [
     (["capture", "--timeout", "-5"], ("timeout", "-5")),
     (["capture", "--timeout", "nan"], ("timeout", "nan")),
     (["capture", "--timeout", "inf"], ("timeout", "inf")),
+    # Before 2026-12-02 these were sent: -1 made rclpy raise SystemError ("unexpected"), NaN reached the node.
+    (["calibrate", "--live", "--num-views", "-1"], ("calibration views", "got -1")),
+    (["calibrate", "--live", "--num-views", "1001"], ("calibration views", "1,001")),
+    (["calibrate", "--live", "--timeout", "nan"], ("calibration timeout", "nan")),
+    (["scan-poses", "--count", "-1"], ("scan pose count", "got -1")),
+    (["scan-poses", "--radius-m", "nan"], ("radius_m", "nan")),
+    (["scan-poses", "--center", "0.5", "inf", "0"], ("center", "inf")),
+    (["scan-poses", "--min-elevation-deg", "80", "--max-elevation-deg", "10"], ("elevations", "[80.0, 10.0]")),
 ]
 
 
 @pytest.mark.parametrize(("argv", "says"), CLIENT_GOALS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_the_client_refuses_an_absurd_goal_before_sending(capsys, monkeypatch, argv, says):
     monkeypatch.setattr(clients, "run_action", _never_sent)
+    monkeypatch.setattr(clients, "call_service", _never_sent)
     refused(capsys, *argv, names=says)
+
+
+@pytest.mark.parametrize("argv", [["calibrate", "--live", "--num-views", "-1"], ["scan-poses", "--count", "-1"]])
+def test_a_refused_request_with_json_prints_the_failure_json(capsys, monkeypatch, argv):
+    monkeypatch.setattr(clients, "run_action", _never_sent)
+    monkeypatch.setattr(clients, "call_service", _never_sent)
+    run = refused(capsys, *argv, "--json", names=("got -1",))
+    assert run.json()["success"] is False and "got -1" in run.json()["message"]
 
 
 def _never_sent(*args, **kwargs):
