@@ -328,19 +328,21 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _sim_execute(args: argparse.Namespace) -> int:
-    """The outcome as JSON on stdout, also on failure ({"success": false, "message": ...}, exit 2)."""
-    import json
-
+    """The outcome as JSON on stdout, also on failure ({"success": false, "message": ...}, exit 2, and the one
+    line on stderr as every command's failure)."""
     from dff_grasp_ros.clients import dumps
+    from dff_grasp_ros.errors import one_line, read_json_file
 
     def failed(message: str) -> int:
+        message = " ".join(message.split())
         print(dumps({"success": False, "message": message}))
-        return 2
+        print(f"dff-grasp sim: {message}", file=sys.stderr)
+        return EXIT_FAILED
 
     try:
-        answer = json.loads(args.answer.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return failed(f"cannot read the answer {args.answer}: {err}")
+        answer = read_json_file(args.answer, "answer")
+    except (OSError, ValueError) as err:
+        return failed(f"cannot read the answer: {one_line(err)}")
     from dff_grasp_ros.synthetic.physics import execute_answer
 
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,28 @@ def read_json_file(path: Path, what: str = "") -> Any:
     except IsADirectoryError:
         raise InputError(f"{label} is a directory, not a JSON file") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         if not text.strip():
             raise InputError(f"{label} is empty") from None
         raise InputError(f"{label} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except RecursionError:
+        raise InputError(f"{label} is nested too deeply to be read (more than {sys.getrecursionlimit()} "
+                         f"levels of [ or {{)") from None
+    except _DuplicateKey as err:
+        raise InputError(f"{label} has the key {err.args[0]!r} twice in one object; which one is meant is "
+                         f"ambiguous") from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (json keeps the last of a duplicated key without a word)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out

@@ -80,6 +80,9 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "transforms not json": (lambda d: (d / TRANSFORMS).write_text("{frames: ["), ("not valid JSON", "line 1")),
     "transforms is a list": (lambda d: (d / TRANSFORMS).write_text("[]"), ("expected a JSON object",)),
     "transforms empty": (lambda d: (d / TRANSFORMS).write_text(""), ("is empty",)),
+    "transforms nested too deep": (lambda d: (d / TRANSFORMS).write_text("[" * 100_000), ("nested too deeply",)),
+    "duplicate key": (lambda d: (d / TRANSFORMS).write_text(
+        (d / TRANSFORMS).read_text().replace('"w":', '"w": 64, "w":')), ("'w' twice",)),
     "no width": (_transforms(lambda m: m.pop("w")), ("'w' is missing",)),
     "width is text": (_transforms(_set("w", "wide")), ("'w' must be a finite number",)),
     "negative focal length": (_transforms(_set("fl_x", -5.0)), ("focal lengths",)),

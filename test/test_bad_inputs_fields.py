@@ -82,6 +82,9 @@ BROKEN = {
     "meta is not json": (_meta("{'base_frame': 1"), FIELD_META, "not valid JSON"),
     "meta is empty": (_meta(""), FIELD_META, "is empty"),
     "meta is binary": (lambda f: (f / FIELD_META).write_bytes(b"\xff\xfe\x00"), FIELD_META, "not UTF-8"),
+    "meta nested too deep": (_meta("[" * 100_000 + "]" * 100_000), FIELD_META, "nested too deeply"),
+    "meta duplicate key": (lambda f: (f / FIELD_META).write_text(
+        (f / FIELD_META).read_text().replace("{", '{"base_frame": "map", ', 1)), FIELD_META, "'base_frame' twice"),
     "no language teacher": (_meta_edit(language_teacher=_DROP), FIELD_META, "language_teacher"),
     "teacher without name": (_meta_edit(language_teacher={"noise_std": 0.1}), FIELD_META, "'name'"),
     "unknown teacher": (_meta_edit(language_teacher={"name": "gpt"}), FIELD_META, "unknown teacher 'gpt'"),

@@ -57,3 +57,14 @@ def test_execute_fails_in_json_with_a_message(tmp_path, capsys):
     assert code == 2 and "matches 2 objects" in out["message"]
     code, out = run(capsys, "--scene", "no_such_scene", "--answer", str(answer), "--prompt", "red mug")
     assert code == 2 and "no_such_scene" in out["message"]
+
+
+def test_a_failure_is_also_the_one_line_on_stderr(tmp_path, capsys):
+    """Every command's failure contract (README "Errors"): before 2026-12-02 `sim execute` printed only the JSON,
+    and an answer nested too deeply for the JSON parser was an 'unexpected' RecursionError."""
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    code = main(["sim", "execute", "--scene", "two_mugs", "--answer", str(tmp_path / "deep.json"), "--prompt", "mug"])
+    captured = capsys.readouterr()
+    message = json.loads(captured.out)["message"]
+    assert code == 2 and "deep.json is nested too deeply" in message
+    assert captured.err.splitlines() == [f"dff-grasp sim: {message}"]
