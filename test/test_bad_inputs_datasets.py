@@ -67,6 +67,15 @@ def _zero_all_depth(dataset: Path) -> None:
         Image.fromarray(np.zeros((96, 128), np.uint16)).save(path)
 
 
+def _rescale_all_depth(factor: float) -> Callable[[Path], None]:
+    """Every depth PNG as if written in another unit (metres: factor 1e-3; micrometres: 1e3, saturating)."""
+    def rescale(dataset: Path) -> None:
+        for path in (dataset / "depth").glob("*.png"):
+            units = np.asarray(Image.open(path)).astype(np.float64) * factor
+            Image.fromarray(np.clip(np.round(units), 0, 65535).astype(np.uint16)).save(path)
+    return rescale
+
+
 def _set(key: str, value) -> Callable[[dict], None]:
     return lambda meta: meta.__setitem__(key, value)
 
@@ -86,6 +95,11 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "no width": (_transforms(lambda m: m.pop("w")), ("'w' is missing",)),
     "width is text": (_transforms(_set("w", "wide")), ("'w' must be a finite number",)),
     "negative focal length": (_transforms(_set("fl_x", -5.0)), ("focal lengths",)),
+    "principal point outside": (_transforms(_set("cx", -5000.0)), ("principal point", "128x96", "-5000")),
+    "fisheye camera": (_transforms(_set("camera_model", "OPENCV_FISHEYE")), ("camera_model 'OPENCV_FISHEYE'",)),
+    "camera model a list": (_transforms(_set("camera_model", ["OPENCV"])), ("camera_model ['OPENCV']",)),
+    "depth in metres": (_rescale_all_depth(1e-3), ("median is 0", "must hold millimetres")),
+    "depth in micrometres": (_rescale_all_depth(1e3), ("median is 65.5 m", "must hold millimetres")),
     "frames not a list": (_transforms(_set("frames", {"0": {}})), ("'frames' must be a list",)),
     "too few frames": (_transforms(lambda m: m.__setitem__("frames", m["frames"][:MIN_TRAINING_VIEWS - 1])),
                        (f"has {MIN_TRAINING_VIEWS - 1} views", f"at least {MIN_TRAINING_VIEWS}")),
@@ -110,6 +124,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
                     (FRAME, DEPTH, "pixel mode L")),
     "depth all zero": (_zero_all_depth, ("every depth image is empty",)),
     "our block not an object": (_transforms(_set("dff_grasp", [1])), ("'dff_grasp' must be an object",)),
+    "base frame a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("base_frame", [1])),
+                          ("dff_grasp.base_frame must be a non-empty frame name, got [1]",)),
 }
 
 
