@@ -87,6 +87,8 @@ BROKEN = {
         (f / FIELD_META).read_text().replace("{", '{"base_frame": "map", ', 1)), FIELD_META, "'base_frame' twice"),
     "no language teacher": (_meta_edit(language_teacher=_DROP), FIELD_META, "language_teacher"),
     "teacher without name": (_meta_edit(language_teacher={"noise_std": 0.1}), FIELD_META, "'name'"),
+    "teacher setting of the wrong type": (_meta_edit(language_teacher={"name": "synthetic", "noise_std": "x"}),
+                                          FIELD_META, "setting noise_std must be a finite number, got 'x'"),
     "unknown teacher": (_meta_edit(language_teacher={"name": "gpt"}), FIELD_META, "unknown teacher 'gpt'"),
     "base frame not a string": (_meta_edit(base_frame=5), FIELD_META, "base_frame"),
     "feature dims not ints": (_meta_edit(feature_dims={"language": "wide"}), FIELD_META, "feature_dims"),
