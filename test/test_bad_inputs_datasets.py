@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import yaml
 from bad_inputs import partials, refused, snapshot
 from PIL import Image
 
@@ -162,3 +163,16 @@ def test_fit_checks_the_output_folder_before_training(capsys, tmp_path: Path, ti
 
 def test_the_pre_flight_accepts_a_good_dataset(tiny_dataset: Path):
     assert len(check_dataset(tiny_dataset).frames) == 24
+
+
+@pytest.mark.parametrize(("broken", "says"), [(b"views: [\xff]\n", "is not UTF-8 text (byte 8)"),
+                                               (b"views: []\nviews: []\n", "the key 'views' is given twice")])
+def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: bytes, says: str):
+    """A calibration views folder is read through the same YAML reader: before 2026-12-02 a non-UTF-8
+    tool_poses.yaml was "'utf-8' codec can't decode byte 0xff in position 8", naming no file."""
+    views = tmp_path / "views"
+    views.mkdir()
+    (views / "camera_info.yaml").write_text(yaml.safe_dump({
+        "image_width": 128, "image_height": 96, "camera_matrix": {"data": [100, 0, 64, 0, 100, 48, 0, 0, 1]}}))
+    (views / "tool_poses.yaml").write_bytes(broken)
+    refused(capsys, "calibrate", "--views", views, names=(str(views / "tool_poses.yaml"), says))

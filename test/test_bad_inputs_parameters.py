@@ -32,6 +32,9 @@ BAD_FILES = {
     "nan": ("query:\n  ros__parameters:\n    table_z_m: .nan\n", "query.table_z_m must be finite"),
     "bool as int": ("capture:\n  ros__parameters:\n    min_views: true\n", "capture.min_views must be int, got bool"),
     "wildcard wrong type": ("/**:\n  ros__parameters:\n    base_frame: 5\n", "base_frame must be str, got int 5"),
+    "duplicate name": ("trainer:\n  ros__parameters:\n    steps: 5\n    steps: 500000\n",
+                       "not valid YAML (line 4, column 5): the key 'steps' is given twice"),
+    "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
     "nested name": ("query:\n  ros__parameters:\n    gripper:\n      width: 1\n", "no parameter 'gripper.width'"),
 }
 

@@ -39,6 +39,9 @@ BAD_SCENES = {
     "no views": (_tiny(scan__views=0), "'views' must be an integer in [1, 10000]"),
     "radius too small": (_tiny(scan__radius_m=0.001), "'radius_m' must be in"),
     "looking straight down": (_tiny(scan__elevation_deg=[35, 90]), "elevation_deg"),
+    "not UTF-8": (b"name: \xff\xfe tiny\n", "is not UTF-8 text (byte 6)"),
+    "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    "duplicate key": ("name: tiny\nseed: 1\nseed: 2\n", "the key 'seed' is given twice"),
     "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
                                        {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
 }
@@ -46,7 +49,10 @@ BAD_SCENES = {
 
 def _scene_file(tmp_path: Path, data) -> Path:
     path = tmp_path / "scene.yaml"
-    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data).replace("'.nan'", ".nan"))
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data).replace("'.nan'", ".nan"))
     return path
 
 

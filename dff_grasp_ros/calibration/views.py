@@ -37,6 +37,7 @@ from dff_grasp_ros.calibration.solve import (
     too_little_rotation,
     transform_difference,
 )
+from dff_grasp_ros.errors import read_yaml_file
 
 CAMERA_INFO_FILE = "camera_info.yaml"
 TOOL_POSES_FILE = "tool_poses.yaml"
@@ -199,12 +200,9 @@ def read_views_folder(folder: Path) -> ViewsFolder:
         raise FileNotFoundError(f"no views folder at {folder}")
     camera = PinholeCamera.from_yaml(folder / CAMERA_INFO_FILE)
     poses_path = folder / TOOL_POSES_FILE
-    try:
-        data = yaml.safe_load(poses_path.read_text())
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{poses_path} is missing (the tool pose of every image)") from err
-    except yaml.YAMLError as err:
-        raise ValueError(f"{poses_path}: not valid YAML: {err}") from err
+    if not poses_path.exists():
+        raise FileNotFoundError(f"{poses_path} is missing (the tool pose of every image)")
+    data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
     views = []
