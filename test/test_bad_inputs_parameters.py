@@ -143,3 +143,17 @@ def test_pose_source_tf_without_tf2_ros_is_refused_with_the_parameter_named():
     assert tf_buffer(node, "auto") == (None, None) and tf_buffer(node, "topic") == (None, None)
     with pytest.raises(RuntimeError, match=r"parameter capture\.pose_source is 'tf' but tf2_ros is not importable"):
         tf_buffer(node, "tf")
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--dpi", "100000"], "--dpi must be a printer resolution between 72 and 2400, got 100000"),
+    (["--dpi", "0"], "got 0"),
+    (["--dpi", "1200", "--square-length-m", "0.5"], "megapixels"),
+])
+def test_write_board_refuses_an_absurd_resolution(capsys, tmp_path: Path, argv: list[str], says: str):
+    """Before 2026-12-02 --dpi 100000 asked OpenCV for 868 GB ("unexpected" cv2.error), and --json printed
+    nothing on a failure."""
+    board = tmp_path / "board.png"
+    run = refused(capsys, "calibrate", "--write-board", board, *argv, "--json", names=(says,))
+    assert run.json() == {"success": False, "message": run.line.split(": ", 1)[1]}
+    assert list(tmp_path.iterdir()) == []

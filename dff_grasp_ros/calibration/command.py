@@ -6,6 +6,7 @@ test bed first). Board and frame defaults are the ``hand_eye`` node's parameters
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import tempfile
@@ -143,29 +144,41 @@ def _collect(args: argparse.Namespace, board: Any, collect: Any) -> tuple[Any, s
     return collector, args.base_frame, args.tool_frame, views_dir if collector.views else None
 
 
+PRINTER_DPI = (72, 2400)
+MAX_BOARD_PIXELS = 400_000_000  # 400 MB of 8-bit image: far beyond any printer's page, short of this PC's memory
+
+
 def write_board(args: argparse.Namespace) -> int:
-    """The board as a PNG whose pixels print at the board's true size at ``args.dpi`` (the DPI is in the file)."""
+    """The board as a PNG whose pixels print at the board's true size at ``args.dpi`` (the DPI is in the file).
+
+    Failures raise (InputError: the CLI's one line, and the failure JSON with ``--json``)."""
     from PIL import Image
 
+    from dff_grasp_ros.atomic import atomic_write_bytes
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
+    from dff_grasp_ros.errors import InputError
 
-    try:
-        board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
-                                 args.dictionary)
-        px_per_square = int(round(args.square_length_m / 0.0254 * args.dpi))
-        image = board.image(px_per_square)
-    except ValueError as err:
-        print(f"dff-grasp calibrate: {err}", file=sys.stderr)
-        return 2
-    try:
-        Image.fromarray(image).save(args.write_board, dpi=(args.dpi, args.dpi))
-    except (OSError, ValueError) as err:
-        print(f"dff-grasp calibrate: could not write {args.write_board}: {err}", file=sys.stderr)
-        return 2
+    board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
+                             args.dictionary)
+    if not PRINTER_DPI[0] <= args.dpi <= PRINTER_DPI[1]:
+        raise InputError(f"--dpi must be a printer resolution between {PRINTER_DPI[0]} and {PRINTER_DPI[1]}, "
+                         f"got {args.dpi}")
+    px_per_square = int(round(args.square_length_m / 0.0254 * args.dpi))
+    pixels = (board.squares_x + 1) * (board.squares_y + 1) * px_per_square ** 2  # with the half-square margin
+    if pixels > MAX_BOARD_PIXELS:
+        raise InputError(f"the board at {args.dpi} dpi would be {pixels / 1e6:,.0f} megapixels (at most "
+                         f"{MAX_BOARD_PIXELS / 1e6:,.0f}): lower --dpi")
+    if args.write_board.suffix.lower() != ".png" or args.write_board.is_dir():
+        raise InputError(f"--write-board {args.write_board}: give the .png file to write")
+    png = io.BytesIO()
+    Image.fromarray(board.image(px_per_square)).save(png, format="PNG", dpi=(args.dpi, args.dpi))
+    atomic_write_bytes(args.write_board, png.getvalue())  # a full disk leaves no half board to print
     width_mm, height_mm = (side * 1000.0 for side in board.size_m)
-    print(f"{args.write_board}: {board.squares_x}x{board.squares_y} squares of {args.square_length_m * 1000:g} mm "
-          f"({width_mm:g} x {height_mm:g} mm plus a white margin) at {args.dpi} dpi; print at 100 % scale, glue it "
-          f"flat and measure a square: its side is board_square_length_m")
+    message = (f"{args.write_board}: {board.squares_x}x{board.squares_y} squares of {args.square_length_m * 1000:g} "
+               f"mm ({width_mm:g} x {height_mm:g} mm plus a white margin) at {args.dpi} dpi; print at 100 % scale, "
+               f"glue it flat and measure a square: its side is board_square_length_m")
+    print(json.dumps({"success": True, "message": message, "path": str(args.write_board)}, indent=2)
+          if args.json else message)
     return 0
 
 
