@@ -249,3 +249,23 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--steps", "-1"], ("training steps", "got -1")),
+    (["--clear", "--steps", "4294967295"], ("training steps", "4,294,967,295")),
+    (["--device", "cuda"], ("--device cuda", "no CUDA GPU")),
+])
+def test_the_demo_refuses_a_bad_request_before_starting_nodes(capsys, tmp_path: Path, monkeypatch, argv, says):
+    """Before 2026-12-02 the steps were first checked when the training goal was sent: after the nodes were up
+    and the whole scan captured ("[demo] FAILED: ...", exit 1); a missing GPU stopped the trainer at start."""
+    import torch
+
+    import dff_grasp_ros.demo as demo
+
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    monkeypatch.setattr(demo, "bring_up", _never_sent)
+    out = tmp_path / "out"
+    refused(capsys, "demo", *argv, "--out", out, names=says)
+    assert not out.exists()

@@ -59,6 +59,17 @@ def test_bringup_refuses_a_missing_parameter_file(capsys, tmp_path: Path, monkey
     refused(capsys, "bringup", "--params", missing, names=(str(missing), "does not exist"))
 
 
+@pytest.mark.parametrize(("scene", "says"), [("kitchen", "no scene file or built-in scene called 'kitchen'"),
+                                             ("scene.yaml", "unknown key(s) ['lights']")])
+def test_bringup_refuses_a_sim_scene_it_cannot_load_before_starting_anything(capsys, tmp_path: Path, monkeypatch,
+                                                                             scene: str, says: str):
+    """Before 2026-12-02 every node started and the sim camera then died on the scene."""
+    monkeypatch.setattr(bringup, "start", _never_started)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scene.yaml").write_text("name: mine\nlights: 3\n")
+    refused(capsys, "bringup", "--sim", scene, names=(says,))
+
+
 def test_bringup_refuses_a_bad_device_choice(capsys, monkeypatch):
     monkeypatch.setattr(bringup, "start", _never_started)
     refused(capsys, "bringup", "--device", "tpu", names=("invalid choice: 'tpu'", "dff-grasp bringup --help"))
