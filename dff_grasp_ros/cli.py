@@ -176,7 +176,7 @@ def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> i
               f"quaternion_xyzw={g['quaternion_xyzw']} width_m={g['width_m']} score={g['score']}\n"
               f"  {len(answer['candidates'])} candidates, {answer['relevancy_points']} relevancy points, "
               f"{answer['latency_s'] * 1000:.0f} ms")
-    else:
+    if not answer["success"]:  # the one line, with --json too (README "Errors and exit status")
         print(f"dff-grasp {command_name}: no grasp: {' '.join(answer['message'].split())}", file=sys.stderr)
     return EXIT_OK if answer["success"] else EXIT_ANSWERED_NO
 
@@ -266,8 +266,8 @@ def cmd_scan_poses(args: argparse.Namespace) -> int:
         for index, pose in enumerate(answer["tool_poses"] or answer["camera_poses"]):
             print(f"  {index:3d} {'tool' if answer['tool_poses'] else 'camera'} position_m={pose['position_m']} "
                   f"quaternion_xyzw={pose['quaternion_xyzw']}")
-    else:
-        print(f"dff-grasp scan-poses: {reply.message}", file=sys.stderr)
+    if not reply.success:
+        print(f"dff-grasp scan-poses: {' '.join(reply.message.split())}", file=sys.stderr)
     return 0 if reply.success else 1
 
 

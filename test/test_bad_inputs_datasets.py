@@ -165,14 +165,18 @@ def test_the_pre_flight_accepts_a_good_dataset(tiny_dataset: Path):
     assert len(check_dataset(tiny_dataset).frames) == 24
 
 
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
 @pytest.mark.parametrize(("broken", "says"), [(b"views: [\xff]\n", "is not UTF-8 text (byte 8)"),
                                                (b"views: []\nviews: []\n", "the key 'views' is given twice")])
-def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: bytes, says: str):
+def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: bytes, says: str, json_flag):
     """A calibration views folder is read through the same YAML reader: before 2026-12-02 a non-UTF-8
-    tool_poses.yaml was "'utf-8' codec can't decode byte 0xff in position 8", naming no file."""
+    tool_poses.yaml was "'utf-8' codec can't decode byte 0xff in position 8", naming no file, and with --json
+    there was no line on stderr."""
     views = tmp_path / "views"
     views.mkdir()
     (views / "camera_info.yaml").write_text(yaml.safe_dump({
         "image_width": 128, "image_height": 96, "camera_matrix": {"data": [100, 0, 64, 0, 100, 48, 0, 0, 1]}}))
     (views / "tool_poses.yaml").write_bytes(broken)
-    refused(capsys, "calibrate", "--views", views, names=(str(views / "tool_poses.yaml"), says))
+    run = refused(capsys, "calibrate", "--views", views, *json_flag, names=(str(views / "tool_poses.yaml"), says))
+    if json_flag:
+        assert run.json()["success"] is False and says in run.json()["message"]

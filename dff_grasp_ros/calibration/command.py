@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dff_grasp_ros.errors import one_line
+
 HAND_EYE_FILE = "hand_eye.yaml"
 
 
@@ -97,9 +99,8 @@ def run(args: argparse.Namespace, truth: Any = None) -> int:
         rejected = collector.rejected if collector is not None else list(getattr(err, "rejected", ()))
         total = collector.rejected_count if collector is not None else None
         if args.json:
-            print(json.dumps(failure_to_dict(str(err), rejected, total), indent=2))
-        else:
-            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+            print(json.dumps(failure_to_dict(one_line(err), rejected, total), indent=2))
+        print(f"dff-grasp calibrate: {one_line(err)}", file=sys.stderr)
         return 1 if isinstance(err, CalibrationError) else 2
     summary = result_to_dict(result, tool_frame, args.camera_frame, {"base_frame": base_frame,
                                                                       "board": board.to_dict()})
@@ -190,9 +191,8 @@ def run_live(args: argparse.Namespace) -> int:
         result = calibrate_hand_eye(args.num_views, args.timeout, str(args.out or ""), quiet=args.json)
     except RosCallError as err:
         if args.json:
-            print(json.dumps({"success": False, "message": str(err)}, indent=2))
-        else:
-            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+            print(json.dumps({"success": False, "message": one_line(err)}, indent=2))
+        print(f"dff-grasp calibrate: {one_line(err)}", file=sys.stderr)
         return 2
     answer = {"success": bool(result.success), "message": result.message, "yaml_path": result.yaml_path,
               "static_transform_command": result.static_transform_command, "views_used": int(result.views_used),
@@ -203,8 +203,8 @@ def run_live(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2))
     elif result.success:
         print(f"{result.message}\n{result.static_transform_command}\nwritten: {result.yaml_path}")
-    else:
-        print(f"dff-grasp calibrate: {result.message}", file=sys.stderr)
+    if not result.success:
+        print(f"dff-grasp calibrate: {' '.join(result.message.split())}", file=sys.stderr)
     return 0 if result.success else 1
 
 
