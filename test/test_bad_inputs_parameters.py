@@ -168,3 +168,17 @@ def test_write_board_refuses_an_absurd_resolution(capsys, tmp_path: Path, argv: 
     run = refused(capsys, "calibrate", "--write-board", board, *argv, "--json", names=(says,))
     assert run.json() == {"success": False, "message": run.line.split(": ", 1)[1]}
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--port", "70000"], "--port must be between 1 and 65535, got 70000"),
+    (["--port", "-1"], "got -1"),
+    (["--host", "192.0.2.1"], "--host '192.0.2.1': cannot listen there"),  # TEST-NET-1: on no machine
+])
+def test_viewer_refuses_an_address_it_cannot_listen_on(capsys, tmp_path: Path, monkeypatch, argv, says):
+    """Before 2026-12-02 viser's server thread died on these (OverflowError, EADDRNOTAVAIL) and the viewer waited
+    for it forever, deaf to SIGTERM. Now refused before the field is even read."""
+    import viser
+
+    monkeypatch.setattr(viser, "ViserServer", _never_started)
+    refused(capsys, "viewer", "--field", tmp_path / "no_field", *argv, names=(says,))
