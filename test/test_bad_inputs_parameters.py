@@ -35,6 +35,14 @@ BAD_FILES = {
     "duplicate name": ("trainer:\n  ros__parameters:\n    steps: 5\n    steps: 500000\n",
                        "not valid YAML (line 4, column 5): the key 'steps' is given twice"),
     "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    # before 2026-12-02 these passed: the capture goal then failed subscribing (InvalidTopicNameException), an
+    # empty base frame named every pose, an empty folder wrote fields into the node's working directory
+    "topic with a space": ("capture:\n  ros__parameters:\n    image_topic: camera image\n",
+                           "capture.image_topic must be a ROS topic name"),
+    "topic ending in a slash": ("/**:\n  ros__parameters:\n    depth_topic: /camera/depth/\n",
+                                "depth_topic must be a ROS topic name"),
+    "empty frame": ("capture:\n  ros__parameters:\n    base_frame: ''\n", "capture.base_frame must be a frame id"),
+    "empty folder": ("trainer:\n  ros__parameters:\n    fields_dir: ''\n", "trainer.fields_dir must name a folder"),
     "nested name": ("query:\n  ros__parameters:\n    gripper:\n      width: 1\n", "no parameter 'gripper.width'"),
 }
 
