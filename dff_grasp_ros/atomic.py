@@ -119,6 +119,19 @@ def check_output_root(root: Path) -> Path:
     return root
 
 
+def check_output_file(path: Path) -> Path:
+    """``path`` if a file can be written there (an existing file is replaced atomically); InputError naming it
+    when it is a folder or a file stands where its folder would be, OSError for a name the system refuses (too
+    long): checked before any work, so that a result is never computed only to be lost at the end."""
+    from dff_grasp_ros.errors import InputError
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputError(f"output file {path} is a folder")
+    check_output_root(path.parent)
+    return path
+
+
 def unique_destination(root: Path, name: str) -> Path:
     """``root/name``, or ``root/name_2``, ``_3``… so that an existing artefact is never overwritten."""
     candidate = Path(root) / name

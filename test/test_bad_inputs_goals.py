@@ -86,7 +86,10 @@ def test_the_server_side_check_names_the_reason(tmp_path: Path):
              (TrainField.Goal(dataset_path=str(tmp_path / "gone")), "does not exist"),
              (TrainField.Goal(dataset_path=str(tmp_path / "file")), "is a file"),
              (TrainField.Goal(dataset_path=str(tmp_path / "not_a_dataset")), "no transforms.json"),
-             (TrainField.Goal(), "no dataset under")]
+             (TrainField.Goal(), "no dataset under"),
+             # before 2026-12-02 an OSError out of the execute callback: a traceback in the node's log and an
+             # empty result message for the client
+             (TrainField.Goal(dataset_path="/" + "x" * 5000), "File name too long")]
     for goal, says in cases:
         assert says in goal_problem(goal, str(tmp_path / "datasets")), goal
 
@@ -269,3 +272,25 @@ def test_the_demo_refuses_a_bad_request_before_starting_nodes(capsys, tmp_path: 
     out = tmp_path / "out"
     refused(capsys, "demo", *argv, "--out", out, names=says)
     assert not out.exists()
+
+
+def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_collecting(tmp_path: Path):
+    """Before 2026-12-02 output_path was first used after the whole session: the result was computed and lost."""
+    from types import SimpleNamespace
+
+    from dff_grasp.action import CalibrateHandEye
+    from dff_grasp_ros.nodes.hand_eye import HandEyeNode
+
+    (tmp_path / "a_file").write_text("x")
+    node = SimpleNamespace(p=SimpleNamespace(min_views=3))
+    cases = [(str(tmp_path), "is a folder"), (str(tmp_path / "a_file" / "hand_eye.yaml"), "a_file is a file"),
+             ("/" + "x" * 5000 + ".yaml", "File name too long")]
+    for output_path, says in cases:
+        problem = HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(num_views=15, output_path=output_path))
+        assert problem and says in problem, (output_path[:40], problem)
+    assert HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(output_path=str(tmp_path / "new.yaml"))) is None
+
+
+def test_calibrate_checks_out_before_reading_any_view(capsys, tmp_path: Path):
+    refused(capsys, "calibrate", "--views", tmp_path / "no_views", "--out", tmp_path, "--json",
+            names=(f"output file {tmp_path} is a folder",))

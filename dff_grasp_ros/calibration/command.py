@@ -76,6 +76,7 @@ def default_result_path() -> Path:
 
 def run(args: argparse.Namespace, truth: Any = None) -> int:
     """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it."""
+    from dff_grasp_ros.atomic import check_output_file
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.calibration.output import (
         failure_to_dict,
@@ -89,13 +90,15 @@ def run(args: argparse.Namespace, truth: Any = None) -> int:
 
     collector = None
     try:
+        if args.out is not None:  # before collecting: a result that cannot be written would be lost
+            check_output_file(args.out)
         board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
                                  args.dictionary)
         collect = CollectorSettings(min_corners=args.min_corners, min_rotation_between_views_deg=args.min_rotation_deg)
         settings = HandEyeSettings(min_views=args.min_views, min_rotation_between_views_deg=args.min_rotation_deg)
         collector, base_frame, tool_frame, views_dir = _collect(args, board, collect)
         result = calibrate_collected(collector, settings)
-    except (CalibrationError, BagImportError, ValueError, FileNotFoundError) as err:
+    except (CalibrationError, BagImportError, ValueError, OSError) as err:
         rejected = collector.rejected if collector is not None else list(getattr(err, "rejected", ()))
         total = collector.rejected_count if collector is not None else None
         if args.json:

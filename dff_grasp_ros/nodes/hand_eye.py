@@ -28,6 +28,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from dff_grasp.action import CalibrateHandEye
 from dff_grasp.srv import ScanPoses
 from dff_grasp_ros import names
+from dff_grasp_ros.atomic import check_output_file
 from dff_grasp_ros.calibration.board import CharucoBoardSpec
 from dff_grasp_ros.calibration.camera import PinholeCamera
 from dff_grasp_ros.calibration.command import HAND_EYE_FILE
@@ -41,7 +42,7 @@ from dff_grasp_ros.calibration.solve import CalibrationError, HandEyeSettings
 from dff_grasp_ros.calibration.tool_poses import PoseHistory
 from dff_grasp_ros.calibration.views import CollectorSettings, ViewCollector, calibrate_collected, write_views_folder
 from dff_grasp_ros.capture.scan_poses import cap_camera_poses, check_cap, path_length_m, tool_poses
-from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_calibration_request
 from dff_grasp_ros.nodes.common import (
     ParameterError,
@@ -237,8 +238,10 @@ class HandEyeNode(Node):
         """Why a goal cannot start (checked before anything is subscribed or written)."""
         try:
             check_calibration_request(int(request.num_views), float(request.timeout_s))
-        except InputError as err:
-            return str(err)
+            if request.output_path:  # a result the node cannot write would be lost after the whole session
+                check_output_file(expand_data_dir(request.output_path))
+        except (InputError, OSError) as err:
+            return one_line(err)
         if 0 < int(request.num_views) < self.p.min_views:
             return f"num_views {request.num_views} is fewer than min_views {self.p.min_views}"
         return None
