@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bad_inputs import fill_disk, partials, refused, run_cli, small_disk, snapshot
+from bad_inputs import fill_disk, partials, read_only_dir, refused, run_cli, small_disk, snapshot
 from PIL import Image
 from rosbags.rosbag2 import StoragePlugin
 from test_bad_inputs_bags import TOPIC_ARGS
@@ -176,3 +176,25 @@ def test_simulated_full_disk_while_keeping_calibration_views(tmp_path: Path, mon
     with pytest.raises(FileExistsError, match="not empty"):  # never mixed into or over another session's views
         write_views_folder(folder, camera, views, "base_link", "tool0")
     assert [p.name for p in folder.iterdir()] == ["older.png"]
+
+
+@pytest.mark.parametrize("command", ["fit", "capture", "board"])
+def test_an_output_folder_on_a_read_only_filesystem_is_refused_before_work(capsys, tmp_path: Path,
+                                                                           tiny_dataset: Path, command: str):
+    """Before 2026-12-02 fit set its teachers up first and then failed, and an atomic file write named its hidden
+    temporary file ('Read-only file system: .../.partial-p123-x')."""
+    with read_only_dir(tmp_path / "ro") as mounted:
+        if not mounted:
+            pytest.skip("this machine does not allow mounting a read-only tmpfs")
+        argv, says = {
+            "fit": (["fit", "--dataset", tiny_dataset, "--out", tmp_path / "ro" / "fields", "--teacher", "synthetic",
+                     "--device", "cpu"], f"output folder {tmp_path / 'ro' / 'fields'} cannot be created: "
+                                         f"{tmp_path / 'ro'} is read-only"),
+            "capture": (["capture", "--from-bag", tmp_path / "no_bag", "--out", tmp_path / "ro"],
+                        f"output folder {tmp_path / 'ro'} is read-only"),
+            "board": (["calibrate", "--write-board", tmp_path / "ro" / "board.png"],
+                      f"Read-only file system: {tmp_path / 'ro' / 'board.png'}"),
+        }[command]
+        if command == "capture":
+            (tmp_path / "no_bag").write_bytes(b"")  # the output is checked before the bag is read
+        refused(capsys, *argv, names=(says,))
