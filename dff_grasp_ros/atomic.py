@@ -79,7 +79,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new file, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_owned_prefix(), dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_owned_prefix(), dir=path.parent)
+    except OSError as err:  # name the file being written, not the hidden temporary one beside it
+        raise OSError(err.errno, err.strerror, str(path)) from err
     try:
         with writing(path), os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -115,8 +118,24 @@ def check_output_root(root: Path) -> Path:
                 what = "is a file" if path == root else f"cannot be created: {path} is a file"
                 raise InputError(f"output folder {root} {what}, not a folder" if path == root else
                                  f"output folder {root} {what}")
+            if not os.access(path, os.W_OK | os.X_OK):  # a read-only filesystem too (EROFS), even for root
+                raise InputError(f"output folder {root} is read-only or not writable" if path == root else
+                                 f"output folder {root} cannot be created: {path} is read-only or not writable")
             break
     return root
+
+
+def check_output_file(path: Path) -> Path:
+    """``path`` if a file can be written there (an existing file is replaced atomically); InputError naming it
+    when it is a folder or a file stands where its folder would be, OSError for a name the system refuses (too
+    long): checked before any work, so that a result is never computed only to be lost at the end."""
+    from dff_grasp_ros.errors import InputError
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise InputError(f"output file {path} is a folder")
+    check_output_root(path.parent)
+    return path
 
 
 def unique_destination(root: Path, name: str) -> Path:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.dataset import CameraIntrinsics, rigid_transform_problem
 from dff_grasp_ros.field.fusion import backproject, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.query.grouping import connected_regions
@@ -168,16 +168,23 @@ def remnants(prepared: PreparedCloud, removed: np.ndarray, past: np.ndarray, par
 
 
 def _checked_view(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
-                  camera_to_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, np.ndarray]:
     depth_m = np.asarray(depth_m, dtype=np.float64)
-    if depth_m.shape != (intrinsics.height, intrinsics.width):
-        raise ValueError(f"depth image is {depth_m.shape[1::-1]} (w, h) but the camera is "
-                         f"{intrinsics.width}x{intrinsics.height}")
-    if np.asarray(rgb).shape[:2] != depth_m.shape:
-        raise ValueError(f"colour image {np.asarray(rgb).shape[:2]} and depth image {depth_m.shape} differ in size")
+    size = (intrinsics.height, intrinsics.width)
+    if depth_m.shape != size:
+        raise ValueError(f"depth image has shape {depth_m.shape}, the camera's (height, width) is {size}")
+    rgb = np.asarray(rgb)
+    if rgb.shape != (*size, 3) or rgb.dtype != np.uint8:
+        # the colours of new surface come from it: float [0, 1] colours would be stored black
+        raise ValueError(f"colour image must be uint8 of shape {(*size, 3)}, got {rgb.dtype} {rgb.shape}")
     pose = np.asarray(camera_to_base, dtype=np.float64)
-    if pose.shape != (4, 4) or not np.isfinite(pose).all():
-        raise ValueError("camera_to_base must be a finite 4x4 pose")
+    problem = rigid_transform_problem(pose)
+    if problem:  # a scaled or mirrored pose projects the cloud wrongly: points it removes would be lost
+        raise ValueError(f"camera_to_base {problem}")
+    usable = np.isfinite(depth_m) & (depth_m >= params.min_depth_m) & (depth_m <= params.max_depth_m)
+    if not usable.any():  # "nothing changed" would be a wrong answer: the view says nothing at all
+        raise ValueError(f"the depth image has no return between {params.min_depth_m:g} and {params.max_depth_m:g} "
+                         f"m (depth must be in metres): it cannot tell what changed")
     return depth_m, pose
 
 
@@ -185,7 +192,7 @@ def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray
                    camera_to_base: np.ndarray, params: CarvingParams | None = None) -> PreparedCarving:
     """The prepared cloud after one new view (see the module docstring); ``prepared`` itself is not modified."""
     params = params or CarvingParams()
-    depth_m, pose = _checked_view(depth_m, rgb, intrinsics, camera_to_base)
+    depth_m, pose = _checked_view(depth_m, rgb, intrinsics, camera_to_base, params)
     cloud = prepared.cloud
     removed, past = view_evidence(cloud.points_m, depth_m, intrinsics, pose, params)
     if params.remove_remnants:
@@ -212,6 +219,6 @@ def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrins
         from dff_grasp_ros.query.pipeline import QueryParams  # the query's defaults; pipeline does not import this
 
         settings = QueryParams().preparation
-    _checked_view(depth_m, rgb, intrinsics, camera_to_base)
+    _checked_view(depth_m, rgb, intrinsics, camera_to_base, params or CarvingParams())
     carved = carve_prepared(prepare_cloud(cloud, settings), depth_m, rgb, intrinsics, camera_to_base, params)
     return CarvingResult(carved.prepared.cloud, carved.removed, carved.added)

@@ -176,7 +176,7 @@ def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> i
               f"quaternion_xyzw={g['quaternion_xyzw']} width_m={g['width_m']} score={g['score']}\n"
               f"  {len(answer['candidates'])} candidates, {answer['relevancy_points']} relevancy points, "
               f"{answer['latency_s'] * 1000:.0f} ms")
-    else:
+    if not answer["success"]:  # the one line, with --json too (README "Errors and exit status")
         print(f"dff-grasp {command_name}: no grasp: {' '.join(answer['message'].split())}", file=sys.stderr)
     return EXIT_OK if answer["success"] else EXIT_ANSWERED_NO
 
@@ -266,8 +266,8 @@ def cmd_scan_poses(args: argparse.Namespace) -> int:
         for index, pose in enumerate(answer["tool_poses"] or answer["camera_poses"]):
             print(f"  {index:3d} {'tool' if answer['tool_poses'] else 'camera'} position_m={pose['position_m']} "
                   f"quaternion_xyzw={pose['quaternion_xyzw']}")
-    else:
-        print(f"dff-grasp scan-poses: {reply.message}", file=sys.stderr)
+    if not reply.success:
+        print(f"dff-grasp scan-poses: {' '.join(reply.message.split())}", file=sys.stderr)
     return 0 if reply.success else 1
 
 
@@ -328,19 +328,21 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _sim_execute(args: argparse.Namespace) -> int:
-    """The outcome as JSON on stdout, also on failure ({"success": false, "message": ...}, exit 2)."""
-    import json
-
+    """The outcome as JSON on stdout, also on failure ({"success": false, "message": ...}, exit 2, and the one
+    line on stderr as every command's failure)."""
     from dff_grasp_ros.clients import dumps
+    from dff_grasp_ros.errors import one_line, read_json_file
 
     def failed(message: str) -> int:
+        message = " ".join(message.split())
         print(dumps({"success": False, "message": message}))
-        return 2
+        print(f"dff-grasp sim: {message}", file=sys.stderr)
+        return EXIT_FAILED
 
     try:
-        answer = json.loads(args.answer.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        return failed(f"cannot read the answer {args.answer}: {err}")
+        answer = read_json_file(args.answer, "answer")
+    except (OSError, ValueError) as err:
+        return failed(f"cannot read the answer: {one_line(err)}")
     from dff_grasp_ros.synthetic.physics import execute_answer
 
     try:
@@ -380,6 +382,10 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_bringup(args: argparse.Namespace) -> int:
     from dff_grasp_ros.bringup import default_params_file, launch_plan, run_until_signal, start
 
+    if args.sim is not None:  # a scene the sim camera cannot load is refused here, not after every node started
+        from dff_grasp_ros.synthetic import load_scene
+
+        load_scene(args.sim)
     plan = launch_plan(args.params or default_params_file(), sim_scene=args.sim, device=args.device,
                        teacher=args.teacher)
     return run_until_signal(start(plan))

@@ -22,7 +22,12 @@ import numpy as np
 
 from dff_grasp_ros import names
 from dff_grasp_ros.errors import InputError
-from dff_grasp_ros.goals import check_capture_request, check_train_request
+from dff_grasp_ros.goals import (
+    check_calibration_request,
+    check_capture_request,
+    check_scan_request,
+    check_train_request,
+)
 
 
 class RosCallError(RuntimeError):
@@ -263,6 +268,7 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
 
 def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: str = "", quiet: bool = False) -> Any:
     """Run ``/calibrate_hand_eye`` (the hand_eye node collects board views while the arm is moved)."""
+    check_calibration_request(num_views, timeout_s)
     from dff_grasp.action import CalibrateHandEye
 
     with _bar(max(num_views, 1), "calibration views", quiet) as bar:
@@ -281,6 +287,7 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
 def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: float = 0.0,
                min_elevation_deg: float = 0.0, max_elevation_deg: float = 0.0, count: int = 0) -> Any:
     """Call ``/scan_poses``; zero values take the hand_eye node's parameters."""
+    check_scan_request(center_m, radius_m, min_elevation_deg, max_elevation_deg, count)
     from geometry_msgs.msg import Point
 
     from dff_grasp.srv import ScanPoses

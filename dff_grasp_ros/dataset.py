@@ -27,8 +27,13 @@ from dff_grasp_ros.errors import InputError, read_json_file
 
 TRANSFORMS = "transforms.json"
 MIN_TRAINING_VIEWS = 3  # fewer views leave most of the scene seen from one side only: no usable field
+# nerfstudio's camera models that are a pinhole with OpenCV's k1, k2, p1, p2 (what fields are rendered with).
+PINHOLE_CAMERA_MODELS = ("OPENCV", "PINHOLE", "SIMPLE_PINHOLE", "SIMPLE_RADIAL", "RADIAL")
 RIGID_TOLERANCE = 1e-3  # |R^T R - I| and |det R - 1| above this: not a rotation (scaled, sheared, zero...)
 DEPTH_SCALE_M_PER_UNIT = 1e-3  # nerfstudio's default depth_unit_scale_factor: PNG holds millimetres
+# The median valid depth of a scan, in metres, that millimetre PNGs can plausibly hold: below, the PNGs were most
+# likely written in metres (0.45 m becomes 0); above, in finer units (or saturated). Depth cameras see 0.07-20 m.
+PLAUSIBLE_MEDIAN_DEPTH_M = (0.02, 20.0)
 # Optical (x right, y down, z forward) -> OpenGL (x right, y up, z backward): flip the y and z axes.
 OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -75,10 +80,26 @@ class CameraIntrinsics:
         fx, fy = number("fl_x"), number("fl_y")
         if fx <= 0 or fy <= 0:
             raise InputError(f"focal lengths fl_x, fl_y must be positive, got {fx}, {fy}")
-        return CameraIntrinsics(
+        model = meta.get("camera_model", "OPENCV")
+        if not isinstance(model, str) or model not in PINHOLE_CAMERA_MODELS:
+            raise InputError(f"camera_model {model!r:.60} is not supported: fields are trained and rendered with "
+                             f"a pinhole camera ({', '.join(PINHOLE_CAMERA_MODELS)})")
+        intrinsics = CameraIntrinsics(
             width=int(width), height=int(height), fx=fx, fy=fy, cx=number("cx"), cy=number("cy"),
             distortion=tuple(number(k, 0.0) for k in ("k1", "k2", "p1", "p2")),  # type: ignore[arg-type]
         )
+        problem = intrinsics.problem()
+        if problem:
+            raise InputError(problem)
+        return intrinsics
+
+    def problem(self) -> str | None:
+        """Why these intrinsics describe no camera that took the images (None when they do); every reader of
+        intrinsics (transforms.json, CameraInfo) checks with it."""
+        if not (0 < self.cx < self.width and 0 < self.cy < self.height):
+            return (f"principal point cx, cy must lie inside the {self.width}x{self.height} image, got "
+                    f"{self.cx:g}, {self.cy:g}")
+        return None
 
 
 def optical_to_opengl(camera_to_base: np.ndarray) -> np.ndarray:
@@ -272,7 +293,11 @@ def load_dataset(path: Path) -> Dataset:
     ours = meta.get("dff_grasp", {})
     if not isinstance(ours, dict):
         raise InputError(f"{transforms}: 'dff_grasp' must be an object, got {type(ours).__name__}")
-    return Dataset(root, intrinsics, frames, str(ours.get("base_frame", "base_link")),
+    base_frame = ours.get("base_frame", "base_link")
+    if not isinstance(base_frame, str) or not base_frame:
+        # it names the frame of every pose and of the field's answers: str([1]) would be a frame called "[1]"
+        raise InputError(f"{transforms}: dff_grasp.base_frame must be a non-empty frame name, got {base_frame!r:.60}")
+    return Dataset(root, intrinsics, frames, base_frame,
                    str(ours.get("pose_source", "unknown")), ours)
 
 
@@ -330,7 +355,7 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
     root, size = dataset.root, (dataset.intrinsics.width, dataset.intrinsics.height)
     if len(dataset.frames) < min_views:
         raise InputError(f"dataset {root} has {len(dataset.frames)} views; training needs at least {min_views}")
-    any_depth = False
+    depth_medians_m: list[float] = []
     for frame in dataset.frames:
         where = f"dataset {root}: frame {frame.index}"
         problem = rigid_transform_problem(frame.camera_to_base)
@@ -344,8 +369,9 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                 with Image.open(file) as image:
                     image.load()  # decodes every pixel: a truncated file fails here, not in training
                     mode, found = image.mode, image.size
-                    if kind == "depth":
-                        any_depth = any_depth or bool(image.getbbox())
+                    if kind == "depth" and image.getbbox():
+                        units = np.asarray(image)
+                        depth_medians_m.append(float(np.median(units[units > 0])) * DEPTH_SCALE_M_PER_UNIT)
             except FileNotFoundError:
                 raise InputError(f"{where}: {kind} {rel} does not exist") from None
             except (OSError, SyntaxError, ValueError) as err:
@@ -357,8 +383,14 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                 raise InputError(f"{where}: image {rel} has pixel mode {mode}; expected 8-bit RGB")
             if kind == "depth" and mode not in ("I;16", "I;16B", "I;16L", "I"):
                 raise InputError(f"{where}: depth {rel} has pixel mode {mode}; expected 16-bit millimetres")
-    if any(f.depth_path for f in dataset.frames) and not any_depth:
+    if any(f.depth_path for f in dataset.frames) and not depth_medians_m:
         raise InputError(f"dataset {root}: every depth image is empty (0 = no return everywhere)")
+    if depth_medians_m:
+        median_m, (low, high) = float(np.median(depth_medians_m)), PLAUSIBLE_MEDIAN_DEPTH_M
+        if not low <= median_m <= high:
+            raise InputError(f"dataset {root}: the depth images' median is {median_m:.3g} m, outside the {low:g}-"
+                             f"{high:g} m a depth camera sees: depth PNGs must hold millimetres (written in metres "
+                             f"or another unit?)")
     return dataset
 
 

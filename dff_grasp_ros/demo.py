@@ -75,9 +75,17 @@ def demo_environment(out_dir: Path) -> dict[str, str]:
     return env
 
 
-def _pick_method(device: str, method: str | None) -> tuple[str, str]:
+def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[str, str]:
+    """(device, method) for the run; InputError before any node starts for what would fail only later (the
+    training steps are sent after the whole scan; a trainer told to use a missing GPU stops at start)."""
     import torch
 
+    from dff_grasp_ros.errors import InputError
+    from dff_grasp_ros.goals import check_train_request
+
+    check_train_request(steps or 0)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda, but torch sees no CUDA GPU here; use --device auto or cpu")
     cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
     return ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
 
@@ -88,10 +96,10 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
     from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 
     started = time.monotonic()
+    scene_obj = load_scene(scene)
+    device, method = _pick_method(device, method, steps)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    scene_obj = load_scene(scene)
-    device, method = _pick_method(device, method)
     truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
     # The user's own prompts have no known answer: they are reported, not judged.
     asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
@@ -273,11 +281,11 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     started = time.monotonic()
     if not (np.isfinite(arm_motion_s) and 0 <= arm_motion_s <= 600):
         raise ValueError(f"arm motion time must be between 0 and 600 s per pick, got {arm_motion_s!r}")
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     scene_obj = load_scene(scene)
     object_prompts(scene_obj)  # refuse a scene whose objects cannot be told apart by colour and name, before any work
-    device, method = _pick_method(device, method)
+    device, method = _pick_method(device, method, steps)
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
     group = bring_up(scene, scene_obj.name, device, method, out_dir)
     try:
         capture, trained = scan_and_train(scene_obj, steps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,82 @@ def read_json_file(path: Path, what: str = "") -> Any:
     except IsADirectoryError:
         raise InputError(f"{label} is a directory, not a JSON file") from None
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         if not text.strip():
             raise InputError(f"{label} is empty") from None
         raise InputError(f"{label} is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except RecursionError:
+        raise InputError(f"{label} is nested too deeply to be read (more than {sys.getrecursionlimit()} "
+                         f"levels of [ or {{)") from None
+    except _DuplicateKey as err:
+        raise InputError(f"{label} has the key {err.args[0]!r} twice in one object; which one is meant is "
+                         f"ambiguous") from None
+
+
+def read_yaml_file(path: Path, what: str = "") -> Any:
+    """Parse a YAML file (safely: plain data only); a missing, unreadable or malformed one, or one that gives a key
+    twice in one mapping (YAML keeps the last without a word), raises one line naming it and the line at fault."""
+    import yaml
+
+    path = Path(path)
+    label = f"{what} {path}" if what else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{label} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{label} is not UTF-8 text (byte {err.start})") from None
+    except IsADirectoryError:
+        raise InputError(f"{label} is a directory, not a YAML file") from None
+    try:
+        return yaml.load(text, Loader=_unique_key_loader())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise InputError(f"{label} is not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{label} is nested too deeply to be read") from None
+
+
+_LOADER: list[type] = []
+
+
+def _unique_key_loader() -> type:
+    """yaml.SafeLoader that refuses a mapping giving the same key twice (built once, on first use)."""
+    if not _LOADER:
+        import yaml
+
+        class UniqueKeyLoader(yaml.SafeLoader):
+            def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+                seen: set = set()
+                for key_node, _ in node.value:
+                    # Keys a merge (<<) brings in may be overridden: that is YAML, not a duplicate.
+                    if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node)
+                    duplicate = key in seen
+                    seen.add(key)
+                    if duplicate:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key!r} is given twice in one mapping; which one is meant is "
+                            f"ambiguous", key_node.start_mark)
+                return super().construct_mapping(node, deep=deep)
+
+        _LOADER.append(UniqueKeyLoader)
+    return _LOADER[0]
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (json keeps the last of a duplicated key without a word)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out

@@ -14,6 +14,7 @@ from dff_grasp_ros.errors import InputError
 
 MAX_TRAIN_STEPS = 1_000_000  # ~10x the quality preset's default; beyond it a typo, not a wish
 MAX_CAPTURE_VIEWS = 10_000
+MAX_CALIBRATION_VIEWS = 1000  # 15-30 views are plenty for a hand-eye calibration
 MAX_CAPTURE_TIMEOUT_S = 7 * 24 * 3600.0
 
 
@@ -30,12 +31,42 @@ def check_train_request(max_steps: Any) -> int:
     return _integer(max_steps, "training steps", MAX_TRAIN_STEPS)
 
 
+def _timeout(timeout_s: Any, what: str) -> float:
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not math.isfinite(timeout_s):
+        raise InputError(f"{what} must be a finite number of seconds, got {timeout_s!r}")
+    if not 0 <= timeout_s <= MAX_CAPTURE_TIMEOUT_S:
+        raise InputError(f"{what} must be between 0 (no limit) and {MAX_CAPTURE_TIMEOUT_S:.0f} s, got {timeout_s:g}")
+    return float(timeout_s)
+
+
 def check_capture_request(num_views: Any, timeout_s: Any) -> tuple[int, float]:
     """``num_views`` (0 = the node default) and ``timeout_s`` (0 = no limit) of a capture, or InputError."""
-    views = _integer(num_views, "views", MAX_CAPTURE_VIEWS)
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not math.isfinite(timeout_s):
-        raise InputError(f"capture timeout must be a finite number of seconds, got {timeout_s!r}")
-    if not 0 <= timeout_s <= MAX_CAPTURE_TIMEOUT_S:
-        raise InputError(f"capture timeout must be between 0 (no limit) and {MAX_CAPTURE_TIMEOUT_S:.0f} s, "
-                         f"got {timeout_s:g}")
-    return views, float(timeout_s)
+    return _integer(num_views, "views", MAX_CAPTURE_VIEWS), _timeout(timeout_s, "capture timeout")
+
+
+def check_calibration_request(num_views: Any, timeout_s: Any) -> tuple[int, float]:
+    """``num_views`` (0 = the node default) and ``timeout_s`` (0 = no limit) of a hand-eye calibration goal."""
+    return (_integer(num_views, "calibration views", MAX_CALIBRATION_VIEWS),
+            _timeout(timeout_s, "calibration timeout"))
+
+
+def check_scan_request(center_m: Any, radius_m: Any, min_elevation_deg: Any, max_elevation_deg: Any,
+                       count: Any) -> None:
+    """A ``/scan_poses`` request, or InputError. Zero fields take the node's parameters (a zero centre, a zero
+    radius or count, both elevations zero), so only the others are checked, by the same rule as the node's."""
+    from dff_grasp_ros.capture.scan_poses import MAX_SCAN_POSES, check_cap
+
+    count = _integer(count, "scan pose count", MAX_SCAN_POSES)
+    numbers = {"center": center_m if center_m is not None else (0.0, 0.0, 0.0), "radius_m": radius_m,
+               "min_elevation_deg": min_elevation_deg, "max_elevation_deg": max_elevation_deg}
+    for name, value in numbers.items():
+        values = value if name == "center" else (value,)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values) or len(values) != (
+                3 if name == "center" else 1):
+            raise InputError(f"scan request: {name} must be {'3 numbers' if name == 'center' else 'a number'}, "
+                             f"got {value!r}")
+    # A zero radius or count stands for the node's parameter: a placeholder the rule accepts takes its place.
+    problem = check_cap(numbers["center"], float(radius_m) or 1.0, float(min_elevation_deg),
+                        float(max_elevation_deg), count or 1)
+    if problem:
+        raise InputError(f"scan request: {problem}")

@@ -24,9 +24,12 @@ from dff_grasp_ros.errors import InputError, read_json_file
 FIELD_META = "field.json"
 FIELD_WEIGHTS = "field.pt"
 SCENE_CLOUD = "scene_cloud.npz"
-# Array name -> (columns, or None for "any feature width >= 1"; dtype kinds accepted: f float, u unsigned int).
+# Array name -> (columns, or None for "any feature width >= 1"; dtype accepted: "float" (any width) or "uint8").
 CLOUD_ARRAYS: dict[str, tuple[int | None, str]] = {
-    "points_m": (3, "f"), "normals": (3, "f"), "rgb": (3, "u"), "language": (None, "f"), "dino": (None, "f")}
+    "points_m": (3, "float"), "normals": (3, "float"), "rgb": (3, "uint8"), "language": (None, "float"),
+    "dino": (None, "float")}
+MAX_COORDINATE_M = 1000.0  # a cell's scene lies within metres of its base; beyond a kilometre: not metres, or junk
+NORMAL_LENGTH_TOLERANCE = 0.01  # normals are unit rows (zero where a point has none); float16 keeps 1e-3
 
 
 class FieldFormatError(InputError):
@@ -99,12 +102,24 @@ def check_cloud_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
         if array.ndim != 2 or len(array) != rows or (columns and array.shape[1] != columns) or array.shape[1] < 1:
             raise FieldFormatError(f"scene cloud {where}: {name} has shape {array.shape}, expected {shape} with "
                                    f"N = {rows} points")
-        if array.dtype.kind not in kinds:
-            raise FieldFormatError(f"scene cloud {where}: {name} has dtype {array.dtype}, expected "
-                                   f"{'float' if kinds == 'f' else 'uint8'}")
-        if kinds == "f" and not np.all(np.isfinite(array)):
+        dtype_ok = array.dtype.kind == "f" if kinds == "float" else array.dtype == np.dtype(kinds)
+        if not dtype_ok:
+            raise FieldFormatError(f"scene cloud {where}: {name} has dtype {array.dtype}, expected {kinds}")
+        if kinds == "float" and not np.all(np.isfinite(array)):
             bad = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
             raise FieldFormatError(f"scene cloud {where}: {name} has NaN or infinite values (first at point {bad})")
+    far = np.abs(arrays["points_m"]).max(axis=1) > MAX_COORDINATE_M
+    if far.any():
+        bad = int(np.flatnonzero(far)[0])
+        raise FieldFormatError(f"scene cloud {where}: points_m lie up to {np.abs(arrays['points_m']).max():.3g} m "
+                               f"from the base frame (first at point {bad}); more than {MAX_COORDINATE_M:g} m is not "
+                               f"a scene in metres")
+    lengths = np.linalg.norm(arrays["normals"].astype(np.float64), axis=1)
+    not_unit = (np.abs(lengths - 1.0) > NORMAL_LENGTH_TOLERANCE) & (lengths > NORMAL_LENGTH_TOLERANCE)
+    if not_unit.any():
+        bad = int(np.flatnonzero(not_unit)[0])
+        raise FieldFormatError(f"scene cloud {where}: normals must be unit vectors (or zero where unknown); the one "
+                               f"of point {bad} is {lengths[bad]:.4g} long")
 
 
 def read_field_meta(field_dir: Path) -> dict[str, Any]:

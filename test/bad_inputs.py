@@ -99,6 +99,19 @@ def small_disk(path: Path, size_kib: int) -> Iterator[bool]:
             subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
+@contextlib.contextmanager
+def read_only_dir(path: Path) -> Iterator[bool]:
+    """A read-only (empty) tmpfs at ``path``; yields False where this machine does not allow mounting one."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = os.geteuid() == 0 and shutil.which("mount") is not None and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)], capture_output=True).returncode == 0
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
 def fill_disk(path: Path, leave_bytes: int = 0) -> None:
     """Write a ballast file under ``path`` until the filesystem has at most ``leave_bytes`` free."""
     ballast = path / "ballast.bin"

@@ -113,15 +113,15 @@ def test_out_that_is_a_file_is_refused_before_reading(capsys, tmp_path: Path, go
     assert (tmp_path / "out").read_text() == "keep me"
 
 
-def _bag_with_undecodable(path: Path, bad_depth: int) -> None:
-    """The good stream, with the payload of the first ``bad_depth`` depth images replaced by garbage."""
+def _bag_with_undecodable(path: Path, bad_depth: int, bad_stream: str = "depth") -> None:
+    """The good stream, with the payload of the first ``bad_depth`` messages of ``bad_stream`` replaced by garbage."""
     typestore = get_typestore(Stores.ROS2_KILTED)
     seen = 0
     with Writer(path, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
         connections = {s: writer.add_connection(TOPICS[s], TYPES[s], typestore=typestore) for s in TOPICS}
         for index, (stream, msg) in enumerate(stream_with_a_bad_view()):
             raw = serialize_message(msg)
-            if stream == "depth" and seen < bad_depth:
+            if stream == bad_stream and seen < bad_depth:
                 seen += 1
                 raw = b"\x00\x01\x00\x00" + b"\xff" * 7  # a CDR header, then nothing an Image can be read from
             writer.write(connections[stream], 1_000 + index, raw)
@@ -154,3 +154,40 @@ def test_a_failed_import_leaves_earlier_datasets_alone(capsys, tmp_path: Path, g
     bag = _copy_and("mcap", lambda b: _cut(_only_file(b, ".mcap"), 0.9))(tmp_path, good_bags)
     refused(capsys, "capture", "--from-bag", bag, "--out", out, *TOPIC_ARGS, names=(str(bag),))
     assert snapshot(out) == before and partials(out) == []
+
+
+# --- the same bags for calibration (calibrate --from-bag reads bags through the same wording) ----------------
+
+def _deep_metadata(root: Path, bags: dict[str, Path]) -> Path:
+    bag = _copy_and("mcap", lambda b: (b / "metadata.yaml").write_text("[" * 1200))(root, bags)
+    return bag
+
+
+CALIBRATION_TOPICS = ("--image-topic", TOPICS["image"], "--camera-info-topic", TOPICS["camera_info"],
+                      "--tool-pose-topic", TOPICS["pose"])
+
+
+@pytest.mark.parametrize("case", ["empty mcap file", "not a bag", "empty folder", "truncated mcap", "deep metadata"])
+def test_calibrate_from_an_unreadable_bag_is_one_line(capsys, tmp_path: Path, good_bags, case: str):
+    """Before 2026-12-02: "AnyReaderError: File magic is invalid. (unexpected ...)", a metadata.yaml nested
+    too deeply a RecursionError (in capture's import too)."""
+    make, _ = BAD_BAGS.get(case, (_deep_metadata, ()))
+    bag = make(tmp_path, good_bags)
+    run = refused(capsys, "calibrate", "--from-bag", bag, *CALIBRATION_TOPICS, "--keep-views", tmp_path / "views",
+                  "--json", names=(f"bag {bag} cannot be read",))
+    assert run.json()["success"] is False and not (tmp_path / "views").exists()
+    if case == "deep metadata":
+        refused(capsys, "capture", "--from-bag", bag, "--out", tmp_path / "datasets", *TOPIC_ARGS,
+                names=(f"bag {bag} cannot be read", "RecursionError"))
+
+
+def test_calibrate_counts_undecodable_images_as_rejected_views(capsys, tmp_path: Path):
+    """One bad record ends neither a capture import nor a calibration (it ended calibrate with an 'unexpected'
+    error): each undecodable image is a rejected view with its reason."""
+    _bag_with_undecodable(tmp_path / "bag", 5, bad_stream="image")
+    run = run_cli(capsys, "calibrate", "--from-bag", tmp_path / "bag", *CALIBRATION_TOPICS,
+                  "--keep-views", tmp_path / "views", "--json")
+    answer = run.json()
+    assert run.code == 1 and not answer["success"] and "Traceback" not in run.err
+    reasons = [r["reason"] for r in answer["rejected"]]
+    assert len(reasons) == 5 and all(r.startswith("cannot decode the image") for r in reasons), reasons

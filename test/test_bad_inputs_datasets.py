@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import yaml
 from bad_inputs import partials, refused, snapshot
 from PIL import Image
 
@@ -67,6 +68,15 @@ def _zero_all_depth(dataset: Path) -> None:
         Image.fromarray(np.zeros((96, 128), np.uint16)).save(path)
 
 
+def _rescale_all_depth(factor: float) -> Callable[[Path], None]:
+    """Every depth PNG as if written in another unit (metres: factor 1e-3; micrometres: 1e3, saturating)."""
+    def rescale(dataset: Path) -> None:
+        for path in (dataset / "depth").glob("*.png"):
+            units = np.asarray(Image.open(path)).astype(np.float64) * factor
+            Image.fromarray(np.clip(np.round(units), 0, 65535).astype(np.uint16)).save(path)
+    return rescale
+
+
 def _set(key: str, value) -> Callable[[dict], None]:
     return lambda meta: meta.__setitem__(key, value)
 
@@ -80,9 +90,17 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "transforms not json": (lambda d: (d / TRANSFORMS).write_text("{frames: ["), ("not valid JSON", "line 1")),
     "transforms is a list": (lambda d: (d / TRANSFORMS).write_text("[]"), ("expected a JSON object",)),
     "transforms empty": (lambda d: (d / TRANSFORMS).write_text(""), ("is empty",)),
+    "transforms nested too deep": (lambda d: (d / TRANSFORMS).write_text("[" * 100_000), ("nested too deeply",)),
+    "duplicate key": (lambda d: (d / TRANSFORMS).write_text(
+        (d / TRANSFORMS).read_text().replace('"w":', '"w": 64, "w":')), ("'w' twice",)),
     "no width": (_transforms(lambda m: m.pop("w")), ("'w' is missing",)),
     "width is text": (_transforms(_set("w", "wide")), ("'w' must be a finite number",)),
     "negative focal length": (_transforms(_set("fl_x", -5.0)), ("focal lengths",)),
+    "principal point outside": (_transforms(_set("cx", -5000.0)), ("principal point", "128x96", "-5000")),
+    "fisheye camera": (_transforms(_set("camera_model", "OPENCV_FISHEYE")), ("camera_model 'OPENCV_FISHEYE'",)),
+    "camera model a list": (_transforms(_set("camera_model", ["OPENCV"])), ("camera_model ['OPENCV']",)),
+    "depth in metres": (_rescale_all_depth(1e-3), ("median is 0", "must hold millimetres")),
+    "depth in micrometres": (_rescale_all_depth(1e3), ("median is 65.5 m", "must hold millimetres")),
     "frames not a list": (_transforms(_set("frames", {"0": {}})), ("'frames' must be a list",)),
     "too few frames": (_transforms(lambda m: m.__setitem__("frames", m["frames"][:MIN_TRAINING_VIEWS - 1])),
                        (f"has {MIN_TRAINING_VIEWS - 1} views", f"at least {MIN_TRAINING_VIEWS}")),
@@ -107,6 +125,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
                     (FRAME, DEPTH, "pixel mode L")),
     "depth all zero": (_zero_all_depth, ("every depth image is empty",)),
     "our block not an object": (_transforms(_set("dff_grasp", [1])), ("'dff_grasp' must be an object",)),
+    "base frame a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("base_frame", [1])),
+                          ("dff_grasp.base_frame must be a non-empty frame name, got [1]",)),
 }
 
 
@@ -143,3 +163,20 @@ def test_fit_checks_the_output_folder_before_training(capsys, tmp_path: Path, ti
 
 def test_the_pre_flight_accepts_a_good_dataset(tiny_dataset: Path):
     assert len(check_dataset(tiny_dataset).frames) == 24
+
+
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
+@pytest.mark.parametrize(("broken", "says"), [(b"views: [\xff]\n", "is not UTF-8 text (byte 8)"),
+                                               (b"views: []\nviews: []\n", "the key 'views' is given twice")])
+def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: bytes, says: str, json_flag):
+    """A calibration views folder is read through the same YAML reader: before 2026-12-02 a non-UTF-8
+    tool_poses.yaml was "'utf-8' codec can't decode byte 0xff in position 8", naming no file, and with --json
+    there was no line on stderr."""
+    views = tmp_path / "views"
+    views.mkdir()
+    (views / "camera_info.yaml").write_text(yaml.safe_dump({
+        "image_width": 128, "image_height": 96, "camera_matrix": {"data": [100, 0, 64, 0, 100, 48, 0, 0, 1]}}))
+    (views / "tool_poses.yaml").write_bytes(broken)
+    run = refused(capsys, "calibrate", "--views", views, *json_flag, names=(str(views / "tool_poses.yaml"), says))
+    if json_flag:
+        assert run.json()["success"] is False and says in run.json()["message"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bad_inputs import fill_disk, partials, refused, run_cli, small_disk, snapshot
+from bad_inputs import fill_disk, partials, read_only_dir, refused, run_cli, small_disk, snapshot
 from PIL import Image
 from rosbags.rosbag2 import StoragePlugin
 from test_bad_inputs_bags import TOPIC_ARGS
@@ -146,3 +146,55 @@ def test_the_one_line_of_a_full_disk_names_the_file_being_written(capsys, tmp_pa
                              "earlier outputs are untouched")
     run = run_cli(capsys, "scenes")
     assert run.code == 0  # the machinery above does not disturb a plain command
+
+
+def test_simulated_full_disk_while_keeping_calibration_views(tmp_path: Path, monkeypatch):
+    """Before 2026-12-02 the views folder was written in place: a full disk at tool_poses.yaml left images and
+    camera_info.yaml that `calibrate --views` would then read as a folder without poses."""
+    from dff_grasp_ros.calibration.camera import PinholeCamera
+    from dff_grasp_ros.calibration.views import TOOL_POSES_FILE, write_views_folder
+    from dff_grasp_ros.errors import one_line
+
+    camera = PinholeCamera(64, 48, (50.0, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0), ())
+    views = [(f"view_{k}.png", np.full((48, 64), 128, np.uint8), np.eye(4)) for k in range(3)]
+    original = Path.write_text
+
+    def write_text(self, *args, **kwargs):
+        if self.name == TOOL_POSES_FILE:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    folder = tmp_path / "calibration" / "views_1"
+    with pytest.raises(OSError) as raised:
+        write_views_folder(folder, camera, views, "base_link", "tool0")
+    assert one_line(raised.value).startswith(f"no space left on device writing {folder / TOOL_POSES_FILE}")
+    assert not folder.exists() and partials(tmp_path) == []
+    monkeypatch.undo()
+    (folder / "older.png").parent.mkdir(parents=True)
+    (folder / "older.png").write_bytes(b"an earlier session's view")
+    with pytest.raises(FileExistsError, match="not empty"):  # never mixed into or over another session's views
+        write_views_folder(folder, camera, views, "base_link", "tool0")
+    assert [p.name for p in folder.iterdir()] == ["older.png"]
+
+
+@pytest.mark.parametrize("command", ["fit", "capture", "board"])
+def test_an_output_folder_on_a_read_only_filesystem_is_refused_before_work(capsys, tmp_path: Path,
+                                                                           tiny_dataset: Path, command: str):
+    """Before 2026-12-02 fit set its teachers up first and then failed, and an atomic file write named its hidden
+    temporary file ('Read-only file system: .../.partial-p123-x')."""
+    with read_only_dir(tmp_path / "ro") as mounted:
+        if not mounted:
+            pytest.skip("this machine does not allow mounting a read-only tmpfs")
+        argv, says = {
+            "fit": (["fit", "--dataset", tiny_dataset, "--out", tmp_path / "ro" / "fields", "--teacher", "synthetic",
+                     "--device", "cpu"], f"output folder {tmp_path / 'ro' / 'fields'} cannot be created: "
+                                         f"{tmp_path / 'ro'} is read-only"),
+            "capture": (["capture", "--from-bag", tmp_path / "no_bag", "--out", tmp_path / "ro"],
+                        f"output folder {tmp_path / 'ro'} is read-only"),
+            "board": (["calibrate", "--write-board", tmp_path / "ro" / "board.png"],
+                      f"Read-only file system: {tmp_path / 'ro' / 'board.png'}"),
+        }[command]
+        if command == "capture":
+            (tmp_path / "no_bag").write_bytes(b"")  # the output is checked before the bag is read
+        refused(capsys, *argv, names=(says,))

@@ -27,13 +27,30 @@ CLIENT_GOALS = [
     (["capture", "--timeout", "-5"], ("timeout", "-5")),
     (["capture", "--timeout", "nan"], ("timeout", "nan")),
     (["capture", "--timeout", "inf"], ("timeout", "inf")),
+    # Before 2026-12-02 these were sent: -1 made rclpy raise SystemError ("unexpected"), NaN reached the node.
+    (["calibrate", "--live", "--num-views", "-1"], ("calibration views", "got -1")),
+    (["calibrate", "--live", "--num-views", "1001"], ("calibration views", "1,001")),
+    (["calibrate", "--live", "--timeout", "nan"], ("calibration timeout", "nan")),
+    (["scan-poses", "--count", "-1"], ("scan pose count", "got -1")),
+    (["scan-poses", "--radius-m", "nan"], ("radius_m", "nan")),
+    (["scan-poses", "--center", "0.5", "inf", "0"], ("center", "inf")),
+    (["scan-poses", "--min-elevation-deg", "80", "--max-elevation-deg", "10"], ("elevations", "[80.0, 10.0]")),
 ]
 
 
 @pytest.mark.parametrize(("argv", "says"), CLIENT_GOALS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_the_client_refuses_an_absurd_goal_before_sending(capsys, monkeypatch, argv, says):
     monkeypatch.setattr(clients, "run_action", _never_sent)
+    monkeypatch.setattr(clients, "call_service", _never_sent)
     refused(capsys, *argv, names=says)
+
+
+@pytest.mark.parametrize("argv", [["calibrate", "--live", "--num-views", "-1"], ["scan-poses", "--count", "-1"]])
+def test_a_refused_request_with_json_prints_the_failure_json(capsys, monkeypatch, argv):
+    monkeypatch.setattr(clients, "run_action", _never_sent)
+    monkeypatch.setattr(clients, "call_service", _never_sent)
+    run = refused(capsys, *argv, "--json", names=("got -1",))
+    assert run.json()["success"] is False and "got -1" in run.json()["message"]
 
 
 def _never_sent(*args, **kwargs):
@@ -69,7 +86,10 @@ def test_the_server_side_check_names_the_reason(tmp_path: Path):
              (TrainField.Goal(dataset_path=str(tmp_path / "gone")), "does not exist"),
              (TrainField.Goal(dataset_path=str(tmp_path / "file")), "is a file"),
              (TrainField.Goal(dataset_path=str(tmp_path / "not_a_dataset")), "no transforms.json"),
-             (TrainField.Goal(), "no dataset under")]
+             (TrainField.Goal(), "no dataset under"),
+             # before 2026-12-02 an OSError out of the execute callback: a traceback in the node's log and an
+             # empty result message for the client
+             (TrainField.Goal(dataset_path="/" + "x" * 5000), "File name too long")]
     for goal, says in cases:
         assert says in goal_problem(goal, str(tmp_path / "datasets")), goal
 
@@ -232,3 +252,45 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--steps", "-1"], ("training steps", "got -1")),
+    (["--clear", "--steps", "4294967295"], ("training steps", "4,294,967,295")),
+    (["--device", "cuda"], ("--device cuda", "no CUDA GPU")),
+])
+def test_the_demo_refuses_a_bad_request_before_starting_nodes(capsys, tmp_path: Path, monkeypatch, argv, says):
+    """Before 2026-12-02 the steps were first checked when the training goal was sent: after the nodes were up
+    and the whole scan captured ("[demo] FAILED: ...", exit 1); a missing GPU stopped the trainer at start."""
+    import torch
+
+    import dff_grasp_ros.demo as demo
+
+    if "cuda" in argv and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    monkeypatch.setattr(demo, "bring_up", _never_sent)
+    out = tmp_path / "out"
+    refused(capsys, "demo", *argv, "--out", out, names=says)
+    assert not out.exists()
+
+
+def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_collecting(tmp_path: Path):
+    """Before 2026-12-02 output_path was first used after the whole session: the result was computed and lost."""
+    from types import SimpleNamespace
+
+    from dff_grasp.action import CalibrateHandEye
+    from dff_grasp_ros.nodes.hand_eye import HandEyeNode
+
+    (tmp_path / "a_file").write_text("x")
+    node = SimpleNamespace(p=SimpleNamespace(min_views=3))
+    cases = [(str(tmp_path), "is a folder"), (str(tmp_path / "a_file" / "hand_eye.yaml"), "a_file is a file"),
+             ("/" + "x" * 5000 + ".yaml", "File name too long")]
+    for output_path, says in cases:
+        problem = HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(num_views=15, output_path=output_path))
+        assert problem and says in problem, (output_path[:40], problem)
+    assert HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(output_path=str(tmp_path / "new.yaml"))) is None
+
+
+def test_calibrate_checks_out_before_reading_any_view(capsys, tmp_path: Path):
+    refused(capsys, "calibrate", "--views", tmp_path / "no_views", "--out", tmp_path, "--json",
+            names=(f"output file {tmp_path} is a folder",))

@@ -32,6 +32,17 @@ BAD_FILES = {
     "nan": ("query:\n  ros__parameters:\n    table_z_m: .nan\n", "query.table_z_m must be finite"),
     "bool as int": ("capture:\n  ros__parameters:\n    min_views: true\n", "capture.min_views must be int, got bool"),
     "wildcard wrong type": ("/**:\n  ros__parameters:\n    base_frame: 5\n", "base_frame must be str, got int 5"),
+    "duplicate name": ("trainer:\n  ros__parameters:\n    steps: 5\n    steps: 500000\n",
+                       "not valid YAML (line 4, column 5): the key 'steps' is given twice"),
+    "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    # before 2026-12-02 these passed: the capture goal then failed subscribing (InvalidTopicNameException), an
+    # empty base frame named every pose, an empty folder wrote fields into the node's working directory
+    "topic with a space": ("capture:\n  ros__parameters:\n    image_topic: camera image\n",
+                           "capture.image_topic must be a ROS topic name"),
+    "topic ending in a slash": ("/**:\n  ros__parameters:\n    depth_topic: /camera/depth/\n",
+                                "depth_topic must be a ROS topic name"),
+    "empty frame": ("capture:\n  ros__parameters:\n    base_frame: ''\n", "capture.base_frame must be a frame id"),
+    "empty folder": ("trainer:\n  ros__parameters:\n    fields_dir: ''\n", "trainer.fields_dir must name a folder"),
     "nested name": ("query:\n  ros__parameters:\n    gripper:\n      width: 1\n", "no parameter 'gripper.width'"),
 }
 
@@ -54,6 +65,17 @@ def test_bringup_refuses_a_missing_parameter_file(capsys, tmp_path: Path, monkey
     monkeypatch.setattr(bringup, "start", _never_started)
     missing = tmp_path / "nope.yaml"
     refused(capsys, "bringup", "--params", missing, names=(str(missing), "does not exist"))
+
+
+@pytest.mark.parametrize(("scene", "says"), [("kitchen", "no scene file or built-in scene called 'kitchen'"),
+                                             ("scene.yaml", "unknown key(s) ['lights']")])
+def test_bringup_refuses_a_sim_scene_it_cannot_load_before_starting_anything(capsys, tmp_path: Path, monkeypatch,
+                                                                             scene: str, says: str):
+    """Before 2026-12-02 every node started and the sim camera then died on the scene."""
+    monkeypatch.setattr(bringup, "start", _never_started)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scene.yaml").write_text("name: mine\nlights: 3\n")
+    refused(capsys, "bringup", "--sim", scene, names=(says,))
 
 
 def test_bringup_refuses_a_bad_device_choice(capsys, monkeypatch):
@@ -140,3 +162,31 @@ def test_pose_source_tf_without_tf2_ros_is_refused_with_the_parameter_named():
     assert tf_buffer(node, "auto") == (None, None) and tf_buffer(node, "topic") == (None, None)
     with pytest.raises(RuntimeError, match=r"parameter capture\.pose_source is 'tf' but tf2_ros is not importable"):
         tf_buffer(node, "tf")
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--dpi", "100000"], "--dpi must be a printer resolution between 72 and 2400, got 100000"),
+    (["--dpi", "0"], "got 0"),
+    (["--dpi", "1200", "--square-length-m", "0.5"], "megapixels"),
+])
+def test_write_board_refuses_an_absurd_resolution(capsys, tmp_path: Path, argv: list[str], says: str):
+    """Before 2026-12-02 --dpi 100000 asked OpenCV for 868 GB ("unexpected" cv2.error), and --json printed
+    nothing on a failure."""
+    board = tmp_path / "board.png"
+    run = refused(capsys, "calibrate", "--write-board", board, *argv, "--json", names=(says,))
+    assert run.json() == {"success": False, "message": run.line.split(": ", 1)[1]}
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--port", "70000"], "--port must be between 1 and 65535, got 70000"),
+    (["--port", "-1"], "got -1"),
+    (["--host", "192.0.2.1"], "--host '192.0.2.1': cannot listen there"),  # TEST-NET-1: on no machine
+])
+def test_viewer_refuses_an_address_it_cannot_listen_on(capsys, tmp_path: Path, monkeypatch, argv, says):
+    """Before 2026-12-02 viser's server thread died on these (OverflowError, EADDRNOTAVAIL) and the viewer waited
+    for it forever, deaf to SIGTERM. Now refused before the field is even read."""
+    import viser
+
+    monkeypatch.setattr(viser, "ViserServer", _never_started)
+    refused(capsys, "viewer", "--field", tmp_path / "no_field", *argv, names=(says,))

@@ -44,6 +44,8 @@ def test_ask_json_refusal_is_the_documented_shape(capsys, field: Path):
     run = run_cli(capsys, "ask", "--field", field, "mug\x07handle", "--json", "--device", "cpu")
     answer = run.json()
     assert run.code == 1 and answer["success"] is False and "U+0007" in answer["message"]
+    # the one line too (before 2026-12-02 --json printed only the JSON)
+    assert run.err.strip() == run.line == f"dff-grasp ask: no grasp: {answer['message']}"
     assert answer["grasp"] is None and answer["candidates"] == [] and "\n" not in answer["message"]
 
 

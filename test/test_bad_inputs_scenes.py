@@ -2,8 +2,10 @@
 disk, refused in one line before anything is rendered or written."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from bad_inputs import refused, run_cli
@@ -39,6 +41,9 @@ BAD_SCENES = {
     "no views": (_tiny(scan__views=0), "'views' must be an integer in [1, 10000]"),
     "radius too small": (_tiny(scan__radius_m=0.001), "'radius_m' must be in"),
     "looking straight down": (_tiny(scan__elevation_deg=[35, 90]), "elevation_deg"),
+    "not UTF-8": (b"name: \xff\xfe tiny\n", "is not UTF-8 text (byte 6)"),
+    "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    "duplicate key": ("name: tiny\nseed: 1\nseed: 2\n", "the key 'seed' is given twice"),
     "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
                                        {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
 }
@@ -46,7 +51,10 @@ BAD_SCENES = {
 
 def _scene_file(tmp_path: Path, data) -> Path:
     path = tmp_path / "scene.yaml"
-    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data).replace("'.nan'", ".nan"))
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data).replace("'.nan'", ".nan"))
     return path
 
 
@@ -119,3 +127,43 @@ def test_a_usage_error_is_one_line_without_the_usage_block(capsys, tmp_path: Pat
     run = refused(capsys, "sim", "render", "--scene", "tiny", names=("the following arguments are required: --out",
                                                                       "dff-grasp sim render --help"))
     assert "usage:" not in run.err
+
+
+# --- scene updates (/dff/update_scene carves the served cloud with one view: FieldServer.update_scene) ---------
+
+def _scaled(pose: np.ndarray) -> np.ndarray:
+    return np.diag([2.0, 2.0, 2.0, 1.0]) @ pose
+
+
+BAD_VIEWS = {  # before 2026-12-02: the two poses removed 819 and 1424 of tiny's 7039 points, float colours were
+    # stored black, the depth in millimetres "changed nothing" (success), a greyscale image was a numpy broadcast error
+    "pose scaled": (lambda d, c, p: (d, c, _scaled(p)), "not a rotation (determinant 8)"),
+    "pose mirrored": (lambda d, c, p: (d, c, np.diag([-1.0, 1.0, 1.0, 1.0]) @ p), "determinant -1"),
+    "colours float": (lambda d, c, p: (d, c / 255.0, p), "colour image must be uint8"),
+    "colours grey": (lambda d, c, p: (d, c[..., 0], p), "colour image must be uint8 of shape (96, 128, 3)"),
+    "depth in millimetres": (lambda d, c, p: (d * 1000.0, c, p), "no return between 0.05 and 3 m"),
+    "depth with a channel axis": (lambda d, c, p: (d[..., None], c, p), "depth image has shape (96, 128, 1)"),
+}
+
+
+@pytest.fixture(scope="module")
+def served_tiny(tmp_path_factory):
+    from field_fixtures import ground_truth_field
+    from test_scene_update import view_without
+
+    from dff_grasp_ros.serving import FieldServer
+
+    server = FieldServer(device="cpu")
+    server.load(ground_truth_field(tmp_path_factory.mktemp("update") / "fields", scene="tiny"))
+    return server, view_without("tiny")
+
+
+@pytest.mark.parametrize("case", list(BAD_VIEWS))
+def test_a_bad_update_view_is_refused_and_the_cloud_kept(served_tiny, case: str):
+    server, (depth, rgb, intrinsics, pose) = served_tiny
+    served = server.current
+    change, says = BAD_VIEWS[case]
+    bad_depth, bad_rgb, bad_pose = change(depth, rgb, pose)
+    with pytest.raises(ValueError, match=re.escape(says)):
+        server.update_scene(bad_depth, bad_rgb, intrinsics, bad_pose)
+    assert server.current is served

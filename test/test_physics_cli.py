@@ -57,3 +57,28 @@ def test_execute_fails_in_json_with_a_message(tmp_path, capsys):
     assert code == 2 and "matches 2 objects" in out["message"]
     code, out = run(capsys, "--scene", "no_such_scene", "--answer", str(answer), "--prompt", "red mug")
     assert code == 2 and "no_such_scene" in out["message"]
+
+
+def test_a_failure_is_also_the_one_line_on_stderr(tmp_path, capsys):
+    """Every command's failure contract (README "Errors"): before 2026-12-02 `sim execute` printed only the JSON,
+    and an answer nested too deeply for the JSON parser was an 'unexpected' RecursionError."""
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    code = main(["sim", "execute", "--scene", "two_mugs", "--answer", str(tmp_path / "deep.json"), "--prompt", "mug"])
+    captured = capsys.readouterr()
+    message = json.loads(captured.out)["message"]
+    assert code == 2 and "deep.json is nested too deeply" in message
+    assert captured.err.splitlines() == [f"dff-grasp sim: {message}"]
+
+
+def test_an_answer_out_of_reach_is_refused_not_executed(tmp_path, capsys):
+    """Before 2026-12-02 an opening of 1e300 m "lifted" the mug, a position 1e300 m away made MuJoCo print
+    instability warnings and answered success, a 2-number pre-grasp was "cannot reshape array of size 2"."""
+    good = answer_json("blue mug handle")
+    for change, says in [({"opening_m": 1e300}, "out of reach"), ({"position_m": [1e300, 0.0, 0.0]}, "out of reach"),
+                         ({"pre_grasp_position_m": [1.0, 2.0]}, "pre_grasp_position_m must be 3 numbers")]:
+        path = tmp_path / "answer.json"
+        path.write_text(json.dumps({**good, "grasp": {**good["grasp"], **change}}))
+        code = main(["sim", "execute", "--scene", "two_mugs", "--answer", str(path), "--prompt", "blue mug"])
+        captured = capsys.readouterr()
+        assert code == 2 and says in json.loads(captured.out)["message"], captured
+        assert len(captured.err.splitlines()) == 1, captured.err

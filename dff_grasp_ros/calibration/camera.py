@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+
+from dff_grasp_ros.errors import read_yaml_file
 
 SUPPORTED_MODELS = ("plumb_bob", "rational_polynomial", "")
 
@@ -62,14 +63,12 @@ class PinholeCamera:
         """From a ROS camera calibration file (``camera_calibration_parsers`` format, as camera drivers and
         ``cameracalibrator`` write: image_width, image_height, camera_matrix.data, distortion_coefficients.data)."""
         path = Path(path)
+        data = read_yaml_file(path, "camera calibration file")
         try:
-            data = yaml.safe_load(path.read_text())
             return PinholeCamera(int(data["image_width"]), int(data["image_height"]),
                                  tuple(float(v) for v in data["camera_matrix"]["data"]),
                                  tuple(float(v) for v in (data.get("distortion_coefficients") or {}).get("data", [])))
-        except FileNotFoundError:
-            raise
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{path}: not a camera calibration file (image_width, image_height, "
                              f"camera_matrix.data, distortion_coefficients.data): {err}") from err
 

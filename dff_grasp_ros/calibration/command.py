@@ -6,12 +6,15 @@ test bed first). Board and frame defaults are the ``hand_eye`` node's parameters
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from dff_grasp_ros.errors import one_line
 
 HAND_EYE_FILE = "hand_eye.yaml"
 
@@ -73,6 +76,7 @@ def default_result_path() -> Path:
 
 def run(args: argparse.Namespace, truth: Any = None) -> int:
     """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it."""
+    from dff_grasp_ros.atomic import check_output_file
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.calibration.output import (
         failure_to_dict,
@@ -86,19 +90,20 @@ def run(args: argparse.Namespace, truth: Any = None) -> int:
 
     collector = None
     try:
+        if args.out is not None:  # before collecting: a result that cannot be written would be lost
+            check_output_file(args.out)
         board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
                                  args.dictionary)
         collect = CollectorSettings(min_corners=args.min_corners, min_rotation_between_views_deg=args.min_rotation_deg)
         settings = HandEyeSettings(min_views=args.min_views, min_rotation_between_views_deg=args.min_rotation_deg)
         collector, base_frame, tool_frame, views_dir = _collect(args, board, collect)
         result = calibrate_collected(collector, settings)
-    except (CalibrationError, BagImportError, ValueError, FileNotFoundError) as err:
+    except (CalibrationError, BagImportError, ValueError, OSError) as err:
         rejected = collector.rejected if collector is not None else list(getattr(err, "rejected", ()))
         total = collector.rejected_count if collector is not None else None
         if args.json:
-            print(json.dumps(failure_to_dict(str(err), rejected, total), indent=2))
-        else:
-            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+            print(json.dumps(failure_to_dict(one_line(err), rejected, total), indent=2))
+        print(f"dff-grasp calibrate: {one_line(err)}", file=sys.stderr)
         return 1 if isinstance(err, CalibrationError) else 2
     summary = result_to_dict(result, tool_frame, args.camera_frame, {"base_frame": base_frame,
                                                                       "board": board.to_dict()})
@@ -143,29 +148,41 @@ def _collect(args: argparse.Namespace, board: Any, collect: Any) -> tuple[Any, s
     return collector, args.base_frame, args.tool_frame, views_dir if collector.views else None
 
 
+PRINTER_DPI = (72, 2400)
+MAX_BOARD_PIXELS = 400_000_000  # 400 MB of 8-bit image: far beyond any printer's page, short of this PC's memory
+
+
 def write_board(args: argparse.Namespace) -> int:
-    """The board as a PNG whose pixels print at the board's true size at ``args.dpi`` (the DPI is in the file)."""
+    """The board as a PNG whose pixels print at the board's true size at ``args.dpi`` (the DPI is in the file).
+
+    Failures raise (InputError: the CLI's one line, and the failure JSON with ``--json``)."""
     from PIL import Image
 
+    from dff_grasp_ros.atomic import atomic_write_bytes
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
+    from dff_grasp_ros.errors import InputError
 
-    try:
-        board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
-                                 args.dictionary)
-        px_per_square = int(round(args.square_length_m / 0.0254 * args.dpi))
-        image = board.image(px_per_square)
-    except ValueError as err:
-        print(f"dff-grasp calibrate: {err}", file=sys.stderr)
-        return 2
-    try:
-        Image.fromarray(image).save(args.write_board, dpi=(args.dpi, args.dpi))
-    except (OSError, ValueError) as err:
-        print(f"dff-grasp calibrate: could not write {args.write_board}: {err}", file=sys.stderr)
-        return 2
+    board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
+                             args.dictionary)
+    if not PRINTER_DPI[0] <= args.dpi <= PRINTER_DPI[1]:
+        raise InputError(f"--dpi must be a printer resolution between {PRINTER_DPI[0]} and {PRINTER_DPI[1]}, "
+                         f"got {args.dpi}")
+    px_per_square = int(round(args.square_length_m / 0.0254 * args.dpi))
+    pixels = (board.squares_x + 1) * (board.squares_y + 1) * px_per_square ** 2  # with the half-square margin
+    if pixels > MAX_BOARD_PIXELS:
+        raise InputError(f"the board at {args.dpi} dpi would be {pixels / 1e6:,.0f} megapixels (at most "
+                         f"{MAX_BOARD_PIXELS / 1e6:,.0f}): lower --dpi")
+    if args.write_board.suffix.lower() != ".png" or args.write_board.is_dir():
+        raise InputError(f"--write-board {args.write_board}: give the .png file to write")
+    png = io.BytesIO()
+    Image.fromarray(board.image(px_per_square)).save(png, format="PNG", dpi=(args.dpi, args.dpi))
+    atomic_write_bytes(args.write_board, png.getvalue())  # a full disk leaves no half board to print
     width_mm, height_mm = (side * 1000.0 for side in board.size_m)
-    print(f"{args.write_board}: {board.squares_x}x{board.squares_y} squares of {args.square_length_m * 1000:g} mm "
-          f"({width_mm:g} x {height_mm:g} mm plus a white margin) at {args.dpi} dpi; print at 100 % scale, glue it "
-          f"flat and measure a square: its side is board_square_length_m")
+    message = (f"{args.write_board}: {board.squares_x}x{board.squares_y} squares of {args.square_length_m * 1000:g} "
+               f"mm ({width_mm:g} x {height_mm:g} mm plus a white margin) at {args.dpi} dpi; print at 100 % scale, "
+               f"glue it flat and measure a square: its side is board_square_length_m")
+    print(json.dumps({"success": True, "message": message, "path": str(args.write_board)}, indent=2)
+          if args.json else message)
     return 0
 
 
@@ -177,9 +194,8 @@ def run_live(args: argparse.Namespace) -> int:
         result = calibrate_hand_eye(args.num_views, args.timeout, str(args.out or ""), quiet=args.json)
     except RosCallError as err:
         if args.json:
-            print(json.dumps({"success": False, "message": str(err)}, indent=2))
-        else:
-            print(f"dff-grasp calibrate: {err}", file=sys.stderr)
+            print(json.dumps({"success": False, "message": one_line(err)}, indent=2))
+        print(f"dff-grasp calibrate: {one_line(err)}", file=sys.stderr)
         return 2
     answer = {"success": bool(result.success), "message": result.message, "yaml_path": result.yaml_path,
               "static_transform_command": result.static_transform_command, "views_used": int(result.views_used),
@@ -190,8 +206,8 @@ def run_live(args: argparse.Namespace) -> int:
         print(json.dumps(answer, indent=2))
     elif result.success:
         print(f"{result.message}\n{result.static_transform_command}\nwritten: {result.yaml_path}")
-    else:
-        print(f"dff-grasp calibrate: {result.message}", file=sys.stderr)
+    if not result.success:
+        print(f"dff-grasp calibrate: {' '.join(result.message.split())}", file=sys.stderr)
     return 0 if result.success else 1
 
 

@@ -16,6 +16,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.calibration.solve import HandEyeResult
+from dff_grasp_ros.errors import read_yaml_file
 
 
 def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
@@ -79,13 +80,13 @@ def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
     from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
 
     path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"no hand-eye calibration at {path}: run `dff-grasp calibrate` first")
+    data = read_yaml_file(path, "hand-eye calibration")
     try:
-        data = yaml.safe_load(path.read_text())
         matrix = compose_matrix(data["translation_m"], data["quaternion_xyzw"])
         return matrix, str(data["parent_frame"]), str(data["child_frame"])
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"no hand-eye calibration at {path}: run `dff-grasp calibrate` first") from err
-    except (OSError, yaml.YAMLError, KeyError, TypeError, PoseError) as err:
+    except (KeyError, TypeError, PoseError) as err:
         raise ValueError(f"{path}: not a hand-eye calibration (translation_m, quaternion_xyzw, parent_frame, "
                          f"child_frame): {err}") from err
 

@@ -11,6 +11,7 @@ to their result, so any calibration can be re-run offline::
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from dff_grasp_ros.calibration.solve import (
     too_little_rotation,
     transform_difference,
 )
+from dff_grasp_ros.errors import read_yaml_file
 
 CAMERA_INFO_FILE = "camera_info.yaml"
 TOOL_POSES_FILE = "tool_poses.yaml"
@@ -156,20 +158,38 @@ def pose_entry(name: str, tool_to_base: np.ndarray) -> dict[str, Any]:
 
 def write_views_folder(folder: Path, camera: PinholeCamera, views: list[tuple[str, np.ndarray, np.ndarray]],
                        base_frame: str, tool_frame: str) -> Path:
-    """Write (image file name, image, tool_to_base) views as a views folder (see the module docstring)."""
+    """Write (image file name, image, tool_to_base) views as a views folder (see the module docstring).
+
+    Built in a staging folder beside ``folder`` and renamed into place (a full disk or SIGTERM leaves no half
+    folder that ``--views`` would read); ``folder`` must not exist yet or be empty (FileExistsError: views of
+    another session are never mixed in or overwritten)."""
+    import errno
+
     import cv2
 
+    from dff_grasp_ros.atomic import discard_dir, make_staging_dir, writing
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, image, _ in views:
-        image = np.asarray(image)
-        bgr = image[..., ::-1] if image.ndim == 3 and image.shape[2] == 3 else image
-        if not cv2.imwrite(str(folder / name), np.ascontiguousarray(bgr)):
-            raise OSError(f"could not write {folder / name}")
-    (folder / CAMERA_INFO_FILE).write_text(yaml.safe_dump(camera.to_yaml_dict(), sort_keys=False))
-    poses = {"base_frame": base_frame, "tool_frame": tool_frame,
-             "views": [pose_entry(name, tool_to_base) for name, _, tool_to_base in views]}
-    (folder / TOOL_POSES_FILE).write_text(yaml.safe_dump(poses, sort_keys=False))
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise FileExistsError(errno.EEXIST, "views folder already exists and is not empty; choose a new one",
+                              str(folder))
+    staging = make_staging_dir(folder.parent, folder.name)
+    try:
+        for name, image, _ in views:
+            image = np.asarray(image)
+            bgr = image[..., ::-1] if image.ndim == 3 and image.shape[2] == 3 else image
+            if not cv2.imwrite(str(staging / name), np.ascontiguousarray(bgr)):
+                raise OSError(errno.EIO, "could not write the image", str(folder / name))
+        with writing(folder / CAMERA_INFO_FILE):
+            (staging / CAMERA_INFO_FILE).write_text(yaml.safe_dump(camera.to_yaml_dict(), sort_keys=False))
+        poses = {"base_frame": base_frame, "tool_frame": tool_frame,
+                 "views": [pose_entry(name, tool_to_base) for name, _, tool_to_base in views]}
+        with writing(folder / TOOL_POSES_FILE):
+            (staging / TOOL_POSES_FILE).write_text(yaml.safe_dump(poses, sort_keys=False))
+        os.replace(staging, folder)  # onto an absent or empty folder: atomic
+    except BaseException:
+        discard_dir(staging)
+        raise
     return folder
 
 
@@ -199,12 +219,9 @@ def read_views_folder(folder: Path) -> ViewsFolder:
         raise FileNotFoundError(f"no views folder at {folder}")
     camera = PinholeCamera.from_yaml(folder / CAMERA_INFO_FILE)
     poses_path = folder / TOOL_POSES_FILE
-    try:
-        data = yaml.safe_load(poses_path.read_text())
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{poses_path} is missing (the tool pose of every image)") from err
-    except yaml.YAMLError as err:
-        raise ValueError(f"{poses_path}: not valid YAML: {err}") from err
+    if not poses_path.exists():
+        raise FileNotFoundError(f"{poses_path} is missing (the tool pose of every image)")
+    data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
     views = []

@@ -41,7 +41,16 @@ def _is_bag_read_error(err: BaseException) -> bool:
 
     module = type(err).__module__.split(".")[0]
     return module == "rosbags" or isinstance(err, (sqlite3.Error, struct.error, EOFError, OSError, KeyError,
-                                                   IndexError, ValueError, UnicodeDecodeError))
+                                                   IndexError, ValueError, UnicodeDecodeError, RecursionError))
+
+
+def bag_read_failure(bag_path: Path, err: BaseException, where: str = "") -> BagImportError | None:
+    """The one line for an error of rosbags' readers (None for our own errors, which pass through as they are);
+    every reader of bags (capture's import, calibration's views) words it the same."""
+    if isinstance(err, BagImportError) or not isinstance(err, Exception) or not _is_bag_read_error(err):
+        return None
+    return BagImportError(f"bag {bag_path} cannot be read{where} (empty, truncated or not a rosbag2): "
+                          f"{one_line(err)}")
 
 
 def _typestore(name: str) -> Any:
@@ -129,12 +138,9 @@ def import_bag(bag_path: Path, out_root: Path, topics: Mapping[str, str], *,
     except BaseException as err:
         if session is not None:
             session.abort()
-        if isinstance(err, BagImportError):
-            raise
-        if isinstance(err, Exception) and _is_bag_read_error(err):
-            where = f" after {done} of {total} messages" if done else ""
-            raise BagImportError(f"bag {bag_path} cannot be read{where} (empty, truncated or not a rosbag2): "
-                                 f"{one_line(err)}") from err
+        failure = bag_read_failure(bag_path, err, f" after {done} of {total} messages" if done else "")
+        if failure is not None:
+            raise failure from err
         raise
     try:
         return session.finish({"bag_undecodable": dict(undecodable)})

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from dff_grasp_ros.errors import read_json_file
 from dff_grasp_ros.field.model import FEATURE_DIMS_KEY, SCALE_KEY, DffModel
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.field.rendering import TrainedField
@@ -54,7 +55,7 @@ def load_field(field_dir: Path, device: str = "auto") -> TrainedField:
     for name in (FIELD_META, FIELD_WEIGHTS):
         if not (field_dir / name).is_file():
             raise FileNotFoundError(f"{field_dir} is not a trained field: {name} is missing")
-    meta = json.loads((field_dir / FIELD_META).read_text())
+    meta = read_json_file(field_dir / FIELD_META, "field metadata")
     if meta.get("format") != FIELD_FORMAT:
         raise ValueError(f"{field_dir}: field format {meta.get('format')!r}, this version reads {FIELD_FORMAT}")
     torch_device = resolve_device(device)

@@ -12,7 +12,6 @@ Thin ROS layer over :mod:`dff_grasp_ros.calibration` and :mod:`dff_grasp_ros.cap
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from dff_grasp.action import CalibrateHandEye
 from dff_grasp.srv import ScanPoses
 from dff_grasp_ros import names
+from dff_grasp_ros.atomic import check_output_file
 from dff_grasp_ros.calibration.board import CharucoBoardSpec
 from dff_grasp_ros.calibration.camera import PinholeCamera
 from dff_grasp_ros.calibration.command import HAND_EYE_FILE
@@ -42,6 +42,8 @@ from dff_grasp_ros.calibration.solve import CalibrationError, HandEyeSettings
 from dff_grasp_ros.calibration.tool_poses import PoseHistory
 from dff_grasp_ros.calibration.views import CollectorSettings, ViewCollector, calibrate_collected, write_views_folder
 from dff_grasp_ros.capture.scan_poses import cap_camera_poses, check_cap, path_length_m, tool_poses
+from dff_grasp_ros.errors import InputError, one_line
+from dff_grasp_ros.goals import check_calibration_request
 from dff_grasp_ros.nodes.common import (
     ParameterError,
     Throttle,
@@ -62,7 +64,6 @@ from dff_grasp_ros.ros_io.pose import (
 from dff_grasp_ros.ros_io.stamp import header_stamp_ns
 
 LOOP_PERIOD_S = 0.05
-MAX_GOAL_VIEWS = 1000
 NS = 1_000_000_000
 
 
@@ -235,12 +236,14 @@ class HandEyeNode(Node):
 
     def goal_problem(self, request: CalibrateHandEye.Goal) -> str | None:
         """Why a goal cannot start (checked before anything is subscribed or written)."""
-        if int(request.num_views) > MAX_GOAL_VIEWS:
-            return f"num_views {request.num_views} is more than {MAX_GOAL_VIEWS}; 15-30 views are plenty"
+        try:
+            check_calibration_request(int(request.num_views), float(request.timeout_s))
+            if request.output_path:  # a result the node cannot write would be lost after the whole session
+                check_output_file(expand_data_dir(request.output_path))
+        except (InputError, OSError) as err:
+            return one_line(err)
         if 0 < int(request.num_views) < self.p.min_views:
             return f"num_views {request.num_views} is fewer than min_views {self.p.min_views}"
-        if not math.isfinite(request.timeout_s) or request.timeout_s < 0:
-            return f"timeout_s must be >= 0 (0 = no limit), got {request.timeout_s}"
         return None
 
     def collect_and_solve(self, goal_handle, request: CalibrateHandEye.Goal,

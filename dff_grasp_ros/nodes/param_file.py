@@ -14,9 +14,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
-from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.errors import InputError, read_yaml_file
 from dff_grasp_ros.nodes.params import ParamSpec, specs_of
 
 PARAMS_KEY = "ros__parameters"
@@ -51,12 +49,9 @@ def check_params_file(path: Path, nodes: dict[str, type]) -> None:
         raise ParameterFileError(f"parameter file {path} does not exist" if not path.exists() else
                                  f"parameter file {path} is not a file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        raise ParameterFileError(f"parameter file {path} is not valid YAML{where}: {problem}") from None
+        data = read_yaml_file(path, "parameter file")
+    except InputError as err:
+        raise ParameterFileError(str(err)) from None
     if data is None:
         return  # an empty file sets nothing; rcl accepts it
     if not isinstance(data, dict):

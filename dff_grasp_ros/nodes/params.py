@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,27 @@ class ParamSpec:
             return f"must be >= {self.minimum}, got {value!r}"
         if self.maximum is not None and value > self.maximum:
             return f"must be <= {self.maximum}, got {value!r}"
+        if expected is str:
+            return name_problem(self.name, value)
         return None
+
+
+_ROS_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def name_problem(parameter: str, value: str) -> str | None:
+    """Why a topic name, frame id or folder is not one (None when it is), judged by the parameter's suffix: found
+    at start, not when a goal first subscribes (rclpy: InvalidTopicNameException) or writes into the cwd."""
+    if parameter.endswith("_topic"):
+        body = value[2:] if value.startswith("~/") else value[1:] if value.startswith("/") else value
+        if not value or not all(_ROS_NAME_TOKEN.fullmatch(token) for token in body.split("/")):
+            return (f"must be a ROS topic name ('/'-separated letters, digits and underscores, no token starting "
+                    f"with a digit), got {value!r}")
+    elif parameter.endswith("_frame") and (not value or any(char.isspace() for char in value)):
+        return f"must be a frame id without spaces, got {value!r}"
+    elif parameter.endswith("_dir") and not value.strip():
+        return f"must name a folder, got {value!r}"
+    return None
 
 
 @dataclass(frozen=True)

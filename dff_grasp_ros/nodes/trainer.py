@@ -63,7 +63,7 @@ def goal_problem(goal: TrainField.Goal, datasets_dir: str) -> str | None:
     try:
         check_train_request(int(goal.max_steps))
         resolve_dataset(goal.dataset_path, datasets_dir)
-    except (InputError, FileNotFoundError) as err:
+    except (InputError, OSError) as err:  # OSError: a path the system refuses (too long...), named by one_line
         return one_line(err)
     return None
 

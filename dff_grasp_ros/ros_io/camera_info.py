@@ -46,9 +46,13 @@ def camera_info_to_intrinsics(msg: Any) -> CameraIntrinsics:
     if not np.all(np.isfinite(d)):
         raise CameraInfoError(f"CameraInfo D has non-finite values: {d.tolist()}")
     k1, k2, p1, p2 = (np.concatenate([d, np.zeros(4)])[:4]).tolist()
-    return CameraIntrinsics(width=width, height=height, fx=float(fx), fy=float(fy),
-                            cx=float(cx) + ROS_TO_DATASET_PX, cy=float(cy) + ROS_TO_DATASET_PX,
-                            distortion=(k1, k2, p1, p2))
+    intrinsics = CameraIntrinsics(width=width, height=height, fx=float(fx), fy=float(fy),
+                                  cx=float(cx) + ROS_TO_DATASET_PX, cy=float(cy) + ROS_TO_DATASET_PX,
+                                  distortion=(k1, k2, p1, p2))
+    problem = intrinsics.problem()
+    if problem:
+        raise CameraInfoError(f"CameraInfo {problem}")
+    return intrinsics
 
 
 def intrinsics_to_camera_info(intrinsics: CameraIntrinsics, *, frame_id: str = "",

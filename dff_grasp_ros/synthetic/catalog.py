@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from dff_grasp_ros.errors import read_yaml_file
 from dff_grasp_ros.synthetic.cameras import table_half_size_m
 from dff_grasp_ros.synthetic.objects import PartShape, placed_parts
 from dff_grasp_ros.synthetic.placement import TOUCH_TOLERANCE_M, check_no_overlap, convex_hull_2d
@@ -39,10 +39,7 @@ def load_scene(source: str | Path | dict[str, Any] | Scene) -> Scene:
         else:
             raise ValueError(f"no scene file or built-in scene called {str(source)!r}; "
                              f"built-in scenes: {', '.join(builtin_scene_names())}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ValueError(f"{path}: not valid YAML: {err}") from err
+    data = read_yaml_file(path, "scene file")
     try:
         return _checked(scene_from_dict(data))
     except ValueError as err:

@@ -136,6 +136,10 @@ def judge_grasp(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np.n
     return GraspVerdict(object_id, part, (ids[0], ids[1]), (parts[0], parts[1]), collisions)
 
 
+MAX_ANSWER_DISTANCE_M = 10.0
+MAX_ANSWER_OPENING_M = 1.0
+
+
 def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``)."""
     grasp = answer.get("grasp") if isinstance(answer, dict) else None
@@ -149,6 +153,19 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError(f"the answer's grasp is malformed: {err}") from None
     if not (np.isfinite(position).all() and np.isfinite(opening) and opening > 0):
         raise ValueError("the answer's grasp has a non-finite position or opening")
+    # Beyond these it is no grasp of a table-top scene (MuJoCo went unstable at 1e300 m and still answered).
+    if np.abs(position).max() > MAX_ANSWER_DISTANCE_M or opening > MAX_ANSWER_OPENING_M:
+        raise ValueError(f"the answer's grasp is out of reach: position_m {position.tolist()} (at most "
+                         f"{MAX_ANSWER_DISTANCE_M:g} m from the base), opening {opening:g} m (at most "
+                         f"{MAX_ANSWER_OPENING_M:g} m)")
+    pre = grasp.get("pre_grasp_position_m")
+    if pre is not None:
+        try:
+            pre_m = np.asarray(pre, dtype=np.float64).reshape(3)
+        except (TypeError, ValueError):
+            raise ValueError(f"the answer's pre_grasp_position_m must be 3 numbers, got {pre!r:.60}") from None
+        if not np.isfinite(pre_m).all() or np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
+            raise ValueError(f"the answer's pre_grasp_position_m {pre_m.tolist()} is not a reachable position")
     return rotation, position, opening
 
 

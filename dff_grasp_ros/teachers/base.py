@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Sequence
@@ -203,8 +204,30 @@ def make_teacher(name: str, **settings: Any) -> Teacher:
     unknown = sorted(set(settings) - known)
     if unknown:
         raise TeacherError(f"teacher {name!r} has no setting(s) {unknown}; known: {sorted(known)}")
+    defaults = {item.name: item.default for item in dataclasses.fields(cls)}
+    for key, value in settings.items():
+        problem = _setting_type_problem(defaults[key], value)
+        if problem:
+            raise TeacherError(f"teacher {name!r}: setting {key} must be {problem}, got {value!r:.60}")
     settings = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
     return cls(**settings).setup()
+
+
+def _setting_type_problem(default: Any, value: Any) -> str | None:
+    """What a setting must be, judged by its default's type (settings come from JSON: field.json, caches), or
+    None when ``value`` fits; a wrong type otherwise fails deep inside a teacher with a message naming nothing."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return None if ok else "a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, tuple):
+        return None if isinstance(value, (list, tuple)) else "a list"
+    return None  # no default of a simple type (an optional path...): the teacher checks it
 
 
 def _check_weights_choice(name: str, weights: str) -> None:

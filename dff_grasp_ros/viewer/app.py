@@ -109,9 +109,29 @@ class GraspViewer:
         self.viser.stop()
 
 
+def check_listen_address(host: str, port: int) -> None:
+    """InputError unless the viewer can listen on ``host:port``: viser binds in a background thread, and a port
+    out of range or a host that is not this machine's killed that thread while the caller waited for it forever
+    (a port in use is fine: viser takes the next free one)."""
+    import socket
+
+    from dff_grasp_ros.errors import InputError
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InputError(f"--port must be between 1 and 65535, got {port!r}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind((address[0], 0))  # any free port: only whether this machine has the address is asked
+    except (OSError, UnicodeError) as err:
+        raise InputError(f"--host {host!r}: cannot listen there ({err}); 127.0.0.1 serves this machine, "
+                         f"0.0.0.0 every network") from None
+
+
 def serve_forever(field: Path, host: str = "127.0.0.1", port: int = 8080) -> int:
     from dff_grasp_ros.answers import resolve_field
 
+    check_listen_address(host, port)
     server = FieldServer()
     served = server.load(resolve_field(field))
     viewer = GraspViewer(server, host=host, port=port)
