@@ -87,7 +87,7 @@ def test_bad_views_are_refused(served):
     depth, rgb, pose, intrinsics = overhead_view(SCENE)
     with pytest.raises(ValueError, match="depth image"):
         carve_scene(cloud, depth[:-1], rgb[:-1], intrinsics, pose)
-    with pytest.raises(ValueError, match="finite 4x4"):
+    with pytest.raises(ValueError, match="camera_to_base has NaN or infinite"):
         carve_scene(cloud, depth, rgb, intrinsics, np.full((4, 4), np.nan))
     with pytest.raises(ValueError, match="invalid carving"):
         CarvingParams(see_through_margin_m=0.0)

@@ -85,7 +85,7 @@ def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
 
         huge = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
                           CalibrateHandEye.Goal(num_views=5000), timeout_s=30.0)
-        assert not huge.success and "num_views 5000" in huge.message
+        assert not huge.success and "got 5,000" in huge.message, huge.message
         blind = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
                            CalibrateHandEye.Goal(num_views=10, timeout_s=1.0), timeout_s=30.0)
         assert not blind.success and "no image arrived on /camera/color/image_raw" in blind.message
