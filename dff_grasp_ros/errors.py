@@ -49,18 +49,23 @@ def is_worded(err: BaseException) -> bool:
     return isinstance(err, _WORDED) or type(err).__module__.split(".")[0] == "dff_grasp_ros"
 
 
-def read_json_file(path: Path, what: str = "") -> Any:
-    """Parse a JSON file; a missing, unreadable or malformed one raises one line naming it (InputError)."""
+def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:
+    """(the file's label for messages, its text); a missing, unreadable or non-UTF-8 file raises one line."""
     path = Path(path)
     label = f"{what} {path}" if what else str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return label, path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"{label} does not exist") from None
     except UnicodeDecodeError as err:
         raise InputError(f"{label} is not UTF-8 text (byte {err.start})") from None
     except IsADirectoryError:
-        raise InputError(f"{label} is a directory, not a JSON file") from None
+        raise InputError(f"{label} is a directory, not a {kind} file") from None
+
+
+def read_json_file(path: Path, what: str = "") -> Any:
+    """Parse a JSON file; a missing, unreadable or malformed one raises one line naming it (InputError)."""
+    label, text = _read_text_file(path, what, "JSON")
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
@@ -80,16 +85,7 @@ def read_yaml_file(path: Path, what: str = "") -> Any:
     twice in one mapping (YAML keeps the last without a word), raises one line naming it and the line at fault."""
     import yaml
 
-    path = Path(path)
-    label = f"{what} {path}" if what else str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{label} does not exist") from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"{label} is not UTF-8 text (byte {err.start})") from None
-    except IsADirectoryError:
-        raise InputError(f"{label} is a directory, not a YAML file") from None
+    label, text = _read_text_file(path, what, "YAML")
     try:
         return yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as err:
