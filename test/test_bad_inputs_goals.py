@@ -4,8 +4,10 @@ took the trainer) as a DDS test: the bad goals are refused and the next valid go
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 from bad_inputs import refused, run_cli
@@ -147,31 +149,19 @@ def test_a_runaway_goal_is_refused_and_the_next_valid_goal_trains(capsys, tmp_pa
     assert (tmp_path / "logs" / "trainer.log").read_text().count("goal refused: training steps") in (1, 2)
 
 
-@pytest.mark.ros
-def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: dict[str, str]):
-    """Once, on the loaded 2-core machine, the client waited 15 minutes for a field the trainer had written in
-    49 s (not reproduced in reruns; a lost result response fits). The client now asks again once the goal's
-    status says it ended; here the first answer is lost on purpose."""
-    import threading
-
+def serve_fake_trainer(action: str, execute: Callable[[Any], Any]) -> tuple[threading.Event, threading.Thread]:
+    """A TrainField server on ``action`` with ``execute``, in its own node and thread until the event is set."""
     from rclpy.action import ActionServer
-    from rclpy.action.client import ClientGoalHandle
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.task import Future
 
     from dff_grasp.action import TrainField
-    from dff_grasp_ros.clients import ros_node, run_action
+    from dff_grasp_ros.clients import ros_node
 
-    os.environ.update(ros_env)
     stop = threading.Event()
 
     def serve() -> None:
-        def execute(goal_handle):
-            goal_handle.succeed()
-            return TrainField.Result(success=True, checkpoint_path="/fields/f")
-
         with ros_node("fake_trainer") as node:
-            server = ActionServer(node, TrainField, "/bad_inputs_lost_result", execute_callback=execute)
+            server = ActionServer(node, TrainField, action, execute_callback=execute)
             executor = SingleThreadedExecutor(context=node.context)
             executor.add_node(node)
             while not stop.is_set():
@@ -180,6 +170,27 @@ def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: d
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    return stop, thread
+
+
+@pytest.mark.ros
+def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: dict[str, str]):
+    """Once, on the loaded 2-core machine, the client waited 15 minutes for a field the trainer had written in
+    49 s (not reproduced in reruns; a lost result response fits). The client now asks again once the goal's
+    status says it ended; here the first answer is lost on purpose."""
+    from rclpy.action.client import ClientGoalHandle
+    from rclpy.task import Future
+
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.clients import run_action
+
+    os.environ.update(ros_env)
+
+    def execute(goal_handle):
+        goal_handle.succeed()
+        return TrainField.Result(success=True, checkpoint_path="/fields/f")
+
+    stop, thread = serve_fake_trainer("/bad_inputs_lost_result", execute)
     original, asked = ClientGoalHandle.get_result_async, []
 
     def first_answer_lost(self):
@@ -201,36 +212,23 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
     """In make test a capture server logged "failed to send response (timeout)" for a goal it then executed, and
     the client failed after 30 s without a goal handle. Now it asks for the result by the goal's id; a goal the
     server never got is an error that says so, not a wait until the timeout."""
-    import threading
-
-    from rclpy.action import ActionClient, ActionServer
-    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.action import ActionClient
     from rclpy.task import Future
 
     from dff_grasp.action import TrainField
-    from dff_grasp_ros.clients import RosCallError, ros_node, run_action
+    from dff_grasp_ros.clients import RosCallError, run_action
 
     os.environ.update(ros_env)
-    stop, executed = threading.Event(), []
+    executed = []
     action = f"/bad_inputs_lost_goal_{int(goal_arrives)}"
 
-    def serve() -> None:
-        def execute(goal_handle):
-            executed.append(1)
-            time.sleep(1.0)
-            goal_handle.succeed()
-            return TrainField.Result(success=True, checkpoint_path="/fields/g")
+    def execute(goal_handle):
+        executed.append(1)
+        time.sleep(1.0)
+        goal_handle.succeed()
+        return TrainField.Result(success=True, checkpoint_path="/fields/g")
 
-        with ros_node("fake_trainer") as node:
-            server = ActionServer(node, TrainField, action, execute_callback=execute)
-            executor = SingleThreadedExecutor(context=node.context)
-            executor.add_node(node)
-            while not stop.is_set():
-                executor.spin_once(timeout_sec=0.05)
-            server.destroy()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    stop, thread = serve_fake_trainer(action, execute)
     original = ActionClient.send_goal_async
 
     def response_lost(self, goal, feedback_callback=None, goal_uuid=None):
