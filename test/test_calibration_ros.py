@@ -49,7 +49,7 @@ def test_calibrate_hand_eye_action_recovers_the_simulated_mount(tmp_path: Path, 
         while not feedback and client.is_alive():
             client.join(0.2)
         start_nodes(group, {"sim_camera": {"scene": "tabletop", "calibration_board": True, "calibration_views": 12,
-                                           "hold_frames": 3, "rate_hz": 6.0, "loop": False}}, ros_env, log_dir)
+                                           "hold_frames": 6, "rate_hz": 6.0, "loop": False}}, ros_env, log_dir)
         client.join(220.0)
         assert "error" not in results, f"{results.get('error')}" + logs(log_dir)
         result = results["result"]
