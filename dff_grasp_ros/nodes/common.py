@@ -85,8 +85,8 @@ def request_subscription(node: Any, msg_type: type, topic: str, callback: Callab
     It has no QoS event handlers (the "incompatible QoS" warnings): rclpy (Kilted) guards a subscription destroyed
     while the executor builds its wait set, but not its event handlers, and the executor thread dies with
     ``InvalidHandle: cannot use Destroyable because destruction was requested`` (the query node did, after
-    /dff/update_scene, in the DDS tests). The QoS is taken from the publishers (:func:`camera_stream_qos`), so
-    the warnings would have nothing to say.
+    /dff/update_scene, in the DDS tests). The camera streams take their QoS from the publishers
+    (:func:`camera_stream_qos`), so those warnings would have nothing to say.
     """
     from rclpy.event_handler import SubscriptionEventCallbacks
 
@@ -186,7 +186,7 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
             try:
                 executor.spin()
                 break
-            except (KeyboardInterrupt, ExternalShutdownException):
+            except ExternalShutdownException:
                 raise
             except Exception as err:  # a callback's uncaught error, or rclpy's own: the node keeps serving
                 if not errors.tolerate():
