@@ -54,6 +54,10 @@ def test_calibrate_hand_eye_action_recovers_the_simulated_mount(tmp_path: Path, 
         assert "error" not in results, f"{results.get('error')}" + logs(log_dir)
         result = results["result"]
         assert result.success, result.message + logs(log_dir)
+        # The goal came before the camera: the node waited for it and reads it reliably, as it publishes (best
+        # effort lost most frames and stalled the calibration short of its views).
+        hand_eye_log = (log_dir / "hand_eye.log").read_text()
+        assert "waiting for a camera to publish" in hand_eye_log and " reliably" in hand_eye_log, logs(log_dir)
         truth = mount_matrix(*DEFAULT_CAMERA_MOUNT)
         error_mm, error_deg = transform_difference(transform_to_matrix(result.tool_to_camera.transform), truth)
         assert error_mm < 2.0 and error_deg < 0.2, (error_mm, error_deg, result.message)

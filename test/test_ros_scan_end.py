@@ -56,6 +56,10 @@ def test_capture_stops_when_the_scan_is_done(tmp_path: Path, ros_env: dict[str, 
         assert "the scan is done (12 of 12 poses visited)" in result.message
         assert result.views_kept >= SCAN_VIEWS - 2  # every pose once (a near-duplicate may be skipped)
         assert len(load_dataset(Path(result.dataset_path)).frames) == result.views_kept
+        # The goal came before the camera: the capture waited for it and reads it as it publishes (reliably).
+        capture_log = (log_dir / "capture.log").read_text()
+        assert "waiting for a camera to publish" in capture_log, logs(log_dir)
+        assert "reading the camera reliably" in capture_log, logs(log_dir)
 
         # A second capture after the scan has ended: nothing more can come, so it ends within the quiet time and
         # says why, instead of waiting.

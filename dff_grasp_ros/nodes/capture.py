@@ -16,7 +16,6 @@ from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
@@ -29,10 +28,12 @@ from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
 from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_capture_request
 from dff_grasp_ros.nodes.common import (
+    CameraWatch,
     Throttle,
     camera_pose_from_tf,
     camera_stream_qos,
     declare_parameters,
+    how_read,
     latched_qos,
     request_subscription,
     sensor_qos,
@@ -90,7 +91,7 @@ class CaptureNode(Node):
 
     def subscribe_streams(self) -> list[Any]:
         """The camera streams, subscribed only while a goal runs (an idle capture costs nothing, and a simulated
-        scan starts when someone watches)."""
+        scan starts when someone watches) and once a camera publishes (see :class:`CameraWatch`)."""
         qos = camera_stream_qos(self, [self.p.image_topic, self.p.depth_topic], STREAM_DEPTH)
         streams = MutuallyExclusiveCallbackGroup()  # one stream callback at a time: the session orders them
         subscriptions = [
@@ -105,8 +106,7 @@ class CaptureNode(Node):
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
                                                       lambda m: self.feed("pose", m), qos, callback_group=streams))
-        reliable = qos.reliability == ReliabilityPolicy.RELIABLE
-        self.get_logger().info(f"reading the camera {'reliably' if reliable else 'best effort'}")
+        self.get_logger().info(f"reading the camera {how_read(qos)}")
         return subscriptions
 
     def on_scan_status(self, msg: ScanStatus) -> None:
@@ -169,7 +169,7 @@ class CaptureNode(Node):
         ended = "timed out"
         result = CaptureViews.Result()
         try:
-            subscriptions = self.subscribe_streams()
+            camera = CameraWatch(self, self.p.image_topic)
             while session.kept < target:
                 if goal_handle.is_cancel_requested:
                     session.abort()
@@ -184,6 +184,8 @@ class CaptureNode(Node):
                     if reason:
                         ended = reason
                         break
+                if not subscriptions and camera.publishing():
+                    subscriptions = self.subscribe_streams()
                 self.publish_feedback(goal_handle, session, target)
                 time.sleep(FEEDBACK_PERIOD_S)
             with self.session_lock:

@@ -45,10 +45,12 @@ from dff_grasp_ros.capture.scan_poses import cap_camera_poses, check_cap, path_l
 from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_calibration_request
 from dff_grasp_ros.nodes.common import (
+    CameraWatch,
     ParameterError,
     Throttle,
     camera_stream_qos,
     declare_parameters,
+    how_read,
     request_subscription,
     spin_node,
     tf_buffer,
@@ -209,6 +211,7 @@ class HandEyeNode(Node):
             return None
 
     def subscribe(self) -> list[Any]:
+        """The camera and tool pose streams (made once a camera publishes: see :class:`CameraWatch`)."""
         qos = camera_stream_qos(self, [self.p.image_topic], depth=5)  # best effort for most camera drivers
         subscriptions = [
             request_subscription(self, Image, self.p.image_topic, self.on_image, qos, callback_group=self.streams),
@@ -217,6 +220,7 @@ class HandEyeNode(Node):
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.tool_pose_topic, self.on_tool_pose,
                                                       50, callback_group=self.streams))
+        self.get_logger().info(f"reading {self.p.image_topic} {how_read(qos)}")
         return subscriptions
 
     def execute(self, goal_handle) -> CalibrateHandEye.Result:
@@ -259,7 +263,8 @@ class HandEyeNode(Node):
         with self.lock:
             self.latest_image, self.camera = None, None
             self.tool_history = PoseHistory(max_samples=10_000)
-        subscriptions = self.subscribe()
+        camera = CameraWatch(self, self.p.image_topic)
+        subscriptions: list[Any] = []
         started = time.monotonic()
         try:
             while len(collector.views) < target:
@@ -269,7 +274,10 @@ class HandEyeNode(Node):
                     return result
                 if timeout_s > 0 and time.monotonic() - started > timeout_s:
                     break
-                self.offer_latest(collector)
+                if subscriptions:
+                    self.offer_latest(collector)
+                elif camera.publishing():
+                    subscriptions = self.subscribe()
                 goal_handle.publish_feedback(CalibrateHandEye.Feedback(
                     views_collected=len(collector.views), views_target=target,
                     views_rejected=collector.rejected_count,
