@@ -149,3 +149,56 @@ def test_a_refusal_counts_each_rejected_pose_once_by_its_first_cause():
     assert tally.summary() == ("6 poses checked: another object between the fingers 2, a finger in seen points 1, "
                                "too little of the object between the fingers 1, closer to seen points than the "
                                "minimum clearance 1")
+
+
+def test_narrowest_width_is_the_footprints_smallest_extent_without_stray_points():
+    from dff_grasp_ros.grasp.planner import narrowest_width_m
+
+    box = box_points([-0.06, -0.04, 0.0], [0.06, 0.04, 0.07])
+    turned = np.deg2rad(33.0)
+    rotation = np.array([[np.cos(turned), -np.sin(turned), 0.0], [np.sin(turned), np.cos(turned), 0.0], [0, 0, 1]])
+    stray = np.array([[0.0, 0.2, 0.0]])  # one blended point of a neighbour, far out
+    assert narrowest_width_m(np.vstack([box @ rotation.T, stray])) == pytest.approx(0.08, abs=0.002)
+    assert narrowest_width_m(np.zeros((0, 3))) == 0.0
+
+
+def ring_points(radius_m: float, height_m: float, wall_m: float = 0.004, spacing_m: float = 0.003) -> np.ndarray:
+    """A bowl-like hollow cylinder: outer and inner wall, the rim and a floor (z up from 0)."""
+    def circle(r):
+        count = max(8, int(2 * np.pi * r / spacing_m))
+        angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+        return np.column_stack([r * np.cos(angles), r * np.sin(angles)])
+    heights = np.arange(0.0, height_m + 1e-9, spacing_m)
+    walls = [np.column_stack([np.repeat(circle(r), len(heights), axis=0), np.tile(heights, len(circle(r)))])
+             for r in (radius_m, radius_m - wall_m)]
+    rim = np.column_stack([circle(radius_m - wall_m / 2), np.full(len(circle(radius_m - wall_m / 2)), height_m)])
+    floor = [np.column_stack([circle(r), np.full(len(circle(r)), 0.003)])
+             for r in np.arange(spacing_m, radius_m - wall_m, spacing_m)]
+    return np.vstack(walls + [rim] + floor)
+
+
+@pytest.mark.parametrize("shape, too_wide", [("box", True), ("bowl", False)])
+def test_a_refusal_says_the_object_is_too_wide_only_when_no_neighbour_is_to_blame(shape, too_wide):
+    """A 12 x 8 cm box (the hand closes on 7.6 cm) has no grasp anywhere: the refusal says it is too wide, as no
+    view or retry helps. A 14 cm bowl under a plate has none either, but alone it is grasped at its rim: its
+    refusal must not blame its width."""
+    if shape == "box":
+        thing = box_points([-0.06, -0.04, 0.0], [0.06, 0.04, 0.07])
+        thing = thing[thing[:, 2] > 1e-6]
+        neighbour = box_points([0.09, -0.04, 0.0], [0.12, 0.04, 0.05])
+    else:
+        thing = ring_points(0.07, 0.05)
+        neighbour = box_points([-0.12, -0.12, 0.056], [0.12, 0.12, 0.058])  # a tray laid over it
+    table = table_points(0.2)
+    points = np.vstack([thing, neighbour, table])
+    on = np.r_[np.ones(len(thing), bool), np.zeros(len(neighbour) + len(table), bool)]
+    grasps = plan_grasps(points, upward_normals(points), on.astype(float), on, on, on, GraspParams(table_z_m=0.0))
+    assert not grasps
+    assert grasps.reason.startswith("it is ") == too_wide, grasps.reason
+    if too_wide:
+        assert "0.080 m across at its narrowest, more than the 0.076 m the fingers close on" in grasps.reason
+    alone = np.vstack([thing, table])
+    on_alone = np.r_[np.ones(len(thing), bool), np.zeros(len(table), bool)]
+    found_alone = plan_grasps(alone, upward_normals(alone), on_alone.astype(float), on_alone, on_alone, on_alone,
+                              GraspParams(table_z_m=0.0))
+    assert bool(found_alone) != too_wide

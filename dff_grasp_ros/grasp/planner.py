@@ -126,6 +126,7 @@ class GraspList(list):
 
 
 NO_PAIR = "no two points of it fit between the fingers"
+TOO_WIDE = "across at its narrowest, more than"  # in the reason of a refusal that no view or retry can change
 NO_POSE = "no hand pose around it clears the table"
 ALL_COLLIDE = "every hand pose tried touches something seen, at the grasp or on the approach"
 
@@ -216,11 +217,11 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
         return GraspList.none("nothing to grasp")
     pairs, approaches = _contact_pairs(points_m, normals, target, touchable, object_mask, params, rng)
     if len(pairs) == 0:
-        return GraspList.none(NO_PAIR)
+        return GraspList.none(_too_wide(points_m[target], gripper) + NO_PAIR)
     centroid = points_m[object_mask].mean(axis=0) if object_mask.any() else points_m[target].mean(axis=0)
     candidates = _candidates(pairs, approaches, points_m, point_relevancy, centroid, params)
     if len(candidates.pair) == 0:
-        return GraspList.none(NO_POSE)
+        return GraspList.none(_too_wide(points_m[target], gripper) + NO_POSE)
     if obstacles is None:
         floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
         obstacles = Obstacles.from_points(points_m, floor)
@@ -240,7 +241,39 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
                           approach_m=params.standoff_m)
     tally = RejectionTally()
     grasps = _best_free(candidates, pairs, checker, params, tally)
-    return GraspList(grasps) if grasps else GraspList.none(f"{ALL_COLLIDE} ({tally.summary()})")
+    if grasps:
+        return GraspList(grasps)
+    reason = f"{ALL_COLLIDE} ({tally.summary()})"
+    alone = held.on_object  # the object's own points: would a pose be free were its neighbours gone?
+    if _too_wide(points_m[target], gripper) and not _best_free(
+            candidates, pairs, HandChecker(gripper, obstacles.points_m[local][alone], HeldObject(
+                held.scene[alone], held.on_object[alone], held.touchable[alone], held.relevancy[alone]),
+                params.clearance_cap_m, approach_m=params.standoff_m), params, RejectionTally()):
+        reason = _too_wide(points_m[target], gripper) + reason
+    return GraspList.none(reason)
+
+
+def narrowest_width_m(points_m: np.ndarray, directions: int = 180, trim: float = 0.01) -> float:
+    """The smallest extent of ``points_m`` across any horizontal direction (the footprint's narrowest width), with
+    the ``trim`` share of points at each side ignored (a fused cloud's stray points). A hand closing
+    horizontally needs at least this opening."""
+    if len(points_m) == 0:
+        return 0.0
+    angles = np.linspace(0.0, np.pi, directions, endpoint=False)
+    across = np.asarray(points_m, dtype=np.float64)[:, :2] @ np.stack([np.cos(angles), np.sin(angles)])
+    low, high = np.quantile(across, [trim, 1.0 - trim], axis=0)
+    return float((high - low).min())
+
+
+def _too_wide(points_m: np.ndarray, gripper: ParallelJawGripper) -> str:
+    """The start of a refusal's reason when what was asked for is wider, in every horizontal direction, than the
+    fingers close on: no view or retry helps; another hand (or a suction cup) does. A hollow object wider than
+    that (a bowl) is grasped at its rim: where poses were checked, the planner says so only when none would be
+    free even with the object's neighbours gone."""
+    width_m = narrowest_width_m(points_m)
+    if width_m <= gripper.max_width_m:
+        return ""
+    return f"it is {width_m:.3f} m {TOO_WIDE} the {gripper.max_width_m:.3f} m the fingers close on; "
 
 
 def _hand_extent_m(gripper: ParallelJawGripper) -> float:

@@ -11,7 +11,7 @@ with the remaining objects at their rest poses: the scene YAML's poses, since a 
 neighbour a pick nudged is back in place for the next pick, and the camera renders it there too). Whatever
 physics lifted is taken out: the asked object (cleared), or another one (a wrong-object lift, counted, and taken
 out too, as a cell would drop it in the output bin). An object whose pick failed is asked for once more after the
-others (``retry``), when its neighbours may be gone.
+others (``retry``), when its neighbours may be gone; not one refused as too wide for the hand.
 
 Picks per hour: the cleared objects over the time of every attempt, each the measured query and scene-update
 compute time plus ``arm_motion_s`` per executed grasp (approach, lift, place, back to the overview pose: a
@@ -29,6 +29,7 @@ import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.grasp.planner import TOO_WIDE
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
@@ -40,7 +41,7 @@ from dff_grasp_ros.synthetic.spec import Scene
 
 DEFAULT_ARM_MOTION_S = 6.0
 # Failure causes, as the report counts them; each attempt has one (or "" when the asked object was lifted).
-CAUSES = ("refused: no free grasp", "refused: not found", "refused: other", "collided", "slipped", "missed",
+CAUSES = ("refused: too wide for the hand", "refused: no free grasp", "refused: not found", "refused: other", "collided", "slipped", "missed",
           "lifted_other")
 
 
@@ -167,6 +168,8 @@ def failure_cause(answer: Answer, outcome: str) -> str:
     """One of CAUSES (or "" for a lift of the asked object)."""
     if answer.success:
         return "" if outcome == "lifted" else outcome
+    if TOO_WIDE in answer.message:
+        return "refused: too wide for the hand"
     if "no collision-free grasp" in answer.message:
         return "refused: no free grasp"
     if "not found" in answer.message:
@@ -207,7 +210,8 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
                 world.remove(lifted)
                 if not world.empty:
                     attempt.update_s = update(world)
-        if attempt.cause and attempt_no == 1 and retry:
+        # Retried once after the others (a neighbour may have been in the way), unless no pick can change it.
+        if attempt.cause and attempt.cause != "refused: too wide for the hand" and attempt_no == 1 and retry:
             queue.append((object_id, prompt, 2))
         attempts.append(attempt)
         log(f"[clear] {prompt!r} (attempt {attempt_no}): {attempt.outcome}"
