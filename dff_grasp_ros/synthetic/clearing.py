@@ -41,8 +41,8 @@ from dff_grasp_ros.synthetic.spec import Scene
 
 DEFAULT_ARM_MOTION_S = 6.0
 # Failure causes, as the report counts them; each attempt has one (or "" when the asked object was lifted).
-CAUSES = ("refused: too wide for the hand", "refused: no free grasp", "refused: not found", "refused: other", "collided", "slipped", "missed",
-          "lifted_other")
+CAUSES = ("refused: too wide for the hand", "refused: no free grasp", "refused: not found", "refused: other",
+          "collided", "slipped", "missed", "lifted_other")
 
 
 @dataclass(frozen=True)
