@@ -83,6 +83,23 @@ def test_value_noise_is_a_deterministic_smooth_function_of_position() -> None:
     assert not np.allclose(value_noise(points, 0.05, seed=9), first)
 
 
+def test_value_noise_of_a_point_does_not_depend_on_the_others_in_the_batch() -> None:
+    """A render hashes the lattice of a view's bounding grid once; a point far off makes that grid too large and
+    takes the per-point hash: the values are the same bits either way, and those of before the grid existed (the
+    pinned values: a texture that shifted would change every rendered scene and cached teacher label)."""
+    dense = np.random.default_rng(2).uniform(-0.4, 0.4, (5000, 2))
+    far = np.vstack([dense, [[900.0, -900.0]]])
+    assert np.array_equal(value_noise(dense, 0.012, seed=2), value_noise(far, 0.012, seed=2)[:-1])
+    volume = np.random.default_rng(3).uniform(-0.2, 0.2, (3000, 3))
+    assert np.array_equal(value_noise(volume, 0.012, seed=3),
+                          value_noise(np.vstack([volume, [[50.0, 50.0, 50.0]]]), 0.012, seed=3)[:-1])
+    pinned = value_noise(np.array([[0.1, -0.2], [0.31, 0.05], [-0.7, 0.9]]), 0.012, seed=2)
+    assert pinned.tolist() == [0.7165621519088745, 0.6135804653167725, 0.4639955759048462]
+    pinned = value_noise(np.array([[0.1, -0.2, 0.3], [-0.05, 0.02, 0.11]]), 0.012, seed=3)
+    assert pinned.tolist() == [0.17109033465385437, 0.6938318610191345]
+    assert value_noise(np.zeros((0, 3)), 0.012).shape == (0,)
+
+
 def test_look_at_is_optical_with_no_roll() -> None:
     pose = look_at_optical(np.array([0.5, 0.0, 0.4]), np.zeros(3))
     rotation = pose[:3, :3]

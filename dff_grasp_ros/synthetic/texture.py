@@ -37,13 +37,31 @@ def value_noise(points_m: np.ndarray, cell_m: float, seed: int = 0) -> np.ndarra
     frac = scaled - base
     weight = frac * frac * (3 - 2 * frac)  # smoothstep: no creases at cell borders
     corners = np.array(list(itertools.product((0, 1), repeat=dims)))  # first axis varies slowest
-    lattice = (base.astype(np.int64)[:, None, :] + corners[None]).reshape(-1, dims)
-    values = _hash01(lattice, seed).reshape((count,) + (2,) * dims)
+    base = base.astype(np.int64)
+    values = _corner_values(base, corners, seed).reshape((count,) + (2,) * dims)
     weight = weight.astype(np.float32)
     for axis in range(dims):  # blend away one axis at a time, first to last
         w = weight[:, axis].reshape((count,) + (1,) * (dims - axis - 1))
         values = values[:, 0] * (1 - w) + values[:, 1] * w
     return values
+
+
+def _corner_values(base: np.ndarray, corners: np.ndarray, seed: int) -> np.ndarray:
+    """:func:`_hash01` of every point's cell corners (N, 2**D), the same values either way: hashed once per
+    lattice point of the points' bounding grid when that grid is small (a view's table holds ~300k pixels over a
+    few thousand lattice points: the per-pixel hash was a third of a render), else per point and corner."""
+    count, dims = base.shape
+    if count:
+        low = base.min(axis=0)
+        extent = base.max(axis=0) - low + 2
+        if np.prod(extent.astype(np.float64)) <= max(4 * count, 1 << 16):
+            axes = [np.arange(lo, lo + n) for lo, n in zip(low, extent)]
+            grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dims)
+            table = _hash01(grid, seed).reshape(tuple(extent))
+            local = base - low
+            return np.stack([table[tuple((local + corner).T)] for corner in corners], axis=1)
+    lattice = (base[:, None, :] + corners[None]).reshape(-1, dims)
+    return _hash01(lattice, seed)
 
 
 def table_albedo(points_m: np.ndarray) -> np.ndarray:
