@@ -244,12 +244,13 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     if grasps:
         return GraspList(grasps)
     reason = f"{ALL_COLLIDE} ({tally.summary()})"
+    too_wide = _too_wide(points_m[target], gripper)
     alone = held.on_object  # the object's own points: would a pose be free were its neighbours gone?
-    if _too_wide(points_m[target], gripper) and not _best_free(
+    if too_wide and not _best_free(
             candidates, pairs, HandChecker(gripper, obstacles.points_m[local][alone], HeldObject(
                 held.scene[alone], held.on_object[alone], held.touchable[alone], held.relevancy[alone]),
                 params.clearance_cap_m, approach_m=params.standoff_m), params, RejectionTally()):
-        reason = _too_wide(points_m[target], gripper) + reason
+        reason = too_wide + reason
     return GraspList.none(reason)
 
 

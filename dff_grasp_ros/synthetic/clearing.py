@@ -41,7 +41,8 @@ from dff_grasp_ros.synthetic.spec import Scene
 
 DEFAULT_ARM_MOTION_S = 6.0
 # Failure causes, as the report counts them; each attempt has one (or "" when the asked object was lifted).
-CAUSES = ("refused: too wide for the hand", "refused: no free grasp", "refused: not found", "refused: other",
+TOO_WIDE_CAUSE = "refused: too wide for the hand"  # no pick of another object can change it: not asked again
+CAUSES = (TOO_WIDE_CAUSE, "refused: no free grasp", "refused: not found", "refused: other",
           "collided", "slipped", "missed", "lifted_other")
 
 
@@ -169,7 +170,7 @@ def failure_cause(answer: Answer, outcome: str) -> str:
     if answer.success:
         return "" if outcome == "lifted" else outcome
     if TOO_WIDE in answer.message:
-        return "refused: too wide for the hand"
+        return TOO_WIDE_CAUSE
     if "no collision-free grasp" in answer.message:
         return "refused: no free grasp"
     if "not found" in answer.message:
@@ -211,7 +212,7 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
                 if not world.empty:
                     attempt.update_s = update(world)
         # Retried once after the others (a neighbour may have been in the way), unless no pick can change it.
-        if attempt.cause and attempt.cause != "refused: too wide for the hand" and attempt_no == 1 and retry:
+        if attempt.cause and attempt.cause != TOO_WIDE_CAUSE and attempt_no == 1 and retry:
             queue.append((object_id, prompt, 2))
         attempts.append(attempt)
         log(f"[clear] {prompt!r} (attempt {attempt_no}): {attempt.outcome}"
