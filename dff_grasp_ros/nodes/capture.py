@@ -99,10 +99,10 @@ class CaptureNode(Node):
             request_subscription(self, Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
                                  callback_group=streams),
             request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
-                                     qos, callback_group=streams),
+                                 qos, callback_group=streams),
             # Arrivals, seen apart from the stream callbacks: those may be busy writing views.
             request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_arrival, sensor_qos(depth=1),
-                                     callback_group=MutuallyExclusiveCallbackGroup())]
+                                 callback_group=MutuallyExclusiveCallbackGroup())]
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
                                                       lambda m: self.feed("pose", m), qos, callback_group=streams))

@@ -168,7 +168,7 @@ class QueryNode(Node):
             request_subscription(self, Image, self.p.depth_topic, lambda m: waiter.add("depth", m), qos,
                                  callback_group=group),
             request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: waiter.add("camera_info", m),
-                                     qos, callback_group=group)]
+                                 qos, callback_group=group)]
         if self.tf_buffer is None:
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
                                                       lambda m: waiter.add("pose", m), qos, callback_group=group))
