@@ -312,15 +312,15 @@ def ask_over_ros(prompt: str) -> Any:
     the CLI client's node start-up and discovery are not the cell's)."""
     from dff_grasp_ros import clients
     from dff_grasp_ros.synthetic.clearing import Answer
-    from dff_grasp_ros.synthetic.judge import answer_pose
+    from dff_grasp_ros.synthetic.judge import answer_pose, answer_pre_grasp
 
     response = clients.query_object(prompt)
     answer = clients.response_to_json(response)
     if not response.success:
         return Answer(False, response.message, compute_s=float(response.latency_s))
     rotation, position, opening = answer_pose(answer)
-    pre = np.asarray(answer["grasp"]["pre_grasp_position_m"], dtype=np.float64)
-    return Answer(True, response.message, rotation, position, opening, pre, float(response.latency_s))
+    return Answer(True, response.message, rotation, position, opening, answer_pre_grasp(answer),
+                  float(response.latency_s))
 
 
 def update_over_ros(world: Any) -> float:

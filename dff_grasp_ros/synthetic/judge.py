@@ -158,15 +158,23 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError(f"the answer's grasp is out of reach: position_m {position.tolist()} (at most "
                          f"{MAX_ANSWER_DISTANCE_M:g} m from the base), opening {opening:g} m (at most "
                          f"{MAX_ANSWER_OPENING_M:g} m)")
-    pre = grasp.get("pre_grasp_position_m")
-    if pre is not None:
-        try:
-            pre_m = np.asarray(pre, dtype=np.float64).reshape(3)
-        except (TypeError, ValueError):
-            raise ValueError(f"the answer's pre_grasp_position_m must be 3 numbers, got {pre!r:.60}") from None
-        if not np.isfinite(pre_m).all() or np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
-            raise ValueError(f"the answer's pre_grasp_position_m {pre_m.tolist()} is not a reachable position")
+    answer_pre_grasp(answer)  # a malformed pre-grasp position makes the whole answer unusable
     return rotation, position, opening
+
+
+def answer_pre_grasp(answer: dict[str, Any]) -> np.ndarray | None:
+    """The pre-grasp position (3,) of an answer's grasp, None when it gives none (execution then backs off along
+    the approach); ValueError when it is malformed or out of reach. Call :func:`answer_pose` first."""
+    pre = answer["grasp"].get("pre_grasp_position_m")
+    if pre is None:
+        return None
+    try:
+        pre_m = np.asarray(pre, dtype=np.float64).reshape(3)
+    except (TypeError, ValueError):
+        raise ValueError(f"the answer's pre_grasp_position_m must be 3 numbers, got {pre!r:.60}") from None
+    if not np.isfinite(pre_m).all() or np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
+        raise ValueError(f"the answer's pre_grasp_position_m {pre_m.tolist()} is not a reachable position")
+    return pre_m
 
 
 def asked_target(ground_truth: dict[str, Any], prompt: str) -> tuple[int | None, str | None]:

@@ -27,7 +27,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
-from dff_grasp_ros.synthetic.judge import answer_pose, asked_target
+from dff_grasp_ros.synthetic.judge import answer_pose, answer_pre_grasp, asked_target
 from dff_grasp_ros.synthetic.physics.model import FINGER_CLOSED_TARGET_M, TIMESTEP_S, PhysicsScene, physics_scene
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -290,5 +290,5 @@ def execute_answer(scene: Scene | str, answer: dict[str, Any], prompt: str | Non
     object_id, _ = asked_target(truth if truth is not None else ground_truth(scene, points_per_part=1), prompt)
     if object_id is None:
         raise ValueError(f"{prompt!r} names no object of scene {scene.name!r}: there is nothing to lift")
-    pre = answer["grasp"].get("pre_grasp_position_m")
-    return execute_grasp(scene, object_id, rotation, position_m, opening_m, pre, gripper, record)
+    return execute_grasp(scene, object_id, rotation, position_m, opening_m, answer_pre_grasp(answer), gripper,
+                         record)
