@@ -391,6 +391,17 @@ def cmd_bringup(args: argparse.Namespace) -> int:
     return run_until_signal(start(plan))
 
 
+def _check_prompts(prompts: list[str]) -> None:
+    """Refuse, before a scan and a training that take a minute, a ``--prompt`` no query could ever answer."""
+    from dff_grasp_ros.query.prompt import PromptError, parse_prompt
+
+    for prompt in prompts:
+        try:
+            parse_prompt(prompt)
+        except PromptError as err:
+            raise UsageError(f"--prompt {prompt!r}: {err}") from None
+
+
 @command("demo")
 def cmd_demo(args: argparse.Namespace) -> int:
     from dff_grasp_ros.demo import run_demo
@@ -406,6 +417,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                          arm_motion_s=DEFAULT_ARM_MOTION_S if args.arm_motion_s is None else args.arm_motion_s)
     if args.arm_motion_s is not None:
         raise UsageError("--arm-motion-s goes with --clear")
+    _check_prompts(args.prompts or [])
     return run_demo(scene=args.scene, device=args.device, out_dir=args.out, steps=args.steps or None,
                     method=args.method or None, prompts=args.prompts)
 

@@ -71,3 +71,15 @@ def test_clear_and_update_scene_arguments_are_checked_before_any_work(capsys):
     assert main(["update-scene", "--timeout", "-1", "--json"]) == EXIT_FAILED
     out, err = capsys.readouterr()
     assert json.loads(out)["success"] is False and "update timeout must be between 0" in err
+
+
+@pytest.mark.parametrize("prompt, fault", [("", "prompt is empty"), ("  ", "prompt is empty"),
+                                           (";handle", "no object before ';'"), ("mug\x07", "control character")])
+def test_a_demo_prompt_that_can_never_be_answered_is_refused_before_the_scan(prompt, fault, monkeypatch, capsys):
+    import dff_grasp_ros.demo
+
+    started = []
+    monkeypatch.setattr(dff_grasp_ros.demo, "run_demo", lambda **kwargs: started.append(kwargs) or 0)
+    assert main(["demo", "--prompt", "mug handle", "--prompt", prompt]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert not started and "--prompt" in err and fault in err and len(err.strip().splitlines()) == 1
