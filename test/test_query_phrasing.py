@@ -107,3 +107,17 @@ def test_words_that_only_look_like_grammar_are_kept(prompt):
     """A digit inside a name, a part word that is also a place ("top", "bottom") and a plural are no reason to
     refuse: "mugs" is answered with one mug (many singular objects end in "s": glass, pliers)."""
     assert parse_prompt(prompt).object_phrase
+
+
+@pytest.mark.parametrize("prompt, answer", [
+    ("green_mug", None), ("purple_mug_handle", None), ("red_mug", RED_MUG), ("blue_mug_handle", BLUE_MUG),
+])
+def test_an_underscore_joins_no_words(two_mugs, prompt, answer):
+    """Before: "green_mug" grasped the blue mug and "purple_mug_handle" the red mug's handle: one word to a split on
+    spaces, the colour escaped the comparison with the other colours (a name written as an identifier)."""
+    prepared, truth = two_mugs
+    result = plan_query(prepared, encode, prompt)
+    if answer is None:
+        assert not result.success and result.message.startswith("not found: no "), result.message
+    else:
+        assert result.success and touched(truth, result) == {answer}, result.message

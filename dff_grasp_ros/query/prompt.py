@@ -11,7 +11,7 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
 
 Leading requests and determiners ("could you pick up the ...", "I want a ...") and trailing politeness ("...,
 please", "... now") are dropped; capitals, extra spaces, curly apostrophes, full-width letters and punctuation
-around the words do not change the answer.
+around the words and underscores ("green_mug") do not change the answer.
 
 **What a prompt must not ask.** The query finds one object by what it looks like; it cannot resolve grammar that a
 text encoder flattens into a bag of words (CLIP, like the synthetic teacher, embeds "not the red mug" close to
@@ -54,8 +54,10 @@ _LEADING_FILLERS = ("please", "kindly", "could you", "can you", "would you", "wi
                     "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any")
 _TRAILING_FILLERS = ("please", "thanks", "thank you", "for me", "now")
 _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
-# Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle").
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "\u00b4": "'"})
+# Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle"), and the underscore of names written
+# as identifiers ("green_mug"): one word to a split on spaces, it hid the colour from the comparison with the others.
+_SAME_CHARACTERS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'",
+                                  "\u00b4": "'", "_": " "})
 
 # The prompt grammar the query cannot resolve (see the module docstring): word -> what it asks.
 _NEGATION = ("not", "no", "never", "without", "except", "excluding", "but", "don't", "dont", "nothing", "none",
@@ -167,7 +169,7 @@ def validate_prompt(prompt: str | bytes, max_chars: int = MAX_PROMPT_CHARS) -> s
     for index, char in enumerate(prompt):
         if unicodedata.category(char) in ("Cc", "Cf") and char != " ":
             raise PromptError(f"prompt contains a control character (U+{ord(char):04X} at position {index})")
-    text = " ".join(unicodedata.normalize("NFKC", prompt).translate(_APOSTROPHES).split()).lower()
+    text = " ".join(unicodedata.normalize("NFKC", prompt).translate(_SAME_CHARACTERS).split()).lower()
     if not text:
         raise PromptError("prompt is empty: say what to grasp, e.g. 'mug handle'")
     return text
