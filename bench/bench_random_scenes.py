@@ -3,6 +3,7 @@
 
     OMP_NUM_THREADS=1 python bench/bench_random_scenes.py [--seed 0] [--scenes 10] [--tote-share 0.4]
         [--touch-share 0.5] [--blur-m 0] [--no-physics] [--only INDEX ...] [--json out.json] [--yaml-dir DIR]
+        [--family standard|phrasing|all]
 
 Each scene is drawn from ``--seed``: 1-7 objects of random catalogue types, colours and yaws (a type may repeat in
 another colour), about half of them slid against an object already placed until they touch; ``--tote-share`` of the
@@ -21,6 +22,13 @@ Wrong object: a finger's first contact on another object than the asked one (wha
 physics lifting another object. Every wrong-object answer, every answered absent / nonsense prompt and every
 exception is listed with its reproduction: ``--seed S --only I`` and the prompt. ``--blur-m`` averages the ideal
 cloud's language and DINO features over that radius, as a trained field blurs them across object borders.
+
+``--family phrasing`` asks, for three objects of each scene, the prompt phrased as users phrase it
+(``phrasings_of``): same meaning as "<colour> <type> [<part>]" (capitals, spaces, punctuation, underscores,
+requests and politeness, possessives and of/on phrases), which must be answered on the object and parse to the
+canonical prompt's phrases (so any text encoder, CLIP too, is asked the same text); and what should be refused
+(plurals, two objects, negation, places, counts, misspellings, unknown words, nothing left, very long), each with
+the objects an answer may touch. Counted per category: answered on an allowed object / wrong object / refused.
 """
 from __future__ import annotations
 
