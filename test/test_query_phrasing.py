@@ -59,6 +59,8 @@ def test_a_negated_prompt_is_refused_never_grasped_on_what_it_names(two_mugs, pr
     ("handle of the red mug next to the spatula", "place or comparison ('next to')"),
     ("the spatula near the red mug", "place or comparison ('near')"),
     ("the biggest mug", "place or comparison ('biggest')"), ("mug on the right", "place or comparison ('on')"),
+    ("the mug at the back", "place or comparison ('at')"), ("the mug together with the spatula", "more than one"),
+    ("the mug apart from the red one", "not to grasp"),
 ])
 def test_several_things_a_number_or_a_place_are_refused_before_encoding(two_mugs, prompt, says):
     """Before: "2 red mugs", "handle of the red mug next to the spatula" and "red or blue mug" were grasped (the

@@ -61,8 +61,9 @@ _SAME_CHARACTERS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "
 
 # The prompt grammar the query cannot resolve (see the module docstring): word -> what it asks.
 _NEGATION = ("not", "no", "never", "without", "except", "excluding", "but", "don't", "dont", "nothing", "none",
-             "neither", "nor", "instead", "besides", "other than")
-_SEVERAL = ("and", "or", "&", "+", "/", "plus", "either", "as well as")
+             "neither", "nor", "instead", "besides", "other than", "rather than", "apart from", "aside from", "exclude")
+_SEVERAL = ("and", "or", "&", "+", "/", "plus", "either", "as well as", "along with", "together with", "then",
+            "also")
 _COUNT = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen",
           "pair", "couple", "both", "all", "every", "each", "several", "few", "many", "multiple")
 _PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest", "nearer", "close to", "closest",
@@ -70,7 +71,8 @@ _PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest"
           "among", "above", "below", "under", "underneath", "beneath", "over", "on", "in", "inside", "into", "onto",
           "at", "by", "against", "around", "middle", "center", "centre", "corner", "biggest", "largest", "smallest",
           "tallest", "shortest", "bigger", "larger", "smaller", "taller", "first", "second", "third", "last",
-          "other", "another")
+          "other", "another", "back", "rear", "upper", "lower", "nearby", "adjacent", "opposite", "beyond", "across",
+          "toward", "towards", "within", "outside")
 _ORDINAL_OR_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
 
 
