@@ -221,7 +221,8 @@ def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
         if part is not None:
             parts = [(f"the {name}'s {part}", "possessive"), (f"{part} of the {name}", "possessive"),
                      (f"the {name}\u2019s {part}", "possessive"), (f"{name.title()} {part.upper()}.", "capitals"),
-                     (f"the {part} on the {name}", "possessive"), (f"{obj.color}_{kind}_{part}", "punctuation")]
+                     (f"the {part} on the {name}", "possessive"), (f"{obj.color}_{kind}_{part}", "punctuation"),
+                     (f"pick up the {name} by its {part}", "possessive")]
             if unique:
                 parts += [(f"the {kind}'s {part}", "possessive"), (f"{part} of the {kind}", "possessive")]
             asked += [(p, c, own, index, part) for p, c in parts]

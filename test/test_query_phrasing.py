@@ -59,7 +59,8 @@ def test_a_negated_prompt_is_refused_never_grasped_on_what_it_names(two_mugs, pr
     ("handle of the red mug next to the spatula", "place or comparison ('next to')"),
     ("the spatula near the red mug", "place or comparison ('near')"),
     ("the biggest mug", "place or comparison ('biggest')"), ("mug on the right", "place or comparison ('on')"),
-    ("the mug at the back", "place or comparison ('at')"), ("the mug together with the spatula", "more than one"),
+    ("the mug at the back", "place or comparison ('at')"), ("the mug by the spatula", "place or comparison ('by')"),
+    ("the mug together with the spatula", "more than one"),
     ("the mug apart from the red one", "not to grasp"),
 ])
 def test_several_things_a_number_or_a_place_are_refused_before_encoding(two_mugs, prompt, says):
@@ -77,7 +78,8 @@ def test_several_things_a_number_or_a_place_are_refused_before_encoding(two_mugs
     ("\uff52\uff45\uff44 \uff4d\uff55\uff47", "red mug"),  # full-width letters
     ("the red mug's handle", "red mug handle"), ("the red mug\u2019s handle", "red mug handle"),
     ("handle of the red mug", "red mug handle"), ("the handle on the red mug", "red mug handle"),
-    ("RED MUG HANDLE.", "red mug handle"),
+    ("RED MUG HANDLE.", "red mug handle"), ("pick up the red mug by its handle", "red mug handle"),
+    ("grab the red mug at the handle, please", "red mug handle"),
 ])
 def test_a_phrasing_of_the_same_meaning_reaches_the_encoder_as_the_canonical_prompt(prompt, canonical):
     """Before: "the red mug’s handle" (a phone's apostrophe) was asked as "red mug s", "lift the red mug now" as the
@@ -88,6 +90,7 @@ def test_a_phrasing_of_the_same_meaning_reaches_the_encoder_as_the_canonical_pro
 
 @pytest.mark.parametrize("prompt, object_id", [
     ("lift the red mug now", RED_MUG), ("the handle on the blue mug", BLUE_MUG), ("Blue Mug\u2019s handle.", BLUE_MUG),
+    ("pick up the blue mug by its handle", BLUE_MUG),
     ("could you pick up the red mug, please", RED_MUG),
 ])
 def test_phrasings_of_the_same_meaning_grasp_the_asked_object(two_mugs, prompt, object_id):

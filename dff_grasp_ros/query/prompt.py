@@ -7,6 +7,7 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
 * ``"mug's handle"`` – possessive;
 * ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word;
 * ``"the handle on the mug"`` – "<known part word> on <object>", read as "of";
+* ``"the mug by its handle"``, ``"the mug at the handle"`` – "<object> by/at <known part word>";
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
 
 Leading requests and determiners ("could you pick up the ...", "I want a ...") and trailing politeness ("...,
@@ -188,7 +189,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         if not object_phrase:
             raise PromptError(f"no object before ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         return ParsedPrompt(text, object_phrase, part_phrase or None)
-    phrase = _clean(_part_on_object(text, part_words).replace("'s ", " "))
+    phrase = _clean(_part_phrasings(text, part_words).replace("'s ", " "))
     if not phrase:
         raise PromptError(f"prompt {text!r} names nothing to grasp")
     match = _PART_OF_OBJECT.match(phrase)
@@ -198,15 +199,20 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
     return ParsedPrompt(text, object_phrase, part_phrase)
 
 
-def _part_on_object(text: str, part_words: tuple[str, ...]) -> str:
-    """``text`` with "<known part word> on <...>" read as "<part> of <...>": "the handle on the mug"."""
+def _part_phrasings(text: str, part_words: tuple[str, ...]) -> str:
+    """``text`` with the ways of naming a part by a place word read as the plain forms: "the handle on the mug" as
+    "the handle of the mug", "the mug by its handle" / "at the handle" as "the mug handle". Only with a known part
+    word: "the mug by the bowl" names a place and stays for :func:`_refuse_unresolvable` to refuse."""
+    if not part_words:
+        return text
     parts = "|".join(re.escape(w) for w in sorted(part_words, key=len, reverse=True))
-    return re.sub(rf"\b({parts}) on ", r"\1 of ", text) if parts else text
+    text = re.sub(rf"\b({parts}) on ", r"\1 of ", text)
+    return re.sub(rf" (?:by|at) (?:the |its |their |a |an )?({parts})\b", r" \1", text)
 
 
 def _refuse_unresolvable(text: str, part_words: tuple[str, ...]) -> None:
     """:class:`PromptError` when ``text`` (validated) asks what the query cannot resolve (module docstring)."""
-    words = re.findall(r"[\w']+|[&+/]", _part_on_object(text, part_words).replace("'s ", " "))
+    words = re.findall(r"[\w']+|[&+/]", _part_phrasings(text, part_words).replace("'s ", " "))
     joined = f" {' '.join(words)} "
 
     def first(phrases: tuple[str, ...]) -> str | None:
