@@ -3,6 +3,7 @@
 Accepted forms (case-insensitive, surrounding whitespace ignored):
 
 * ``"mug handle"``, ``"blue mug handle"`` – a trailing known part word is the part;
+* ``"handle blue mug"``, ``"blue handle mug"`` – so is a leading one (after any attribute words) before a name;
 * ``"the handle of the mug"`` – "<part> of <object>";
 * ``"mug's handle"`` – possessive;
 * ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word;
@@ -179,7 +180,8 @@ def validate_prompt(prompt: str | bytes, max_chars: int = MAX_PROMPT_CHARS) -> s
 
 
 def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART_WORDS,
-                 max_chars: int = MAX_PROMPT_CHARS) -> ParsedPrompt:
+                 max_chars: int = MAX_PROMPT_CHARS,
+                 attribute_words: tuple[str, ...] = DEFAULT_ATTRIBUTE_WORDS) -> ParsedPrompt:
     """Validate ``prompt`` and split it into object and part phrases (see the module docstring)."""
     text = validate_prompt(prompt, max_chars)
     _refuse_unresolvable(text, part_words)
@@ -196,6 +198,8 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
     if match:
         return ParsedPrompt(text, _clean(match["object"]), _clean(match["part"]))
     object_phrase, part_phrase = _split_trailing_part(phrase, part_words)
+    if part_phrase is None:
+        object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
     return ParsedPrompt(text, object_phrase, part_phrase)
 
 
@@ -240,6 +244,20 @@ def _split_trailing_part(phrase: str, part_words: tuple[str, ...]) -> tuple[str,
         candidate = " ".join(words[-size:])
         if candidate in part_words:
             return " ".join(words[:-size]), candidate
+    return phrase, None
+
+
+def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_words: tuple[str, ...]
+                        ) -> tuple[str, str | None]:
+    """"handle blue mug", "blue handle mug": a known part word that starts the name (after any attribute words) and
+    is followed by more of it is the part of the rest. Read as one name, "handle mug" also fits every other
+    object's handle: on a blurred field a blue screwdriver's handle, where "blue" won by more, was grasped."""
+    words = phrase.split()
+    start = next((i for i, w in enumerate(words) if w not in attribute_words), len(words))
+    for size in range(len(words) - start - 1, 0, -1):
+        candidate, rest = " ".join(words[start:start + size]), words[start + size:]
+        if candidate in part_words and any(w not in attribute_words for w in rest):
+            return " ".join(words[:start] + rest), candidate
     return phrase, None
 
 
