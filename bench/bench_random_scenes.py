@@ -25,10 +25,11 @@ cloud's language and DINO features over that radius, as a trained field blurs th
 
 ``--family phrasing`` asks, for three objects of each scene, the prompt phrased as users phrase it
 (``phrasings_of``): same meaning as "<colour> <type> [<part>]" (capitals, spaces, punctuation, underscores,
-requests and politeness, possessives and of/on phrases), which must be answered on the object and parse to the
-canonical prompt's phrases (so any text encoder, CLIP too, is asked the same text); and what should be refused
-(plurals, two objects, negation, places, counts, misspellings, unknown words, nothing left, very long), each with
-the objects an answer may touch. Counted per category: answered on an allowed object / wrong object / refused.
+requests and politeness, possessives, of/on/by phrases, word order), which must be answered on the object and
+parse to the canonical prompt's phrases (so any text encoder, CLIP too, is asked the same text; "mug red" is
+asked as "mug red"); and what should be refused (plurals, two objects, negation, places, counts, misspellings,
+unknown words, nothing left, very long), each with the objects an answer may touch. Counted per category:
+answered on an allowed object / wrong object / refused.
 """
 from __future__ import annotations
 
@@ -186,7 +187,7 @@ class Row:
 # The prompt-phrasing family (--family phrasing): how users phrase prompts. "Same meaning" categories must be
 # answered like their canonical prompt, on the asked object; the others should be refused, and if answered, only
 # on an object in the row's ``allowed`` set (anything else is a wrong object).
-SAME_MEANING = ("capitals", "whitespace", "punctuation", "politeness", "possessive")
+SAME_MEANING = ("capitals", "whitespace", "punctuation", "politeness", "possessive", "word order")
 SHOULD_REFUSE = ("plural", "two objects", "negation", "spatial", "count", "misspelling", "unknown word",
                  "nothing left", "very long")
 PHRASING_CATEGORIES = SAME_MEANING + SHOULD_REFUSE
@@ -216,13 +217,15 @@ def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
                 (f"{obj.color}_{kind}", "punctuation"),
                 (f"the {name}", "politeness"), (f"pick up the {name} please", "politeness"),
                 (f"Could you grab the {name}, please?", "politeness"), (f"{name}, please", "politeness"),
-                (f"I want the {name}", "politeness"), (f"lift the {name} now", "politeness")]
+                (f"I want the {name}", "politeness"), (f"lift the {name} now", "politeness"),
+                (f"{kind} {obj.color}", "word order")]
         asked += [(p, c, own, index, None) for p, c in same]
         if part is not None:
             parts = [(f"the {name}'s {part}", "possessive"), (f"{part} of the {name}", "possessive"),
                      (f"the {name}\u2019s {part}", "possessive"), (f"{name.title()} {part.upper()}.", "capitals"),
                      (f"the {part} on the {name}", "possessive"), (f"{obj.color}_{kind}_{part}", "punctuation"),
-                     (f"pick up the {name} by its {part}", "possessive")]
+                     (f"pick up the {name} by its {part}", "possessive"), (f"{part} {name}", "word order"),
+                     (f"{obj.color} {part} {kind}", "word order")]
             if unique:
                 parts += [(f"the {kind}'s {part}", "possessive"), (f"{part} of the {kind}", "possessive")]
             asked += [(p, c, own, index, part) for p, c in parts]
