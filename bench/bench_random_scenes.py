@@ -190,7 +190,8 @@ class Row:
 SAME_MEANING = ("capitals", "whitespace", "punctuation", "politeness", "possessive", "word order")
 SHOULD_REFUSE = ("plural", "two objects", "negation", "spatial", "count", "misspelling", "unknown word",
                  "nothing left", "very long")
-PHRASING_CATEGORIES = SAME_MEANING + SHOULD_REFUSE
+TYPE_ONLY = "type only"  # "mug handle" where the scene has two mugs: answered on either, never on another object
+PHRASING_CATEGORIES = SAME_MEANING + (TYPE_ONLY,) + SHOULD_REFUSE
 
 
 def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
@@ -229,6 +230,10 @@ def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
             if unique:
                 parts += [(f"the {kind}'s {part}", "possessive"), (f"{part} of the {kind}", "possessive")]
             asked += [(p, c, own, index, part) for p, c in parts]
+            if not unique:
+                asked.append((f"{kind} {part}", TYPE_ONLY, of_kind[kind], index, part))
+        if not unique:
+            asked.append((kind, TYPE_ONLY, of_kind[kind], index, None))
         refuse: list[tuple[str, str, tuple[int, ...]]] = [
             (f"{name}s", "plural", own), (f"{kind}s", "plural", of_kind[kind]),
             (f"not the {name}", "negation", tuple(others)), (f"anything but the {name}", "negation", tuple(others)),
@@ -390,7 +395,8 @@ def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
         chosen = [r for r in rows if r.category == category]
         if not chosen:
             continue
-        lines.append(f"| {category} | {'answer' if category in SAME_MEANING else 'refuse'} | {len(chosen)} | "
+        should = "answer" if category in SAME_MEANING else "any of the type" if category == TYPE_ONLY else "refuse"
+        lines.append(f"| {category} | {should} | {len(chosen)} | "
                      f"{sum(r.answered and not r.wrong_object for r in chosen)} | "
                      f"{sum(r.wrong_object for r in chosen)} | {sum(not r.answered for r in chosen)} | "
                      f"{sum(bool(r.exception) for r in chosen)} | "
