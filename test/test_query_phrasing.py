@@ -107,10 +107,12 @@ def test_a_prompt_with_nothing_left_to_ask_is_refused(prompt):
 
 
 @pytest.mark.parametrize("prompt", ["m8 bolt", "bottom of the mug", "top of the box", "mug;handle", "mugs",
-                                    "teapot;spout thing", "the handle of the navy mug", "tasse à café"])
+                                    "teapot;spout thing", "the handle of the navy mug", "tasse à café",
+                                    "first aid kit", "center punch", "a pair of pliers"])
 def test_words_that_only_look_like_grammar_are_kept(prompt):
-    """A digit inside a name, a part word that is also a place ("top", "bottom") and a plural are no reason to
-    refuse: "mugs" is answered with one mug (many singular objects end in "s": glass, pliers)."""
+    """A digit inside a name, a part word that is also a place ("top", "bottom"), a plural and names that start
+    with a word like an ordinal or a place are no reason to refuse: "mugs" is answered with one mug (many singular
+    objects end in "s": glass, pliers)."""
     assert parse_prompt(prompt).object_phrase
 
 

@@ -53,7 +53,7 @@ DEFAULT_ATTRIBUTE_WORDS: tuple[str, ...] = (
 # embedding; so does trailing politeness.
 _LEADING_FILLERS = ("please", "kindly", "could you", "can you", "would you", "will you", "i want", "i need",
                     "i'd like", "i would like", "bring me", "give me", "hand me", "pick up", "pick", "lift up", "lift",
-                    "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any")
+                    "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any", "pair of")
 _TRAILING_FILLERS = ("please", "thanks", "thank you", "for me", "now")
 _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
 # Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle"), and the underscore of names written
@@ -61,18 +61,20 @@ _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<o
 _SAME_CHARACTERS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'",
                                   "\u00b4": "'", "_": " "})
 
-# The prompt grammar the query cannot resolve (see the module docstring): word -> what it asks.
+# Words of the prompt grammar the query cannot resolve (see the module docstring), by what they ask. Words that
+# also start common object names are left out ("first aid kit", "center punch", "pair of pliers"): a leading word
+# like them is compared with the attribute words in its place and refused unless the scene confirms it.
 _NEGATION = ("not", "no", "never", "without", "except", "excluding", "but", "don't", "dont", "nothing", "none",
              "neither", "nor", "instead", "besides", "other than", "rather than", "apart from", "aside from", "exclude")
 _SEVERAL = ("and", "or", "&", "+", "/", "plus", "either", "as well as", "along with", "together with", "then",
             "also")
 _COUNT = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen",
-          "pair", "couple", "both", "all", "every", "each", "several", "few", "many", "multiple")
+          "couple", "both", "all", "every", "each", "several", "few", "many", "multiple")
 _PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest", "nearer", "close to", "closest",
           "closer", "far", "farthest", "furthest", "farther", "further", "beside", "behind", "front", "between",
           "among", "above", "below", "under", "underneath", "beneath", "over", "on", "in", "inside", "into", "onto",
-          "at", "by", "against", "around", "middle", "center", "centre", "corner", "biggest", "largest", "smallest",
-          "tallest", "shortest", "bigger", "larger", "smaller", "taller", "first", "second", "third", "last",
+          "at", "by", "against", "around", "middle", "corner", "biggest", "largest", "smallest",
+          "tallest", "shortest", "bigger", "larger", "smaller", "taller", "second", "third", "last",
           "other", "another", "back", "rear", "upper", "lower", "nearby", "adjacent", "opposite", "beyond", "across",
           "toward", "towards", "within", "outside")
 _ORDINAL_OR_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
@@ -263,7 +265,7 @@ def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_word
 
 def _clean(phrase: str) -> str:
     phrase = " ".join(re.sub(r"[^\w\s'-]", " ", phrase).split())
-    while phrase not in _LEADING_FILLERS + _TRAILING_FILLERS:  # one filler at a time, longest listed first
+    while phrase not in _LEADING_FILLERS + _TRAILING_FILLERS:  # one filler at a time ("pick up" before "pick")
         leading = next((f for f in _LEADING_FILLERS if phrase.startswith(f + " ")), None)
         trailing = next((f for f in _TRAILING_FILLERS if phrase.endswith(" " + f)), None)
         if leading is None and trailing is None:
