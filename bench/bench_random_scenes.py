@@ -3,6 +3,7 @@
 
     OMP_NUM_THREADS=1 python bench/bench_random_scenes.py [--seed 0] [--scenes 10] [--tote-share 0.4]
         [--touch-share 0.5] [--blur-m 0] [--no-physics] [--only INDEX ...] [--json out.json] [--yaml-dir DIR]
+        [--family standard|phrasing|all]
 
 Each scene is drawn from ``--seed``: 1-7 objects of random catalogue types, colours and yaws (a type may repeat in
 another colour), about half of them slid against an object already placed until they touch; ``--tote-share`` of the
@@ -21,6 +22,14 @@ Wrong object: a finger's first contact on another object than the asked one (wha
 physics lifting another object. Every wrong-object answer, every answered absent / nonsense prompt and every
 exception is listed with its reproduction: ``--seed S --only I`` and the prompt. ``--blur-m`` averages the ideal
 cloud's language and DINO features over that radius, as a trained field blurs them across object borders.
+
+``--family phrasing`` asks, for three objects of each scene, the prompt phrased as users phrase it
+(``phrasings_of``): same meaning as "<colour> <type> [<part>]" (capitals, spaces, punctuation, underscores,
+requests and politeness, possessives, of/on/by phrases, word order), which must be answered on the object and
+parse to the canonical prompt's phrases (so any text encoder, CLIP too, is asked the same text; "mug red" is
+asked as "mug red"); and what should be refused (plurals, two objects, negation, places, counts, misspellings,
+unknown words, nothing left, very long), each with the objects an answer may touch. Counted per category:
+answered on an allowed object / wrong object / refused.
 """
 from __future__ import annotations
 
@@ -42,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.prompt import PromptError, parse_prompt
 from dff_grasp_ros.scene_cloud import SceneCloud
 from dff_grasp_ros.synthetic import ground_truth, load_scene, vocabulary
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
@@ -169,6 +179,99 @@ class Row:
     outcome: str = "-"  # physics
     physics_message: str = ""
     exception: str = ""
+    category: str = ""  # phrasing family: the kind of phrasing (see PHRASING_CATEGORIES)
+    allowed: tuple[int, ...] = ()  # phrasing family: the objects an answer may touch (empty: none)
+    same_text: bool | None = None  # same-meaning phrasings: parsed to the canonical prompt's object and part phrases
+
+
+# The prompt-phrasing family (--family phrasing): how users phrase prompts. "Same meaning" categories must be
+# answered like their canonical prompt, on the asked object; the others should be refused, and if answered, only
+# on an object in the row's ``allowed`` set (anything else is a wrong object).
+SAME_MEANING = ("capitals", "whitespace", "punctuation", "politeness", "possessive", "word order")
+SHOULD_REFUSE = ("plural", "two objects", "negation", "spatial", "count", "misspelling", "unknown word",
+                 "nothing left", "very long")
+TYPE_ONLY = "type only"  # "mug handle" where the scene has two mugs: answered on either, never on another object
+PHRASING_CATEGORIES = SAME_MEANING + (TYPE_ONLY,) + SHOULD_REFUSE
+
+
+def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
+                 ) -> list[tuple[str, str, tuple[int, ...], int | None, str | None]]:
+    """(prompt, category, allowed object ids, asked object id, asked part) of the phrasing family on one scene,
+    for ``per_scene`` objects drawn from it (all categories for each)."""
+    objects = scene.objects
+    kinds = Counter(o.type for o in objects)
+    of_kind = {k: tuple(i for i, o in enumerate(objects) if o.type == k) for k in kinds}
+    asked: list[tuple[str, str, tuple[int, ...], int | None, str | None]] = []
+    chosen = rng.permutation(len(objects))[:per_scene]
+    for index in (int(i) for i in chosen):
+        obj = objects[index]
+        name, kind, own = f"{obj.color} {obj.type}", obj.type, (index,)
+        part = next((p for p in OBJECT_PARTS[kind] if p != "body"), None)
+        others = [i for i in range(len(objects)) if i != index]
+        other = objects[others[int(rng.integers(len(others)))]] if others else None
+        other_id = objects.index(other) if other is not None else None
+        unique = kinds[kind] == 1
+        other_colour = str(rng.choice([c for c in COLOUR_ALBEDO if c != obj.color]))
+        same_colour_mugs = tuple(i for i in of_kind.get("mug", ()) if objects[i].color == obj.color)
+        same = [(name.title(), "capitals"), (name.upper(), "capitals"), (f"  {obj.color}   {kind} ", "whitespace"),
+                (f"{name}.", "punctuation"), (f"{name}?!", "punctuation"), (f"\"{name}\"", "punctuation"),
+                (f"{obj.color}_{kind}", "punctuation"),
+                (f"the {name}", "politeness"), (f"pick up the {name} please", "politeness"),
+                (f"Could you grab the {name}, please?", "politeness"), (f"{name}, please", "politeness"),
+                (f"I want the {name}", "politeness"), (f"lift the {name} now", "politeness"),
+                (f"{kind} {obj.color}", "word order")]
+        asked += [(p, c, own, index, None) for p, c in same]
+        if part is not None:
+            parts = [(f"the {name}'s {part}", "possessive"), (f"{part} of the {name}", "possessive"),
+                     (f"the {name}\u2019s {part}", "possessive"), (f"{name.title()} {part.upper()}.", "capitals"),
+                     (f"the {part} on the {name}", "possessive"), (f"{obj.color}_{kind}_{part}", "punctuation"),
+                     (f"pick up the {name} by its {part}", "possessive"), (f"{part} {name}", "word order"),
+                     (f"{obj.color} {part} {kind}", "word order")]
+            if unique:
+                parts += [(f"the {kind}'s {part}", "possessive"), (f"{part} of the {kind}", "possessive")]
+            asked += [(p, c, own, index, part) for p, c in parts]
+            if not unique:
+                asked.append((f"{kind} {part}", TYPE_ONLY, of_kind[kind], index, part))
+        if not unique:
+            asked.append((kind, TYPE_ONLY, of_kind[kind], index, None))
+        refuse: list[tuple[str, str, tuple[int, ...]]] = [
+            (f"{name}s", "plural", own), (f"{kind}s", "plural", of_kind[kind]),
+            (f"not the {name}", "negation", tuple(others)), (f"anything but the {name}", "negation", tuple(others)),
+            (f"everything except the {kind}", "negation", tuple(i for i in others if objects[i].type != kind)),
+            (f"no {name}", "negation", tuple(others)),
+            (f"two {kind}s", "count", of_kind[kind]), (f"2 {name}s", "count", own),
+            (f"both {kind}s", "count", of_kind[kind]),
+            (f"{obj.color} {kind[1]}{kind[0]}{kind[2:]}", "misspelling", own),
+            (f"{kind[:-1]}", "misspelling", own), (f"{kind}{kind[-1]}", "misspelling", own),
+            (f"{obj.color} thermos", "unknown word", ()), (f"{obj.color} gizmo", "unknown word", ()),
+            ("the", "nothing left", ()), ("please pick up", "nothing left", ()), ("?!", "nothing left", ()),
+            ("\U0001F642", "nothing left", ()), ("\u2615", "nothing left", ()),
+            (f"{name} " + "really " * 30, "very long", own),
+            ("could you please, if it is not too much trouble, carefully pick up the " + name
+             + " for me and then hold it still for a moment, thank you", "very long", own),
+            (f"{obj.color} or {other_colour} {kind}", "two objects", own),
+            (f"{kind} or {name}", "two objects", of_kind[kind]),
+            # the synthetic teacher, like CLIP, knows "cup" for a mug: a mug of the asked colour may answer it
+            (f"{obj.color} cup", "unknown word", same_colour_mugs),
+            (f"left {kind}", "spatial", own if unique else ()), (f"the {kind} on the right", "spatial",
+                                                                    own if unique else ()),
+        ]
+        if other is not None:
+            pair = (index, other_id)
+            refuse += [(f"{name} and {other.color} {other.type}", "two objects", pair),
+                       (f"{name} or {other.color} {other.type}", "two objects", pair),
+                       (f"{name}, {other.color} {other.type}", "two objects", pair),
+                       (f"{name} & {other.color} {other.type}", "two objects", pair),
+                       (f"{other.color} {other.type} and the {name}", "two objects", pair),
+                       (f"{name} next to the {other.color} {other.type}", "spatial", own),
+                       (f"the {other.type} near the {name}", "spatial", (other_id,)),
+                       (f"{name} behind the {other.type}", "spatial", own),
+                       (f"the {name}, not the {other.color} {other.type}", "negation", own),
+                       (f"{name} without the {other.type}", "negation", own)]
+            if part is not None:
+                refuse.append((f"{part} of the {name} next to the {other.type}", "spatial", own))
+        asked += [(p, c, a, index, None) for p, c, a in refuse]
+    return asked
 
 
 def prompts_of(truth: dict[str, Any], scene: Scene, rng: np.random.Generator
@@ -219,11 +322,21 @@ def blurred(cloud: SceneCloud, radius_m: float) -> SceneCloud:
                    dino=unit_rows(average @ cloud.dino).astype(np.float32))
 
 
+def _phrases(prompt: str) -> tuple[str, str | None] | None:
+    """(object phrase, part phrase) the query parses ``prompt`` into; None when it refuses the prompt."""
+    try:
+        parsed = parse_prompt(prompt, QueryParams().part_words)
+    except PromptError:
+        return None
+    return parsed.object_phrase, parsed.part_phrase
+
+
 def encode(phrases: list[str]) -> np.ndarray:
     return np.stack([vocabulary.embed_phrase(p) for p in phrases])
 
 
-def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool, blur_m: float = 0.0) -> list[Row]:
+def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool, blur_m: float = 0.0,
+              family: str = "standard") -> list[Row]:
     from dff_grasp_ros.synthetic.physics import execute_grasp, physics_scene
 
     truth_json = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
@@ -231,9 +344,18 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
     params = QueryParams()
     prepared = prepare_query_cloud(blurred(scene_cloud_from_ground_truth(truth_json), blur_m), params)
     rows = []
-    for prompt, kind, object_id, part in prompts_of(truth_json, scene, rng):
-        row = Row(index, prompt, kind, object_id, part, False, "")
+    questions: list[tuple[str, str, int | None, str | None, str, tuple[int, ...]]] = []
+    if family in ("standard", "all"):
+        questions += [(p, k, i, part, "", ()) for p, k, i, part in prompts_of(truth_json, scene, rng)]
+    if family in ("phrasing", "all"):
+        questions += [(p, "phrasing", i, part, c, a) for p, c, a, i, part in phrasings_of(scene, rng)]
+    for prompt, kind, object_id, part, category, allowed in questions:
+        row = Row(index, prompt, kind, object_id, part, False, "", category=category, allowed=allowed)
         rows.append(row)
+        if category in SAME_MEANING:  # what any text encoder (CLIP too) is then asked is the canonical text
+            obj = scene.objects[object_id]
+            named = [obj.color, obj.type] if obj.color in prompt.lower() else [obj.type]  # "the mug's handle"
+            row.same_text = _phrases(prompt) == _phrases(" ".join(named + ([part] if part else [])))
         try:
             result = plan_query(prepared, encode, prompt, params)
         except Exception:  # plan_query promises never to raise
@@ -249,7 +371,8 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
             verdict = judge_grasp(truth, g.rotation, g.position_m, g.opening_m, params.grasp.gripper, object_id,
                                   part, 0.0)
             row.verdict = verdict.label
-            row.wrong_object = any(i >= 0 and i != object_id for i in verdict.contact_object_ids)
+            fine = row.allowed if row.kind == "phrasing" else (object_id,)
+            row.wrong_object = any(i >= 0 and i not in fine for i in verdict.contact_object_ids)
             if physics:
                 execution = execute_grasp(scene, object_id, g.rotation, g.position_m, g.opening_m,
                                           g.pre_grasp_position_m, params.grasp.gripper, record=False)
@@ -263,7 +386,44 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
     return rows
 
 
+def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
+    """Per category of the phrasing family: answered on an allowed object / wrong object / refused."""
+    rows = [r for r in rows if r.kind == "phrasing"]
+    lines = ["| category | should | prompts | answered, allowed object | wrong object | refused | exceptions | "
+             "parsed as the canonical prompt |", "|---|---|---|---|---|---|---|---|"]
+    for category in PHRASING_CATEGORIES:
+        chosen = [r for r in rows if r.category == category]
+        if not chosen:
+            continue
+        should = "answer" if category in SAME_MEANING else "any of the type" if category == TYPE_ONLY else "refuse"
+        lines.append(f"| {category} | {should} | {len(chosen)} | "
+                     f"{sum(r.answered and not r.wrong_object for r in chosen)} | "
+                     f"{sum(r.wrong_object for r in chosen)} | {sum(not r.answered for r in chosen)} | "
+                     f"{sum(bool(r.exception) for r in chosen)} | "
+                     + (f"{sum(bool(r.same_text) for r in chosen)} |" if category in SAME_MEANING else "- |"))
+
+    def repro(r: Row) -> str:
+        return f"--seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r}"
+
+    sections = [("Phrasing: wrong-object answers", [r for r in rows if r.wrong_object]),
+                ("Phrasing: answered, should be refused",
+                 [r for r in rows if r.answered and not r.wrong_object and r.category in SHOULD_REFUSE]),
+                ("Phrasing: same meaning, refused", [r for r in rows if not r.answered and r.category in SAME_MEANING]),
+                ("Phrasing: same meaning, parsed differently from the canonical prompt",
+                 [r for r in rows if r.same_text is False]),
+                ("Phrasing: exceptions", [r for r in rows if r.exception])]
+    for title, chosen in sections:
+        lines.append(f"\n**{title}** ({len(chosen)})")
+        for r in chosen:
+            detail = r.exception.strip().splitlines()[-1] if r.exception else r.message
+            lines.append(f"- {repro(r)} [{r.category}]: {r.verdict}: {detail}")
+    return "\n".join(lines)
+
+
 def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
+    rows = [r for r in rows if r.kind != "phrasing"]
+    if not rows:
+        return ""
     asked = [r for r in rows if r.object_id is not None]
     refusable = [r for r in rows if r.object_id is None]
     lines = ["| prompts on present objects | answered | correct (judge) | wrong_object | collides | wrong_part | "
@@ -309,6 +469,8 @@ def main() -> None:
     parser.add_argument("--no-physics", action="store_true", help="judge by points only")
     parser.add_argument("--yaml-dir", type=Path, help="keep the scenes' YAML files here")
     parser.add_argument("--json", type=Path, help="write every row here")
+    parser.add_argument("--family", choices=("standard", "phrasing", "all"), default="standard",
+                        help="the prompts asked: the standard family, the phrasing family, or both")
     args = parser.parse_args()
     started = time.monotonic()
     scenes = random_scenes(args.seed, args.scenes, args.tote_share, args.yaml_dir, args.touch_share)
@@ -318,7 +480,7 @@ def main() -> None:
             continue
         rng = np.random.default_rng([args.seed, index])
         scene_started = time.monotonic()
-        scene_rows = run_scene(index, scene, rng, not args.no_physics, args.blur_m)
+        scene_rows = run_scene(index, scene, rng, not args.no_physics, args.blur_m, args.family)
         rows += scene_rows
         objects = ", ".join(f"{o.color} {o.type}" for o in scene.objects)
         print(f"[{index}] {'tote' if scene.tote else 'table'}: {objects}: "
@@ -328,6 +490,8 @@ def main() -> None:
     print(f"\n{len(scenes) if not args.only else len(args.only)} scenes, seed {args.seed}, "
           f"{time.monotonic() - started:.0f} s\n")
     print(summary(rows, scenes, args.seed))
+    if args.family != "standard":
+        print(phrasing_summary(rows, scenes, args.seed))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
 

@@ -180,7 +180,7 @@ class _QueryFailure(Exception):
 
 def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | bytes,
           params: QueryParams) -> QueryResult:
-    parsed = parse_prompt(prompt, params.part_words, params.max_prompt_chars)
+    parsed = parse_prompt(prompt, params.part_words, params.max_prompt_chars, params.attribute_words)
     if prepared.valid_count < params.grouping.seed_neighbours:
         raise _QueryFailure(QueryResult(False, f"scene cloud has only {prepared.valid_count} usable points", parsed))
     dim = prepared.language.shape[1]

@@ -3,10 +3,26 @@
 Accepted forms (case-insensitive, surrounding whitespace ignored):
 
 * ``"mug handle"``, ``"blue mug handle"`` – a trailing known part word is the part;
+* ``"handle blue mug"``, ``"blue handle mug"`` – so is a leading one (after any attribute words) before a name;
 * ``"the handle of the mug"`` – "<part> of <object>";
 * ``"mug's handle"`` – possessive;
 * ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word;
+* ``"the handle on the mug"`` – "<known part word> on <object>", read as "of";
+* ``"the mug by its handle"``, ``"the mug at the handle"`` – "<object> by/at <known part word>";
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
+
+Leading requests and determiners ("could you pick up the ...", "I want a ...") and trailing politeness ("...,
+please", "... now") are dropped; capitals, extra spaces, curly apostrophes, full-width letters and punctuation
+around the words and underscores ("green_mug") do not change the answer.
+
+**What a prompt must not ask.** The query finds one object by what it looks like; it cannot resolve grammar that a
+text encoder flattens into a bag of words (CLIP, like the synthetic teacher, embeds "not the red mug" close to
+"red mug"). A prompt that says what *not* to grasp ("not the red mug", "anything but the mug"), asks for several
+things ("mug and bowl", "red or blue mug", "mug, bowl"), a number of them ("two mugs", "both mugs") or picks an
+object by place or comparison ("left mug", "mug next to the bowl", "the biggest box") is refused with a
+:class:`PromptError` that names the word, never answered on the object its nouns name. These are words of the
+prompt's grammar, the same whatever the teacher and the scene, not a list of what a scene may hold. Plurals are
+not refused ("mugs" is answered with one mug): many singular objects end in "s" ("glass", "pliers").
 
 Colours and other attributes stay with the object phrase, because they select *which* object to grasp.
 :func:`name_object` splits the listed attribute words (colours by default) off the object's name, so that the
@@ -33,9 +49,35 @@ DEFAULT_ATTRIBUTE_WORDS: tuple[str, ...] = (
     "silver", "gold",
 )
 
-# Leading determiners and polite/verb fillers carry no meaning for the field and only dilute the text embedding.
-_LEADING_FILLERS = ("please", "pick up", "grasp", "grab", "take", "get", "the", "a", "an")
+# Leading determiners, requests and polite/verb fillers carry no meaning for the field and only dilute the text
+# embedding; so does trailing politeness.
+_LEADING_FILLERS = ("please", "kindly", "could you", "can you", "would you", "will you", "i want", "i need",
+                    "i'd like", "i would like", "bring me", "give me", "hand me", "pick up", "pick", "lift up", "lift",
+                    "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any", "pair of")
+_TRAILING_FILLERS = ("please", "thanks", "thank you", "for me", "now")
 _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
+# Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle"), and the underscore of names written
+# as identifiers ("green_mug"): one word to a split on spaces, it hid the colour from the comparison with the others.
+_SAME_CHARACTERS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'",
+                                  "\u00b4": "'", "_": " "})
+
+# Words of the prompt grammar the query cannot resolve (see the module docstring), by what they ask. Words that
+# also start common object names are left out ("first aid kit", "center punch", "pair of pliers"): a leading word
+# like them is compared with the attribute words in its place and refused unless the scene confirms it.
+_NEGATION = ("not", "no", "never", "without", "except", "excluding", "but", "don't", "dont", "nothing", "none",
+             "neither", "nor", "instead", "besides", "other than", "rather than", "apart from", "aside from", "exclude")
+_SEVERAL = ("and", "or", "&", "+", "/", "plus", "either", "as well as", "along with", "together with", "then",
+            "also")
+_COUNT = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen",
+          "couple", "both", "all", "every", "each", "several", "few", "many", "multiple")
+_PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest", "nearer", "close to", "closest",
+          "closer", "far", "farthest", "furthest", "farther", "further", "beside", "behind", "front", "between",
+          "among", "above", "below", "under", "underneath", "beneath", "over", "on", "in", "inside", "into", "onto",
+          "at", "by", "against", "around", "middle", "corner", "biggest", "largest", "smallest",
+          "tallest", "shortest", "bigger", "larger", "smaller", "taller", "second", "third", "last",
+          "other", "another", "back", "rear", "upper", "lower", "nearby", "adjacent", "opposite", "beyond", "across",
+          "toward", "towards", "within", "outside")
+_ORDINAL_OR_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
 
 
 class PromptError(ValueError):
@@ -133,30 +175,68 @@ def validate_prompt(prompt: str | bytes, max_chars: int = MAX_PROMPT_CHARS) -> s
     for index, char in enumerate(prompt):
         if unicodedata.category(char) in ("Cc", "Cf") and char != " ":
             raise PromptError(f"prompt contains a control character (U+{ord(char):04X} at position {index})")
-    text = " ".join(prompt.split()).lower()
+    text = " ".join(unicodedata.normalize("NFKC", prompt).translate(_SAME_CHARACTERS).split()).lower()
     if not text:
         raise PromptError("prompt is empty: say what to grasp, e.g. 'mug handle'")
     return text
 
 
 def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART_WORDS,
-                 max_chars: int = MAX_PROMPT_CHARS) -> ParsedPrompt:
+                 max_chars: int = MAX_PROMPT_CHARS,
+                 attribute_words: tuple[str, ...] = DEFAULT_ATTRIBUTE_WORDS) -> ParsedPrompt:
     """Validate ``prompt`` and split it into object and part phrases (see the module docstring)."""
     text = validate_prompt(prompt, max_chars)
+    _refuse_unresolvable(text, part_words)
     if ";" in text:
         object_text, _, part_text = text.partition(";")
         object_phrase, part_phrase = _clean(object_text), _clean(part_text.replace(";", " "))
         if not object_phrase:
             raise PromptError(f"no object before ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         return ParsedPrompt(text, object_phrase, part_phrase or None)
-    phrase = _clean(text.replace("'s ", " "))
+    phrase = _clean(_part_phrasings(text, part_words).replace("'s ", " "))
     if not phrase:
         raise PromptError(f"prompt {text!r} names nothing to grasp")
     match = _PART_OF_OBJECT.match(phrase)
     if match:
         return ParsedPrompt(text, _clean(match["object"]), _clean(match["part"]))
     object_phrase, part_phrase = _split_trailing_part(phrase, part_words)
+    if part_phrase is None:
+        object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
     return ParsedPrompt(text, object_phrase, part_phrase)
+
+
+def _part_phrasings(text: str, part_words: tuple[str, ...]) -> str:
+    """``text`` with the ways of naming a part by a place word read as the plain forms: "the handle on the mug" as
+    "the handle of the mug", "the mug by its handle" / "at the handle" as "the mug handle". Only with a known part
+    word: "the mug by the bowl" names a place and stays for :func:`_refuse_unresolvable` to refuse."""
+    if not part_words:
+        return text
+    parts = "|".join(re.escape(w) for w in sorted(part_words, key=len, reverse=True))
+    text = re.sub(rf"\b({parts}) on ", r"\1 of ", text)
+    return re.sub(rf" (?:by|at) (?:the |its |their |a |an )?({parts})\b", r" \1", text)
+
+
+def _refuse_unresolvable(text: str, part_words: tuple[str, ...]) -> None:
+    """:class:`PromptError` when ``text`` (validated) asks what the query cannot resolve (module docstring)."""
+    words = re.findall(r"[\w']+|[&+/]", _part_phrasings(text, part_words).replace("'s ", " "))
+    joined = f" {' '.join(words)} "
+
+    def first(phrases: tuple[str, ...]) -> str | None:
+        found = [p for p in phrases if f" {p} " in joined and p not in part_words]
+        return min(found, key=lambda p: joined.index(f" {p} ")) if found else None
+
+    if word := first(_NEGATION):
+        raise PromptError(f"{text!r} says what not to grasp ('{word}'); the query cannot resolve that: name the one "
+                          f"thing to grasp, e.g. 'red mug'")
+    segments = [s for s in (_clean(part) for part in text.replace(";", " ").split(",")) if s]
+    if (word := first(_SEVERAL)) or len(segments) > 1:
+        raise PromptError(f"{text!r} asks for more than one thing ('{word or ','}'): ask for one at a time, e.g. "
+                          f"'red mug'")
+    if (word := first(_COUNT)) or (word := next((w for w in words if _ORDINAL_OR_NUMBER.match(w)), None)):
+        raise PromptError(f"{text!r} asks for a number of things ('{word}'): ask for one at a time, e.g. 'red mug'")
+    if word := first(_PLACE):
+        raise PromptError(f"{text!r} picks the object by place or comparison ('{word}'), which the query cannot "
+                          f"resolve: name it by its colour and type, e.g. 'red mug'")
 
 
 def _split_trailing_part(phrase: str, part_words: tuple[str, ...]) -> tuple[str, str | None]:
@@ -169,14 +249,26 @@ def _split_trailing_part(phrase: str, part_words: tuple[str, ...]) -> tuple[str,
     return phrase, None
 
 
+def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_words: tuple[str, ...]
+                        ) -> tuple[str, str | None]:
+    """"handle blue mug", "blue handle mug": a known part word that starts the name (after any attribute words) and
+    is followed by more of it is the part of the rest. Read as one name, "handle mug" also fits every other
+    object's handle: on a blurred field a blue screwdriver's handle, where "blue" won by more, was grasped."""
+    words = phrase.split()
+    start = next((i for i, w in enumerate(words) if w not in attribute_words), len(words))
+    for size in range(len(words) - start - 1, 0, -1):
+        candidate, rest = " ".join(words[start:start + size]), words[start + size:]
+        if candidate in part_words and any(w not in attribute_words for w in rest):
+            return " ".join(words[:start] + rest), candidate
+    return phrase, None
+
+
 def _clean(phrase: str) -> str:
     phrase = " ".join(re.sub(r"[^\w\s'-]", " ", phrase).split())
-    changed = True
-    while changed:
-        changed = False
-        for filler in _LEADING_FILLERS:
-            if phrase == filler:
-                return ""
-            if phrase.startswith(filler + " "):
-                phrase, changed = phrase[len(filler) + 1:], True
-    return phrase.strip(" '-")
+    while phrase not in _LEADING_FILLERS + _TRAILING_FILLERS:  # one filler at a time ("pick up" before "pick")
+        leading = next((f for f in _LEADING_FILLERS if phrase.startswith(f + " ")), None)
+        trailing = next((f for f in _TRAILING_FILLERS if phrase.endswith(" " + f)), None)
+        if leading is None and trailing is None:
+            return phrase.strip(" '-")
+        phrase = phrase[len(leading) + 1:] if leading is not None else phrase[:-len(trailing) - 1]
+    return ""
