@@ -23,10 +23,12 @@ import numpy as np
 from dff_grasp_ros import names
 from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.goals import (
+    MAX_UPDATE_TIMEOUT_S,
     check_calibration_request,
     check_capture_request,
     check_scan_request,
     check_train_request,
+    check_update_request,
 )
 
 
@@ -334,15 +336,11 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
                         timeout_s=timeout_s)
 
 
-MAX_UPDATE_TIMEOUT_S = 600.0
 
 
 def update_scene(timeout_s: float = 0.0) -> Any:
     """Ask ``/dff/update_scene`` to carve the served scene with the next camera view (0 = the node's timeout)."""
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not (
-            0 <= timeout_s <= MAX_UPDATE_TIMEOUT_S):
-        raise InputError(f"update timeout must be between 0 (the node's update_timeout_s) and "
-                         f"{MAX_UPDATE_TIMEOUT_S:.0f} s, got {timeout_s!r}")
+    check_update_request(timeout_s)
     from dff_grasp.srv import UpdateScene
 
     # The node waits up to its own timeout (at most MAX_UPDATE_TIMEOUT_S) for a view, then carves.

@@ -13,7 +13,6 @@ relevancy cloud, from the updated scene.
 """
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import replace
 from typing import Any
@@ -30,6 +29,7 @@ from dff_grasp_ros import names
 from dff_grasp_ros.capture.next_view import NextView
 from dff_grasp_ros.carving import CarvingParams
 from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.goals import check_update_request
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.nodes.common import (
     camera_pose_from_tf,
@@ -126,10 +126,7 @@ class QueryNode(Node):
         """Carve the served scene with the next camera view (see the module docstring); every failure is an
         answer, and the served scene is then unchanged."""
         try:
-            timeout_s = float(request.timeout_s)
-            if not math.isfinite(timeout_s) or timeout_s < 0:
-                raise ValueError(f"timeout_s must be a finite number of seconds >= 0 (0 = the node's "
-                                 f"update_timeout_s), got {timeout_s:g}")
+            timeout_s = check_update_request(float(request.timeout_s))
             if self.server.current is None:
                 raise ValueError("no trained field yet: nothing to update (capture views and train one)")
             with self._update_lock:
