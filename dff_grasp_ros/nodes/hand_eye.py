@@ -12,6 +12,7 @@ Thin ROS layer over :mod:`dff_grasp_ros.calibration` and :mod:`dff_grasp_ros.cap
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -94,6 +95,7 @@ class HandEyeNode(Node):
         self.images_seen = 0  # during the current goal
         self.latest_image: Image | None = None
         self.camera: PinholeCamera | None = None
+        self.camera_problem: str | None = None  # why the last CameraInfo was refused, for the goal's result
         self.tool_history = PoseHistory(max_samples=10_000)
         self.warn = Throttle(5.0)
         self.streams = MutuallyExclusiveCallbackGroup()
@@ -180,6 +182,8 @@ class HandEyeNode(Node):
         try:
             camera = PinholeCamera.from_camera_info(msg)
         except ValueError as err:
+            with self.lock:
+                self.camera_problem = one_line(err)
             if self.warn.ready():
                 self.get_logger().warning(f"ignoring CameraInfo on {self.p.camera_info_topic}: {err}")
             return
@@ -234,6 +238,12 @@ class HandEyeNode(Node):
                 goal_handle.abort()
                 return result
             return self.collect_and_solve(goal_handle, request, result)
+        except Exception as err:  # a message no check foresaw: the goal is answered, the node serves on
+            result.success, result.message = False, f"calibration failed: {one_line(err)}"
+            self.get_logger().error(result.message)
+            with contextlib.suppress(Exception):  # already ended (cancelled) before the error
+                goal_handle.abort()
+            return result
         finally:
             with self.lock:
                 self.busy = False
@@ -242,26 +252,29 @@ class HandEyeNode(Node):
         """Why a goal cannot start (checked before anything is subscribed or written)."""
         try:
             check_calibration_request(int(request.num_views), float(request.timeout_s))
-            if request.output_path:  # a result the node cannot write would be lost after the whole session
-                check_output_file(expand_data_dir(request.output_path))
+            # A result the node cannot write would be lost after the whole session: its own folder is checked too.
+            check_output_file(self.result_path(request))
         except (InputError, OSError) as err:
             return one_line(err)
         if 0 < int(request.num_views) < self.p.min_views:
             return f"num_views {request.num_views} is fewer than min_views {self.p.min_views}"
         return None
 
+    def result_path(self, request: CalibrateHandEye.Goal) -> Path:
+        """Where the goal's hand-eye YAML goes: its output_path, else calibration_dir/hand_eye.yaml."""
+        return expand_data_dir(request.output_path) if request.output_path else self.calibration_dir / HAND_EYE_FILE
+
     def collect_and_solve(self, goal_handle, request: CalibrateHandEye.Goal,
                           result: CalibrateHandEye.Result) -> CalibrateHandEye.Result:
         target = int(request.num_views) or self.p.default_views
         timeout_s = float(request.timeout_s)
-        yaml_path = expand_data_dir(request.output_path) if request.output_path else \
-            self.calibration_dir / HAND_EYE_FILE
+        yaml_path = self.result_path(request)
         collector = ViewCollector(self.board, CollectorSettings(
             min_corners=self.p.min_board_corners, min_rotation_between_views_deg=self.p.min_view_rotation_deg),
             keep_images=True)
         self.images_seen = 0
         with self.lock:
-            self.latest_image, self.camera = None, None
+            self.latest_image, self.camera, self.camera_problem = None, None, None
             self.tool_history = PoseHistory(max_samples=10_000)
         camera = CameraWatch(self, self.p.image_topic)
         subscriptions: list[Any] = []
@@ -291,7 +304,7 @@ class HandEyeNode(Node):
     def offer_latest(self, collector: ViewCollector) -> None:
         """Offer the newest unseen image (older ones are skipped: detection is slower than a camera's rate)."""
         with self.lock:
-            image, camera, self.latest_image = self.latest_image, self.camera, None
+            image, camera, camera_problem, self.latest_image = self.latest_image, self.camera, self.camera_problem, None
         if image is None:
             return
         self.images_seen += 1
@@ -299,7 +312,8 @@ class HandEyeNode(Node):
         name = f"t{stamp_ns / NS:.3f}"
         pose = self.tool_pose_at(stamp_ns)
         if camera is None:
-            collector.reject(name, f"no CameraInfo on {self.p.camera_info_topic} yet")
+            collector.reject(name, f"no usable CameraInfo on {self.p.camera_info_topic} yet"
+                                   + (f": the last was refused: {camera_problem}" if camera_problem else ""))
             return
         if pose is None:
             collector.reject(name, f"no tool pose {self.p.base_frame} <- {self.p.tool_frame} within "
@@ -327,6 +341,10 @@ class HandEyeNode(Node):
             solved = calibrate_collected(collector, settings)
         except CalibrationError as err:
             result.message = f"{err}; {rejection_summary(collector.rejected, collector.rejected_count)}"
+            with self.lock:
+                camera_problem = self.camera_problem
+            if collector.camera is None and camera_problem:  # the summary keeps only each reason's first words
+                result.message += f"; CameraInfo on {self.p.camera_info_topic} refused: {camera_problem}"
             self.get_logger().error(result.message)
             goal_handle.abort()
             return result
