@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped
@@ -22,6 +23,7 @@ from std_msgs.msg import String
 from dff_grasp.action import CaptureViews
 from dff_grasp.msg import ScanStatus
 from dff_grasp_ros import names
+from dff_grasp_ros.atomic import check_output_root
 from dff_grasp_ros.capture.scan_end import ScanEndWatch, ScanState
 from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
@@ -64,6 +66,7 @@ class CaptureNode(Node):
         self.p = declare_parameters(self, CaptureParams)
         self.session: CaptureSession | None = None
         self.session_lock = threading.Lock()
+        self.busy = False  # from a goal's acceptance to its end: the session only exists once it executes
         self.scene: dict | None = None  # set when the stream comes from a simulated camera
         self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self.pose_source = "tf" if self.tf_buffer is not None else "topic"
@@ -114,23 +117,32 @@ class CaptureNode(Node):
                                     header_stamp_ns(msg))
 
     def on_goal(self, goal: CaptureViews.Goal) -> GoalResponse:
+        """One capture at a time, reserved here: a second goal accepted before the first had made its session
+        would replace that session, and the first, ending, would cut the second off from the camera."""
         with self.session_lock:
-            busy = self.session is not None
-        if busy:
-            self.get_logger().warning("a capture is already running; goal rejected")
-            return GoalResponse.REJECT
+            if self.busy:
+                self.get_logger().warning("a capture is already running; goal rejected")
+                return GoalResponse.REJECT
+            self.busy = True
         return GoalResponse.ACCEPT
 
     def execute_checked(self, goal_handle) -> CaptureViews.Result:
-        """Refuse an absurd goal with its reason in the result (a rejected ROS goal carries none), else capture."""
+        """Refuse an absurd goal, or one whose dataset could not be written (``datasets_dir`` a file or
+        read-only: found after the whole scan otherwise), with its reason in the result (a rejected ROS goal
+        carries none), else capture."""
         try:
-            check_capture_request(int(goal_handle.request.num_views), float(goal_handle.request.timeout_s))
-        except InputError as err:
-            message = f"goal refused: {one_line(err)}"
-            self.get_logger().warning(message)
-            goal_handle.abort()
-            return CaptureViews.Result(success=False, message=message)
-        return self.execute(goal_handle)
+            try:
+                check_capture_request(int(goal_handle.request.num_views), float(goal_handle.request.timeout_s))
+                check_output_root(Path(self.p.datasets_dir))
+            except (InputError, OSError) as err:
+                message = f"goal refused: {one_line(err)}"
+                self.get_logger().warning(message)
+                goal_handle.abort()
+                return CaptureViews.Result(success=False, message=message)
+            return self.execute(goal_handle)
+        finally:
+            with self.session_lock:
+                self.busy = False
 
     def feed(self, stream: str, msg: Any) -> None:
         with self.session_lock:
