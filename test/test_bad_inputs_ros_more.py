@@ -1,0 +1,275 @@
+"""Bad input to the running nodes that a robot integrator sends by mistake: parameters changed at run time,
+a scene-update wait that never ends, a camera whose CameraInfo OpenCV cannot use, an output folder that became a
+file, two capture goals at once. Each is one answer naming the value at fault, and the node serves the next good
+request. One set of nodes (query, hand_eye, capture) serves the whole file: each start costs seconds."""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from field_fixtures import ground_truth_field
+from ros_helpers import logs, start_nodes, wait_until
+
+from dff_grasp_ros import names
+from dff_grasp_ros.process_group import ProcessGroup
+
+pytestmark = pytest.mark.ros
+
+
+class Nodes:
+    """The running nodes of this file, their folders and their logs."""
+
+    def __init__(self, root: Path, group: ProcessGroup) -> None:
+        self.root, self.group = root, group
+        self.log_dir = root / "logs"
+        self.datasets_dir = root / "datasets"
+        self.calibration_dir = root / "calibration"
+
+    def logs(self) -> str:
+        return logs(self.log_dir)
+
+
+def test_a_second_capture_goal_accepted_before_the_first_executes_is_rejected(tmp_path: Path, monkeypatch):
+    """rclpy accepts a goal, then schedules its execution: the capture node judged "busy" by a session that only
+    execution makes, so a second goal arriving in between was accepted too, replaced the first's session, and
+    the first, ending, cut the second off from the camera. (First in this file: its in-process action server
+    must be gone before the capture node of the fixture serves the same name.)"""
+    import rclpy
+    from rclpy.action import GoalResponse
+
+    from dff_grasp.action import CaptureViews
+    from dff_grasp_ros.nodes.capture import CaptureNode
+
+    class RefusedGoal:
+        request = CaptureViews.Goal(num_views=8, timeout_s=-1.0)
+        aborted = False
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    monkeypatch.setenv("DFF_GRASP_HOME", str(tmp_path))
+    rclpy.init()
+    try:
+        node = CaptureNode()
+        try:
+            assert node.on_goal(CaptureViews.Goal(num_views=8)) == GoalResponse.ACCEPT
+            assert node.on_goal(CaptureViews.Goal(num_views=8)) == GoalResponse.REJECT
+            goal = RefusedGoal()
+            result = node.execute_checked(goal)  # the first goal ends (refused): the node is free again
+            assert goal.aborted and "capture timeout" in result.message, result.message
+            assert node.on_goal(CaptureViews.Goal(num_views=8)) == GoalResponse.ACCEPT
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown()
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory) -> Iterator[Nodes]:
+    root = tmp_path_factory.mktemp("ros_more")
+    env = {"ROS_DOMAIN_ID": os.environ["ROS_DOMAIN_ID"], "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+           "HF_HUB_OFFLINE": "1", "DFF_GRASP_HOME": str(root / "dff_home")}
+    fields = root / "fields"
+    ground_truth_field(fields, scene="two_mugs")
+    with ProcessGroup() as group:
+        running = Nodes(root, group)
+        start_nodes(group, {"query": {"fields_dir": str(fields), "device": "cpu"},
+                            "hand_eye": {"calibration_dir": str(running.calibration_dir), "still_time_s": 0.0},
+                            "capture": {"datasets_dir": str(running.datasets_dir)}}, env, running.log_dir)
+        from dff_grasp_ros.clients import query_object
+
+        assert wait_until(lambda: query_object("red mug handle").success, 60.0), running.logs()
+        yield running
+        assert group.poll_failed() == {}, "every node must survive every request\n" + running.logs()
+
+
+def set_parameter(node: str, name: str, value: Any) -> Any:
+    """``ros2 param set /<node> <name> <value>``: the node's SetParameters service, one result."""
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+
+    from dff_grasp_ros.clients import call_service
+
+    request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+    return call_service(SetParameters, f"/{node}/set_parameters", request, timeout_s=20.0).results[0]
+
+
+def get_parameter(node: str, name: str) -> Any:
+    from rcl_interfaces.srv import GetParameters
+    from rclpy.parameter import parameter_value_to_python
+
+    from dff_grasp_ros.clients import call_service
+
+    reply = call_service(GetParameters, f"/{node}/get_parameters", GetParameters.Request(names=[name]),
+                         timeout_s=20.0)
+    return parameter_value_to_python(reply.values[0])
+
+
+@pytest.mark.parametrize(("node", "name", "value", "says"), [
+    ("query", "relevancy_threshold", math.nan, "must be finite"),
+    ("query", "table_z_m", 0.05, "read when the node starts"),  # in range, yet it would change nothing
+    ("query", "max_candidates", -3, "must be >= 1"),
+    ("capture", "min_views", 0, "must be >= 1"),
+    ("capture", "datasets_dir", "", "must name a folder"),
+    ("hand_eye", "scan_radius_m", 1e9, "must be <= 10.0"),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_a_parameter_set_at_run_time_is_refused_with_the_reason(nodes: Nodes, node: str, name: str, value: Any,
+                                                                 says: str):
+    """The nodes read their parameters once, at start: a run-time change was accepted (`ros2 param set` said
+    "Set parameter successful") and silently ignored, out of range or not."""
+    before = get_parameter(node, name)
+    result = set_parameter(node, name, value)
+    assert not result.successful, f"{node}.{name} = {value!r} was accepted"
+    assert f"{node}.{name}" in result.reason and says in result.reason, result.reason
+    assert "restart" in result.reason and "\n" not in result.reason, result.reason
+    assert get_parameter(node, name) == before
+
+
+def test_a_run_time_parameter_refusal_leaves_the_query_node_serving(nodes: Nodes):
+    from dff_grasp_ros.clients import query_object
+
+    wrong_type = set_parameter("query", "gripper_max_opening_m", "wide")
+    assert not wrong_type.successful and "query.gripper_max_opening_m must be float" in wrong_type.reason
+    assert query_object("blue mug handle").success
+
+
+def test_an_update_scene_wait_beyond_the_limit_is_refused_at_once(nodes: Nodes):
+    """A raw request (`ros2 service call`) bypasses the client's check: 1e9 s held the service (and the update
+    lock) for 31 years."""
+    from dff_grasp.srv import UpdateScene
+    from dff_grasp_ros.clients import call_service, query_object
+
+    for timeout_s in (1e9, 601.0):
+        started = time.monotonic()
+        reply = call_service(UpdateScene, names.UPDATE_SCENE_SERVICE, UpdateScene.Request(timeout_s=timeout_s),
+                             timeout_s=15.0)
+        assert not reply.success and "timeout_s" in reply.message and "600" in reply.message, reply.message
+        assert time.monotonic() - started < 10.0
+    assert query_object("blue mug handle").success
+
+
+def publish_board_camera(stop: threading.Event, distortion: list[float]) -> None:
+    """A camera looking straight at the ChArUco board, its CameraInfo with ``distortion``, and the tool pose at
+    each image's stamp, at 10 Hz until ``stop``."""
+    import cv2
+    import numpy as np
+    from geometry_msgs.msg import PoseStamped
+    from sensor_msgs.msg import CameraInfo, Image
+
+    from dff_grasp_ros.calibration.board import CharucoBoardSpec
+    from dff_grasp_ros.clients import ros_node
+    from dff_grasp_ros.ros_io.image import numpy_to_image
+    from dff_grasp_ros.ros_io.stamp import ns_to_stamp
+
+    grey = CharucoBoardSpec().cv_board().generateImage((640, 480), marginSize=40)
+    rgb = np.ascontiguousarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB))
+    with ros_node("board_camera") as node:
+        image_pub = node.create_publisher(Image, "/camera/color/image_raw", 5)
+        info_pub = node.create_publisher(CameraInfo, "/camera/color/camera_info", 5)
+        tool_pub = node.create_publisher(PoseStamped, "/tool/pose", 50)
+        while not stop.is_set():
+            stamp_ns = node.get_clock().now().nanoseconds
+            info = CameraInfo(height=480, width=640, distortion_model="plumb_bob", d=distortion,
+                              k=[600.0, 0.0, 320.0, 0.0, 600.0, 240.0, 0.0, 0.0, 1.0])
+            info.header.stamp, info.header.frame_id = ns_to_stamp(stamp_ns), "camera_color_optical_frame"
+            tool = PoseStamped()
+            tool.header.stamp, tool.header.frame_id = ns_to_stamp(stamp_ns), "base_link"
+            tool.pose.orientation.w = 1.0
+            info_pub.publish(info)
+            tool_pub.publish(tool)
+            image_pub.publish(numpy_to_image(rgb, "rgb8", frame_id="camera_color_optical_frame", stamp_ns=stamp_ns))
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize(("distortion", "refused"), [((0.1, -0.05, 0.001), True), ((0.1,) * 6, True),
+                                                     ((0.0, 0.0, 0.0), False), ((0.1, -0.05, 0.0, 0.0, 0.01), False)])
+def test_the_camera_model_takes_only_distortions_opencv_can_use(distortion: tuple[float, ...], refused: bool):
+    import numpy as np
+
+    from dff_grasp_ros.calibration.camera import PinholeCamera
+
+    k = (600.0, 0.0, 320.0, 0.0, 600.0, 240.0, 0.0, 0.0, 1.0)
+    if refused:
+        with pytest.raises(ValueError, match=f"distortion has {len(distortion)} coefficients"):
+            PinholeCamera(640, 480, k, distortion)
+    else:
+        assert np.array_equal(PinholeCamera(640, 480, k, distortion).D, distortion if any(distortion) else [])
+
+
+def test_a_calibration_with_a_distortion_opencv_cannot_use_ends_naming_it(nodes: Nodes):
+    """A plumb_bob CameraInfo with 3 coefficients (a driver that dropped p2 and k3): cv2.solvePnP raised inside
+    the goal, rclpy printed a traceback and the goal ended aborted with an empty message."""
+    from dff_grasp.action import CalibrateHandEye
+    from dff_grasp_ros.clients import run_action
+
+    stop = threading.Event()
+    camera = threading.Thread(target=publish_board_camera, args=(stop, [0.1, -0.05, 0.001]), daemon=True)
+    camera.start()
+    try:
+        result = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                            CalibrateHandEye.Goal(num_views=8, timeout_s=4.0), timeout_s=40.0)
+    finally:
+        stop.set()
+        camera.join()
+    assert not result.success
+    assert "distortion" in result.message and "3 coefficients" in result.message, result.message + nodes.logs()
+    assert "Traceback" not in (nodes.log_dir / "hand_eye.log").read_text()
+
+
+def test_a_calibration_folder_that_is_a_file_is_refused_before_collecting(nodes: Nodes):
+    """Without an output_path the result goes to calibration_dir/hand_eye.yaml: a file standing there lost the
+    result after the whole session (the arm had moved through every pose)."""
+    from dff_grasp.action import CalibrateHandEye
+    from dff_grasp_ros.clients import run_action
+
+    nodes.calibration_dir.write_text("not a folder")
+    try:
+        started = time.monotonic()
+        result = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                            CalibrateHandEye.Goal(num_views=8, timeout_s=5.0), timeout_s=40.0)
+        assert not result.success and str(nodes.calibration_dir) in result.message, result.message
+        assert "is a file" in result.message and time.monotonic() - started < 4.0, result.message
+    finally:
+        nodes.calibration_dir.unlink()
+
+
+def test_a_datasets_folder_that_is_a_file_refuses_the_capture_before_it_starts(nodes: Nodes):
+    from dff_grasp.action import CaptureViews
+    from dff_grasp_ros.clients import run_action
+
+    nodes.datasets_dir.write_text("not a folder")
+    try:
+        started = time.monotonic()
+        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=5.0),
+                            timeout_s=40.0)
+        assert not result.success and result.message.startswith("goal refused"), result.message
+        assert str(nodes.datasets_dir) in result.message and "is a file" in result.message, result.message
+        assert time.monotonic() - started < 4.0
+    finally:
+        nodes.datasets_dir.unlink()
+
+
+def test_two_capture_goals_at_once_run_one_capture(nodes: Nodes):
+    """Over DDS, the race of the in-process test above is rarely hit (not in 2 runs before its fix); this checks
+    that the reservation refuses the second goal and frees the node when the first ends."""
+    from dff_grasp.action import CaptureViews
+    from dff_grasp_ros.clients import RosCallError, run_action
+
+    def capture(_: int) -> str:
+        try:
+            result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION,
+                                CaptureViews.Goal(num_views=8, timeout_s=3.0), timeout_s=40.0)
+        except RosCallError as err:
+            return f"refused: {err}"
+        return f"ran: {result.message}"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(capture, range(2)))
+    assert [o.split(":")[0] for o in outcomes] == ["ran", "refused"], outcomes
+    assert "timed out with 0 views" in outcomes[0] and "rejected the goal" in outcomes[1], outcomes
