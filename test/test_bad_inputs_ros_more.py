@@ -273,3 +273,29 @@ def test_two_capture_goals_at_once_run_one_capture(nodes: Nodes):
         outcomes = sorted(pool.map(capture, range(2)))
     assert [o.split(":")[0] for o in outcomes] == ["ran", "refused"], outcomes
     assert "timed out with 0 views" in outcomes[0] and "rejected the goal" in outcomes[1], outcomes
+
+
+def test_a_sim_camera_scan_that_cannot_be_kept_in_memory_stops_it_at_start(tmp_path: Path):
+    """The sim camera renders every view of the scan ahead and keeps them: 10,000 views of 1920x1080 (a valid
+    scene) are 311 GB, and it rendered on until the machine swapped."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from dff_grasp_ros.synthetic import load_scene
+
+    scene = load_scene("tiny").to_dict()
+    scene["camera"] = {"width": 1920, "height": 1080, "fx": 1400.0, "fy": 1400.0}
+    scene["scan"]["views"] = 10_000
+    scene_file = tmp_path / "dense_scan.yaml"
+    scene_file.write_text(yaml.safe_dump(scene))
+    try:
+        done = subprocess.run([sys.executable, "-m", "dff_grasp_ros.nodes.sim_camera", "--ros-args", "-p",
+                               f"scene:={scene_file}"], capture_output=True, text=True, timeout=30,
+                              env=os.environ.copy())
+    except subprocess.TimeoutExpired:
+        pytest.fail("the sim camera started rendering 10,000 views of 1920x1080 ahead")
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[sim_camera]")]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "sim_camera.scene" in lines[0] and "10000 views of 1920x1080" in lines[0] and "GB" in lines[0], lines
