@@ -210,6 +210,8 @@ class CaptureNode(Node):
                 session.abort()
                 result.message = (f"{ended} with {session.kept} views (< min_views {self.p.min_views}); "
                                   f"rejected: {self._reasons(stats)}; nothing written")
+                if session.most_rejected():  # the counts say how often, this says what to fix
+                    result.message += f"; most rejected: {session.most_rejected()}"
                 goal_handle.abort()
                 return result
             path = session.finish({"scene": self.scene} if self.scene else None)
