@@ -154,6 +154,32 @@ def test_an_update_scene_wait_beyond_the_limit_is_refused_at_once(nodes: Nodes):
     assert query_object("blue mug handle").success
 
 
+def test_a_field_announced_again_and_again_is_loaded_once(nodes: Nodes):
+    """A script re-announcing the served field (30 FieldReady in a burst): each started a load thread, and the
+    node reloaded the same field 30 times over (~1 s each here), throwing away any scene update each time; the
+    field announced after them waited behind them all."""
+    from rclpy.duration import Duration
+
+    from dff_grasp.msg import FieldReady
+    from dff_grasp_ros.clients import query_object, ros_node
+    from dff_grasp_ros.nodes.common import latched_qos
+
+    served = nodes.root / "fields" / "gt_field"
+    other = ground_truth_field(nodes.root / "other_fields", scene="two_mugs", name="field_b")
+    log = nodes.log_dir / "query.log"
+    loads_before = log.read_text().count("serving field")
+    with ros_node("eager_trainer") as node:
+        publisher = node.create_publisher(FieldReady, names.FIELD_READY_TOPIC, latched_qos(depth=50))
+        assert wait_until(lambda: publisher.get_subscription_count() > 0, 10.0)
+        for _ in range(30):
+            publisher.publish(FieldReady(field_path=str(served), language_teacher="synthetic"))
+        publisher.publish(FieldReady(field_path=str(other), language_teacher="synthetic"))
+        publisher.wait_for_all_acked(Duration(seconds=10))
+        assert wait_until(lambda: f"serving field {other}" in log.read_text(), 20.0), nodes.logs()
+    assert log.read_text().count("serving field") - loads_before == 1, log.read_text()[-3000:]
+    assert query_object("blue mug handle").success
+
+
 def publish_board_camera(stop: threading.Event, distortion: list[float]) -> None:
     """A camera looking straight at the ChArUco board, its CameraInfo with ``distortion``, and the tool pose at
     each image's stamp, at 10 Hz until ``stop``."""

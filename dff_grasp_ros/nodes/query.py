@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped
@@ -44,6 +45,7 @@ from dff_grasp_ros.nodes.params import QueryNodeParams
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
 from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
+from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
 from dff_grasp_ros.serving import FieldServer, ServedField
 from dff_grasp_ros.teachers.base import teacher_configs
 
@@ -80,7 +82,10 @@ class QueryNode(Node):
         self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m)
         self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
                             callback_group=ReentrantCallbackGroup())
+        self._reload_state = threading.Lock()  # guards the two below
         self._reload_thread: threading.Thread | None = None
+        self._pending_reload: str | None = None  # the next field to load ('' = the newest), None = nothing
+        self._served_files: tuple | None = None  # files_signature() of the field loaded last
         self.reload_async(None)
         # The teachers' code (torch: ~4 s to import) loads now, in the background, instead of when the first
         # field arrives: a field trained while the node waits then answers that much sooner.
@@ -92,19 +97,43 @@ class QueryNode(Node):
         self.reload_async(msg.field_path)
 
     def reload_async(self, field_path: str | None) -> None:
-        """Load a field off the executor so queries keep being answered from the current one."""
-        def work() -> None:
-            try:
-                served = self.server.load(field_path) if field_path else self.server.load_newest()
-                if served is not None:
-                    self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
-            except Exception as err:
-                self.get_logger().error(f"could not load field {field_path or '(newest)'}: "
-                                        f"{type(err).__name__}: {err}; still serving the previous one")
+        """Load a field off the executor so queries keep being answered from the current one.
 
-        thread = threading.Thread(target=work, name="field-reload", daemon=True)
-        thread.start()
-        self._reload_thread = thread
+        One loader thread: announcements that arrive while it loads are coalesced, only the latest is loaded
+        next (a script re-announcing a field at 10 Hz started a load thread per message, loading one after the
+        other for minutes)."""
+        with self._reload_state:
+            self._pending_reload = field_path or ""
+            if self._reload_thread is None:
+                self._reload_thread = threading.Thread(target=self._reload_worker, name="field-reload", daemon=True)
+                self._reload_thread.start()
+
+    def _reload_worker(self) -> None:
+        while True:
+            with self._reload_state:
+                field_path, self._pending_reload = self._pending_reload, None
+                if field_path is None:
+                    self._reload_thread = None
+                    return
+            self._load(field_path)
+
+    def _load(self, field_path: str) -> None:
+        """Load ``field_path`` ('' = the newest), unless it is the served field, unchanged on disk: reloading
+        that would only throw away the scene updates (``/dff/update_scene``) made since, and a picked object
+        would be back in the served scene."""
+        try:
+            current = self.server.current
+            if field_path and current is not None and Path(field_path).resolve() == current.path.resolve() and \
+                    files_signature(current.path) == self._served_files:
+                self.get_logger().info(f"field {field_path} is served already and unchanged on disk: kept")
+                return
+            served = self.server.load(Path(field_path)) if field_path else self.server.load_newest()
+            if served is not None and served is not current:
+                self._served_files = files_signature(served.path)
+                self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
+        except Exception as err:
+            self.get_logger().error(f"could not load field {field_path or '(newest)'}: "
+                                    f"{type(err).__name__}: {err}; still serving the previous one")
 
     def on_query(self, request: QueryObject.Request, response: QueryObject.Response) -> QueryObject.Response:
         try:
@@ -194,8 +223,20 @@ class QueryNode(Node):
         self.pub_markers.publish(markers)
 
     def close(self) -> None:
-        if self._reload_thread is not None:
-            self._reload_thread.join(timeout=5.0)
+        with self._reload_state:
+            thread = self._reload_thread
+        if thread is not None:
+            thread.join(timeout=5.0)
+
+
+def files_signature(field_dir: Path) -> tuple | None:
+    """Identity of a field's files on disk (inode, size, mtime of field.json and scene_cloud.npz): changes when
+    the field is rewritten or replaced under the same name; None when they cannot be read."""
+    try:
+        return tuple((name, st.st_ino, st.st_size, st.st_mtime_ns)
+                     for name in (FIELD_META, SCENE_CLOUD) for st in [(Path(field_dir) / name).stat()])
+    except OSError:
+        return None
 
 
 def main(args: list[str] | None = None) -> int:
