@@ -384,3 +384,34 @@ def test_a_sim_camera_scan_that_cannot_be_kept_in_memory_stops_it_at_start(tmp_p
     lines = [line for line in done.stderr.splitlines() if line.startswith("[sim_camera]")]
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert "sim_camera.scene" in lines[0] and "10000 views of 1920x1080" in lines[0] and "GB" in lines[0], lines
+
+
+def test_a_capture_goal_for_fewer_views_than_a_dataset_needs_is_refused_at_once(nodes: Nodes):
+    """`dff-grasp capture --views 5` for a quick try: the node captured the 5 views, then wrote nothing ("5 views
+    (< min_views 8)"), and called that "timed out"."""
+    from dff_grasp.action import CaptureViews
+    from dff_grasp_ros.clients import run_action
+
+    started = time.monotonic()
+    result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=5, timeout_s=3.0),
+                        timeout_s=40.0)
+    assert not result.success and result.message.startswith("goal refused"), result.message
+    assert "num_views 5" in result.message and "min_views 8" in result.message, result.message
+    assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.parametrize("node", ["capture", "hand_eye"])
+def test_a_default_views_below_min_views_stops_the_node_at_start(node: str):
+    """A goal for the default number of views would collect them all, then write or solve nothing."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-m", f"dff_grasp_ros.nodes.{node}", "--ros-args", "-p",
+                               "default_views:=5", "-p", "min_views:=8"], capture_output=True, text=True,
+                              timeout=20, env=os.environ.copy())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{node} started with default_views 5 < min_views 8")
+    lines = [line for line in done.stderr.splitlines() if line.startswith(f"[{node}]")]
+    assert done.returncode == 2 and lines == [f"[{node}] cannot start: parameters {node}.default_views 5 must be >= "
+                                              f"{node}.min_views 8"], done.stderr

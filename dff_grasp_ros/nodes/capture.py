@@ -31,6 +31,7 @@ from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_capture_request
 from dff_grasp_ros.nodes.common import (
     CameraWatch,
+    ParameterError,
     Throttle,
     camera_pose_from_tf,
     camera_stream_qos,
@@ -64,6 +65,9 @@ class CaptureNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, CaptureParams)
+        if self.p.default_views < self.p.min_views:  # a goal for the default would capture only to discard it all
+            raise ParameterError(f"parameters {self.NODE_NAME}.default_views {self.p.default_views} must be >= "
+                                 f"{self.NODE_NAME}.min_views {self.p.min_views}")
         self.session: CaptureSession | None = None
         self.session_lock = threading.Lock()
         self.busy = False  # from a goal's acceptance to its end: the session only exists once it executes
@@ -132,7 +136,11 @@ class CaptureNode(Node):
         carries none), else capture."""
         try:
             try:
-                check_capture_request(int(goal_handle.request.num_views), float(goal_handle.request.timeout_s))
+                views, _ = check_capture_request(int(goal_handle.request.num_views),
+                                                 float(goal_handle.request.timeout_s))
+                if 0 < views < self.p.min_views:  # it would capture them all, then write nothing
+                    raise InputError(f"num_views {views} is fewer than the capture node's min_views "
+                                     f"{self.p.min_views}, the fewest a dataset is written with")
                 check_output_root(Path(self.p.datasets_dir))
             except (InputError, OSError) as err:
                 message = f"goal refused: {one_line(err)}"

@@ -78,6 +78,9 @@ class HandEyeNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, HandEyeParams)
+        if self.p.default_views < self.p.min_views:  # a goal for the default would collect, then fail to solve
+            raise ParameterError(f"parameters {self.NODE_NAME}.default_views {self.p.default_views} must be >= "
+                                 f"{self.NODE_NAME}.min_views {self.p.min_views}")
         try:
             self.board = CharucoBoardSpec.from_params(self.p)
         except ValueError as err:
