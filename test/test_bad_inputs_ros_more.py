@@ -415,3 +415,21 @@ def test_a_default_views_below_min_views_stops_the_node_at_start(node: str):
     lines = [line for line in done.stderr.splitlines() if line.startswith(f"[{node}]")]
     assert done.returncode == 2 and lines == [f"[{node}] cannot start: parameters {node}.default_views 5 must be >= "
                                               f"{node}.min_views 8"], done.stderr
+
+
+def test_a_scene_update_asked_while_one_waits_is_answered_at_once(nodes: Nodes):
+    """Two /dff/update_scene at once (no camera here): the second queued behind the first's wait, then waited
+    its own; with the longest wait (600 s) its client gave up long before, and the update was made unreported."""
+    from dff_grasp_ros.clients import update_scene
+
+    def ask(delay_s: float) -> tuple[Any, float]:
+        time.sleep(delay_s)
+        started = time.monotonic()
+        reply = update_scene(timeout_s=4.0)
+        return reply, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (first, _), (second, second_s) = pool.map(ask, (0.0, 1.0))
+    assert not first.success and "no valid camera view" in first.message, first.message
+    assert not second.success and "another scene update" in second.message, second.message
+    assert second_s < 2.0, "the second request must not wait for the first"

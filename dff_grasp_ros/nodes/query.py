@@ -158,10 +158,17 @@ class QueryNode(Node):
             timeout_s = check_update_request(float(request.timeout_s))
             if self.server.current is None:
                 raise ValueError("no trained field yet: nothing to update (capture views and train one)")
-            with self._update_lock:
+            # A second request is answered at once: queued, it waited out the first's wait too (up to 600 s), its
+            # client gave up, and the update was made anyway, unreported.
+            if not self._update_lock.acquire(blocking=False):
+                raise ValueError("another scene update is waiting for its camera view; ask again when it has "
+                                 "been answered")
+            try:
                 view = self.next_view(timeout_s or self.p.update_timeout_s)
                 update = self.server.update_scene(view.depth_m, view.rgb, view.intrinsics, view.camera_to_base,
                                                   self.carving)
+            finally:
+                self._update_lock.release()
             response.success, response.message = True, update.message
             response.points_removed, response.points_added = update.points_removed, update.points_added
             response.points_total = len(update.served.cloud)
