@@ -239,7 +239,7 @@ def test_a_calibration_with_a_distortion_opencv_cannot_use_ends_naming_it(nodes:
     camera.start()
     try:
         result = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
-                            CalibrateHandEye.Goal(num_views=8, timeout_s=4.0), timeout_s=40.0)
+                            CalibrateHandEye.Goal(num_views=8, timeout_s=3.0), timeout_s=40.0)
     finally:
         stop.set()
         camera.join()
@@ -329,7 +329,7 @@ def test_a_depth_stream_in_the_wrong_units_is_refused_while_capturing(nodes: Nod
     camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "32FC1", 500.0), daemon=True)
     camera.start()
     try:
-        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=5.0),
+        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
                             timeout_s=40.0)
     finally:
         stop.set()
@@ -425,7 +425,7 @@ def test_a_scene_update_asked_while_one_waits_is_answered_at_once(nodes: Nodes):
     def ask(delay_s: float) -> tuple[Any, float]:
         time.sleep(delay_s)
         started = time.monotonic()
-        reply = update_scene(timeout_s=4.0)
+        reply = update_scene(timeout_s=0.5)  # after up to 5 s for a camera to be discovered
         return reply, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=2) as pool:
