@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -282,8 +283,15 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
 
         wait = timeout_s + 120 if timeout_s > 0 else 3600
         return run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
-                          CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s, output_path=output_path),
+                          CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s,
+                                                output_path=absolute_output_path(output_path)),
                           timeout_s=wait, on_feedback=feedback)
+
+
+def absolute_output_path(output_path: str | os.PathLike) -> str:
+    """An output path for a node, absolute: the node resolves a relative one against its own folders, not this
+    process's working directory ('' stays '': the node's default)."""
+    return str(Path(output_path).expanduser().absolute()) if str(output_path) else ""
 
 
 def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: float = 0.0,

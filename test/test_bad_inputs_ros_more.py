@@ -261,8 +261,26 @@ def test_a_calibration_folder_that_is_a_file_is_refused_before_collecting(nodes:
                             CalibrateHandEye.Goal(num_views=8, timeout_s=5.0), timeout_s=40.0)
         assert not result.success and str(nodes.calibration_dir) in result.message, result.message
         assert "is a file" in result.message and time.monotonic() - started < 4.0, result.message
+        # A relative output_path lies under calibration_dir, not in the node's working directory (where the
+        # result was written, out of the caller's sight): the same folder is at fault.
+        relative = run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
+                              CalibrateHandEye.Goal(num_views=8, timeout_s=5.0, output_path="cell_a/hand_eye.yaml"),
+                              timeout_s=40.0)
+        assert not relative.success and str(nodes.calibration_dir / "cell_a") in relative.message, relative.message
     finally:
         nodes.calibration_dir.unlink()
+
+
+def test_the_calibration_client_sends_its_output_path_absolute(tmp_path: Path, monkeypatch):
+    """`dff-grasp calibrate --live --out result.yaml` means this shell's folder, which the node cannot know."""
+    from dff_grasp_ros import clients
+
+    sent = []
+    monkeypatch.setattr(clients, "run_action", lambda action, name, goal, **kwargs: sent.append(goal))
+    monkeypatch.chdir(tmp_path)
+    clients.calibrate_hand_eye(8, 0.0, "result.yaml", quiet=True)
+    clients.calibrate_hand_eye(8, 0.0, "", quiet=True)
+    assert [goal.output_path for goal in sent] == [str(tmp_path / "result.yaml"), ""]
 
 
 def test_a_datasets_folder_that_is_a_file_refuses_the_capture_before_it_starts(nodes: Nodes):

@@ -264,8 +264,12 @@ class HandEyeNode(Node):
         return None
 
     def result_path(self, request: CalibrateHandEye.Goal) -> Path:
-        """Where the goal's hand-eye YAML goes: its output_path, else calibration_dir/hand_eye.yaml."""
-        return expand_data_dir(request.output_path) if request.output_path else self.calibration_dir / HAND_EYE_FILE
+        """Where the goal's hand-eye YAML goes: its output_path, else calibration_dir/hand_eye.yaml. A relative
+        output_path is taken under calibration_dir: the node's working directory is not the caller's, and the
+        result was written where nobody looked."""
+        if not request.output_path:
+            return self.calibration_dir / HAND_EYE_FILE
+        return self.calibration_dir / expand_data_dir(request.output_path)  # an absolute path stays as it is
 
     def collect_and_solve(self, goal_handle, request: CalibrateHandEye.Goal,
                           result: CalibrateHandEye.Result) -> CalibrateHandEye.Result:
