@@ -451,3 +451,31 @@ def test_a_scene_update_asked_while_one_waits_is_answered_at_once(nodes: Nodes):
     assert not first.success and "no valid camera view" in first.message, first.message
     assert not second.success and "another scene update" in second.message, second.message
     assert second_s < 2.0, "the second request must not wait for the first"
+
+
+@pytest.mark.parametrize("overrides", [{"gripper_max_opening_m": 0.25}, {"gripper_finger_depth_m": 0.01},
+                                       {"gripper_max_opening_m": 0.5, "gripper_finger_thickness_m": 0.1}])
+def test_every_gripper_the_parameter_ranges_allow_can_be_served(overrides: dict[str, float]):
+    """A 0.25 m opening (in range) stopped the query node: "palm_span_m must cover both fingers at full opening",
+    a dimension no parameter sets; so did fingers shorter than the fixed 20 mm pads."""
+    from dataclasses import replace
+
+    from dff_grasp_ros.nodes.params import QueryNodeParams
+    from dff_grasp_ros.nodes.query import query_params
+
+    gripper = query_params(replace(QueryNodeParams(), **overrides)).grasp.gripper
+    assert gripper.max_opening_m == overrides.get("gripper_max_opening_m", 0.08)
+    assert gripper.palm_span_m >= gripper.max_opening_m + 2 * gripper.finger_thickness_m
+    assert gripper.pad_length_m <= gripper.finger_length_m
+
+
+def test_contradicting_gripper_clearances_stop_the_query_node_naming_both_parameters():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "dff_grasp_ros.nodes.query", "--ros-args", "-p",
+                           "gripper_min_clearance_m:=0.01", "-p", "gripper_clearance_m:=0.004"], capture_output=True,
+                          text=True, timeout=60, env=os.environ.copy())
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
+    assert done.returncode == 2 and lines == ["[query] cannot start: parameters query.gripper_min_clearance_m 0.01 "
+                                              "must be <= query.gripper_clearance_m 0.004"], done.stderr

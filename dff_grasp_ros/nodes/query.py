@@ -33,6 +33,7 @@ from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.goals import check_update_request
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.nodes.common import (
+    ParameterError,
     camera_pose_from_tf,
     camera_stream_qos,
     declare_parameters,
@@ -51,12 +52,24 @@ from dff_grasp_ros.teachers.base import teacher_configs
 
 
 def query_params(p: QueryNodeParams) -> QueryParams:
-    """The query library's settings from the node's parameters (gripper model, standoff, number of candidates)."""
+    """The query library's settings from the node's parameters (gripper model, standoff, number of candidates).
+
+    The hand's dimensions that are no parameters follow those that are: pads no longer than the fingers, and a
+    palm that spans both fingers at full opening (the fixed 0.2 m palm refused any opening above 0.18 m, which the
+    parameter's range allows, naming palm_span_m, which no one can set). ParameterError for clearances that
+    contradict each other."""
+    if p.gripper_min_clearance_m > p.gripper_clearance_m:
+        raise ParameterError(f"parameters query.gripper_min_clearance_m {p.gripper_min_clearance_m:g} must be <= "
+                             f"query.gripper_clearance_m {p.gripper_clearance_m:g}")
     defaults = QueryParams()
+    hand = defaults.grasp.gripper
     gripper = ParallelJawGripper(max_opening_m=p.gripper_max_opening_m, finger_length_m=p.gripper_finger_depth_m,
                                  finger_thickness_m=p.gripper_finger_thickness_m,
                                  finger_width_m=p.gripper_finger_width_m, clearance_m=p.gripper_clearance_m,
-                                 min_clearance_m=p.gripper_min_clearance_m)
+                                 min_clearance_m=p.gripper_min_clearance_m,
+                                 pad_length_m=min(hand.pad_length_m, p.gripper_finger_depth_m),
+                                 palm_span_m=max(hand.palm_span_m,
+                                                 p.gripper_max_opening_m + 2 * p.gripper_finger_thickness_m))
     grasp = replace(defaults.grasp, gripper=gripper, standoff_m=p.pre_grasp_standoff_m,
                     max_grasps=p.max_candidates, table_z_m=p.table_z_m)
     return replace(defaults, grasp=grasp).with_threshold(p.relevancy_threshold)
