@@ -479,3 +479,20 @@ def test_contradicting_gripper_clearances_stop_the_query_node_naming_both_parame
     lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
     assert done.returncode == 2 and lines == ["[query] cannot start: parameters query.gripper_min_clearance_m 0.01 "
                                               "must be <= query.gripper_clearance_m 0.004"], done.stderr
+
+
+@pytest.mark.skipif(Path("/dev/nvidiactl").exists(), reason="a GPU is here: 'cuda' is a valid choice")
+def test_a_query_node_asked_for_cuda_without_a_gpu_stops_at_start():
+    """It started, then refused every field ("could not load field ...: CUDA is not available") in its log only,
+    while /query_object answered "no trained field yet"."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run([sys.executable, "-m", "dff_grasp_ros.nodes.query", "--ros-args", "-p", "device:=cuda"],
+                              capture_output=True, text=True, timeout=30, env=os.environ.copy())
+    except subprocess.TimeoutExpired:
+        pytest.fail("the query node started with device 'cuda' on a machine without CUDA")
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("[query] cannot start: parameter query.device is 'cuda'") and "CUDA" in lines[0]

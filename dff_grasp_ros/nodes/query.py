@@ -48,7 +48,7 @@ from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
 from dff_grasp_ros.serving import FieldServer, ServedField
-from dff_grasp_ros.teachers.base import teacher_configs
+from dff_grasp_ros.teachers.base import resolve_device, teacher_configs
 
 
 def query_params(p: QueryNodeParams) -> QueryParams:
@@ -83,6 +83,12 @@ class QueryNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, QueryNodeParams)
+        if self.p.device == "cuda":  # found now, not as "could not load field" on every field (torch: only here)
+            try:
+                resolve_device(self.p.device)
+            except Exception as err:
+                raise ParameterError(f"parameter {self.NODE_NAME}.device is 'cuda': {one_line(err)}; use auto or "
+                                     f"cpu") from None
         self.server = FieldServer(self.p.fields_dir, query_params(self.p), device=self.p.device)
         self.pub_cloud = self.create_publisher(PointCloud2, names.RELEVANCY_CLOUD_TOPIC, latched_qos())
         self.pub_pose = self.create_publisher(PoseStamped, names.GRASP_POSE_TOPIC, latched_qos())
