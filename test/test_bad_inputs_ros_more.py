@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 from field_fixtures import ground_truth_field
-from ros_helpers import logs, start_nodes, wait_until
+from ros_helpers import logs, publish_latched, start_nodes, wait_until
 
 from dff_grasp_ros import names
 from dff_grasp_ros.process_group import ProcessGroup
@@ -496,3 +496,31 @@ def test_a_query_node_asked_for_cuda_without_a_gpu_stops_at_start():
     lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert lines[0].startswith("[query] cannot start: parameter query.device is 'cuda'") and "CUDA" in lines[0]
+
+
+def test_a_scene_update_of_a_field_in_another_frame_is_refused(nodes: Nodes):
+    """A field captured in 'world' served by a query node whose base_frame is 'base_link': the view's pose (read
+    in base_link) would carve points given in world, removing what is there."""
+    import json
+
+    from dff_grasp.msg import FieldReady
+    from dff_grasp_ros.clients import query_object, update_scene
+    from dff_grasp_ros.scene_cloud import FIELD_META
+
+    world = ground_truth_field(nodes.root / "world_fields", scene="two_mugs", name="world_field")
+    meta = json.loads((world / FIELD_META).read_text())
+    (world / FIELD_META).write_text(json.dumps({**meta, "base_frame": "world"}))
+    log = nodes.log_dir / "query.log"
+    back = nodes.root / "fields" / "gt_field"
+    served_back = log.read_text().count(f"serving field {back} ")
+    try:
+        publish_latched(names.FIELD_READY_TOPIC, FieldReady(field_path=str(world)), "world_trainer")
+        assert wait_until(lambda: f"serving field {world}" in log.read_text(), 20.0), nodes.logs()
+        started = time.monotonic()
+        reply = update_scene(timeout_s=0.5)
+        assert not reply.success and "frame 'world'" in reply.message and "base_link" in reply.message, reply.message
+        assert time.monotonic() - started < 3.0
+        assert query_object("blue mug handle").success  # queries are answered, in the field's frame
+    finally:  # the field of the other tests is served again
+        publish_latched(names.FIELD_READY_TOPIC, FieldReady(field_path=str(back)), "world_trainer")
+        assert wait_until(lambda: log.read_text().count(f"serving field {back} ") > served_back, 20.0)

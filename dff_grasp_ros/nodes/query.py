@@ -175,8 +175,14 @@ class QueryNode(Node):
         answer, and the served scene is then unchanged."""
         try:
             timeout_s = check_update_request(float(request.timeout_s))
-            if self.server.current is None:
+            served = self.server.current
+            if served is None:
                 raise ValueError("no trained field yet: nothing to update (capture views and train one)")
+            if served.base_frame.lstrip("/") != self.p.base_frame.lstrip("/"):  # the view's pose would be taken
+                # in another frame than the served points, and carving would remove points that are there
+                raise ValueError(f"the served field {served.path} is in frame {served.base_frame!r}, the camera "
+                                 f"pose is read in {self.NODE_NAME}.base_frame {self.p.base_frame!r}: set "
+                                 f"base_frame to the field's")
             # A second request is answered at once: queued, it waited out the first's wait too (up to 600 s), its
             # client gave up, and the update was made anyway, unreported.
             if not self._update_lock.acquire(blocking=False):
