@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -157,7 +158,7 @@ def test_an_update_scene_wait_beyond_the_limit_is_refused_at_once(nodes: Nodes):
 def test_a_field_announced_again_and_again_is_loaded_once(nodes: Nodes):
     """A script re-announcing the served field (30 FieldReady in a burst): each started a load thread, and the
     node reloaded the same field 30 times over (~1 s each here), throwing away any scene update each time; the
-    field announced after them waited behind them all."""
+    announcement after them (a field that is not there: refused, the served one kept) waited behind them all."""
     from rclpy.duration import Duration
 
     from dff_grasp.msg import FieldReady
@@ -165,7 +166,7 @@ def test_a_field_announced_again_and_again_is_loaded_once(nodes: Nodes):
     from dff_grasp_ros.nodes.common import latched_qos
 
     served = nodes.root / "fields" / "gt_field"
-    other = ground_truth_field(nodes.root / "other_fields", scene="two_mugs", name="field_b")
+    missing = nodes.root / "fields" / "deleted_field"
     log = nodes.log_dir / "query.log"
     loads_before = log.read_text().count("serving field")
     with ros_node("eager_trainer") as node:
@@ -173,10 +174,10 @@ def test_a_field_announced_again_and_again_is_loaded_once(nodes: Nodes):
         assert wait_until(lambda: publisher.get_subscription_count() > 0, 10.0)
         for _ in range(30):
             publisher.publish(FieldReady(field_path=str(served), language_teacher="synthetic"))
-        publisher.publish(FieldReady(field_path=str(other), language_teacher="synthetic"))
+        publisher.publish(FieldReady(field_path=str(missing), language_teacher="synthetic"))
         publisher.wait_for_all_acked(Duration(seconds=10))
-        assert wait_until(lambda: f"serving field {other}" in log.read_text(), 20.0), nodes.logs()
-    assert log.read_text().count("serving field") - loads_before == 1, log.read_text()[-3000:]
+        assert wait_until(lambda: f"could not load field {missing}" in log.read_text(), 20.0), nodes.logs()
+    assert log.read_text().count("serving field") == loads_before, log.read_text()[-3000:]
     assert query_object("blue mug handle").success
 
 
@@ -358,26 +359,6 @@ def test_a_depth_stream_in_the_wrong_units_is_refused_while_capturing(nodes: Nod
     assert not list(nodes.datasets_dir.glob("*/transforms.json")), "nothing may be written"
 
 
-def test_two_capture_goals_at_once_run_one_capture(nodes: Nodes):
-    """Over DDS, the race of the in-process test above is rarely hit (not in 2 runs before its fix); this checks
-    that the reservation refuses the second goal and frees the node when the first ends."""
-    from dff_grasp.action import CaptureViews
-    from dff_grasp_ros.clients import RosCallError, run_action
-
-    def capture(_: int) -> str:
-        try:
-            result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION,
-                                CaptureViews.Goal(num_views=8, timeout_s=3.0), timeout_s=40.0)
-        except RosCallError as err:
-            return f"refused: {err}"
-        return f"ran: {result.message}"
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = sorted(pool.map(capture, range(2)))
-    assert [o.split(":")[0] for o in outcomes] == ["ran", "refused"], outcomes
-    assert "timed out with 0 views" in outcomes[0] and "rejected the goal" in outcomes[1], outcomes
-
-
 def test_a_sim_camera_scan_that_cannot_be_kept_in_memory_stops_it_at_start(tmp_path: Path):
     """The sim camera renders every view of the scan ahead and keeps them: 10,000 views of 1920x1080 (a valid
     scene) are 311 GB, and it rendered on until the machine swapped."""
@@ -440,17 +421,16 @@ def test_a_scene_update_asked_while_one_waits_is_answered_at_once(nodes: Nodes):
     its own; with the longest wait (600 s) its client gave up long before, and the update was made unreported."""
     from dff_grasp_ros.clients import update_scene
 
-    def ask(delay_s: float) -> tuple[Any, float]:
+    def ask(delay_s: float, timeout_s: float) -> tuple[Any, float]:
         time.sleep(delay_s)
-        started = time.monotonic()
-        reply = update_scene(timeout_s=0.5)  # after up to 5 s for a camera to be discovered
-        return reply, time.monotonic() - started
+        reply = update_scene(timeout_s=timeout_s)  # after up to 5 s for a camera to be discovered
+        return reply, time.monotonic()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        (first, _), (second, second_s) = pool.map(ask, (0.0, 1.0))
+        (first, first_end), (second, second_end) = pool.map(ask, (0.0, 1.0), (2.0, 0.5))
     assert not first.success and "no valid camera view" in first.message, first.message
     assert not second.success and "another scene update" in second.message, second.message
-    assert second_s < 2.0, "the second request must not wait for the first"
+    assert second_end < first_end, "the second request must not wait for the first"
 
 
 @pytest.mark.parametrize("overrides", [{"gripper_max_opening_m": 0.25}, {"gripper_finger_depth_m": 0.01},
@@ -507,11 +487,12 @@ def test_a_scene_update_of_a_field_in_another_frame_is_refused(nodes: Nodes):
     from dff_grasp_ros.clients import query_object, update_scene
     from dff_grasp_ros.scene_cloud import FIELD_META
 
-    world = ground_truth_field(nodes.root / "world_fields", scene="two_mugs", name="world_field")
+    back = nodes.root / "fields" / "gt_field"
+    world = nodes.root / "world_fields" / "world_field"
+    shutil.copytree(back, world)
     meta = json.loads((world / FIELD_META).read_text())
     (world / FIELD_META).write_text(json.dumps({**meta, "base_frame": "world"}))
     log = nodes.log_dir / "query.log"
-    back = nodes.root / "fields" / "gt_field"
     served_back = log.read_text().count(f"serving field {back} ")
     try:
         publish_latched(names.FIELD_READY_TOPIC, FieldReady(field_path=str(world)), "world_trainer")
