@@ -300,9 +300,11 @@ def test_a_datasets_folder_that_is_a_file_refuses_the_capture_before_it_starts(n
         nodes.datasets_dir.unlink()
 
 
-def publish_moving_rgbd_camera(stop: threading.Event, depth_encoding: str, depth_value: float) -> None:
+def publish_moving_rgbd_camera(stop: threading.Event, depth_encoding: str, depth_value: float,
+                               depth_topic: str = "/camera/aligned_depth_to_color/image_raw") -> None:
     """A textured camera moving 5 cm along x per frame (each view new and sharp), its depth image filled with
-    ``depth_value`` in ``depth_encoding``, CameraInfo and the camera pose, all at one stamp, at 10 Hz."""
+    ``depth_value`` in ``depth_encoding`` on ``depth_topic``, CameraInfo and the camera pose, all at one stamp, at
+    10 Hz."""
     import numpy as np
     from geometry_msgs.msg import PoseStamped
     from sensor_msgs.msg import CameraInfo, Image
@@ -318,7 +320,7 @@ def publish_moving_rgbd_camera(stop: threading.Event, depth_encoding: str, depth
     frame = "camera_color_optical_frame"
     with ros_node("rgbd_camera") as node:
         pubs = {"image": node.create_publisher(Image, "/camera/color/image_raw", 5),
-                "depth": node.create_publisher(Image, "/camera/aligned_depth_to_color/image_raw", 5),
+                "depth": node.create_publisher(Image, depth_topic, 5),
                 "info": node.create_publisher(CameraInfo, "/camera/color/camera_info", 5),
                 "pose": node.create_publisher(PoseStamped, "/camera/pose", 5)}
         step = 0
@@ -383,6 +385,27 @@ def test_a_sim_camera_scan_that_cannot_be_kept_in_memory_stops_it_at_start(tmp_p
     lines = [line for line in done.stderr.splitlines() if line.startswith("[sim_camera]")]
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert "sim_camera.scene" in lines[0] and "10000 views of 1920x1080" in lines[0] and "GB" in lines[0], lines
+
+
+def test_a_capture_without_a_stream_names_the_topic_nothing_came_from(nodes: Nodes):
+    """Depth published on the driver's unaligned topic, not on depth_topic: the capture timed out "with 0 views;
+    rejected: none", which did not say that no depth image had arrived, nor from where it was expected."""
+    from dff_grasp.action import CaptureViews
+    from dff_grasp_ros.clients import run_action
+
+    stop = threading.Event()
+    camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "16UC1", 500,
+                                                                       "/camera/depth/image_rect_raw"), daemon=True)
+    camera.start()
+    try:
+        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
+                            timeout_s=40.0)
+    finally:
+        stop.set()
+        camera.join()
+    assert not result.success, result.message
+    assert result.message.endswith("nothing arrived from depth_topic /camera/aligned_depth_to_color/image_raw"), \
+        result.message
 
 
 def test_a_capture_goal_for_fewer_views_than_a_dataset_needs_is_refused_at_once(nodes: Nodes):
