@@ -452,6 +452,7 @@ def test_a_scene_update_asked_while_one_waits_is_answered_at_once(nodes: Nodes):
     with ThreadPoolExecutor(max_workers=2) as pool:
         (first, first_end), (second, second_end) = pool.map(ask, (0.0, 1.0), (2.0, 0.5))
     assert not first.success and "no valid camera view" in first.message, first.message
+    assert "nothing arrived from image_topic /camera/color/image_raw, depth_topic" in first.message, first.message
     assert not second.success and "another scene update" in second.message, second.message
     assert second_end < first_end, "the second request must not wait for the first"
 

@@ -26,7 +26,7 @@ from dff_grasp_ros import names
 from dff_grasp_ros.atomic import check_output_root
 from dff_grasp_ros.capture.scan_end import ScanEndWatch, ScanState
 from dff_grasp_ros.capture.selection import SelectionSettings
-from dff_grasp_ros.capture.session import CAMERA_INFO, DEPTH, IMAGE, POSE, CaptureSession, CaptureSettings
+from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
 from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_capture_request
 from dff_grasp_ros.nodes.common import (
@@ -40,6 +40,7 @@ from dff_grasp_ros.nodes.common import (
     latched_qos,
     request_subscription,
     sensor_qos,
+    silent_streams,
     spin_node,
     tf_buffer,
 )
@@ -220,7 +221,7 @@ class CaptureNode(Node):
                                   f"rejected: {self._reasons(stats)}; nothing written")
                 if session.most_rejected():  # the counts say how often, this says what to fix
                     result.message += f"; most rejected: {session.most_rejected()}"
-                silent = self.silent_streams(stats["received"])
+                silent = silent_streams(self.p, stats["received"], pose_from_tf=self.pose_source == "tf")
                 if silent:  # a wrong topic name: no view could be put together at all
                     result.message += f"; nothing arrived from {silent}"
                 goal_handle.abort()
@@ -245,14 +246,6 @@ class CaptureNode(Node):
                 self.session = None
             for subscription in subscriptions:
                 self.destroy_subscription(subscription)
-
-    def silent_streams(self, received: dict[str, int]) -> str:
-        """The streams that sent nothing during the goal, as the parameters that name them ('' when all sent)."""
-        sources = {IMAGE: f"image_topic {self.p.image_topic}", DEPTH: f"depth_topic {self.p.depth_topic}",
-                   CAMERA_INFO: f"camera_info_topic {self.p.camera_info_topic}",
-                   POSE: f"camera_pose_topic {self.p.camera_pose_topic}" if self.pose_source == "topic" else
-                   f"TF {self.p.base_frame} <- {self.p.camera_frame}"}
-        return ", ".join(sources[stream] for stream, count in received.items() if not count and stream in sources)
 
     @staticmethod
     def _reasons(stats: dict) -> str:

@@ -151,6 +151,16 @@ def request_subscription(node: Any, msg_type: type, topic: str, callback: Callab
                                     event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=False))
 
 
+def silent_streams(p: Any, received: dict[str, int], pose_from_tf: bool) -> str:
+    """The camera streams (capture's and NextView's names) that sent nothing, as the parameters of ``p`` that
+    name them, for a failure that would otherwise only count what arrived ('' when every stream sent)."""
+    sources = {"image": f"image_topic {p.image_topic}", "depth": f"depth_topic {p.depth_topic}",
+               "camera_info": f"camera_info_topic {p.camera_info_topic}",
+               "pose": f"TF {p.base_frame} <- {p.camera_frame}" if pose_from_tf else
+               f"camera_pose_topic {p.camera_pose_topic}"}
+    return ", ".join(sources[stream] for stream, count in received.items() if not count and stream in sources)
+
+
 def camera_pose_from_tf(buffer: Any, base_frame: str, image: Any, camera_frame: str) -> Any:
     """The camera pose at ``image``'s stamp from a tf2 buffer, as a PoseStamped in ``base_frame`` (raises when
     TF has no such transform). ``camera_frame`` when the image names no frame."""

@@ -39,6 +39,7 @@ from dff_grasp_ros.nodes.common import (
     declare_parameters,
     latched_qos,
     request_subscription,
+    silent_streams,
     spin_node,
     tf_buffer,
 )
@@ -236,8 +237,9 @@ class QueryNode(Node):
             for subscription in subscriptions:
                 self.destroy_subscription(subscription)
         if view is None:
+            silent = silent_streams(self.p, dict(waiter.received), pose_from_tf=self.tf_buffer is not None)
             raise ValueError(f"no valid camera view on {self.p.image_topic} within {timeout_s:g} s "
-                             f"({waiter.why_none()})")
+                             f"({waiter.why_none()}{f'; nothing arrived from {silent}' if silent else ''})")
         return view
 
     def publish_visuals(self, response: QueryObject.Response, result: QueryResult, served: ServedField | None,
