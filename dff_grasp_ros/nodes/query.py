@@ -106,6 +106,7 @@ class QueryNode(Node):
         self._reload_thread: threading.Thread | None = None
         self._pending_reload: str | None = None  # the next field to load ('' = the newest), None = nothing
         self._served_files: tuple | None = None  # files_signature() of the field loaded last
+        self.refused_field: str | None = None  # why the field announced last could not be served, until one is
         self.reload_async(None)
         # The teachers' code (torch: ~4 s to import) loads now, in the background, instead of when the first
         # field arrives: a field trained while the node waits then answers that much sooner.
@@ -146,14 +147,16 @@ class QueryNode(Node):
             if field_path and current is not None and Path(field_path).resolve() == current.path.resolve() and \
                     files_signature(current.path) == self._served_files:
                 self.get_logger().info(f"field {field_path} is served already and unchanged on disk: kept")
+                self.refused_field = None
                 return
             served = self.server.load(Path(field_path)) if field_path else self.server.load_newest()
             if served is not None and served is not current:
                 self._served_files = files_signature(served.path)
                 self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
+            self.refused_field = None
         except Exception as err:
-            self.get_logger().error(f"could not load field {field_path or '(newest)'}: "
-                                    f"{type(err).__name__}: {err}; still serving the previous one")
+            self.refused_field = f"field {field_path or '(newest)'} could not be loaded: {one_line(err)}"
+            self.get_logger().error(f"{self.refused_field}; still serving the previous one")
 
     def on_query(self, request: QueryObject.Request, response: QueryObject.Response) -> QueryObject.Response:
         try:
@@ -163,7 +166,11 @@ class QueryNode(Node):
             self.publish_visuals(response, result, served, stamp_ns)
         except Exception as err:
             response.success = False
-            response.message = f"query failed: {type(err).__name__}: {err}"
+            response.message = f"query failed: {one_line(err)}"
+        refused = self.refused_field
+        if refused:  # the log is not where a caller looks: an answer from an older field, or none, says why
+            served_now = self.server.current
+            response.message += f" ({refused}; {f'answered from {served_now.path}' if served_now else 'none served'})"
         # rclpy refuses one call site logging at two severities, hence two calls.
         if response.success:
             self.get_logger().info(f"{request.prompt[:80]!r}: {response.message}")
