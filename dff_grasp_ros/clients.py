@@ -265,7 +265,8 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
             bar.refresh()
 
         return run_action(TrainField, names.TRAIN_FIELD_ACTION,
-                          TrainField.Goal(dataset_path=dataset_path, max_steps=max_steps), timeout_s=timeout_s,
+                          TrainField.Goal(dataset_path=local_path_absolute(dataset_path), max_steps=max_steps),
+                          timeout_s=timeout_s,
                           on_feedback=feedback)
 
 
@@ -286,6 +287,12 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
                           CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s,
                                                 output_path=absolute_output_path(output_path)),
                           timeout_s=wait, on_feedback=feedback)
+
+
+def local_path_absolute(path: str) -> str:
+    """A path that exists here, made absolute (the node resolves a relative one under its own folder); anything
+    else as given, e.g. a dataset's name for the trainer to find under its datasets_dir."""
+    return str(Path(path).expanduser().absolute()) if path and Path(path).expanduser().exists() else path
 
 
 def absolute_output_path(output_path: str | os.PathLike) -> str:
