@@ -305,10 +305,11 @@ def test_a_datasets_folder_that_is_a_file_refuses_the_capture_before_it_starts(n
 
 
 def publish_moving_rgbd_camera(stop: threading.Event, depth_encoding: str, depth_value: float,
-                               depth_topic: str = "/camera/aligned_depth_to_color/image_raw") -> None:
+                               depth_topic: str = "/camera/aligned_depth_to_color/image_raw",
+                               pose_qos: Any = 5) -> None:
     """A textured camera moving 5 cm along x per frame (each view new and sharp), its depth image filled with
-    ``depth_value`` in ``depth_encoding`` on ``depth_topic``, CameraInfo and the camera pose, all at one stamp, at
-    10 Hz."""
+    ``depth_value`` in ``depth_encoding`` on ``depth_topic``, CameraInfo, and the camera pose (published with
+    ``pose_qos``), all at one stamp, at 10 Hz."""
     import numpy as np
     from geometry_msgs.msg import PoseStamped
     from sensor_msgs.msg import CameraInfo, Image
@@ -326,7 +327,7 @@ def publish_moving_rgbd_camera(stop: threading.Event, depth_encoding: str, depth
         pubs = {"image": node.create_publisher(Image, "/camera/color/image_raw", 5),
                 "depth": node.create_publisher(Image, depth_topic, 5),
                 "info": node.create_publisher(CameraInfo, "/camera/color/camera_info", 5),
-                "pose": node.create_publisher(PoseStamped, "/camera/pose", 5)}
+                "pose": node.create_publisher(PoseStamped, "/camera/pose", pose_qos)}
         step = 0
         while not stop.is_set():
             stamp_ns = node.get_clock().now().nanoseconds
@@ -353,6 +354,7 @@ def test_a_depth_stream_in_the_wrong_units_is_refused_while_capturing(nodes: Nod
     stop = threading.Event()
     camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "32FC1", 500.0), daemon=True)
     camera.start()
+    time.sleep(1.0)  # a head start: the capture must discover the camera within the goal's time
     try:
         result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
                             timeout_s=40.0)
@@ -375,6 +377,7 @@ def test_a_capture_without_a_stream_names_the_topic_nothing_came_from(nodes: Nod
     camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "16UC1", 500,
                                                                        "/camera/depth/image_rect_raw"), daemon=True)
     camera.start()
+    time.sleep(1.0)  # a head start: the capture must discover the camera within the goal's time
     try:
         result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
                             timeout_s=40.0)
@@ -384,6 +387,29 @@ def test_a_capture_without_a_stream_names_the_topic_nothing_came_from(nodes: Nod
     assert not result.success, result.message
     assert result.message.endswith("nothing arrived from depth_topic /camera/aligned_depth_to_color/image_raw"), \
         result.message
+
+
+def test_a_camera_pose_published_best_effort_reaches_a_reliable_capture(nodes: Nodes):
+    """The camera publishes reliably (the capture then reads it reliably), the pose comes from a node publishing
+    with the sensor-data QoS (best effort): a reliable reader never matches a best-effort writer, so no pose
+    arrived and nothing was captured, without a warning (the request subscriptions have no QoS event handlers)."""
+    from rclpy.qos import qos_profile_sensor_data
+
+    from dff_grasp.action import CaptureViews
+    from dff_grasp_ros.clients import run_action
+
+    stop = threading.Event()
+    camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "16UC1", 500),
+                              kwargs={"pose_qos": qos_profile_sensor_data}, daemon=True)
+    camera.start()
+    time.sleep(1.0)  # a head start: the capture must discover the camera within the goal's time
+    try:
+        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=4.0),
+                            timeout_s=40.0)
+    finally:
+        stop.set()
+        camera.join()
+    assert result.success and result.views_kept >= 8, result.message
 
 
 def test_a_capture_goal_for_fewer_views_than_a_dataset_needs_is_refused_at_once(nodes: Nodes):

@@ -38,6 +38,7 @@ from dff_grasp_ros.nodes.common import (
     declare_parameters,
     how_read,
     latched_qos,
+    publisher_qos,
     request_subscription,
     sensor_qos,
     silent_streams,
@@ -107,13 +108,15 @@ class CaptureNode(Node):
             request_subscription(self, Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
                                  callback_group=streams),
             request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
-                                 qos, callback_group=streams),
+                                 publisher_qos(self, self.p.camera_info_topic, STREAM_DEPTH), callback_group=streams),
             # Arrivals, seen apart from the stream callbacks: those may be busy writing views.
             request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_arrival, sensor_qos(depth=1),
                                  callback_group=MutuallyExclusiveCallbackGroup())]
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
-                                                      lambda m: self.feed("pose", m), qos, callback_group=streams))
+                                                      lambda m: self.feed("pose", m),
+                                                      publisher_qos(self, self.p.camera_pose_topic, STREAM_DEPTH),
+                                                      callback_group=streams))
         self.get_logger().info(f"reading the camera {how_read(qos)}")
         return subscriptions
 

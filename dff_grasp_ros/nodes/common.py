@@ -111,6 +111,13 @@ def camera_stream_qos(node: Any, topics: list[str], depth: int, discovery_wait_s
     return sensor_qos(depth=depth)
 
 
+def publisher_qos(node: Any, topic: str, depth: int) -> QoSProfile:
+    """The QoS to read ``topic`` with, from its own publishers, without waiting (asked once the camera's were
+    discovered): a stream read with the camera's QoS never matched a best-effort publisher of its own (a
+    reliable reader does not), and nothing arrived, without a warning."""
+    return camera_stream_qos(node, [topic], depth, discovery_wait_s=0.0)
+
+
 class CameraWatch:
     """Whether a camera publishes ``topic`` yet, for a goal that subscribes to the camera only once it does: the
     stream's QoS follows the publishers (:func:`camera_stream_qos`), and a reader that settled for best effort

@@ -52,6 +52,7 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     declare_parameters,
     how_read,
+    publisher_qos,
     request_subscription,
     spin_node,
     tf_buffer,
@@ -222,11 +223,12 @@ class HandEyeNode(Node):
         qos = camera_stream_qos(self, [self.p.image_topic], depth=5)  # best effort for most camera drivers
         subscriptions = [
             request_subscription(self, Image, self.p.image_topic, self.on_image, qos, callback_group=self.streams),
-            request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_camera_info, qos,
-                                 callback_group=self.streams)]
+            request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_camera_info,
+                                 publisher_qos(self, self.p.camera_info_topic, 5), callback_group=self.streams)]
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.tool_pose_topic, self.on_tool_pose,
-                                                      50, callback_group=self.streams))
+                                                      publisher_qos(self, self.p.tool_pose_topic, 50),
+                                                      callback_group=self.streams))
         self.get_logger().info(f"reading {self.p.image_topic} {how_read(qos)}")
         return subscriptions
 

@@ -38,6 +38,7 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     declare_parameters,
     latched_qos,
+    publisher_qos,
     request_subscription,
     silent_streams,
     spin_node,
@@ -234,10 +235,12 @@ class QueryNode(Node):
             request_subscription(self, Image, self.p.depth_topic, lambda m: waiter.add("depth", m), qos,
                                  callback_group=group),
             request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: waiter.add("camera_info", m),
-                                 qos, callback_group=group)]
+                                 publisher_qos(self, self.p.camera_info_topic, 5), callback_group=group)]
         if self.tf_buffer is None:
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
-                                                      lambda m: waiter.add("pose", m), qos, callback_group=group))
+                                                      lambda m: waiter.add("pose", m),
+                                                      publisher_qos(self, self.p.camera_pose_topic, 5),
+                                                      callback_group=group))
         try:
             view = waiter.wait(timeout_s)
         finally:
