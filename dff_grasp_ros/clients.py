@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -23,10 +24,12 @@ import numpy as np
 from dff_grasp_ros import names
 from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.goals import (
+    MAX_UPDATE_TIMEOUT_S,
     check_calibration_request,
     check_capture_request,
     check_scan_request,
     check_train_request,
+    check_update_request,
 )
 
 
@@ -262,7 +265,8 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
             bar.refresh()
 
         return run_action(TrainField, names.TRAIN_FIELD_ACTION,
-                          TrainField.Goal(dataset_path=dataset_path, max_steps=max_steps), timeout_s=timeout_s,
+                          TrainField.Goal(dataset_path=local_path_absolute(dataset_path), max_steps=max_steps),
+                          timeout_s=timeout_s,
                           on_feedback=feedback)
 
 
@@ -280,8 +284,21 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
 
         wait = timeout_s + 120 if timeout_s > 0 else 3600
         return run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
-                          CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s, output_path=output_path),
+                          CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s,
+                                                output_path=absolute_output_path(output_path)),
                           timeout_s=wait, on_feedback=feedback)
+
+
+def local_path_absolute(path: str) -> str:
+    """A path that exists here, made absolute (the node resolves a relative one under its own folder); anything
+    else as given, e.g. a dataset's name for the trainer to find under its datasets_dir."""
+    return str(Path(path).expanduser().absolute()) if path and Path(path).expanduser().exists() else path
+
+
+def absolute_output_path(output_path: str | os.PathLike) -> str:
+    """An output path for a node, absolute: the node resolves a relative one against its own folders, not this
+    process's working directory ('' stays '': the node's default)."""
+    return str(Path(output_path).expanduser().absolute()) if str(output_path) else ""
 
 
 def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: float = 0.0,
@@ -334,15 +351,11 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
                         timeout_s=timeout_s)
 
 
-MAX_UPDATE_TIMEOUT_S = 600.0
 
 
 def update_scene(timeout_s: float = 0.0) -> Any:
     """Ask ``/dff/update_scene`` to carve the served scene with the next camera view (0 = the node's timeout)."""
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not (
-            0 <= timeout_s <= MAX_UPDATE_TIMEOUT_S):
-        raise InputError(f"update timeout must be between 0 (the node's update_timeout_s) and "
-                         f"{MAX_UPDATE_TIMEOUT_S:.0f} s, got {timeout_s!r}")
+    check_update_request(timeout_s)
     from dff_grasp.srv import UpdateScene
 
     # The node waits up to its own timeout (at most MAX_UPDATE_TIMEOUT_S) for a view, then carves.

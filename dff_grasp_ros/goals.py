@@ -16,6 +16,7 @@ MAX_TRAIN_STEPS = 1_000_000  # ~10x the quality preset's default; beyond it a ty
 MAX_CAPTURE_VIEWS = 10_000
 MAX_CALIBRATION_VIEWS = 1000  # 15-30 views are plenty for a hand-eye calibration
 MAX_CAPTURE_TIMEOUT_S = 7 * 24 * 3600.0
+MAX_UPDATE_TIMEOUT_S = 600.0  # the query node's update_timeout_s range: a wait for one camera view, not a vigil
 
 
 def _integer(value: Any, what: str, maximum: int) -> int:
@@ -48,6 +49,16 @@ def check_calibration_request(num_views: Any, timeout_s: Any) -> tuple[int, floa
     """``num_views`` (0 = the node default) and ``timeout_s`` (0 = no limit) of a hand-eye calibration goal."""
     return (_integer(num_views, "calibration views", MAX_CALIBRATION_VIEWS),
             _timeout(timeout_s, "calibration timeout"))
+
+
+def check_update_request(timeout_s: Any) -> float:
+    """``timeout_s`` of a scene update (0 = the query node's ``update_timeout_s``), or InputError: the service
+    holds its update lock while it waits, so a raw request's 1e9 s would block every later update."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not (
+            0 <= timeout_s <= MAX_UPDATE_TIMEOUT_S):
+        raise InputError(f"update timeout must be between 0 (the node's update_timeout_s) and "
+                         f"{MAX_UPDATE_TIMEOUT_S:.0f} s, got {timeout_s!r}")
+    return float(timeout_s)
 
 
 def check_scan_request(center_m: Any, radius_m: Any, min_elevation_deg: Any, max_elevation_deg: Any,

@@ -280,7 +280,8 @@ def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_col
     from dff_grasp_ros.nodes.hand_eye import HandEyeNode
 
     (tmp_path / "a_file").write_text("x")
-    node = SimpleNamespace(p=SimpleNamespace(min_views=3))
+    node = SimpleNamespace(p=SimpleNamespace(min_views=3), calibration_dir=tmp_path / "calibration")
+    node.result_path = lambda request: HandEyeNode.result_path(node, request)  # relative paths: under calibration_dir
     cases = [(str(tmp_path), "is a folder"), (str(tmp_path / "a_file" / "hand_eye.yaml"), "a_file is a file"),
              ("/" + "x" * 5000 + ".yaml", "File name too long")]
     for output_path, says in cases:

@@ -15,6 +15,7 @@ import numpy as np
 from dff_grasp_ros.errors import read_yaml_file
 
 SUPPORTED_MODELS = ("plumb_bob", "rational_polynomial", "")
+OPENCV_DISTORTION_LENGTHS = (0, 4, 5, 8, 12, 14)  # what cv2.solvePnP/projectPoints take (others: cv2.error)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class PinholeCamera:
             raise ValueError(f"camera matrix K must be 9 finite numbers with positive fx, fy, got {k.tolist()}")
         if not np.all(np.isfinite(np.asarray(self.distortion, dtype=np.float64))):
             raise ValueError(f"distortion has non-finite values: {list(self.distortion)}")
+        if len(self.distortion) not in OPENCV_DISTORTION_LENGTHS and any(self.distortion):
+            raise ValueError(f"distortion has {len(self.distortion)} coefficients {list(self.distortion)}; OpenCV "
+                             f"takes {', '.join(map(str, OPENCV_DISTORTION_LENGTHS[1:]))} (plumb_bob: k1 k2 p1 p2 "
+                             f"k3)")
 
     @property
     def K(self) -> np.ndarray:
@@ -41,7 +46,8 @@ class PinholeCamera:
 
     @property
     def D(self) -> np.ndarray:
-        return np.asarray(self.distortion, dtype=np.float64)
+        """The coefficients for OpenCV; none when all are zero (a driver's [0, 0, 0] means no distortion)."""
+        return np.asarray(self.distortion if any(self.distortion) else (), dtype=np.float64)
 
     def close_to(self, other: PinholeCamera, tol_px: float = 1e-3) -> bool:
         return (self.width, self.height) == (other.width, other.height) and bool(

@@ -81,6 +81,7 @@ class CaptureSession:
         self.received: Counter[str] = Counter()
         self.rejected: Counter[RejectReason] = Counter()
         self.kept = 0
+        self.last_detail: dict[RejectReason, str] = {}  # per reason, the latest rejected view's detail
 
     # --- feeding -------------------------------------------------------------------------------------------
     def add_image(self, msg: Any) -> ViewOutcome | None:
@@ -119,6 +120,13 @@ class CaptureSession:
     def rejected_by_reason(self) -> dict[str, int]:
         """Rejections per reason, every reason listed (zeros included) so logs show what was checked."""
         return {reason.value: self.rejected[reason] for reason in RejectReason}
+
+    def most_rejected(self) -> str:
+        """``"reason: detail"`` of the most frequent rejection (its latest view), '' if none: what to fix."""
+        if not self.last_detail:
+            return ""
+        reason = max(self.last_detail, key=lambda r: self.rejected[r])
+        return f"{reason.value}: {self.last_detail[reason]}"
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -193,6 +201,7 @@ class CaptureSession:
 
     def _reject(self, reason: RejectReason, detail: str, stamp_ns: int) -> ViewOutcome:
         self.rejected[reason] += 1
+        self.last_detail[reason] = detail
         self._report(reason.value, f"rejected view at t={stamp_ns / 1e9:.3f} s: {reason.value}: {detail}")
         return ViewOutcome(False, reason, detail, stamp_ns)
 

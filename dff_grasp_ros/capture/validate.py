@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.dataset import PLAUSIBLE_MEDIAN_DEPTH_M, CameraIntrinsics
 from dff_grasp_ros.ros_io.camera_info import CameraInfoError, camera_info_to_intrinsics, intrinsics_close
 from dff_grasp_ros.ros_io.image import (
     COLOR_ENCODINGS,
@@ -43,6 +43,7 @@ class RejectReason(str, Enum):
     TOO_CLOSE = "too_close"  # view selection: near-duplicate of a kept view
     BLURRED = "blurred"  # view selection: too little image detail
     WRITE_FAILED = "write_failed"  # the dataset writer could not store the view (disk full, permissions)
+    BAD_DEPTH = "bad_depth"  # no return at all, or a median no depth camera sees (wrong units)
 
 
 class ViewRejected(Exception):
@@ -121,6 +122,22 @@ def _camera_pose(pose: Any, image_stamp_ns: int, max_pose_offset_s: float) -> np
     return camera_to_base
 
 
+def _check_depth(depth_m: np.ndarray, encoding: str) -> None:
+    """A depth image the dataset can hold: some valid return, and a median a depth camera sees. Checked per view,
+    so that a stream in the wrong units (32FC1 in millimetres) is refused while capturing, not by the trainer
+    after the whole scan (the dataset check, same bounds)."""
+    valid = depth_m[np.isfinite(depth_m)]
+    if valid.size == 0:
+        raise ViewRejected(RejectReason.BAD_DEPTH, f"the {encoding} depth image has no valid return (all 0/NaN): is "
+                                                   f"the depth stream on and registered to the colour image?")
+    median_m, (low, high) = float(np.median(valid)), PLAUSIBLE_MEDIAN_DEPTH_M
+    if not low <= median_m <= high:
+        unit = "millimetres" if encoding == "16UC1" else "metres"
+        raise ViewRejected(RejectReason.BAD_DEPTH, f"the {encoding} depth image's median is {median_m:.3g} m, outside "
+                                                   f"the {low:g}-{high:g} m a depth camera sees: {encoding} depth "
+                                                   f"must hold {unit}")
+
+
 def validate_view(image: Any, depth: Any | None, camera_info: Any, pose: Any, *, base_frame: str,
                   max_pose_offset_s: float, expected_intrinsics: CameraIntrinsics | None = None) -> ValidView:
     """Decode and check one view; raise :class:`ViewRejected` with a reason code if it must not be kept.
@@ -143,6 +160,8 @@ def validate_view(image: Any, depth: Any | None, camera_info: Any, pose: Any, *,
         _check_sizes(image, depth, intrinsics)
         rgb = image_to_rgb8(image)
         depth_m = depth_image_to_m(depth) if depth is not None else None
+        if depth_m is not None:
+            _check_depth(depth_m, str(depth.encoding))
     except ViewRejected:
         raise
     except UnsupportedEncodingError as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped
@@ -22,6 +23,7 @@ from std_msgs.msg import String
 from dff_grasp.action import CaptureViews
 from dff_grasp.msg import ScanStatus
 from dff_grasp_ros import names
+from dff_grasp_ros.atomic import check_output_root
 from dff_grasp_ros.capture.scan_end import ScanEndWatch, ScanState
 from dff_grasp_ros.capture.selection import SelectionSettings
 from dff_grasp_ros.capture.session import CaptureSession, CaptureSettings
@@ -29,14 +31,17 @@ from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_capture_request
 from dff_grasp_ros.nodes.common import (
     CameraWatch,
+    ParameterError,
     Throttle,
     camera_pose_from_tf,
     camera_stream_qos,
     declare_parameters,
     how_read,
     latched_qos,
+    publisher_qos,
     request_subscription,
     sensor_qos,
+    silent_streams,
     spin_node,
     tf_buffer,
 )
@@ -62,8 +67,12 @@ class CaptureNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, CaptureParams)
+        if self.p.default_views < self.p.min_views:  # a goal for the default would capture only to discard it all
+            raise ParameterError(f"parameters {self.NODE_NAME}.default_views {self.p.default_views} must be >= "
+                                 f"{self.NODE_NAME}.min_views {self.p.min_views}")
         self.session: CaptureSession | None = None
         self.session_lock = threading.Lock()
+        self.busy = False  # from a goal's acceptance to its end: the session only exists once it executes
         self.scene: dict | None = None  # set when the stream comes from a simulated camera
         self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self.pose_source = "tf" if self.tf_buffer is not None else "topic"
@@ -99,13 +108,15 @@ class CaptureNode(Node):
             request_subscription(self, Image, self.p.depth_topic, lambda m: self.feed("depth", m), qos,
                                  callback_group=streams),
             request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: self.feed("camera_info", m),
-                                 qos, callback_group=streams),
+                                 publisher_qos(self, self.p.camera_info_topic, STREAM_DEPTH), callback_group=streams),
             # Arrivals, seen apart from the stream callbacks: those may be busy writing views.
             request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_arrival, sensor_qos(depth=1),
                                  callback_group=MutuallyExclusiveCallbackGroup())]
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
-                                                      lambda m: self.feed("pose", m), qos, callback_group=streams))
+                                                      lambda m: self.feed("pose", m),
+                                                      publisher_qos(self, self.p.camera_pose_topic, STREAM_DEPTH),
+                                                      callback_group=streams))
         self.get_logger().info(f"reading the camera {how_read(qos)}")
         return subscriptions
 
@@ -114,23 +125,36 @@ class CaptureNode(Node):
                                     header_stamp_ns(msg))
 
     def on_goal(self, goal: CaptureViews.Goal) -> GoalResponse:
+        """One capture at a time, reserved here: a second goal accepted before the first had made its session
+        would replace that session, and the first, ending, would cut the second off from the camera."""
         with self.session_lock:
-            busy = self.session is not None
-        if busy:
-            self.get_logger().warning("a capture is already running; goal rejected")
-            return GoalResponse.REJECT
+            if self.busy:
+                self.get_logger().warning("a capture is already running; goal rejected")
+                return GoalResponse.REJECT
+            self.busy = True
         return GoalResponse.ACCEPT
 
     def execute_checked(self, goal_handle) -> CaptureViews.Result:
-        """Refuse an absurd goal with its reason in the result (a rejected ROS goal carries none), else capture."""
+        """Refuse an absurd goal, or one whose dataset could not be written (``datasets_dir`` a file or
+        read-only: found after the whole scan otherwise), with its reason in the result (a rejected ROS goal
+        carries none), else capture."""
         try:
-            check_capture_request(int(goal_handle.request.num_views), float(goal_handle.request.timeout_s))
-        except InputError as err:
-            message = f"goal refused: {one_line(err)}"
-            self.get_logger().warning(message)
-            goal_handle.abort()
-            return CaptureViews.Result(success=False, message=message)
-        return self.execute(goal_handle)
+            try:
+                views, _ = check_capture_request(int(goal_handle.request.num_views),
+                                                 float(goal_handle.request.timeout_s))
+                if 0 < views < self.p.min_views:  # it would capture them all, then write nothing
+                    raise InputError(f"num_views {views} is fewer than the capture node's min_views "
+                                     f"{self.p.min_views}, the fewest a dataset is written with")
+                check_output_root(Path(self.p.datasets_dir))
+            except (InputError, OSError) as err:
+                message = f"goal refused: {one_line(err)}"
+                self.get_logger().warning(message)
+                goal_handle.abort()
+                return CaptureViews.Result(success=False, message=message)
+            return self.execute(goal_handle)
+        finally:
+            with self.session_lock:
+                self.busy = False
 
     def feed(self, stream: str, msg: Any) -> None:
         with self.session_lock:
@@ -198,6 +222,11 @@ class CaptureNode(Node):
                 session.abort()
                 result.message = (f"{ended} with {session.kept} views (< min_views {self.p.min_views}); "
                                   f"rejected: {self._reasons(stats)}; nothing written")
+                if session.most_rejected():  # the counts say how often, this says what to fix
+                    result.message += f"; most rejected: {session.most_rejected()}"
+                silent = silent_streams(self.p, stats["received"], pose_from_tf=self.pose_source == "tf")
+                if silent:  # a wrong topic name: no view could be put together at all
+                    result.message += f"; nothing arrived from {silent}"
                 goal_handle.abort()
                 return result
             path = session.finish({"scene": self.scene} if self.scene else None)

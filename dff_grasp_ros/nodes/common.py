@@ -10,7 +10,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.nodes.param_file import check_params_file, params_files_in
-from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, expand_data_dir, specs_of
+from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, ParamSpec, expand_data_dir, specs_of
 
 P = TypeVar("P")
 
@@ -23,13 +23,18 @@ def declare_parameters(node: Any, params_type: type[P]) -> P:
     """Declare the node's parameters (with descriptions), check them and return them as a ``params_type``.
 
     ``*_dir`` values get ``~`` and ``$DFF_GRASP_HOME`` expanded, so tests and users can relocate all data.
-    Raises ParameterError naming the first parameter whose type or range is wrong.
+    Raises ParameterError naming the first parameter whose type or range is wrong. Run-time changes (``ros2 param
+    set``) are refused from then on, with the reason (:func:`refuse_run_time_changes`).
     """
     values = {}
-    for spec in specs_of(params_type):
+    specs = specs_of(params_type)
+    for spec in specs:
         try:
-            node.declare_parameter(spec.name, spec.default, ParameterDescriptor(description=spec.description))
-        except Exception as err:  # rclpy: an override of the wrong type (InvalidParameterTypeException)
+            # dynamic_typing: a value of the wrong type reaches spec.check (at start and in
+            # refuse_run_time_changes), whose message names the parameter; rclpy's own refusal does not.
+            node.declare_parameter(spec.name, spec.default, ParameterDescriptor(
+                description=spec.description, additional_constraints=constraints_of(spec), dynamic_typing=True))
+        except Exception as err:  # rclpy refusing an override (before dynamic_typing: one of the wrong type)
             raise ParameterError(f"parameter {node.get_name()}.{spec.name} has the wrong type, it must be "
                                  f"{type(spec.default).__name__}: {one_line(err)}") from None
         value = node.get_parameter(spec.name).value
@@ -41,7 +46,36 @@ def declare_parameters(node: Any, params_type: type[P]) -> P:
         if spec.name.endswith("_dir"):
             value = str(expand_data_dir(value))
         values[spec.name] = value
+    node.add_on_set_parameters_callback(lambda changes: refuse_run_time_changes(node.get_name(), specs, changes))
     return params_type(**values)
+
+
+def constraints_of(spec: ParamSpec) -> str:
+    """What ``ros2 param describe`` shows besides the description: the allowed values, and when they are read."""
+    allowed = [f"one of {', '.join(map(str, spec.choices))}"] if spec.choices is not None else []
+    allowed += [f">= {spec.minimum}"] if spec.minimum is not None else []
+    allowed += [f"<= {spec.maximum}"] if spec.maximum is not None else []
+    return "; ".join([*allowed, "read when the node starts"])
+
+
+def refuse_run_time_changes(node_name: str, specs: tuple[ParamSpec, ...], changes: list[Any]) -> Any:
+    """The on-set-parameters callback: the nodes read their parameters once, at start, so ``ros2 param set``
+    (accepted and silently ignored before) is refused with one line naming the parameter: why the value is
+    wrong if it is, and that the node must be restarted with it. Parameters not of this node's dataclass
+    (rclpy's ``use_sim_time``) pass."""
+    from rcl_interfaces.msg import SetParametersResult
+
+    by_name = {spec.name: spec for spec in specs}
+    for change in changes:
+        spec = by_name.get(change.name)
+        if spec is None:
+            continue
+        problem = spec.check(change.value)
+        what = f"{problem}; besides, it" if problem else "is read when the node starts: it"
+        return SetParametersResult(successful=False, reason=(
+            f"parameter {node_name}.{spec.name} {what} cannot change while the node runs; restart the node with "
+            f"the new value (parameter file, or -p {spec.name}:=...)"))
+    return SetParametersResult(successful=True)
 
 
 def latched_qos(depth: int = 1) -> QoSProfile:
@@ -75,6 +109,13 @@ def camera_stream_qos(node: Any, topics: list[str], depth: int, discovery_wait_s
         return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
                           durability=DurabilityPolicy.VOLATILE)
     return sensor_qos(depth=depth)
+
+
+def publisher_qos(node: Any, topic: str, depth: int) -> QoSProfile:
+    """The QoS to read ``topic`` with, from its own publishers, without waiting (asked once the camera's were
+    discovered): a stream read with the camera's QoS never matched a best-effort publisher of its own (a
+    reliable reader does not), and nothing arrived, without a warning."""
+    return camera_stream_qos(node, [topic], depth, discovery_wait_s=0.0)
 
 
 class CameraWatch:
@@ -115,6 +156,16 @@ def request_subscription(node: Any, msg_type: type, topic: str, callback: Callab
 
     return node.create_subscription(msg_type, topic, callback, qos, callback_group=callback_group,
                                     event_callbacks=SubscriptionEventCallbacks(use_default_callbacks=False))
+
+
+def silent_streams(p: Any, received: dict[str, int], pose_from_tf: bool) -> str:
+    """The camera streams (capture's and NextView's names) that sent nothing, as the parameters of ``p`` that
+    name them, for a failure that would otherwise only count what arrived ('' when every stream sent)."""
+    sources = {"image": f"image_topic {p.image_topic}", "depth": f"depth_topic {p.depth_topic}",
+               "camera_info": f"camera_info_topic {p.camera_info_topic}",
+               "pose": f"TF {p.base_frame} <- {p.camera_frame}" if pose_from_tf else
+               f"camera_pose_topic {p.camera_pose_topic}"}
+    return ", ".join(sources[stream] for stream, count in received.items() if not count and stream in sources)
 
 
 def camera_pose_from_tf(buffer: Any, base_frame: str, image: Any, camera_frame: str) -> Any:

@@ -12,6 +12,7 @@ Thin ROS layer over :mod:`dff_grasp_ros.calibration` and :mod:`dff_grasp_ros.cap
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -51,6 +52,7 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     declare_parameters,
     how_read,
+    publisher_qos,
     request_subscription,
     spin_node,
     tf_buffer,
@@ -77,6 +79,9 @@ class HandEyeNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, HandEyeParams)
+        if self.p.default_views < self.p.min_views:  # a goal for the default would collect, then fail to solve
+            raise ParameterError(f"parameters {self.NODE_NAME}.default_views {self.p.default_views} must be >= "
+                                 f"{self.NODE_NAME}.min_views {self.p.min_views}")
         try:
             self.board = CharucoBoardSpec.from_params(self.p)
         except ValueError as err:
@@ -94,6 +99,7 @@ class HandEyeNode(Node):
         self.images_seen = 0  # during the current goal
         self.latest_image: Image | None = None
         self.camera: PinholeCamera | None = None
+        self.camera_problem: str | None = None  # why the last CameraInfo was refused, for the goal's result
         self.tool_history = PoseHistory(max_samples=10_000)
         self.warn = Throttle(5.0)
         self.streams = MutuallyExclusiveCallbackGroup()
@@ -180,6 +186,8 @@ class HandEyeNode(Node):
         try:
             camera = PinholeCamera.from_camera_info(msg)
         except ValueError as err:
+            with self.lock:
+                self.camera_problem = one_line(err)
             if self.warn.ready():
                 self.get_logger().warning(f"ignoring CameraInfo on {self.p.camera_info_topic}: {err}")
             return
@@ -215,11 +223,12 @@ class HandEyeNode(Node):
         qos = camera_stream_qos(self, [self.p.image_topic], depth=5)  # best effort for most camera drivers
         subscriptions = [
             request_subscription(self, Image, self.p.image_topic, self.on_image, qos, callback_group=self.streams),
-            request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_camera_info, qos,
-                                 callback_group=self.streams)]
+            request_subscription(self, CameraInfo, self.p.camera_info_topic, self.on_camera_info,
+                                 publisher_qos(self, self.p.camera_info_topic, 5), callback_group=self.streams)]
         if self.pose_source == "topic":
             subscriptions.append(request_subscription(self, PoseStamped, self.p.tool_pose_topic, self.on_tool_pose,
-                                                      50, callback_group=self.streams))
+                                                      publisher_qos(self, self.p.tool_pose_topic, 50),
+                                                      callback_group=self.streams))
         self.get_logger().info(f"reading {self.p.image_topic} {how_read(qos)}")
         return subscriptions
 
@@ -234,6 +243,12 @@ class HandEyeNode(Node):
                 goal_handle.abort()
                 return result
             return self.collect_and_solve(goal_handle, request, result)
+        except Exception as err:  # a message no check foresaw: the goal is answered, the node serves on
+            result.success, result.message = False, f"calibration failed: {one_line(err)}"
+            self.get_logger().error(result.message)
+            with contextlib.suppress(Exception):  # already ended (cancelled) before the error
+                goal_handle.abort()
+            return result
         finally:
             with self.lock:
                 self.busy = False
@@ -242,26 +257,33 @@ class HandEyeNode(Node):
         """Why a goal cannot start (checked before anything is subscribed or written)."""
         try:
             check_calibration_request(int(request.num_views), float(request.timeout_s))
-            if request.output_path:  # a result the node cannot write would be lost after the whole session
-                check_output_file(expand_data_dir(request.output_path))
+            # A result the node cannot write would be lost after the whole session: its own folder is checked too.
+            check_output_file(self.result_path(request))
         except (InputError, OSError) as err:
             return one_line(err)
         if 0 < int(request.num_views) < self.p.min_views:
             return f"num_views {request.num_views} is fewer than min_views {self.p.min_views}"
         return None
 
+    def result_path(self, request: CalibrateHandEye.Goal) -> Path:
+        """Where the goal's hand-eye YAML goes: its output_path, else calibration_dir/hand_eye.yaml. A relative
+        output_path is taken under calibration_dir: the node's working directory is not the caller's, and the
+        result was written where nobody looked."""
+        if not request.output_path:
+            return self.calibration_dir / HAND_EYE_FILE
+        return self.calibration_dir / expand_data_dir(request.output_path)  # an absolute path stays as it is
+
     def collect_and_solve(self, goal_handle, request: CalibrateHandEye.Goal,
                           result: CalibrateHandEye.Result) -> CalibrateHandEye.Result:
         target = int(request.num_views) or self.p.default_views
         timeout_s = float(request.timeout_s)
-        yaml_path = expand_data_dir(request.output_path) if request.output_path else \
-            self.calibration_dir / HAND_EYE_FILE
+        yaml_path = self.result_path(request)
         collector = ViewCollector(self.board, CollectorSettings(
             min_corners=self.p.min_board_corners, min_rotation_between_views_deg=self.p.min_view_rotation_deg),
             keep_images=True)
         self.images_seen = 0
         with self.lock:
-            self.latest_image, self.camera = None, None
+            self.latest_image, self.camera, self.camera_problem = None, None, None
             self.tool_history = PoseHistory(max_samples=10_000)
         camera = CameraWatch(self, self.p.image_topic)
         subscriptions: list[Any] = []
@@ -291,7 +313,7 @@ class HandEyeNode(Node):
     def offer_latest(self, collector: ViewCollector) -> None:
         """Offer the newest unseen image (older ones are skipped: detection is slower than a camera's rate)."""
         with self.lock:
-            image, camera, self.latest_image = self.latest_image, self.camera, None
+            image, camera, camera_problem, self.latest_image = self.latest_image, self.camera, self.camera_problem, None
         if image is None:
             return
         self.images_seen += 1
@@ -299,7 +321,8 @@ class HandEyeNode(Node):
         name = f"t{stamp_ns / NS:.3f}"
         pose = self.tool_pose_at(stamp_ns)
         if camera is None:
-            collector.reject(name, f"no CameraInfo on {self.p.camera_info_topic} yet")
+            collector.reject(name, f"no usable CameraInfo on {self.p.camera_info_topic} yet"
+                                   + (f": the last was refused: {camera_problem}" if camera_problem else ""))
             return
         if pose is None:
             collector.reject(name, f"no tool pose {self.p.base_frame} <- {self.p.tool_frame} within "
@@ -327,6 +350,10 @@ class HandEyeNode(Node):
             solved = calibrate_collected(collector, settings)
         except CalibrationError as err:
             result.message = f"{err}; {rejection_summary(collector.rejected, collector.rejected_count)}"
+            with self.lock:
+                camera_problem = self.camera_problem
+            if collector.camera is None and camera_problem:  # the summary keeps only each reason's first words
+                result.message += f"; CameraInfo on {self.p.camera_info_topic} refused: {camera_problem}"
             self.get_logger().error(result.message)
             goal_handle.abort()
             return result

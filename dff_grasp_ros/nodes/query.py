@@ -13,9 +13,9 @@ relevancy cloud, from the updated scene.
 """
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped
@@ -30,13 +30,17 @@ from dff_grasp_ros import names
 from dff_grasp_ros.capture.next_view import NextView
 from dff_grasp_ros.carving import CarvingParams
 from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.goals import check_update_request
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.nodes.common import (
+    ParameterError,
     camera_pose_from_tf,
     camera_stream_qos,
     declare_parameters,
     latched_qos,
+    publisher_qos,
     request_subscription,
+    silent_streams,
     spin_node,
     tf_buffer,
 )
@@ -44,17 +48,30 @@ from dff_grasp_ros.nodes.params import QueryNodeParams
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
 from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
+from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
 from dff_grasp_ros.serving import FieldServer, ServedField
-from dff_grasp_ros.teachers.base import teacher_configs
+from dff_grasp_ros.teachers.base import resolve_device, teacher_configs
 
 
 def query_params(p: QueryNodeParams) -> QueryParams:
-    """The query library's settings from the node's parameters (gripper model, standoff, number of candidates)."""
+    """The query library's settings from the node's parameters (gripper model, standoff, number of candidates).
+
+    The hand's dimensions that are no parameters follow those that are: pads no longer than the fingers, and a
+    palm that spans both fingers at full opening (the fixed 0.2 m palm refused any opening above 0.18 m, which the
+    parameter's range allows, naming palm_span_m, which no one can set). ParameterError for clearances that
+    contradict each other."""
+    if p.gripper_min_clearance_m > p.gripper_clearance_m:
+        raise ParameterError(f"parameters query.gripper_min_clearance_m {p.gripper_min_clearance_m:g} must be <= "
+                             f"query.gripper_clearance_m {p.gripper_clearance_m:g}")
     defaults = QueryParams()
+    hand = defaults.grasp.gripper
     gripper = ParallelJawGripper(max_opening_m=p.gripper_max_opening_m, finger_length_m=p.gripper_finger_depth_m,
                                  finger_thickness_m=p.gripper_finger_thickness_m,
                                  finger_width_m=p.gripper_finger_width_m, clearance_m=p.gripper_clearance_m,
-                                 min_clearance_m=p.gripper_min_clearance_m)
+                                 min_clearance_m=p.gripper_min_clearance_m,
+                                 pad_length_m=min(hand.pad_length_m, p.gripper_finger_depth_m),
+                                 palm_span_m=max(hand.palm_span_m,
+                                                 p.gripper_max_opening_m + 2 * p.gripper_finger_thickness_m))
     grasp = replace(defaults.grasp, gripper=gripper, standoff_m=p.pre_grasp_standoff_m,
                     max_grasps=p.max_candidates, table_z_m=p.table_z_m)
     return replace(defaults, grasp=grasp).with_threshold(p.relevancy_threshold)
@@ -68,6 +85,12 @@ class QueryNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, QueryNodeParams)
+        if self.p.device == "cuda":  # found now, not as "could not load field" on every field (torch: only here)
+            try:
+                resolve_device(self.p.device)
+            except Exception as err:
+                raise ParameterError(f"parameter {self.NODE_NAME}.device is 'cuda': {one_line(err)}; use auto or "
+                                     f"cpu") from None
         self.server = FieldServer(self.p.fields_dir, query_params(self.p), device=self.p.device)
         self.pub_cloud = self.create_publisher(PointCloud2, names.RELEVANCY_CLOUD_TOPIC, latched_qos())
         self.pub_pose = self.create_publisher(PoseStamped, names.GRASP_POSE_TOPIC, latched_qos())
@@ -80,7 +103,11 @@ class QueryNode(Node):
         self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m)
         self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
                             callback_group=ReentrantCallbackGroup())
+        self._reload_state = threading.Lock()  # guards the two below
         self._reload_thread: threading.Thread | None = None
+        self._pending_reload: str | None = None  # the next field to load ('' = the newest), None = nothing
+        self._served_files: tuple | None = None  # files_signature() of the field loaded last
+        self.refused_field: str | None = None  # why the field announced last could not be served, until one is
         self.reload_async(None)
         # The teachers' code (torch: ~4 s to import) loads now, in the background, instead of when the first
         # field arrives: a field trained while the node waits then answers that much sooner.
@@ -92,19 +119,45 @@ class QueryNode(Node):
         self.reload_async(msg.field_path)
 
     def reload_async(self, field_path: str | None) -> None:
-        """Load a field off the executor so queries keep being answered from the current one."""
-        def work() -> None:
-            try:
-                served = self.server.load(field_path) if field_path else self.server.load_newest()
-                if served is not None:
-                    self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
-            except Exception as err:
-                self.get_logger().error(f"could not load field {field_path or '(newest)'}: "
-                                        f"{type(err).__name__}: {err}; still serving the previous one")
+        """Load a field off the executor so queries keep being answered from the current one.
 
-        thread = threading.Thread(target=work, name="field-reload", daemon=True)
-        thread.start()
-        self._reload_thread = thread
+        One loader thread: announcements that arrive while it loads are coalesced, only the latest is loaded
+        next (a script re-announcing a field at 10 Hz started a load thread per message, loading one after the
+        other for minutes)."""
+        with self._reload_state:
+            self._pending_reload = field_path or ""
+            if self._reload_thread is None:
+                self._reload_thread = threading.Thread(target=self._reload_worker, name="field-reload", daemon=True)
+                self._reload_thread.start()
+
+    def _reload_worker(self) -> None:
+        while True:
+            with self._reload_state:
+                field_path, self._pending_reload = self._pending_reload, None
+                if field_path is None:
+                    self._reload_thread = None
+                    return
+            self._load(field_path)
+
+    def _load(self, field_path: str) -> None:
+        """Load ``field_path`` ('' = the newest), unless it is the served field, unchanged on disk: reloading
+        that would only throw away the scene updates (``/dff/update_scene``) made since, and a picked object
+        would be back in the served scene."""
+        try:
+            current = self.server.current
+            if field_path and current is not None and Path(field_path).resolve() == current.path.resolve() and \
+                    files_signature(current.path) == self._served_files:
+                self.get_logger().info(f"field {field_path} is served already and unchanged on disk: kept")
+                self.refused_field = None
+                return
+            served = self.server.load(Path(field_path)) if field_path else self.server.load_newest()
+            if served is not None and served is not current:
+                self._served_files = files_signature(served.path)
+                self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
+            self.refused_field = None
+        except Exception as err:
+            self.refused_field = f"field {field_path or '(newest)'} could not be loaded: {one_line(err)}"
+            self.get_logger().error(f"{self.refused_field}; still serving the previous one")
 
     def on_query(self, request: QueryObject.Request, response: QueryObject.Response) -> QueryObject.Response:
         try:
@@ -114,7 +167,11 @@ class QueryNode(Node):
             self.publish_visuals(response, result, served, stamp_ns)
         except Exception as err:
             response.success = False
-            response.message = f"query failed: {type(err).__name__}: {err}"
+            response.message = f"query failed: {one_line(err)}"
+        refused = self.refused_field
+        if refused:  # the log is not where a caller looks: an answer from an older field, or none, says why
+            served_now = self.server.current
+            response.message += f" ({refused}; {f'answered from {served_now.path}' if served_now else 'none served'})"
         # rclpy refuses one call site logging at two severities, hence two calls.
         if response.success:
             self.get_logger().info(f"{request.prompt[:80]!r}: {response.message}")
@@ -126,16 +183,26 @@ class QueryNode(Node):
         """Carve the served scene with the next camera view (see the module docstring); every failure is an
         answer, and the served scene is then unchanged."""
         try:
-            timeout_s = float(request.timeout_s)
-            if not math.isfinite(timeout_s) or timeout_s < 0:
-                raise ValueError(f"timeout_s must be a finite number of seconds >= 0 (0 = the node's "
-                                 f"update_timeout_s), got {timeout_s:g}")
-            if self.server.current is None:
+            timeout_s = check_update_request(float(request.timeout_s))
+            served = self.server.current
+            if served is None:
                 raise ValueError("no trained field yet: nothing to update (capture views and train one)")
-            with self._update_lock:
+            if served.base_frame.lstrip("/") != self.p.base_frame.lstrip("/"):  # the view's pose would be taken
+                # in another frame than the served points, and carving would remove points that are there
+                raise ValueError(f"the served field {served.path} is in frame {served.base_frame!r}, the camera "
+                                 f"pose is read in {self.NODE_NAME}.base_frame {self.p.base_frame!r}: set "
+                                 f"base_frame to the field's")
+            # A second request is answered at once: queued, it waited out the first's wait too (up to 600 s), its
+            # client gave up, and the update was made anyway, unreported.
+            if not self._update_lock.acquire(blocking=False):
+                raise ValueError("another scene update is waiting for its camera view; ask again when it has "
+                                 "been answered")
+            try:
                 view = self.next_view(timeout_s or self.p.update_timeout_s)
                 update = self.server.update_scene(view.depth_m, view.rgb, view.intrinsics, view.camera_to_base,
                                                   self.carving)
+            finally:
+                self._update_lock.release()
             response.success, response.message = True, update.message
             response.points_removed, response.points_added = update.points_removed, update.points_added
             response.points_total = len(update.served.cloud)
@@ -168,18 +235,21 @@ class QueryNode(Node):
             request_subscription(self, Image, self.p.depth_topic, lambda m: waiter.add("depth", m), qos,
                                  callback_group=group),
             request_subscription(self, CameraInfo, self.p.camera_info_topic, lambda m: waiter.add("camera_info", m),
-                                 qos, callback_group=group)]
+                                 publisher_qos(self, self.p.camera_info_topic, 5), callback_group=group)]
         if self.tf_buffer is None:
             subscriptions.append(request_subscription(self, PoseStamped, self.p.camera_pose_topic,
-                                                      lambda m: waiter.add("pose", m), qos, callback_group=group))
+                                                      lambda m: waiter.add("pose", m),
+                                                      publisher_qos(self, self.p.camera_pose_topic, 5),
+                                                      callback_group=group))
         try:
             view = waiter.wait(timeout_s)
         finally:
             for subscription in subscriptions:
                 self.destroy_subscription(subscription)
         if view is None:
+            silent = silent_streams(self.p, dict(waiter.received), pose_from_tf=self.tf_buffer is not None)
             raise ValueError(f"no valid camera view on {self.p.image_topic} within {timeout_s:g} s "
-                             f"({waiter.why_none()})")
+                             f"({waiter.why_none()}{f'; nothing arrived from {silent}' if silent else ''})")
         return view
 
     def publish_visuals(self, response: QueryObject.Response, result: QueryResult, served: ServedField | None,
@@ -197,8 +267,20 @@ class QueryNode(Node):
         self.pub_markers.publish(markers)
 
     def close(self) -> None:
-        if self._reload_thread is not None:
-            self._reload_thread.join(timeout=5.0)
+        with self._reload_state:
+            thread = self._reload_thread
+        if thread is not None:
+            thread.join(timeout=5.0)
+
+
+def files_signature(field_dir: Path) -> tuple | None:
+    """Identity of a field's files on disk (inode, size, mtime of field.json and scene_cloud.npz): changes when
+    the field is rewritten or replaced under the same name; None when they cannot be read."""
+    try:
+        return tuple((name, st.st_ino, st.st_size, st.st_mtime_ns)
+                     for name in (FIELD_META, SCENE_CLOUD) for st in [(Path(field_dir) / name).stat()])
+    except OSError:
+        return None
 
 
 def main(args: list[str] | None = None) -> int:

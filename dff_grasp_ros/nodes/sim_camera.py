@@ -50,6 +50,7 @@ from dff_grasp_ros.synthetic.board import (
     mount_matrix,
     render_board_view,
 )
+from dff_grasp_ros.synthetic.export import check_views_in_memory_fit
 
 SUBSCRIBER_GRACE_S = 0.5  # DDS matches the two ends of a topic at slightly different times
 TOOL_POSE_RATE_HZ = 30.0
@@ -87,6 +88,11 @@ class SimCameraNode(Node):
             self.poses = calibration_camera_poses(self.board, self.p.calibration_views, seed=self.scene.seed)
         else:
             self.poses = scan_poses(self.scene)
+        try:  # every view is rendered ahead and kept: refuse a scan that would not fit, not swap until killed
+            check_views_in_memory_fit(self.scene, len(self.poses))
+        except ValueError as err:
+            raise ParameterError(f"parameter {self.NODE_NAME}.{'calibration_views' if self.board else 'scene'}: "
+                                 f"{err}") from None
         self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
         self.frame = 0  # frames published; each pose is held for hold_frames frames
         self.listener_since: float | None = None

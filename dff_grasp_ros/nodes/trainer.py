@@ -43,9 +43,11 @@ def teacher_settings(p: TrainerParams) -> dict[str, dict]:
 
 
 def resolve_dataset(requested: str, datasets_dir: str) -> Path:
-    """The goal's dataset, or the newest one under ``datasets_dir`` for ''; one-line errors naming the path."""
+    """The goal's dataset, or the newest one under ``datasets_dir`` for ''; one-line errors naming the path. A
+    relative path (a dataset's name, as the capture's result and log give it) lies under ``datasets_dir``: the
+    node's working directory is not the caller's."""
     if requested:
-        path = Path(requested).expanduser()
+        path = Path(datasets_dir) / Path(requested).expanduser()  # an absolute path stays as it is
         if not path.is_dir():
             raise FileNotFoundError(f"dataset {path} does not exist" if not path.exists() else
                                     f"dataset {path} is a file, not a dataset folder")

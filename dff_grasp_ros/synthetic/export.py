@@ -25,6 +25,8 @@ RENDER_BASE_BYTES = 300 * 2**20  # the process itself (numpy, open3d, the scene'
 DISK_BYTES_PER_PIXEL = 7
 DISK_BYTES_PER_VIEW = 16 * 2**10  # PNG headers, the view's line in transforms.json
 MEMORY_HEADROOM = 0.8  # use at most this share of the memory available now: others run on the machine too
+# A rendered view held in memory: RGB 3 + float32 depth 4 + int32 object and part ids 4 + 4 bytes per pixel.
+VIEW_BYTES_PER_PIXEL = 15
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,19 @@ def check_render_fits(scene: Scene, out_root: Path) -> RenderEstimate:
     if need.disk_bytes > disk:
         raise ValueError(f"scene {scene.name!r}: {scene.scan.views} views of {size} need up to "
                          f"{_gb(need.disk_bytes)} on disk, {out_root} has {_gb(disk)} free")
+    return need
+
+
+def check_views_in_memory_fit(scene: Scene, views: int) -> int:
+    """Refuse (ValueError, one line) rendering ``views`` views of ``scene`` and keeping them all in memory, as the
+    sim camera does from its start (10,000 scan views of 640x480 are 46 GB); the bytes needed otherwise."""
+    pixels = scene.camera.width * scene.camera.height
+    need = estimate_render(scene).memory_bytes + views * pixels * VIEW_BYTES_PER_PIXEL
+    memory = available_memory_bytes()
+    if need > MEMORY_HEADROOM * memory:
+        raise ValueError(f"scene {scene.name!r}: {views} views of {scene.camera.width}x{scene.camera.height} kept "
+                         f"in memory need about {_gb(need)}, {_gb(memory)} is available; use fewer views or a "
+                         f"smaller camera (width, height)")
     return need
 
 
