@@ -1,0 +1,197 @@
+"""More bad inputs for the offline commands (no ROS), found by hunting past test_bad_inputs_datasets/fields/scenes:
+the keys of transforms.json that nerfstudio reads and this package did not check, masks, cameras that never moved
+or sit a light-year away, images nerfstudio reads differently from us, files that are not regular files, and
+what followed from them (failures deep inside nerfstudio, a hang, a field trained on garbage that "succeeded")."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from bad_inputs import refused, snapshot
+from PIL import Image
+
+from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
+from dff_grasp_ros.synthetic import render_dataset
+
+FIT = ("--teacher", "synthetic", "--method", "dff-tiny", "--device", "cpu", "--steps", "2")
+BAD_FRAME = 4
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    return render_dataset("tiny", tmp_path_factory.mktemp("datasets"), name="tiny")
+
+
+def _meta(change: Callable[[dict, Path], None]) -> Callable[[Path], None]:
+    def edit(dataset: Path) -> None:
+        meta = json.loads((dataset / TRANSFORMS).read_text())
+        change(meta, dataset)
+        (dataset / TRANSFORMS).write_text(json.dumps(meta))
+    return edit
+
+
+def _set(key: str, value) -> Callable[[Path], None]:
+    return _meta(lambda meta, dataset: meta.__setitem__(key, value))
+
+
+def _set_frame(key: str, value) -> Callable[[Path], None]:
+    return _meta(lambda meta, dataset: meta["frames"][BAD_FRAME].__setitem__(key, value))
+
+
+def _drop_frame_key(key: str) -> Callable[[Path], None]:
+    return _meta(lambda meta, dataset: meta["frames"][BAD_FRAME].pop(key))
+
+
+def _every_pose(change: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    """Replace every frame's transform_matrix by change(its matrix, frame 0's matrix)."""
+    def edit(meta: dict, dataset: Path) -> None:
+        first = np.array(meta["frames"][0]["transform_matrix"])
+        for frame in meta["frames"]:
+            frame["transform_matrix"] = change(np.array(frame["transform_matrix"]), first).tolist()
+    return _meta(edit)
+
+
+def _at_first_position(matrix: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The camera turned in place: every rotation kept, every position frame 0's."""
+    matrix = matrix.copy()
+    matrix[:3, 3] = first[:3, 3]
+    return matrix
+
+
+def _far_away(matrix: np.ndarray, first: np.ndarray) -> np.ndarray:
+    matrix = matrix.copy()
+    matrix[:3, 3] *= 1e30
+    return matrix
+
+
+def _masks(mode: str) -> Callable[[Path], None]:
+    """A mask for every frame, in ``mode`` (nerfstudio reads only one-channel masks)."""
+    def edit(meta: dict, dataset: Path) -> None:
+        (dataset / "masks").mkdir()
+        for frame in meta["frames"]:
+            name = Path(frame["file_path"]).name
+            Image.new(mode, (128, 96), "white" if mode != "1" else 1).save(dataset / "masks" / name)
+            frame["mask_path"] = f"masks/{name}"
+    return _meta(edit)
+
+
+def _convert_image(mode: str, frames: tuple[int, ...] = (BAD_FRAME,)) -> Callable[[Path], None]:
+    def edit(dataset: Path) -> None:
+        for index in frames:
+            path = dataset / "images" / f"frame_{index:05d}.png"
+            Image.open(path).convert(mode).save(path)
+    return edit
+
+
+def _image_of(source: int, folder: str = "images") -> Callable[[Path], None]:
+    """Frame BAD_FRAME's file_path names frame ``source``'s image file name, in ``folder``."""
+    def edit(meta: dict, dataset: Path) -> None:
+        name = f"frame_{source:05d}.png"
+        (dataset / folder).mkdir(exist_ok=True)
+        if folder != "images":
+            shutil.copy(dataset / meta["frames"][BAD_FRAME]["file_path"], dataset / folder / name)
+        meta["frames"][BAD_FRAME]["file_path"] = f"{folder}/{name}"
+    return _meta(edit)
+
+
+def _fifo(dataset: Path) -> None:
+    image = dataset / "images" / f"frame_{BAD_FRAME:05d}.png"
+    image.unlink()
+    os.mkfifo(image)
+
+
+FRAME = f"frame {BAD_FRAME}"
+IMAGE = f"images/frame_{BAD_FRAME:05d}.png"
+# case id -> (how to break a copy of the tiny dataset, what the one line must say besides the dataset's path),
+# and what happened before 2026-12-02 (dff-grasp fit --steps 2 on the tiny dataset)
+BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    # "could not convert string to float: 'x'", naming neither file nor key
+    "applied_scale text": (_set("applied_scale", "x"), ("'applied_scale' must be a positive finite number",)),
+    # "TypeError: new(): invalid data type 'str' (unexpected ...)"
+    "applied_transform text": (_set("applied_transform", "x"), ("'applied_transform' must be a 3x4 matrix",)),
+    "applied_transform 4x4": (_set("applied_transform", np.eye(4).tolist()), ("'applied_transform' must be a 3x4",)),
+    # "Unknown value for method: bogus"
+    "orientation_override unknown": (_set("orientation_override", "bogus"), ("'orientation_override'", "'bogus'")),
+    # "IndexError: index 2 is out of bounds for dimension 1 with size 2 (unexpected ...)"
+    "distortion_params short": (_set("distortion_params", [0.1, 0.0]), ("'distortion_params' must be a list of 6",)),
+    # "could not convert string to float: 'x'"
+    "k3 text": (_set("k3", "x"), ("'k3' must be a finite number",)),
+    "frame k1 text": (_set_frame("k1", "x"), (FRAME, "k1 must be a finite number")),
+    "frame distortion_params text": (_set_frame("distortion_params", "x"), (FRAME, "'distortion_params'")),
+    # "RuntimeError: Some filenames for split train were not found: {...} (unexpected ...)"
+    "train_filenames unknown": (_set("train_filenames", ["nope.png"]), ("train_filenames names 'nope.png'",)),
+    "val_filenames only": (_set("val_filenames", [IMAGE]), ("val_filenames is given without train_filenames",)),
+    # "AssertionError: Different number of image and depth filenames ... (unexpected ...)"
+    "depth on some frames": (_drop_frame_key("depth_file_path"), ("depth_file_path is given for 23 of 24 frames",
+                                                                  FRAME)),
+    # "AssertionError: Different number of image and mask filenames ... (unexpected ...)"
+    "mask on one frame": (_set_frame("mask_path", "masks/x.png"), ("mask_path is given for 1 of 24 frames",)),
+    # "No such file or directory: .../masks/frame_00019.png" after the teacher features were computed
+    "masks missing": (_meta(lambda m, d: [f.__setitem__("mask_path", "masks/" + Path(f["file_path"]).name)
+                                          for f in m["frames"]]), ("frame 0", "mask masks/frame_00000.png",
+                                                                   "does not exist")),
+    "masks rgb": (_masks("RGB"), ("frame 0", "mask masks/frame_00000.png has pixel mode RGB")),
+    # trained and "succeeded": nerfstudio divides by the cameras' spread (1e-8 here: a field scaled by 1e8)
+    "camera never moved": (_every_pose(lambda m, first: first), ("every camera is within 0.0 mm of the same place",)),
+    "camera turned in place": (_every_pose(_at_first_position), ("within 0.0 mm of the same place",)),
+    # trained and "succeeded" on cameras 1e29 m away
+    "cameras a light-year away": (_every_pose(_far_away), ("frame 0", "more than 1000 m from the base frame")),
+    # 1e-300 px: a 180 degree view, every ray NaN: "loss is not finite" after the teacher features and setup
+    "focal length 1e-300": (_set("fl_x", 1e-300), ("focal length fx 1e-300 px gives a 180 degree field of view",)),
+    "focal length 1e300": (_set("fl_y", 1e300), ("focal length fy 1e+300 px gives a 5.5e-297 degree field of view",)),
+    # "RuntimeError: stack expects each tensor to be equal size, but got [96, 128, 3] ... [96, 128, 4]"
+    "one image rgba": (_convert_image("RGBA"), (FRAME, IMAGE, "is RGBA but frame 0's is RGB")),
+    # trained: nerfstudio read the palette indices as grey levels (our teachers saw the colours)
+    "palette image": (_convert_image("P"), (FRAME, IMAGE, "pixel mode P")),
+    # trained one frame with another's teacher features (they are found by file name)
+    "one image for two frames": (_image_of(3), (f"frames 3 and {BAD_FRAME}", "'frame_00003.png'")),
+    "same file name in two folders": (_image_of(3, "more"), (f"frames 3 and {BAD_FRAME}", "more/frame_00003.png")),
+    # hung for ever in the dataset check (opening a FIFO waits for a writer)
+    "image is a fifo": (_fifo, (FRAME, IMAGE, "is not a regular file")),
+    "image is a folder": (lambda d: (d / IMAGE).unlink() or (d / IMAGE).mkdir(), (FRAME, IMAGE, "not a regular file")),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
+    break_it, says = BROKEN[case]
+    dataset = tmp_path / "datasets" / "broken"
+    shutil.copytree(tiny_dataset, dataset)
+    break_it(dataset)
+    before = snapshot(dataset) if case != "image is a fifo" else None  # reading a FIFO would wait
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", dataset, "--out", out, *FIT, names=(str(dataset), *says))
+    assert before is None or snapshot(dataset) == before
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+GOOD: dict[str, Callable[[Path], None]] = {
+    "nerfstudio's own keys": _meta(lambda m, d: m.update(
+        applied_transform=np.eye(4)[:3].tolist(), applied_scale=1.0, orientation_override="none",
+        distortion_params=[0.0] * 6, train_filenames=[f["file_path"] for f in m["frames"]])),
+    "one-channel masks": _masks("L"),
+    "grey images": _convert_image("L", tuple(range(24))),
+    "every image rgba": _convert_image("RGBA", tuple(range(24))),
+}
+
+
+@pytest.mark.parametrize("case", list(GOOD))
+def test_the_checks_accept_what_nerfstudio_trains_on(tmp_path: Path, tiny_dataset: Path, case: str):
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    GOOD[case](dataset)
+    assert len(check_dataset(dataset).frames) == 24
+
+
+def test_distortion_params_are_the_intrinsics_distortion(tmp_path: Path, tiny_dataset: Path):
+    """nerfstudio uses distortion_params [k1, k2, k3, k4, p1, p2] instead of the k1.. keys when given: so must we
+    (the scene-cloud export renders with our intrinsics)."""
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    _set("distortion_params", [0.1, 0.02, 0.0, 0.0, 0.003, 0.004])(dataset)
+    assert check_dataset(dataset).intrinsics.distortion == (0.1, 0.02, 0.003, 0.004)
