@@ -195,3 +195,63 @@ def test_distortion_params_are_the_intrinsics_distortion(tmp_path: Path, tiny_da
     shutil.copytree(tiny_dataset, dataset)
     _set("distortion_params", [0.1, 0.02, 0.0, 0.0, 0.003, 0.004])(dataset)
     assert check_dataset(dataset).intrinsics.distortion == (0.1, 0.02, 0.003, 0.004)
+
+
+# --- scenes (`dff-grasp sim render`, and every command that loads a scene) -------------------------------------
+
+def _scene(objects: list[dict], **scan) -> dict:
+    return {"name": "many", "objects": objects, "camera": {"width": 64, "height": 48, "fx": 60, "fy": 60},
+            "scan": {"views": 3, "radius_m": 5.0, "elevation_deg": [50, 60], "center_m": [0, 0, 0], **scan}}
+
+
+def _mug_grid(count: int, spacing_m: float = 0.2) -> list[dict]:
+    side = int(np.ceil(np.sqrt(count)))
+    return [{"type": "mug", "position_m": [round((i % side) * spacing_m, 3), round((i // side) * spacing_m, 3)],
+             "color": "red"} for i in range(count)]
+
+
+def test_render_refuses_a_scene_with_too_many_objects(capsys, tmp_path: Path):
+    """Before 2026-12-02 no count was checked: 2,500 mugs took 15 s to check and 65 s and 1.4 GB to render three
+    64x48 views (and more than 300 s before the overlap test skipped far-apart pairs)."""
+    from dff_grasp_ros.synthetic.spec import MAX_SCENE_OBJECTS
+
+    scene = tmp_path / "many.yaml"
+    scene.write_text(json.dumps(_scene(_mug_grid(MAX_SCENE_OBJECTS + 1, spacing_m=0.0))))  # JSON is YAML
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "datasets",
+            names=(str(scene), f"{MAX_SCENE_OBJECTS + 1} objects", f"at most {MAX_SCENE_OBJECTS}"))
+    assert not (tmp_path / "datasets").exists()
+
+
+def test_the_overlap_test_compares_only_neighbours(monkeypatch):
+    """A grid of 144 mugs 20 cm apart: no two are near, so no exact test is needed (before: all 10,296 pairs,
+    about 1.5 ms each)."""
+    import dff_grasp_ros.synthetic.placement as placement
+    from dff_grasp_ros.synthetic import load_scene
+
+    exact = []
+    real = placement.footprint_overlap_m
+    monkeypatch.setattr(placement, "footprint_overlap_m", lambda a, b: exact.append(1) or real(a, b))
+    assert len(load_scene(_scene(_mug_grid(144))).objects) == 144
+    assert exact == []
+
+
+def test_the_overlap_test_still_finds_the_first_overlapping_pair():
+    from dff_grasp_ros.synthetic import load_scene
+
+    objects = _mug_grid(16)
+    objects[9]["position_m"] = [objects[5]["position_m"][0] + 0.02, objects[5]["position_m"][1]]
+    with pytest.raises(ValueError, match=r"objects overlap: #5 red mug and #9 red mug interpenetrate"):
+        load_scene(_scene(objects))
+
+
+def test_a_scan_that_sees_the_horizon_is_refused_before_any_mesh_is_built(monkeypatch):
+    """Before 2026-12-02 every object's mesh and the overlap test came first: 400 mugs took 54 s to be told
+    that the views see the horizon."""
+    import dff_grasp_ros.synthetic.catalog as catalog
+
+    def no_meshes(scene):
+        raise AssertionError("meshes built before the views were checked")
+
+    monkeypatch.setattr(catalog, "scene_parts", no_meshes)
+    with pytest.raises(ValueError, match="sees \\(nearly\\) the horizon"):
+        catalog.load_scene(_scene(_mug_grid(4), elevation_deg=[1, 2]))
