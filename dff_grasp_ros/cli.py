@@ -233,7 +233,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 @command("calibrate")
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from dff_grasp_ros.calibration.command import run, run_live, sim_views_dir, write_board
+    from dff_grasp_ros.calibration.command import check_arguments, run, run_live, sim_views_dir, write_board
 
     if args.write_board:
         return write_board(args)
@@ -241,6 +241,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return run_live(args)
     truth = None
     if args.sim:
+        check_arguments(args)  # before minutes of rendering (run() checks --views and --from-bag)
         from dff_grasp_ros.progress import progress_bar
         from dff_grasp_ros.synthetic.board import write_simulated_views
 

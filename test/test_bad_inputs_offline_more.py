@@ -255,3 +255,66 @@ def test_a_scan_that_sees_the_horizon_is_refused_before_any_mesh_is_built(monkey
     monkeypatch.setattr(catalog, "scene_parts", no_meshes)
     with pytest.raises(ValueError, match="sees \\(nearly\\) the horizon"):
         catalog.load_scene(_scene(_mug_grid(4), elevation_deg=[1, 2]))
+
+
+# --- calibrate: flags that set a hand_eye parameter, and the simulator's ------------------------------------
+
+@pytest.fixture()
+def blank_views(tmp_path: Path) -> Path:
+    """A views folder of three grey images (no board in view): readable, and calibrates to "0 usable views"."""
+    from dff_grasp_ros.calibration.camera import PinholeCamera
+    from dff_grasp_ros.calibration.views import write_views_folder
+
+    camera = PinholeCamera(64, 48, (50.0, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0), ())
+    views = [(f"view_{k}.png", np.full((48, 64), 128, np.uint8), np.eye(4)) for k in range(3)]
+    folder = tmp_path / "views"
+    write_views_folder(folder, camera, views, "base_link", "tool0")
+    return folder
+
+
+BAD_CALIBRATE_FLAGS = [  # before 2026-12-02 the first six calibrated (the check off, or no child frame)
+    ("--min-corners", "-5", "--min-corners must be >= 4, got -5 (the hand_eye parameter min_board_corners)"),
+    ("--min-corners", "0", "--min-corners must be >= 4"),
+    ("--min-rotation-deg", "nan", "--min-rotation-deg must be finite"),
+    ("--min-rotation-deg", "-5", "--min-rotation-deg must be >= 0.0"),
+    ("--camera-frame", "", "--camera-frame must be a frame id without spaces"),
+    ("--camera-frame", "camera frame", "--camera-frame must be a frame id"),
+    ("--still-time", "inf", "--still-time must be finite"),
+    ("--tool-pose-topic", "tool pose", "--tool-pose-topic must be a ROS topic name"),
+    ("--min-views", "1000000", "--min-views must be <= 1000"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), BAD_CALIBRATE_FLAGS, ids=[f"{f} {v!r}" for f, v, _ in
+                                                                               BAD_CALIBRATE_FLAGS])
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
+def test_calibrate_refuses_a_bad_parameter_flag(capsys, tmp_path: Path, blank_views: Path, flag: str, value: str,
+                                                says: str, json_flag: tuple[str, ...]):
+    out = tmp_path / "hand_eye.yaml"
+    run = refused(capsys, "calibrate", "--views", blank_views, flag, value, "--out", out, *json_flag, names=(says,))
+    if json_flag:
+        assert run.json()["success"] is False and says in run.json()["message"]
+    assert not out.exists()
+
+
+BAD_SIM_FLAGS = [  # before 2026-12-02: 50 s of rendering, then "scale < 0", "SVD did not converge", a temporary
+    # tool_poses.yaml named as the culprit; 1001 views rendered for about an hour
+    ("--sim-noise-mm", "-1", "--sim-noise-mm must be between 0 and 100, got -1.0"),
+    ("--sim-noise-mm", "nan", "--sim-noise-mm must be between 0 and 100, got nan"),
+    ("--sim-noise-deg", "inf", "--sim-noise-deg must be between 0 and 45, got inf"),
+    ("--seed", "-1", "--seed must be between 0 and 4294967295, got -1"),
+    ("--sim-views", "1001", "--sim-views must be between 1 and 1000, got 1001"),
+    ("--out", "{tmp}", "is a folder"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), BAD_SIM_FLAGS, ids=[f"{f} {v}" for f, v, _ in BAD_SIM_FLAGS])
+def test_calibrate_sim_refuses_bad_flags_before_rendering(capsys, tmp_path: Path, monkeypatch, flag: str, value: str,
+                                                          says: str):
+    import dff_grasp_ros.synthetic.board as board
+
+    rendered = []
+    monkeypatch.setattr(board, "write_simulated_views", lambda *a, **k: rendered.append(a))
+    refused(capsys, "calibrate", "--sim", "tiny", flag, value.format(tmp=tmp_path), "--keep-views",
+            tmp_path / "views", names=(says,))
+    assert rendered == [] and not (tmp_path / "views").exists()
