@@ -318,3 +318,27 @@ def test_calibrate_sim_refuses_bad_flags_before_rendering(capsys, tmp_path: Path
     refused(capsys, "calibrate", "--sim", "tiny", flag, value.format(tmp=tmp_path), "--keep-views",
             tmp_path / "views", names=(says,))
     assert rendered == [] and not (tmp_path / "views").exists()
+
+
+# --- ns-train dff: nerfstudio's own command line on a bad dataset ----------------------------------------------
+
+def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02 ns-train ran no pre-flight: a traceback ending in nerfstudio's AssertionError ("Different
+    number of image and depth filenames")."""
+    import subprocess
+    import sys
+
+    dataset = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, dataset)
+    _drop_frame_key("depth_file_path")(dataset)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ns-train"), "dff-tiny", "--data", str(dataset), "--output-dir",
+         str(tmp_path / "runs"), "--vis", "tensorboard", "--max-num-iterations", "2", "--machine.device-type", "cpu",
+         "--pipeline.datamanager.language-teacher", "synthetic", "--pipeline.datamanager.dino-teacher",
+         "synthetic_dino"], env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"dff: {dataset / TRANSFORMS}: depth_file_path is given for 23 of 24 frames (not for frame {BAD_FRAME}); "
+        f"give it for every frame or for none")
+    assert not list((tmp_path / "runs").rglob("*.ckpt"))

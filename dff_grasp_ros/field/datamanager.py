@@ -58,6 +58,30 @@ class DffDataManagerConfig(VanillaDataManagerConfig):
     detail_patch_fraction: float = 0.25
     """Which patches count as detail: this fraction of each image's patches, those that differ most from a
     neighbour."""
+    dataset_checked: tyro.conf.Suppress[bool] = False
+    """fit() has run the dataset pre-flight (check_dataset) already; ns-train has not."""
+
+
+class DatasetRefused(SystemExit):
+    """A dataset the pre-flight refuses, under nerfstudio's own command line (``ns-train dff``): nerfstudio prints
+    a traceback for every exception but SystemExit, whose message Python prints as the one line (exit status 1).
+    Before 2026-12-02 ``ns-train dff`` on such a dataset ended in a traceback from inside nerfstudio (an
+    AssertionError for depth on some frames, a RuntimeError for mixed RGB and RGBA images...) or trained."""
+
+
+def _check_dataset_for_nerfstudio(data: Path) -> None:
+    """The pre-flight of fit() (every frame decodes, poses rigid, nerfstudio's keys usable), or DatasetRefused."""
+    from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
+    from dff_grasp_ros.errors import is_worded, one_line
+
+    if data.suffix == ".json" and data.name != TRANSFORMS:
+        return  # another transforms file than ours: nerfstudio's own checks only
+    try:
+        check_dataset(data.parent if data.suffix == ".json" else data)
+    except (ValueError, OSError) as err:
+        if not is_worded(err):
+            raise
+        raise DatasetRefused(f"dff: {one_line(err)}") from None
 
 
 class DffDataManager(VanillaDataManager):
@@ -68,6 +92,9 @@ class DffDataManager(VanillaDataManager):
     def __init__(self, config: DffDataManagerConfig, device: torch.device | str = "cpu",
                  test_mode: Literal["test", "val", "inference"] = "val", world_size: int = 1,
                  local_rank: int = 0, **kwargs: Any) -> None:
+        if test_mode != "inference" and not config.dataset_checked:
+            # what VanillaDataManager reads: ``data`` (ns-train --data) overrides the dataparser's
+            _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
         super().__init__(config, device, test_mode, world_size, local_rank, **kwargs)
         from dff_grasp_ros.teachers import make_teacher
 

@@ -140,6 +140,7 @@ def _point_at_dataset(trainer_config, dataset: Dataset, teacher: str,
     manager.language_teacher_settings = dict(teacher_settings.get("language", {}))
     manager.dino_teacher_settings = dict(teacher_settings.get("dino", {}))
     manager.load_eval_images = False  # our loop never evaluates; saves decoding every image twice
+    manager.dataset_checked = True  # fit() ran check_dataset before making its staging folder
 
 
 def run_training(pipeline, trainer_config, device: torch.device, progress: ProgressCallback | None = None,
