@@ -342,3 +342,22 @@ def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset
         f"dff: {dataset / TRANSFORMS}: depth_file_path is given for 23 of 24 frames (not for frame {BAD_FRAME}); "
         f"give it for every frame or for none")
     assert not list((tmp_path / "runs").rglob("*.ckpt"))
+
+
+# --- ask: arguments refused before the field is loaded --------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (("--threshold", "nan"), "--threshold nan: relevancy_threshold must be in (0, 1), got nan"),
+    (("--threshold", "-1"), "--threshold -1: relevancy_threshold must be in (0, 1)"),
+    (("--threshold", "1"), "--threshold 1: relevancy_threshold must be in (0, 1)"),
+    (("--device", "bogus"), "argument --device: invalid choice: 'bogus'"),
+])
+def test_ask_refuses_a_bad_argument_before_loading_the_field(capsys, tmp_path: Path, monkeypatch, argv, says):
+    """Before 2026-12-02 a bad --threshold loaded the field and answered "no grasp" (exit 1, as for an absent
+    object), and --device bogus was accepted and ignored (a CLIP field then failed in torch)."""
+    import dff_grasp_ros.answers as answers
+
+    loaded = []
+    monkeypatch.setattr(answers, "resolve_field", lambda path: loaded.append(path) or path)
+    run = refused(capsys, "ask", "--field", tmp_path / "fields", "mug handle", "--json", *argv, names=(says,))
+    assert loaded == [] and run.json()["success"] is False and run.json()["grasp"] is None
