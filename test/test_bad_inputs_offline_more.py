@@ -361,3 +361,18 @@ def test_ask_refuses_a_bad_argument_before_loading_the_field(capsys, tmp_path: P
     monkeypatch.setattr(answers, "resolve_field", lambda path: loaded.append(path) or path)
     run = refused(capsys, "ask", "--field", tmp_path / "fields", "mug handle", "--json", *argv, names=(says,))
     assert loaded == [] and run.json()["success"] is False and run.json()["grasp"] is None
+
+
+@pytest.mark.parametrize("name", ["a/b", "../../escape", "x" * 300, "tab\there", "..", "nul\x00x", "-rf"],
+                         ids=["slash", "dotdot", "300 chars", "tab", "dots", "nul", "dash"])
+def test_render_refuses_a_scene_name_that_cannot_name_a_folder(capsys, tmp_path: Path, name: str):
+    """The name becomes the dataset's folder name (sim_<name>_<time>): before 2026-12-02 'a/b' and '../../escape'
+    failed with "No such file or directory: <hidden staging path>", 300 characters with "File name too long", a NUL
+    with "embedded null character" (naming nothing), and a tab or '..' made such a folder."""
+    from dff_grasp_ros.synthetic import load_scene
+
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(json.dumps({**load_scene("tiny").to_dict(), "name": name}))
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out",
+            names=(str(scene), "'name' must be 1-64 letters, digits"))
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

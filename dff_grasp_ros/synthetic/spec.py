@@ -20,6 +20,7 @@ Parsing checks each field; geometric checks (overlap, the camera seeing past the
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ MAX_ELEVATION_DEG = 85.0  # looking straight down leaves "no roll" undefined
 # A cell's table or tote holds tens of objects (the built-in scenes 2-9). Meshes, checks and every view's render
 # grow with the count: 2,500 mugs took 15 s to check and 65 s and 1.4 GB to render three 64x48 views.
 MAX_SCENE_OBJECTS = 200
+SCENE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,11 @@ def scene_from_dict(data: Any) -> Scene:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValueError("scene: 'name' must be a non-empty string")
+    if not SCENE_NAME.fullmatch(name.strip()):
+        # it names the rendered dataset's folder: 'a/b' and '../x' failed naming a hidden staging path, 300
+        # characters with "File name too long", a NUL with "embedded null character"; a tab made a folder name
+        raise ValueError(f"scene: 'name' must be 1-64 letters, digits, '_', '-' or '.' starting with a letter or "
+                         f"digit (it names the dataset folder), got {name!r:.80}")
     raw_objects = data.get("objects")
     if not isinstance(raw_objects, list) or not raw_objects:
         raise ValueError(f"scene {name!r}: 'objects' must be a non-empty list")
