@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import torch
 from bad_inputs import refused, snapshot
 from PIL import Image
 
@@ -376,3 +377,28 @@ def test_render_refuses_a_scene_name_that_cannot_name_a_folder(capsys, tmp_path:
     refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out",
             names=(str(scene), "'name' must be 1-64 letters, digits"))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+# --- the teacher feature cache next to a dataset --------------------------------------------------------------
+
+def test_a_teacher_cache_entry_holding_nan_is_recomputed(tmp_path: Path, tiny_dataset: Path, monkeypatch):
+    """A cache entry of the right shape and dtype holding NaN (a bit flip, another tool's write) was used as it
+    was: training then stopped with "loss is not finite" after minutes, every run, until the cache was deleted."""
+    from test_teachers_cache import counting
+
+    from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.teachers import make_teacher
+    from dff_grasp_ros.teachers.cache import CACHE_DIRNAME, dataset_features
+
+    shutil.copytree(tiny_dataset, tmp_path / "dataset")
+    dataset = load_dataset(tmp_path / "dataset")
+    teacher = make_teacher("synthetic_dino", device="cpu")
+    first = dataset_features(dataset, teacher)
+    entry = sorted((dataset.root / CACHE_DIRNAME / teacher.name).glob("*.npy"))[0]
+    np.save(entry, np.full_like(np.load(entry), np.nan))
+    calls = counting(teacher, monkeypatch)
+    with pytest.warns(UserWarning, match="NaN or infinite"):
+        again = dataset_features(dataset, teacher)
+    assert calls == [1] and torch.isfinite(again).all()
+    torch.testing.assert_close(again, first)
+    assert np.isfinite(np.load(entry)).all()

@@ -111,6 +111,9 @@ def _read_entry(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray | Non
         warnings.warn(f"ignoring teacher cache entry {path}: {array.dtype} {array.shape}, expected {expected_shape}",
                       stacklevel=2)
         return None
+    if not np.isfinite(array).all():  # teachers give finite features: NaN here trained to "loss is not finite"
+        warnings.warn(f"ignoring teacher cache entry {path}: it holds NaN or infinite values", stacklevel=2)
+        return None
     return array
 
 
