@@ -106,6 +106,27 @@ def _fifo(dataset: Path) -> None:
     os.mkfifo(image)
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """The start of a PNG declaring ``width`` x ``height`` RGB pixels (PIL reads the size from it alone)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+def npy_declaring(shape: tuple[int, ...]) -> bytes:
+    """An .npy file whose header declares ``shape`` (float32) but holds 1 kB of data."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + bytes(1000)
+
+
 FRAME = f"frame {BAD_FRAME}"
 IMAGE = f"images/frame_{BAD_FRAME:05d}.png"
 # case id -> (how to break a copy of the tiny dataset, what the one line must say besides the dataset's path),
@@ -155,6 +176,9 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     # hung for ever in the dataset check (opening a FIFO waits for a writer)
     "image is a fifo": (_fifo, (FRAME, IMAGE, "is not a regular file")),
     "image is a folder": (lambda d: (d / IMAGE).unlink() or (d / IMAGE).mkdir(), (FRAME, IMAGE, "not a regular file")),
+    # "DecompressionBombError: Image size (400000000 pixels) exceeds limit ... (unexpected ...)"
+    "image header of 20000x20000": (lambda d: (d / IMAGE).write_bytes(_png_header(20000, 20000)),
+                                    (FRAME, IMAGE, "cannot be decoded", "decompression bomb")),
 }
 
 
@@ -402,3 +426,44 @@ def test_a_teacher_cache_entry_holding_nan_is_recomputed(tmp_path: Path, tiny_da
     assert calls == [1] and torch.isfinite(again).all()
     torch.testing.assert_close(again, first)
     assert np.isfinite(np.load(entry)).all()
+
+
+def test_a_teacher_cache_entry_declaring_a_huge_array_is_recomputed(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02: "MemoryError: Unable to allocate 1.09 TiB ..." ended fit ('unexpected')."""
+    from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.teachers import make_teacher
+    from dff_grasp_ros.teachers.cache import CACHE_DIRNAME, dataset_features
+
+    shutil.copytree(tiny_dataset, tmp_path / "dataset")
+    dataset = load_dataset(tmp_path / "dataset")
+    teacher = make_teacher("synthetic_dino", device="cpu")
+    first = dataset_features(dataset, teacher)
+    entry = sorted((dataset.root / CACHE_DIRNAME / teacher.name).glob("*.npy"))[0]
+    entry.write_bytes(npy_declaring((10**11, 3)))
+    with pytest.warns(UserWarning, match="unreadable"):
+        torch.testing.assert_close(dataset_features(dataset, teacher), first)
+
+
+# --- fields ---------------------------------------------------------------------------------------------------
+
+def test_ask_on_a_scene_cloud_declaring_a_huge_array_is_one_line(capsys, tmp_path: Path):
+    """Before 2026-12-02: "MemoryError: Unable to allocate 1.09 TiB for an array ... (unexpected; ...)"."""
+    import zipfile
+
+    from field_fixtures import ground_truth_field
+
+    from dff_grasp_ros.scene_cloud import SCENE_CLOUD
+
+    field = ground_truth_field(tmp_path / "fields", scene="tiny")
+    with np.load(field / SCENE_CLOUD) as data:
+        arrays = {name: data[name] for name in data.files}
+    with zipfile.ZipFile(field / SCENE_CLOUD, "w") as archive:
+        for name, array in arrays.items():
+            if name == "points_m":
+                archive.writestr(f"{name}.npy", npy_declaring((10**11, 3)))
+            else:
+                with archive.open(f"{name}.npy", "w") as member:
+                    np.save(member, array)
+    run = refused(capsys, "ask", "--field", field, "mug", "--json", "--device", "cpu",
+                  names=(str(field / SCENE_CLOUD), "declares arrays larger than this machine's memory"))
+    assert run.json()["success"] is False

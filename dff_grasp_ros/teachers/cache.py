@@ -104,7 +104,7 @@ def _read_entry(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray | Non
         return None
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, MemoryError) as err:  # MemoryError: a header declaring a huge array
         warnings.warn(f"ignoring unreadable teacher cache entry {path}: {err}", stacklevel=2)
         return None
     if array.shape != expected_shape or array.dtype != np.float16:
