@@ -483,3 +483,35 @@ def test_fit_refuses_a_dataset_too_big_for_the_memory(capsys, tmp_path: Path, ti
                    "1.0 GB is available"))
     assert not out.exists() or list(out.iterdir()) == []
 
+
+
+# --- outputs that are not regular files -----------------------------------------------------------------------
+
+def _fifo_at(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("argv", [("--views", "{views}", "--out", "{fifo}"), ("--write-board", "{fifo}")],
+                         ids=["result", "board"])
+def test_calibrate_refuses_an_output_that_is_not_a_regular_file(capsys, tmp_path: Path, blank_views: Path, argv):
+    """The atomic writer renames a finished file onto the output path: before 2026-12-02 that replaced a FIFO or
+    a device with a plain file (run as root, `calibrate --out /dev/null` replaced /dev/null)."""
+    import stat
+
+    fifo = _fifo_at(tmp_path / "out.png")
+    argv = [a.format(views=blank_views, fifo=fifo) for a in argv]
+    refused(capsys, "calibrate", *argv, names=(str(fifo), "is not a regular file"))
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_the_atomic_writer_never_replaces_a_fifo(tmp_path: Path):
+    import stat
+
+    from dff_grasp_ros.atomic import atomic_write_bytes
+    from dff_grasp_ros.errors import InputError
+
+    fifo = _fifo_at(tmp_path / "scene_cloud.npz")
+    with pytest.raises(InputError, match="not a regular file"):
+        atomic_write_bytes(fifo, b"data")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.listdir(tmp_path) == ["scene_cloud.npz"]

@@ -197,7 +197,7 @@ def write_board(args: argparse.Namespace) -> int:
     Failures raise (InputError: the CLI's one line, and the failure JSON with ``--json``)."""
     from PIL import Image
 
-    from dff_grasp_ros.atomic import atomic_write_bytes
+    from dff_grasp_ros.atomic import atomic_write_bytes, check_output_file
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.errors import InputError
 
@@ -213,6 +213,7 @@ def write_board(args: argparse.Namespace) -> int:
                          f"{MAX_BOARD_PIXELS / 1e6:,.0f}): lower --dpi")
     if args.write_board.suffix.lower() != ".png" or args.write_board.is_dir():
         raise InputError(f"--write-board {args.write_board}: give the .png file to write")
+    check_output_file(args.write_board)
     png = io.BytesIO()
     Image.fromarray(board.image(px_per_square)).save(png, format="PNG", dpi=(args.dpi, args.dpi))
     atomic_write_bytes(args.write_board, png.getvalue())  # a full disk leaves no half board to print
