@@ -4,6 +4,7 @@ or sit a light-year away, images nerfstudio reads differently from us, files tha
 what followed from them (failures deep inside nerfstudio, a hang, a field trained on garbage that "succeeded")."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -100,10 +101,27 @@ def _image_of(source: int, folder: str = "images") -> Callable[[Path], None]:
     return _meta(edit)
 
 
+def fifo_that_cannot_hang(path: Path, after_s: float = 20.0) -> Path:
+    """A FIFO at ``path``; should a reader open it (the bug these tests guard against), a writer opens and closes
+    it after ``after_s`` so that the test fails instead of hanging."""
+    import threading
+    import time
+
+    os.mkfifo(path)
+
+    def release() -> None:
+        time.sleep(after_s)
+        with contextlib.suppress(OSError):  # ENXIO when no reader waits: nothing to do
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=release, daemon=True).start()
+    return path
+
+
 def _fifo(dataset: Path) -> None:
     image = dataset / "images" / f"frame_{BAD_FRAME:05d}.png"
     image.unlink()
-    os.mkfifo(image)
+    fifo_that_cannot_hang(image)
 
 
 def _png_header(width: int, height: int) -> bytes:
@@ -515,3 +533,24 @@ def test_the_atomic_writer_never_replaces_a_fifo(tmp_path: Path):
     with pytest.raises(InputError, match="not a regular file"):
         atomic_write_bytes(fifo, b"data")
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.listdir(tmp_path) == ["scene_cloud.npz"]
+
+
+# --- inputs that are devices or FIFOs -------------------------------------------------------------------------
+
+def test_a_device_given_as_a_json_input_is_refused_without_reading(capsys, tmp_path: Path):
+    """Before 2026-12-02 `sim execute --answer /dev/zero` read until the kernel killed the process (out of memory,
+    69 s); /dev/null was read as an empty file. Pipes (/dev/stdin) are still read."""
+    run = refused(capsys, "sim", "execute", "--scene", "tiny", "--answer", "/dev/null", "--prompt", "mug",
+                  names=("answer /dev/null is a device, not a JSON file",))
+    assert run.json()["success"] is False
+
+
+def test_a_calibration_view_that_is_a_fifo_is_rejected_not_waited_on(blank_views: Path):
+    """Before 2026-12-02 cv2.imread waited for ever for a writer of a FIFO named in tool_poses.yaml."""
+    from dff_grasp_ros.calibration.views import read_views_folder
+
+    name = read_views_folder(blank_views).views[0][0]
+    (blank_views / name).unlink()
+    fifo_that_cannot_hang(blank_views / name)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_views_folder(blank_views).image(name)
