@@ -348,6 +348,7 @@ BAD_SIM_FLAGS = [  # before 2026-12-02: 50 s of rendering, then "scale < 0", "SV
     ("--seed", "-1", "--seed must be between 0 and 4294967295, got -1"),
     ("--sim-views", "1001", "--sim-views must be between 1 and 1000, got 1001"),
     ("--out", "{tmp}", "is a folder"),
+    ("--keep-views", "{tmp}", "already exists and is not an empty folder"),  # refused after the render before
 ]
 
 
@@ -358,8 +359,9 @@ def test_calibrate_sim_refuses_bad_flags_before_rendering(capsys, tmp_path: Path
 
     rendered = []
     monkeypatch.setattr(board, "write_simulated_views", lambda *a, **k: rendered.append(a))
-    refused(capsys, "calibrate", "--sim", "tiny", flag, value.format(tmp=tmp_path), "--keep-views",
-            tmp_path / "views", names=(says,))
+    (tmp_path / "older.png").write_bytes(b"an earlier session's view")
+    keep = () if flag == "--keep-views" else ("--keep-views", tmp_path / "views")
+    refused(capsys, "calibrate", "--sim", "tiny", flag, value.format(tmp=tmp_path), *keep, names=(says,))
     assert rendered == [] and not (tmp_path / "views").exists()
 
 

@@ -82,7 +82,7 @@ MAX_SIM_NOISE_DEG = 45.0
 def check_arguments(args: argparse.Namespace) -> None:
     """The offline calibration's arguments (--views, --from-bag, --sim), before any view is read or rendered;
     InputError naming the flag."""
-    from dff_grasp_ros.atomic import check_output_file
+    from dff_grasp_ros.atomic import check_output_file, check_output_root
     from dff_grasp_ros.errors import InputError
     from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
     from dff_grasp_ros.nodes.params import NODE_PARAMS, name_problem
@@ -107,6 +107,11 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise InputError(f"--seed must be between 0 and {2 ** 32 - 1}, got {args.seed}")
     if args.out is not None:  # before collecting: a result that cannot be written would be lost
         check_output_file(args.out)
+    if args.keep_views is not None:  # write_views_folder refuses these too, but only after the views are made
+        keep = Path(args.keep_views).expanduser()
+        if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+            raise InputError(f"--keep-views {keep} already exists and is not an empty folder; choose a new one")
+        check_output_root(keep.parent)
 
 
 def default_result_path() -> Path:
