@@ -556,3 +556,18 @@ def test_a_calibration_view_that_is_a_fifo_is_rejected_not_waited_on(blank_views
     fifo_that_cannot_hang(blank_views / name)
     with pytest.raises(ValueError, match="not a regular file"):
         read_views_folder(blank_views).image(name)
+
+
+@pytest.mark.parametrize(("camera", "says"), [({"fx": 1e9}, "focal length fx 1e+09 px gives a"),
+                                              ({"fy": 1e9}, "focal length fy 1e+09 px gives a")])
+def test_render_refuses_a_camera_that_training_would_refuse(capsys, tmp_path: Path, camera: dict, says: str):
+    """Before 2026-12-02 a scene camera with a 0.00001 degree view rendered its scan (the dataset check refuses
+    it since this branch: the intrinsics check is now the same for both)."""
+    from dff_grasp_ros.synthetic import load_scene
+
+    data = load_scene("tiny").to_dict()
+    data["camera"].update(camera)
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(json.dumps(data))
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out", names=(str(scene), says))
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

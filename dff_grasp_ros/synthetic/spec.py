@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO, object_types
 
 _TOP_KEYS = {"name", "description", "objects", "camera", "scan", "tote", "seed"}
@@ -197,6 +198,10 @@ def _camera(data: Any, where: str) -> CameraSpec:
     if not (0 < cx < size["width"] and 0 < cy < size["height"]):
         raise ValueError(f"{where}: principal point ({cx}, {cy}) must lie inside the "
                          f"{size['width']}x{size['height']} image")
+    # the check every reader of intrinsics makes (a dataset rendered past it would be refused by training)
+    problem = CameraIntrinsics(size["width"], size["height"], fx, fy, cx, cy).problem()
+    if problem:
+        raise ValueError(f"{where}: {problem}")
     return CameraSpec(size["width"], size["height"], fx, fy, cx, cy)
 
 
