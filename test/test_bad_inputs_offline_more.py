@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -367,26 +368,55 @@ def test_calibrate_sim_refuses_bad_flags_before_rendering(capsys, tmp_path: Path
 
 # --- ns-train dff: nerfstudio's own command line on a bad dataset ----------------------------------------------
 
-def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset: Path):
-    """Before 2026-12-02 ns-train ran no pre-flight: a traceback ending in nerfstudio's AssertionError ("Different
-    number of image and depth filenames")."""
+def _ns_train(tmp_path: Path, dataset: Path, *extra: str):
     import subprocess
     import sys
 
-    dataset = tmp_path / "broken"
-    shutil.copytree(tiny_dataset, dataset)
-    _drop_frame_key("depth_file_path")(dataset)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(
+    return subprocess.run(
         [str(Path(sys.executable).parent / "ns-train"), "dff-tiny", "--data", str(dataset), "--output-dir",
          str(tmp_path / "runs"), "--vis", "tensorboard", "--max-num-iterations", "2", "--machine.device-type", "cpu",
          "--pipeline.datamanager.language-teacher", "synthetic", "--pipeline.datamanager.dino-teacher",
-         "synthetic_dino"], env=env, capture_output=True, text=True, timeout=240)
+         "synthetic_dino", *extra], env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02 ns-train ran no pre-flight: a traceback ending in nerfstudio's AssertionError ("Different
+    number of image and depth filenames")."""
+    dataset = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, dataset)
+    _drop_frame_key("depth_file_path")(dataset)
+    result = _ns_train(tmp_path, dataset)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1] == (
         f"dff: {dataset / TRANSFORMS}: depth_file_path is given for 23 of 24 frames (not for frame {BAD_FRAME}); "
         f"give it for every frame or for none")
     assert not list((tmp_path / "runs").rglob("*.ckpt"))
+
+
+def test_ns_train_refuses_a_bad_data_manager_setting_in_one_line(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02: a traceback ending in "ValueError: detail_ray_fraction must be in [0, 1), got 2.0", after
+    the teacher features were computed."""
+    result = _ns_train(tmp_path, tiny_dataset, "--pipeline.datamanager.detail-ray-fraction", "2")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        "dff: pipeline.datamanager: detail_ray_fraction must be in [0, 1), got 2.0")
+
+
+@pytest.mark.parametrize(("setting", "value", "says"), [
+    ("detail_patch_fraction", 0.0, "detail_patch_fraction must be in (0, 1], got 0.0"),
+    ("teacher_batch_size", 0, "teacher_batch_size must be >= 1, got 0"),
+    ("language_teacher", "gpt", "unknown teacher 'gpt'"),
+    ("dino_teacher", "", "unknown teacher ''"),
+])
+def test_the_data_manager_settings_are_checked_first(setting: str, value, says: str):
+    from dataclasses import replace
+
+    from dff_grasp_ros.field.datamanager import DffDataManagerConfig, SetupRefused, check_settings
+
+    check_settings(DffDataManagerConfig())
+    with pytest.raises(SetupRefused, match=re.escape(says)):
+        check_settings(replace(DffDataManagerConfig(), **{setting: value}))
 
 
 # --- ask: arguments refused before the field is loaded --------------------------------------------------------
