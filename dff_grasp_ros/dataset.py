@@ -452,7 +452,11 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
             if rel is None:
                 continue
             file = root / rel
-            if file.exists() and not file.is_file():  # a folder, a FIFO (opening one waits forever), a device
+            try:
+                irregular = file.exists() and not file.is_file()  # a folder, a FIFO (opening waits), a device
+            except OSError as err:  # a name too long for the filesystem
+                raise InputError(f"{where}: {kind} {rel:.80} cannot be read ({err.strerror})") from None
+            if irregular:
                 raise InputError(f"{where}: {kind} {rel} is not a regular file")
             try:
                 with Image.open(file) as image:

@@ -195,6 +195,9 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     # hung for ever in the dataset check (opening a FIFO waits for a writer)
     "image is a fifo": (_fifo, (FRAME, IMAGE, "is not a regular file")),
     "image is a folder": (lambda d: (d / IMAGE).unlink() or (d / IMAGE).mkdir(), (FRAME, IMAGE, "not a regular file")),
+    # "File name too long: <path>", naming no frame
+    "file name too long": (_set_frame("file_path", "images/" + "a" * 5000 + ".png"),
+                           (FRAME, "image images/aaaa", "cannot be read (File name too long)")),
     # "DecompressionBombError: Image size (400000000 pixels) exceeds limit ... (unexpected ...)"
     "image header of 20000x20000": (lambda d: (d / IMAGE).write_bytes(_png_header(20000, 20000)),
                                     (FRAME, IMAGE, "cannot be decoded", "decompression bomb")),
