@@ -35,7 +35,8 @@ DEPTH_SCALE_M_PER_UNIT = 1e-3  # nerfstudio's default depth_unit_scale_factor: P
 # likely written in metres (0.45 m becomes 0); above, in finer units (or saturated). Depth cameras see 0.07-20 m.
 PLAUSIBLE_MEDIAN_DEPTH_M = (0.02, 20.0)
 # A pinhole camera's field of view, in degrees, that training and rendering can use: a focal length of 1e-300 px
-# (a 180 degree view) made every ray NaN after minutes of setup, one of 1e300 px sees a single point.
+# (a 180 degree view) made every ray NaN ("loss is not finite" once the teachers had run), one of 1e300 px sees a
+# single point.
 FIELD_OF_VIEW_DEG = (0.1, 175.0)
 MAX_CAMERA_DISTANCE_M = 1000.0  # a cell's cameras lie within metres of its base; beyond a kilometre: not metres
 MIN_CAMERA_SPREAD_M = 0.01  # views from (nearly) one place give no depth: nerfstudio divides by their spread
