@@ -75,9 +75,22 @@ def writing(path: Path) -> Iterator[None]:
         raise OSError(err.errno, os.strerror(err.errno), str(path)) from err
 
 
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` must not be written by renaming a file onto it (None when it is absent or a regular file):
+    the rename replaces a device or FIFO with a plain file (as root, ``--out /dev/null`` replaced /dev/null)."""
+    if path.is_dir() or not path.exists() or path.is_file():
+        return None
+    return f"output file {path} is not a regular file (a device, FIFO or socket); writing would replace it"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new file, never a torn one."""
+    from dff_grasp_ros.errors import InputError
+
     path = Path(path)
+    problem = _not_a_regular_file(path)
+    if problem:
+        raise InputError(problem)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_owned_prefix(), dir=path.parent)
@@ -134,6 +147,9 @@ def check_output_file(path: Path) -> Path:
     path = Path(path).expanduser()
     if path.is_dir():
         raise InputError(f"output file {path} is a folder")
+    problem = _not_a_regular_file(path)
+    if problem:
+        raise InputError(problem)
     check_output_root(path.parent)
     return path
 

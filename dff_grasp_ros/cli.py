@@ -151,9 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="query a trained field without ROS")
     p.add_argument("--field", type=Path, required=True, help="field directory, or a fields directory (newest)")
     p.add_argument("prompt")
-    p.add_argument("--threshold", type=float, default=0.0)
+    p.add_argument("--threshold", type=float, default=0.0, help="relevancy threshold in (0, 1); 0 = the default")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
     p = sub.add_parser("params", help="print every node parameter")
     p.add_argument("--markdown", action="store_true")
@@ -184,7 +184,13 @@ def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> i
 @command("ask")
 def cmd_ask(args: argparse.Namespace) -> int:
     from dff_grasp_ros.answers import answer_offline
+    from dff_grasp_ros.errors import InputError
+    from dff_grasp_ros.query.pipeline import QueryParams
 
+    try:  # a bad argument is refused (exit 2) before the field is loaded, not answered "no grasp" (exit 1)
+        QueryParams().with_threshold(args.threshold)
+    except ValueError as err:
+        raise InputError(f"--threshold {args.threshold:g}: {err} (0 = the default)") from None
     return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json,
                          args.command)
 
@@ -233,7 +239,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 @command("calibrate")
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from dff_grasp_ros.calibration.command import run, run_live, sim_views_dir, write_board
+    from dff_grasp_ros.calibration.command import check_arguments, run, run_live, sim_views_dir, write_board
 
     if args.write_board:
         return write_board(args)
@@ -241,6 +247,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return run_live(args)
     truth = None
     if args.sim:
+        check_arguments(args)  # before minutes of rendering (run() checks --views and --from-bag)
         from dff_grasp_ros.progress import progress_bar
         from dff_grasp_ros.synthetic.board import write_simulated_views
 

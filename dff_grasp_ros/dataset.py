@@ -34,6 +34,17 @@ DEPTH_SCALE_M_PER_UNIT = 1e-3  # nerfstudio's default depth_unit_scale_factor: P
 # The median valid depth of a scan, in metres, that millimetre PNGs can plausibly hold: below, the PNGs were most
 # likely written in metres (0.45 m becomes 0); above, in finer units (or saturated). Depth cameras see 0.07-20 m.
 PLAUSIBLE_MEDIAN_DEPTH_M = (0.02, 20.0)
+# A pinhole camera's field of view, in degrees, that training and rendering can use: a focal length of 1e-300 px
+# (a 180 degree view) made every ray NaN ("loss is not finite" once the teachers had run), one of 1e300 px sees a
+# single point.
+FIELD_OF_VIEW_DEG = (0.1, 175.0)
+MAX_CAMERA_DISTANCE_M = 1000.0  # a cell's cameras lie within metres of its base; beyond a kilometre: not metres
+MIN_CAMERA_SPREAD_M = 0.01  # views from (nearly) one place give no depth: nerfstudio divides by their spread
+# Keys of transforms.json that nerfstudio's dataparser reads besides ours, with what they must hold.
+NERFSTUDIO_ORIENTATIONS = ("pca", "up", "vertical", "none")
+DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
+SPLIT_KEYS = ("train_filenames", "val_filenames", "test_filenames")
+FRAME_INTRINSICS_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
 # Optical (x right, y down, z forward) -> OpenGL (x right, y up, z backward): flip the y and z axes.
 OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -84,9 +95,12 @@ class CameraIntrinsics:
         if not isinstance(model, str) or model not in PINHOLE_CAMERA_MODELS:
             raise InputError(f"camera_model {model!r:.60} is not supported: fields are trained and rendered with "
                              f"a pinhole camera ({', '.join(PINHOLE_CAMERA_MODELS)})")
+        # nerfstudio reads distortion_params [k1, k2, k3, k4, p1, p2] instead of the keys when it is given
+        distortion = _distortion_params(meta) if "distortion_params" in meta else {
+            key: number(key, 0.0) for key in DISTORTION_KEYS}
         intrinsics = CameraIntrinsics(
             width=int(width), height=int(height), fx=fx, fy=fy, cx=number("cx"), cy=number("cy"),
-            distortion=tuple(number(k, 0.0) for k in ("k1", "k2", "p1", "p2")),  # type: ignore[arg-type]
+            distortion=tuple(distortion[k] for k in ("k1", "k2", "p1", "p2")),  # type: ignore[arg-type]
         )
         problem = intrinsics.problem()
         if problem:
@@ -99,7 +113,58 @@ class CameraIntrinsics:
         if not (0 < self.cx < self.width and 0 < self.cy < self.height):
             return (f"principal point cx, cy must lie inside the {self.width}x{self.height} image, got "
                     f"{self.cx:g}, {self.cy:g}")
+        low, high = FIELD_OF_VIEW_DEG
+        for name, focal, side in (("fx", self.fx, self.width), ("fy", self.fy, self.height)):
+            view_deg = float(np.degrees(2.0 * np.arctan2(side / 2.0, focal)))
+            if not low <= view_deg <= high:
+                return (f"focal length {name} {focal:g} px gives a {view_deg:.3g} degree field of view across "
+                        f"{side} px; a pinhole camera's is {low:g}-{high:g} degrees (focal length in pixels?)")
         return None
+
+
+def _finite_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and bool(np.isfinite(value))
+
+
+def _distortion_params(block: dict[str, Any]) -> dict[str, float]:
+    """nerfstudio's ``distortion_params`` [k1, k2, k3, k4, p1, p2] of ``block`` by name; InputError when malformed."""
+    value = block["distortion_params"]
+    if not isinstance(value, list) or len(value) != len(DISTORTION_KEYS) or not all(map(_finite_number, value)):
+        raise InputError(f"'distortion_params' must be a list of 6 finite numbers [k1, k2, k3, k4, p1, p2], got "
+                         f"{value!r:.80}")
+    return {key: float(v) for key, v in zip(DISTORTION_KEYS, value)}
+
+
+def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> str | None:
+    """Why keys that nerfstudio's dataparser reads (and this package does not) would fail or mislead training;
+    None when they are absent or usable. Before 2026-12-02 these failed inside nerfstudio, after the dataset
+    check: "could not convert string to float: 'x'", an IndexError, an AssertionError."""
+    if "applied_transform" in meta:
+        try:
+            applied = np.array(meta["applied_transform"], dtype=np.float64)
+        except (TypeError, ValueError):
+            applied = np.zeros(0)
+        if applied.shape != (3, 4) or not np.all(np.isfinite(applied)):
+            return f"'applied_transform' must be a 3x4 matrix of finite numbers, got {meta['applied_transform']!r:.80}"
+    if "applied_scale" in meta and not (_finite_number(meta["applied_scale"]) and meta["applied_scale"] > 0):
+        return f"'applied_scale' must be a positive finite number, got {meta['applied_scale']!r:.60}"
+    if "orientation_override" in meta and meta["orientation_override"] not in NERFSTUDIO_ORIENTATIONS:
+        return (f"'orientation_override' must be one of {', '.join(NERFSTUDIO_ORIENTATIONS)}, got "
+                f"{meta['orientation_override']!r:.60}")
+    splits = [key for key in SPLIT_KEYS if key in meta]
+    if splits and "train_filenames" not in splits:
+        return f"{splits[0]} is given without train_filenames: nerfstudio then has no training split"
+    known = {str(Path(p)) for p in frame_paths}
+    for key in splits:
+        names = meta[key]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            return f"{key} must be a list of file paths, got {names!r:.80}"
+        unknown = [n for n in names if str(Path(n)) not in known]
+        if unknown:
+            return f"{key} names {unknown[0]!r:.80}, which is no frame's file_path"
+    if "train_filenames" in splits and not meta["train_filenames"]:
+        return "train_filenames is empty: nothing to train on"
+    return None
 
 
 def optical_to_opengl(camera_to_base: np.ndarray) -> np.ndarray:
@@ -290,6 +355,15 @@ def load_dataset(path: Path) -> Dataset:
     if not isinstance(raw_frames, list):
         raise InputError(f"{transforms}: 'frames' must be a list, got {type(raw_frames).__name__}")
     frames = [_frame_from_json(index, fr, transforms) for index, fr in enumerate(raw_frames)]
+    for key in ("depth_file_path", "mask_path"):  # nerfstudio asserts every frame or none has one
+        having = [frame.index for frame in frames if key in raw_frames[frame.index]]
+        if having and len(having) < len(frames):
+            lacking = next(frame.index for frame in frames if key not in raw_frames[frame.index])
+            raise InputError(f"{transforms}: {key} is given for {len(having)} of {len(frames)} frames (not for "
+                             f"frame {lacking}); give it for every frame or for none")
+    problem = _nerfstudio_keys_problem(meta, [frame.image_path for frame in frames])
+    if problem:
+        raise InputError(f"{transforms}: {problem}")
     ours = meta.get("dff_grasp", {})
     if not isinstance(ours, dict):
         raise InputError(f"{transforms}: 'dff_grasp' must be an object, got {type(ours).__name__}")
@@ -321,6 +395,15 @@ def _frame_from_json(index: int, fr: Any, transforms: Path) -> Frame:
     stamp = fr.get("stamp_ns", 0)
     if isinstance(stamp, bool) or not isinstance(stamp, int):
         raise InputError(f"{where}: stamp_ns must be an integer, got {stamp!r}")
+    # nerfstudio reads a frame's own intrinsics and distortion where the file gives none for all frames
+    bad = next((k for k in (*FRAME_INTRINSICS_KEYS, *DISTORTION_KEYS) if k in fr and not _finite_number(fr[k])), None)
+    if bad:
+        raise InputError(f"{where}: {bad} must be a finite number, got {fr[bad]!r:.60}")
+    if "distortion_params" in fr:
+        try:
+            _distortion_params(fr)
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
     extra = {k: v for k, v in paths.items() if k not in ("file_path", "depth_file_path")}
     return Frame(index, fr["file_path"], fr.get("depth_file_path"), opengl_to_optical(matrix), stamp, extra)
 
@@ -344,10 +427,11 @@ def rigid_transform_problem(matrix: np.ndarray) -> str | None:
 def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
     """The pre-flight before training: the dataset loads and every frame is usable, or one line naming the frame.
 
-    Checks that there are at least ``min_views`` frames, that every image and depth image exists and decodes
-    completely, that its size matches the intrinsics, that depth is single-channel integer millimetres with
-    some valid pixels somewhere, and that every pose is a finite rigid transform. Costs one decode of each image
-    (seconds), against minutes of training that would otherwise fail or produce a wrong field.
+    Checks that there are at least ``min_views`` frames, that every image, depth image and mask is a file that
+    decodes completely, that its size matches the intrinsics, that depth is single-channel integer millimetres
+    with some valid pixels somewhere, that images share their channels and file names are unique, and that every
+    pose is a finite rigid transform within a kilometre of the base, the cameras in more than one place. Costs one
+    decode of each image (seconds), against minutes of training that would otherwise fail or produce a wrong field.
     """
     from PIL import Image
 
@@ -355,16 +439,26 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
     root, size = dataset.root, (dataset.intrinsics.width, dataset.intrinsics.height)
     if len(dataset.frames) < min_views:
         raise InputError(f"dataset {root} has {len(dataset.frames)} views; training needs at least {min_views}")
+    _check_camera_positions(dataset)
+    _check_unique_file_names(dataset)
     depth_medians_m: list[float] = []
+    first_image_mode: tuple[int, str] | None = None
     for frame in dataset.frames:
         where = f"dataset {root}: frame {frame.index}"
         problem = rigid_transform_problem(frame.camera_to_base)
         if problem:
             raise InputError(f"{where}: transform_matrix {problem}")
-        for kind, rel in (("image", frame.image_path), ("depth", frame.depth_path)):
+        files = (("image", frame.image_path), ("depth", frame.depth_path), ("mask", frame.extra.get("mask_path")))
+        for kind, rel in files:
             if rel is None:
                 continue
             file = root / rel
+            try:
+                irregular = file.exists() and not file.is_file()  # a folder, a FIFO (opening waits), a device
+            except OSError as err:  # a name too long for the filesystem
+                raise InputError(f"{where}: {kind} {rel:.80} cannot be read ({err.strerror})") from None
+            if irregular:
+                raise InputError(f"{where}: {kind} {rel} is not a regular file")
             try:
                 with Image.open(file) as image:
                     image.load()  # decodes every pixel: a truncated file fails here, not in training
@@ -374,15 +468,25 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                         depth_medians_m.append(float(np.median(units[units > 0])) * DEPTH_SCALE_M_PER_UNIT)
             except FileNotFoundError:
                 raise InputError(f"{where}: {kind} {rel} does not exist") from None
-            except (OSError, SyntaxError, ValueError) as err:
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
                 raise InputError(f"{where}: {kind} {rel} cannot be decoded ({' '.join(str(err).split())})") from None
             if found != size:
                 raise InputError(f"{where}: {kind} {rel} is {found[0]}x{found[1]} pixels, the intrinsics say "
                                  f"{size[0]}x{size[1]}")
-            if kind == "image" and mode not in ("RGB", "RGBA", "L", "P"):
-                raise InputError(f"{where}: image {rel} has pixel mode {mode}; expected 8-bit RGB")
+            if kind == "image":
+                # nerfstudio reads a palette image's indices as grey levels, and stacks every image: RGB and RGBA
+                # together fail
+                if mode not in ("RGB", "RGBA", "L"):
+                    raise InputError(f"{where}: image {rel} has pixel mode {mode}; expected 8-bit RGB")
+                if first_image_mode is None:
+                    first_image_mode = (frame.index, mode)
+                elif (mode == "RGBA") != (first_image_mode[1] == "RGBA"):
+                    raise InputError(f"{where}: image {rel} is {mode} but frame {first_image_mode[0]}'s is "
+                                     f"{first_image_mode[1]}; every image must have an alpha channel or none")
             if kind == "depth" and mode not in ("I;16", "I;16B", "I;16L", "I"):
                 raise InputError(f"{where}: depth {rel} has pixel mode {mode}; expected 16-bit millimetres")
+            if kind == "mask" and mode not in ("1", "L"):
+                raise InputError(f"{where}: mask {rel} has pixel mode {mode}; expected one channel (1 or L)")
     if any(f.depth_path for f in dataset.frames) and not depth_medians_m:
         raise InputError(f"dataset {root}: every depth image is empty (0 = no return everywhere)")
     if depth_medians_m:
@@ -392,6 +496,39 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                              f"{high:g} m a depth camera sees: depth PNGs must hold millimetres (written in metres "
                              f"or another unit?)")
     return dataset
+
+
+def _check_camera_positions(dataset: Dataset) -> None:
+    """Cameras within a kilometre of the base and not all in one place: nerfstudio scales the poses by their
+    spread (a camera that never moved trained a field scaled by 1e8; one at 1e30 m "succeeded")."""
+    positions = dataset.poses()[:, :3, 3]
+    if not np.all(np.isfinite(positions)):
+        return  # rigid_transform_problem names the frame
+    far = np.abs(positions).max(axis=1) > MAX_CAMERA_DISTANCE_M
+    if far.any():
+        index = int(np.argmax(far))
+        raise InputError(f"dataset {dataset.root}: frame {index}: the camera is at "
+                         f"{np.round(positions[index], 3).tolist()}, more than {MAX_CAMERA_DISTANCE_M:g} m from the "
+                         f"base frame; poses must be in metres")
+    spread_m = float(np.linalg.norm(positions - positions.mean(axis=0), axis=1).max())
+    if spread_m < MIN_CAMERA_SPREAD_M:
+        raise InputError(f"dataset {dataset.root}: every camera is within {spread_m * 1000:.1f} mm of the same place; "
+                         f"a field needs views from places at least {MIN_CAMERA_SPREAD_M * 100:g} cm apart (did the "
+                         f"pose stop updating?)")
+
+
+def _check_unique_file_names(dataset: Dataset) -> None:
+    """Each frame's image has its own file name: nerfstudio finds downscaled images, and this package a frame's
+    teacher features, by the file name alone (two frames on one image, or images/a.png and more/a.png, trained
+    one frame with the other's features)."""
+    seen: dict[str, int] = {}
+    for frame in dataset.frames:
+        name = Path(frame.image_path).name
+        if name in seen:
+            raise InputError(f"dataset {dataset.root}: frames {seen[name]} and {frame.index} both have an image "
+                             f"called {name!r} ({dataset.frames[seen[name]].image_path}, {frame.image_path}); every "
+                             f"frame needs its own image file name")
+        seen[name] = frame.index
 
 
 def iter_datasets(root: Path) -> Iterator[Path]:

@@ -53,6 +53,8 @@ def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:
     """(the file's label for messages, its text); a missing, unreadable or non-UTF-8 file raises one line."""
     path = Path(path)
     label = f"{what} {path}" if what else str(path)
+    if _is_device(path):  # /dev/zero never ends: reading it filled the memory until the kernel killed the process
+        raise InputError(f"{label} is a device, not a {kind} file")
     try:
         return label, path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -61,6 +63,17 @@ def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:
         raise InputError(f"{label} is not UTF-8 text (byte {err.start})") from None
     except IsADirectoryError:
         raise InputError(f"{label} is a directory, not a {kind} file") from None
+
+
+def _is_device(path: Path) -> bool:
+    """A character or block device or a socket (a pipe, /dev/stdin, is read: it ends when its writer does)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # reading says what is wrong
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)
 
 
 def read_json_file(path: Path, what: str = "") -> Any:

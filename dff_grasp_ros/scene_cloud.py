@@ -83,6 +83,9 @@ class SceneCloud:
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
             detail = " ".join(str(err).split()) or type(err).__name__
             raise FieldFormatError(f"scene cloud {path} is empty, truncated or not an npz file ({detail})") from None
+        except MemoryError as err:  # an array header declaring more than memory holds (1e11 points: 1.1 TiB)
+            raise FieldFormatError(f"scene cloud {path} declares arrays larger than this machine's memory "
+                                   f"({' '.join(str(err).split())}); it is corrupt or not a scene cloud") from None
         check_cloud_arrays(arrays, str(path))
         return SceneCloud(points_m=arrays["points_m"], normals=arrays["normals"], rgb=arrays["rgb"],
                           language=arrays["language"].astype(np.float32), dino=arrays["dino"].astype(np.float32))

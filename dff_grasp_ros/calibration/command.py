@@ -68,6 +68,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sim.add_argument("--seed", type=int, default=0)
 
 
+# Flags that set a hand_eye node parameter for this run: checked against the parameter's type and range, as the
+# node checks its parameter file (before 2026-12-02 --min-corners -5 and --min-rotation-deg nan calibrated with
+# the check off, and --camera-frame '' wrote a static-transform line without a child frame).
+NODE_PARAMETER_FLAGS = {"min_views": "min_views", "min_rotation_deg": "min_view_rotation_deg",
+                        "min_corners": "min_board_corners", "still_time": "still_time_s",
+                        "camera_frame": "camera_frame", "base_frame": "base_frame", "tool_frame": "tool_frame",
+                        "image_topic": "image_topic", "camera_info_topic": "camera_info_topic"}
+MAX_SIM_NOISE_MM = 100.0  # --sim: an arm that far off its reported pose is no arm to calibrate
+MAX_SIM_NOISE_DEG = 45.0
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """The offline calibration's arguments (--views, --from-bag, --sim), before any view is read or rendered;
+    InputError naming the flag."""
+    from dff_grasp_ros.atomic import check_output_file, check_output_root
+    from dff_grasp_ros.errors import InputError
+    from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
+    from dff_grasp_ros.nodes.params import NODE_PARAMS, name_problem
+
+    specs = {spec.name: spec for spec in NODE_PARAMS["hand_eye"]}
+    for attribute, parameter in NODE_PARAMETER_FLAGS.items():
+        problem = specs[parameter].check(getattr(args, attribute))
+        if problem:
+            raise InputError(f"--{attribute.replace('_', '-')} {problem} (the hand_eye parameter {parameter})")
+    if args.tool_pose_topic:  # '' = the tool pose from TF
+        problem = name_problem("tool_pose_topic", args.tool_pose_topic)
+        if problem:
+            raise InputError(f"--tool-pose-topic {problem}")
+    if args.sim:
+        if not 1 <= args.sim_views <= MAX_CALIBRATION_VIEWS:
+            raise InputError(f"--sim-views must be between 1 and {MAX_CALIBRATION_VIEWS}, got {args.sim_views}")
+        for flag, value, most in (("--sim-noise-mm", args.sim_noise_mm, MAX_SIM_NOISE_MM),
+                                  ("--sim-noise-deg", args.sim_noise_deg, MAX_SIM_NOISE_DEG)):
+            if not 0.0 <= value <= most:  # NaN fails too
+                raise InputError(f"{flag} must be between 0 and {most:g}, got {value}")
+        if not 0 <= args.seed < 2 ** 32:
+            raise InputError(f"--seed must be between 0 and {2 ** 32 - 1}, got {args.seed}")
+    if args.out is not None:  # before collecting: a result that cannot be written would be lost
+        check_output_file(args.out)
+    if args.keep_views is not None:  # write_views_folder refuses these too, but only after the views are made
+        keep = Path(args.keep_views).expanduser()
+        if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+            raise InputError(f"--keep-views {keep} already exists and is not an empty folder; choose a new one")
+        check_output_root(keep.parent)
+
+
 def default_result_path() -> Path:
     from dff_grasp_ros.nodes.params import defaults, expand_data_dir
 
@@ -76,7 +122,6 @@ def default_result_path() -> Path:
 
 def run(args: argparse.Namespace, truth: Any = None) -> int:
     """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it."""
-    from dff_grasp_ros.atomic import check_output_file
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.calibration.output import (
         failure_to_dict,
@@ -90,8 +135,7 @@ def run(args: argparse.Namespace, truth: Any = None) -> int:
 
     collector = None
     try:
-        if args.out is not None:  # before collecting: a result that cannot be written would be lost
-            check_output_file(args.out)
+        check_arguments(args)
         board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
                                  args.dictionary)
         collect = CollectorSettings(min_corners=args.min_corners, min_rotation_between_views_deg=args.min_rotation_deg)
@@ -158,7 +202,7 @@ def write_board(args: argparse.Namespace) -> int:
     Failures raise (InputError: the CLI's one line, and the failure JSON with ``--json``)."""
     from PIL import Image
 
-    from dff_grasp_ros.atomic import atomic_write_bytes
+    from dff_grasp_ros.atomic import atomic_write_bytes, check_output_file
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.errors import InputError
 
@@ -174,6 +218,7 @@ def write_board(args: argparse.Namespace) -> int:
                          f"{MAX_BOARD_PIXELS / 1e6:,.0f}): lower --dpi")
     if args.write_board.suffix.lower() != ".png" or args.write_board.is_dir():
         raise InputError(f"--write-board {args.write_board}: give the .png file to write")
+    check_output_file(args.write_board)
     png = io.BytesIO()
     Image.fromarray(board.image(px_per_square)).save(png, format="PNG", dpi=(args.dpi, args.dpi))
     atomic_write_bytes(args.write_board, png.getvalue())  # a full disk leaves no half board to print

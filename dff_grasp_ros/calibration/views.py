@@ -204,7 +204,10 @@ class ViewsFolder:
     def image(self, name: str) -> np.ndarray:
         import cv2
 
-        image = cv2.imread(str(self.folder / name), cv2.IMREAD_GRAYSCALE)
+        path = self.folder / name
+        if path.exists() and not path.is_file():  # cv2 would wait for ever on a FIFO
+            raise ValueError(f"{path}: not a regular file")
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if image is None:
             raise ValueError(f"{self.folder / name}: missing or not an image")
         return image

@@ -58,6 +58,51 @@ class DffDataManagerConfig(VanillaDataManagerConfig):
     detail_patch_fraction: float = 0.25
     """Which patches count as detail: this fraction of each image's patches, those that differ most from a
     neighbour."""
+    dataset_checked: tyro.conf.Suppress[bool] = False
+    """fit() has run the dataset pre-flight (check_dataset) already; ns-train has not."""
+
+
+class SetupRefused(SystemExit):
+    """A dataset or data-manager setting refused before work, under nerfstudio's own command line (``ns-train
+    dff``): nerfstudio prints a traceback for every exception but SystemExit, whose message Python prints as the
+    one line (exit status 1). Before 2026-12-02 ``ns-train dff`` on such a dataset ended in a traceback from inside
+    nerfstudio (an AssertionError for depth on some frames, a RuntimeError for mixed RGB and RGBA images...) or
+    trained; a bad setting (``--pipeline.datamanager.detail-ray-fraction 2``) in a traceback after the teachers."""
+
+
+def check_settings(config: DffDataManagerConfig) -> None:
+    """The data manager's own settings (what ``ns-train dff --pipeline.datamanager.*`` sets), or SetupRefused."""
+    from dff_grasp_ros.teachers.base import TeacherError, teacher_config
+
+    problems = []
+    if not 0.0 <= config.detail_ray_fraction < 1.0:
+        problems.append(f"detail_ray_fraction must be in [0, 1), got {config.detail_ray_fraction}")
+    if not 0.0 < config.detail_patch_fraction <= 1.0:
+        problems.append(f"detail_patch_fraction must be in (0, 1], got {config.detail_patch_fraction}")
+    if config.teacher_batch_size < 1:
+        problems.append(f"teacher_batch_size must be >= 1, got {config.teacher_batch_size}")
+    for teacher in (config.language_teacher, config.dino_teacher):
+        try:
+            teacher_config(teacher)
+        except TeacherError as err:
+            problems.append(str(err))
+    if problems:
+        raise SetupRefused(f"dff: pipeline.datamanager: {problems[0]}")
+
+
+def _check_dataset_for_nerfstudio(data: Path) -> None:
+    """The pre-flight of fit() (every frame decodes, poses rigid, nerfstudio's keys usable), or SetupRefused."""
+    from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
+    from dff_grasp_ros.errors import is_worded, one_line
+
+    if data.suffix == ".json" and data.name != TRANSFORMS:
+        return  # another transforms file than ours: nerfstudio's own checks only
+    try:
+        check_dataset(data.parent if data.suffix == ".json" else data)
+    except (ValueError, OSError) as err:
+        if not is_worded(err):
+            raise
+        raise SetupRefused(f"dff: {one_line(err)}") from None
 
 
 class DffDataManager(VanillaDataManager):
@@ -68,6 +113,10 @@ class DffDataManager(VanillaDataManager):
     def __init__(self, config: DffDataManagerConfig, device: torch.device | str = "cpu",
                  test_mode: Literal["test", "val", "inference"] = "val", world_size: int = 1,
                  local_rank: int = 0, **kwargs: Any) -> None:
+        check_settings(config)
+        if test_mode != "inference" and not config.dataset_checked:
+            # what VanillaDataManager reads: ``data`` (ns-train --data) overrides the dataparser's
+            _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
         super().__init__(config, device, test_mode, world_size, local_rank, **kwargs)
         from dff_grasp_ros.teachers import make_teacher
 
@@ -83,8 +132,6 @@ class DffDataManager(VanillaDataManager):
         self.detail_patches: torch.Tensor | None = None
         if test_mode != "inference":
             self.teacher_features = self._load_teacher_features()
-            if not 0.0 <= config.detail_ray_fraction < 1.0:
-                raise ValueError(f"detail_ray_fraction must be in [0, 1), got {config.detail_ray_fraction}")
             if config.detail_ray_fraction > 0:
                 self.detail_patches = detail_patches(self.teacher_features["language"],
                                                      config.detail_patch_fraction)

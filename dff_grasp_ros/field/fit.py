@@ -16,18 +16,26 @@ import torch
 
 from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir, writing
 from dff_grasp_ros.dataset import Dataset, check_dataset
+from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.field.export import build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.method import make_trainer_config, method_preset
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
+from dff_grasp_ros.resources import available_memory_bytes, readable_bytes
 from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
 """``progress(step, total_steps, losses, eta_s)``, called every few steps and after the last one."""
 
 REPORT_EVERY = 10  # steps between loss read-backs: each one waits for the GPU
+# Peak host memory of fit() per pixel of the dataset's views (images and depth cached as float32 by nerfstudio,
+# teacher maps, pixel batches, the scene-cloud export) and besides them (torch, nerfstudio, the model). Measured
+# with ru_maxrss, dff-tiny on CPU, 2 steps, tabletop renders on this 2-core machine (2026-12-02): 24 views of
+# 640x480 peaked at 1.78 GB, 24 of 1280x960 at 3.20 GB.
+FIT_BYTES_PER_PIXEL = 64
+FIT_BASE_BYTES = 1_300_000_000
 
 
 class TrainingError(RuntimeError):
@@ -78,6 +86,7 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     torch_device = resolve_device(device)
     trainer_config = make_trainer_config(preset, steps)
     dataset = check_dataset(Path(dataset_dir))
+    check_memory_for(dataset)
     name = name or f"field_{dataset.root.name}"
     staging = make_staging_dir(Path(out_root), name)
     try:
@@ -89,6 +98,19 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     except BaseException:
         discard_dir(staging)
         raise
+
+
+def check_memory_for(dataset: Dataset) -> int:
+    """Refuse (InputError) a dataset whose training would not fit in the memory available now, before the teachers
+    run (by this estimate 100 views of 3840x2160 need ~55 GB); the bytes needed otherwise."""
+    width, height = dataset.intrinsics.width, dataset.intrinsics.height
+    need = FIT_BASE_BYTES + FIT_BYTES_PER_PIXEL * len(dataset.frames) * width * height
+    memory = available_memory_bytes()
+    if need > memory:
+        raise InputError(f"dataset {dataset.root}: training on {len(dataset.frames)} views of {width}x{height} needs "
+                         f"about {readable_bytes(need)} of memory, {readable_bytes(memory)} is available; use fewer "
+                         f"views or smaller images")
+    return need
 
 
 def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
@@ -140,6 +162,7 @@ def _point_at_dataset(trainer_config, dataset: Dataset, teacher: str,
     manager.language_teacher_settings = dict(teacher_settings.get("language", {}))
     manager.dino_teacher_settings = dict(teacher_settings.get("dino", {}))
     manager.load_eval_images = False  # our loop never evaluates; saves decoding every image twice
+    manager.dataset_checked = True  # fit() ran check_dataset before making its staging folder
 
 
 def run_training(pipeline, trainer_config, device: torch.device, progress: ProgressCallback | None = None,

@@ -76,10 +76,10 @@ def table_size_m(scene: Scene) -> float:
 
 
 def _checked(scene: Scene) -> Scene:
+    half = table_size_m(scene) / 2  # the views alone decide it: a scan that sees the horizon fails before any mesh
     footprints = [[convex_hull_2d(part.mesh.vertices[:, :2]) for part in parts] for parts in scene_parts(scene)]
     labels = [scene.object_label(i) for i in range(len(scene.objects))]
     check_no_overlap(footprints, labels)
-    half = table_size_m(scene) / 2
     centre = np.asarray(scene.scan.center_m[:2])
     for label, hulls in zip(labels, footprints):
         if np.abs(np.concatenate(hulls) - centre).max() > half:

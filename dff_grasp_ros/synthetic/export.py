@@ -1,13 +1,13 @@
 """Rendering a whole scan of a scene to a dataset directory, as the capture node would write it."""
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from dff_grasp_ros.dataset import DatasetWriter, timestamped_name
+from dff_grasp_ros.resources import available_memory_bytes, free_disk_bytes
+from dff_grasp_ros.resources import readable_bytes as _gb
 from dff_grasp_ros.synthetic.cameras import scan_poses, scene_intrinsics
 from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
@@ -43,26 +43,6 @@ def estimate_render(scene: Scene) -> RenderEstimate:
                           disk_bytes=scene.scan.views * (pixels * DISK_BYTES_PER_PIXEL + DISK_BYTES_PER_VIEW))
 
 
-def available_memory_bytes() -> int:
-    """MemAvailable of /proc/meminfo (what can be allocated without swapping), else the free physical pages."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def free_disk_bytes(path: Path) -> int:
-    """Free bytes on the filesystem that holds ``path`` (or its nearest existing parent)."""
-    path = Path(path).absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return shutil.disk_usage(path).free
-
-
 def check_render_fits(scene: Scene, out_root: Path) -> RenderEstimate:
     """Refuse (ValueError, one line) a render that would not fit in memory or on disk, before any work."""
     need = estimate_render(scene)
@@ -89,12 +69,6 @@ def check_views_in_memory_fit(scene: Scene, views: int) -> int:
                          f"in memory need about {_gb(need)}, {_gb(memory)} is available; use fewer views or a "
                          f"smaller camera (width, height)")
     return need
-
-
-def _gb(count: int) -> str:
-    if count >= 1e8:
-        return f"{count / 1e9:.1f} GB"
-    return f"{count / 1e6:.1f} MB" if count >= 1e5 else f"{count / 1e3:.0f} kB"
 
 
 def render_dataset(scene: Scene | str | Path | dict[str, Any], out_root: Path, name: str | None = None,

@@ -52,10 +52,21 @@ def footprint_overlap_m(parts_a: list[np.ndarray], parts_b: list[np.ndarray]) ->
 
 
 def check_no_overlap(footprints: list[list[np.ndarray]], labels: list[str]) -> None:
-    """Raise ValueError naming the first pair of objects whose footprints interpenetrate."""
-    for i in range(len(footprints)):
-        for j in range(i + 1, len(footprints)):
-            depth = footprint_overlap_m(footprints[i], footprints[j])
-            if depth > TOUCH_TOLERANCE_M:
-                raise ValueError(f"objects overlap: {labels[i]} and {labels[j]} interpenetrate by "
-                                 f"{depth * 1000:.0f} mm on the table; move them apart")
+    """Raise ValueError naming the first pair of objects whose footprints interpenetrate.
+
+    Only pairs whose bounding boxes overlap by more than the tolerance on both axes are tested exactly (the
+    penetration depth is at most the boxes' overlap along x or y): testing every pair took a second per 700
+    pairs, 54 s for 400 objects and minutes for a scene of 2,500.
+    """
+    if len(footprints) < 2:
+        return
+    points = [np.concatenate(hulls) for hulls in footprints]
+    low = np.array([p.min(axis=0) for p in points])
+    high = np.array([p.max(axis=0) for p in points])
+    box_overlap = np.minimum(high[:, None], high[None]) - np.maximum(low[:, None], low[None])  # (N, N, 2)
+    near = (box_overlap > TOUCH_TOLERANCE_M).all(axis=2)
+    for i, j in zip(*np.nonzero(np.triu(near, k=1))):
+        depth = footprint_overlap_m(footprints[i], footprints[j])
+        if depth > TOUCH_TOLERANCE_M:
+            raise ValueError(f"objects overlap: {labels[i]} and {labels[j]} interpenetrate by "
+                             f"{depth * 1000:.0f} mm on the table; move them apart")

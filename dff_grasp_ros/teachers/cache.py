@@ -104,12 +104,15 @@ def _read_entry(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray | Non
         return None
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, MemoryError) as err:  # MemoryError: a header declaring a huge array
         warnings.warn(f"ignoring unreadable teacher cache entry {path}: {err}", stacklevel=2)
         return None
     if array.shape != expected_shape or array.dtype != np.float16:
         warnings.warn(f"ignoring teacher cache entry {path}: {array.dtype} {array.shape}, expected {expected_shape}",
                       stacklevel=2)
+        return None
+    if not np.isfinite(array).all():  # teachers give finite features: NaN here trained to "loss is not finite"
+        warnings.warn(f"ignoring teacher cache entry {path}: it holds NaN or infinite values", stacklevel=2)
         return None
     return array
 

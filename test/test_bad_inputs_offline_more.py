@@ -1,0 +1,606 @@
+"""More bad inputs for the offline commands (no ROS), found by hunting past test_bad_inputs_datasets/fields/scenes:
+the keys of transforms.json that nerfstudio reads and this package did not check, masks, cameras that never moved
+or sit a light-year away, images nerfstudio reads differently from us, files that are not regular files, and
+what followed from them (failures deep inside nerfstudio, a hang, a field trained on garbage that "succeeded")."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+from bad_inputs import refused, snapshot
+from PIL import Image
+
+from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
+from dff_grasp_ros.synthetic import render_dataset
+
+FIT = ("--teacher", "synthetic", "--method", "dff-tiny", "--device", "cpu", "--steps", "2")
+BAD_FRAME = 4
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory) -> Path:
+    return render_dataset("tiny", tmp_path_factory.mktemp("datasets"), name="tiny")
+
+
+def _meta(change: Callable[[dict, Path], None]) -> Callable[[Path], None]:
+    def edit(dataset: Path) -> None:
+        meta = json.loads((dataset / TRANSFORMS).read_text())
+        change(meta, dataset)
+        (dataset / TRANSFORMS).write_text(json.dumps(meta))
+    return edit
+
+
+def _set(key: str, value) -> Callable[[Path], None]:
+    return _meta(lambda meta, dataset: meta.__setitem__(key, value))
+
+
+def _set_frame(key: str, value) -> Callable[[Path], None]:
+    return _meta(lambda meta, dataset: meta["frames"][BAD_FRAME].__setitem__(key, value))
+
+
+def _drop_frame_key(key: str) -> Callable[[Path], None]:
+    return _meta(lambda meta, dataset: meta["frames"][BAD_FRAME].pop(key))
+
+
+def _every_pose(change: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    """Replace every frame's transform_matrix by change(its matrix, frame 0's matrix)."""
+    def edit(meta: dict, dataset: Path) -> None:
+        first = np.array(meta["frames"][0]["transform_matrix"])
+        for frame in meta["frames"]:
+            frame["transform_matrix"] = change(np.array(frame["transform_matrix"]), first).tolist()
+    return _meta(edit)
+
+
+def _at_first_position(matrix: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The camera turned in place: every rotation kept, every position frame 0's."""
+    matrix = matrix.copy()
+    matrix[:3, 3] = first[:3, 3]
+    return matrix
+
+
+def _far_away(matrix: np.ndarray, first: np.ndarray) -> np.ndarray:
+    matrix = matrix.copy()
+    matrix[:3, 3] *= 1e30
+    return matrix
+
+
+def _masks(mode: str) -> Callable[[Path], None]:
+    """A mask for every frame, in ``mode`` (nerfstudio reads only one-channel masks)."""
+    def edit(meta: dict, dataset: Path) -> None:
+        (dataset / "masks").mkdir()
+        for frame in meta["frames"]:
+            name = Path(frame["file_path"]).name
+            Image.new(mode, (128, 96), "white" if mode != "1" else 1).save(dataset / "masks" / name)
+            frame["mask_path"] = f"masks/{name}"
+    return _meta(edit)
+
+
+def _convert_image(mode: str, frames: tuple[int, ...] = (BAD_FRAME,)) -> Callable[[Path], None]:
+    def edit(dataset: Path) -> None:
+        for index in frames:
+            path = dataset / "images" / f"frame_{index:05d}.png"
+            Image.open(path).convert(mode).save(path)
+    return edit
+
+
+def _image_of(source: int, folder: str = "images") -> Callable[[Path], None]:
+    """Frame BAD_FRAME's file_path names frame ``source``'s image file name, in ``folder``."""
+    def edit(meta: dict, dataset: Path) -> None:
+        name = f"frame_{source:05d}.png"
+        (dataset / folder).mkdir(exist_ok=True)
+        if folder != "images":
+            shutil.copy(dataset / meta["frames"][BAD_FRAME]["file_path"], dataset / folder / name)
+        meta["frames"][BAD_FRAME]["file_path"] = f"{folder}/{name}"
+    return _meta(edit)
+
+
+def fifo_that_cannot_hang(path: Path, after_s: float = 20.0) -> Path:
+    """A FIFO at ``path``; should a reader open it (the bug these tests guard against), a writer opens and closes
+    it after ``after_s`` so that the test fails instead of hanging."""
+    import threading
+    import time
+
+    os.mkfifo(path)
+
+    def release() -> None:
+        time.sleep(after_s)
+        with contextlib.suppress(OSError):  # ENXIO when no reader waits: nothing to do
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=release, daemon=True).start()
+    return path
+
+
+def _fifo(dataset: Path) -> None:
+    image = dataset / "images" / f"frame_{BAD_FRAME:05d}.png"
+    image.unlink()
+    fifo_that_cannot_hang(image)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """The start of a PNG declaring ``width`` x ``height`` RGB pixels (PIL reads the size from it alone)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+def npy_declaring(shape: tuple[int, ...]) -> bytes:
+    """An .npy file whose header declares ``shape`` (float32) but holds 1 kB of data."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + bytes(1000)
+
+
+FRAME = f"frame {BAD_FRAME}"
+IMAGE = f"images/frame_{BAD_FRAME:05d}.png"
+# case id -> (how to break a copy of the tiny dataset, what the one line must say besides the dataset's path),
+# and what happened before 2026-12-02 (dff-grasp fit --steps 2 on the tiny dataset)
+BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    # "could not convert string to float: 'x'", naming neither file nor key
+    "applied_scale text": (_set("applied_scale", "x"), ("'applied_scale' must be a positive finite number",)),
+    # "TypeError: new(): invalid data type 'str' (unexpected ...)"
+    "applied_transform text": (_set("applied_transform", "x"), ("'applied_transform' must be a 3x4 matrix",)),
+    "applied_transform 4x4": (_set("applied_transform", np.eye(4).tolist()), ("'applied_transform' must be a 3x4",)),
+    # "Unknown value for method: bogus"
+    "orientation_override unknown": (_set("orientation_override", "bogus"), ("'orientation_override'", "'bogus'")),
+    # "IndexError: index 2 is out of bounds for dimension 1 with size 2 (unexpected ...)"
+    "distortion_params short": (_set("distortion_params", [0.1, 0.0]), ("'distortion_params' must be a list of 6",)),
+    # "could not convert string to float: 'x'"
+    "k3 text": (_set("k3", "x"), ("'k3' must be a finite number",)),
+    "frame k1 text": (_set_frame("k1", "x"), (FRAME, "k1 must be a finite number")),
+    "frame distortion_params text": (_set_frame("distortion_params", "x"), (FRAME, "'distortion_params'")),
+    # "RuntimeError: Some filenames for split train were not found: {...} (unexpected ...)"
+    "train_filenames unknown": (_set("train_filenames", ["nope.png"]), ("train_filenames names 'nope.png'",)),
+    "val_filenames only": (_set("val_filenames", [IMAGE]), ("val_filenames is given without train_filenames",)),
+    # "AssertionError: Different number of image and depth filenames ... (unexpected ...)"
+    "depth on some frames": (_drop_frame_key("depth_file_path"), ("depth_file_path is given for 23 of 24 frames",
+                                                                  FRAME)),
+    # "AssertionError: Different number of image and mask filenames ... (unexpected ...)"
+    "mask on one frame": (_set_frame("mask_path", "masks/x.png"), ("mask_path is given for 1 of 24 frames",)),
+    # "No such file or directory: .../masks/frame_00019.png" after the teacher features were computed
+    "masks missing": (_meta(lambda m, d: [f.__setitem__("mask_path", "masks/" + Path(f["file_path"]).name)
+                                          for f in m["frames"]]), ("frame 0", "mask masks/frame_00000.png",
+                                                                   "does not exist")),
+    "masks rgb": (_masks("RGB"), ("frame 0", "mask masks/frame_00000.png has pixel mode RGB")),
+    # trained and "succeeded": nerfstudio divides by the cameras' spread (1e-8 here: a field scaled by 1e8)
+    "camera never moved": (_every_pose(lambda m, first: first), ("every camera is within 0.0 mm of the same place",)),
+    "camera turned in place": (_every_pose(_at_first_position), ("within 0.0 mm of the same place",)),
+    # trained and "succeeded" on cameras 1e29 m away
+    "cameras a light-year away": (_every_pose(_far_away), ("frame 0", "more than 1000 m from the base frame")),
+    # 1e-300 px: a 180 degree view, every ray NaN: "loss is not finite" after the teacher features and setup
+    "focal length 1e-300": (_set("fl_x", 1e-300), ("focal length fx 1e-300 px gives a 180 degree field of view",)),
+    "focal length 1e300": (_set("fl_y", 1e300), ("focal length fy 1e+300 px gives a 5.5e-297 degree field of view",)),
+    # "RuntimeError: stack expects each tensor to be equal size, but got [96, 128, 3] ... [96, 128, 4]"
+    "one image rgba": (_convert_image("RGBA"), (FRAME, IMAGE, "is RGBA but frame 0's is RGB")),
+    # trained: nerfstudio read the palette indices as grey levels (our teachers saw the colours)
+    "palette image": (_convert_image("P"), (FRAME, IMAGE, "pixel mode P")),
+    # trained one frame with another's teacher features (they are found by file name)
+    "one image for two frames": (_image_of(3), (f"frames 3 and {BAD_FRAME}", "'frame_00003.png'")),
+    "same file name in two folders": (_image_of(3, "more"), (f"frames 3 and {BAD_FRAME}", "more/frame_00003.png")),
+    # hung for ever in the dataset check (opening a FIFO waits for a writer)
+    "image is a fifo": (_fifo, (FRAME, IMAGE, "is not a regular file")),
+    "image is a folder": (lambda d: (d / IMAGE).unlink() or (d / IMAGE).mkdir(), (FRAME, IMAGE, "not a regular file")),
+    # "File name too long: <path>", naming no frame
+    "file name too long": (_set_frame("file_path", "images/" + "a" * 5000 + ".png"),
+                           (FRAME, "image images/aaaa", "cannot be read (File name too long)")),
+    # "DecompressionBombError: Image size (400000000 pixels) exceeds limit ... (unexpected ...)"
+    "image header of 20000x20000": (lambda d: (d / IMAGE).write_bytes(_png_header(20000, 20000)),
+                                    (FRAME, IMAGE, "cannot be decoded", "decompression bomb")),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
+    break_it, says = BROKEN[case]
+    dataset = tmp_path / "datasets" / "broken"
+    shutil.copytree(tiny_dataset, dataset)
+    break_it(dataset)
+    before = snapshot(dataset) if case != "image is a fifo" else None  # reading a FIFO would wait
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", dataset, "--out", out, *FIT, names=(str(dataset), *says))
+    assert before is None or snapshot(dataset) == before
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+GOOD: dict[str, Callable[[Path], None]] = {
+    "nerfstudio's own keys": _meta(lambda m, d: m.update(
+        applied_transform=np.eye(4)[:3].tolist(), applied_scale=1.0, orientation_override="none",
+        distortion_params=[0.0] * 6, train_filenames=[f["file_path"] for f in m["frames"]])),
+    "one-channel masks": _masks("L"),
+    "grey images": _convert_image("L", tuple(range(24))),
+    "every image rgba": _convert_image("RGBA", tuple(range(24))),
+}
+
+
+@pytest.mark.parametrize("case", list(GOOD))
+def test_the_checks_accept_what_nerfstudio_trains_on(tmp_path: Path, tiny_dataset: Path, case: str):
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    GOOD[case](dataset)
+    assert len(check_dataset(dataset).frames) == 24
+
+
+def test_distortion_params_are_the_intrinsics_distortion(tmp_path: Path, tiny_dataset: Path):
+    """nerfstudio uses distortion_params [k1, k2, k3, k4, p1, p2] instead of the k1.. keys when given: so must we
+    (the scene-cloud export renders with our intrinsics)."""
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tiny_dataset, dataset)
+    _set("distortion_params", [0.1, 0.02, 0.0, 0.0, 0.003, 0.004])(dataset)
+    assert check_dataset(dataset).intrinsics.distortion == (0.1, 0.02, 0.003, 0.004)
+
+
+# --- scenes (`dff-grasp sim render`, and every command that loads a scene) -------------------------------------
+
+def _scene(objects: list[dict], **scan) -> dict:
+    return {"name": "many", "objects": objects, "camera": {"width": 64, "height": 48, "fx": 60, "fy": 60},
+            "scan": {"views": 3, "radius_m": 5.0, "elevation_deg": [50, 60], "center_m": [0, 0, 0], **scan}}
+
+
+def _mug_grid(count: int, spacing_m: float = 0.2) -> list[dict]:
+    side = int(np.ceil(np.sqrt(count)))
+    return [{"type": "mug", "position_m": [round((i % side) * spacing_m, 3), round((i // side) * spacing_m, 3)],
+             "color": "red"} for i in range(count)]
+
+
+def test_render_refuses_a_scene_with_too_many_objects(capsys, tmp_path: Path):
+    """Before 2026-12-02 no count was checked: 2,500 mugs took 15 s to check and 65 s and 1.4 GB to render three
+    64x48 views (and more than 300 s before the overlap test skipped far-apart pairs)."""
+    from dff_grasp_ros.synthetic.spec import MAX_SCENE_OBJECTS
+
+    scene = tmp_path / "many.yaml"
+    scene.write_text(json.dumps(_scene(_mug_grid(MAX_SCENE_OBJECTS + 1, spacing_m=0.0))))  # JSON is YAML
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "datasets",
+            names=(str(scene), f"{MAX_SCENE_OBJECTS + 1} objects", f"at most {MAX_SCENE_OBJECTS}"))
+    assert not (tmp_path / "datasets").exists()
+
+
+def test_the_overlap_test_compares_only_neighbours(monkeypatch):
+    """A grid of 144 mugs 20 cm apart: no two are near, so no exact test is needed (before: all 10,296 pairs,
+    about 1.5 ms each)."""
+    import dff_grasp_ros.synthetic.placement as placement
+    from dff_grasp_ros.synthetic import load_scene
+
+    exact = []
+    real = placement.footprint_overlap_m
+    monkeypatch.setattr(placement, "footprint_overlap_m", lambda a, b: exact.append(1) or real(a, b))
+    assert len(load_scene(_scene(_mug_grid(144))).objects) == 144
+    assert exact == []
+
+
+def test_the_overlap_test_still_finds_the_first_overlapping_pair():
+    from dff_grasp_ros.synthetic import load_scene
+
+    objects = _mug_grid(16)
+    objects[9]["position_m"] = [objects[5]["position_m"][0] + 0.02, objects[5]["position_m"][1]]
+    with pytest.raises(ValueError, match=r"objects overlap: #5 red mug and #9 red mug interpenetrate"):
+        load_scene(_scene(objects))
+
+
+def test_a_scan_that_sees_the_horizon_is_refused_before_any_mesh_is_built(monkeypatch):
+    """Before 2026-12-02 every object's mesh and the overlap test came first: 400 mugs took 54 s to be told
+    that the views see the horizon."""
+    import dff_grasp_ros.synthetic.catalog as catalog
+
+    def no_meshes(scene):
+        raise AssertionError("meshes built before the views were checked")
+
+    monkeypatch.setattr(catalog, "scene_parts", no_meshes)
+    with pytest.raises(ValueError, match="sees \\(nearly\\) the horizon"):
+        catalog.load_scene(_scene(_mug_grid(4), elevation_deg=[1, 2]))
+
+
+# --- calibrate: flags that set a hand_eye parameter, and the simulator's ------------------------------------
+
+@pytest.fixture()
+def blank_views(tmp_path: Path) -> Path:
+    """A views folder of three grey images (no board in view): readable, and calibrates to "0 usable views"."""
+    from dff_grasp_ros.calibration.camera import PinholeCamera
+    from dff_grasp_ros.calibration.views import write_views_folder
+
+    camera = PinholeCamera(64, 48, (50.0, 0.0, 32.0, 0.0, 50.0, 24.0, 0.0, 0.0, 1.0), ())
+    views = [(f"view_{k}.png", np.full((48, 64), 128, np.uint8), np.eye(4)) for k in range(3)]
+    folder = tmp_path / "views"
+    write_views_folder(folder, camera, views, "base_link", "tool0")
+    return folder
+
+
+BAD_CALIBRATE_FLAGS = [  # before 2026-12-02 the first six calibrated (the check off, or no child frame)
+    ("--min-corners", "-5", "--min-corners must be >= 4, got -5 (the hand_eye parameter min_board_corners)"),
+    ("--min-corners", "0", "--min-corners must be >= 4"),
+    ("--min-rotation-deg", "nan", "--min-rotation-deg must be finite"),
+    ("--min-rotation-deg", "-5", "--min-rotation-deg must be >= 0.0"),
+    ("--camera-frame", "", "--camera-frame must be a frame id without spaces"),
+    ("--camera-frame", "camera frame", "--camera-frame must be a frame id"),
+    ("--still-time", "inf", "--still-time must be finite"),
+    ("--tool-pose-topic", "tool pose", "--tool-pose-topic must be a ROS topic name"),
+    ("--min-views", "1000000", "--min-views must be <= 1000"),
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), BAD_CALIBRATE_FLAGS, ids=[f"{f} {v!r}" for f, v, _ in
+                                                                               BAD_CALIBRATE_FLAGS])
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
+def test_calibrate_refuses_a_bad_parameter_flag(capsys, tmp_path: Path, blank_views: Path, flag: str, value: str,
+                                                says: str, json_flag: tuple[str, ...]):
+    out = tmp_path / "hand_eye.yaml"
+    run = refused(capsys, "calibrate", "--views", blank_views, flag, value, "--out", out, *json_flag, names=(says,))
+    if json_flag:
+        assert run.json()["success"] is False and says in run.json()["message"]
+    assert not out.exists()
+
+
+BAD_SIM_FLAGS = [  # before 2026-12-02: 50 s of rendering, then "scale < 0", "SVD did not converge", a temporary
+    # tool_poses.yaml named as the culprit; 1001 views rendered for about an hour
+    ("--sim-noise-mm", "-1", "--sim-noise-mm must be between 0 and 100, got -1.0"),
+    ("--sim-noise-mm", "nan", "--sim-noise-mm must be between 0 and 100, got nan"),
+    ("--sim-noise-deg", "inf", "--sim-noise-deg must be between 0 and 45, got inf"),
+    ("--seed", "-1", "--seed must be between 0 and 4294967295, got -1"),
+    ("--sim-views", "1001", "--sim-views must be between 1 and 1000, got 1001"),
+    ("--out", "{tmp}", "is a folder"),
+    ("--keep-views", "{tmp}", "already exists and is not an empty folder"),  # refused after the render before
+]
+
+
+@pytest.mark.parametrize(("flag", "value", "says"), BAD_SIM_FLAGS, ids=[f"{f} {v}" for f, v, _ in BAD_SIM_FLAGS])
+def test_calibrate_sim_refuses_bad_flags_before_rendering(capsys, tmp_path: Path, monkeypatch, flag: str, value: str,
+                                                          says: str):
+    import dff_grasp_ros.synthetic.board as board
+
+    rendered = []
+    monkeypatch.setattr(board, "write_simulated_views", lambda *a, **k: rendered.append(a))
+    (tmp_path / "older.png").write_bytes(b"an earlier session's view")
+    keep = () if flag == "--keep-views" else ("--keep-views", tmp_path / "views")
+    refused(capsys, "calibrate", "--sim", "tiny", flag, value.format(tmp=tmp_path), *keep, names=(says,))
+    assert rendered == [] and not (tmp_path / "views").exists()
+
+
+# --- ns-train dff: nerfstudio's own command line on a bad dataset ----------------------------------------------
+
+def _ns_train(tmp_path: Path, dataset: Path, *extra: str):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ns-train"), "dff-tiny", "--data", str(dataset), "--output-dir",
+         str(tmp_path / "runs"), "--vis", "tensorboard", "--max-num-iterations", "2", "--machine.device-type", "cpu",
+         "--pipeline.datamanager.language-teacher", "synthetic", "--pipeline.datamanager.dino-teacher",
+         "synthetic_dino", *extra], env=env, capture_output=True, text=True, timeout=240)
+
+
+def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02 ns-train ran no pre-flight: a traceback ending in nerfstudio's AssertionError ("Different
+    number of image and depth filenames")."""
+    dataset = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, dataset)
+    _drop_frame_key("depth_file_path")(dataset)
+    result = _ns_train(tmp_path, dataset)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"dff: {dataset / TRANSFORMS}: depth_file_path is given for 23 of 24 frames (not for frame {BAD_FRAME}); "
+        f"give it for every frame or for none")
+    assert not list((tmp_path / "runs").rglob("*.ckpt"))
+
+
+def test_ns_train_refuses_a_bad_data_manager_setting_in_one_line(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02: a traceback ending in "ValueError: detail_ray_fraction must be in [0, 1), got 2.0", after
+    the teacher features were computed."""
+    result = _ns_train(tmp_path, tiny_dataset, "--pipeline.datamanager.detail-ray-fraction", "2")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        "dff: pipeline.datamanager: detail_ray_fraction must be in [0, 1), got 2.0")
+
+
+@pytest.mark.parametrize(("setting", "value", "says"), [
+    ("detail_patch_fraction", 0.0, "detail_patch_fraction must be in (0, 1], got 0.0"),
+    ("teacher_batch_size", 0, "teacher_batch_size must be >= 1, got 0"),
+    ("language_teacher", "gpt", "unknown teacher 'gpt'"),
+    ("dino_teacher", "", "unknown teacher ''"),
+])
+def test_the_data_manager_settings_are_checked_first(setting: str, value, says: str):
+    from dataclasses import replace
+
+    from dff_grasp_ros.field.datamanager import DffDataManagerConfig, SetupRefused, check_settings
+
+    check_settings(DffDataManagerConfig())
+    with pytest.raises(SetupRefused, match=re.escape(says)):
+        check_settings(replace(DffDataManagerConfig(), **{setting: value}))
+
+
+# --- ask: arguments refused before the field is loaded --------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (("--threshold", "nan"), "--threshold nan: relevancy_threshold must be in (0, 1), got nan"),
+    (("--threshold", "-1"), "--threshold -1: relevancy_threshold must be in (0, 1)"),
+    (("--threshold", "1"), "--threshold 1: relevancy_threshold must be in (0, 1)"),
+    (("--device", "bogus"), "argument --device: invalid choice: 'bogus'"),
+])
+def test_ask_refuses_a_bad_argument_before_loading_the_field(capsys, tmp_path: Path, monkeypatch, argv, says):
+    """Before 2026-12-02 a bad --threshold loaded the field and answered "no grasp" (exit 1, as for an absent
+    object), and --device bogus was accepted and ignored (a CLIP field then failed in torch)."""
+    import dff_grasp_ros.answers as answers
+
+    loaded = []
+    monkeypatch.setattr(answers, "resolve_field", lambda path: loaded.append(path) or path)
+    run = refused(capsys, "ask", "--field", tmp_path / "fields", "mug handle", "--json", *argv, names=(says,))
+    assert loaded == [] and run.json()["success"] is False and run.json()["grasp"] is None
+
+
+@pytest.mark.parametrize("name", ["a/b", "../../escape", "x" * 300, "tab\there", "..", "nul\x00x", "-rf"],
+                         ids=["slash", "dotdot", "300 chars", "tab", "dots", "nul", "dash"])
+def test_render_refuses_a_scene_name_that_cannot_name_a_folder(capsys, tmp_path: Path, name: str):
+    """The name becomes the dataset's folder name (sim_<name>_<time>): before 2026-12-02 'a/b' and '../../escape'
+    failed with "No such file or directory: <hidden staging path>", 300 characters with "File name too long", a NUL
+    with "embedded null character" (naming nothing), and a tab or '..' made such a folder."""
+    from dff_grasp_ros.synthetic import load_scene
+
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(json.dumps({**load_scene("tiny").to_dict(), "name": name}))
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out",
+            names=(str(scene), "'name' must be 1-64 letters, digits"))
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+# --- the teacher feature cache next to a dataset --------------------------------------------------------------
+
+def test_a_teacher_cache_entry_holding_nan_is_recomputed(tmp_path: Path, tiny_dataset: Path, monkeypatch):
+    """A cache entry of the right shape and dtype holding NaN (a bit flip, another tool's write) was used as it
+    was: training then stopped with "loss is not finite" after minutes, every run, until the cache was deleted."""
+    from test_teachers_cache import counting
+
+    from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.teachers import make_teacher
+    from dff_grasp_ros.teachers.cache import CACHE_DIRNAME, dataset_features
+
+    shutil.copytree(tiny_dataset, tmp_path / "dataset")
+    dataset = load_dataset(tmp_path / "dataset")
+    teacher = make_teacher("synthetic_dino", device="cpu")
+    first = dataset_features(dataset, teacher)
+    entry = sorted((dataset.root / CACHE_DIRNAME / teacher.name).glob("*.npy"))[0]
+    np.save(entry, np.full_like(np.load(entry), np.nan))
+    calls = counting(teacher, monkeypatch)
+    with pytest.warns(UserWarning, match="NaN or infinite"):
+        again = dataset_features(dataset, teacher)
+    assert calls == [1] and torch.isfinite(again).all()
+    torch.testing.assert_close(again, first)
+    assert np.isfinite(np.load(entry)).all()
+
+
+def test_a_teacher_cache_entry_declaring_a_huge_array_is_recomputed(tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02: "MemoryError: Unable to allocate 1.09 TiB ..." ended fit ('unexpected')."""
+    from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.teachers import make_teacher
+    from dff_grasp_ros.teachers.cache import CACHE_DIRNAME, dataset_features
+
+    shutil.copytree(tiny_dataset, tmp_path / "dataset")
+    dataset = load_dataset(tmp_path / "dataset")
+    teacher = make_teacher("synthetic_dino", device="cpu")
+    first = dataset_features(dataset, teacher)
+    entry = sorted((dataset.root / CACHE_DIRNAME / teacher.name).glob("*.npy"))[0]
+    entry.write_bytes(npy_declaring((10**11, 3)))
+    with pytest.warns(UserWarning, match="unreadable"):
+        torch.testing.assert_close(dataset_features(dataset, teacher), first)
+
+
+# --- fields ---------------------------------------------------------------------------------------------------
+
+def test_ask_on_a_scene_cloud_declaring_a_huge_array_is_one_line(capsys, tmp_path: Path):
+    """Before 2026-12-02: "MemoryError: Unable to allocate 1.09 TiB for an array ... (unexpected; ...)"."""
+    import zipfile
+
+    from field_fixtures import ground_truth_field
+
+    from dff_grasp_ros.scene_cloud import SCENE_CLOUD
+
+    field = ground_truth_field(tmp_path / "fields", scene="tiny")
+    with np.load(field / SCENE_CLOUD) as data:
+        arrays = {name: data[name] for name in data.files}
+    with zipfile.ZipFile(field / SCENE_CLOUD, "w") as archive:
+        for name, array in arrays.items():
+            if name == "points_m":
+                archive.writestr(f"{name}.npy", npy_declaring((10**11, 3)))
+            else:
+                with archive.open(f"{name}.npy", "w") as member:
+                    np.save(member, array)
+    run = refused(capsys, "ask", "--field", field, "mug", "--json", "--device", "cpu",
+                  names=(str(field / SCENE_CLOUD), "declares arrays larger than this machine's memory"))
+    assert run.json()["success"] is False
+
+
+# --- fit: a dataset too big for this machine's memory ---------------------------------------------------------
+
+def test_fit_refuses_a_dataset_too_big_for_the_memory(capsys, tmp_path: Path, tiny_dataset: Path, monkeypatch):
+    """Before 2026-12-02 nothing compared a dataset with the memory: fit set up its teachers and nerfstudio cached
+    every image as float32 until the machine ran out (64 B per pixel measured, 3.2 GB for 24 views of 1280x960)."""
+    import dff_grasp_ros.field.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "available_memory_bytes", lambda: 10**9)
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", tiny_dataset, "--out", out, *FIT,
+            names=(str(tiny_dataset), "training on 24 views of 128x96 needs about 1.3 GB of memory",
+                   "1.0 GB is available"))
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+
+# --- outputs that are not regular files -----------------------------------------------------------------------
+
+def _fifo_at(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("argv", [("--views", "{views}", "--out", "{fifo}"), ("--write-board", "{fifo}")],
+                         ids=["result", "board"])
+def test_calibrate_refuses_an_output_that_is_not_a_regular_file(capsys, tmp_path: Path, blank_views: Path, argv):
+    """The atomic writer renames a finished file onto the output path: before 2026-12-02 that replaced a FIFO or
+    a device with a plain file (run as root, `calibrate --out /dev/null` replaced /dev/null)."""
+    import stat
+
+    fifo = _fifo_at(tmp_path / "out.png")
+    argv = [a.format(views=blank_views, fifo=fifo) for a in argv]
+    refused(capsys, "calibrate", *argv, names=(str(fifo), "is not a regular file"))
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_the_atomic_writer_never_replaces_a_fifo(tmp_path: Path):
+    import stat
+
+    from dff_grasp_ros.atomic import atomic_write_bytes
+    from dff_grasp_ros.errors import InputError
+
+    fifo = _fifo_at(tmp_path / "scene_cloud.npz")
+    with pytest.raises(InputError, match="not a regular file"):
+        atomic_write_bytes(fifo, b"data")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.listdir(tmp_path) == ["scene_cloud.npz"]
+
+
+# --- inputs that are devices or FIFOs -------------------------------------------------------------------------
+
+def test_a_device_given_as_a_json_input_is_refused_without_reading(capsys, tmp_path: Path):
+    """Before 2026-12-02 `sim execute --answer /dev/zero` read until the kernel killed the process (out of memory,
+    69 s); /dev/null was read as an empty file. Pipes (/dev/stdin) are still read."""
+    run = refused(capsys, "sim", "execute", "--scene", "tiny", "--answer", "/dev/null", "--prompt", "mug",
+                  names=("answer /dev/null is a device, not a JSON file",))
+    assert run.json()["success"] is False
+
+
+def test_a_calibration_view_that_is_a_fifo_is_rejected_not_waited_on(blank_views: Path):
+    """Before 2026-12-02 cv2.imread waited for ever for a writer of a FIFO named in tool_poses.yaml."""
+    from dff_grasp_ros.calibration.views import read_views_folder
+
+    name = read_views_folder(blank_views).views[0][0]
+    (blank_views / name).unlink()
+    fifo_that_cannot_hang(blank_views / name)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_views_folder(blank_views).image(name)
+
+
+@pytest.mark.parametrize(("camera", "says"), [({"fx": 1e9}, "focal length fx 1e+09 px gives a"),
+                                              ({"fy": 1e9}, "focal length fy 1e+09 px gives a")])
+def test_render_refuses_a_camera_that_training_would_refuse(capsys, tmp_path: Path, camera: dict, says: str):
+    """Before 2026-12-02 a scene camera with a 0.00001 degree view rendered its scan (the dataset check refuses
+    it since this branch: the intrinsics check is now the same for both)."""
+    from dff_grasp_ros.synthetic import load_scene
+
+    data = load_scene("tiny").to_dict()
+    data["camera"].update(camera)
+    scene = tmp_path / "scene.yaml"
+    scene.write_text(json.dumps(data))
+    refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out", names=(str(scene), says))
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
