@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -60,6 +60,22 @@ def refused(capsys: pytest.CaptureFixture, *argv: str, code: int = 2, names: tup
     for name in names:
         assert str(name) in run.line, f"{name!r} not named in {run.line!r}"
     return run
+
+
+def fit_refuses_broken(capsys: pytest.CaptureFixture, tmp_path: Path, good_dataset: Path,
+                       break_it: Callable[[Path], None], says: tuple[str, ...], fit_args: tuple[str, ...],
+                       read_back: bool = True) -> None:
+    """A copy of ``good_dataset`` broken by ``break_it`` is refused by ``fit`` in one line naming the dataset and
+    ``says``; the dataset is left as it was (unless ``read_back`` is False: a FIFO cannot be read back) and no
+    field is written."""
+    dataset = tmp_path / "datasets" / "broken"
+    shutil.copytree(good_dataset, dataset)
+    break_it(dataset)
+    before = snapshot(dataset) if read_back else None
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", dataset, "--out", out, *fit_args, names=(str(dataset), *says))
+    assert before is None or snapshot(dataset) == before
+    assert not out.exists() or list(out.iterdir()) == []
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -3,14 +3,13 @@ the dataset and the frame; nothing is written under --out and the dataset is lef
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
 import yaml
-from bad_inputs import partials, refused, snapshot
+from bad_inputs import fit_refuses_broken, partials, refused
 from PIL import Image
 
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS, TRANSFORMS, check_dataset
@@ -133,14 +132,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
     break_it, says = BROKEN[case]
-    dataset = tmp_path / "datasets" / "broken"
-    shutil.copytree(tiny_dataset, dataset)
-    break_it(dataset)
-    before = snapshot(dataset)
-    out = tmp_path / "fields"
-    refused(capsys, "fit", "--dataset", dataset, "--out", out, *FIT, names=(str(dataset), *says))
-    assert snapshot(dataset) == before
-    assert not out.exists() or list(out.iterdir()) == []
+    fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT)
 
 
 @pytest.mark.parametrize("case", ["missing", "a file"])

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
-from bad_inputs import refused, snapshot
+from bad_inputs import fit_refuses_broken, refused
 from PIL import Image
 
 from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
@@ -207,14 +207,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
     break_it, says = BROKEN[case]
-    dataset = tmp_path / "datasets" / "broken"
-    shutil.copytree(tiny_dataset, dataset)
-    break_it(dataset)
-    before = snapshot(dataset) if case != "image is a fifo" else None  # reading a FIFO would wait
-    out = tmp_path / "fields"
-    refused(capsys, "fit", "--dataset", dataset, "--out", out, *FIT, names=(str(dataset), *says))
-    assert before is None or snapshot(dataset) == before
-    assert not out.exists() or list(out.iterdir()) == []
+    fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT,
+                       read_back=case != "image is a fifo")  # reading a FIFO would wait
 
 
 GOOD: dict[str, Callable[[Path], None]] = {

@@ -344,23 +344,29 @@ def publish_moving_rgbd_camera(stop: threading.Event, depth_encoding: str, depth
             time.sleep(0.1)
 
 
-def test_a_depth_stream_in_the_wrong_units_is_refused_while_capturing(nodes: Nodes):
-    """32FC1 depth in millimetres (a driver or a conversion that did not scale): the capture kept every view and
-    wrote the dataset (clipped to 65.5 m); the trainer refused it afterwards ("median is 65.5 m"): the scan was
-    lost."""
+def _capture_eight_views(camera_args: tuple) -> Any:
+    """The result of a capture goal for 8 views (3 s) while ``publish_moving_rgbd_camera(stop, *camera_args)``
+    publishes."""
     from dff_grasp.action import CaptureViews
     from dff_grasp_ros.clients import run_action
 
     stop = threading.Event()
-    camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "32FC1", 500.0), daemon=True)
+    camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, *camera_args), daemon=True)
     camera.start()
     time.sleep(1.0)  # a head start: the capture must discover the camera within the goal's time
     try:
-        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
-                            timeout_s=40.0)
+        return run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
+                          timeout_s=40.0)
     finally:
         stop.set()
         camera.join()
+
+
+def test_a_depth_stream_in_the_wrong_units_is_refused_while_capturing(nodes: Nodes):
+    """32FC1 depth in millimetres (a driver or a conversion that did not scale): the capture kept every view and
+    wrote the dataset (clipped to 65.5 m); the trainer refused it afterwards ("median is 65.5 m"): the scan was
+    lost."""
+    result = _capture_eight_views(("32FC1", 500.0))
     assert not result.success and result.views_kept == 0, result.message
     assert "bad_depth" in result.message and "median is 500 m" in result.message, result.message
     assert "32FC1 depth must hold metres" in result.message, result.message
@@ -370,20 +376,7 @@ def test_a_depth_stream_in_the_wrong_units_is_refused_while_capturing(nodes: Nod
 def test_a_capture_without_a_stream_names_the_topic_nothing_came_from(nodes: Nodes):
     """Depth published on the driver's unaligned topic, not on depth_topic: the capture timed out "with 0 views;
     rejected: none", which did not say that no depth image had arrived, nor from where it was expected."""
-    from dff_grasp.action import CaptureViews
-    from dff_grasp_ros.clients import run_action
-
-    stop = threading.Event()
-    camera = threading.Thread(target=publish_moving_rgbd_camera, args=(stop, "16UC1", 500,
-                                                                       "/camera/depth/image_rect_raw"), daemon=True)
-    camera.start()
-    time.sleep(1.0)  # a head start: the capture must discover the camera within the goal's time
-    try:
-        result = run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION, CaptureViews.Goal(num_views=8, timeout_s=3.0),
-                            timeout_s=40.0)
-    finally:
-        stop.set()
-        camera.join()
+    result = _capture_eight_views(("16UC1", 500, "/camera/depth/image_rect_raw"))
     assert not result.success, result.message
     assert result.message.endswith("nothing arrived from depth_topic /camera/aligned_depth_to_color/image_raw"), \
         result.message
