@@ -144,9 +144,10 @@ def test_bringup_names_the_node_that_cannot_start_and_why(tmp_path: Path, ros_en
 def test_an_in_process_bringup_failure_keeps_stdout_clean(capsys, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(bringup, "start", _never_started)
     params = tmp_path / "p.yaml"
-    params.write_text(yaml.safe_dump({"capture": {"ros__parameters": {"min_views": 0}}}))
+    # 2 views: the capture would write a dataset that training refuses ("needs at least 3"): the scan lost
+    params.write_text(yaml.safe_dump({"capture": {"ros__parameters": {"min_views": 2}}}))
     run = run_cli(capsys, "bringup", "--params", params)
-    assert run.code == 2 and run.out == "" and "capture.min_views must be >= 1" in run.line
+    assert run.code == 2 and run.out == "" and "capture.min_views must be >= 3" in run.line
 
 
 def test_pose_source_tf_without_tf2_ros_is_refused_with_the_parameter_named():

@@ -116,7 +116,7 @@ def get_parameter(node: str, name: str) -> Any:
     ("query", "relevancy_threshold", math.nan, "must be finite"),
     ("query", "table_z_m", 0.05, "read when the node starts"),  # in range, yet it would change nothing
     ("query", "max_candidates", -3, "must be >= 1"),
-    ("capture", "min_views", 0, "must be >= 1"),
+    ("capture", "min_views", 0, "must be >= 3"),
     ("capture", "datasets_dir", "", "must name a folder"),
     ("hand_eye", "scan_radius_m", 1e9, "must be <= 10.0"),
 ], ids=lambda v: v if isinstance(v, str) else None)

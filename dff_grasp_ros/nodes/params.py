@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
+
 DEFAULT_DATA_ROOT = "~/.dff_grasp"
 
 
@@ -156,7 +158,8 @@ class CaptureParams(_CameraTopics, _Datasets, _Frames):
     pose_source: str = param("auto", "auto (TF if tf2_ros is importable, else the pose topic), tf or topic",
                              choices=("auto", "tf", "topic"))
     default_views: int = param(48, "Views to keep when a capture goal asks for 0", minimum=1, maximum=10000)
-    min_views: int = param(8, "Fewest views a dataset may be written with (on timeout)", minimum=1, maximum=10000)
+    min_views: int = param(8, "Fewest views a dataset may be written with (on timeout)", minimum=MIN_TRAINING_VIEWS,
+                           maximum=10000)  # fewer: a dataset training refuses, the scan lost
     sync_slop_s: float = param(0.05, "Largest stamp difference between image, depth, info and pose in one set",
                                minimum=0.0, maximum=10.0)
     max_pose_age_s: float = param(0.02, "Largest gap between a pose stamp and its image stamp (< sync_slop_s)",
