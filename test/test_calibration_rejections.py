@@ -124,3 +124,18 @@ def test_a_bad_board_description_is_refused_with_its_field_named():
         CharucoBoardSpec(dictionary="DICT_NOPE")
     with pytest.raises(ValueError, match="need 55 markers"):
         CharucoBoardSpec(squares_x=11, squares_y=10, dictionary="DICT_4X4_50")
+
+
+def test_a_tool_pose_stamped_minus_one_nanosecond_is_a_sample_not_a_static_transform():
+    """A stamp of sec -1, nanosec 999999999 is -1 ns: it equalled the "static" marker, and that one bad message
+    made its pose the tool's pose at every later image."""
+    from dff_grasp_ros.calibration.tool_poses import PoseHistory, TfTree
+
+    history = PoseHistory()
+    history.add(-1, np.eye(4))
+    assert history.at(5_000_000_000, max_age_ns=50_000_000) is None
+    history.add(5_000_000_000, 2 * np.eye(4))
+    assert history.at(5_000_000_000, max_age_ns=50_000_000)[0, 0] == 2
+    tree = TfTree()
+    tree.add("base_link", "tool0", 0, np.eye(4), static=True)  # /tf_static: valid at every time
+    assert tree.lookup("base_link", "tool0", 9_000_000_000, max_age_ns=1) is not None

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from dff_grasp_ros.calibration.board import CharucoBoardSpec
 from dff_grasp_ros.calibration.camera import PinholeCamera
-from dff_grasp_ros.calibration.tool_poses import STATIC, PoseHistory, TfTree
+from dff_grasp_ros.calibration.tool_poses import PoseHistory, TfTree
 from dff_grasp_ros.calibration.views import CollectorSettings, ViewCollector
 from dff_grasp_ros.capture.bag import BagImportError, _typestore, bag_read_failure
 from dff_grasp_ros.errors import one_line
@@ -73,9 +73,8 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
                         history.add(stamp, matrix)
                     else:
                         for tf in msg.transforms:
-                            tree.add(tf.header.frame_id, tf.child_frame_id,
-                                     STATIC if connection.topic == "/tf_static" else _stamp(tf),
-                                     transform_to_matrix(tf.transform))
+                            tree.add(tf.header.frame_id, tf.child_frame_id, _stamp(tf),
+                                     transform_to_matrix(tf.transform), static=connection.topic == "/tf_static")
                 except PoseError:
                     continue  # a bad pose sample is simply not there: views at its time find no pose
 

@@ -9,8 +9,6 @@ import bisect
 
 import numpy as np
 
-STATIC = -1  # stamp of a static transform: valid at every time
-
 
 class PoseHistory:
     """Poses of one frame in another, by stamp (ns); nearest-in-time lookup within a maximum age."""
@@ -19,10 +17,14 @@ class PoseHistory:
         self.stamps: list[int] = []
         self.poses: list[np.ndarray] = []
         self.max_samples = max_samples
+        self.static = False  # one static transform (``/tf_static``): valid at every time
 
-    def add(self, stamp_ns: int, pose: np.ndarray) -> None:
-        if stamp_ns == STATIC:
-            self.stamps, self.poses = [STATIC], [pose]
+    def add(self, stamp_ns: int, pose: np.ndarray, static: bool = False) -> None:
+        """A sample at ``stamp_ns``; with ``static``, the one pose at every time. A flag, not a stamp value: a
+        message stamped -1 ns once equalled such a marker and its pose answered for every later image."""
+        if static or self.static:
+            if static:
+                self.static, self.stamps, self.poses = True, [0], [pose]
             return
         index = bisect.bisect_right(self.stamps, stamp_ns)
         self.stamps.insert(index, stamp_ns)
@@ -34,7 +36,7 @@ class PoseHistory:
         """The sample nearest ``stamp_ns`` if it is at most ``max_age_ns`` away (any stamp for a static one)."""
         if not self.stamps:
             return None
-        if self.stamps[0] == STATIC:
+        if self.static:
             return self.poses[0]
         index = bisect.bisect_left(self.stamps, stamp_ns)
         best = min((i for i in (index - 1, index) if 0 <= i < len(self.stamps)),
@@ -49,10 +51,10 @@ class TfTree:
         self.parent_of: dict[str, str] = {}
         self.history: dict[str, PoseHistory] = {}
 
-    def add(self, parent: str, child: str, stamp_ns: int, child_to_parent: np.ndarray) -> None:
+    def add(self, parent: str, child: str, stamp_ns: int, child_to_parent: np.ndarray, static: bool = False) -> None:
         parent, child = parent.lstrip("/"), child.lstrip("/")
         self.parent_of[child] = parent
-        self.history.setdefault(child, PoseHistory()).add(stamp_ns, child_to_parent)
+        self.history.setdefault(child, PoseHistory()).add(stamp_ns, child_to_parent, static)
 
     def lookup(self, target: str, source: str, stamp_ns: int, max_age_ns: int) -> np.ndarray | None:
         """source_to_target (the ``source`` frame's pose in ``target``), ``target`` being an ancestor of
