@@ -351,8 +351,6 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
                         timeout_s=timeout_s)
 
 
-
-
 def update_scene(timeout_s: float = 0.0) -> Any:
     """Ask ``/dff/update_scene`` to carve the served scene with the next camera view (0 = the node's timeout)."""
     check_update_request(timeout_s)

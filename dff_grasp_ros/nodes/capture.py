@@ -31,10 +31,10 @@ from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.goals import check_capture_request
 from dff_grasp_ros.nodes.common import (
     CameraWatch,
-    ParameterError,
     Throttle,
     camera_pose_from_tf,
     camera_stream_qos,
+    check_default_views,
     declare_parameters,
     how_read,
     latched_qos,
@@ -67,9 +67,7 @@ class CaptureNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, CaptureParams)
-        if self.p.default_views < self.p.min_views:  # a goal for the default would capture only to discard it all
-            raise ParameterError(f"parameters {self.NODE_NAME}.default_views {self.p.default_views} must be >= "
-                                 f"{self.NODE_NAME}.min_views {self.p.min_views}")
+        check_default_views(self.NODE_NAME, self.p.default_views, self.p.min_views)
         self.session: CaptureSession | None = None
         self.session_lock = threading.Lock()
         self.busy = False  # from a goal's acceptance to its end: the session only exists once it executes
@@ -222,8 +220,9 @@ class CaptureNode(Node):
                 session.abort()
                 result.message = (f"{ended} with {session.kept} views (< min_views {self.p.min_views}); "
                                   f"rejected: {self._reasons(stats)}; nothing written")
-                if session.most_rejected():  # the counts say how often, this says what to fix
-                    result.message += f"; most rejected: {session.most_rejected()}"
+                most_rejected = session.most_rejected()
+                if most_rejected:  # the counts say how often, this says what to fix
+                    result.message += f"; most rejected: {most_rejected}"
                 silent = silent_streams(self.p, stats["received"], pose_from_tf=self.pose_source == "tf")
                 if silent:  # a wrong topic name: no view could be put together at all
                     result.message += f"; nothing arrived from {silent}"

@@ -50,6 +50,14 @@ def declare_parameters(node: Any, params_type: type[P]) -> P:
     return params_type(**values)
 
 
+def check_default_views(node_name: str, default_views: int, min_views: int) -> None:
+    """ParameterError when a goal for the default number of views could never succeed: it would collect them all,
+    then discard them (capture: too few to write; hand_eye: too few to solve)."""
+    if default_views < min_views:
+        raise ParameterError(f"parameters {node_name}.default_views {default_views} must be >= "
+                             f"{node_name}.min_views {min_views}")
+
+
 def constraints_of(spec: ParamSpec) -> str:
     """What ``ros2 param describe`` shows besides the description: the allowed values, and when they are read."""
     allowed = [f"one of {', '.join(map(str, spec.choices))}"] if spec.choices is not None else []

@@ -50,6 +50,7 @@ from dff_grasp_ros.nodes.common import (
     ParameterError,
     Throttle,
     camera_stream_qos,
+    check_default_views,
     declare_parameters,
     how_read,
     publisher_qos,
@@ -79,9 +80,7 @@ class HandEyeNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, HandEyeParams)
-        if self.p.default_views < self.p.min_views:  # a goal for the default would collect, then fail to solve
-            raise ParameterError(f"parameters {self.NODE_NAME}.default_views {self.p.default_views} must be >= "
-                                 f"{self.NODE_NAME}.min_views {self.p.min_views}")
+        check_default_views(self.NODE_NAME, self.p.default_views, self.p.min_views)
         try:
             self.board = CharucoBoardSpec.from_params(self.p)
         except ValueError as err:
