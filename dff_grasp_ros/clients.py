@@ -135,15 +135,22 @@ def _executor(node: Any, clients: dict) -> Any:
     return clients["executor"]
 
 
-def _spin_until(node: Any, executor: Any, future: Any, timeout_s: float, what: str) -> Any:
+def _spin_until(node: Any, executor: Any, future: Any, timeout_s: float, what: str,
+                resend: Callable[[], Any] | None = None, resend_after_s: float = 0.0) -> Any:
+    """Spin until ``future`` (or, with ``resend``, any request sent again every ``resend_after_s``) is done."""
     executor.add_node(node)
     deadline = time.monotonic() + timeout_s
-    while not future.done():
-        if time.monotonic() > deadline:
+    futures, sent_at = [future], time.monotonic()
+    while not any(pending.done() for pending in futures):
+        now = time.monotonic()
+        if now > deadline:
             raise RosCallError(f"{what} did not finish within {timeout_s:.0f} s")
+        if resend is not None and now - sent_at > resend_after_s:
+            futures.append(resend())
+            sent_at = now
         executor.spin_once(timeout_sec=0.1)
     executor.remove_node(node)
-    return future.result()
+    return next(pending for pending in futures if pending.done()).result()
 
 
 RESULT_RETRY_S = 30.0  # ask for a result again after this long without one (a lost response must not hang us)
@@ -214,8 +221,22 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         return known[0].result
 
 
+# The longest a query takes to answer (p95 0.1 s on two CPU cores; the first, encoding its text, a few s): an
+# answer missing after this long was lost, and the query is sent again.
+QUERY_ANSWER_S = 15.0
+UPDATE_CARVE_S = 10.0  # the longest /dff/update_scene carves after its view wait (measured <= 0.5 s)
+SCAN_POSES_ANSWER_S = 10.0  # /scan_poses computes a few poses (milliseconds)
+
+
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,
-                 server_wait_s: float = 30.0) -> Any:
+                 server_wait_s: float = 30.0, resend_after_s: float = 0.0) -> Any:
+    """Call ``name`` and wait up to ``timeout_s`` for the answer.
+
+    ``resend_after_s`` > 0 (idempotent requests only): send the request again when no answer came in that long,
+    and take the first answer. Fast DDS drops a response when the server's response writer has not matched the
+    client's reader within its blocking time (the server logs "failed to send response (timeout)"): on a loaded
+    machine, a client made just before its first call waited for an answer that never came.
+    """
     with _CLIENT_NODES.borrow() as (node, clients):
         key = ("service", srv_type, name)
         if key not in clients:
@@ -223,7 +244,9 @@ def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 6
         client = clients[key]
         if not client.wait_for_service(timeout_sec=server_wait_s):
             raise RosCallError(f"service {name} not available (is `dff-grasp bringup` running?)")
-        return _spin_until(node, _executor(node, clients), client.call_async(request), timeout_s, name)
+        return _spin_until(node, _executor(node, clients), client.call_async(request), timeout_s, name,
+                           resend=(lambda: client.call_async(request)) if resend_after_s > 0 else None,
+                           resend_after_s=resend_after_s)
 
 
 def _bar(total: int, desc: str, quiet: bool):
@@ -313,7 +336,7 @@ def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: flo
                                 max_elevation_deg=max_elevation_deg, count=count)
     if center_m is not None:
         request.center = Point(x=float(center_m[0]), y=float(center_m[1]), z=float(center_m[2]))
-    return call_service(ScanPoses, names.SCAN_POSES_SERVICE, request)
+    return call_service(ScanPoses, names.SCAN_POSES_SERVICE, request, resend_after_s=SCAN_POSES_ANSWER_S)
 
 
 def pose_array_to_json(poses: Any) -> list[dict[str, Any]]:
@@ -348,7 +371,7 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
 
     return call_service(QueryObject, names.QUERY_OBJECT_SERVICE,
                         QueryObject.Request(prompt=prompt, relevancy_threshold=relevancy_threshold),
-                        timeout_s=timeout_s)
+                        timeout_s=timeout_s, resend_after_s=QUERY_ANSWER_S)
 
 
 def update_scene(timeout_s: float = 0.0) -> Any:
@@ -356,9 +379,12 @@ def update_scene(timeout_s: float = 0.0) -> Any:
     check_update_request(timeout_s)
     from dff_grasp.srv import UpdateScene
 
-    # The node waits up to its own timeout (at most MAX_UPDATE_TIMEOUT_S) for a view, then carves.
+    # The node waits up to its own timeout (at most MAX_UPDATE_TIMEOUT_S) for a view, then carves: an answer
+    # missing after both was lost. Sent again only then (a second request while the first waits for its view is
+    # refused as a concurrent update); carving the same world again with a fresh view removes nothing more.
+    answer_s = (timeout_s or MAX_UPDATE_TIMEOUT_S) + UPDATE_CARVE_S
     return call_service(UpdateScene, names.UPDATE_SCENE_SERVICE, UpdateScene.Request(timeout_s=float(timeout_s)),
-                        timeout_s=(timeout_s or MAX_UPDATE_TIMEOUT_S) + 30.0)
+                        timeout_s=answer_s + 30.0, resend_after_s=answer_s)
 
 
 def update_to_json(response: Any) -> dict[str, Any]:

@@ -269,6 +269,7 @@ def print_answer(answer: dict) -> None:
 
 # --- clear the bin (dff-grasp demo --clear) -----------------------------------------------------------------
 SET_SCENE_TIMEOUT_S = 30.0
+UPDATE_VIEW_WAIT_S = 10.0  # /dff/update_scene: the wait for the sim camera's next view (the node's default)
 
 
 def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("out/demo"), steps: int | None = None,
@@ -329,7 +330,9 @@ def update_over_ros(world: Any) -> float:
     from dff_grasp_ros import clients
 
     set_sim_scene(world.scene_dict())
-    response = clients.update_scene()
+    # An explicit view wait (the sim camera streams at rate_hz): a lost answer is then asked again after it,
+    # not after the longest wait the node may be set to.
+    response = clients.update_scene(timeout_s=UPDATE_VIEW_WAIT_S)
     if not response.success:
         raise RuntimeError(f"scene update failed: {response.message}")
     print(f"[clear] {response.message}", flush=True)
