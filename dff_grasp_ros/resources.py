@@ -6,6 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
+from dff_grasp_ros.errors import InputError
+
+# Use at most this share of the memory available now: the estimates are estimates, and others run on the machine.
+MEMORY_HEADROOM = 0.8
+
 
 def available_memory_bytes() -> int:
     """MemAvailable of /proc/meminfo (what can be allocated without swapping), else the free physical pages."""
@@ -32,3 +37,13 @@ def readable_bytes(count: float) -> str:
     if count >= 1e8:
         return f"{count / 1e9:.1f} GB"
     return f"{count / 1e6:.1f} MB" if count >= 1e5 else f"{count / 1e3:.0f} kB"
+
+
+def require_memory(need_bytes: int, job: str, advice: str) -> int:
+    """Refuse (InputError, one line) a ``job`` ("<what> needs") whose ``need_bytes`` exceed ``MEMORY_HEADROOM`` of
+    the memory available now, with ``advice`` on how to ask for less; ``need_bytes`` otherwise."""
+    memory = available_memory_bytes()
+    if need_bytes > MEMORY_HEADROOM * memory:
+        raise InputError(f"{job} needs about {readable_bytes(need_bytes)} of memory, {readable_bytes(memory)} is "
+                         f"available; {advice}")
+    return need_bytes

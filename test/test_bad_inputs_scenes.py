@@ -10,6 +10,7 @@ import pytest
 import yaml
 from bad_inputs import refused, run_cli
 
+import dff_grasp_ros.resources as resources
 import dff_grasp_ros.synthetic.export as export
 from dff_grasp_ros.synthetic import load_scene
 
@@ -74,13 +75,24 @@ def test_render_refuses_an_unknown_scene_name(capsys, tmp_path: Path):
 def test_render_refuses_views_that_do_not_fit_in_memory(capsys, tmp_path: Path, monkeypatch, side: int):
     """The validator allows up to 8192 px a side; at ~400 B/px a 4096x4096 view needs ~7 GB, 8192x8192 ~27 GB.
     With 8 GB available (fixed here: the check must not depend on this machine) both are refused up front."""
-    monkeypatch.setattr(export, "available_memory_bytes", lambda: 8 * 10**9)
+    monkeypatch.setattr(resources, "available_memory_bytes", lambda: 8 * 10**9)
     rendered = []
     monkeypatch.setattr(export, "render_view", lambda *a: rendered.append(a))
     scene = _scene_file(tmp_path, _tiny(camera__width=side, camera__height=side, camera__fx=side, camera__fy=side))
     refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "datasets",
             names=(f"{side}x{side}", "of memory", "8.0 GB is available"))
     assert rendered == [] and not (tmp_path / "datasets").exists()
+
+
+def test_the_sim_camera_refuses_scan_views_it_cannot_keep_in_memory(monkeypatch):
+    """The sim camera renders every scan view ahead and keeps them: 10,000 views of 640x480 are ~46 GB."""
+    from dff_grasp_ros.errors import InputError
+
+    monkeypatch.setattr(resources, "available_memory_bytes", lambda: 8 * 10**9)
+    scene = load_scene("tabletop")
+    assert export.check_views_in_memory_fit(scene, 48) < 10**9
+    with pytest.raises(InputError, match="keeping 10000 views of 640x480 in memory needs about 46.5 GB of memory, 8.0 GB"):
+        export.check_views_in_memory_fit(scene, 10_000)
 
 
 def test_render_refuses_a_scan_that_does_not_fit_on_disk(capsys, tmp_path: Path, monkeypatch):

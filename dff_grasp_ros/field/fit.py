@@ -16,14 +16,13 @@ import torch
 
 from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir, writing
 from dff_grasp_ros.dataset import Dataset, check_dataset
-from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.field.export import build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.method import make_trainer_config, method_preset
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
-from dff_grasp_ros.resources import available_memory_bytes, readable_bytes
+from dff_grasp_ros.resources import require_memory
 from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
@@ -104,13 +103,9 @@ def check_memory_for(dataset: Dataset) -> int:
     """Refuse (InputError) a dataset whose training would not fit in the memory available now, before the teachers
     run (by this estimate 100 views of 3840x2160 need ~55 GB); the bytes needed otherwise."""
     width, height = dataset.intrinsics.width, dataset.intrinsics.height
-    need = FIT_BASE_BYTES + FIT_BYTES_PER_PIXEL * len(dataset.frames) * width * height
-    memory = available_memory_bytes()
-    if need > memory:
-        raise InputError(f"dataset {dataset.root}: training on {len(dataset.frames)} views of {width}x{height} needs "
-                         f"about {readable_bytes(need)} of memory, {readable_bytes(memory)} is available; use fewer "
-                         f"views or smaller images")
-    return need
+    return require_memory(FIT_BASE_BYTES + FIT_BYTES_PER_PIXEL * len(dataset.frames) * width * height,
+                          f"dataset {dataset.root}: training on {len(dataset.frames)} views of {width}x{height}",
+                          "use fewer views or smaller images")
 
 
 def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,

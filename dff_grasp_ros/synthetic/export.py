@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dff_grasp_ros.dataset import DatasetWriter, timestamped_name
-from dff_grasp_ros.resources import available_memory_bytes, free_disk_bytes
-from dff_grasp_ros.resources import readable_bytes as _gb
+from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.resources import free_disk_bytes, readable_bytes, require_memory
 from dff_grasp_ros.synthetic.cameras import scan_poses, scene_intrinsics
 from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
@@ -24,7 +24,6 @@ RENDER_BASE_BYTES = 300 * 2**20  # the process itself (numpy, open3d, the scene'
 # On disk per pixel and view at most: RGB 3 + depth 2 + labels 2 bytes, if PNG compressed nothing.
 DISK_BYTES_PER_PIXEL = 7
 DISK_BYTES_PER_VIEW = 16 * 2**10  # PNG headers, the view's line in transforms.json
-MEMORY_HEADROOM = 0.8  # use at most this share of the memory available now: others run on the machine too
 # A rendered view held in memory: RGB 3 + float32 depth 4 + int32 object and part ids 4 + 4 bytes per pixel.
 VIEW_BYTES_PER_PIXEL = 15
 
@@ -44,31 +43,25 @@ def estimate_render(scene: Scene) -> RenderEstimate:
 
 
 def check_render_fits(scene: Scene, out_root: Path) -> RenderEstimate:
-    """Refuse (ValueError, one line) a render that would not fit in memory or on disk, before any work."""
+    """Refuse (InputError, one line) a render that would not fit in memory or on disk, before any work."""
     need = estimate_render(scene)
     size = f"{scene.camera.width}x{scene.camera.height}"
-    memory = available_memory_bytes()
-    if need.memory_bytes > MEMORY_HEADROOM * memory:
-        raise ValueError(f"scene {scene.name!r}: rendering one {size} view needs about {_gb(need.memory_bytes)} "
-                         f"of memory, {_gb(memory)} is available; use a smaller camera (width, height)")
+    require_memory(need.memory_bytes, f"scene {scene.name!r}: rendering one {size} view",
+                   "use a smaller camera (width, height)")
     disk = free_disk_bytes(out_root)
     if need.disk_bytes > disk:
-        raise ValueError(f"scene {scene.name!r}: {scene.scan.views} views of {size} need up to "
-                         f"{_gb(need.disk_bytes)} on disk, {out_root} has {_gb(disk)} free")
+        raise InputError(f"scene {scene.name!r}: {scene.scan.views} views of {size} need up to "
+                         f"{readable_bytes(need.disk_bytes)} on disk, {out_root} has {readable_bytes(disk)} free")
     return need
 
 
 def check_views_in_memory_fit(scene: Scene, views: int) -> int:
-    """Refuse (ValueError, one line) rendering ``views`` views of ``scene`` and keeping them all in memory, as the
+    """Refuse (InputError, one line) rendering ``views`` views of ``scene`` and keeping them all in memory, as the
     sim camera does from its start (10,000 scan views of 640x480 are 46 GB); the bytes needed otherwise."""
     pixels = scene.camera.width * scene.camera.height
-    need = estimate_render(scene).memory_bytes + views * pixels * VIEW_BYTES_PER_PIXEL
-    memory = available_memory_bytes()
-    if need > MEMORY_HEADROOM * memory:
-        raise ValueError(f"scene {scene.name!r}: {views} views of {scene.camera.width}x{scene.camera.height} kept "
-                         f"in memory need about {_gb(need)}, {_gb(memory)} is available; use fewer views or a "
-                         f"smaller camera (width, height)")
-    return need
+    return require_memory(estimate_render(scene).memory_bytes + views * pixels * VIEW_BYTES_PER_PIXEL,
+                          f"scene {scene.name!r}: keeping {views} views of {scene.camera.width}x"
+                          f"{scene.camera.height} in memory", "use fewer views or a smaller camera (width, height)")
 
 
 def render_dataset(scene: Scene | str | Path | dict[str, Any], out_root: Path, name: str | None = None,
