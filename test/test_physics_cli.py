@@ -72,10 +72,14 @@ def test_a_failure_is_also_the_one_line_on_stderr(tmp_path, capsys):
 
 def test_an_answer_out_of_reach_is_refused_not_executed(tmp_path, capsys):
     """Before 2026-12-02 an opening of 1e300 m "lifted" the mug, a position 1e300 m away made MuJoCo print
-    instability warnings and answered success, a 2-number pre-grasp was "cannot reshape array of size 2"."""
+    instability warnings and answered success, a 2-number pre-grasp was "cannot reshape array of size 2"; a grasp
+    in frame "map" was executed as if in base_link (the simulated world's frame)."""
     good = answer_json("blue mug handle")
     for change, says in [({"opening_m": 1e300}, "out of reach"), ({"position_m": [1e300, 0.0, 0.0]}, "out of reach"),
-                         ({"pre_grasp_position_m": [1.0, 2.0]}, "pre_grasp_position_m must be 3 numbers")]:
+                         ({"pre_grasp_position_m": [1.0, 2.0]}, "pre_grasp_position_m must be 3 numbers"),
+                         ({"frame_id": "map"}, "the answer's grasp is in frame 'map', the simulated world's is "
+                                               "'base_link'"),
+                         ({"frame_id": 7}, "the answer's grasp is in frame 7")]:
         path = tmp_path / "answer.json"
         path.write_text(json.dumps({**good, "grasp": {**good["grasp"], **change}}))
         code = main(["sim", "execute", "--scene", "two_mugs", "--answer", str(path), "--prompt", "blue mug"])

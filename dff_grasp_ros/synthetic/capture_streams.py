@@ -17,11 +17,11 @@ from dff_grasp_ros.ros_io.pose import matrix_to_pose_stamped
 from dff_grasp_ros.synthetic.cameras import scan_poses
 from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.render import render_view
+from dff_grasp_ros.synthetic.spec import BASE_FRAME
 
 TEST_SCENE = "tiny"
 SMALL_CAMERA = CameraIntrinsics(width=64, height=48, fx=60.0, fy=60.0, cx=32.0, cy=24.0)
 CAMERA_FRAME = "camera_color_optical_frame"
-BASE_FRAME = "base_link"
 START_NS = 1_700_000_000 * 1_000_000_000
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from dff_grasp_ros.synthetic.catalog import load_scene, scene_parts, tote_walls
 from dff_grasp_ros.synthetic.labels import encode_labels
 from dff_grasp_ros.synthetic.shapes import sample_surface
-from dff_grasp_ros.synthetic.spec import Scene
+from dff_grasp_ros.synthetic.spec import BASE_FRAME, Scene
 from dff_grasp_ros.synthetic.world import to_open3d
 
 POINTS_PER_PART = 300
@@ -84,7 +84,7 @@ def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POI
             }
         objects.append({"id": index, "type": obj.type, "color": obj.color, "position_m": list(obj.position_m),
                         "yaw_deg": obj.yaw_deg, "parts": part_entries})
-    truth: dict[str, Any] = {"frame_id": "base_link", "scene": scene.name, "objects": objects}
+    truth: dict[str, Any] = {"frame_id": BASE_FRAME, "scene": scene.name, "objects": objects}
     if scene.tote is not None:
         truth["obstacles"] = [{"name": "tote", "points": np.round(tote_surface_points(scene, points_per_part), 4)
                                .tolist()}]

@@ -28,6 +28,7 @@ from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tc
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.scene_cloud import SceneCloud
+from dff_grasp_ros.synthetic.spec import BASE_FRAME
 from dff_grasp_ros.synthetic.vocabulary import COLOURS, OBJECT_TYPES, PART_NAMES, tokenize
 
 MIN_AUROC = 0.95
@@ -151,6 +152,9 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         opening = float(grasp.get("opening_m", grasp["width_m"]))
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"the answer's grasp is malformed: {err}") from None
+    frame = grasp.get("frame_id", BASE_FRAME)  # a hand-written answer without one means the world's frame
+    if not isinstance(frame, str) or frame.lstrip("/") != BASE_FRAME:  # executing it in base_link misplaces it
+        raise ValueError(f"the answer's grasp is in frame {frame!r}, the simulated world's is {BASE_FRAME!r}")
     if not (np.isfinite(position).all() and np.isfinite(opening) and opening > 0):
         raise ValueError("the answer's grasp has a non-finite position or opening")
     # Beyond these it is no grasp of a table-top scene (MuJoCo went unstable at 1e300 m and still answered).

@@ -32,6 +32,7 @@ _OBJECT_KEYS = {"type", "position_m", "yaw_deg", "color"}
 _CAMERA_KEYS = {"width", "height", "fx", "fy", "cx", "cy"}
 _SCAN_KEYS = {"views", "radius_m", "elevation_deg", "center_m", "azimuth_deg"}
 _TOTE_KEYS = {"center_m", "inner_size_m", "wall_height_m", "wall_thickness_m"}
+BASE_FRAME = "base_link"  # the frame of every scene: table top at z = 0, REP-103 axes
 MAX_IMAGE_SIDE = 8192
 MAX_ELEVATION_DEG = 85.0  # looking straight down leaves "no roll" undefined
 # A cell's table or tote holds tens of objects (the built-in scenes 2-9). Meshes, checks and every view's render
