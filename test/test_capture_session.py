@@ -69,6 +69,8 @@ def _spoil(view, defect):
     elif defect == RejectReason.NON_UNIT_QUATERNION:
         q = pose.pose.orientation
         q.x, q.y, q.z, q.w = 3 * q.x, 3 * q.y, 3 * q.z, 3 * q.w
+    elif defect == RejectReason.FAR_POSE:
+        pose.pose.position.x = 1e30  # a unit mix-up: finite, but no arm's camera is there
     elif defect == RejectReason.STALE_POSE:
         pose.header.stamp.nanosec += 30_000_000  # > max_pose_offset_s (20 ms), < slop (50 ms): syncs, then stale
     elif defect == RejectReason.WRONG_FRAME:
@@ -92,9 +94,9 @@ def _spoil(view, defect):
         raise AssertionError(defect)
 
 
-DEFECTS = [RejectReason.NON_FINITE_POSE, RejectReason.NON_UNIT_QUATERNION, RejectReason.STALE_POSE,
-           RejectReason.WRONG_FRAME, RejectReason.UNSUPPORTED_ENCODING, RejectReason.SIZE_MISMATCH,
-           RejectReason.INTRINSICS_CHANGED, RejectReason.BLURRED, RejectReason.MALFORMED,
+DEFECTS = [RejectReason.NON_FINITE_POSE, RejectReason.NON_UNIT_QUATERNION, RejectReason.FAR_POSE,
+           RejectReason.STALE_POSE, RejectReason.WRONG_FRAME, RejectReason.UNSUPPORTED_ENCODING,
+           RejectReason.SIZE_MISMATCH, RejectReason.INTRINSICS_CHANGED, RejectReason.BLURRED, RejectReason.MALFORMED,
            RejectReason.BAD_CAMERA_INFO]
 
 

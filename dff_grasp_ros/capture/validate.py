@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dff_grasp_ros.dataset import PLAUSIBLE_MEDIAN_DEPTH_M, CameraIntrinsics
+from dff_grasp_ros.dataset import MAX_CAMERA_DISTANCE_M, PLAUSIBLE_MEDIAN_DEPTH_M, CameraIntrinsics
 from dff_grasp_ros.ros_io.camera_info import CameraInfoError, camera_info_to_intrinsics, intrinsics_close
 from dff_grasp_ros.ros_io.image import (
     COLOR_ENCODINGS,
@@ -36,6 +36,7 @@ class RejectReason(str, Enum):
     BAD_CAMERA_INFO = "bad_camera_info"  # uncalibrated or unsupported distortion model
     NON_FINITE_POSE = "non_finite_pose"
     NON_UNIT_QUATERNION = "non_unit_quaternion"
+    FAR_POSE = "far_pose"  # the camera more than MAX_CAMERA_DISTANCE_M from the base: not metres
     SIZE_MISMATCH = "size_mismatch"  # image/depth size disagrees with camera_info
     INTRINSICS_CHANGED = "intrinsics_changed"  # differs from the first kept view's camera_info
     STALE_POSE = "stale_pose"  # pose stamp too far from the image stamp
@@ -114,6 +115,11 @@ def _camera_pose(pose: Any, image_stamp_ns: int, max_pose_offset_s: float) -> np
         raise ViewRejected(RejectReason.NON_UNIT_QUATERNION, str(err)) from err
     except PoseError as err:
         raise ViewRejected(RejectReason.MALFORMED, str(err)) from err
+    position_m = camera_to_base[:3, 3]
+    if np.abs(position_m).max() > MAX_CAMERA_DISTANCE_M:  # the dataset check would refuse it only at training
+        raise ViewRejected(RejectReason.FAR_POSE,
+                           f"the camera is at {np.round(position_m, 3).tolist()}, more than "
+                           f"{MAX_CAMERA_DISTANCE_M:g} m from the base frame; poses must be in metres")
     offset_s = abs(pose_stamp_ns - image_stamp_ns) / NS_PER_S
     if offset_s > max_pose_offset_s:
         raise ViewRejected(RejectReason.STALE_POSE,
