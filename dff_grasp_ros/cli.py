@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -252,9 +253,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from dff_grasp_ros.synthetic.board import write_simulated_views
 
         args.views = sim_views_dir(args)
-        with progress_bar("render calibration views") as progress:
-            truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
-                                          args.sim_noise_deg, args.seed, progress=progress)
+        code = 2
+        try:
+            with progress_bar("render calibration views") as progress:
+                truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
+                                              args.sim_noise_deg, args.seed, progress=progress)
+            code = run(args, truth, views_are_temporary=args.keep_views is None)
+        finally:
+            if code != 0 and args.keep_views is None:  # a temporary folder with no result: not left in /tmp
+                shutil.rmtree(args.views, ignore_errors=True)
+        return code
     return run(args, truth)
 
 

@@ -363,6 +363,28 @@ def test_calibrate_sim_refuses_bad_flags_before_rendering(capsys, tmp_path: Path
     assert rendered == [] and not (tmp_path / "views").exists()
 
 
+@pytest.mark.parametrize("render", ["fails", "writes nothing"])
+def test_a_failed_calibrate_sim_removes_its_temporary_views_folder(capsys, tmp_path: Path, monkeypatch, render: str):
+    """Before 2026-12-02 every `calibrate --sim` without --keep-views left a dff_grasp_calibration_sim_* folder in
+    /tmp when it failed (a render that failed, views the calibration refused)."""
+    import tempfile
+
+    import numpy as np
+
+    import dff_grasp_ros.synthetic.board as board
+
+    def write_simulated_views(folder, *args, **kwargs):
+        if render == "fails":
+            raise OSError(28, "No space left on device", str(folder))
+        return np.eye(4)
+
+    monkeypatch.setattr(board, "write_simulated_views", write_simulated_views)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    refused(capsys, "calibrate", "--sim", "tiny", before_work=False,
+            names=("no space left" if render == "fails" else "camera_info.yaml does not exist",))
+    assert list(tmp_path.glob("dff_grasp_calibration_sim_*")) == []
+
+
 # --- ns-train dff: nerfstudio's own command line on a bad dataset ----------------------------------------------
 
 def _ns_train(tmp_path: Path, dataset: Path, *extra: str):

@@ -120,8 +120,9 @@ def default_result_path() -> Path:
     return expand_data_dir(defaults("hand_eye")["calibration_dir"]) / HAND_EYE_FILE
 
 
-def run(args: argparse.Namespace, truth: Any = None) -> int:
-    """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it."""
+def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool = False) -> int:
+    """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it.
+    ``views_are_temporary``: the caller removes the views folder unless the result is usable (not named then)."""
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.calibration.output import (
         failure_to_dict,
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace, truth: Any = None) -> int:
                                                                       "board": board.to_dict()})
     summary["success"] = result.usable
     summary["message"] = result.verdict
-    summary["views_dir"] = str(views_dir) if views_dir else ""
+    summary["views_dir"] = str(views_dir) if views_dir and (result.usable or not views_are_temporary) else ""
     summary["rejected_total"] = collector.rejected_count
     if truth is not None:
         from dff_grasp_ros.calibration.solve import transform_difference
