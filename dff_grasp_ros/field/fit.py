@@ -24,6 +24,7 @@ from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.resources import require_memory
 from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
+from dff_grasp_ros.teachers.cache import FeaturesStopped, stop_features_when
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
 """``progress(step, total_steps, losses, eta_s)``, called every few steps and after the last one."""
@@ -117,7 +118,11 @@ def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
     torch.manual_seed(seed)  # pixel sampling and initialisation: reproducible fields
     started = time.monotonic()
     try:
-        pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
+        try:
+            with stop_features_when(should_stop):
+                pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
+        except FeaturesStopped as err:
+            raise TrainingCancelled(str(err)) from None
         setup_s = time.monotonic() - started  # teacher features, image decoding, model construction
         with flushing_denormals(torch_device.type == "cpu"):
             losses = run_training(pipeline, trainer_config, torch_device, progress, should_stop)

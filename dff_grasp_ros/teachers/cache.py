@@ -9,12 +9,14 @@ recomputed.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import io
 import json
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,6 +27,24 @@ from dff_grasp_ros.teachers.base import Teacher, TeacherError
 
 CACHE_DIRNAME = ".teacher_cache"
 Progress = Callable[[int, int], None]  # (views done, views total)
+# Asked before each view: nerfstudio's pipeline setup builds the datamanager that computes the features from its
+# config alone, so a caller's stop request reaches dataset_features this way (see stop_features_when).
+_SHOULD_STOP: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar("teacher_features_should_stop",
+                                                                                         default=None)
+
+
+class FeaturesStopped(RuntimeError):
+    """The caller asked to stop (:func:`stop_features_when`) while teacher features were computed."""
+
+
+@contextmanager
+def stop_features_when(should_stop: Callable[[], bool] | None) -> Iterator[None]:
+    """Within the block (this thread), :func:`dataset_features` raises FeaturesStopped once ``should_stop()``."""
+    token = _SHOULD_STOP.set(should_stop)
+    try:
+        yield
+    finally:
+        _SHOULD_STOP.reset(token)
 
 
 def cache_key(teacher: Teacher, frame_input: np.ndarray, dataset_context: dict | None = None) -> str:
@@ -61,7 +81,10 @@ def dataset_features(dataset: Dataset, teacher: Teacher, batch_size: int = 8, de
     writable = [True]
     done = 0
     context = teacher.bind_dataset(dataset)
+    should_stop = _SHOULD_STOP.get()
     for index, frame in enumerate(dataset.frames):
+        if should_stop is not None and should_stop():
+            raise FeaturesStopped(f"cancelled while computing teacher features: {done} of {total} views done")
         try:
             frame_input = teacher.frame_input(dataset, frame)
         except OSError as err:
