@@ -127,6 +127,19 @@ def test_cancellation_while_teacher_features_are_computed_stops_them(trained, tm
     assert not (tmp_path / "fields").exists() or list((tmp_path / "fields").iterdir()) == []
 
 
+def test_teacher_features_report_progress(trained, tmp_path):
+    """Before training starts the teachers run over every view (minutes for CLIP and DINO on a CPU): progress
+    per teacher and view, so the trainer's feedback is not silent meanwhile."""
+    reports = []
+    fit(trained.train_dir, tmp_path / "fields", steps=2, teacher="synthetic", device="cpu", method="dff-tiny",
+        features_progress=lambda *report: reports.append(report))
+    views = len(load_dataset(trained.train_dir).frames)
+    assert {name for name, _, _ in reports} == {"synthetic", "synthetic_dino"}, reports
+    for name in ("synthetic", "synthetic_dino"):
+        assert [done for teacher, done, _ in reports if teacher == name] == list(range(1, views + 1))
+        assert {total for teacher, _, total in reports if teacher == name} == {views}
+
+
 def test_training_leaves_the_process_floating_point_mode_alone(trained):
     """fit() flushes denormals while it trains on the CPU; leaving that on afterwards made scipy's cKDTree
     crash (SIGSEGV) later in the same process (the trainer node, the test suite)."""

@@ -2,6 +2,7 @@
 and a trainer killed mid-run leaves the previous field served."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -75,6 +76,9 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
             assert result.success, result.message + logs(tmp_path / "logs")
             assert is_complete_field(Path(result.checkpoint_path))
             assert any(fb.phase == "training" and fb.step > 0 and fb.total_steps == 100 for fb in feedback)
+            views = len(json.loads((dataset / "transforms.json").read_text())["frames"])
+            assert any(fb.phase == "teacher_features" and 0 < fb.step <= views and fb.total_steps == views
+                       for fb in feedback), "no feedback while the teachers ran"
             assert listener.wait_for(1), "field_ready never reached the separate subscriber"
             ready = listener.received[0]
             assert ready.field_path == result.checkpoint_path and ready.dataset_path == str(dataset)

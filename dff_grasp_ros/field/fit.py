@@ -24,7 +24,7 @@ from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.resources import require_memory
 from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
-from dff_grasp_ros.teachers.cache import FeaturesStopped, stop_features_when
+from dff_grasp_ros.teachers.cache import FeaturesProgress, FeaturesStopped, FeatureWatch, watching_features
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
 """``progress(step, total_steps, losses, eta_s)``, called every few steps and after the last one."""
@@ -68,11 +68,13 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
         device: str = "auto", method: str = "dff", progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         teacher_settings: dict[str, dict[str, Any]] | None = None, name: str | None = None,
-        seed: int = 0) -> Path:
+        seed: int = 0, features_progress: FeaturesProgress | None = None) -> Path:
     """Train a field on ``dataset_dir`` and publish it as a new directory under ``out_root``.
 
     ``teacher`` is the language teacher ('clip' or 'synthetic'); its DINO partner is implied.
     ``teacher_settings`` may give extra make_teacher() settings under "language" / "dino".
+    ``features_progress(teacher name, views done, views total)`` follows the teachers before training starts;
+    ``should_stop`` is asked then too (before each view) and at every step.
     Returns the published field directory (field.json, field.pt, scene_cloud.npz).
     Raises InputError (a bad request, output folder or dataset: before any training), TrainingError (non-finite
     loss, CUDA out of memory) or TrainingCancelled; then nothing is published and no staging folder is left.
@@ -90,8 +92,9 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     name = name or f"field_{dataset.root.name}"
     staging = make_staging_dir(Path(out_root), name)
     try:
-        field, cloud = _train_and_export(dataset, trainer_config, preset, teacher, teacher_settings or {},
-                                         torch_device, method, progress, should_stop, seed)
+        with watching_features(FeatureWatch(should_stop, features_progress)):
+            field, cloud = _train_and_export(dataset, trainer_config, preset, teacher, teacher_settings or {},
+                                             torch_device, method, progress, should_stop, seed)
         with writing(Path(out_root) / name):
             write_field_files(staging, field, cloud)
         return publish_dir(staging, Path(out_root), name)
@@ -118,9 +121,8 @@ def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
     torch.manual_seed(seed)  # pixel sampling and initialisation: reproducible fields
     started = time.monotonic()
     try:
-        try:
-            with stop_features_when(should_stop):
-                pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
+        try:  # fit() watches the teacher features that the setup computes
+            pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
         except FeaturesStopped as err:
             raise TrainingCancelled(str(err)) from None
         setup_s = time.monotonic() - started  # teacher features, image decoding, model construction

@@ -134,10 +134,17 @@ class TrainerNode(Node):
                         raise
                     raise TrainingCancelled("the trainer is shutting down") from None
 
+            def features_progress(teacher: str, views_done: int, views_total: int) -> None:
+                # step / total_steps count views in this phase (README: the TrainField feedback)
+                with contextlib.suppress(Exception):  # a dead publisher at shutdown: should_stop ends the goal
+                    goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features", step=views_done,
+                                                                     total_steps=views_total))
+
             field_dir = fit(dataset, Path(self.p.fields_dir), steps=steps, teacher=self.p.teacher,
                             device=self.p.device, method=self.p.method,
                             teacher_settings=teacher_settings(self.p), progress=progress,
-                            should_stop=lambda: goal_handle.is_cancel_requested or self.shutting_down)
+                            should_stop=lambda: goal_handle.is_cancel_requested or self.shutting_down,
+                            features_progress=features_progress)
         except TrainingCancelled:
             result.message = "training cancelled; the previous field is still served"
             if goal_handle.is_cancel_requested:

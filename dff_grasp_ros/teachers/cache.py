@@ -15,6 +15,7 @@ import io
 import json
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -27,24 +28,36 @@ from dff_grasp_ros.teachers.base import Teacher, TeacherError
 
 CACHE_DIRNAME = ".teacher_cache"
 Progress = Callable[[int, int], None]  # (views done, views total)
-# Asked before each view: nerfstudio's pipeline setup builds the datamanager that computes the features from its
-# config alone, so a caller's stop request reaches dataset_features this way (see stop_features_when).
-_SHOULD_STOP: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar("teacher_features_should_stop",
-                                                                                         default=None)
+FeaturesProgress = Callable[[str, int, int], None]  # (teacher name, views done, views total)
+
+
+@dataclass(frozen=True)
+class FeatureWatch:
+    """A caller's view into :func:`dataset_features` when it cannot pass arguments: nerfstudio's pipeline setup
+    builds the datamanager that computes the features from its config alone. ``should_stop()`` is asked before
+    each view, ``progress`` told after each."""
+
+    should_stop: Callable[[], bool] | None = None
+    progress: FeaturesProgress | None = None
+
+
+_WATCH: contextvars.ContextVar[FeatureWatch | None] = contextvars.ContextVar("teacher_features_watch",
+                                                                            default=None)
 
 
 class FeaturesStopped(RuntimeError):
-    """The caller asked to stop (:func:`stop_features_when`) while teacher features were computed."""
+    """``should_stop`` of the :func:`watching_features` block asked to stop while teacher features were computed."""
 
 
 @contextmanager
-def stop_features_when(should_stop: Callable[[], bool] | None) -> Iterator[None]:
-    """Within the block (this thread), :func:`dataset_features` raises FeaturesStopped once ``should_stop()``."""
-    token = _SHOULD_STOP.set(should_stop)
+def watching_features(watch: FeatureWatch) -> Iterator[None]:
+    """Within the block (this thread), :func:`dataset_features` reports to ``watch`` and raises FeaturesStopped
+    once its ``should_stop()``."""
+    token = _WATCH.set(watch)
     try:
         yield
     finally:
-        _SHOULD_STOP.reset(token)
+        _WATCH.reset(token)
 
 
 def cache_key(teacher: Teacher, frame_input: np.ndarray, dataset_context: dict | None = None) -> str:
@@ -81,9 +94,16 @@ def dataset_features(dataset: Dataset, teacher: Teacher, batch_size: int = 8, de
     writable = [True]
     done = 0
     context = teacher.bind_dataset(dataset)
-    should_stop = _SHOULD_STOP.get()
+    watch = _WATCH.get() or FeatureWatch()
+
+    def report(views_done: int) -> None:
+        if progress is not None:
+            progress(views_done, total)
+        if watch.progress is not None:
+            watch.progress(teacher.name, views_done, total)
+
     for index, frame in enumerate(dataset.frames):
-        if should_stop is not None and should_stop():
+        if watch.should_stop is not None and watch.should_stop():
             raise FeaturesStopped(f"cancelled while computing teacher features: {done} of {total} views done")
         try:
             frame_input = teacher.frame_input(dataset, frame)
@@ -97,12 +117,12 @@ def dataset_features(dataset: Dataset, teacher: Teacher, batch_size: int = 8, de
             pending.append((index, key, frame_input))
         else:
             done += 1
-            _report(progress, done, total)
+            report(done)
         if len(pending) == batch_size or (index == total - 1 and pending):
             _compute_batch(dataset.root, teacher, pending, maps, writable)
             done += len(pending)
             pending = []
-            _report(progress, done, total)
+            report(done)
     shapes = {m.shape for m in maps if m is not None}
     if len(shapes) != 1:
         raise TeacherError(f"{teacher.name}: views of {dataset.root} give feature maps of different sizes {shapes}")
@@ -150,8 +170,3 @@ def _write_entry(path: Path, array: np.ndarray) -> bool:
                       stacklevel=2)
         return False
     return True
-
-
-def _report(progress: Progress | None, done: int, total: int) -> None:
-    if progress is not None:
-        progress(done, total)
