@@ -313,19 +313,30 @@ def cmd_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextmanager
-def _bar_on_first_report(open_bar: Callable[[], Any]) -> Iterator[Callable[..., None]]:
+class _BarOnFirstReport:
     """A progress callback whose bar appears only once work reports progress: a request refused up front is
-    then just its one line, with no empty bar above it."""
-    with ExitStack() as stack:
-        bar: list[Callable[..., None]] = []
+    then just its one line, with no empty bar above it. ``close()`` ends the bar (a phase is over)."""
 
-        def report(*progress: Any) -> None:
-            if not bar:
-                bar.append(stack.enter_context(open_bar()))
-            bar[0](*progress)
+    def __init__(self, open_bar: Callable[[], Any]) -> None:
+        self._open_bar, self._stack = open_bar, ExitStack()
+        self._bar: Callable[..., None] | None = None
 
-        yield report
+    def __call__(self, *progress: Any) -> None:
+        if self._bar is None:
+            self._bar = self._stack.enter_context(self._open_bar())
+        self._bar(*progress)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@contextmanager
+def _bar_on_first_report(open_bar: Callable[[], Any]) -> Iterator[_BarOnFirstReport]:
+    bar = _BarOnFirstReport(open_bar)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 @command("sim")
@@ -371,11 +382,17 @@ def _sim_execute(args: argparse.Namespace) -> int:
 @command("fit")
 def cmd_fit(args: argparse.Namespace) -> int:
     from dff_grasp_ros.field.fit import fit
-    from dff_grasp_ros.progress import training_bar
+    from dff_grasp_ros.progress import progress_bar, training_bar
 
-    with _bar_on_first_report(training_bar) as progress:
+    with _bar_on_first_report(lambda: progress_bar("teacher features")) as features, \
+            _bar_on_first_report(training_bar) as training:
+        def progress(*report: Any) -> None:
+            features.close()  # the teachers are done when training reports
+            training(*report)
+
         field_dir = fit(args.dataset, args.out, steps=args.steps or None, teacher=args.teacher,
-                        device=args.device, method=args.method, progress=progress)
+                        device=args.device, method=args.method, progress=progress,
+                        features_progress=lambda teacher, done, total: features(done, total))
     print(field_dir)
     return 0
 

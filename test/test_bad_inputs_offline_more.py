@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
-from bad_inputs import fit_refuses_broken, refused
+from bad_inputs import fit_refuses_broken, refused, run_cli
 from PIL import Image
 
 from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
@@ -553,6 +553,14 @@ def test_fit_refuses_a_dataset_too_big_for_the_memory(capsys, tmp_path: Path, ti
                    "1.5 GB is available"))
     assert not out.exists() or list(out.iterdir()) == []
 
+
+
+def test_fit_shows_the_teachers_progress_then_the_training(capsys, tmp_path: Path, tiny_dataset: Path):
+    """Before 2026-12-02 `fit` drew nothing while the teachers ran (minutes for CLIP and DINO on a CPU)."""
+    run = run_cli(capsys, "fit", "--dataset", tiny_dataset, "--out", tmp_path / "fields", *FIT)
+    assert run.code == 0, run.err
+    assert "teacher features: 100%" in run.err and "24/24" in run.err
+    assert run.err.rindex("teacher features") < run.err.index("train field")  # closed before training began
 
 
 # --- outputs that are not regular files -----------------------------------------------------------------------
