@@ -273,8 +273,13 @@ def margins_m(points_m: np.ndarray, on_object: np.ndarray, elsewhere: np.ndarray
     ``cap_m`` (also where nothing else is that near); 0 off the object."""
     margin = np.zeros(len(points_m))
     margin[on_object] = cap_m
-    if on_object.any() and elsewhere.any():
-        distance, _ = cKDTree(points_m[elsewhere]).query(points_m[on_object], distance_upper_bound=cap_m)
+    if not on_object.any():
+        return margin
+    # Only what lies within the cap of the object's bounding box can be nearer (a tree over all would cost more).
+    low, high = points_m[on_object].min(axis=0) - cap_m, points_m[on_object].max(axis=0) + cap_m
+    near = elsewhere & np.all((points_m >= low) & (points_m <= high), axis=1)
+    if near.any():
+        distance, _ = cKDTree(points_m[near]).query(points_m[on_object], distance_upper_bound=cap_m)
         margin[on_object] = np.minimum(distance, cap_m)
     return margin
 
