@@ -70,6 +70,36 @@ def test_the_grasp_with_room_to_spare_ranks_first():
         assert not colliding_points(GRIPPER, grasp.rotation, grasp.position_m, grasp.opening_m, wall).any()
 
 
+def test_a_contact_on_a_neighbours_blurred_fringe_ranks_below_contacts_on_the_object():
+    """A 20 mm bar with a block touching its end (1 mm gap), the block 4 mm wider on one side. A trained field
+    blurs features across the border: the block's first 10 mm joined the bar's instance, as relevant as the bar's
+    end. Before, the best grasp held the bar's end with one finger's first contact on that fringe (the judge: wrong
+    object); its contact lies 2 mm from the rest of the block, contacts on the bar 11 mm or more."""
+    bar = box_points([-0.01, -0.04, 0.0], [0.01, 0.04, 0.03], 0.002)
+    block = box_points([-0.01, 0.041, 0.0], [0.014, 0.08, 0.03], 0.002)
+    table = table_points()
+    points = np.vstack([bar, block, table])
+    fringe = np.r_[np.zeros(len(bar), bool), block[:, 1] < 0.051, np.zeros(len(table), bool)]
+    instance = np.r_[np.ones(len(bar), bool), np.zeros(len(block) + len(table), bool)] | fringe
+    relevancy = np.where(instance, np.where(points[:, 1] >= 0.035, 1.0, 0.9), 0.0)
+    grasps = plan_grasps(points, upward_normals(points), relevancy, instance, instance, instance, GraspParams())
+    assert grasps
+    truth = labelled(bar, block)
+    verdict = judge_grasp(truth, grasps[0].rotation, grasps[0].position_m, grasps[0].opening_m, GRIPPER, 0, None,
+                          0.0)
+    assert verdict.contact_object_ids == (0, 0), verdict
+
+
+def test_margins_are_distances_to_anything_else_capped_and_zero_off_the_object():
+    from dff_grasp_ros.grasp.planner import margins_m
+
+    points = np.array([[0.0, 0, 0], [0.004, 0, 0], [0.05, 0, 0], [0.01, 0, 0]])
+    on_object = np.array([True, True, True, False])
+    margin = margins_m(points, on_object, ~on_object, cap_m=0.02)
+    assert np.allclose(margin, [0.01, 0.006, 0.02, 0.0])
+    assert np.allclose(margins_m(points, on_object, np.zeros(4, bool), cap_m=0.02), [0.02, 0.02, 0.02, 0.0])
+
+
 def test_a_leaning_blade_is_grasped_by_its_edges_along_a_tilted_approach():
     """A 3 mm plate leaning 35 degrees on a block, as a fused cloud shows it (every normal up, useless at the
     edges). Straight down, the pads would hold its upper and lower edge at an angle and slip; the cone of
@@ -142,7 +172,8 @@ def test_a_refusal_counts_each_rejected_pose_once_by_its_first_cause():
     checks = HandChecks(colliding=np.array([0, 3, 2, 0, 0, 0]), palm_colliding=np.array([0, 3, 0, 0, 0, 0]),
                         tight_may_free=np.zeros(n, bool), foreign_held=np.array([1, 1, 0, 0, 0, 0], bool),
                         held=np.array([9, 9, 9, 1, 9, 9]), touch_ok=np.ones(n, bool), width_m=np.full(n, 0.02),
-                        clearance_m=np.zeros(n), enclosure=np.zeros(n), held_relevancy=np.zeros(n))
+                        clearance_m=np.zeros(n), enclosure=np.zeros(n), held_relevancy=np.zeros(n),
+                        contact_margin_m=np.zeros(n))
     tally = RejectionTally()
     tally.add(checks, free=np.array([0, 0, 0, 0, 0, 1], bool))
     assert tally.checked == 6

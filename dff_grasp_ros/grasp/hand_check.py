@@ -13,7 +13,9 @@ put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.
 * anywhere else: its distance to the fingers and the swept palm is the pose's *clearance* (capped; only what was
   seen counts, unseen back sides are free space);
 * the *enclosure* is the share of the pads' face (a grid across the finger width and along the pad length) that
-  has held object points behind it: a part held across the whole pad, not pinched at a corner or the tip.
+  has held object points behind it: a part held across the whole pad, not pinched at a corner or the tip;
+* the *contact margin* is the smallest ``HeldObject.margin_m`` of the points each finger first meets: how far the
+  contacts sit from seen points of anything else (a contact on a blurred border may be on the neighbour).
 
 Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes that may touch the
 hand's bounding boxes (widened by a cube's half-diagonal and the clearance cap) are tested exactly.
@@ -35,13 +37,14 @@ EXTREME_TOLERANCE_M = 0.001  # held points this close to a finger's first contac
 class HeldObject:
     """Per obstacle point (M,): whether it is foreign between the fingers unless on the object (a scene point, or
     featureless surface), whether it is one of the planner's scene points on the object, which of those the
-    hand may touch, and their relevancy. Points just above the table (``scene_index`` LOW_LAYER) are neither held
-    nor foreign."""
+    hand may touch, their relevancy, and their distance to the nearest seen point of anything else. Points just
+    above the table (``scene_index`` LOW_LAYER) are neither held nor foreign."""
 
     scene: np.ndarray  # (M,) bool
     on_object: np.ndarray  # (M,) bool
     touchable: np.ndarray  # (M,) bool
     relevancy: np.ndarray  # (M,) float
+    margin_m: np.ndarray | None = None  # (M,) float; None: nothing else anywhere near
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class HandChecks:
     clearance_m: np.ndarray  # distance from fingers and palm to the nearest point not held (capped)
     enclosure: np.ndarray  # [0, 1]
     held_relevancy: np.ndarray  # mean relevancy of the held object points
+    contact_margin_m: np.ndarray  # smallest margin (HeldObject.margin_m) of the points the fingers first meet
 
     def free(self, max_colliding_points: int, min_clearance_m: float = 0.0) -> np.ndarray:
         """Poses that touch nothing they should not, pass no seen point closer than ``min_clearance_m`` (unless
@@ -83,8 +87,9 @@ class HandChecker:
         else:
             order, starts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         self.points_m = points_m[order]
+        margin_m = np.full(len(points_m), np.inf) if held.margin_m is None else held.margin_m
         self.held = HeldObject(*(np.asarray(a)[order] for a in (held.scene, held.on_object, held.touchable,
-                                                                 held.relevancy)))
+                                                                 held.relevancy, margin_m)))
         self.order = order
         self.cell_start = starts
         self.cell_count = np.diff(np.r_[starts, len(points_m)])
@@ -149,10 +154,10 @@ class HandChecker:
         relevancy_sum = np.bincount(pose, weights=np.where(held, self.held.relevancy[rows], 0.0), minlength=count)
         y_high = group_reduce(np.maximum, np.where(held, y, -np.inf), pose, count, -np.inf)
         y_low = group_reduce(np.minimum, np.where(held, y, np.inf), pose, count, np.inf)
-        untouchable = held & ~self.held.touchable[rows]
-        at_high = untouchable & (y >= y_high[pose] - EXTREME_TOLERANCE_M)
-        at_low = untouchable & (y <= y_low[pose] + EXTREME_TOLERANCE_M)
-        touch_ok = np.bincount(pose, weights=at_high | at_low, minlength=count) == 0
+        first = held & ((y >= y_high[pose] - EXTREME_TOLERANCE_M) | (y <= y_low[pose] + EXTREME_TOLERANCE_M))
+        touch_ok = np.bincount(pose, weights=first & ~self.held.touchable[rows], minlength=count) == 0
+        contact_margin = group_reduce(np.minimum, np.where(first, self.held.margin_m[rows], np.inf), pose, count,
+                                      np.inf)
         width = np.where(held_count >= 2, y_high - y_low, 0.0)
 
         # Enclosure: occupied cells of the pad-face grid (x across the finger, z along the pad).
@@ -186,7 +191,7 @@ class HandChecker:
         colliding += palm_colliding
         clearance = np.minimum(clearance, self.clearance_cap_m)
         return HandChecks(colliding, palm_colliding, tight_may_free, foreign_held, held_count, touch_ok, width,
-                          clearance, enclosure, held_relevancy)
+                          clearance, enclosure, held_relevancy, contact_margin)
 
     def contacts(self, rotation: np.ndarray, position_m: np.ndarray, opening_m: float) -> np.ndarray:
         """(2, 3) the first held object point each finger meets (+y side first) for one pose."""
