@@ -153,7 +153,10 @@ def _spin_until(node: Any, executor: Any, future: Any, timeout_s: float, what: s
     return next(pending for pending in futures if pending.done()).result()
 
 
-RESULT_RETRY_S = 30.0  # ask for a result again after this long without one (a lost response must not hang us)
+# Ask for a result again after FIRST_RESULT_RETRY_S without one, then after twice as long each time, up to
+# RESULT_RETRY_S (a lost response must not hang us; a long training piles up a request only every 30 s).
+FIRST_RESULT_RETRY_S = 2.0
+RESULT_RETRY_S = 30.0
 GOAL_RESPONSE_WAIT_S = 10.0  # then ask for the goal's result by its id (a lost goal response must not fail us)
 
 
@@ -162,10 +165,11 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
     """Send one goal and wait for its result (feedback forwarded to ``on_feedback``).
 
     The result is asked for again when the goal's status says it has ended but no result came within a few
-    seconds, and every ``RESULT_RETRY_S``: once, under heavy load, the client waited until its timeout although
-    the server had finished (a lost result response fits; the server answers repeated requests). A goal response
-    that does not come within ``GOAL_RESPONSE_WAIT_S`` is treated as lost too: the result is asked for by the
-    goal's id, and a server that still does not know the goal after ``server_wait_s`` is an error.
+    seconds, and after 2, 4, 8 ... s up to every ``RESULT_RETRY_S``: once, under heavy load, the client waited
+    until its timeout although the server had finished (a lost result response fits; the server answers repeated
+    requests), and the status that would tell is missed when the goal ends before its handle is registered. A goal
+    response that does not come within ``GOAL_RESPONSE_WAIT_S`` is treated as lost too: the result is asked for by
+    the goal's id, and a server that still does not know the goal after ``server_wait_s`` is an error.
     """
     from action_msgs.msg import GoalStatus
     from rclpy.action import ActionClient
@@ -197,7 +201,7 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         deadline = time.monotonic() + timeout_s
         unknown_until = time.monotonic() + server_wait_s  # a slow server may not know the goal yet
         requests = [handle.get_result_async()]
-        asked_at, ended_at = time.monotonic(), None
+        asked_at, ended_at, retry_s = time.monotonic(), None, FIRST_RESULT_RETRY_S
         while True:
             answered = [request.result() for request in requests if request.done()]
             known = [response for response in answered if response.status != GoalStatus.STATUS_UNKNOWN]
@@ -213,9 +217,9 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
             if ended_at is None and handle.status in ended:
                 ended_at = now
             status_ended = ended_at is not None and now - max(ended_at, asked_at) > 3.0
-            if (not requests and now - asked_at > 1.0) or status_ended or now - asked_at > RESULT_RETRY_S:
+            if (not requests and now - asked_at > 1.0) or status_ended or now - asked_at > retry_s:
                 requests.append(handle.get_result_async())
-                asked_at = now
+                asked_at, retry_s = now, min(2 * retry_s, RESULT_RETRY_S)
             executor.spin_once(timeout_sec=0.1)
         executor.remove_node(node)
         return known[0].result
