@@ -288,7 +288,10 @@ def train_field(max_steps: int = 0, dataset_path: str = "", quiet: bool = False,
             bar.total = max(int(fb.total_steps), 1)
             bar.n = int(fb.step)
             bar.set_description(f"train field [{fb.phase}]", refresh=False)
-            bar.set_postfix(loss=f"{fb.loss:.4f}", eta=f"{fb.eta_s:.0f}s", refresh=False)
+            if fb.phase == "teacher_features":  # views, not steps: no loss or estimate yet
+                bar.set_postfix_str("", refresh=False)
+            else:
+                bar.set_postfix(loss=f"{fb.loss:.4f}", eta=f"{fb.eta_s:.0f}s", refresh=False)
             bar.refresh()
 
         return run_action(TrainField, names.TRAIN_FIELD_ACTION,
