@@ -223,8 +223,11 @@ def test_a_lost_result_is_asked_again_soon_when_the_goal_status_is_unknown(monke
 
     os.environ.update(ros_env)
     action = "/bad_inputs_lost_status"
-    stop, thread = serve_fake_trainer(action, lambda goal_handle: (goal_handle.succeed(), TrainField.Result(
-        success=True, checkpoint_path="/fields/s"))[1])
+    def execute(goal_handle):
+        goal_handle.succeed()
+        return TrainField.Result(success=True, checkpoint_path="/fields/s")
+
+    stop, thread = serve_fake_trainer(action, execute)
     send_goal, get_result, asked = ActionClient.send_goal_async, ClientGoalHandle.get_result_async, []
 
     def goal_response_lost(self, goal, feedback_callback=None, goal_uuid=None):
