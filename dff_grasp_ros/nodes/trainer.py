@@ -123,22 +123,22 @@ class TrainerNode(Node):
             self.get_logger().info(f"training on {dataset}")
             goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features"))
 
-            def progress(step: int, total: int, losses: dict, eta_s: float) -> None:
+            def publish(feedback: TrainField.Feedback) -> None:
                 try:
-                    goal_handle.publish_feedback(TrainField.Feedback(
-                        phase="training" if step < total else "exporting", step=int(step), total_steps=int(total),
-                        loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)),
-                        eta_s=float(eta_s)))
+                    goal_handle.publish_feedback(feedback)
                 except Exception:
                     if not self.shutting_down:
                         raise
                     raise TrainingCancelled("the trainer is shutting down") from None
 
+            def progress(step: int, total: int, losses: dict, eta_s: float) -> None:
+                publish(TrainField.Feedback(
+                    phase="training" if step < total else "exporting", step=int(step), total_steps=int(total),
+                    loss=float(losses.get("loss", sum(losses.values()) if losses else 0.0)), eta_s=float(eta_s)))
+
             def features_progress(teacher: str, views_done: int, views_total: int) -> None:
                 # step / total_steps count views in this phase (README: the TrainField feedback)
-                with contextlib.suppress(Exception):  # a dead publisher at shutdown: should_stop ends the goal
-                    goal_handle.publish_feedback(TrainField.Feedback(phase="teacher_features", step=views_done,
-                                                                     total_steps=views_total))
+                publish(TrainField.Feedback(phase="teacher_features", step=views_done, total_steps=views_total))
 
             field_dir = fit(dataset, Path(self.p.fields_dir), steps=steps, teacher=self.p.teacher,
                             device=self.p.device, method=self.p.method,
