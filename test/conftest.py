@@ -105,3 +105,38 @@ def ros_env(tmp_path: Path) -> dict[str, str]:
     """Environment for ROS child processes of a test: same private domain, data under tmp_path."""
     return {"ROS_DOMAIN_ID": os.environ["ROS_DOMAIN_ID"], "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
             "HF_HUB_OFFLINE": "1", "DFF_GRASP_HOME": str(tmp_path / "dff_home")}
+
+
+
+def files_with_ros_tests() -> set[str]:
+    """Test files (as node ids spell them) holding a test marked ``ros``, read from their source: xdist's
+    controller schedules before any worker has collected a test, so it cannot ask the markers."""
+    return {f"test/{path.name}" for path in sorted((REPO / "test").glob("test_*.py"))
+            if "pytest.mark.ros" in path.read_text()}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the scheduler's file list honest: a ``ros`` test outside it would run beside another ROS test."""
+    scheduled = files_with_ros_tests()
+    unscheduled = sorted({item.nodeid.split("::")[0] for item in items if item.get_closest_marker("ros")}
+                         - scheduled)
+    if unscheduled:
+        raise pytest.UsageError(f"tests marked ros in {unscheduled}, which files_with_ros_tests() does not list")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``make test`` runs two pytest-xdist workers. Every file whose tests start ROS nodes goes to one worker,
+    one test at a time as in a serial run (two such tests at once overload the node processes on 2 cores);
+    every other file goes whole to one worker, so its module fixtures are built once."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getvalue("dist") != "load":  # the default of -n; an explicit --dist keeps its own meaning
+        return None
+    ros_files = files_with_ros_tests()
+
+    class RosFilesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "ros tests" if path in ros_files else path
+
+    return RosFilesTogether(config, log)
