@@ -65,7 +65,7 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
     dataset = render_dataset(load_scene("tiny"), datasets)
     os.environ.update(ros_env)
     trainer = {"datasets_dir": str(datasets), "fields_dir": str(fields), "teacher": "synthetic",
-               "method": "dff-tiny", "device": "cpu", "steps": 100}
+               "method": "dff-tiny", "device": "cpu", "steps": 20}
     listener = FieldReadyListener()
     try:
         with ProcessGroup() as group:
@@ -75,7 +75,7 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
                                 on_feedback=feedback.append)
             assert result.success, result.message + logs(tmp_path / "logs")
             assert is_complete_field(Path(result.checkpoint_path))
-            assert any(fb.phase == "training" and fb.step > 0 and fb.total_steps == 100 for fb in feedback)
+            assert any(fb.phase == "training" and fb.step > 0 and fb.total_steps == 20 for fb in feedback)
             views = len(json.loads((dataset / "transforms.json").read_text())["frames"])
             assert any(fb.phase == "teacher_features" and 0 < fb.step <= views and fb.total_steps == views
                        for fb in feedback), "no feedback while the teachers ran"
