@@ -1,6 +1,7 @@
 """Clear the bin offline (no ROS): every object asked for by colour and name on a prepared cloud, executed in physics,
 taken out, the scene updated from one fresh overview view (``carve_prepared``), and on; plus the time of one scene
-update on a trained field.
+update on a trained field. Each scene's ceiling too: how many of its objects this hand lifts when each is alone
+in the scene (``synthetic.clearing.causes_alone``), which no clearing order can beat.
 
     python bench/bench_clear_bin.py --scene bin bin_clutter                 # ideal clouds
     python bench/bench_clear_bin.py --field DIR [--field DIR2]              # trained fields (scene from the field)
@@ -21,19 +22,19 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
-from dff_grasp_ros.query.pipeline import TextEncoder, prepare_query_cloud
+from dff_grasp_ros.query.pipeline import TextEncoder
 from dff_grasp_ros.query.prepared import PreparedCloud
-from dff_grasp_ros.synthetic import ground_truth, scene_intrinsics, vocabulary
+from dff_grasp_ros.synthetic import scene_intrinsics, vocabulary
 from dff_grasp_ros.synthetic.clearing import (
     DEFAULT_ARM_MOTION_S,
     OfflineCell,
     World,
+    causes_alone,
     clear_report,
     clear_scene,
+    ideal_prepared,
     print_report,
 )
-from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
-from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 from dff_grasp_ros.synthetic.physics import physics_scene
 
 
@@ -52,6 +53,18 @@ def clear_offline(scene_name: str, prepared: PreparedCloud, encoder: TextEncoder
     report["update_ms"] = [round(u * 1000) for u in cell.update_s]
     print_report(report)
     return report
+
+
+def ceiling(scene_name: str) -> dict[str, Any]:
+    """How many objects this hand lifts when each is alone in the scene (ideal cloud): what any clearing order can
+    reach at best, and why the others fail."""
+    world = World(scene_name)
+    causes = causes_alone(scene_name, synthetic_encoder)
+    failing = {world.original.object_label(i): cause for i, cause in causes.items() if cause}
+    summary = {"liftable_alone": len(causes) - len(failing), "objects": len(causes), "failing_alone": failing}
+    print(f"[bench] {scene_name}: {summary['liftable_alone']}/{summary['objects']} objects lifted when alone in the "
+          f"scene; the others: {failing or 'none'}", flush=True)
+    return summary
 
 
 def update_timing(prepared: PreparedCloud, scene_name: str, repeats: int) -> dict[str, Any]:
@@ -84,12 +97,18 @@ def main() -> None:
 
     started = time.monotonic()
     reports: dict[str, Any] = {}
+    ceilings: dict[str, dict[str, Any]] = {}
+
+    def ceiling_of(scene_name: str) -> dict[str, Any]:  # once per scene: the ideal cloud's, whatever the field
+        if scene_name not in ceilings:
+            ceilings[scene_name] = ceiling(scene_name)
+        return ceilings[scene_name]
     for scene_name in args.scene:
-        truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
-        prepared = prepare_query_cloud(scene_cloud_from_ground_truth(truth))
+        prepared = ideal_prepared(scene_name)
         print(f"[bench] {scene_name} ideal cloud: {len(prepared.cloud)} points", flush=True)
         reports[f"{scene_name} / ideal"] = clear_offline(scene_name, prepared, synthetic_encoder, args.arm_motion_s,
                                                          args.pictures and args.pictures / f"{scene_name}_ideal")
+        reports[f"{scene_name} / ideal"]["ceiling"] = ceiling_of(scene_name)
     for field_dir in args.field:
         from bench_grasp_success import field_scene
 
@@ -100,6 +119,7 @@ def main() -> None:
         print(f"[bench] {scene_name} field {field_dir.name}: {len(served.cloud)} points", flush=True)
         report = clear_offline(scene_name, served.prepared, served.encode_text, args.arm_motion_s,
                                args.pictures and args.pictures / f"{scene_name}_field")
+        report["ceiling"] = ceiling_of(scene_name)
         if args.timing_repeats:
             report["update_timing"] = update_timing(served.prepared, scene_name, args.timing_repeats)
             print(f"  update timing: {report['update_timing']}", flush=True)

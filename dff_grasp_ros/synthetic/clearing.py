@@ -30,10 +30,13 @@ import numpy as np
 from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import TOO_WIDE
-from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
+from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
 from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.ground_truth import ground_truth
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
+from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 from dff_grasp_ros.synthetic.physics import execute_grasp
 from dff_grasp_ros.synthetic.physics.execute import LIFTED_M, Execution
 from dff_grasp_ros.synthetic.render import RenderedView, render_view
@@ -219,6 +222,33 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
             f"{'' if not attempt.cause else ' -> ' + attempt.cause}: "
             f"{attempt.execution.message if attempt.execution else answer.message}")
     return world, attempts
+
+
+def ideal_prepared(scene: Scene | str) -> PreparedCloud:
+    """The query-ready ideal cloud of ``scene`` (ground-truth surface points and labels, as the judge samples them)."""
+    truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
+    return prepare_query_cloud(scene_cloud_from_ground_truth(truth))
+
+
+def causes_alone(scene: Scene | str, encoder: TextEncoder, params: QueryParams | None = None,
+                 gripper: ParallelJawGripper | None = None, object_ids: list[int] | None = None) -> dict[int, str]:
+    """Each object alone in the scene (table and tote kept, every other object taken out), asked for by colour and
+    name on the ideal cloud and the answer executed in physics: original id -> failure cause ("" when lifted).
+
+    An object that fails alone fails in every order of a clearing run, with perfect features and nothing in the
+    way but the tote: the ceiling of :func:`clear_scene` for this hand in this scene.
+    """
+    gripper = gripper or ParallelJawGripper()
+    world = World(scene)
+    prompts = dict(object_prompts(world.original))
+    causes = {}
+    for object_id in range(len(world.original.objects)) if object_ids is None else object_ids:
+        world.present = [object_id]
+        cell = OfflineCell(ideal_prepared(world.scene()), encoder, params)
+        answer = cell.ask(prompts[object_id])
+        outcome = world.execute(object_id, answer, gripper)[0].outcome if answer.success else "refused"
+        causes[object_id] = failure_cause(answer, outcome)
+    return causes
 
 
 def clear_report(world: World, attempts: list[Attempt], arm_motion_s: float) -> dict[str, Any]:
