@@ -24,3 +24,8 @@ SIM_SCENE_TOPIC = "/sim_camera/scene"
 # A simulated camera takes a changed scene here (JSON, the scene YAML's schema; transient_local): the test bed's
 # world after a pick. It then shows the new scene from an overview pose and latches it on SIM_SCENE_TOPIC.
 SIM_SET_SCENE_TOPIC = "/sim_camera/set_scene"
+
+
+def frame_name(frame_id: object) -> str:
+    """A TF frame name as tf2 compares it: without the leading slash ROS 1 wrote ("/base_link" is "base_link")."""
+    return str(frame_id).lstrip("/")

@@ -17,6 +17,7 @@ from dff_grasp_ros.calibration.tool_poses import PoseHistory, TfTree
 from dff_grasp_ros.calibration.views import CollectorSettings, ViewCollector
 from dff_grasp_ros.capture.bag import BagImportError, _typestore, bag_read_failure
 from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.names import frame_name
 
 POSE_TYPES = ("geometry_msgs/msg/PoseStamped", "geometry_msgs/msg/TransformStamped")
 TF_TYPE = "tf2_msgs/msg/TFMessage"
@@ -83,10 +84,10 @@ def views_from_bag(bag_path: Path, board: CharucoBoardSpec, *, image_topic: str,
                     return history.at(stamp_ns, max_age_ns)
                 return tree.lookup(base_frame, tool_frame, stamp_ns, max_age_ns)
 
-            if not pose_topic and tool_frame.lstrip("/") not in tree.parent_of:
+            if not pose_topic and frame_name(tool_frame) not in tree.parent_of:
                 raise BagImportError(f"frame {tool_frame!r} is not in the bag's TF tree (frames: "
                                      f"{sorted(set(tree.parent_of) | set(tree.parent_of.values()))})")
-            if not pose_topic and base_frame.lstrip("/") not in tree.chain(tool_frame):
+            if not pose_topic and frame_name(base_frame) not in tree.chain(tool_frame):
                 raise BagImportError(f"{base_frame!r} is not above {tool_frame!r} in the bag's TF tree "
                                      f"(chain: {' <- '.join(reversed(tree.chain(tool_frame)))})")
             collector = ViewCollector(board, settings, keep_images=keep_images)

@@ -9,6 +9,8 @@ import bisect
 
 import numpy as np
 
+from dff_grasp_ros.names import frame_name
+
 
 class PoseHistory:
     """Poses of one frame in another, by stamp (ns); nearest-in-time lookup within a maximum age."""
@@ -52,14 +54,14 @@ class TfTree:
         self.history: dict[str, PoseHistory] = {}
 
     def add(self, parent: str, child: str, stamp_ns: int, child_to_parent: np.ndarray, static: bool = False) -> None:
-        parent, child = parent.lstrip("/"), child.lstrip("/")
+        parent, child = frame_name(parent), frame_name(child)
         self.parent_of[child] = parent
         self.history.setdefault(child, PoseHistory()).add(stamp_ns, child_to_parent, static)
 
     def lookup(self, target: str, source: str, stamp_ns: int, max_age_ns: int) -> np.ndarray | None:
         """source_to_target (the ``source`` frame's pose in ``target``), ``target`` being an ancestor of
         ``source``; None when a link is missing or has no sample close enough in time."""
-        target, source = target.lstrip("/"), source.lstrip("/")
+        target, source = frame_name(target), frame_name(source)
         pose = np.eye(4)
         frame, hops = source, 0
         while frame != target:
@@ -74,7 +76,7 @@ class TfTree:
 
     def chain(self, source: str) -> list[str]:
         """Frames from ``source`` up to its root (for messages that say what the tree holds)."""
-        frames = [source.lstrip("/")]
+        frames = [frame_name(source)]
         while frames[-1] in self.parent_of and len(frames) < 100:
             frames.append(self.parent_of[frames[-1]])
         return frames

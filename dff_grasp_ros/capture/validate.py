@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.dataset import MAX_CAMERA_DISTANCE_M, PLAUSIBLE_MEDIAN_DEPTH_M, CameraIntrinsics
+from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.ros_io.camera_info import CameraInfoError, camera_info_to_intrinsics, intrinsics_close
 from dff_grasp_ros.ros_io.image import (
     COLOR_ENCODINGS,
@@ -67,22 +68,17 @@ class ValidView:
     stamp_ns: int  # the image's stamp
 
 
-def _frame(frame_id: Any) -> str:
-    # tf2 ignores a leading slash (a ROS 1 habit); so do we.
-    return str(frame_id).lstrip("/")
-
-
 def _check_frames(image: Any, depth: Any | None, camera_info: Any, pose: Any, base_frame: str) -> None:
-    camera_frame = _frame(image.header.frame_id)
-    if _frame(pose.header.frame_id) != _frame(base_frame):
+    camera_frame = frame_name(image.header.frame_id)
+    if frame_name(pose.header.frame_id) != frame_name(base_frame):
         raise ViewRejected(RejectReason.WRONG_FRAME,
                            f"pose is in frame {pose.header.frame_id!r}, expected base frame {base_frame!r}")
-    child = _frame(getattr(pose, "child_frame_id", ""))
+    child = frame_name(getattr(pose, "child_frame_id", ""))
     if child and camera_frame and child != camera_frame:
         raise ViewRejected(RejectReason.WRONG_FRAME,
                            f"pose is of frame {child!r} but the image is from {camera_frame!r}")
     for name, msg in (("depth", depth), ("camera_info", camera_info)):
-        other = _frame(msg.header.frame_id) if msg is not None else ""
+        other = frame_name(msg.header.frame_id) if msg is not None else ""
         if other and camera_frame and other != camera_frame:
             raise ViewRejected(RejectReason.WRONG_FRAME,
                                f"{name} is in frame {other!r} but the image is in {camera_frame!r} "

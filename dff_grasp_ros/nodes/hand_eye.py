@@ -200,7 +200,7 @@ class HandEyeNode(Node):
             if self.warn.ready():
                 self.get_logger().warning(f"ignoring a bad tool pose on {self.p.tool_pose_topic}: {err}")
             return
-        if frame.lstrip("/") != self.p.base_frame:
+        if names.frame_name(frame) != self.p.base_frame:
             if self.warn.ready():
                 self.get_logger().warning(f"ignoring tool poses in {frame!r}; expected {self.p.base_frame!r}")
             return

@@ -187,8 +187,9 @@ class QueryNode(Node):
             served = self.server.current
             if served is None:
                 raise ValueError("no trained field yet: nothing to update (capture views and train one)")
-            if served.base_frame.lstrip("/") != self.p.base_frame.lstrip("/"):  # the view's pose would be taken
-                # in another frame than the served points, and carving would remove points that are there
+            # The view's pose would be taken in another frame than the served points, and carving would remove points
+            # that are there.
+            if names.frame_name(served.base_frame) != names.frame_name(self.p.base_frame):
                 raise ValueError(f"the served field {served.path} is in frame {served.base_frame!r}, the camera "
                                  f"pose is read in {self.NODE_NAME}.base_frame {self.p.base_frame!r}: set "
                                  f"base_frame to the field's")

@@ -25,6 +25,7 @@ from scipy.stats import rankdata
 
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
+from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -153,7 +154,7 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"the answer's grasp is malformed: {err}") from None
     frame = grasp.get("frame_id", BASE_FRAME)  # a hand-written answer without one means the world's frame
-    if not isinstance(frame, str) or frame.lstrip("/") != BASE_FRAME:  # executing it in base_link misplaces it
+    if not isinstance(frame, str) or frame_name(frame) != BASE_FRAME:  # executing it in base_link misplaces it
         raise ValueError(f"the answer's grasp is in frame {frame!r}, the simulated world's is {BASE_FRAME!r}")
     if not (np.isfinite(position).all() and np.isfinite(opening) and opening > 0):
         raise ValueError("the answer's grasp has a non-finite position or opening")
