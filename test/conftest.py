@@ -107,7 +107,6 @@ def ros_env(tmp_path: Path) -> dict[str, str]:
             "HF_HUB_OFFLINE": "1", "DFF_GRASP_HOME": str(tmp_path / "dff_home")}
 
 
-
 def files_with_ros_tests() -> set[str]:
     """Test files (as node ids spell them) holding a test marked ``ros``, read from their source: xdist's
     controller schedules before any worker has collected a test, so it cannot ask the markers."""
