@@ -143,3 +143,14 @@ def test_pooled_features_match_per_pixel_average():
     per_pixel = np.stack([[vectors[labels[0, r, c]] for c in range(20)] for r in range(12)])
     expected = per_pixel.reshape(3, 4, 5, 4, 5).mean(axis=(1, 3))
     np.testing.assert_allclose(pooled, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_pooled_features_of_a_grid_that_does_not_divide_the_image_follow_adaptive_pooling():
+    """The block path serves grids that divide the image; any other grid pools over adaptive pooling's windows."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 6, (2, 13, 21))
+    vectors = {value: rng.standard_normal(5) for value in range(6)}
+    pooled = pooled_label_features(labels, (3, 5), vectors).numpy()
+    per_pixel = torch.from_numpy(np.stack([[[vectors[v] for v in row] for row in image] for image in labels]))
+    expected = torch.nn.functional.adaptive_avg_pool2d(per_pixel.permute(0, 3, 1, 2), (3, 5)).permute(0, 2, 3, 1)
+    np.testing.assert_allclose(pooled, expected.numpy(), rtol=1e-5, atol=1e-6)

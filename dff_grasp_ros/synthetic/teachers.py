@@ -99,12 +99,24 @@ def pooled_label_features(labels: np.ndarray, grid_hw: tuple[int, int], vectors:
     ``vectors`` must hold every label that occurs in ``labels`` (B, H, W).
 
     Pooling is linear, so the pooled area fractions of each distinct label times its vector equal the pooled
-    per-pixel vectors, without ever holding an (H, W, D) image.
+    per-pixel vectors, without ever holding an (H, W, D) image. When the grid divides the image (the usual 480 x 640
+    at 8 or 16 px), adaptive pooling's windows are equal disjoint blocks and one ``bincount`` per image counts the
+    labels of every block (~0.01 s; the one-hot image of the general path took ~0.07 s per 640 x 480 view).
     """
     keys = np.array(sorted(vectors), dtype=np.int64)
     lookup = np.zeros(int(keys.max()) + 1, dtype=np.int64)
     lookup[keys] = np.arange(len(keys))  # label -> row of the table: a gather, not a sort of every pixel
     table = torch.from_numpy(np.stack([vectors[int(k)] for k in keys])).float()
+    height, width = labels.shape[1:3]
+    grid_h, grid_w = grid_hw
+    if height % grid_h == 0 and width % grid_w == 0:
+        block_h, block_w = height // grid_h, width // grid_w
+        cell = (np.arange(height)[:, None] // block_h) * grid_w + np.arange(width)[None, :] // block_w
+        cell_label = cell * len(keys)
+        counts = [np.bincount((cell_label + lookup[image_labels]).ravel(), minlength=grid_h * grid_w * len(keys))
+                  for image_labels in labels]
+        fractions = torch.from_numpy(np.stack(counts)).float().reshape(len(labels), grid_h, grid_w, len(keys))
+        return (fractions / (block_h * block_w)) @ table
     label_index = torch.from_numpy(lookup[labels])
     out = []
     for image_labels in label_index:  # one image at a time bounds memory to (K, H, W)
