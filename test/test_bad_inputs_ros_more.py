@@ -98,7 +98,9 @@ def set_parameter(node: str, name: str, value: Any) -> Any:
     from dff_grasp_ros.clients import call_service
 
     request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
-    return call_service(SetParameters, f"/{node}/set_parameters", request, timeout_s=20.0).results[0]
+    # Parameter services answer at once; setting the same value again is harmless, so a lost answer is asked again.
+    return call_service(SetParameters, f"/{node}/set_parameters", request, timeout_s=20.0,
+                        resend_after_s=5.0).results[0]
 
 
 def get_parameter(node: str, name: str) -> Any:
@@ -108,7 +110,7 @@ def get_parameter(node: str, name: str) -> Any:
     from dff_grasp_ros.clients import call_service
 
     reply = call_service(GetParameters, f"/{node}/get_parameters", GetParameters.Request(names=[name]),
-                         timeout_s=20.0)
+                         timeout_s=20.0, resend_after_s=5.0)
     return parameter_value_to_python(reply.values[0])
 
 
@@ -149,7 +151,7 @@ def test_an_update_scene_wait_beyond_the_limit_is_refused_at_once(nodes: Nodes):
     for timeout_s in (1e9, 601.0):
         started = time.monotonic()
         reply = call_service(UpdateScene, names.UPDATE_SCENE_SERVICE, UpdateScene.Request(timeout_s=timeout_s),
-                             timeout_s=15.0)
+                             timeout_s=15.0, resend_after_s=5.0)  # refused at once: asking again is harmless
         assert not reply.success and "timeout_s" in reply.message and "600" in reply.message, reply.message
         assert time.monotonic() - started < 10.0
     assert query_object("blue mug handle").success

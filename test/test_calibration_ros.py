@@ -33,7 +33,7 @@ def test_calibrate_hand_eye_action_recovers_the_simulated_mount(tmp_path: Path, 
     from dff_grasp_ros import names
     from dff_grasp_ros.calibration.output import load_hand_eye
     from dff_grasp_ros.calibration.solve import transform_difference
-    from dff_grasp_ros.clients import call_service
+    from dff_grasp_ros.clients import SCAN_POSES_ANSWER_S, call_service
     from dff_grasp_ros.ros_io.pose import pose_to_matrix, transform_to_matrix
     from dff_grasp_ros.synthetic.board import DEFAULT_CAMERA_MOUNT, mount_matrix
 
@@ -70,7 +70,8 @@ def test_calibrate_hand_eye_action_recovers_the_simulated_mount(tmp_path: Path, 
         assert len(list((tmp_path / "calibration").glob("views_*/*.png"))) == 10  # kept to re-run offline
         assert feedback[-1].views_target == 10 and feedback[-1].views_collected >= 9
         # /scan_poses now hands out tool poses with the fresh transform.
-        reply = call_service(ScanPoses, names.SCAN_POSES_SERVICE, ScanPoses.Request(count=5), timeout_s=30.0)
+        reply = call_service(ScanPoses, names.SCAN_POSES_SERVICE, ScanPoses.Request(count=5), timeout_s=30.0,
+                             resend_after_s=SCAN_POSES_ANSWER_S)
         assert reply.success and len(reply.tool_poses.poses) == 5, reply.message
         cameras = np.stack([pose_to_matrix(p) for p in reply.camera_poses.poses])
         tools = np.stack([pose_to_matrix(p) for p in reply.tool_poses.poses])

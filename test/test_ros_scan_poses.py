@@ -19,13 +19,16 @@ def call(**request):
 
     from dff_grasp.srv import ScanPoses
     from dff_grasp_ros import names
-    from dff_grasp_ros.clients import call_service
+    from dff_grasp_ros.clients import SCAN_POSES_ANSWER_S, call_service
 
     centre = request.pop("center", None)
     msg = ScanPoses.Request(**request)
     if centre is not None:
         msg.center = Point(x=centre[0], y=centre[1], z=centre[2])
-    return call_service(ScanPoses, names.SCAN_POSES_SERVICE, msg, timeout_s=30.0, server_wait_s=60.0)
+    # Asked again when the answer is lost, as clients.scan_poses does (seen here: the node's first response,
+    # "failed to send response (timeout)", to a client made just before its call on a loaded machine).
+    return call_service(ScanPoses, names.SCAN_POSES_SERVICE, msg, timeout_s=30.0, server_wait_s=60.0,
+                        resend_after_s=SCAN_POSES_ANSWER_S)
 
 
 def matrices(pose_array) -> np.ndarray:
