@@ -101,7 +101,8 @@ def pooled_label_features(labels: np.ndarray, grid_hw: tuple[int, int], vectors:
     Pooling is linear, so the pooled area fractions of each distinct label times its vector equal the pooled
     per-pixel vectors, without ever holding an (H, W, D) image. When the grid divides the image (the usual 480 x 640
     at 8 or 16 px), adaptive pooling's windows are equal disjoint blocks and one ``bincount`` per image counts the
-    labels of every block (~0.01 s; the one-hot image of the general path took ~0.07 s per 640 x 480 view).
+    labels of every block (the language teacher on 48 views of 640 x 480: 1.3 s, against 5.3 s with the general
+    path's one-hot image per view).
     """
     keys = np.array(sorted(vectors), dtype=np.int64)
     lookup = np.zeros(int(keys.max()) + 1, dtype=np.int64)
