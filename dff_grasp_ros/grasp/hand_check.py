@@ -22,7 +22,7 @@ hand's bounding boxes (widened by a cube's half-diagonal and the clearance cap) 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +45,10 @@ class HeldObject:
     touchable: np.ndarray  # (M,) bool
     relevancy: np.ndarray  # (M,) float
     margin_m: np.ndarray | None = None  # (M,) float; None: nothing else anywhere near
+
+    def rows(self, index: np.ndarray) -> HeldObject:
+        """The same facts for the points ``index`` selects (an index array or a mask)."""
+        return HeldObject(*(None if values is None else np.asarray(values)[index] for values in vars(self).values()))
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,9 @@ class HandChecker:
         else:
             order, starts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         self.points_m = points_m[order]
-        margin_m = np.full(len(points_m), np.inf) if held.margin_m is None else held.margin_m
-        self.held = HeldObject(*(np.asarray(a)[order] for a in (held.scene, held.on_object, held.touchable,
-                                                                 held.relevancy, margin_m)))
+        if held.margin_m is None:
+            held = replace(held, margin_m=np.full(len(points_m), np.inf))
+        self.held = held.rows(order)
         self.order = order
         self.cell_start = starts
         self.cell_count = np.diff(np.r_[starts, len(points_m)])

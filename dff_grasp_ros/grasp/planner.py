@@ -261,9 +261,9 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     too_wide = _too_wide(points_m[target], gripper)
     alone = held.on_object  # the object's own points: would a pose be free were its neighbours gone?
     if too_wide and not _best_free(
-            candidates, pairs, HandChecker(gripper, local_points[alone], HeldObject(
-                *(np.asarray(values)[alone] for values in vars(held).values())),
-                params.clearance_cap_m, approach_m=params.standoff_m), params, RejectionTally()):
+            candidates, pairs, HandChecker(gripper, local_points[alone], held.rows(alone),
+                                           params.clearance_cap_m, approach_m=params.standoff_m),
+            params, RejectionTally()):
         reason = too_wide + reason
     return GraspList.none(reason)
 
