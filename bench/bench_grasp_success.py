@@ -44,6 +44,7 @@ class PromptRow:
     outcome: str  # physics: one of OUTCOMES, or "-" when there was no grasp
     message: str
     execute_s: float
+    rise_cm: float  # the asked object's rise at the end of the hold (of the 10 cm lift); 0 without a grasp
 
 
 def synthetic_encoder(phrases: list[str]) -> np.ndarray:
@@ -63,13 +64,14 @@ def judge_cloud(scene_name: str, source: str, cloud: SceneCloud, encoder: TextEn
         check = check_answer(cloud, points, prompt, object_id, part, result, params.grasp.gripper)
         if result.grasp is None:
             rows.append(PromptRow(scene_name, source, prompt, part or "", False, "no grasp", "-", result.message,
-                                  0.0))
+                                  0.0, 0.0))
             continue
         g = result.grasp
         execution = execute_grasp(scene_name, object_id, g.rotation, g.position_m, g.opening_m,
                                   g.pre_grasp_position_m, params.grasp.gripper, record=False)
         rows.append(PromptRow(scene_name, source, prompt, part or "", True, check.verdict.label, execution.outcome,
-                              execution.message, execution.wall_time_s))
+                              execution.message, execution.wall_time_s,
+                              round(100.0 * execution.rise_m[object_id], 2)))
         print(f"  {scene_name:11s} {source:8s} {prompt:28s} judge={check.verdict.label:12s} "
               f"physics={execution.outcome:12s} {execution.wall_time_s:.2f} s  {execution.message}", flush=True)
     return rows
@@ -103,18 +105,22 @@ def totals(rows: list[PromptRow]) -> dict[str, Any]:
     asked = len(rows)
     outcomes = Counter(r.outcome for r in rows if r.answered)
     times = [r.execute_s for r in rows if r.answered]
+    # How much margin the lifts had: a grasp that turns in the pads rises less than the 10 cm lift.
+    rises = [r.rise_cm for r in rows if r.outcome == "lifted"]
     return {"part_prompts": asked, "answered": sum(r.answered for r in rows),
             "part_correct": sum(r.verdict == "correct" for r in rows),
             "lifted": outcomes.get("lifted", 0),
             "outcomes": {k: outcomes.get(k, 0) for k in OUTCOMES},
             "execute_s_median": round(float(np.median(times)), 3) if times else None,
-            "execute_s_max": round(float(np.max(times)), 3) if times else None}
+            "execute_s_max": round(float(np.max(times)), 3) if times else None,
+            "lifted_rise_cm_min": round(float(np.min(rises)), 1) if rises else None,
+            "lifted_rise_cm_median": round(float(np.median(rises)), 1) if rises else None}
 
 
 def markdown(groups: dict[tuple[str, str], list[PromptRow]]) -> str:
     lines = ["| scene | cloud | part prompts | answered | part-correct (judge) | lifted (physics) | "
-             + " | ".join(OUTCOMES[1:]) + " | execution median / max s |",
-             "|---|---|---|---|---|---|" + "---|" * (len(OUTCOMES) - 1) + "---|"]
+             + " | ".join(OUTCOMES[1:]) + " | lifted: lowest / median rise cm | execution median / max s |",
+             "|---|---|---|---|---|---|" + "---|" * (len(OUTCOMES) - 1) + "---|---|"]
     for (scene, source), rows in groups.items():
         t = totals(rows)
         n = max(t["part_prompts"], 1)
@@ -122,6 +128,7 @@ def markdown(groups: dict[tuple[str, str], list[PromptRow]]) -> str:
                      f"{t['part_correct']} ({100 * t['part_correct'] / n:.0f} %) | "
                      f"{t['lifted']} ({100 * t['lifted'] / n:.0f} %) | "
                      + " | ".join(str(t["outcomes"][k]) for k in OUTCOMES[1:])
+                     + f" | {t['lifted_rise_cm_min']} / {t['lifted_rise_cm_median']}"
                      + f" | {t['execute_s_median']} / {t['execute_s_max']} |")
     return "\n".join(lines)
 
