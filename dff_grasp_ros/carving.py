@@ -28,7 +28,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.dataset import CameraIntrinsics, rigid_transform_problem
-from dff_grasp_ros.field.fusion import backproject, project_points, voxel_mean
+from dff_grasp_ros.field.fusion import measured_points, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.query.grouping import connected_regions
 from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
@@ -119,12 +119,8 @@ def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray,
     """(points, rgb in [0, 1], normals) of measured surface farther than ``new_surface_distance_m`` from the
     kept cloud, fused to ``voxel_m``. The normals point towards the camera: added points are obstacles only, no
     grasp contact ever uses their normals, and one view is too little for a surface fit worth its time."""
-    valid = np.isfinite(depth_m) & (depth_m >= params.min_depth_m) & (depth_m <= params.max_depth_m)
-    sparse = np.zeros_like(valid)
-    sparse[::params.pixel_stride, ::params.pixel_stride] = True
-    valid &= sparse
-    measured = backproject(np.nan_to_num(depth_m), intrinsics, camera_to_base)[valid]
-    colours = np.asarray(rgb, dtype=np.float64)[valid] / 255.0
+    measured, colours = measured_points(depth_m, rgb, intrinsics, camera_to_base, params.min_depth_m,
+                                        params.max_depth_m, params.pixel_stride)
     if len(measured) == 0:
         return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3))
     if len(kept_points_m):

@@ -8,7 +8,8 @@ import torch
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.export import evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.features import detail_patches, sample_detail_pixels, sample_feature_grid
-from dff_grasp_ros.field.fusion import backproject, orient_towards, voxel_mean
+from dff_grasp_ros.field.fusion import backproject, measured_points, orient_towards, voxel_mean
+from dff_grasp_ros.geometry import voxel_keys
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.teachers import TeacherError, teacher_pair
 
@@ -114,6 +115,43 @@ def test_backproject_inverts_projection():
     np.testing.assert_allclose(in_camera[..., 2], 2.0)
     u = intrinsics.fx * in_camera[..., 0] / in_camera[..., 2] + intrinsics.cx
     np.testing.assert_allclose(u[0], np.arange(8) + 0.5)
+
+
+def test_backproject_of_every_nth_pixel_is_the_full_image_sliced():
+    intrinsics = CameraIntrinsics(9, 7, 10.0, 12.0, 4.2, 3.1)
+    pose = np.eye(4)
+    pose[:3, :3] = _rotation_z(30)
+    pose[:3, 3] = [0.1, -0.2, 0.5]
+    depth = np.random.default_rng(0).uniform(0.3, 1.0, (7, 9))
+    for stride in (1, 2, 3):
+        np.testing.assert_array_equal(backproject(depth, intrinsics, pose, stride),
+                                      backproject(depth, intrinsics, pose)[::stride, ::stride])
+
+
+def test_measured_points_keep_valid_depth_of_every_nth_pixel_with_its_colour():
+    intrinsics = CameraIntrinsics(6, 4, 10.0, 10.0, 3.0, 2.0)
+    depth = np.full((4, 6), 0.5)
+    depth[0, 0], depth[0, 2], depth[2, 2], depth[2, 4] = np.nan, 0.0, 0.01, 5.0  # each one invalid
+    depth[2, 0] = 0.7
+    rgb = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    points, colours = measured_points(depth, rgb, intrinsics, np.eye(4), 0.05, 3.0, pixel_stride=2)
+    # Of the pixels (0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4) only (0, 4) and (2, 0) hold valid depth.
+    np.testing.assert_allclose(points[:, 2], [0.5, 0.7])
+    np.testing.assert_allclose(colours, rgb[[0, 2], [4, 0]] / 255.0)
+    np.testing.assert_allclose(points, backproject(np.nan_to_num(depth), intrinsics, np.eye(4))[[0, 2], [4, 0]])
+
+
+def test_voxel_mean_gives_each_occupied_voxel_its_mean_in_ascending_key_order():
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-0.05, 0.05, (2000, 3))
+    colours = rng.uniform(0.0, 1.0, (2000, 2))
+    fused_points, fused_colours = voxel_mean(points, 0.02, colours)
+    keys = voxel_keys(points, 0.02)
+    occupied = np.unique(keys)
+    assert len(fused_points) == len(occupied)
+    for row, key in enumerate(occupied):
+        np.testing.assert_allclose(fused_points[row], points[keys == key].mean(axis=0))
+        np.testing.assert_allclose(fused_colours[row], colours[keys == key].mean(axis=0))
 
 
 def test_voxel_mean_averages_points_and_columns_per_voxel():

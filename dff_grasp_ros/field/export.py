@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics, Dataset
-from dff_grasp_ros.field.fusion import backproject, estimate_normals, voxel_mean
+from dff_grasp_ros.field.fusion import backproject, estimate_normals, measured_points, voxel_mean
 from dff_grasp_ros.field.rendering import TrainedField, render_view
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -78,13 +78,10 @@ def build_scene_cloud_from_depth(field: TrainedField, dataset: Dataset, views: S
         depth = dataset.load_depth_m(frame)
         if depth is None:
             continue
-        keep = np.isfinite(depth) & (depth > 0) & (depth < max_depth_m)
-        sparse = np.zeros_like(keep)
-        sparse[::pixel_stride, ::pixel_stride] = True
-        keep &= sparse
-        xyz = backproject(np.nan_to_num(depth), dataset.intrinsics, frame.camera_to_base)[keep]
+        xyz, rgb = measured_points(depth, dataset.load_rgb(frame), dataset.intrinsics, frame.camera_to_base, 0.0,
+                                   max_depth_m, pixel_stride)
         points.append(xyz)
-        colours.append(dataset.load_rgb(frame)[keep] / 255.0)
+        colours.append(rgb)
         towards_camera.append(unit_rows(np.asarray(frame.camera_to_base)[:3, 3] - xyz))
     if not points or sum(len(p) for p in points) == 0:
         raise ValueError("the dataset's depth images hold no valid depth")

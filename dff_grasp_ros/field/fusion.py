@@ -7,20 +7,38 @@ from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.geometry import voxel_keys
 
 
-def pixel_rays_optical(intrinsics: CameraIntrinsics) -> np.ndarray:
-    """``(H, W, 3)`` ray directions in the optical frame with z = 1 (so ``point = z_depth * ray``)."""
-    cols, rows = np.meshgrid(np.arange(intrinsics.width) + 0.5, np.arange(intrinsics.height) + 0.5)
+def pixel_rays_optical(intrinsics: CameraIntrinsics, pixel_stride: int = 1) -> np.ndarray:
+    """``(H, W, 3)`` ray directions in the optical frame with z = 1 (so ``point = z_depth * ray``), of every
+    ``pixel_stride``-th pixel along rows and columns (an image sliced ``[::pixel_stride, ::pixel_stride]``)."""
+    cols, rows = np.meshgrid(np.arange(0, intrinsics.width, pixel_stride) + 0.5,
+                             np.arange(0, intrinsics.height, pixel_stride) + 0.5)
     return np.stack([(cols - intrinsics.cx) / intrinsics.fx, (rows - intrinsics.cy) / intrinsics.fy,
                      np.ones_like(cols)], axis=-1)
 
 
-def backproject(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` base-frame points of a z-depth image (metres, optical convention pose)."""
+def backproject(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
+                pixel_stride: int = 1) -> np.ndarray:
+    """``(H, W, 3)`` base-frame points of a z-depth image (metres, optical convention pose); with
+    ``pixel_stride``, of its every ``pixel_stride``-th pixel only (``depth_m[::pixel_stride, ::pixel_stride]``)."""
     pose = np.asarray(camera_to_base, dtype=np.float64)
-    points_camera = pixel_rays_optical(intrinsics) * np.asarray(depth_m, dtype=np.float64)[..., None]
+    depth = np.asarray(depth_m, dtype=np.float64)[::pixel_stride, ::pixel_stride]
+    points_camera = pixel_rays_optical(intrinsics, pixel_stride) * depth[..., None]
     return points_camera @ pose[:3, :3].T + pose[:3, 3]
 
 
+def measured_points(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
+                    camera_to_base: np.ndarray, min_depth_m: float, max_depth_m: float,
+                    pixel_stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Base-frame points (N, 3) and their colours (N, 3, in [0, 1]) of every ``pixel_stride``-th pixel whose depth
+    is finite, positive and within [``min_depth_m``, ``max_depth_m``]. Only those pixels are back-projected:
+    fusing every second pixel of many overlapping views fills the voxels at a quarter of the cost."""
+    depth = np.asarray(depth_m, dtype=np.float64)
+    strided = depth[::pixel_stride, ::pixel_stride]
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(strided) & (strided > 0) & (strided >= min_depth_m) & (strided <= max_depth_m)
+    points = backproject(np.nan_to_num(depth), intrinsics, camera_to_base, pixel_stride)[keep]
+    colours = np.asarray(rgb, dtype=np.float64)[::pixel_stride, ::pixel_stride][keep] / 255.0
+    return points, colours
 def project_points(points_m: np.ndarray, intrinsics: CameraIntrinsics,
                    camera_to_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates (N, 2) of base-frame points and their depth along the optical axis (N,)."""
@@ -44,10 +62,13 @@ def voxel_mean(points_m: np.ndarray, voxel_m: float, *columns: np.ndarray) -> tu
     points_m = np.asarray(points_m, dtype=np.float64)
     if len(points_m) == 0:
         return (points_m.reshape(0, 3),) + tuple(np.asarray(c)[:0] for c in columns)
-    _, inverse, counts = np.unique(voxel_keys(points_m, voxel_m), return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # One sort brings each voxel's rows together, in ascending voxel key (np.unique's order); np.unique with
+    # return_inverse and a second sort of the inverse cost twice that (3.4 s of a 48-view export).
+    keys = voxel_keys(points_m, voxel_m)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    counts = np.diff(np.r_[starts, len(keys)])
 
     def mean(values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype=np.float64)[order]
