@@ -38,6 +38,14 @@ FIT_BYTES_PER_PIXEL = 64
 FIT_BASE_BYTES = 1_300_000_000
 
 
+def preload_training_code() -> None:
+    """Import now what :func:`fit` imports only when it runs: torchmetrics' LPIPS module (patched while the model
+    is built, ``field/model.py``) and open3d (the scene cloud's normals), ~3.5 s on two cores. A trainer node
+    calls it at start, so a scan captured meanwhile starts training that much sooner."""
+    import open3d  # noqa: F401
+    import torchmetrics.image.lpip  # noqa: F401
+
+
 class TrainingError(RuntimeError):
     """Training failed (non-finite loss, out of GPU memory, no surface found); nothing was published."""
 

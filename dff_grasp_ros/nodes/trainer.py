@@ -21,7 +21,7 @@ from dff_grasp.msg import FieldReady
 from dff_grasp_ros import names
 from dff_grasp_ros.dataset import TRANSFORMS, newest_dataset
 from dff_grasp_ros.errors import InputError, one_line
-from dff_grasp_ros.field.fit import TrainingCancelled, fit
+from dff_grasp_ros.field.fit import TrainingCancelled, fit, preload_training_code
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
 from dff_grasp_ros.nodes.params import TrainerParams
@@ -86,6 +86,9 @@ class TrainerNode(Node):
         self.server = ActionServer(self, TrainField, names.TRAIN_FIELD_ACTION, execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
                                    callback_group=ReentrantCallbackGroup())
+        # In the background, as the query node loads the teachers' code: a goal sent meanwhile just waits on the
+        # import lock.
+        threading.Thread(target=preload_training_code, name="training-import", daemon=True).start()
         self.get_logger().info(f"ready: teacher {self.p.teacher}, method {self.p.method}, device {self.p.device}, "
                                f"fields in {self.p.fields_dir}")
 
