@@ -9,8 +9,8 @@ from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.export import evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.features import detail_patches, sample_detail_pixels, sample_feature_grid
 from dff_grasp_ros.field.fusion import backproject, measured_points, orient_towards, voxel_mean
-from dff_grasp_ros.geometry import voxel_keys
 from dff_grasp_ros.field.normalisation import Normalisation
+from dff_grasp_ros.geometry import voxel_keys
 from dff_grasp_ros.teachers import TeacherError, teacher_pair
 
 
