@@ -173,7 +173,7 @@ def test_a_refusal_counts_each_rejected_pose_once_by_its_first_cause():
                         tight_may_free=np.zeros(n, bool), foreign_held=np.array([1, 1, 0, 0, 0, 0], bool),
                         held=np.array([9, 9, 9, 1, 9, 9]), touch_ok=np.ones(n, bool), width_m=np.full(n, 0.02),
                         clearance_m=np.zeros(n), enclosure=np.zeros(n), held_relevancy=np.zeros(n),
-                        contact_margin_m=np.zeros(n))
+                        contact_margin_m=np.zeros(n), faces_square=np.ones(n, bool))
     tally = RejectionTally()
     tally.add(checks, free=np.array([0, 0, 0, 0, 0, 1], bool))
     assert tally.checked == 6
@@ -233,3 +233,47 @@ def test_a_refusal_says_the_object_is_too_wide_only_when_no_neighbour_is_to_blam
     found_alone = plan_grasps(alone, upward_normals(alone), on_alone.astype(float), on_alone, on_alone, on_alone,
                               GraspParams(table_z_m=0.0))
     assert bool(found_alone) != too_wide
+
+
+def test_a_box_too_wide_for_the_hand_is_refused_not_pinched_over_its_top_edge():
+    """A random bin scene (bench_random_scenes seed 0, scene 12): the 80 mm box, too wide for the fingers, was
+    answered with a pad pressing its top face 71 degrees off square (a top-edge point's normal, blurred by the
+    side faces, made the pair look antipodal) and slipped out in physics. The pad's face is now traced on the
+    points: the answer is the refusal that says the box is too wide."""
+    from dff_grasp_ros.synthetic.spec import scene_from_dict
+
+    scene = scene_from_dict({
+        "name": "box_by_tools", "camera": {"width": 64, "height": 48, "fx": 60, "fy": 60}, "seed": 4,
+        "scan": {"views": 8, "radius_m": 0.55, "elevation_deg": [40, 75]},
+        "objects": [{"type": "knife", "position_m": [-0.1286, -0.0673], "yaw_deg": -26.4, "color": "orange"},
+                    {"type": "spatula", "position_m": [-0.0304, -0.0073], "yaw_deg": 126.7, "color": "blue"},
+                    {"type": "box", "position_m": [-0.17811, 0.03308], "yaw_deg": 157.6, "color": "green"}],
+        "tote": {"center_m": [-0.084, -0.0289], "inner_size_m": [0.3891, 0.3031], "wall_height_m": 0.076}})
+    cloud = scene_cloud_from_ground_truth(ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART))
+    result = plan_query(cloud, encode, "green box", QueryParams())
+    assert result.grasp is None
+    assert "more than the 0.076 m the fingers close on" in result.message
+    assert "a pad on a face slanted past the friction cone" in result.message
+
+
+def test_a_pad_face_is_traced_where_the_pad_first_meets_the_surface():
+    from dff_grasp_ros.grasp.hand_check import contact_face_cosines
+
+    across = np.tile(np.linspace(-0.009, 0.009, 10), 5)  # 10 mm half width, 4 bins of 5 mm
+    group = np.repeat(np.arange(5), 10)
+    flat = np.zeros(10)
+    turned = np.tan(np.radians(30.0)) * np.linspace(-0.009, 0.009, 10)  # a flat face 30 degrees off square
+    cylinder = np.sqrt(0.016 ** 2 - np.linspace(-0.009, 0.009, 10) ** 2) - 0.016  # tangent at its equator
+    with np.errstate(invalid="ignore"):  # the pad's far end reaches past the cylinder's top: no points there
+        above_equator = np.sqrt(0.016 ** 2 - (np.linspace(-0.009, 0.009, 10) + 0.012) ** 2) - 0.016
+    edge_only = np.where(np.linspace(-0.009, 0.009, 10) > 0.005, 0.0, np.nan)  # one bin: a blade's edge
+    toward_pad = np.concatenate([flat, turned, cylinder, above_equator, edge_only])
+    keep = np.isfinite(toward_pad)
+    cosines = contact_face_cosines(toward_pad[keep], across[keep], group[keep], 5, 4, 0.01)
+    assert cosines[0] == pytest.approx(1.0)
+    assert cosines[1] == pytest.approx(np.cos(np.radians(30.0)), abs=0.03)
+    assert cosines[2] == pytest.approx(1.0)
+    # Held 12 mm above the equator of a 16 mm cylinder, the pad's end meets it 11 degrees off square (the chord to
+    # the next bin's point: 18 degrees).
+    assert cosines[3] == pytest.approx(np.cos(np.radians(18.4)), abs=0.01)
+    assert cosines[4] == pytest.approx(1.0)

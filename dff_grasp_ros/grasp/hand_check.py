@@ -15,7 +15,12 @@ put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.
 * the *enclosure* is the share of the pads' face (a grid across the finger width and along the pad length) that
   has held object points behind it: a part held across the whole pad, not pinched at a corner or the tip;
 * the *contact margin* is the smallest ``HeldObject.margin_m`` of the points each finger first meets: how far the
-  contacts sit from seen points of anything else (a contact on a blurred border may be on the neighbour).
+  contacts sit from seen points of anything else (a contact on a blurred border may be on the neighbour);
+* the *face cosine* is the smallest cosine between the closing axis and the normal of the held surface where a
+  pad first meets it, measured on the points themselves (no normals, which blur over edges): per pad, the held
+  point nearest it in each bin across the finger width and along the pad length traces the surface it closes
+  on (:func:`contact_face_cosines`). A pad that presses a face slanted past the friction cone (the top of a box
+  too wide for the hand, pinched over its edge) pushes it down or aside rather than holding it.
 
 Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes that may touch the
 hand's bounding boxes (widened by a cube's half-diagonal and the clearance cap) are tested exactly.
@@ -30,6 +35,7 @@ from dff_grasp_ros.geometry import gather_ranges, group_reduce, voxel_keys
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 
 ENCLOSURE_BINS = 4  # per side of the pad-face grid (across the finger width x along the pad length)
+FACE_BINS = 4  # bins across the finger width and along the pad length that trace the face under a pad
 EXTREME_TOLERANCE_M = 0.001  # held points this close to a finger's first contact count as touched too
 
 
@@ -66,21 +72,24 @@ class HandChecks:
     enclosure: np.ndarray  # [0, 1]
     held_relevancy: np.ndarray  # mean relevancy of the held object points
     contact_margin_m: np.ndarray  # smallest margin (HeldObject.margin_m) of the points the fingers first meet
+    faces_square: np.ndarray  # bool: every held face under a pad within the checker's friction cone (face cosine)
 
     def free(self, max_colliding_points: int, min_clearance_m: float = 0.0) -> np.ndarray:
         """Poses that touch nothing they should not, pass no seen point closer than ``min_clearance_m`` (unless
-        colliding points are tolerated at all), and hold the object at both fingers."""
+        colliding points are tolerated at all), and hold the object at both fingers on faces they can squeeze."""
         clear = (self.clearance_m >= min_clearance_m - 1e-9) | (max_colliding_points > 0)
         return ((self.colliding <= max_colliding_points) & clear & ~self.foreign_held & (self.held >= 2)
-                & self.touch_ok & (self.width_m > 0))
+                & self.touch_ok & (self.width_m > 0) & self.faces_square)
 
 
 class HandChecker:
     """Checks hand poses against a fixed set of obstacle points (see the module docstring)."""
 
     def __init__(self, gripper: ParallelJawGripper, points_m: np.ndarray, held: HeldObject,
-                 clearance_cap_m: float, cell_m: float = 0.015, approach_m: float = 0.0) -> None:
+                 clearance_cap_m: float, cell_m: float = 0.015, approach_m: float = 0.0,
+                 min_face_cosine: float = 0.0) -> None:
         self.gripper, self.clearance_cap_m = gripper, clearance_cap_m
+        self.min_face_cosine = float(min_face_cosine)  # the friction cone's cosine: squarer faces hold
         self.approach_m = float(approach_m)  # the straight approach from the pre-grasp pose, checked too
         points_m = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
         if len(points_m):
@@ -171,6 +180,7 @@ class HandChecker:
         bin_z = np.clip(((z - (g.tip_z_m - g.pad_length_m)) / g.pad_length_m * bins).astype(np.int64), 0, bins - 1)
         occupied = np.unique(((pose * bins + bin_x) * bins + bin_z)[on_pad])
         enclosure = np.bincount(occupied // (bins * bins), minlength=count) / float(bins * bins)
+        faces_square = self._face_cosines(pose[on_pad], tcp[on_pad], count) >= self.min_face_cosine - 1e-9
         held_relevancy = np.where(held_count > 0, relevancy_sum / np.maximum(held_count, 1), 0.0)
 
         # The palm, swept from the pre-grasp pose (the open fingers sweep inside it), for the poses still running.
@@ -195,7 +205,17 @@ class HandChecker:
         colliding += palm_colliding
         clearance = np.minimum(clearance, self.clearance_cap_m)
         return HandChecks(colliding, palm_colliding, tight_may_free, foreign_held, held_count, touch_ok, width,
-                          clearance, enclosure, held_relevancy, contact_margin)
+                          clearance, enclosure, held_relevancy, contact_margin, faces_square)
+
+    def _face_cosines(self, pose: np.ndarray, tcp: np.ndarray, count: int) -> np.ndarray:
+        """Per pose (``count``), the face cosine (module docstring) of the held points under the pads: ``pose``
+        and ``tcp`` (TCP-frame coordinates) per point; 1 where no face can be traced."""
+        g = self.gripper
+        across_finger = (tcp[:, 0], g.finger_width_m / 2.0)
+        along_pad = (tcp[:, 2] - (g.tip_z_m - g.pad_length_m / 2.0), g.pad_length_m / 2.0)
+        return np.minimum.reduce([contact_face_cosines(toward_pad, across, pose, count, FACE_BINS, half)
+                                  for toward_pad in (tcp[:, 1], -tcp[:, 1])
+                                  for across, half in (across_finger, along_pad)])
 
     def contacts(self, rotation: np.ndarray, position_m: np.ndarray, opening_m: float) -> np.ndarray:
         """(2, 3) the first held object point each finger meets (+y side first) for one pose."""
@@ -205,3 +225,36 @@ class HandChecker:
                    & (tcp[:, 2] <= g.tip_z_m) & (np.abs(tcp[:, 1]) <= opening_m / 2.0) & self.held.on_object)
         index = np.flatnonzero(closing)
         return self.points_m[[index[np.argmax(tcp[index, 1])], index[np.argmin(tcp[index, 1])]]]
+
+
+def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: np.ndarray, groups: int, bins: int,
+                         half_width_m: float) -> np.ndarray:
+    """Per group (a pose's pad), the cosine between the pad's closing direction and the normal of the surface it
+    first meets, traced in one direction across the pad.
+
+    Points (``toward_pad_m``: how far towards the pad; ``across_m``: where across it, within ``half_width_m``) are
+    binned across the pad; the nearest point to the pad in each bin traces the surface. Where the nearest of all
+    lies in a bin with occupied bins on both sides, the surface is tangent to the pad there (a cylinder at its
+    equator, a flat face square to the pad): 1. Where it lies at an end of the traced surface, the step to its one
+    neighbour gives the slant (a flat face turned against the pad, a box's top pinched over its edge). 1 where
+    only one bin is occupied (a blade's 3 mm edge: no slant can be measured).
+    """
+    spacing = 2.0 * half_width_m / bins
+    which = np.clip(np.floor((across_m + half_width_m) / spacing).astype(np.int64), 0, bins - 1)
+    cell = group * bins + which
+    nearest = np.full(groups * bins, -np.inf)
+    np.maximum.at(nearest, cell, toward_pad_m)
+    where = np.zeros(groups * bins)  # across the pad, where each bin's nearest point lies
+    at_nearest = toward_pad_m == nearest[cell]
+    where[cell[at_nearest]] = across_m[at_nearest]
+    nearest, where = nearest.reshape(groups, bins), where.reshape(groups, bins)
+    occupied = np.isfinite(nearest)
+    rows = np.arange(groups)
+    first = np.argmax(np.where(occupied, nearest, -np.inf), axis=1)
+    below = (first > 0) & occupied[rows, np.maximum(first - 1, 0)]
+    above = (first < bins - 1) & occupied[rows, np.minimum(first + 1, bins - 1)]
+    neighbour = np.clip(np.where(below, first - 1, first + 1), 0, bins - 1)
+    one_sided = below ^ above
+    step = np.where(one_sided, nearest[rows, first] - nearest[rows, neighbour], 0.0)
+    run = np.maximum(np.abs(where[rows, first] - where[rows, neighbour]), spacing / 4.0)
+    return 1.0 / np.sqrt(1.0 + (step / run) ** 2)

@@ -32,7 +32,7 @@ from dataclasses import astuple, dataclass, field
 import numpy as np
 from scipy.spatial import cKDTree
 
-from dff_grasp_ros.grasp.antipodal import ContactPairs, sample_antipodal_pairs
+from dff_grasp_ros.grasp.antipodal import ContactPairs, friction_cone_cosine, sample_antipodal_pairs
 from dff_grasp_ros.grasp.collision import FEATURELESS, Obstacles, clears_table
 from dff_grasp_ros.grasp.cross_section import (
     SlabShape,
@@ -146,6 +146,7 @@ _REJECTIONS = (
     ("a finger's first contact off the object", lambda c: ~c.touch_ok),
     ("a finger in seen points", lambda c: c.colliding > c.palm_colliding),
     ("the palm in seen points", lambda c: c.palm_colliding > 0),
+    ("a pad on a face slanted past the friction cone", lambda c: ~c.faces_square),
     ("too little of the object between the fingers", lambda c: (c.held < 2) | (c.width_m <= 0)),
     ("closer to seen points than the minimum clearance", lambda c: np.ones(len(c.held), dtype=bool)),
 )
@@ -252,7 +253,9 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     held = HeldObject(in_scene | (scene == FEATURELESS), on_object, in_scene & touchable[on],
                       np.where(in_scene, np.asarray(point_relevancy, dtype=np.float64)[on], 0.0),
                       margins_m(local_points, on_object, elsewhere, params.contact_margin_cap_m))
-    checker = HandChecker(gripper, local_points, held, params.clearance_cap_m, approach_m=params.standoff_m)
+    face_cosine = friction_cone_cosine(params.friction_coefficient)
+    checker = HandChecker(gripper, local_points, held, params.clearance_cap_m, approach_m=params.standoff_m,
+                          min_face_cosine=face_cosine)
     tally = RejectionTally()
     grasps = _best_free(candidates, pairs, checker, params, tally)
     if grasps:
@@ -262,7 +265,8 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     alone = held.on_object  # the object's own points: would a pose be free were its neighbours gone?
     if too_wide and not _best_free(
             candidates, pairs, HandChecker(gripper, local_points[alone], held.rows(alone),
-                                           params.clearance_cap_m, approach_m=params.standoff_m),
+                                           params.clearance_cap_m, approach_m=params.standoff_m,
+                                           min_face_cosine=face_cosine),
             params, RejectionTally()):
         reason = too_wide + reason
     return GraspList.none(reason)
@@ -413,7 +417,7 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
         # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
         scrapes = ((checks.colliding == 0) & (checks.clearance_m < params.min_clearance_m) & ~checks.foreign_held
                    & checks.touch_ok & (checks.held >= 2))
-        retry = np.flatnonzero(~free & (checks.tight_may_free | scrapes) & (tight < opening))
+        retry = np.flatnonzero(~free & (checks.tight_may_free | scrapes) & checks.faces_square & (tight < opening))
         if len(retry) and params.table_z_m is not None:
             retry = retry[clears_table(params.gripper, candidates.rotation[rows[retry]],
                                        candidates.position_m[rows[retry]], tight[retry], params.table_z_m,
