@@ -259,21 +259,25 @@ def test_a_box_too_wide_for_the_hand_is_refused_not_pinched_over_its_top_edge():
 def test_a_pad_face_is_traced_where_the_pad_first_meets_the_surface():
     from dff_grasp_ros.grasp.hand_check import contact_face_cosines
 
-    across = np.tile(np.linspace(-0.009, 0.009, 10), 5)  # 10 mm half width, 4 bins of 5 mm
-    group = np.repeat(np.arange(5), 10)
-    flat = np.zeros(10)
-    turned = np.tan(np.radians(30.0)) * np.linspace(-0.009, 0.009, 10)  # a flat face 30 degrees off square
-    cylinder = np.sqrt(0.016 ** 2 - np.linspace(-0.009, 0.009, 10) ** 2) - 0.016  # tangent at its equator
-    with np.errstate(invalid="ignore"):  # the pad's far end reaches past the cylinder's top: no points there
-        above_equator = np.sqrt(0.016 ** 2 - (np.linspace(-0.009, 0.009, 10) + 0.012) ** 2) - 0.016
-    edge_only = np.where(np.linspace(-0.009, 0.009, 10) > 0.005, 0.0, np.nan)  # one bin: a blade's edge
-    toward_pad = np.concatenate([flat, turned, cylinder, above_equator, edge_only])
-    keep = np.isfinite(toward_pad)
-    cosines = contact_face_cosines(toward_pad[keep], across[keep], group[keep], 5, 4, 0.01)
-    assert cosines[0] == pytest.approx(1.0)
-    assert cosines[1] == pytest.approx(np.cos(np.radians(30.0)), abs=0.03)
-    assert cosines[2] == pytest.approx(1.0)
-    # Held 12 mm above the equator of a 16 mm cylinder, the pad's end meets it 11 degrees off square (the chord to
-    # the next bin's point: 18 degrees).
-    assert cosines[3] == pytest.approx(np.cos(np.radians(18.4)), abs=0.01)
-    assert cosines[4] == pytest.approx(1.0)
+    across = np.linspace(-0.009, 0.009, 10)  # 10 mm half width: 4 bins of 5 mm, 2 mm apart
+    shapes = {
+        "flat, square to the pad": np.zeros(10),
+        "flat, turned 30 degrees": np.tan(np.radians(30.0)) * across,
+        "cylinder at its equator": np.sqrt(0.016 ** 2 - across ** 2) - 0.016,
+        # The pad's end 3 mm above the equator of a 16 mm cylinder: 11 degrees there, 18 to the next point.
+        "cylinder above its equator": np.sqrt(np.clip(0.016 ** 2 - (across + 0.012) ** 2, 0, None)) - 0.016,
+        # A rolled pad's end on a handle's side, the handle's top 12 mm back beside it: a cliff, not a face.
+        "side, then the top beyond its edge": np.where(across > 0.005, 0.0125, np.where(across > 0.0, 0.0005, np.nan)),
+        "a blade's edge in one bin": np.where(across > 0.005, 0.0, np.nan),
+    }
+    toward_pad = np.concatenate(list(shapes.values()))
+    group = np.repeat(np.arange(len(shapes)), 10)
+    keep = np.isfinite(toward_pad) & (toward_pad > -0.0159)  # the cylinder ends where the pad passes its top
+    cosines = dict(zip(shapes, contact_face_cosines(toward_pad[keep], np.tile(across, len(shapes))[keep],
+                                                    group[keep], len(shapes), 4, 0.01)))
+    assert cosines["flat, square to the pad"] == pytest.approx(1.0)
+    assert cosines["flat, turned 30 degrees"] == pytest.approx(np.cos(np.radians(30.0)))
+    assert cosines["cylinder at its equator"] == pytest.approx(1.0)
+    assert cosines["cylinder above its equator"] == pytest.approx(np.cos(np.radians(18.4)), abs=0.01)
+    assert cosines["side, then the top beyond its edge"] == pytest.approx(1.0)
+    assert cosines["a blade's edge in one bin"] == pytest.approx(1.0)

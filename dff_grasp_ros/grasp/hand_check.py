@@ -235,9 +235,11 @@ def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: 
     Points (``toward_pad_m``: how far towards the pad; ``across_m``: where across it, within ``half_width_m``) are
     binned across the pad; the nearest point to the pad in each bin traces the surface. Where the nearest of all
     lies in a bin with occupied bins on both sides, the surface is tangent to the pad there (a cylinder at its
-    equator, a flat face square to the pad): 1. Where it lies at an end of the traced surface, the step to its one
-    neighbour gives the slant (a flat face turned against the pad, a box's top pinched over its edge). 1 where
-    only one bin is occupied (a blade's 3 mm edge: no slant can be measured).
+    equator, a flat face square to the pad): 1. Where it lies at an end of the traced surface and the surface
+    recedes steadily over the next two bins, that is a face turned against the pad (a box's top pinched over its
+    edge), and its slant at the contact is the step to the next bin. One step only is no face: a pad's end meeting
+    a part's side just below its top edge traces the side, then the top, as a cliff (a rolled grasp on a knife's
+    handle that lifts). 1 where fewer bins hold points (a blade's 3 mm edge: no slant can be measured).
     """
     spacing = 2.0 * half_width_m / bins
     which = np.clip(np.floor((across_m + half_width_m) / spacing).astype(np.int64), 0, bins - 1)
@@ -251,10 +253,24 @@ def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: 
     occupied = np.isfinite(nearest)
     rows = np.arange(groups)
     first = np.argmax(np.where(occupied, nearest, -np.inf), axis=1)
-    below = (first > 0) & occupied[rows, np.maximum(first - 1, 0)]
-    above = (first < bins - 1) & occupied[rows, np.minimum(first + 1, bins - 1)]
-    neighbour = np.clip(np.where(below, first - 1, first + 1), 0, bins - 1)
-    one_sided = below ^ above
-    step = np.where(one_sided, nearest[rows, first] - nearest[rows, neighbour], 0.0)
-    run = np.maximum(np.abs(where[rows, first] - where[rows, neighbour]), spacing / 4.0)
-    return 1.0 / np.sqrt(1.0 + (step / run) ** 2)
+
+    def bin_at(offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """(bin index clipped to the pad, whether it lies on the pad and holds points) ``offset`` from first."""
+        index = first + offset
+        inside = (index >= 0) & (index < bins)
+        index = np.clip(index, 0, bins - 1)
+        return index, inside & occupied[rows, index]
+
+    below, below_ok = bin_at(-1)
+    above, above_ok = bin_at(1)
+    far_below, far_below_ok = bin_at(-2)
+    far_above, far_above_ok = bin_at(2)
+    goes_below = below_ok & ~above_ok  # the traced surface goes on from the first contact to one side only
+    near = np.where(goes_below, below, above)
+    far = np.where(goes_below, far_below, far_above)
+    safe = np.where(occupied, nearest, 0.0)
+    receding = ((below_ok ^ above_ok) & np.where(goes_below, far_below_ok, far_above_ok)
+                & (safe[rows, near] >= safe[rows, far]))
+    drop = np.where(receding, safe[rows, first] - safe[rows, near], 0.0)
+    run = np.maximum(np.abs(where[rows, first] - where[rows, near]), spacing / 4.0)
+    return 1.0 / np.sqrt(1.0 + (drop / run) ** 2)

@@ -9,7 +9,8 @@ when that is 90 degrees: where there is room, a side grasp), and with the contac
 Each pose is checked against the seen points (:mod:`dff_grasp_ros.grasp.hand_check`): fingers and palm touch
 nothing (neighbours, bin walls, the object itself), neither at the grasp nor on the straight approach from the
 pre-grasp pose (``standoff_m`` back), the table plane is cleared, nothing but the object lies between the
-fingers, and each finger first meets a point the hand may touch. Only what was seen is an obstacle.
+fingers, each finger first meets a point the hand may touch, and each pad a face within the friction cone.
+Only what was seen is an obstacle.
 
 Score (higher is better, in [0, 1]) is led by what the user asked for: the mean relevancy of the points between
 the fingers (so a "mug handle" grasp that also pinches the body scores lower), then how well the pads enclose
