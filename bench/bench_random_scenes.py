@@ -335,6 +335,15 @@ def encode(phrases: list[str]) -> np.ndarray:
     return np.stack([vocabulary.embed_phrase(p) for p in phrases])
 
 
+def lifted_outside(rise_m: tuple[float, ...], allowed: tuple[int, ...]) -> list[int]:
+    """Objects physics lifted (risen at least ``LIFTED_M``) that the prompt does not allow. Physics is told one
+    object to lift; for "mug" with two mugs in the scene, lifting the other mug is its "lifted_other" but no wrong
+    object."""
+    from dff_grasp_ros.synthetic.physics.execute import LIFTED_M
+
+    return [i for i, rise in enumerate(rise_m) if rise >= LIFTED_M and i not in allowed]
+
+
 def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool, blur_m: float = 0.0,
               family: str = "standard") -> list[Row]:
     from dff_grasp_ros.synthetic.physics import execute_grasp, physics_scene
@@ -380,7 +389,7 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
                 settled_m = float(physics_scene(scene, params.grasp.gripper).settle_displacement_m[object_id])
                 if settled_m > SETTLED_AWAY_M:  # a test-bed artefact: physics starts where the scan did not see it
                     row.physics_message += f" (it settled {settled_m * 1000:.0f} mm from where the scan saw it)"
-                row.wrong_object |= execution.outcome == "lifted_other"
+                row.wrong_object |= bool(lifted_outside(execution.rise_m, fine))
         except Exception:
             row.exception = traceback.format_exc()
     return rows
