@@ -4,7 +4,13 @@ import pytest
 
 from dff_grasp_ros.grasp.antipodal import sample_antipodal_pairs
 from dff_grasp_ros.grasp.collision import clears_table, colliding_points
-from dff_grasp_ros.grasp.cross_section import edge_drift_cosines, held_runs, tilted_approaches
+from dff_grasp_ros.grasp.cross_section import (
+    SlabShape,
+    edge_drift_cosines,
+    held_runs,
+    sample_cross_section_pairs,
+    tilted_approaches,
+)
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import GraspParams, plan_grasps
 
@@ -82,6 +88,26 @@ def test_a_thin_plate_with_upward_normals_is_grasped_across_from_above():
         assert clears_table(gripper, grasp.rotation[None], grasp.position_m[None], np.array([grasp.opening_m]),
                             0.0, 0.003)[0]
         assert np.all(np.abs(grasp.contacts_m[:, 1]) > 0.010)  # the contacts are the edges, not the top face
+
+
+@pytest.mark.parametrize("yaw_deg", [5.0, 37.0, 98.0])
+def test_cross_section_pairs_close_square_to_a_flat_handle_between_the_sampled_directions(yaw_deg):
+    """Closing directions are sampled 15 degrees apart; a flat 28 x 14 mm handle held 5 degrees off square turned
+    in the pads (the demo's pan: 7.5 cm up of a 10 cm lift, squared 9.5). Each pair's axis is squared to the held
+    edges."""
+    yaw = np.radians(yaw_deg)
+    turn = np.array([[np.cos(yaw), -np.sin(yaw), 0.0], [np.sin(yaw), np.cos(yaw), 0.0], [0.0, 0.0, 1.0]])
+    handle = box_points([-0.06, -0.014, 0.02], [0.06, 0.014, 0.034]) @ turn.T
+    everything = np.arange(len(handle))
+    pairs, _ = sample_cross_section_pairs(handle, everything, everything, SlabShape(0.02, 0.02, 0.01), 0.076, 0.5,
+                                          40, 12, np.random.default_rng(0))
+    along_handle = turn[:, 0]
+    # Within a slab's width of the handle's ends one held edge is the end face: those keep their sampled direction.
+    middle = np.abs(0.5 * (handle[pairs.first] + handle[pairs.second]) @ along_handle) < 0.04
+    assert middle.sum() > 10
+    off_square_deg = np.degrees(np.arcsin(np.abs(pairs.closing_axis[middle] @ along_handle)))
+    assert off_square_deg.max() < 1.0
+    np.testing.assert_allclose(pairs.closing_axis[:, 2], 0.0, atol=1e-9)  # straight down: level
 
 
 @pytest.mark.parametrize("gap_m, expect_grasp", [(0.013, True), (0.011, False)])

@@ -27,6 +27,7 @@ from dff_grasp_ros.grasp.antipodal import ContactPairs, friction_cone_cosine
 UP = np.array([0.0, 0.0, 1.0])
 TOP_DOWN = -UP  # the approach the cross-sections are taken for: straight down onto the table
 _SAME_QUALITY = 0.01  # directions of one centre within this edge cosine of the best are all kept
+_PARALLEL_EDGES = 0.1  # slopes of a strip's two held edges that differ by less (about 6 degrees) are one strip's
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,20 @@ def grouped_edge_drift_cosines(along_m: np.ndarray, across_m: np.ndarray, held: 
                                unknown: float | np.ndarray = 0.0) -> np.ndarray:
     """Per group (slab of one centre and direction), the cosine between ``d`` and the held far edge's normal.
 
+    ``unknown`` (0 by default: outside any friction cone) where fewer than two bins hold points: a point contact,
+    whose edge direction is unknown. See :func:`grouped_edge_slopes`.
+    """
+    slope, measured = grouped_edge_slopes(along_m, across_m, held, group, groups, bins, half_width_m)
+    return np.where(measured, 1.0 / np.sqrt(1.0 + slope * slope), unknown)
+
+
+def grouped_edge_slopes(along_m: np.ndarray, across_m: np.ndarray, held: np.ndarray, group: np.ndarray,
+                        groups: int, bins: int, half_width_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the held far edge's slope (change along ``d`` per metre across the slab) and whether it could be
+    measured (at least two bins hold points).
+
     Per bin across the slab (``across_m`` within ``half_width_m``) the farthest held point along ``d`` is taken; a
-    line fitted through those extremes traces the edge. ``unknown`` (0 by default: outside any friction cone)
-    where fewer than two bins hold points: a point contact, whose edge direction is unknown.
+    line fitted through those extremes traces the edge.
     """
     which = np.clip(np.floor((across_m + half_width_m) / (2.0 * half_width_m) * bins).astype(np.int64), 0, bins - 1)
     extreme = np.full(groups * bins, -np.inf)
@@ -110,7 +122,7 @@ def grouped_edge_drift_cosines(along_m: np.ndarray, across_m: np.ndarray, held: 
     dt = np.where(occupied, centres - mean_t[:, None], 0.0)
     ds = np.where(occupied, extreme - mean_s[:, None], 0.0)
     slope = (dt * ds).sum(axis=1) / np.maximum((dt * dt).sum(axis=1), 1e-12)
-    return np.where(count >= 2, 1.0 / np.sqrt(1.0 + slope * slope), unknown)
+    return slope, count >= 2
 
 
 def held_runs(along_m: np.ndarray, in_slab: np.ndarray, min_gap_m: float) -> np.ndarray:
@@ -204,9 +216,11 @@ def sample_cross_section_pairs(points_m: np.ndarray, first_candidates: np.ndarra
     straight_down = back @ UP > 1.0 - 1e-9
     depth_unknown = np.repeat(np.where(straight_down, 1.0, 0.0), count * directions)
     pad_half = shape.pad_length_m / 2.0
+    high_slope, high_measured = grouped_edge_slopes(along, across, held, group, groups, shape.edge_bins, half_width)
+    low_slope, low_measured = grouped_edge_slopes(-along, across, held, group, groups, shape.edge_bins, half_width)
     cosine = np.minimum.reduce([
-        grouped_edge_drift_cosines(along, across, held, group, groups, shape.edge_bins, half_width),
-        grouped_edge_drift_cosines(-along, across, held, group, groups, shape.edge_bins, half_width),
+        np.where(high_measured, 1.0 / np.sqrt(1.0 + high_slope ** 2), 0.0),
+        np.where(low_measured, 1.0 / np.sqrt(1.0 + low_slope ** 2), 0.0),
         grouped_edge_drift_cosines(along, depth, held, group, groups, shape.edge_bins, pad_half, depth_unknown),
         grouped_edge_drift_cosines(-along, depth, held, group, groups, shape.edge_bins, pad_half, depth_unknown)])
     ok = np.isfinite(width) & (width >= min_width_m) & (width <= max_width_m) & (cosine >= cone_cos)
@@ -225,9 +239,18 @@ def sample_cross_section_pairs(points_m: np.ndarray, first_candidates: np.ndarra
     np.minimum.at(first_high, group[at_high], index[at_high])
     np.minimum.at(first_low, group[at_low], index[at_low])
     point = nearby[row]
-    chosen_approach = chosen // (count * directions)
+    chosen_approach, chosen_direction = chosen // (count * directions), chosen % directions
+    # Square the closing axis to the held edges: the directions are a grid 180 / ``directions`` degrees apart, and
+    # a flat pan handle held 5 degrees off square turned in the pads (7.5-7.7 cm up of a 10 cm lift; squared,
+    # 9.5-9.7). Both edges of a strip lean by the same slope, the far one measured on -along: (high - low) / 2;
+    # only where they agree (near a part's end or corner one edge is the end face, and leans anyhow).
+    parallel = high_measured & low_measured & (np.abs(high_slope + low_slope) <= _PARALLEL_EDGES)
+    slope = np.where(parallel, (high_slope - low_slope) / 2.0, 0.0)[chosen]
+    lateral = (cos[chosen_direction, None] * basis[chosen_approach, 1]
+               - sin[chosen_direction, None] * basis[chosen_approach, 0])
+    squared = closing[chosen_approach, chosen_direction] - slope[:, None] * lateral
     pairs = ContactPairs(first=object_candidates[point[first_low[chosen]]],
                          second=object_candidates[point[first_high[chosen]]],
-                         closing_axis=closing[chosen_approach, chosen % directions], width_m=width[chosen],
+                         closing_axis=squared / np.linalg.norm(squared, axis=1, keepdims=True), width_m=width[chosen],
                          antipodality=(cosine[chosen] - cone_cos) / (1.0 - cone_cos))
     return pairs, approaches[chosen_approach]
