@@ -98,7 +98,11 @@ def grouped_edge_drift_cosines(along_m: np.ndarray, across_m: np.ndarray, held: 
     ``unknown`` (0 by default: outside any friction cone) where fewer than two bins hold points: a point contact,
     whose edge direction is unknown. See :func:`grouped_edge_slopes`.
     """
-    slope, measured = grouped_edge_slopes(along_m, across_m, held, group, groups, bins, half_width_m)
+    return slope_cosines(*grouped_edge_slopes(along_m, across_m, held, group, groups, bins, half_width_m), unknown)
+
+
+def slope_cosines(slope: np.ndarray, measured: np.ndarray, unknown: float | np.ndarray = 0.0) -> np.ndarray:
+    """Cosine between ``d`` and the normal of an edge of this slope; ``unknown`` where it was not measured."""
     return np.where(measured, 1.0 / np.sqrt(1.0 + slope * slope), unknown)
 
 
@@ -219,8 +223,8 @@ def sample_cross_section_pairs(points_m: np.ndarray, first_candidates: np.ndarra
     high_slope, high_measured = grouped_edge_slopes(along, across, held, group, groups, shape.edge_bins, half_width)
     low_slope, low_measured = grouped_edge_slopes(-along, across, held, group, groups, shape.edge_bins, half_width)
     cosine = np.minimum.reduce([
-        np.where(high_measured, 1.0 / np.sqrt(1.0 + high_slope ** 2), 0.0),
-        np.where(low_measured, 1.0 / np.sqrt(1.0 + low_slope ** 2), 0.0),
+        slope_cosines(high_slope, high_measured),
+        slope_cosines(low_slope, low_measured),
         grouped_edge_drift_cosines(along, depth, held, group, groups, shape.edge_bins, pad_half, depth_unknown),
         grouped_edge_drift_cosines(-along, depth, held, group, groups, shape.edge_bins, pad_half, depth_unknown)])
     ok = np.isfinite(width) & (width >= min_width_m) & (width <= max_width_m) & (cosine >= cone_cos)

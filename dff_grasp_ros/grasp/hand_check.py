@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from dff_grasp_ros.geometry import gather_ranges, group_reduce, voxel_keys
+from dff_grasp_ros.grasp.cross_section import slope_cosines
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 
 ENCLOSURE_BINS = 4  # per side of the pad-face grid (across the finger width x along the pad length)
@@ -273,4 +274,4 @@ def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: 
                 & (safe[rows, near] >= safe[rows, far]))
     drop = np.where(receding, safe[rows, first] - safe[rows, near], 0.0)
     run = np.maximum(np.abs(where[rows, first] - where[rows, near]), spacing / 4.0)
-    return 1.0 / np.sqrt(1.0 + (drop / run) ** 2)
+    return slope_cosines(drop / run, np.ones(groups, dtype=bool))
