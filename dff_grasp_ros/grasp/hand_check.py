@@ -20,7 +20,11 @@ put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.
   pad first meets it, measured on the points themselves (no normals, which blur over edges): per pad, the held
   point nearest it in each bin across the finger width and along the pad length traces the surface it closes
   on (:func:`contact_face_cosines`). A pad that presses a face slanted past the friction cone (the top of a box
-  too wide for the hand, pinched over its edge) pushes it down or aside rather than holding it.
+  too wide for the hand, pinched over its edge) pushes it down or aside rather than holding it. A thin part held
+  by its edges (a blade lying flat) must also lie in the closing plane square to the approach: seen across the
+  pads (closing axis x approach), its held points form a strip, and a strip tilted more than
+  ``MAX_STRIP_TILT_RAD`` to the closing axis (a grasp rolled 8-11 degrees against a flat blade) squirts out of
+  the pads (:func:`thin_strip_tilts`).
 
 Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes that may touch the
 hand's bounding boxes (widened by a cube's half-diagonal and the clearance cap) are tested exactly.
@@ -37,6 +41,10 @@ from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 
 ENCLOSURE_BINS = 4  # per side of the pad-face grid (across the finger width x along the pad length)
 FACE_BINS = 4  # bins across the finger width and along the pad length that trace the face under a pad
+# Held points whose spread across their strip is at most this share of its length are a thin part's edge-on strip.
+THIN_STRIP_RATIO = 0.3
+# A blade lying flat held 8.5 and 11 degrees rolled against it slipped out in physics; level, it lifted.
+MAX_STRIP_TILT_RAD = float(np.radians(5.0))
 EXTREME_TOLERANCE_M = 0.001  # held points this close to a finger's first contact count as touched too
 
 
@@ -182,6 +190,7 @@ class HandChecker:
         occupied = np.unique(((pose * bins + bin_x) * bins + bin_z)[on_pad])
         enclosure = np.bincount(occupied // (bins * bins), minlength=count) / float(bins * bins)
         faces_square = self._face_cosines(pose[on_pad], tcp[on_pad], count) >= self.min_face_cosine - 1e-9
+        faces_square &= thin_strip_tilts(pose[on_pad], y[on_pad], z[on_pad], count) <= MAX_STRIP_TILT_RAD
         held_relevancy = np.where(held_count > 0, relevancy_sum / np.maximum(held_count, 1), 0.0)
 
         # The palm, swept from the pre-grasp pose (the open fingers sweep inside it), for the poses still running.
@@ -275,3 +284,27 @@ def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: 
     drop = np.where(receding, safe[rows, first] - safe[rows, near], 0.0)
     run = np.maximum(np.abs(where[rows, first] - where[rows, near]), spacing / 4.0)
     return slope_cosines(drop / run, np.ones(groups, dtype=bool))
+
+
+def thin_strip_tilts(group: np.ndarray, across_m: np.ndarray, along_m: np.ndarray, groups: int) -> np.ndarray:
+    """Per group (a pose's held points under the pads), the angle (rad) between the ``across_m`` axis (the closing
+    axis) and the strip the points form in the (across, along) plane when they are a thin strip held by its edges
+    (spread across the strip at most ``THIN_STRIP_RATIO`` of its length, and within 45 degrees of the closing
+    axis), else 0: a thick part has faces (:func:`contact_face_cosines`)."""
+    count = np.bincount(group, minlength=groups).astype(np.float64)
+    n = np.maximum(count, 1.0)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values, minlength=groups) / n
+
+    mean_a, mean_b = mean(across_m), mean(along_m)
+    caa = mean(across_m * across_m) - mean_a ** 2
+    cbb = mean(along_m * along_m) - mean_b ** 2
+    cab = mean(across_m * along_m) - mean_a * mean_b
+    half_gap = np.sqrt(((caa - cbb) / 2.0) ** 2 + cab ** 2)
+    major, minor = (caa + cbb) / 2.0 + half_gap, np.maximum((caa + cbb) / 2.0 - half_gap, 0.0)
+    thin = (count >= 3) & (minor <= THIN_STRIP_RATIO ** 2 * major)
+    tilt = np.abs(0.5 * np.arctan2(2.0 * cab, caa - cbb))  # the major axis's angle from the across axis
+    # A strip closer to square to the closing axis is a plate held across its faces (a bowl's wall, a standing
+    # blade): the pads press its faces, which the face trace judges.
+    return np.where(thin & (tilt < np.pi / 4.0), tilt, 0.0)

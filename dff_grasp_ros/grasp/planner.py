@@ -147,7 +147,8 @@ _REJECTIONS = (
     ("a finger's first contact off the object", lambda c: ~c.touch_ok),
     ("a finger in seen points", lambda c: c.colliding > c.palm_colliding),
     ("the palm in seen points", lambda c: c.palm_colliding > 0),
-    ("a pad on a face slanted past the friction cone", lambda c: ~c.faces_square),
+    ("a pad on a face it cannot squeeze (slanted past the friction cone, or a thin edge held out of its plane)",
+     lambda c: ~c.faces_square),
     ("too little of the object between the fingers", lambda c: (c.held < 2) | (c.width_m <= 0)),
     ("closer to seen points than the minimum clearance", lambda c: np.ones(len(c.held), dtype=bool)),
 )
