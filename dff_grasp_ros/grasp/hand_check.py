@@ -81,7 +81,7 @@ class HandChecks:
     enclosure: np.ndarray  # [0, 1]
     held_relevancy: np.ndarray  # mean relevancy of the held object points
     contact_margin_m: np.ndarray  # smallest margin (HeldObject.margin_m) of the points the fingers first meet
-    faces_square: np.ndarray  # bool: every held face under a pad within the checker's friction cone (face cosine)
+    faces_square: np.ndarray  # bool: faces under the pads within the friction cone, a thin edge in the closing plane
 
     def free(self, max_colliding_points: int, min_clearance_m: float = 0.0) -> np.ndarray:
         """Poses that touch nothing they should not, pass no seen point closer than ``min_clearance_m`` (unless
