@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from bad_inputs import dead_pid, partials, run_cli, snapshot
@@ -48,18 +49,33 @@ def _signal_self_on_call(target, name: str, call: int, sig: int, monkeypatch) ->
     monkeypatch.setattr(target, name, wrapped)
 
 
-def _interrupted(run, sig: int) -> None:
-    assert run.code == SIGNAL_EXIT[sig], run.err
+def _interrupted(run, sig: int, found_sigint_handler: object = None) -> None:
+    assert run.code == SIGNAL_EXIT[sig], (f"SIGINT handler found at the test's start: {found_sigint_handler!r}; "
+                                          f"stderr: {run.err}")
     assert run.line.endswith(SIGNAL_LINE[sig]) and run.out == ""
 
 
+@pytest.fixture
+def python_sigint() -> Iterator[object]:
+    """A dff-grasp process gets Ctrl-C as Python's KeyboardInterrupt. A test process may not: a library earlier
+    tests imported or initialised can hold SIGINT (in one fresh-clone CI run the render below finished with exit 0
+    after its SIGINT; not reproduced since). Python's handler is installed for the test; the one found is yielded
+    for the failure message."""
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield found
+    finally:
+        signal.signal(signal.SIGINT, found)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_during_render_removes_its_staging(capsys, tmp_path: Path, tiny_dataset: Path, monkeypatch, sig):
+def test_a_signal_during_render_removes_its_staging(capsys, tmp_path: Path, tiny_dataset: Path, monkeypatch, sig,
+                                                    python_sigint):
     out = tmp_path / "datasets"
     shutil.copytree(tiny_dataset, out / "earlier")
     before = snapshot(out)
     _signal_self_on_call(export, "render_view", 4, sig, monkeypatch)
-    _interrupted(run_cli(capsys, "sim", "render", "--scene", "tiny", "--out", out), sig)
+    _interrupted(run_cli(capsys, "sim", "render", "--scene", "tiny", "--out", out), sig, python_sigint)
     assert snapshot(out) == before and partials(out) == []
 
 
