@@ -89,8 +89,9 @@ class QueryParams:
     # Alternatives whose text embedding is at least this close to the asked phrase's are the same words to the
     # teacher ("grey" and "gray" to the synthetic one) and cannot refuse it.
     same_phrase_cosine: float = 0.99
-    # An instance whose points match the asked attribute less than this share is two touching objects grown
-    # into one: only its connected region where the asked attribute wins is kept.
+    # An instance of which less than this share of points is relevant to the asked name (at the threshold), or
+    # matches the asked attribute best, is two touching objects grown into one: only its connected region where
+    # the name is relevant, then where the attribute wins, is kept.
     mixed_instance_share: float = 0.75
     max_instances: int = 8  # instances of the asked name looked at (seed and grow, then seed again outside)
     grouping: GroupingParams = field(default_factory=GroupingParams)
@@ -295,7 +296,22 @@ class _InstanceFinder:
                             or self.relevancy[mask].mean() < threshold):
                 continue
             self.found += 1
-            yield mask
+            yield self._where_name_is_relevant(mask)
+
+    def _where_name_is_relevant(self, mask: np.ndarray) -> np.ndarray:
+        """``mask``, or its connected region where the name is relevant when most of it is not.
+
+        DINO features blur across touching objects on a trained field, so a screwdriver can grow over the knife
+        it lies against; the knife's points are then not relevant to "screwdriver" and must not be held (they
+        become obstacles) nor decide its colour. An object whose parts are less relevant than its whole (a
+        mug's handle to "mug") stays whole: most of its points still are.
+        """
+        threshold = self.params.relevancy_threshold
+        relevant = mask & (self.relevancy >= threshold)
+        if relevant.sum() >= self.params.mixed_instance_share * mask.sum():
+            return mask
+        return best_region(self.prepared.points_m, self.relevancy, relevant,
+                           self.params.grouping.neighbour_radius_m, baseline=threshold)
 
 
 def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, named: NamedObject,

@@ -9,7 +9,9 @@
 trained the same day, which does not tell the knife's blade from its handle; ``tabletop_screwdriver_demo_field_2.npz``
 the screwdriver of a later demo run's field, which scores its handle as "handle" only on top.
 ``tabletop_pan_demo_field_3.npz`` is the pan of a ``make demo`` field of 2026-12-02 whose "pan handle" relevancy
-peaks at the handle's end.
+peaks at the handle's end. ``bin_clutter_knife_screwdriver_demo_field.npz`` is the touching knife and screwdriver
+of a ``dff-grasp demo --scene bin_clutter --clear`` field of 2026-12-02, on which the screwdriver's DINO features
+grow over the knife.
 """
 import sys
 
