@@ -4,6 +4,7 @@ executing the grasp in MuJoCo (lifted, slipped, missed, collided, lifted_other),
     python bench/bench_grasp_success.py                                  # ideal clouds of every built-in scene
     python bench/bench_grasp_success.py --train tabletop two_mugs        # + a CPU-trained dff-tiny field each
     python bench/bench_grasp_success.py --field DIR [--field DIR2]       # + judge fields trained earlier
+    ... --whole-objects                                                  # + each object asked whole
     ... --cache /tmp/physics/fields --json out.json --markdown           # where trained fields are kept; outputs
 
 An ideal cloud (``synthetic/ideal_cloud.py``) is what a perfect field would export: the query logic alone. A trained
@@ -52,12 +53,13 @@ def synthetic_encoder(phrases: list[str]) -> np.ndarray:
 
 
 def judge_cloud(scene_name: str, source: str, cloud: SceneCloud, encoder: TextEncoder,
-                truth: dict[str, Any]) -> list[PromptRow]:
-    """Ask every part prompt on ``cloud``; judge each grasp by points and by physics."""
+                truth: dict[str, Any], whole_objects: bool = False) -> list[PromptRow]:
+    """Ask every part prompt (and each object whole, with ``whole_objects``) on ``cloud``; judge each grasp by
+    points and by physics."""
     params = QueryParams()
     points = GroundTruthPoints.from_json(truth)
     rows = []
-    for prompt, object_id, part in scene_prompts(truth):
+    for prompt, object_id, part in scene_prompts(truth, whole_objects=whole_objects):
         if object_id is None:
             continue  # absent objects: refusals, nothing to execute
         result = plan_query(cloud, encoder, prompt, params)
@@ -109,6 +111,7 @@ def totals(rows: list[PromptRow]) -> dict[str, Any]:
     rises = [r.rise_cm for r in rows if r.outcome == "lifted"]
     return {"part_prompts": asked, "answered": sum(r.answered for r in rows),
             "part_correct": sum(r.verdict == "correct" for r in rows),
+            "wrong_object": sum(r.verdict == "wrong_object" for r in rows),
             "lifted": outcomes.get("lifted", 0),
             "outcomes": {k: outcomes.get(k, 0) for k in OUTCOMES},
             "execute_s_median": round(float(np.median(times)), 3) if times else None,
@@ -118,14 +121,14 @@ def totals(rows: list[PromptRow]) -> dict[str, Any]:
 
 
 def markdown(groups: dict[tuple[str, str], list[PromptRow]]) -> str:
-    lines = ["| scene | cloud | part prompts | answered | part-correct (judge) | lifted (physics) | "
+    lines = ["| scene | cloud | prompts | answered | part-correct (judge) | wrong object (judge) | lifted (physics) | "
              + " | ".join(OUTCOMES[1:]) + " | lifted: lowest / median rise cm | execution median / max s |",
-             "|---|---|---|---|---|---|" + "---|" * (len(OUTCOMES) - 1) + "---|---|"]
+             "|---|---|---|---|---|---|---|" + "---|" * (len(OUTCOMES) - 1) + "---|---|"]
     for (scene, source), rows in groups.items():
         t = totals(rows)
         n = max(t["part_prompts"], 1)
         lines.append(f"| {scene} | {source} | {t['part_prompts']} | {t['answered']} | "
-                     f"{t['part_correct']} ({100 * t['part_correct'] / n:.0f} %) | "
+                     f"{t['part_correct']} ({100 * t['part_correct'] / n:.0f} %) | {t['wrong_object']} | "
                      f"{t['lifted']} ({100 * t['lifted'] / n:.0f} %) | "
                      + " | ".join(str(t["outcomes"][k]) for k in OUTCOMES[1:])
                      + f" | {t['lifted_rise_cm_min']} / {t['lifted_rise_cm_median']}"
@@ -143,6 +146,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, help="write every row and the totals here")
     parser.add_argument("--markdown", action="store_true", help="print the totals as a markdown table")
+    parser.add_argument("--whole-objects", action="store_true",
+                        help="also ask each object whole ('screwdriver', 'red screwdriver'): any part will do")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -151,7 +156,7 @@ def main() -> None:
         truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
         physics_scene(scene_name)  # compile and settle once, outside the per-execution times
         groups[(scene_name, "ideal")] = judge_cloud(scene_name, "ideal", scene_cloud_from_ground_truth(truth),
-                                                    synthetic_encoder, truth)
+                                                    synthetic_encoder, truth, args.whole_objects)
     fields = list(args.field) + [trained_field(s, args.cache, args.steps, args.device) for s in args.train]
     for field_dir in fields:
         from dff_grasp_ros.serving import load_served_field
@@ -161,7 +166,7 @@ def main() -> None:
         truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
         physics_scene(scene_name)
         groups[(scene_name, f"field {field_dir.name}")] = judge_cloud(scene_name, field_dir.name, served.cloud,
-                                                                      served.encode_text, truth)
+                                                                      served.encode_text, truth, args.whole_objects)
     summary = {f"{scene} / {source}": totals(rows) for (scene, source), rows in groups.items()}
     print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
                       "wall_s": round(time.monotonic() - started, 1), "totals": summary}, indent=1))

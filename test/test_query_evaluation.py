@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from dff_grasp_ros.synthetic.judge import GroundTruthPoints, auroc, auroc_labels
+from dff_grasp_ros.synthetic import ground_truth
+from dff_grasp_ros.synthetic.judge import GroundTruthPoints, auroc, auroc_labels, scene_prompts
 
 
 def touching_blocks() -> tuple[GroundTruthPoints, np.ndarray]:
@@ -34,3 +35,13 @@ def test_the_table_at_the_objects_foot_is_left_unscored():
     foot = np.array([[0.02, -0.01, 0.0], [0.02, -0.2, 0.0]])  # 10 mm from the block, and far away
     positive, scored = auroc_labels(truth, np.vstack([points, foot]), object_id=0, table_z_m=0.0)
     assert not positive[-2:].any() and scored[-2:].tolist() == [False, True]
+
+
+def test_scene_prompts_ask_each_object_whole_only_when_told():
+    truth = ground_truth("bin_clutter", points_per_part=10)
+    parts_only = scene_prompts(truth)
+    with_whole = scene_prompts(truth, whole_objects=True)
+    screwdriver = next(o["id"] for o in truth["objects"] if o["type"] == "screwdriver")
+    assert all(part is not None for _, i, part in parts_only if i is not None)
+    assert ("screwdriver", screwdriver, None) in with_whole and ("red screwdriver", screwdriver, None) in with_whole
+    assert [p for p in with_whole if p[2] is not None or p[1] is None] == parts_only

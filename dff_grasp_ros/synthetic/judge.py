@@ -268,13 +268,14 @@ class AurocLabels:
         return self._of[object_id]
 
 
-def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAULT_ABSENT
-                  ) -> list[tuple[str, int | None, str | None]]:
+def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAULT_ABSENT,
+                  whole_objects: bool = False) -> list[tuple[str, int | None, str | None]]:
     """(prompt, object id, part) for every non-body part of every object, plus absent objects (id None).
 
     A type that occurs more than once is named with its colour ("blue mug handle"); a unique type is asked both
     ways. Objects that share type and colour are ambiguous and skipped. Absent: ``absent`` plus the catalogue's
-    types that are not in the scene.
+    types that are not in the scene. ``whole_objects``: each object is also asked whole ("screwdriver", "red
+    screwdriver"; part None: any part will do), named the same way.
     """
     objects = ground_truth["objects"]
     type_counts: dict[str, int] = {}
@@ -284,13 +285,13 @@ def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAUL
     prompts: list[tuple[str, int | None, str | None]] = []
     for obj in objects:
         colour, kind = obj.get("color"), obj["type"]
-        for part in obj["parts"]:
-            if part == "body":
-                continue
+        parts = [None] if whole_objects else []
+        for part in parts + [p for p in obj["parts"] if p != "body"]:
+            suffix = f" {part}" if part else ""
             if type_counts[kind] == 1:
-                prompts.append((f"{kind} {part}", int(obj["id"]), part))
+                prompts.append((f"{kind}{suffix}", int(obj["id"]), part))
             if colour and named.count((colour, kind)) == 1:
-                prompts.append((f"{colour} {kind} {part}", int(obj["id"]), part))
+                prompts.append((f"{colour} {kind}{suffix}", int(obj["id"]), part))
     present = set(type_counts)
     prompts += [(name, None, None) for name in tuple(absent) + tuple(t for t in OBJECT_TYPES if t not in present)]
     return prompts
