@@ -11,7 +11,8 @@ every decision compares the asked phrase with alternatives on the points of the 
 * a name of several words whose shorter start the scene matches better ("mug drop table": "mug" beats the whole
   phrase) is that shorter name, and the rest is read as a part phrase;
 * each *instance* of the name (seeded at the most relevant point, grown over DINO-similar neighbours, then seeded
-  again outside the instances found so far) compared by its asked *attribute* with the other listed attribute
+  again outside the instances found so far; cut to where the name is relevant when most of it is not, as when
+  DINO features blur across two touching objects) compared by its asked *attribute* with the other listed attribute
   words ("green mug" against "red mug", "blue mug", ... over the instance's points): the instance where the
   asked one wins, or "not found: no green mug (saw: red mug, blue mug)"; a leading word the list lacks that the
   scene does not confirm ("cyan mug": "mug" alone fits better) is compared in the same place;
