@@ -394,10 +394,7 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
         contacts = target | (object_mask & ((held_relevancy > 0.0) | near_region))
         what = f"the {parsed.object_phrase}'s {parsed.part_phrase}"
     else:
-        # Fingers land only where the name is relevant: an instance may keep a blurred fringe of a touching
-        # neighbour (most of it relevant, so not cut); held between the fingers, never where a finger lands.
-        target = object_mask & (object_relevancy >= params.relevancy_threshold)
-        contacts, what = target, f"the {parsed.object_phrase}"
+        target, contacts, what = object_mask, object_mask, f"the {parsed.object_phrase}"
         held_relevancy = np.where(object_mask, object_relevancy, 0.0)
 
     grasps = plan_grasps(prepared.points_m, prepared.normals, held_relevancy, target, contacts, object_mask,
