@@ -182,6 +182,10 @@ class Row:
     category: str = ""  # phrasing family: the kind of phrasing (see PHRASING_CATEGORIES)
     allowed: tuple[int, ...] = ()  # phrasing family: the objects an answer may touch (empty: none)
     same_text: bool | None = None  # same-meaning phrasings: parsed to the canonical prompt's object and part phrases
+    # The answer's other ranked candidates (the service returns them for a planner to fall back on): how many, and
+    # how many of them have a finger's first contact on an object the prompt does not allow.
+    alternatives: int = 0
+    wrong_alternatives: int = 0
 
 
 # The prompt-phrasing family (--family phrasing): how users phrase prompts. "Same meaning" categories must be
@@ -382,6 +386,11 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
             row.verdict = verdict.label
             fine = row.allowed if row.kind == "phrasing" else (object_id,)
             row.wrong_object = any(i >= 0 and i not in fine for i in verdict.contact_object_ids)
+            for other in result.candidates[1:]:
+                other_verdict = judge_grasp(truth, other.rotation, other.position_m, other.opening_m,
+                                            params.grasp.gripper, object_id, part, 0.0)
+                row.alternatives += 1
+                row.wrong_alternatives += any(i >= 0 and i not in fine for i in other_verdict.contact_object_ids)
             if physics:
                 execution = execute_grasp(scene, object_id, g.rotation, g.position_m, g.opening_m,
                                           g.pre_grasp_position_m, params.grasp.gripper, record=False)
@@ -447,11 +456,14 @@ def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                  f"{sum(r.outcome == 'lifted_other' for r in asked)} | "
                  + " / ".join(f"{a}/{b}" for a, b in refused.values())
                  + f" | {sum(bool(r.exception) for r in rows)} |")
+    lines.append(f"\nThe answers' other ranked candidates: {sum(r.alternatives for r in asked)}, with a finger's first "
+                 f"contact on another object: {sum(r.wrong_alternatives for r in asked)}")
 
     def repro(r: Row) -> str:
         return f"--seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r}"
 
     sections = [("Wrong-object answers", [r for r in asked if r.wrong_object]),
+                ("Answers with a wrong-object candidate", [r for r in asked if r.wrong_alternatives]),
                 ("Answered absent / nonsense prompts", [r for r in refusable if r.answered]),
                 ("Exceptions", [r for r in rows if r.exception]),
                 ("Refused present objects", [r for r in asked if not r.answered]),
