@@ -3,7 +3,7 @@
 
     OMP_NUM_THREADS=1 python bench/bench_random_scenes.py [--seed 0] [--scenes 10] [--tote-share 0.4]
         [--touch-share 0.5] [--blur-m 0] [--no-physics] [--only INDEX ...] [--json out.json] [--yaml-dir DIR]
-        [--family standard|phrasing|all]
+        [--family standard|phrasing|all] [--fields DIR [--steps 300]]
 
 Each scene is drawn from ``--seed``: 1-7 objects of random catalogue types, colours and yaws (a type may repeat in
 another colour), about half of them slid against an object already placed until they touch; ``--tote-share`` of the
@@ -22,6 +22,8 @@ Wrong object: a finger's first contact on another object than the asked one (wha
 physics lifting another object. Every wrong-object answer, every answered absent / nonsense prompt and every
 exception is listed with its reproduction: ``--seed S --only I`` and the prompt. ``--blur-m`` averages the ideal
 cloud's language and DINO features over that radius, as a trained field blurs them across object borders.
+``--fields DIR`` asks on a trained field instead: a ``dff-tiny`` field per scene (synthetic teacher, CPU, ``--steps``),
+trained once from the scene's rendered scan and kept under ``DIR/<scene>/``, so a second run asks the same field.
 
 ``--family phrasing`` asks, for three objects of each scene, the prompt phrased as users phrase it
 (``phrasings_of``): same meaning as "<colour> <type> [<part>]" (capitals, spaces, punctuation, underscores,
@@ -50,7 +52,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.query.pipeline import QueryParams, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
+from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.query.prompt import PromptError, parse_prompt
 from dff_grasp_ros.scene_cloud import SceneCloud
 from dff_grasp_ros.synthetic import ground_truth, load_scene, vocabulary
@@ -348,14 +351,35 @@ def lifted_outside(rise_m: tuple[float, ...], allowed: tuple[int, ...]) -> list[
     return [i for i, rise in enumerate(rise_m) if rise >= LIFTED_M and i not in allowed]
 
 
+def trained_prepared(scene: Scene, fields_dir: Path, steps: int) -> tuple[PreparedCloud, TextEncoder]:
+    """The prepared cloud and text encoder of a CPU ``dff-tiny`` field of ``scene``, trained once under
+    ``fields_dir/<scene name>/``."""
+    from dff_grasp_ros.field.fit import fit
+    from dff_grasp_ros.scene_cloud import newest_field
+    from dff_grasp_ros.serving import load_served_field
+    from dff_grasp_ros.synthetic import render_dataset
+
+    root = fields_dir / scene.name
+    field_dir = newest_field(root / "fields")
+    if field_dir is None:
+        dataset = render_dataset(scene, root / "datasets")
+        field_dir = fit(dataset, root / "fields", steps=steps, teacher="synthetic", device="cpu", method="dff-tiny")
+    served = load_served_field(field_dir, "cpu")
+    return served.prepared, served.encode_text
+
+
 def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool, blur_m: float = 0.0,
-              family: str = "standard") -> list[Row]:
+              family: str = "standard", fields_dir: Path | None = None, steps: int = 300) -> list[Row]:
     from dff_grasp_ros.synthetic.physics import execute_grasp, physics_scene
 
     truth_json = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
     truth = GroundTruthPoints.from_json(truth_json)
     params = QueryParams()
-    prepared = prepare_query_cloud(blurred(scene_cloud_from_ground_truth(truth_json), blur_m), params)
+    encoder: TextEncoder = encode
+    if fields_dir is not None:
+        prepared, encoder = trained_prepared(scene, fields_dir, steps)
+    else:
+        prepared = prepare_query_cloud(blurred(scene_cloud_from_ground_truth(truth_json), blur_m), params)
     rows = []
     questions: list[tuple[str, str, int | None, str | None, str, tuple[int, ...]]] = []
     if family in ("standard", "all"):
@@ -370,7 +394,7 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
             named = [obj.color, obj.type] if obj.color in prompt.lower() else [obj.type]  # "the mug's handle"
             row.same_text = _phrases(prompt) == _phrases(" ".join(named + ([part] if part else [])))
         try:
-            result = plan_query(prepared, encode, prompt, params)
+            result = plan_query(prepared, encoder, prompt, params)
         except Exception:  # plan_query promises never to raise
             row.exception = traceback.format_exc()
             continue
@@ -492,6 +516,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every row here")
     parser.add_argument("--family", choices=("standard", "phrasing", "all"), default="standard",
                         help="the prompts asked: the standard family, the phrasing family, or both")
+    parser.add_argument("--fields", type=Path, help="ask on a CPU-trained dff-tiny field per scene, kept here")
+    parser.add_argument("--steps", type=int, default=300, help="training steps of --fields")
     args = parser.parse_args()
     started = time.monotonic()
     scenes = random_scenes(args.seed, args.scenes, args.tote_share, args.yaml_dir, args.touch_share)
@@ -501,7 +527,8 @@ def main() -> None:
             continue
         rng = np.random.default_rng([args.seed, index])
         scene_started = time.monotonic()
-        scene_rows = run_scene(index, scene, rng, not args.no_physics, args.blur_m, args.family)
+        scene_rows = run_scene(index, scene, rng, not args.no_physics, args.blur_m, args.family, args.fields,
+                               args.steps)
         rows += scene_rows
         objects = ", ".join(f"{o.color} {o.type}" for o in scene.objects)
         print(f"[{index}] {'tote' if scene.tote else 'table'}: {objects}: "
