@@ -149,6 +149,38 @@ def test_a_screwdriver_grown_over_the_knife_it_touches_is_never_held_by_the_knif
         assert truth.label(result.grasp.contacts_m)[0].tolist() == [screwdriver, screwdriver]
 
 
+@pytest.fixture(scope="module")
+def two_screwdrivers():
+    """Crop of a CPU field of a random scene (`bench_random_scenes.py --seed 11 --fields`, scene 1): a green and a
+    yellow screwdriver side by side, which the field's DINO features grow into one instance."""
+    truth = GroundTruthPoints.from_json(ground_truth(DATA / "random_11_1.yaml",
+                                                     points_per_part=EVALUATION_POINTS_PER_PART))
+    return SceneCloud.load(DATA / "random_11_1_two_screwdrivers_field.npz"), truth
+
+
+@pytest.mark.parametrize("prompt, object_id", [("green screwdriver", 2), ("green screwdriver handle", 2),
+                                               ("yellow screwdriver", 3), ("yellow screwdriver handle", 3)])
+def test_each_colour_of_two_screwdrivers_grown_into_one_instance_is_grasped_on_its_own(two_screwdrivers, prompt,
+                                                                                        object_id):
+    """The old query judged the merged instance by its mean colour only: yellow (806 points against 769), so
+    "green screwdriver" was refused ("saw: yellow screwdriver") though the green one wins 735 of its 769 points."""
+    cloud, truth = two_screwdrivers
+    result = plan_query(cloud, encode, prompt)
+    assert result.success, result.message
+    assert truth.label(result.grasp.contacts_m)[0].tolist() == [object_id, object_id]
+
+
+@pytest.mark.parametrize("prompt", ["green yellow screwdriver", "yellow-green screwdriver", "red screwdriver"])
+def test_colours_no_screwdriver_has_are_refused_on_two_screwdrivers_grown_into_one(two_screwdrivers, prompt):
+    """Both colours together win the merged instance's mean (its points are half green, half yellow) and per point
+    only along the border of the two: the old query grasped that border, on the yellow screwdriver."""
+    cloud, _ = two_screwdrivers
+    result = plan_query(cloud, encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert "saw: " in result.message and "green screwdriver" in result.message \
+        and "yellow screwdriver" in result.message, result.message
+
+
 def test_the_attribute_words_are_a_parameter_not_a_list_of_what_the_scene_holds(two_mugs):
     """Without colours to compare with, "green mug" is a name like any other and finds a mug: the refusal comes
     from the comparison, so an open-vocabulary teacher gets it with its own alternatives."""

@@ -328,17 +328,36 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
     embeddings = np.vstack([asked, others[distinct]])
     matching: list[tuple[float, np.ndarray]] = []
     seen: list[str] = []
+    least_share = 1.0 - params.mixed_instance_share
     for mask in finder:
-        similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
-        mean = similarity.mean(axis=0)
-        # The asked attribute must win outright: a tie (a colour no listed word names) is no evidence for it.
-        margin = float(mean[0] - mean[1:].max()) if len(mean) > 1 else np.inf
-        winner = 0 if margin > 0 else 1 + int(np.argmax(mean[1:]))
-        seen.append(phrases[winner])
-        if winner != 0:
+        if len(phrases) == 1:  # no alternative to compare with
+            matching.append((np.inf, mask))
             continue
-        if (similarity.argmax(axis=1) == 0).mean() < params.mixed_instance_share:
+        similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
+        point_wins = np.bincount(similarity.argmax(axis=1), minlength=len(phrases)) / len(similarity)
+        # Two touching objects grown into one instance (a green and a yellow screwdriver) are seen as each phrase
+        # that wins a good share of the points; otherwise as the phrase that wins their mean.
+        mean = similarity.mean(axis=0)
+        # What the instance is seen as when it does not match: each other phrase that wins a good share of its
+        # points (two touching objects grown into one: a green and a yellow screwdriver), else the one that fits
+        # its points best on average.
+        others = [int(i) for i in np.argsort(-point_wins) if i and point_wins[i] >= least_share]
+        seen_as = [phrases[i] for i in others or [1 + int(np.argmax(mean[1:]))]]
+        if point_wins[0] < least_share:
+            # Too few points for an object of the asked kind here, even where the asked phrase wins the mean:
+            # "green yellow screwdriver" on those two screwdrivers wins only along their border.
+            seen.extend(seen_as)
+            continue
+        if point_wins[0] < params.mixed_instance_share:
             mask = _where_attribute_wins(prepared, mask, embeddings, params)
+            similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
+            mean = similarity.mean(axis=0)
+        # The asked attribute must win outright: a tie (a colour no listed word names) is no evidence for it.
+        margin = float(mean[0] - mean[1:].max())
+        if margin <= 0:
+            seen.extend(seen_as)
+            continue
+        seen.append(phrases[0])
         matching.append((margin, mask))
     matching.sort(key=lambda item: -item[0])
     return [mask for _, mask in matching], seen

@@ -11,7 +11,9 @@ the screwdriver of a later demo run's field, which scores its handle as "handle"
 ``tabletop_pan_demo_field_3.npz`` is the pan of a ``make demo`` field of 2026-12-02 whose "pan handle" relevancy
 peaks at the handle's end. ``bin_clutter_knife_screwdriver_demo_field.npz`` is the touching knife and screwdriver
 of a ``dff-grasp demo --scene bin_clutter --clear`` field of 2026-12-02, on which the screwdriver's DINO features
-grow over the knife.
+grow over the knife. ``random_11_1_two_screwdrivers_field.npz`` is the green and the yellow screwdriver of scene
+``random_11_1.yaml`` (``bench/bench_random_scenes.py --seed 11 --scenes 6 --touch-share 0.9 --fields DIR``),
+which its CPU field grows into one instance.
 """
 import sys
 
