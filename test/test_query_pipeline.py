@@ -182,3 +182,9 @@ def test_a_prepared_cloud_answers_as_the_plain_cloud_and_is_shared_by_concurrent
     for prompt, results in answers.items():
         expected = plan_query(prepared, encode, prompt)
         assert len(results) == 3 and all(r.message == expected.message for r in results)
+
+
+@pytest.mark.parametrize("share", [0.4, 1.5, float("nan")])
+def test_a_mixed_instance_share_that_is_not_most_of_an_instance_is_refused(share):
+    with pytest.raises(ValueError, match="mixed_instance_share"):
+        QueryParams(mixed_instance_share=share)

@@ -92,7 +92,8 @@ class QueryParams:
     same_phrase_cosine: float = 0.99
     # An instance of which less than this share of points is relevant to the asked name (at the threshold), or
     # matches the asked attribute best, is two touching objects grown into one: only its connected region where
-    # the name is relevant, then where the attribute wins, is kept.
+    # the name is relevant, then where the attribute wins, is kept. Where the attribute wins on less than one
+    # minus this share of its points, the instance is not of the asked attribute at all.
     mixed_instance_share: float = 0.75
     max_instances: int = 8  # instances of the asked name looked at (seed and grow, then seed again outside)
     grouping: GroupingParams = field(default_factory=GroupingParams)
@@ -108,6 +109,8 @@ class QueryParams:
             raise ValueError("at least two part words are needed: a part is found against the others")
         if self.max_instances < 1:
             raise ValueError(f"max_instances must be at least 1, got {self.max_instances}")
+        if not 0.5 <= self.mixed_instance_share <= 1.0:  # below one half "most of it" means nothing
+            raise ValueError(f"mixed_instance_share must be in [0.5, 1], got {self.mixed_instance_share}")
 
     @property
     def preparation(self) -> PreparationSettings:
@@ -319,7 +322,12 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
                               object_emb: np.ndarray, text_encoder: TextEncoder, params: QueryParams
                               ) -> tuple[list[np.ndarray], list[str]]:
     """The instances on which the asked attribute beats every alternative, clearest first, and what each
-    instance was seen as (its winning phrase)."""
+    instance was seen as (its winning phrases).
+
+    An instance matches when the asked phrase wins most of its points (``mixed_instance_share``) and their mean;
+    when it wins between a quarter and that share, the instance is two touching objects grown into one and its
+    connected region where the asked phrase wins is judged alone; on fewer points it does not match.
+    """
     alternatives = named.alternatives(params.attribute_words)
     asked = unit_rows(object_emb[None])
     others = unit_rows(_encode(text_encoder, alternatives, prepared.language.shape[1])) if alternatives else asked[:0]
@@ -335,14 +343,12 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
             continue
         similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
         point_wins = np.bincount(similarity.argmax(axis=1), minlength=len(phrases)) / len(similarity)
-        # Two touching objects grown into one instance (a green and a yellow screwdriver) are seen as each phrase
-        # that wins a good share of the points; otherwise as the phrase that wins their mean.
         mean = similarity.mean(axis=0)
         # What the instance is seen as when it does not match: each other phrase that wins a good share of its
         # points (two touching objects grown into one: a green and a yellow screwdriver), else the one that fits
         # its points best on average.
-        others = [int(i) for i in np.argsort(-point_wins) if i and point_wins[i] >= least_share]
-        seen_as = [phrases[i] for i in others or [1 + int(np.argmax(mean[1:]))]]
+        rivals = [int(i) for i in np.argsort(-point_wins) if i and point_wins[i] >= least_share]
+        seen_as = [phrases[i] for i in rivals or [1 + int(np.argmax(mean[1:]))]]
         if point_wins[0] < least_share:
             # Too few points for an object of the asked kind here, even where the asked phrase wins the mean:
             # "green yellow screwdriver" on those two screwdrivers wins only along their border.
