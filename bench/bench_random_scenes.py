@@ -488,6 +488,7 @@ def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
 
     sections = [("Wrong-object answers", [r for r in asked if r.wrong_object]),
                 ("Answers with a wrong-object candidate", [r for r in asked if r.wrong_alternatives]),
+                ("Wrong-part answers", [r for r in asked if r.verdict == "wrong_part"]),
                 ("Answered absent / nonsense prompts", [r for r in refusable if r.answered]),
                 ("Exceptions", [r for r in rows if r.exception]),
                 ("Refused present objects", [r for r in asked if not r.answered]),
