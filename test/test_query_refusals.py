@@ -181,6 +181,22 @@ def test_colours_no_screwdriver_has_are_refused_on_two_screwdrivers_grown_into_o
         and "yellow screwdriver" in result.message, result.message
 
 
+def test_a_part_outside_the_region_where_the_asked_colour_wins_is_not_found_inside_it():
+    """On this CPU field (`bench_random_scenes.py --seed 11 --fields`, scene 3) the orange knife's handle reads as
+    the blue knife's colour point by point; "orange" wins only its blade. The instance cut to the blade then found
+    a "handle" on the blade and grasped it (a wrong part). A part found in the cut must be part-like on the
+    whole instance too."""
+    truth = GroundTruthPoints.from_json(ground_truth(DATA / "random_11_3.yaml",
+                                                     points_per_part=EVALUATION_POINTS_PER_PART))
+    cloud = SceneCloud.load(DATA / "random_11_3_three_knives_field.npz")
+    orange = 5
+    handle = plan_query(cloud, encode, "orange knife handle")
+    assert handle.grasp is None or truth.label(handle.grasp.contacts_m)[1].tolist() == ["handle", "handle"], \
+        truth.label(handle.grasp.contacts_m)
+    blade = plan_query(cloud, encode, "orange knife blade")
+    assert blade.success and truth.label(blade.grasp.contacts_m)[0].tolist() == [orange, orange], blade.message
+
+
 def test_the_attribute_words_are_a_parameter_not_a_list_of_what_the_scene_holds(two_mugs):
     """Without colours to compare with, "green mug" is a name like any other and finds a mug: the refusal comes
     from the comparison, so an open-vocabulary teacher gets it with its own alternatives."""

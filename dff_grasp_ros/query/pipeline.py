@@ -217,7 +217,7 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
             result.message = f"not found: no {named.phrase} (saw: {', '.join(dict.fromkeys(seen))})"
             return result
     else:
-        instances = iter(finder)
+        instances = ((mask, mask) for mask in finder)
 
     part_embs, competitors = None, []
     if parsed.part_phrase:
@@ -228,9 +228,9 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
                             dim)
     held_object_relevancy = object_relevancy[prepared.scene_rows]
     first_failure: QueryResult | None = None
-    for object_mask in instances:
+    for object_mask, whole_instance in instances:
         answer = _answer_instance(prepared, result, object_mask, held_object_relevancy, part_embs, competitors,
-                                  params)
+                                  params, None if whole_instance is object_mask else whole_instance)
         if answer.success or not _may_try_another(answer):
             return answer
         first_failure = first_failure or answer
@@ -320,9 +320,9 @@ class _InstanceFinder:
 
 def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, named: NamedObject,
                               object_emb: np.ndarray, text_encoder: TextEncoder, params: QueryParams
-                              ) -> tuple[list[np.ndarray], list[str]]:
-    """The instances on which the asked attribute beats every alternative, clearest first, and what each
-    instance was seen as (its winning phrases).
+                              ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """The instances on which the asked attribute beats every alternative, clearest first, each as (the mask to
+    grasp, the instance it was cut from), and what each instance was seen as (its winning phrases).
 
     An instance matches when the asked phrase wins most of its points (``mixed_instance_share``) and their mean;
     when it wins between a quarter and that share, the instance is two touching objects grown into one and its
@@ -334,13 +334,14 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
     distinct = others @ asked[0] < params.same_phrase_cosine
     phrases = [named.phrase] + [a for a, keep in zip(alternatives, distinct) if keep]
     embeddings = np.vstack([asked, others[distinct]])
-    matching: list[tuple[float, np.ndarray]] = []
+    matching: list[tuple[float, np.ndarray, np.ndarray]] = []
     seen: list[str] = []
     least_share = 1.0 - params.mixed_instance_share
     for mask in finder:
         if len(phrases) == 1:  # no alternative to compare with
-            matching.append((np.inf, mask))
+            matching.append((np.inf, mask, mask))
             continue
+        instance = mask
         similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
         point_wins = np.bincount(similarity.argmax(axis=1), minlength=len(phrases)) / len(similarity)
         mean = similarity.mean(axis=0)
@@ -364,9 +365,9 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
             seen.extend(seen_as)
             continue
         seen.append(phrases[0])
-        matching.append((margin, mask))
+        matching.append((margin, mask, instance))
     matching.sort(key=lambda item: -item[0])
-    return [mask for _, mask in matching], seen
+    return [(mask, instance) for _, mask, instance in matching], seen
 
 
 def _where_attribute_wins(prepared: PreparedCloud, mask: np.ndarray, embeddings: np.ndarray,
@@ -382,8 +383,12 @@ def _where_attribute_wins(prepared: PreparedCloud, mask: np.ndarray, embeddings:
 
 def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask: np.ndarray,
                      object_relevancy: np.ndarray, part_embs: np.ndarray | None, competitors: list[str],
-                     params: QueryParams) -> QueryResult:
-    """The answer on one instance (``object_mask`` over scene points): its part, then grasps."""
+                     params: QueryParams, cut_from: np.ndarray | None = None) -> QueryResult:
+    """The answer on one instance (``object_mask`` over scene points): its part, then grasps.
+
+    ``cut_from``: the instance ``object_mask`` was cut from where the asked attribute wins (two touching objects
+    grown into one); the part found on the cut must be part-like on that whole instance too.
+    """
     parsed = template.prompt
     result = replace(template, object_mask=prepared.scatter(prepared.on_valid(object_mask)))
     if part_embs is not None:
@@ -410,6 +415,14 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
             result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it: its most "
                               f"'{parsed.part_phrase}'-like region is more clearly its '{competitors[rival - 1]}'")
             return result
+        if cut_from is not None and (_above_average_part(prepared, part_embs, cut_from, params)[target].mean()
+                                     < 0.5):
+            # Where the asked colour wins may be one part of a single object whose field shows another part in
+            # another colour: a "handle" found on the orange blade of a knife whose handle reads blue. On the
+            # whole instance most of a real part is more part-like than the instance's average.
+            result.message = (f"{no_part}: its most '{parsed.part_phrase}'-like region where it looks like the "
+                              f"{parsed.object_phrase} is no '{parsed.part_phrase}' of the object it belongs to")
+            return result
         # The hand may touch the part region, whatever on the object is more part-like than the object's average,
         # and the object within a finger's width of the region: blur can leave a part's lower sides below average
         # (a screwdriver handle scored as a handle only on top), yet a grasp must reach them. Never the rest of
@@ -433,6 +446,18 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
     result.message = (f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m "
                       f"({_SEEN_ONLY})")
     return result
+
+
+def _above_average_part(prepared: PreparedCloud, part_embs: np.ndarray, object_mask: np.ndarray,
+                        params: QueryParams) -> np.ndarray:
+    """Mask over scene points where the asked part (row 0 of ``part_embs``) scores above its mean over
+    ``object_mask`` (:func:`rank_parts`' relative score above zero)."""
+    on_object = prepared.on_valid(object_mask)
+    ranking = rank_parts(part_logits(prepared.language[on_object], part_embs, params.temperature),
+                         params.part_fraction, params.min_part_contrast)
+    above = np.zeros(prepared.valid_count, dtype=bool)
+    above[on_object] = ranking.relative[:, 0] > 0.0
+    return above[prepared.scene_rows]
 
 
 def _split_name(prepared: PreparedCloud, text_encoder: TextEncoder, parsed: ParsedPrompt, negatives: np.ndarray,

@@ -13,7 +13,8 @@ peaks at the handle's end. ``bin_clutter_knife_screwdriver_demo_field.npz`` is t
 of a ``dff-grasp demo --scene bin_clutter --clear`` field of 2026-12-02, on which the screwdriver's DINO features
 grow over the knife. ``random_11_1_two_screwdrivers_field.npz`` is the green and the yellow screwdriver of scene
 ``random_11_1.yaml`` (``bench/bench_random_scenes.py --seed 11 --scenes 6 --touch-share 0.9 --fields DIR``),
-which its CPU field grows into one instance.
+which its CPU field grows into one instance; ``random_11_3_three_knives_field.npz`` the three knives of scene 3 of
+that draw (``random_11_3.yaml``), whose field gives the orange knife's handle the blue knife's colour.
 """
 import sys
 
