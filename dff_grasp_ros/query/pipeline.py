@@ -13,8 +13,9 @@ every decision compares the asked phrase with alternatives on the points of the 
 * each *instance* of the name (seeded at the most relevant point, grown over DINO-similar neighbours, then seeded
   again outside the instances found so far; cut to where the name is relevant when most of it is not, as when
   DINO features blur across two touching objects) compared by its asked *attribute* with the other listed attribute
-  words ("green mug" against "red mug", "blue mug", ... over the instance's points): the instance where the
-  asked one wins, or "not found: no green mug (saw: red mug, blue mug)"; a leading word the list lacks that the
+  words ("green mug" against "red mug", "blue mug", ... on each of the instance's points): the instance where the
+  asked one wins most points (or, on two touching objects grown into one, its region where it wins at least a
+  quarter of them), or "not found: no green mug (saw: red mug, blue mug)"; a leading word the list lacks that the
   scene does not confirm ("cyan mug": "mug" alone fits better) is compared in the same place;
 * the *part* against the object's other part names, ranked within the instance (:mod:`dff_grasp_ros.query.parts`):
   a part phrase that names nothing on it is refused.
