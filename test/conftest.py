@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-_DOMAIN_LOCK = None
+_DOMAIN_LOCKS: list = []  # held open: a claimed domain stays claimed as long as its handle is open
 
 
 def _claim_domain_id() -> int:
     """A ROS_DOMAIN_ID no other test process on this machine holds (file locks die with their process)."""
-    global _DOMAIN_LOCK
     lock_dir = Path("/tmp/dff_grasp_test_domains")
     lock_dir.mkdir(exist_ok=True)
     for domain in range(10 + os.getpid() % 50, 10 + os.getpid() % 50 + 100):
@@ -24,9 +23,20 @@ def _claim_domain_id() -> int:
         except OSError:
             handle.close()
             continue
-        _DOMAIN_LOCK = handle
+        _DOMAIN_LOCKS.append(handle)
         return domain
     raise RuntimeError("no free ROS_DOMAIN_ID for this test process")
+
+
+@pytest.fixture
+def another_domain_id() -> int:
+    """A second ROS_DOMAIN_ID that no test process holds, claimed for this test: a node made there can reach no
+    other worker's nodes (the next id after this process's own is usually the other worker's: their pids are
+    adjacent)."""
+    domain = _claim_domain_id()
+    yield domain
+    handle = _DOMAIN_LOCKS.pop()
+    handle.close()
 
 
 def _shm_files() -> set[str]:
