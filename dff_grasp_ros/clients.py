@@ -158,6 +158,7 @@ def _spin_until(node: Any, executor: Any, future: Any, timeout_s: float, what: s
 FIRST_RESULT_RETRY_S = 2.0
 RESULT_RETRY_S = 30.0
 GOAL_RESPONSE_WAIT_S = 10.0  # then ask for the goal's result by its id (a lost goal response must not fail us)
+GOAL_RESEND_S = 2.0  # while the server answers that it does not know the goal, send the goal again this often
 
 
 def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
@@ -169,7 +170,9 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
     until its timeout although the server had finished (a lost result response fits; the server answers repeated
     requests), and the status that would tell is missed when the goal ends before its handle is registered. A goal
     response that does not come within ``GOAL_RESPONSE_WAIT_S`` is treated as lost too: the result is asked for by
-    the goal's id, and a server that still does not know the goal after ``server_wait_s`` is an error.
+    the goal's id. A server that answers it does not know the goal never got it (a request lost before its reader
+    matched ours): the goal is sent again, with the same id, so a server that did get the first rejects the copy;
+    one that still does not know it after ``server_wait_s`` is an error.
     """
     from action_msgs.msg import GoalStatus
     from rclpy.action import ActionClient
@@ -185,8 +188,8 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         if not client.wait_for_server(timeout_sec=server_wait_s):
             raise RosCallError(f"action server {name} not available (is `dff-grasp bringup` running?)")
         goal_id = UUID(uuid=list(uuid.uuid4().bytes))
-        sent = client.send_goal_async(goal, feedback_callback=(lambda fb: on_feedback(fb.feedback))
-                                      if on_feedback else None, goal_uuid=goal_id)
+        feedback = (lambda fb: on_feedback(fb.feedback)) if on_feedback else None
+        sent = client.send_goal_async(goal, feedback_callback=feedback, goal_uuid=goal_id)
         executor = _executor(node, clients)
         try:
             handle = _spin_until(node, executor, sent, GOAL_RESPONSE_WAIT_S, f"sending the {name} goal")
@@ -201,7 +204,7 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
         deadline = time.monotonic() + timeout_s
         unknown_until = time.monotonic() + server_wait_s  # a slow server may not know the goal yet
         requests = [handle.get_result_async()]
-        asked_at, ended_at, retry_s = time.monotonic(), None, FIRST_RESULT_RETRY_S
+        asked_at, ended_at, retry_s, resent_at = time.monotonic(), None, FIRST_RESULT_RETRY_S, -np.inf
         while True:
             answered = [request.result() for request in requests if request.done()]
             known = [response for response in answered if response.status != GoalStatus.STATUS_UNKNOWN]
@@ -210,10 +213,13 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
             now = time.monotonic()
             if now > deadline:
                 raise RosCallError(f"{name} did not finish within {timeout_s:.0f} s")
-            if answered:  # "no such goal": only after a lost goal response; ask again until the server knows it
+            if answered:  # "no such goal": the goal request was lost; send it again until the server knows it
                 if now > unknown_until:
                     raise RosCallError(f"{name} never received the goal (lost on the way: send it again)")
                 requests = [request for request in requests if not request.done()]
+                if now - resent_at > GOAL_RESEND_S:
+                    client.send_goal_async(goal, feedback_callback=feedback, goal_uuid=goal_id)
+                    resent_at = now
             if ended_at is None and handle.status in ended:
                 ended_at = now
             status_ended = ended_at is not None and now - max(ended_at, asked_at) > 3.0
