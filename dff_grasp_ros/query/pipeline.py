@@ -453,9 +453,7 @@ def _above_average_part(prepared: PreparedCloud, part_embs: np.ndarray, object_m
                         params: QueryParams) -> np.ndarray:
     """Mask over scene points where the asked part (row 0 of ``part_embs``) scores above its mean over
     ``object_mask`` (:func:`rank_parts`' relative score above zero)."""
-    on_object = prepared.on_valid(object_mask)
-    ranking = rank_parts(part_logits(prepared.language[on_object], part_embs, params.temperature),
-                         params.part_fraction, params.min_part_contrast)
+    on_object, ranking = _rank_parts_on(prepared, part_embs, object_mask, params)
     above = np.zeros(prepared.valid_count, dtype=bool)
     above[on_object] = ranking.relative[:, 0] > 0.0
     return above[prepared.scene_rows]
@@ -534,6 +532,14 @@ def _relevancy_logits(language: np.ndarray, embeddings: np.ndarray, negatives: n
     return (similarity[:len(embeddings)] - worst_negative) / np.float32(temperature)
 
 
+def _rank_parts_on(prepared: PreparedCloud, part_embs: np.ndarray, object_mask: np.ndarray,
+                   params: QueryParams) -> tuple[np.ndarray, PartRanking]:
+    """The valid rows of ``object_mask`` (scene points) and the part names' ranking over them (query.parts)."""
+    on_object = prepared.on_valid(object_mask)
+    return on_object, rank_parts(part_logits(prepared.language[on_object], part_embs, params.temperature),
+                                 params.part_fraction, params.min_part_contrast)
+
+
 def _locate_part(prepared: PreparedCloud, part_embs: np.ndarray, eligible: np.ndarray, object_mask: np.ndarray,
                  params: QueryParams) -> tuple[np.ndarray, np.ndarray, PartRanking, int | None, float]:
     """The asked part (row 0 of ``part_embs``, the object's other part names after it) on the object (query.parts).
@@ -543,9 +549,7 @@ def _locate_part(prepared: PreparedCloud, part_embs: np.ndarray, eligible: np.nd
     Returns the relative part score per valid row, the part region on the scene points, the ranking, the column
     of a rival part name (None when there is none), and the asked part's median logit over the background.
     """
-    on_object = prepared.on_valid(object_mask)
-    ranking = rank_parts(part_logits(prepared.language[on_object], part_embs, params.temperature),
-                         params.part_fraction, params.min_part_contrast)
+    on_object, ranking = _rank_parts_on(prepared, part_embs, object_mask, params)
     relative = np.zeros(prepared.valid_count)
     candidates = np.zeros(prepared.valid_count, dtype=bool)
     relative[on_object], candidates[on_object] = ranking.relative[:, 0], ranking.candidates[:, 0]
