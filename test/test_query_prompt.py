@@ -25,6 +25,10 @@ def test_parse_table(prompt, object_phrase, part_phrase):
     assert (parsed.object_phrase, parsed.part_phrase) == (object_phrase, part_phrase)
 
 
+def test_a_semicolon_with_nothing_after_it_asks_for_the_whole_object():
+    assert (parse_prompt("mug;").object_phrase, parse_prompt("mug; ").part_phrase) == ("mug", None)
+
+
 def test_part_query_keeps_attributes_with_the_object():
     assert parse_prompt("blue mug handle").part_query == "blue mug handle"
     assert parse_prompt("red mug").part_query is None
@@ -47,6 +51,13 @@ def test_part_words_are_configurable():
     ("the", "nothing to grasp"),
     (";handle", "no object"),
     (42, "must be text"),
+    # Found by a bad-input hunt: these were read as something else without a word.
+    ("mug of the", "no object after 'of'"),  # the encoder was asked to embed '' and its error leaked
+    ("handle of the", "no object after 'of'"),
+    ("mug;handle;rim", "more than one ';'"),  # read as the part "handle rim"
+    ("mug;;handle", "more than one ';'"),
+    ("mug;the", "names no part after ';'"),  # the part was dropped and the whole mug grasped
+    ("mug;!!!", "names no part after ';'"),
 ])
 def test_bad_prompts_raise_a_clear_error(prompt, fragment):
     with pytest.raises(PromptError, match=fragment):

@@ -6,7 +6,8 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
 * ``"handle blue mug"``, ``"blue handle mug"`` – so is a leading one (after any attribute words) before a name;
 * ``"the handle of the mug"`` – "<part> of <object>";
 * ``"mug's handle"`` – possessive;
-* ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word;
+* ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word
+  (one ``;`` only; nothing after it asks for the whole object, only filler words after it is refused);
 * ``"the handle on the mug"`` – "<known part word> on <object>", read as "of";
 * ``"the mug by its handle"``, ``"the mug at the handle"`` – "<object> by/at <known part word>";
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
@@ -188,17 +189,25 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
     text = validate_prompt(prompt, max_chars)
     _refuse_unresolvable(text, part_words)
     if ";" in text:
+        if text.count(";") > 1:  # "mug;handle;rim" was read as the part "handle rim"
+            raise PromptError(f"more than one ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         object_text, _, part_text = text.partition(";")
-        object_phrase, part_phrase = _clean(object_text), _clean(part_text.replace(";", " "))
+        object_phrase, part_phrase = _clean(object_text), _clean(part_text)
         if not object_phrase:
             raise PromptError(f"no object before ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
+        if part_text.strip() and not part_phrase:  # "mug;the" grasped the whole mug as if no part were asked
+            raise PromptError(f"{text!r} names no part after ';': write 'object;part', e.g. 'mug;handle', or "
+                              f"just the object")
         return ParsedPrompt(text, object_phrase, part_phrase or None)
     phrase = _clean(_part_phrasings(text, part_words).replace("'s ", " "))
     if not phrase:
         raise PromptError(f"prompt {text!r} names nothing to grasp")
     match = _PART_OF_OBJECT.match(phrase)
     if match:
-        return ParsedPrompt(text, _clean(match["object"]), _clean(match["part"]))
+        object_phrase = _clean(match["object"])
+        if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
+            raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
+        return ParsedPrompt(text, object_phrase, _clean(match["part"]))
     object_phrase, part_phrase = _split_trailing_part(phrase, part_words)
     if part_phrase is None:
         object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
