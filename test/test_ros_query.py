@@ -58,4 +58,40 @@ def test_query_node_answers_errors_reloads_and_serves_concurrently(tmp_path: Pat
             replies = list(pool.map(query_object, prompts))
         for prompt, reply in zip(prompts, replies):
             assert reply.success == (prompt != "banana"), (prompt, reply.message)
+        # Clients that never ask again (ros2 service call, a MoveIt task): a burst deeper than rclpy's default
+        # service queue (10) lost its oldest requests without a word, and their callers waited forever.
+        answered = raw_burst("red mug handle", count=24)
+        assert answered == 24, f"{answered} of 24 requests of a burst answered"
         assert group.poll_failed() == {}, "the query node must survive every request"
+
+
+def raw_burst(prompt: str, count: int, timeout_s: float = 90.0) -> int:
+    """How many of ``count`` requests sent at once, from as many plain rclpy clients, are answered."""
+    import time
+
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+
+    from dff_grasp.srv import QueryObject
+
+    context = Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("burst_client", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        clients = [node.create_client(QueryObject, names.QUERY_OBJECT_SERVICE) for _ in range(count)]
+        assert all(client.wait_for_service(timeout_sec=10.0) for client in clients)
+        settle = time.monotonic() + 2.0  # let the server discover every client's reply reader first
+        while time.monotonic() < settle:
+            executor.spin_once(timeout_sec=0.1)
+        futures = [client.call_async(QueryObject.Request(prompt=prompt)) for client in clients]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not all(future.done() for future in futures):
+            executor.spin_once(timeout_sec=0.1)
+        return sum(future.done() for future in futures)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)

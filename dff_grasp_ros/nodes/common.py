@@ -92,6 +92,17 @@ def latched_qos(depth: int = 1) -> QoSProfile:
                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
+SERVICE_QUEUE_DEPTH = 100
+
+
+def service_qos(depth: int = SERVICE_QUEUE_DEPTH) -> QoSProfile:
+    """Requests waiting for a callback thread: rclpy's default keeps 10, so a burst of 12 queries lost its oldest
+    two without a word and their callers (a client that does not ask again, as ``ros2 service call``) waited
+    forever (measured). Reliable and volatile like the default; only the queue is deeper."""
+    return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
 def sensor_qos(depth: int = 5) -> QoSProfile:
     """Camera streams: best effort like most drivers publish, so a slow consumer never stalls the camera."""
     return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT,

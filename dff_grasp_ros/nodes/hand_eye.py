@@ -55,6 +55,7 @@ from dff_grasp_ros.nodes.common import (
     how_read,
     publisher_qos,
     request_subscription,
+    service_qos,
     spin_node,
     tf_buffer,
 )
@@ -103,7 +104,7 @@ class HandEyeNode(Node):
         self.warn = Throttle(5.0)
         self.streams = MutuallyExclusiveCallbackGroup()
         self.create_service(ScanPoses, names.SCAN_POSES_SERVICE, self.on_scan_poses,
-                            callback_group=MutuallyExclusiveCallbackGroup())
+                            qos_profile=service_qos(), callback_group=MutuallyExclusiveCallbackGroup())
         self.server = ActionServer(self, CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
                                    execute_callback=self.execute, goal_callback=self.on_goal,
                                    cancel_callback=lambda _: CancelResponse.ACCEPT,

@@ -40,6 +40,7 @@ from dff_grasp_ros.nodes.common import (
     latched_qos,
     publisher_qos,
     request_subscription,
+    service_qos,
     silent_streams,
     spin_node,
     tf_buffer,
@@ -97,12 +98,12 @@ class QueryNode(Node):
         self.pub_markers = self.create_publisher(MarkerArray, names.GRASP_MARKERS_TOPIC, latched_qos())
         self.create_subscription(FieldReady, names.FIELD_READY_TOPIC, self.on_field_ready, latched_qos(5))
         self.create_service(QueryObject, names.QUERY_OBJECT_SERVICE, self.on_query,
-                            callback_group=ReentrantCallbackGroup())
+                            qos_profile=service_qos(), callback_group=ReentrantCallbackGroup())
         self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self._update_lock = threading.Lock()  # one scene update at a time, each with its own next view
         self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m)
         self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
-                            callback_group=ReentrantCallbackGroup())
+                            qos_profile=service_qos(), callback_group=ReentrantCallbackGroup())
         self._reload_state = threading.Lock()  # guards the two below
         self._reload_thread: threading.Thread | None = None
         self._pending_reload: str | None = None  # the next field to load ('' = the newest), None = nothing
