@@ -121,6 +121,7 @@ def get_parameter(node: str, name: str) -> Any:
     ("capture", "min_views", 0, "must be >= 3"),
     ("capture", "datasets_dir", "", "must name a folder"),
     ("hand_eye", "scan_radius_m", 1e9, "must be <= 10.0"),
+    ("query", "use_sim_time", True, "read when the node starts"),  # its clock then read 0 (bad-input hunt)
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_a_parameter_set_at_run_time_is_refused_with_the_reason(nodes: Nodes, node: str, name: str, value: Any,
                                                                  says: str):

@@ -66,23 +66,27 @@ def constraints_of(spec: ParamSpec) -> str:
     return "; ".join([*allowed, "read when the node starts"])
 
 
+USE_SIM_TIME = "use_sim_time"
+
+
 def refuse_run_time_changes(node_name: str, specs: tuple[ParamSpec, ...], changes: list[Any]) -> Any:
     """The on-set-parameters callback: the nodes read their parameters once, at start, so ``ros2 param set``
     (accepted and silently ignored before) is refused with one line naming the parameter: why the value is
-    wrong if it is, and that the node must be restarted with it. Parameters not of this node's dataclass
-    (rclpy's ``use_sim_time``) pass."""
+    wrong if it is, and that the node must be restarted with it. rclpy's ``use_sim_time`` too: switched at run
+    time, the sim camera stopped publishing (it then waits for a /clock nobody sends) and the query node's clock
+    read 0, so a scene update took views older than its request. Other parameters pass."""
     from rcl_interfaces.msg import SetParametersResult
 
     by_name = {spec.name: spec for spec in specs}
     for change in changes:
         spec = by_name.get(change.name)
-        if spec is None:
+        if spec is None and change.name != USE_SIM_TIME:
             continue
-        problem = spec.check(change.value)
+        problem = spec.check(change.value) if spec is not None else None
         what = f"{problem}; besides, it" if problem else "is read when the node starts: it"
         return SetParametersResult(successful=False, reason=(
-            f"parameter {node_name}.{spec.name} {what} cannot change while the node runs; restart the node with "
-            f"the new value (parameter file, or -p {spec.name}:=...)"))
+            f"parameter {node_name}.{change.name} {what} cannot change while the node runs; restart the node "
+            f"with the new value (parameter file, or -p {change.name}:=...)"))
     return SetParametersResult(successful=True)
 
 
