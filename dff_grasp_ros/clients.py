@@ -180,6 +180,7 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
     from unique_identifier_msgs.msg import UUID
 
     ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
+    goal = plain_numbers(goal)
     with _CLIENT_NODES.borrow() as (node, clients):
         key = ("action", action_type, name)
         if key not in clients:
@@ -238,6 +239,22 @@ UPDATE_CARVE_S = 10.0  # the longest /dff/update_scene carves after its view wai
 SCAN_POSES_ANSWER_S = 10.0  # /scan_poses computes a few poses (milliseconds)
 
 
+_FLOAT_FIELDS = ("float", "double")
+
+
+def plain_numbers(message: Any) -> Any:
+    """``message`` with every number in a float field (nested messages too) a Python ``float``. rclpy (Kilted) with
+    its field checks off, as they are by default, serialises an ``int`` or a numpy ``float32`` there as garbage:
+    ``ScanPoses.Request(radius_m=1)`` arrived as 0.0 and ``Point(x=1)`` as 5e-324 (measured)."""
+    for name, kind in message.get_fields_and_field_types().items():
+        value = getattr(message, name)
+        if kind in _FLOAT_FIELDS and not isinstance(value, float):
+            setattr(message, name, float(value))
+        elif hasattr(value, "get_fields_and_field_types"):
+            plain_numbers(value)
+    return message
+
+
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,
                  server_wait_s: float = 30.0, resend_after_s: float = 0.0) -> Any:
     """Call ``name`` and wait up to ``timeout_s`` for the answer.
@@ -247,6 +264,7 @@ def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 6
     client's reader within its blocking time (the server logs "failed to send response (timeout)"): on a loaded
     machine, a client made just before its first call waited for an answer that never came.
     """
+    request = plain_numbers(request)
     with _CLIENT_NODES.borrow() as (node, clients):
         key = ("service", srv_type, name)
         if key not in clients:

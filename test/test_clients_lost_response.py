@@ -101,3 +101,27 @@ def test_a_lost_update_response_is_asked_again_after_the_view_wait(monkeypatch, 
         thread.join(timeout=10)
     assert reply.success and reply.points_total == 7 and len(asked) == 2
     assert asked[1] - asked[0] > 2.5  # not before the first request's view wait (2 s) and carving (1 s) ran out
+
+
+def test_whole_numbers_reach_the_server_as_sent(ros_env: dict[str, str]):
+    """rclpy (Kilted, field checks off as by default) serialises a Python int (or a numpy float32) in a float
+    field as garbage: ``scan_poses(radius_m=1)`` reached the node as radius 0.0, ``capture_views(timeout_s=5)``
+    as 0.0 ("no limit"), ``Point(x=1)`` as 5e-324 (found while fixing a bad-input hunt's findings)."""
+    from dff_grasp.srv import ScanPoses
+
+    os.environ.update(ros_env)
+    asked = []
+
+    def answer(request, response):
+        asked.append((request.radius_m, request.min_elevation_deg, request.max_elevation_deg, request.center.z))
+        response.success, response.message = False, "seen"
+        return response
+
+    stop, thread = serve(ScanPoses, names.SCAN_POSES_SERVICE, answer)
+    try:
+        clients.scan_poses(center_m=(0, 0, 1), radius_m=1, min_elevation_deg=30,
+                           max_elevation_deg=60, count=12)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert asked and asked[0] == (1.0, 30.0, 60.0, 1.0), asked
