@@ -78,6 +78,11 @@ def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
         # A cap that is no scan: answered, not crashed, and the node goes on serving.
         bad = call(min_elevation_deg=80.0, max_elevation_deg=30.0)
         assert not bad.success and "elevations" in bad.message
+        # Finite centres far outside any cell: 1e30 once went unanswered (NaN poses raised outside the callback's
+        # try) until the executor's error limit stopped the node; 1e17 m was answered with 48 poses.
+        for centre in [(1e30, 1e30, 1e30), (0.5, 0.0, 1e17)]:
+            far = call(center=centre)
+            assert not far.success and "center" in far.message and not far.camera_poses.poses, far.message
         hand_eye.write_text("not: [a calibration")
         broken = call()
         assert not broken.success and str(hand_eye) in broken.message
