@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from dff_grasp_ros.atomic import discard_dir, is_partial, make_staging_dir, publish_dir, writing
-from dff_grasp_ros.errors import InputError, read_json_file
+from dff_grasp_ros.errors import InputError, is_finite_number, read_json_file
 
 TRANSFORMS = "transforms.json"
 MIN_TRAINING_VIEWS = 3  # fewer views leave most of the scene seen from one side only: no usable field
@@ -122,14 +122,10 @@ class CameraIntrinsics:
         return None
 
 
-def _finite_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and bool(np.isfinite(value))
-
-
 def _distortion_params(block: dict[str, Any]) -> dict[str, float]:
     """nerfstudio's ``distortion_params`` [k1, k2, k3, k4, p1, p2] of ``block`` by name; InputError when malformed."""
     value = block["distortion_params"]
-    if not isinstance(value, list) or len(value) != len(DISTORTION_KEYS) or not all(map(_finite_number, value)):
+    if not isinstance(value, list) or len(value) != len(DISTORTION_KEYS) or not all(map(is_finite_number, value)):
         raise InputError(f"'distortion_params' must be a list of 6 finite numbers [k1, k2, k3, k4, p1, p2], got "
                          f"{value!r:.80}")
     return {key: float(v) for key, v in zip(DISTORTION_KEYS, value)}
@@ -146,7 +142,7 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
             applied = np.zeros(0)
         if applied.shape != (3, 4) or not np.all(np.isfinite(applied)):
             return f"'applied_transform' must be a 3x4 matrix of finite numbers, got {meta['applied_transform']!r:.80}"
-    if "applied_scale" in meta and not (_finite_number(meta["applied_scale"]) and meta["applied_scale"] > 0):
+    if "applied_scale" in meta and not (is_finite_number(meta["applied_scale"]) and meta["applied_scale"] > 0):
         return f"'applied_scale' must be a positive finite number, got {meta['applied_scale']!r:.60}"
     if "orientation_override" in meta and meta["orientation_override"] not in NERFSTUDIO_ORIENTATIONS:
         return (f"'orientation_override' must be one of {', '.join(NERFSTUDIO_ORIENTATIONS)}, got "
@@ -396,7 +392,7 @@ def _frame_from_json(index: int, fr: Any, transforms: Path) -> Frame:
     if isinstance(stamp, bool) or not isinstance(stamp, int):
         raise InputError(f"{where}: stamp_ns must be an integer, got {stamp!r}")
     # nerfstudio reads a frame's own intrinsics and distortion where the file gives none for all frames
-    bad = next((k for k in (*FRAME_INTRINSICS_KEYS, *DISTORTION_KEYS) if k in fr and not _finite_number(fr[k])), None)
+    bad = next((k for k in (*FRAME_INTRINSICS_KEYS, *DISTORTION_KEYS) if k in fr and not is_finite_number(fr[k])), None)
     if bad:
         raise InputError(f"{where}: {bad} must be a finite number, got {fr[bad]!r:.60}")
     if "distortion_params" in fr:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,17 @@ def one_line(err: BaseException) -> str:
         text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     text = " ".join(text.split())
     return text if len(text) <= MAX_LINE_CHARS else text[: MAX_LINE_CHARS - 3] + "..."
+
+
+def is_finite_number(value: Any) -> bool:
+    """Whether a value read from a file is a real, finite number: YAML's true/false (bools), strings, lists and
+    integers beyond float's range are not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer literal too large for a float
+        return False
 
 
 def is_worded(err: BaseException) -> bool:

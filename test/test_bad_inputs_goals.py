@@ -36,6 +36,9 @@ CLIENT_GOALS = [
     (["scan-poses", "--count", "-1"], ("scan pose count", "got -1")),
     (["scan-poses", "--radius-m", "nan"], ("radius_m", "nan")),
     (["scan-poses", "--center", "0.5", "inf", "0"], ("center", "inf")),
+    # Finite but far beyond any cell (the scan_center_* range): 1e30 made the node's poses NaN and killed it.
+    (["scan-poses", "--center", "1e30", "1e30", "1e30"], ("center", "[-10, 10] m", "1e+30")),
+    (["scan-poses", "--center", "0.5", "0", "1e17"], ("center", "1e+17")),
     (["scan-poses", "--min-elevation-deg", "80", "--max-elevation-deg", "10"], ("elevations", "[80.0, 10.0]")),
 ]
 

@@ -153,6 +153,8 @@ IMAGE = f"images/frame_{BAD_FRAME:05d}.png"
 BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     # "could not convert string to float: 'x'", naming neither file nor key
     "applied_scale text": (_set("applied_scale", "x"), ("'applied_scale' must be a positive finite number",)),
+    # "TypeError: ufunc 'isfinite' not supported for the input types (unexpected ...)": a JSON integer past float
+    "applied_scale huge integer": (_set("applied_scale", 10**400), ("'applied_scale' must be a positive finite",)),
     # "TypeError: new(): invalid data type 'str' (unexpected ...)"
     "applied_transform text": (_set("applied_transform", "x"), ("'applied_transform' must be a 3x4 matrix",)),
     "applied_transform 4x4": (_set("applied_transform", np.eye(4).tolist()), ("'applied_transform' must be a 3x4",)),

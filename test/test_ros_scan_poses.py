@@ -78,6 +78,11 @@ def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
         # A cap that is no scan: answered, not crashed, and the node goes on serving.
         bad = call(min_elevation_deg=80.0, max_elevation_deg=30.0)
         assert not bad.success and "elevations" in bad.message
+        # Finite centres far outside any cell: 1e30 once went unanswered (NaN poses raised outside the callback's
+        # try) until the executor's error limit stopped the node; 1e17 m was answered with 48 poses.
+        for centre in [(1e30, 1e30, 1e30), (0.5, 0.0, 1e17)]:
+            far = call(center=centre)
+            assert not far.success and "center" in far.message and not far.camera_poses.poses, far.message
         hand_eye.write_text("not: [a calibration")
         broken = call()
         assert not broken.success and str(hand_eye) in broken.message
@@ -93,3 +98,31 @@ def test_scan_poses_service(tmp_path: Path, ros_env: dict[str, str], capsys):
                            CalibrateHandEye.Goal(num_views=10, timeout_s=1.0), timeout_s=30.0)
         assert not blind.success and "no image arrived on /camera/color/image_raw" in blind.message
         assert group.poll_failed() == {}, logs(tmp_path / "logs")
+
+
+def test_an_error_after_validation_is_answered_not_raised(tmp_path: Path, monkeypatch):
+    """Whatever fails in /scan_poses answers success=false in one line. The pose conversion once ran outside the
+    callback's try: NaN poses ("matrix has non-finite entries") escaped it, the client never got an answer, and
+    repeated requests reached the executor's error limit, which stopped hand_eye (and bringup every node). The
+    node runs in-process here, its callback called directly, the math replaced by one that yields NaN."""
+    import rclpy
+
+    from dff_grasp.srv import ScanPoses
+    from dff_grasp_ros.nodes import hand_eye
+
+    monkeypatch.setenv("DFF_GRASP_HOME", str(tmp_path))
+    rclpy.init()
+    try:
+        node = hand_eye.HandEyeNode()
+        try:
+            with monkeypatch.context() as patched:
+                patched.setattr(hand_eye, "cap_camera_poses", lambda *args, **kwargs: np.full((3, 4, 4), np.nan))
+                broken = node.on_scan_poses(ScanPoses.Request(), ScanPoses.Response())
+            assert not broken.success and "non-finite" in broken.message, broken.message
+            assert "\n" not in broken.message and not broken.camera_poses.poses and not broken.tool_poses.poses
+            served = node.on_scan_poses(ScanPoses.Request(count=5), ScanPoses.Response())
+            assert served.success and len(served.camera_poses.poses) == 5, served.message
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown()

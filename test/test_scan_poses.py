@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 
 from dff_grasp_ros.capture.scan_poses import (
+    MAX_SCAN_CENTER_M,
     cap_camera_poses,
     check_cap,
+    look_at_optical,
+    look_at_poses,
     path_length_m,
     ring_sizes,
     tool_poses,
@@ -85,11 +88,39 @@ def test_tool_poses_put_the_camera_at_the_camera_poses():
     ((CENTRE, float("nan"), 35.0, 70.0, 10), "radius_m"),
     ((CENTRE, 0.5, 35.0, 70.0, 0), "count"),
     (([0.0, float("inf"), 0.0], 0.5, 35.0, 70.0, 10), "center"),
+    # Finite yet absurd (a /scan_poses bad-input hunt): 1e30 put the camera on the centre in float64 (NaN poses
+    # that killed hand_eye), 1e17 m was answered with 48 poses. Bounded like the scan_center_* parameters.
+    (([1e30, 1e30, 1e30], 0.5, 35.0, 70.0, 10), "center"),
+    (([0.5, 0.0, 1e17], 0.5, 35.0, 70.0, 10), "center"),
+    (([0.5, 0.0, 10.001], 0.5, 35.0, 70.0, 10), "center"),
 ])
 def test_a_cap_that_is_no_scan_is_refused_with_the_parameter_named(args, match):
     assert match in check_cap(*args)
     with pytest.raises(ValueError, match=match):
         cap_camera_poses(*args)
+
+
+def test_the_centre_bound_is_the_scan_center_parameters_range():
+    """One limit for a request's centre and the node's scan_center_* parameters: a centre the parameters allow is
+    a centre a request may ask for, and no further."""
+    from dff_grasp_ros.nodes.params import NODE_PARAMS
+
+    ranges = {(s.minimum, s.maximum) for s in NODE_PARAMS["hand_eye"] if s.name.startswith("scan_center_")}
+    assert ranges == {(-MAX_SCAN_CENTER_M, MAX_SCAN_CENTER_M)}
+    edge = (MAX_SCAN_CENTER_M, -MAX_SCAN_CENTER_M, MAX_SCAN_CENTER_M)
+    assert check_cap(edge, 0.01, -89.0, 89.0, 10) is None
+    assert np.all(np.isfinite(cap_camera_poses(edge, 0.01, -89.0, 89.0, 10)))
+
+
+def test_a_camera_on_its_target_is_refused_not_a_nan_pose():
+    """Where the camera position rounds onto the centre (the 1e30 centre of the hunt) the viewing direction is
+    0/0: the math refuses instead of handing NaN poses to whoever converts them."""
+    with pytest.raises(ValueError, match="viewing direction"):
+        look_at_optical(np.array([0.5, 0.0, 0.2]), np.array([0.5, 0.0, 0.2]))
+    with pytest.raises(ValueError, match="viewing direction"):
+        look_at_optical(np.array([np.inf, 0.0, 0.0]), np.zeros(3))
+    with pytest.raises(ValueError, match="viewing direction"):  # check_cap bypassed: the math guards itself
+        look_at_poses(np.full(3, 1e30), 0.5, np.array([0.0, 1.0]), np.radians([40.0, 40.0]))
 
 
 def test_the_sim_camera_scans_with_the_same_generator():

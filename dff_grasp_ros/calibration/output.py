@@ -6,6 +6,7 @@ The transform is the camera optical frame's pose in the tool frame (``camera_to_
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.calibration.solve import HandEyeResult
-from dff_grasp_ros.errors import read_yaml_file
+from dff_grasp_ros.errors import InputError, is_finite_number, read_yaml_file
 
 
 def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
@@ -75,20 +76,56 @@ def write_hand_eye(path: Path, summary: dict[str, Any]) -> Path:
     return path
 
 
+# The camera's distance from the tool frame: a wrist camera sits centimetres from the flange, one on a long bracket
+# or a gripper's far side some decimetres; no mount on a tool reaches 2 m. Beyond it the file is no hand-eye
+# calibration (often millimetres written as metres) and its tool poses would send the arm far out of reach.
+MAX_HAND_EYE_TRANSLATION_M = 2.0
+HAND_EYE_KEYS = ("translation_m", "quaternion_xyzw", "parent_frame", "child_frame")
+
+
 def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
-    """(camera_to_tool, tool frame, camera frame) from a calibration YAML; ValueError naming the file if bad."""
+    """(camera_to_tool, tool frame, camera frame) from a calibration YAML. FileNotFoundError when there is none;
+    ValueError in one line naming the file and the field when it is no camera-on-a-tool transform."""
+    from dff_grasp_ros.nodes.params import name_problem
     from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
 
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"no hand-eye calibration at {path}: run `dff-grasp calibrate` first")
     data = read_yaml_file(path, "hand-eye calibration")
+    label = f"hand-eye calibration {path}"
+    if not isinstance(data, dict):
+        raise InputError(f"{label} is not a mapping of {', '.join(HAND_EYE_KEYS)}, got {type(data).__name__}")
+    missing = [key for key in HAND_EYE_KEYS if key not in data]
+    if missing:
+        raise InputError(f"{label} lacks {', '.join(missing)}: not a hand-eye calibration")
+    frames = []
+    for key in ("parent_frame", "child_frame"):
+        value = data[key]
+        # str() of a list or mapping made a frame name like "['a']" that no TF tree has
+        problem = (name_problem(key, value) if isinstance(value, str)
+                   else f"must be a frame id (a string), got {value!r:.80}")
+        if problem:
+            raise InputError(f"{label}: {key} {problem}")
+        frames.append(value)
+    translation = _hand_eye_numbers(data, "translation_m", 3, label)
+    if math.hypot(*translation) > MAX_HAND_EYE_TRANSLATION_M:  # hypot is inf, not an error, past float's range
+        raise InputError(f"{label}: translation_m {translation} puts the camera more than "
+                         f"{MAX_HAND_EYE_TRANSLATION_M:g} m from the tool frame (metres, not millimetres?)")
+    quaternion = _hand_eye_numbers(data, "quaternion_xyzw", 4, label)
     try:
-        matrix = compose_matrix(data["translation_m"], data["quaternion_xyzw"])
-        return matrix, str(data["parent_frame"]), str(data["child_frame"])
-    except (KeyError, TypeError, PoseError) as err:
-        raise ValueError(f"{path}: not a hand-eye calibration (translation_m, quaternion_xyzw, parent_frame, "
-                         f"child_frame): {err}") from err
+        matrix = compose_matrix(translation, quaternion)  # refuses a quaternion that is not unit (nor zero)
+    except PoseError as err:
+        raise InputError(f"{label}: quaternion_xyzw: {err}") from None
+    return matrix, frames[0], frames[1]
+
+
+def _hand_eye_numbers(data: dict[str, Any], key: str, count: int, label: str) -> list[float]:
+    """``data[key]`` as ``count`` floats, or InputError: numpy took [[1, 2, 3]] as 3 numbers and true as 1."""
+    value = data[key]
+    if not isinstance(value, list) or len(value) != count or not all(map(is_finite_number, value)):
+        raise InputError(f"{label}: {key} must be a list of {count} finite numbers, got {value!r:.80}")
+    return [float(v) for v in value]
 
 
 def rejection_summary(rejected: list[Any], total: int | None = None) -> str:

@@ -18,13 +18,24 @@ import numpy as np
 
 MAX_ELEVATION_DEG = 89.0  # looking straight down leaves "no roll" undefined
 MAX_SCAN_POSES = 10000
+# Each coordinate of the workspace centre, in the base frame: an arm's reach is about 1-2 m, so 10 m is generous,
+# and it keeps the camera positions far from float64 rounding (a 1e30 centre put the camera on it: NaN poses).
+# The scan_center_* node parameters have this range too.
+MAX_SCAN_CENTER_M = 10.0
 
 
 def look_at_optical(eye_m: np.ndarray, target_m: np.ndarray) -> np.ndarray:
     """camera_to_base of an optical frame at ``eye_m`` looking at ``target_m`` with no roll (image up ~ +z)."""
     eye, target = np.asarray(eye_m, float), np.asarray(target_m, float)
     forward = target - eye
-    forward /= np.linalg.norm(forward)
+    distance = float(np.linalg.norm(forward))
+    # Refused rather than divided: 0/0 (the camera on its target, or their distance lost to float64 rounding at
+    # huge coordinates) made NaN poses that only failed later, in whoever converted them.
+    scale = max(1.0, float(np.max(np.abs(eye))), float(np.max(np.abs(target))))
+    if not math.isfinite(distance) or distance <= 1e-9 * scale:
+        raise ValueError(f"look_at_optical: no viewing direction from the camera at {eye.tolist()} to its target "
+                         f"{target.tolist()} (the same point, or not finite)")
+    forward /= distance
     right = np.cross(forward, [0.0, 0.0, 1.0])
     norm = np.linalg.norm(right)
     if norm < 1e-6:
@@ -40,8 +51,9 @@ def check_cap(center_m: Sequence[float], radius_m: float, min_elevation_deg: flo
               count: int, azimuth_deg: Sequence[float] = (-180.0, 180.0)) -> str | None:
     """Why these cap parameters describe no scan (None when they do)."""
     centre = np.asarray(center_m, dtype=np.float64).reshape(-1)
-    if centre.size != 3 or not np.all(np.isfinite(centre)):
-        return f"center must be 3 finite coordinates, got {centre.tolist()}"
+    if centre.size != 3 or not np.all(np.isfinite(centre)) or np.any(np.abs(centre) > MAX_SCAN_CENTER_M):
+        return (f"center must be 3 finite coordinates in [-{MAX_SCAN_CENTER_M:g}, {MAX_SCAN_CENTER_M:g}] m, got "
+                f"{centre.tolist()}")
     if not (math.isfinite(radius_m) and 0.01 <= radius_m <= 10.0):
         return f"radius_m must be in [0.01, 10] metres, got {radius_m}"
     if not (math.isfinite(min_elevation_deg) and math.isfinite(max_elevation_deg)

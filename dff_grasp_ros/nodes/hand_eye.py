@@ -129,6 +129,18 @@ class HandEyeNode(Node):
 
     def on_scan_poses(self, request: ScanPoses.Request, response: ScanPoses.Response) -> ScanPoses.Response:
         """Zero fields take the parameters; a bad request is answered, never raised."""
+        try:
+            return self.scan_poses(request, response)
+        except Exception as err:  # a failure no check foresaw: answered, or the client waits and the node dies
+            # An error escaping a service callback leaves the client without an answer, and repeated ones reach
+            # the executor's error limit, which stops the node (and bringup with it): NaN poses did that once.
+            failed = ScanPoses.Response()
+            failed.success, failed.message = False, f"scan poses failed: {one_line(err)}"
+            self.get_logger().error(failed.message)
+            return failed
+
+    def scan_poses(self, request: ScanPoses.Request, response: ScanPoses.Response) -> ScanPoses.Response:
+        """The work of ``/scan_poses``: expected refusals are answered here, anything else raises."""
         c = request.center
         centre = (c.x, c.y, c.z) if (c.x, c.y, c.z) != (0.0, 0.0, 0.0) else self.default_centre()
         radius = float(request.radius_m) or self.p.scan_radius_m

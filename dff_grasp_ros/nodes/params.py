@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dff_grasp_ros.capture.scan_poses import MAX_SCAN_CENTER_M
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
 
 DEFAULT_DATA_ROOT = "~/.dff_grasp"
@@ -224,11 +225,11 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
 @dataclass(frozen=True)
 class _ScanCap:
     scan_center_x_m: float = param(0.5, "Scan poses: workspace centre the camera looks at, x in base_frame",
-                                   minimum=-10.0, maximum=10.0)
-    scan_center_y_m: float = param(0.0, "Scan poses: workspace centre, y in base_frame", minimum=-10.0,
-                                   maximum=10.0)
-    scan_center_z_m: float = param(0.0, "Scan poses: workspace centre, z in base_frame", minimum=-10.0,
-                                   maximum=10.0)
+                                   minimum=-MAX_SCAN_CENTER_M, maximum=MAX_SCAN_CENTER_M)
+    scan_center_y_m: float = param(0.0, "Scan poses: workspace centre, y in base_frame",
+                                   minimum=-MAX_SCAN_CENTER_M, maximum=MAX_SCAN_CENTER_M)
+    scan_center_z_m: float = param(0.0, "Scan poses: workspace centre, z in base_frame",
+                                   minimum=-MAX_SCAN_CENTER_M, maximum=MAX_SCAN_CENTER_M)
     scan_radius_m: float = param(0.5, "Scan poses: camera distance from the centre", minimum=0.01, maximum=10.0)
     scan_min_elevation_deg: float = param(35.0, "Scan poses: lowest camera elevation above the centre's "
                                                 "horizontal", minimum=-89.0, maximum=89.0)
