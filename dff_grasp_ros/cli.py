@@ -518,6 +518,13 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args)
     except SystemExit as done:  # --help and friends
         return EXIT_OK if done.code is None else done.code if isinstance(done.code, int) else EXIT_FAILED
+    except BrokenPipeError:
+        # The reader left (`... --json | head`): say so once, on stderr. Writing the failure to stdout again (and
+        # the interpreter's last flush) would raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"dff-grasp{' ' + command_name if command_name else ''}: output closed by its reader before all of "
+              f"it was written", file=sys.stderr)
+        return EXIT_FAILED
     except BaseException as err:
         return report_failure(command_name, err, as_json=wants_json, debug=debug)
 
