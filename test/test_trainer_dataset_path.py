@@ -28,3 +28,19 @@ def test_a_training_goal_naming_a_dataset_finds_it_under_datasets_dir(tmp_path: 
     clients.train_field(dataset_path="datasets/scan_a", quiet=True)  # a folder here: sent as this shell means it
     clients.train_field(dataset_path="scan_a", quiet=True)  # not here: a name for the trainer to resolve
     assert [goal.dataset_path for goal in sent] == [str(datasets / "scan_a"), "scan_a"]
+
+
+def test_a_cancelled_first_training_does_not_claim_a_previous_field(tmp_path: Path):
+    """The bad-input hunt cancelled the very first training and was told "the previous field is still served"."""
+    from dff_grasp_ros.nodes.trainer import stopped_message
+    from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
+
+    assert stopped_message(tmp_path / "fields", cancelled=True) == (
+        "training cancelled; nothing was written, no field exists yet")
+    field = tmp_path / "fields" / "field_scan_a"
+    field.mkdir(parents=True)
+    (field / FIELD_META).write_text("{}")
+    (field / SCENE_CLOUD).write_bytes(b"")
+    assert stopped_message(tmp_path / "fields", cancelled=False) == (
+        "training stopped: the trainer is shutting down; nothing was written, the field trained before "
+        "(field_scan_a) is still the newest")

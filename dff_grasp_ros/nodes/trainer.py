@@ -26,7 +26,7 @@ from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
 from dff_grasp_ros.nodes.params import TrainerParams
 from dff_grasp_ros.ros_io.stamp import make_header
-from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, read_field_meta
+from dff_grasp_ros.scene_cloud import SCENE_CLOUD, SceneCloud, newest_field, read_field_meta
 from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
 
 STOP_WAIT_S = 30.0  # on shutdown, how long a running training may take to stop and remove its staging
@@ -69,6 +69,15 @@ def goal_problem(goal: TrainField.Goal, datasets_dir: str) -> str | None:
         return one_line(err)
     return None
 
+
+
+def stopped_message(fields_dir: Path, cancelled: bool) -> str:
+    """Why a training ended without a field, and what is served meanwhile: "the previous field is still served"
+    was said when no field had ever been trained (bad-input hunt)."""
+    previous = newest_field(fields_dir)
+    kept = f"the field trained before ({previous.name}) is still the newest" if previous else "no field exists yet"
+    why = "training cancelled" if cancelled else "training stopped: the trainer is shutting down"
+    return f"{why}; nothing was written, {kept}"
 
 class TrainerNode(Node):
     """Serves the ``/train_field`` action, one goal at a time."""
@@ -149,11 +158,10 @@ class TrainerNode(Node):
                             should_stop=lambda: goal_handle.is_cancel_requested or self.shutting_down,
                             features_progress=features_progress)
         except TrainingCancelled:
-            result.message = "training cancelled; the previous field is still served"
+            result.message = stopped_message(Path(self.p.fields_dir), cancelled=goal_handle.is_cancel_requested)
             if goal_handle.is_cancel_requested:
                 goal_handle.canceled()
             else:  # the node is shutting down: its action server may already be gone, nobody to tell
-                result.message = "training stopped: the trainer is shutting down; the previous field is kept"
                 with contextlib.suppress(Exception):
                     goal_handle.abort()
             return result
