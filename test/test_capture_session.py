@@ -61,6 +61,15 @@ def test_clean_scan_becomes_a_dataset(tmp_path, depth_encoding):
     assert dataset.metadata["capture"]["received"] == {"image": 5, "depth": 5, "camera_info": 5, "pose": 5}
 
 
+def test_a_session_keeps_no_more_views_than_asked(tmp_path):
+    """The bad-input hunt asked the capture node for 8 views and got 10: it looks at the count every 0.5 s while
+    views keep arriving."""
+    session = CaptureSession(tmp_path, max_views=3)
+    feed(session, scan_messages(scan_poses_of_test_scene(5)))
+    assert session.kept == 3
+    assert len(load_dataset(session.finish()).frames) == 3
+
+
 def _spoil(view, defect):
     """Damage one view's messages the way a real system might."""
     image, pose = view["image"], view["pose"]

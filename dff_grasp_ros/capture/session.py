@@ -62,8 +62,12 @@ class CaptureSession:
 
     def __init__(self, out_root: Path, settings: CaptureSettings = CaptureSettings(), *,
                  metadata: dict[str, Any] | None = None, name: str | None = None,
-                 warn: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 warn: Callable[[str], None] | None = None, clock: Callable[[], float] = time.monotonic,
+                 max_views: int | None = None) -> None:
+        """``max_views``: the views asked for; sets completed after that many were kept are ignored (the node
+        looks at the count twice a second, and views kept meanwhile made a capture of 8 write 10)."""
         self.out_root = Path(out_root)
+        self.max_views = max_views
         self.settings = settings
         self.metadata = dict(metadata or {})
         self.name = name or timestamped_name(settings.name_prefix)
@@ -100,7 +104,7 @@ class CaptureSession:
     def add(self, stream: str, msg: Any) -> ViewOutcome | None:
         """Feed one message; returns the outcome if it completed a synchronised set. Never raises on bad input."""
         with self._lock:
-            if self._closed:
+            if self._closed or (self.max_views is not None and self.kept >= self.max_views):
                 return None
             if stream not in self.streams:
                 self._report("unknown_stream", f"ignoring message on unknown stream {stream!r}")

@@ -181,7 +181,7 @@ class CaptureNode(Node):
         target = int(goal_handle.request.num_views) or self.p.default_views
         timeout_s = float(goal_handle.request.timeout_s)
         session = CaptureSession(self.p.datasets_dir, capture_settings(self.p, self.pose_source),
-                                 warn=self.get_logger().warning)
+                                 warn=self.get_logger().warning, max_views=target)
         with self.session_lock:
             self.session = session
         self.arrivals, self.last_arrival_s = 0, None
