@@ -1,11 +1,13 @@
 """Scene update without retraining: a fresh view carves away what was picked and adds what appeared."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from dff_grasp_ros.carving import CarvingParams, carve_scene
-from dff_grasp_ros.query.pipeline import plan_query
+from dff_grasp_ros.query.pipeline import QueryParams, plan_query
 from dff_grasp_ros.synthetic import ground_truth, load_scene, render_view, scene_intrinsics
 from dff_grasp_ros.synthetic.cameras import look_at_optical
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
@@ -91,3 +93,58 @@ def test_bad_views_are_refused(served):
         carve_scene(cloud, depth, rgb, intrinsics, np.full((4, 4), np.nan))
     with pytest.raises(ValueError, match="invalid carving"):
         CarvingParams(see_through_margin_m=0.0)
+
+
+# Found by a bad-input hunt on /dff/update_scene: a 16UC1 depth three times too large (median 0.39 m read as
+# 1.2 m, inside every range check) carved 72% of the served scene away, and every query failed after it.
+@pytest.mark.parametrize("scale, fault", [(3.0, "sees through the table"), (0.5, "in front of the served scene")])
+def test_a_depth_in_the_wrong_scale_is_refused(served, scale, fault):
+    cloud, _ = served
+    depth, rgb, pose, intrinsics = overhead_view(scene_without(0))  # a genuine pick, measured in the wrong unit
+    with pytest.raises(ValueError, match=fault) as refused:
+        carve_scene(cloud, depth * scale, rgb, intrinsics, pose)
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1 and "(depth scale" in message, message
+
+
+def test_a_wrong_scale_is_refused_without_a_known_table_too(served):
+    cloud, _ = served
+    depth, rgb, pose, intrinsics = overhead_view(scene_without(0))
+    no_table = replace(QueryParams().preparation, table_z_m=None)
+    with pytest.raises(ValueError, match="behind the served scene"):
+        carve_scene(cloud, depth * 3.0, rgb, intrinsics, pose, settings=no_table)
+
+
+def test_a_camera_pose_5_cm_too_low_is_refused(served):
+    # A stale TF or a wrong hand-eye calibration: the view is right, the pose it is carved from is not.
+    cloud, _ = served
+    depth, rgb, pose, intrinsics = overhead_view(scene_without(0))
+    low = pose.copy()
+    low[2, 3] -= 0.05
+    with pytest.raises(ValueError, match="sees through the table"):
+        carve_scene(cloud, depth, rgb, intrinsics, low)
+
+
+def test_a_view_that_does_not_look_at_the_scene_is_refused(served):
+    # A real camera looking away still measures something (a wall 1.5 m off): carving would remove nothing and
+    # add the wall as obstacles, and report success.
+    cloud, _ = served
+    _, rgb, _, intrinsics = overhead_view(SCENE)
+    centre = np.array(load_scene(SCENE).scan.center_m)
+    away = look_at_optical(centre + np.array([0.0, 0.0, 0.5]), centre + np.array([2.0, 0.0, 0.5]))
+    wall = np.full((intrinsics.height, intrinsics.width), 1.5)
+    with pytest.raises(ValueError, match="does not look at the served scene"):
+        carve_scene(cloud, wall, rgb, intrinsics, away)
+
+
+def test_the_view_check_accepts_a_pick_and_its_thresholds_are_checked(served):
+    cloud, truth = served
+    labels, _ = truth.label(cloud.points_m)
+    depth, rgb, pose, intrinsics = overhead_view(scene_without(1))  # the blue mug was picked
+    result = carve_scene(cloud, depth, rgb, intrinsics, pose)
+    assert result.removed[labels == 1].mean() > 0.8
+    assert result.removed[labels != 1].mean() < 0.01  # the red mug, the spatula and the table stay
+    for bad in ({"consistency_tolerance_m": 0.0}, {"max_table_see_through_share": 0.0},
+                {"max_scene_change_share": 1.5}, {"min_scene_view_share": 1.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            CarvingParams(**bad)

@@ -174,3 +174,20 @@ def test_the_next_view_is_the_first_valid_set_stamped_after_the_request():
     view = waiter.wait(0.01)
     assert view is not None and view.stamp_ns == request_ns + 200_000_000 and np.allclose(view.depth_m, 0.5)
     waiter.add("image", object())  # anything after the answer is ignored, never raised
+
+
+def test_an_update_with_a_depth_in_the_wrong_scale_leaves_the_served_scene_as_it_was(tmp_path):
+    # The bad-input hunt's case: depth x3 was accepted and removed 72% of the served scene; the same field
+    # announced again did not bring it back (served already and unchanged on disk), so every query failed.
+    server = FieldServer(tmp_path)
+    ground_truth_field(tmp_path, scene="two_mugs")
+    served = server.load_newest()
+    depth, rgb, intrinsics, pose = view_without("two_mugs", 0)
+    with pytest.raises(ValueError, match="sees through the table at 100% of the") as refused:
+        server.update_scene(depth * 3.0, rgb, intrinsics, pose)
+    assert len(str(refused.value).splitlines()) == 1 and "the served scene is unchanged" in str(refused.value)
+    assert server.current is served and served.prepared.updates == 0
+    blue, _ = server.ask("blue mug handle")
+    assert blue.success, blue.message
+    update = server.update_scene(depth, rgb, intrinsics, pose)  # the same view in metres is a pick
+    assert update.points_removed > 300 and update.served.updates == 1
