@@ -18,7 +18,8 @@ every decision compares the asked phrase with alternatives on the points of the 
   quarter of them), or "not found: no green mug (saw: red mug, blue mug)"; a leading word the list lacks that the
   scene does not confirm ("cyan mug": "mug" alone fits better) is compared in the same place;
 * the *part* against the object's other part names, ranked within the instance (:mod:`dff_grasp_ros.query.parts`):
-  a part phrase that names nothing on it is refused.
+  a part phrase that names nothing on it is refused, and so is one that is no part word but fits another object
+  of the scene best as its name ("screwdriver;knife" next to a knife).
 
 The attribute words and part words are query parameters (the alternatives to compare with), so the same
 decisions hold with an open-vocabulary teacher such as CLIP.
@@ -227,11 +228,14 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
         competitors = [w for w in params.part_words if w != parsed.part_phrase]
         part_embs = _encode(text_encoder, [parsed.part_query] + [f"{parsed.object_phrase} {w}" for w in competitors],
                             dim)
+    named_elsewhere = None
+    if parsed.part_phrase and parsed.part_phrase not in params.part_words:
+        named_elsewhere = _where_a_name_fits(prepared, text_encoder, parsed.part_phrase, negatives, params)
     held_object_relevancy = object_relevancy[prepared.scene_rows]
     first_failure: QueryResult | None = None
     for object_mask, whole_instance in instances:
         answer = _answer_instance(prepared, result, object_mask, held_object_relevancy, part_embs, competitors,
-                                  params, None if whole_instance is object_mask else whole_instance)
+                                  params, None if whole_instance is object_mask else whole_instance, named_elsewhere)
         if answer.success or not _may_try_another(answer):
             return answer
         first_failure = first_failure or answer
@@ -239,6 +243,20 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
         return first_failure
     result.message = _not_found(parsed.object_phrase, finder, params)
     return result
+
+
+def _where_a_name_fits(prepared: PreparedCloud, text_encoder: TextEncoder, phrase: str, negatives: np.ndarray,
+                       params: QueryParams) -> np.ndarray | None:
+    """The seed points (scene indices) where ``phrase``, read as an object's name, fits best, when it names an
+    object there (relevancy at the threshold, better than the background); else None."""
+    logits = _relevancy_logits(prepared.language, _encode(text_encoder, [phrase], prepared.language.shape[1]),
+                               negatives, params.temperature)[0]
+    scene = logits[prepared.scene_rows]
+    _, seed = prepared.grouping.find_seed(scene)
+    if sigmoid(scene[seed]).mean() < params.relevancy_threshold or scene[seed].mean() <= _background_level(
+            prepared, logits):
+        return None
+    return seed
 
 
 def _not_found(phrase: str, finder: _InstanceFinder, params: QueryParams) -> str:
@@ -384,14 +402,23 @@ def _where_attribute_wins(prepared: PreparedCloud, mask: np.ndarray, embeddings:
 
 def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask: np.ndarray,
                      object_relevancy: np.ndarray, part_embs: np.ndarray | None, competitors: list[str],
-                     params: QueryParams, cut_from: np.ndarray | None = None) -> QueryResult:
+                     params: QueryParams, cut_from: np.ndarray | None = None,
+                     named_elsewhere: np.ndarray | None = None) -> QueryResult:
     """The answer on one instance (``object_mask`` over scene points): its part, then grasps.
 
     ``cut_from``: the instance ``object_mask`` was cut from where the asked attribute wins (two touching objects
     grown into one); the part found on the cut must be part-like on that whole instance too.
+    ``named_elsewhere``: where a part phrase that is no part word fits best as an object's name; outside this
+    instance, the phrase names another object, and no region of this one is that part.
     """
     parsed = template.prompt
     result = replace(template, object_mask=prepared.scatter(prepared.on_valid(object_mask)))
+    if named_elsewhere is not None and object_mask[named_elsewhere].mean() < 0.5:
+        # On a trained field "screwdriver;knife" found its part where the knife's features blur into the
+        # screwdriver's side, and grasped the screwdriver there, against the knife.
+        result.message = (f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it: "
+                          f"'{parsed.part_phrase}' names another object in the scene")
+        return result
     if part_embs is not None:
         eligible = np.array([w not in NEVER_RIVALS for w in competitors])
         relative, target, ranking, rival, background = _locate_part(prepared, part_embs, eligible, object_mask,
