@@ -50,6 +50,9 @@ def test_update_scene_with_the_sim_camera_after_a_pick(tmp_path: Path, ros_env: 
 
         publish_raw(names.SIM_SET_SCENE_TOPIC, "{not json")  # refused with a warning; the camera goes on
         world = World(scene_file)
+        # Another camera: the images stayed the old size while /sim_camera/scene advertised the new one (hunt).
+        publish_raw(names.SIM_SET_SCENE_TOPIC,
+                    json.dumps({**world.scene_dict(), "camera": {"width": 64, "height": 48, "fx": 60, "fy": 60}}))
         world.remove([0])  # the red mug was picked
         set_sim_scene(world.scene_dict())
         picked = update_scene(timeout_s=20.0)
@@ -69,4 +72,6 @@ def test_update_scene_with_the_sim_camera_after_a_pick(tmp_path: Path, ros_env: 
         assert group.poll_failed() == {}, logs(tmp_path / "logs")
     camera_log = (tmp_path / "logs" / "sim_camera.log").read_text()
     assert "ignoring a /sim_camera/set_scene message" in camera_log and "scene changed: 2 objects" in camera_log
+    assert "its camera (64x48) is another than this node's" in camera_log and "scene changed: 3 objects" not in \
+        camera_log
     assert np.isfinite(picked.latency_s)

@@ -157,6 +157,12 @@ class SimCameraNode(Node):
         if self.board is not None:
             self.get_logger().warning(f"calibration session: {names.SIM_SET_SCENE_TOPIC} ignored")
             return
+        if scene_intrinsics(scene) != self.intrinsics:  # the world changed, not the camera on the arm
+            self.get_logger().warning(
+                f"ignoring a {names.SIM_SET_SCENE_TOPIC} message: its camera ({scene.camera.width}x"
+                f"{scene.camera.height}) is another than this node's ({self.intrinsics.width}x"
+                f"{self.intrinsics.height}); a camera changes only with a restart")
+            return
         with self._scene_lock, self._lock:
             self.scene = scene
             self.poses = overview_pose(scene)[None]
