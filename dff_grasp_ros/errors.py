@@ -91,6 +91,8 @@ def read_json_file(path: Path, what: str = "") -> Any:
     except _DuplicateKey as err:
         raise InputError(f"{label} has the key {err.args[0]!r} twice in one object; which one is meant is "
                          f"ambiguous") from None
+    except ValueError as err:  # after JSONDecodeError and _DuplicateKey, which are ValueErrors worded above
+        raise InputError(_unreadable_value(label, err)) from None
 
 
 def read_yaml_file(path: Path, what: str = "") -> Any:
@@ -108,6 +110,19 @@ def read_yaml_file(path: Path, what: str = "") -> Any:
         raise InputError(f"{label} is not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise InputError(f"{label} is nested too deeply to be read") from None
+    except ValueError as err:  # a scalar the loader cannot build: a huge integer, a date such as 2020-13-01
+        raise InputError(_unreadable_value(label, err)) from None
+
+
+def _unreadable_value(label: str, err: ValueError) -> str:
+    """Why a parser's ValueError (not a syntax error) refused a value of the file ``label``, in one line.
+
+    Python refuses to turn more than ``sys.get_int_max_str_digits()`` digits into an int (a guard against
+    quadratic time); its message names no file and tells a programmer to raise the limit, so it is reworded.
+    """
+    if "integer string conversion" in str(err):
+        return f"{label} holds an integer of more than {sys.get_int_max_str_digits()} digits, too long to read"
+    return f"{label} has a value that cannot be read: {err}"
 
 
 _LOADER: list[type] = []

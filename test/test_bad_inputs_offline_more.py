@@ -632,3 +632,26 @@ def test_render_refuses_a_camera_that_training_would_refuse(capsys, tmp_path: Pa
     scene.write_text(json.dumps(data))
     refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out", names=(str(scene), says))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+# --- numbers Python will not parse ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["json", "yaml"])
+def test_an_integer_too_long_to_parse_is_refused_naming_the_file(tmp_path: Path, kind: str):
+    """Before 2026-12-03 Python's "Exceeds the limit (4300 digits) for integer string conversion" escaped both
+    readers, so `fit`, `ask`, `sim render`, `calibrate --views` and `sim execute` answered without naming the file."""
+    from dff_grasp_ros.errors import InputError, read_json_file, read_yaml_file
+
+    path = tmp_path / f"big.{kind}"
+    path.write_text('{"w": ' + "7" * 5000 + "}")  # JSON, and YAML too
+    read = read_json_file if kind == "json" else read_yaml_file
+    with pytest.raises(InputError, match=rf"^settings {re.escape(str(path))} holds an integer of more than 4300 "
+                                         r"digits"):
+        read(path, "settings")
+
+
+def test_sim_execute_names_an_answer_holding_an_integer_too_long_to_parse(capsys, tmp_path: Path):
+    answer = tmp_path / "answer.json"
+    answer.write_text('{"success": true, "grasp": {"position_m": [' + "1" * 5001 + ", 0, 0]}}")
+    refused(capsys, "sim", "execute", "--scene", "tiny", "--answer", answer, "--prompt", "mug",
+            names=(f"answer {answer} holds an integer of more than 4300 digits",))

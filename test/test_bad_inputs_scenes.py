@@ -45,6 +45,9 @@ BAD_SCENES = {
     "not UTF-8": (b"name: \xff\xfe tiny\n", "is not UTF-8 text (byte 6)"),
     "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
     "duplicate key": ("name: tiny\nseed: 1\nseed: 2\n", "the key 'seed' is given twice"),
+    # Python refuses to parse an integer of more than 4300 digits: a ValueError that named no file
+    "integer of 5000 digits": ("name: tiny\nseed: " + "9" * 5000 + "\n", "an integer of more than 4300 digits"),
+    "impossible date": ("name: tiny\nseed: 2020-13-01\n", "cannot be read: month must be in 1..12"),
     "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
                                        {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
 }
