@@ -34,6 +34,13 @@ BAD_SCENES = {
                        "unknown object type 'banana'"),
     "unknown colour": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "octarine"}]),
                        "unknown colour 'octarine'"),
+    # a colour that is no string was looked up in a dict: "TypeError: unhashable type: 'list'" named no file
+    "colour a list": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": ["red"]}]),
+                      "object #0 (mug): 'color' must be a colour name (a string), got ['red']"),
+    "colour a mapping": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": {"red": 1}}]),
+                         "object #0 (mug): 'color' must be a colour name (a string), got {'red': 1}"),
+    # unknown keys were sorted for the message: "'<' not supported between instances of 'str' and 'int'"
+    "unknown keys of mixed types": ({**_tiny(), 1: "x", "lights": 3}, "unknown key(s) [1, 'lights']"),
     "position nan": (_tiny(objects=[{"type": "mug", "position_m": [".nan", 0], "color": "red"}]),
                      "position_m must be a finite number"),
     "width zero": (_tiny(camera__width=0), "'width' must be an integer in [1, 8192]"),

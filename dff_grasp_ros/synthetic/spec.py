@@ -149,8 +149,8 @@ def _mapping(data: Any, where: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    if unknown:  # sorted as text: YAML keys may be numbers too (1: x), which do not compare with strings
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown, key=str)}; allowed: {sorted(allowed)}")
     return data
 
 
@@ -172,6 +172,9 @@ def _object(data: Any, where: str) -> SceneObject:
     if kind not in object_types():
         raise ValueError(f"{where}: unknown object type {kind!r}; known: {', '.join(object_types())}")
     colour = data.get("color")
+    if not isinstance(colour, str):  # a list or mapping cannot even be looked up in COLOUR_ALBEDO (unhashable)
+        raise ValueError(f"{where} ({kind}): 'color' must be a colour name (a string), got {colour!r:.60}; "
+                         f"known: {', '.join(COLOUR_ALBEDO)}")
     if colour not in COLOUR_ALBEDO:
         raise ValueError(f"{where} ({kind}): unknown colour {colour!r}; known: {', '.join(COLOUR_ALBEDO)}")
     if "position_m" not in data:
