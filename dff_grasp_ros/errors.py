@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_LINE_CHARS = 600  # a message longer than this is cut: one line must stay readable in a terminal
 
@@ -47,6 +51,53 @@ def is_worded(err: BaseException) -> bool:
     if isinstance(err, OSError) and (err.errno == errno.ENOSPC or (err.filename and err.strerror)):
         return True
     return isinstance(err, _WORDED) or type(err).__module__.split(".")[0] == "dff_grasp_ros"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` as a message quotes it: its repr cut to ``limit`` characters, a huge integer by its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        text = f"an integer of {len(str(abs(value)))} digits"  # its 400 digits would say nothing more
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def finite_number(value: Any, where: str) -> float:
+    """``value`` as a float when it is a finite int or float as JSON and YAML give them; InputError naming
+    ``where`` when it is anything else: a string, a bool (an int to Python), null, NaN, inf, or an integer past
+    a float's range (10**400: ``float()`` and ``math.isfinite`` raise OverflowError on it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where} must be a finite number, got {shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(f"{where} must be a finite number, got {shown(value)}")
+    return number
+
+
+def finite_array(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """``value`` (nested lists, as JSON and YAML give them) as a float64 array of ``shape``; InputError naming
+    ``where`` (and the entry, e.g. ``where[1][2]``) when it has another shape or an entry that is not a finite
+    number. Stricter than ``np.asarray(value, dtype=float)``, which took [[1], [2], [3]] for 3 numbers, true for 1
+    and "1.5" for 1.5, and raised OverflowError naming nothing for 10**400."""
+    import numpy as np
+
+    def entries(part: Any, dims: tuple[int, ...], at: str) -> list:
+        if not dims and not isinstance(part, (list, tuple, dict)):
+            return [finite_number(part, at)]
+        if not dims or not isinstance(part, (list, tuple)) or len(part) != dims[0]:  # nested too deep or short
+            raise InputError(f"{where} must be {_shape_words(shape)}, got {shown(value, 80)}")
+        return [x for i, item in enumerate(part) for x in entries(item, dims[1:], f"{at}[{i}]")]
+
+    return np.array(entries(value, tuple(shape), where), dtype=np.float64).reshape(shape)
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return f"a list of {shape[0]} numbers"
+    return f"a {'x'.join(map(str, shape))} matrix of numbers ({shape[0]} lists of {' x '.join(map(str, shape[1:]))})"
 
 
 def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:

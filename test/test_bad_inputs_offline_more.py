@@ -598,6 +598,38 @@ def test_the_atomic_writer_never_replaces_a_fifo(tmp_path: Path):
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.listdir(tmp_path) == ["scene_cloud.npz"]
 
 
+def _edit_tool_poses(views: Path, change: Callable[[dict], None]) -> Path:
+    """Change tool_poses.yaml of a views folder in place; its path."""
+    import yaml
+
+    path = views / "tool_poses.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+BAD_TOOL_POSES = {  # before 2026-12-03 each of these failed naming neither the file nor the view
+    "translation a 400-digit integer": (lambda d: d["views"][2].__setitem__("translation_m", [10**400, 0, 0]),
+                                        "views[2] translation_m[0] must be a finite number, got an integer of 401 "
+                                        "digits"),
+    "translation text": (lambda d: d["views"][2].__setitem__("translation_m", [0, "a", 0]),
+                         "views[2] translation_m[1] must be a finite number, got 'a'"),
+    "quaternion text": (lambda d: d["views"][2].__setitem__("quaternion_xyzw", [0, 0, 0, "a"]),
+                        "views[2] quaternion_xyzw[3] must be a finite number, got 'a'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOOL_POSES))
+def test_calibrate_refuses_a_bad_tool_poses_file_naming_it_and_the_view(capsys, tmp_path: Path, blank_views: Path,
+                                                                        case: str):
+    change, says = BAD_TOOL_POSES[case]
+    poses = _edit_tool_poses(blank_views, change)
+    out = tmp_path / "hand_eye.yaml"
+    refused(capsys, "calibrate", "--views", blank_views, "--out", out, names=(str(poses), says))
+    assert not out.exists()
+
+
 # --- inputs that are devices or FIFOs -------------------------------------------------------------------------
 
 def test_a_device_given_as_a_json_input_is_refused_without_reading(capsys, tmp_path: Path):

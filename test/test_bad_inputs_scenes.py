@@ -42,7 +42,13 @@ BAD_SCENES = {
     # unknown keys were sorted for the message: "'<' not supported between instances of 'str' and 'int'"
     "unknown keys of mixed types": ({**_tiny(), 1: "x", "lights": 3}, "unknown key(s) [1, 'lights']"),
     "position nan": (_tiny(objects=[{"type": "mug", "position_m": [".nan", 0], "color": "red"}]),
-                     "position_m must be a finite number"),
+                     "position_m[0] must be a finite number, got nan"),
+    # an integer past a float's range: "OverflowError: int too large to convert to float" named no file
+    "yaw a 400-digit integer": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "yaw_deg": 10**400,
+                                                "color": "red"}]),
+                                "object #0 (mug) yaw_deg must be a finite number, got an integer of 401 digits"),
+    "position nested": (_tiny(objects=[{"type": "mug", "position_m": [[0], [0]], "color": "red"}]),
+                        "position_m must be a list of 2 numbers, got [[0], [0]]"),
     "width zero": (_tiny(camera__width=0), "'width' must be an integer in [1, 8192]"),
     "width too big": (_tiny(camera__width=9000), "'width' must be an integer in [1, 8192]"),
     "negative focal": (_tiny(camera__fx=-10), "focal lengths"),

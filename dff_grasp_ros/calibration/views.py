@@ -38,7 +38,7 @@ from dff_grasp_ros.calibration.solve import (
     too_little_rotation,
     transform_difference,
 )
-from dff_grasp_ros.errors import read_yaml_file
+from dff_grasp_ros.errors import finite_array, read_yaml_file
 
 CAMERA_INFO_FILE = "camera_info.yaml"
 TOOL_POSES_FILE = "tool_poses.yaml"
@@ -229,11 +229,16 @@ def read_views_folder(folder: Path) -> ViewsFolder:
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
     views = []
     for index, entry in enumerate(data["views"]):
+        where = f"{poses_path}: views[{index}]"
         try:
-            views.append((str(entry["image"]), compose_matrix(entry["translation_m"], entry["quaternion_xyzw"])))
+            # each number checked with its entry named (compose_matrix's own coercion said "could not convert
+            # string to float: 'a'" or raised OverflowError for 10**400, naming neither file nor view)
+            translation = finite_array(entry["translation_m"], (3,), f"{where} translation_m")
+            quaternion = finite_array(entry["quaternion_xyzw"], (4,), f"{where} quaternion_xyzw")
+            views.append((str(entry["image"]), compose_matrix(translation, quaternion)))
         except (KeyError, TypeError, PoseError) as err:
-            raise ValueError(f"{poses_path}: views[{index}] needs image, translation_m [x, y, z] and "
-                             f"quaternion_xyzw [x, y, z, w]: {err}") from err
+            raise ValueError(f"{where} needs image, translation_m [x, y, z] and quaternion_xyzw [x, y, z, w]: "
+                             f"{err}") from err
     return ViewsFolder(camera, str(data.get("base_frame", "base_link")), str(data.get("tool_frame", "tool0")),
                        tuple(views), folder)
 

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 from scipy.stats import rankdata
 
+from dff_grasp_ros.errors import finite_array, finite_number
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
 from dff_grasp_ros.names import frame_name
@@ -148,10 +149,12 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     if not isinstance(grasp, dict):
         raise ValueError("the answer holds no grasp (success is false or 'grasp' is missing)")
     try:
-        position = np.asarray(grasp["position_m"], dtype=np.float64).reshape(3)
-        rotation = Rotation.from_quat(np.asarray(grasp["quaternion_xyzw"], dtype=np.float64).reshape(4)).as_matrix()
-        opening = float(grasp.get("opening_m", grasp["width_m"]))
-    except (KeyError, TypeError, ValueError) as err:
+        position = finite_array(grasp["position_m"], (3,), "the answer's grasp position_m")
+        quaternion = finite_array(grasp["quaternion_xyzw"], (4,), "the answer's grasp quaternion_xyzw")
+        rotation = Rotation.from_quat(quaternion).as_matrix()
+        key = "opening_m" if "opening_m" in grasp else "width_m"
+        opening = finite_number(grasp[key], f"the answer's grasp {key}")
+    except KeyError as err:
         raise ValueError(f"the answer's grasp is malformed: {err}") from None
     frame = grasp.get("frame_id", BASE_FRAME)  # a hand-written answer without one means the world's frame
     if not isinstance(frame, str) or frame_name(frame) != BASE_FRAME:  # executing it in base_link misplaces it
@@ -173,11 +176,8 @@ def answer_pre_grasp(answer: dict[str, Any]) -> np.ndarray | None:
     pre = answer["grasp"].get("pre_grasp_position_m")
     if pre is None:
         return None
-    try:
-        pre_m = np.asarray(pre, dtype=np.float64).reshape(3)
-    except (TypeError, ValueError):
-        raise ValueError(f"the answer's pre_grasp_position_m must be 3 numbers, got {pre!r:.60}") from None
-    if not np.isfinite(pre_m).all() or np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
+    pre_m = finite_array(pre, (3,), "the answer's pre_grasp_position_m")
+    if np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
         raise ValueError(f"the answer's pre_grasp_position_m {pre_m.tolist()} is not a reachable position")
     return pre_m
 
