@@ -617,6 +617,17 @@ BAD_TOOL_POSES = {  # before 2026-12-03 each of these failed naming neither the 
                          "views[2] translation_m[1] must be a finite number, got 'a'"),
     "quaternion text": (lambda d: d["views"][2].__setitem__("quaternion_xyzw", [0, 0, 0, "a"]),
                         "views[2] quaternion_xyzw[3] must be a finite number, got 'a'"),
+    # frames: '' calibrated and wrote "--frame-id  --child-frame-id"; [1] became the frame "[1]"
+    "tool frame empty": (lambda d: d.__setitem__("tool_frame", ""), "tool_frame must be a frame id without spaces"),
+    "base frame a list": (lambda d: d.__setitem__("base_frame", [1]),
+                          "base_frame must be a frame id (a string), got [1]"),
+    # images: a NUL made cv2.imread read another file ('view'); 5, null and ['a'] were read as '5', 'None' and
+    # "['a']", printing raw OpenCV warnings, and the calibration went on without the view
+    "image with a NUL": (lambda d: d["views"][2].__setitem__("image", "view\0.png"),
+                         "views[2] image must be a file name (a string without NUL), got 'view\\x00.png'"),
+    "image a number": (lambda d: d["views"][2].__setitem__("image", 5), "views[2] image must be a file name"),
+    "image null": (lambda d: d["views"][2].__setitem__("image", None), "views[2] image must be a file name"),
+    "image a list": (lambda d: d["views"][2].__setitem__("image", ["a"]), "views[2] image must be a file name"),
 }
 
 
