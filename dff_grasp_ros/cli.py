@@ -369,8 +369,13 @@ def _sim_execute(args: argparse.Namespace) -> int:
         answer = read_json_file(args.answer, "answer")
     except (OSError, ValueError) as err:
         return failed(f"cannot read the answer: {one_line(err)}")
+    from dff_grasp_ros.synthetic.judge import answer_pose
     from dff_grasp_ros.synthetic.physics import execute_answer
 
+    try:
+        answer_pose(answer)  # the answer's own faults first, said with its file (execute_answer checks it again)
+    except ValueError as err:
+        return failed(f"answer {args.answer}: {err}")
     try:
         execution = execute_answer(args.scene, answer, args.prompt, record=False)
     except ValueError as err:

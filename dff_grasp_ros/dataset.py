@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from dff_grasp_ros.atomic import discard_dir, is_partial, make_staging_dir, publish_dir, writing
-from dff_grasp_ros.errors import InputError, is_finite_number, read_json_file
+from dff_grasp_ros.errors import InputError, finite_array, finite_number, is_finite_number, read_json_file
 
 TRANSFORMS = "transforms.json"
 MIN_TRAINING_VIEWS = 3  # fewer views leave most of the scene seen from one side only: no usable field
@@ -81,9 +81,7 @@ class CameraIntrinsics:
             value = meta.get(key, default)
             if value is None:
                 raise InputError(f"'{key}' is missing")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                raise InputError(f"'{key}' must be a finite number, got {value!r}")
-            return float(value)
+            return finite_number(value, f"'{key}'")
 
         width, height = number("w"), number("h")
         if width != int(width) or height != int(height) or width < 1 or height < 1:
@@ -137,11 +135,9 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
     check: "could not convert string to float: 'x'", an IndexError, an AssertionError."""
     if "applied_transform" in meta:
         try:
-            applied = np.array(meta["applied_transform"], dtype=np.float64)
-        except (TypeError, ValueError):
-            applied = np.zeros(0)
-        if applied.shape != (3, 4) or not np.all(np.isfinite(applied)):
-            return f"'applied_transform' must be a 3x4 matrix of finite numbers, got {meta['applied_transform']!r:.80}"
+            finite_array(meta["applied_transform"], (3, 4), "'applied_transform'")
+        except InputError as err:
+            return str(err)
     if "applied_scale" in meta and not (is_finite_number(meta["applied_scale"]) and meta["applied_scale"] > 0):
         return f"'applied_scale' must be a positive finite number, got {meta['applied_scale']!r:.60}"
     if "orientation_override" in meta and meta["orientation_override"] not in NERFSTUDIO_ORIENTATIONS:
@@ -382,12 +378,7 @@ def _frame_from_json(index: int, fr: Any, transforms: Path) -> Frame:
     bad = [k for k, v in paths.items() if not isinstance(v, str) or not v]
     if bad:
         raise InputError(f"{where}: {bad[0]} must be a non-empty path string, got {fr[bad[0]]!r}")
-    try:
-        matrix = np.array(fr["transform_matrix"], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: transform_matrix is not a 4x4 matrix of numbers") from None
-    if matrix.shape != (4, 4):
-        raise InputError(f"{where}: transform_matrix must be 4x4, got shape {matrix.shape}")
+    matrix = finite_array(fr["transform_matrix"], (4, 4), f"{where}: transform_matrix")
     stamp = fr.get("stamp_ns", 0)
     if isinstance(stamp, bool) or not isinstance(stamp, int):
         raise InputError(f"{where}: stamp_ns must be an integer, got {stamp!r}")

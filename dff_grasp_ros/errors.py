@@ -11,7 +11,10 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_LINE_CHARS = 600  # a message longer than this is cut: one line must stay readable in a terminal
 
@@ -43,14 +46,13 @@ def one_line(err: BaseException) -> str:
 
 
 def is_finite_number(value: Any) -> bool:
-    """Whether a value read from a file is a real, finite number: YAML's true/false (bools), strings, lists and
-    integers beyond float's range are not."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
+    """Whether a value read from a file is a real, finite number (:func:`finite_number` accepts it): YAML's
+    true/false (bools), strings, lists and integers beyond float's range are not."""
     try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer literal too large for a float
+        finite_number(value, "value")
+    except InputError:
         return False
+    return True
 
 
 def is_worded(err: BaseException) -> bool:
@@ -59,6 +61,53 @@ def is_worded(err: BaseException) -> bool:
     if isinstance(err, OSError) and (err.errno == errno.ENOSPC or (err.filename and err.strerror)):
         return True
     return isinstance(err, _WORDED) or type(err).__module__.split(".")[0] == "dff_grasp_ros"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` as a message quotes it: its repr cut to ``limit`` characters, a huge integer by its length."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        text = f"an integer of {len(str(abs(value)))} digits"  # its 400 digits would say nothing more
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def finite_number(value: Any, where: str) -> float:
+    """``value`` as a float when it is a finite int or float as JSON and YAML give them; InputError naming
+    ``where`` when it is anything else: a string, a bool (an int to Python), null, NaN, inf, or an integer past
+    a float's range (10**400: ``float()`` and ``math.isfinite`` raise OverflowError on it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where} must be a finite number, got {shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(f"{where} must be a finite number, got {shown(value)}")
+    return number
+
+
+def finite_array(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """``value`` (nested lists, as JSON and YAML give them) as a float64 array of ``shape``; InputError naming
+    ``where`` (and the entry, e.g. ``where[1][2]``) when it has another shape or an entry that is not a finite
+    number. Stricter than ``np.asarray(value, dtype=float)``, which took [[1], [2], [3]] for 3 numbers, true for 1
+    and "1.5" for 1.5, and raised OverflowError naming nothing for 10**400."""
+    import numpy as np
+
+    def entries(part: Any, dims: tuple[int, ...], at: str) -> list:
+        if not dims and not isinstance(part, (list, tuple, dict)):
+            return [finite_number(part, at)]
+        if not dims or not isinstance(part, (list, tuple)) or len(part) != dims[0]:  # nested too deep or short
+            raise InputError(f"{where} must be {_shape_words(shape)}, got {shown(value, 80)}")
+        return [x for i, item in enumerate(part) for x in entries(item, dims[1:], f"{at}[{i}]")]
+
+    return np.array(entries(value, tuple(shape), where), dtype=np.float64).reshape(shape)
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return f"a list of {shape[0]} numbers"
+    return f"a {'x'.join(map(str, shape))} matrix of numbers ({shape[0]} lists of {' x '.join(map(str, shape[1:]))})"
 
 
 def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:
@@ -103,6 +152,8 @@ def read_json_file(path: Path, what: str = "") -> Any:
     except _DuplicateKey as err:
         raise InputError(f"{label} has the key {err.args[0]!r} twice in one object; which one is meant is "
                          f"ambiguous") from None
+    except ValueError as err:  # after JSONDecodeError and _DuplicateKey, which are ValueErrors worded above
+        raise InputError(_unreadable_value(label, err)) from None
 
 
 def read_yaml_file(path: Path, what: str = "") -> Any:
@@ -120,6 +171,19 @@ def read_yaml_file(path: Path, what: str = "") -> Any:
         raise InputError(f"{label} is not valid YAML{where}: {problem}") from None
     except RecursionError:
         raise InputError(f"{label} is nested too deeply to be read") from None
+    except ValueError as err:  # a scalar the loader cannot build: a huge integer, a date such as 2020-13-01
+        raise InputError(_unreadable_value(label, err)) from None
+
+
+def _unreadable_value(label: str, err: ValueError) -> str:
+    """Why a parser's ValueError (not a syntax error) refused a value of the file ``label``, in one line.
+
+    Python refuses to turn more than ``sys.get_int_max_str_digits()`` digits into an int (a guard against
+    quadratic time); its message names no file and tells a programmer to raise the limit, so it is reworded.
+    """
+    if "integer string conversion" in str(err):
+        return f"{label} holds an integer of more than {sys.get_int_max_str_digits()} digits, too long to read"
+    return f"{label} has a value that cannot be read: {err}"
 
 
 _LOADER: list[type] = []

@@ -106,9 +106,15 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "frame without file_path": (_frame("file_path", None), (FRAME, "'file_path' is missing")),
     "frame file_path empty": (_frame("file_path", ""), (FRAME, "file_path must be a non-empty path")),
     "stamp is text": (_frame("stamp_ns", "noon"), (FRAME, "stamp_ns must be an integer")),
-    "pose 3x4": (_pose(lambda m: m[:3]), (FRAME, "must be 4x4")),
-    "pose of text": (_frame("transform_matrix", [["a"] * 4] * 4), (FRAME, "not a 4x4 matrix of numbers")),
-    "pose nan": (_pose(lambda m: m * np.nan), (FRAME, "NaN or infinite")),
+    "pose 3x4": (_pose(lambda m: m[:3]), (FRAME, "transform_matrix must be a 4x4 matrix of numbers")),
+    "pose of text": (_frame("transform_matrix", [["a"] * 4] * 4), (FRAME, "transform_matrix[0][0] must be a finite "
+                                                                          "number, got 'a'")),
+    # an integer past a float's range: "OverflowError: int too large to convert to float" named no file
+    "pose with a 400-digit integer": (_frame("transform_matrix", [[10**400, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0],
+                                                                          [0, 0, 0, 1]]),
+                                      (FRAME, "transform_matrix[0][0] must be a finite number, got an integer of "
+                                              "401 digits")),
+    "pose nan": (_pose(lambda m: m * np.nan), (FRAME, "transform_matrix[0][0] must be a finite number, got nan")),
     "pose all zero": (_pose(np.zeros_like), (FRAME, "bottom row")),
     "pose scaled": (_pose(lambda m: np.diag([2.0, 2.0, 2.0, 1.0]) @ m), (FRAME, "not a rotation")),
     "pose mirrored": (_pose(lambda m: np.diag([-1.0, 1.0, 1.0, 1.0]) @ m), (FRAME, "not a rotation")),

@@ -600,6 +600,49 @@ def test_the_atomic_writer_never_replaces_a_fifo(tmp_path: Path):
     assert stat.S_ISFIFO(fifo.lstat().st_mode) and os.listdir(tmp_path) == ["scene_cloud.npz"]
 
 
+def _edit_tool_poses(views: Path, change: Callable[[dict], None]) -> Path:
+    """Change tool_poses.yaml of a views folder in place; its path."""
+    import yaml
+
+    path = views / "tool_poses.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+BAD_TOOL_POSES = {  # before 2026-12-03 each of these failed naming neither the file nor the view
+    "translation a 400-digit integer": (lambda d: d["views"][2].__setitem__("translation_m", [10**400, 0, 0]),
+                                        "views[2] translation_m[0] must be a finite number, got an integer of 401 "
+                                        "digits"),
+    "translation text": (lambda d: d["views"][2].__setitem__("translation_m", [0, "a", 0]),
+                         "views[2] translation_m[1] must be a finite number, got 'a'"),
+    "quaternion text": (lambda d: d["views"][2].__setitem__("quaternion_xyzw", [0, 0, 0, "a"]),
+                        "views[2] quaternion_xyzw[3] must be a finite number, got 'a'"),
+    # frames: '' calibrated and wrote "--frame-id  --child-frame-id"; [1] became the frame "[1]"
+    "tool frame empty": (lambda d: d.__setitem__("tool_frame", ""), "tool_frame must be a frame id without spaces"),
+    "base frame a list": (lambda d: d.__setitem__("base_frame", [1]),
+                          "base_frame must be a frame id (a string), got [1]"),
+    # images: a NUL made cv2.imread read another file ('view'); 5, null and ['a'] were read as '5', 'None' and
+    # "['a']", printing raw OpenCV warnings, and the calibration went on without the view
+    "image with a NUL": (lambda d: d["views"][2].__setitem__("image", "view\0.png"),
+                         "views[2] image must be a file name (a string without NUL), got 'view\\x00.png'"),
+    "image a number": (lambda d: d["views"][2].__setitem__("image", 5), "views[2] image must be a file name"),
+    "image null": (lambda d: d["views"][2].__setitem__("image", None), "views[2] image must be a file name"),
+    "image a list": (lambda d: d["views"][2].__setitem__("image", ["a"]), "views[2] image must be a file name"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOOL_POSES))
+def test_calibrate_refuses_a_bad_tool_poses_file_naming_it_and_the_view(capsys, tmp_path: Path, blank_views: Path,
+                                                                        case: str):
+    change, says = BAD_TOOL_POSES[case]
+    poses = _edit_tool_poses(blank_views, change)
+    out = tmp_path / "hand_eye.yaml"
+    refused(capsys, "calibrate", "--views", blank_views, "--out", out, names=(str(poses), says))
+    assert not out.exists()
+
+
 # --- inputs that are devices or FIFOs -------------------------------------------------------------------------
 
 def test_a_device_given_as_a_json_input_is_refused_without_reading(capsys, tmp_path: Path):
@@ -634,3 +677,26 @@ def test_render_refuses_a_camera_that_training_would_refuse(capsys, tmp_path: Pa
     scene.write_text(json.dumps(data))
     refused(capsys, "sim", "render", "--scene", scene, "--out", tmp_path / "out", names=(str(scene), says))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+# --- numbers Python will not parse ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["json", "yaml"])
+def test_an_integer_too_long_to_parse_is_refused_naming_the_file(tmp_path: Path, kind: str):
+    """Before 2026-12-03 Python's "Exceeds the limit (4300 digits) for integer string conversion" escaped both
+    readers, so `fit`, `ask`, `sim render`, `calibrate --views` and `sim execute` answered without naming the file."""
+    from dff_grasp_ros.errors import InputError, read_json_file, read_yaml_file
+
+    path = tmp_path / f"big.{kind}"
+    path.write_text('{"w": ' + "7" * 5000 + "}")  # JSON, and YAML too
+    read = read_json_file if kind == "json" else read_yaml_file
+    with pytest.raises(InputError, match=rf"^settings {re.escape(str(path))} holds an integer of more than 4300 "
+                                         r"digits"):
+        read(path, "settings")
+
+
+def test_sim_execute_names_an_answer_holding_an_integer_too_long_to_parse(capsys, tmp_path: Path):
+    answer = tmp_path / "answer.json"
+    answer.write_text('{"success": true, "grasp": {"position_m": [' + "1" * 5001 + ", 0, 0]}}")
+    refused(capsys, "sim", "execute", "--scene", "tiny", "--answer", answer, "--prompt", "mug",
+            names=(f"answer {answer} holds an integer of more than 4300 digits",))

@@ -34,8 +34,21 @@ BAD_SCENES = {
                        "unknown object type 'banana'"),
     "unknown colour": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "octarine"}]),
                        "unknown colour 'octarine'"),
+    # a colour that is no string was looked up in a dict: "TypeError: unhashable type: 'list'" named no file
+    "colour a list": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": ["red"]}]),
+                      "object #0 (mug): 'color' must be a colour name (a string), got ['red']"),
+    "colour a mapping": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": {"red": 1}}]),
+                         "object #0 (mug): 'color' must be a colour name (a string), got {'red': 1}"),
+    # unknown keys were sorted for the message: "'<' not supported between instances of 'str' and 'int'"
+    "unknown keys of mixed types": ({**_tiny(), 1: "x", "lights": 3}, "unknown key(s) [1, 'lights']"),
     "position nan": (_tiny(objects=[{"type": "mug", "position_m": [".nan", 0], "color": "red"}]),
-                     "position_m must be a finite number"),
+                     "position_m[0] must be a finite number, got nan"),
+    # an integer past a float's range: "OverflowError: int too large to convert to float" named no file
+    "yaw a 400-digit integer": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "yaw_deg": 10**400,
+                                                "color": "red"}]),
+                                "object #0 (mug) yaw_deg must be a finite number, got an integer of 401 digits"),
+    "position nested": (_tiny(objects=[{"type": "mug", "position_m": [[0], [0]], "color": "red"}]),
+                        "position_m must be a list of 2 numbers, got [[0], [0]]"),
     "width zero": (_tiny(camera__width=0), "'width' must be an integer in [1, 8192]"),
     "width too big": (_tiny(camera__width=9000), "'width' must be an integer in [1, 8192]"),
     "negative focal": (_tiny(camera__fx=-10), "focal lengths"),
@@ -45,6 +58,9 @@ BAD_SCENES = {
     "not UTF-8": (b"name: \xff\xfe tiny\n", "is not UTF-8 text (byte 6)"),
     "nested too deep": ("[" * 5000 + "]" * 5000, "nested too deeply"),
     "duplicate key": ("name: tiny\nseed: 1\nseed: 2\n", "the key 'seed' is given twice"),
+    # Python refuses to parse an integer of more than 4300 digits: a ValueError that named no file
+    "integer of 5000 digits": ("name: tiny\nseed: " + "9" * 5000 + "\n", "an integer of more than 4300 digits"),
+    "impossible date": ("name: tiny\nseed: 2020-13-01\n", "cannot be read: month must be in 1..12"),
     "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
                                        {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
 }

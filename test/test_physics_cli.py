@@ -76,7 +76,7 @@ def test_an_answer_out_of_reach_is_refused_not_executed(tmp_path, capsys):
     in frame "map" was executed as if in base_link (the simulated world's frame)."""
     good = answer_json("blue mug handle")
     for change, says in [({"opening_m": 1e300}, "out of reach"), ({"position_m": [1e300, 0.0, 0.0]}, "out of reach"),
-                         ({"pre_grasp_position_m": [1.0, 2.0]}, "pre_grasp_position_m must be 3 numbers"),
+                         ({"pre_grasp_position_m": [1.0, 2.0]}, "pre_grasp_position_m must be a list of 3 numbers"),
                          ({"frame_id": "map"}, "the answer's grasp is in frame 'map', the simulated world's is "
                                                "'base_link'"),
                          ({"frame_id": 7}, "the answer's grasp is in frame 7")]:
@@ -86,3 +86,47 @@ def test_an_answer_out_of_reach_is_refused_not_executed(tmp_path, capsys):
         captured = capsys.readouterr()
         assert code == 2 and says in json.loads(captured.out)["message"], captured
         assert len(captured.err.splitlines()) == 1, captured.err
+
+
+def test_an_answer_with_an_integer_past_a_float_is_refused_naming_the_entry(tmp_path, capsys):
+    """Before 2026-12-03 a position of 10**400 (JSON allows it) was "OverflowError: int too large to convert to
+    float (unexpected...)", naming neither the file nor the field."""
+    good = answer_json("blue mug handle")
+    for change, says in [({"position_m": [10**400, 0.0, 0.0]}, "position_m[0] must be a finite number, got an "
+                                                               "integer of 401 digits"),
+                         ({"opening_m": 10**400}, "opening_m must be a finite number, got an integer of 401 digits"),
+                         ({"pre_grasp_position_m": [0.0, 0.0, 10**400]}, "pre_grasp_position_m[2] must be a finite "
+                                                                          "number")]:
+        path = tmp_path / "answer.json"
+        path.write_text(json.dumps({**good, "grasp": {**good["grasp"], **change}}))
+        code = main(["sim", "execute", "--scene", "two_mugs", "--answer", str(path), "--prompt", "blue mug"])
+        captured = capsys.readouterr()
+        assert code == 2 and says in json.loads(captured.out)["message"], (change, captured)
+        assert captured.err.splitlines() == [f"dff-grasp sim: {json.loads(captured.out)['message']}"]
+
+
+def test_each_malformed_answer_gets_its_own_reason_naming_the_file(tmp_path, capsys):
+    """Before 2026-12-03 a position [[1], [2], [3]] or [true, false, true] was executed (exit 0, "missed"), a
+    negative opening was called "non-finite", a NaN or zero quaternion was scipy's "Found zero norm quaternions",
+    an answer saying success false was executed all the same, and no message named the answer's file."""
+    good = answer_json("blue mug handle")
+    grasp = good["grasp"]
+    path = tmp_path / "answer.json"
+    for answer, says in [
+            ({**good, "grasp": {**grasp, "position_m": [[1], [2], [3]]}},
+             "position_m must be a list of 3 numbers, got [[1], [2], [3]]"),
+            ({**good, "grasp": {**grasp, "position_m": [True, False, True]}},
+             "position_m[0] must be a finite number, got True"),
+            ({**good, "grasp": {**grasp, "opening_m": -1}}, "opening_m must be positive, got -1"),
+            ({**good, "grasp": {**grasp, "quaternion_xyzw": [float("nan"), 1, 0, 0]}},
+             "quaternion_xyzw[0] must be a finite number, got nan"),
+            ({**good, "grasp": {**grasp, "quaternion_xyzw": [0, 0, 0, 0]}},
+             "quaternion_xyzw: quaternion [0.0, 0.0, 0.0, 0.0] has norm 0.000000"),
+            ({**good, "success": False}, "says success false: it is no grasp to execute"),
+            ({**good, "success": "yes"}, "'success' must be true or false, got 'yes'")]:
+        path.write_text(json.dumps(answer))
+        code = main(["sim", "execute", "--scene", "two_mugs", "--answer", str(path), "--prompt", "blue mug"])
+        captured = capsys.readouterr()
+        message = json.loads(captured.out)["message"]
+        assert code == 2 and message.startswith(f"answer {path}: ") and says in message, (says, message)
+        assert captured.err.splitlines() == [f"dff-grasp sim: {message}"]

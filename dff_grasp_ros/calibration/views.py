@@ -38,7 +38,7 @@ from dff_grasp_ros.calibration.solve import (
     too_little_rotation,
     transform_difference,
 )
-from dff_grasp_ros.errors import read_yaml_file
+from dff_grasp_ros.errors import finite_array, read_yaml_file, shown
 
 CAMERA_INFO_FILE = "camera_info.yaml"
 TOOL_POSES_FILE = "tool_poses.yaml"
@@ -227,15 +227,41 @@ def read_views_folder(folder: Path) -> ViewsFolder:
     data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
+    frames = {key: _frame_id(data.get(key, default), key, poses_path)
+              for key, default in (("base_frame", "base_link"), ("tool_frame", "tool0"))}
     views = []
     for index, entry in enumerate(data["views"]):
+        where = f"{poses_path}: views[{index}]"
         try:
-            views.append((str(entry["image"]), compose_matrix(entry["translation_m"], entry["quaternion_xyzw"])))
+            image = entry["image"]
+            # str(5) read '5' and a NUL cut the name short for cv2.imread ("view\0.png" read "view")
+            if not isinstance(image, str) or not image or "\0" in image:
+                raise ValueError(f"{where} image must be a file name (a string without NUL), got {shown(image)}")
+            # each number checked with its entry named (compose_matrix's own coercion said "could not convert
+            # string to float: 'a'" or raised OverflowError for 10**400, naming neither file nor view)
+            translation = finite_array(entry["translation_m"], (3,), f"{where} translation_m")
+            quaternion = finite_array(entry["quaternion_xyzw"], (4,), f"{where} quaternion_xyzw")
+            views.append((image, compose_matrix(translation, quaternion)))
         except (KeyError, TypeError, PoseError) as err:
-            raise ValueError(f"{poses_path}: views[{index}] needs image, translation_m [x, y, z] and "
-                             f"quaternion_xyzw [x, y, z, w]: {err}") from err
-    return ViewsFolder(camera, str(data.get("base_frame", "base_link")), str(data.get("tool_frame", "tool0")),
-                       tuple(views), folder)
+            raise ValueError(f"{where} needs image, translation_m [x, y, z] and quaternion_xyzw [x, y, z, w]: "
+                             f"{err}") from err
+    return ViewsFolder(camera, frames["base_frame"], frames["tool_frame"], tuple(views), folder)
+
+
+def _frame_id(value: Any, key: str, path: Path) -> str:
+    """``value`` when it is a frame id; ValueError naming the file and ``key`` otherwise.
+
+    The check of the hand_eye node's frame parameters (and of --tool-frame ''), so a views folder cannot bring in
+    what a flag may not: '' wrote "--frame-id  --child-frame-id" in the static transform command, and [1] became
+    the frame "[1]"."""
+    from dff_grasp_ros.nodes.params import name_problem
+
+    if not isinstance(value, str):
+        raise ValueError(f"{path}: {key} must be a frame id (a string), got {shown(value)}")
+    problem = name_problem(key, value)
+    if problem:
+        raise ValueError(f"{path}: {key} {problem}")
+    return value
 
 
 def collect_folder(folder: ViewsFolder, board: CharucoBoardSpec,

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 from scipy.stats import rankdata
 
+from dff_grasp_ros.errors import finite_array, finite_number, shown
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
 from dff_grasp_ros.names import frame_name
@@ -144,20 +145,33 @@ MAX_ANSWER_OPENING_M = 1.0
 
 def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``)."""
+    from dff_grasp_ros.ros_io.pose import PoseError, checked_quaternion_xyzw
+
     grasp = answer.get("grasp") if isinstance(answer, dict) else None
     if not isinstance(grasp, dict):
         raise ValueError("the answer holds no grasp (success is false or 'grasp' is missing)")
+    # A hand-written answer may leave 'success' out; one that says false was no grasp the planner stood by.
+    success = answer.get("success", True)
+    if not isinstance(success, bool):
+        raise ValueError(f"the answer's 'success' must be true or false, got {shown(success)}")
+    if not success:
+        raise ValueError("the answer says success false: it is no grasp to execute")
     try:
-        position = np.asarray(grasp["position_m"], dtype=np.float64).reshape(3)
-        rotation = Rotation.from_quat(np.asarray(grasp["quaternion_xyzw"], dtype=np.float64).reshape(4)).as_matrix()
-        opening = float(grasp.get("opening_m", grasp["width_m"]))
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"the answer's grasp is malformed: {err}") from None
+        position = finite_array(grasp["position_m"], (3,), "the answer's grasp position_m")
+        quaternion = finite_array(grasp["quaternion_xyzw"], (4,), "the answer's grasp quaternion_xyzw")
+        key = "opening_m" if "opening_m" in grasp else "width_m"
+        opening = finite_number(grasp[key], f"the answer's grasp {key}")
+    except KeyError as err:
+        raise ValueError(f"the answer's grasp is malformed: {err} is missing") from None
+    try:  # the package's one quaternion check: a zero or clearly non-unit one is a bug upstream, not rounding
+        rotation = Rotation.from_quat(checked_quaternion_xyzw(quaternion)).as_matrix()
+    except PoseError as err:
+        raise ValueError(f"the answer's grasp quaternion_xyzw: {err}") from None
+    if opening <= 0:
+        raise ValueError(f"the answer's grasp {key} must be positive, got {shown(grasp[key])}")
     frame = grasp.get("frame_id", BASE_FRAME)  # a hand-written answer without one means the world's frame
     if not isinstance(frame, str) or frame_name(frame) != BASE_FRAME:  # executing it in base_link misplaces it
         raise ValueError(f"the answer's grasp is in frame {frame!r}, the simulated world's is {BASE_FRAME!r}")
-    if not (np.isfinite(position).all() and np.isfinite(opening) and opening > 0):
-        raise ValueError("the answer's grasp has a non-finite position or opening")
     # Beyond these it is no grasp of a table-top scene (MuJoCo went unstable at 1e300 m and still answered).
     if np.abs(position).max() > MAX_ANSWER_DISTANCE_M or opening > MAX_ANSWER_OPENING_M:
         raise ValueError(f"the answer's grasp is out of reach: position_m {position.tolist()} (at most "
@@ -173,11 +187,8 @@ def answer_pre_grasp(answer: dict[str, Any]) -> np.ndarray | None:
     pre = answer["grasp"].get("pre_grasp_position_m")
     if pre is None:
         return None
-    try:
-        pre_m = np.asarray(pre, dtype=np.float64).reshape(3)
-    except (TypeError, ValueError):
-        raise ValueError(f"the answer's pre_grasp_position_m must be 3 numbers, got {pre!r:.60}") from None
-    if not np.isfinite(pre_m).all() or np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
+    pre_m = finite_array(pre, (3,), "the answer's pre_grasp_position_m")
+    if np.abs(pre_m).max() > MAX_ANSWER_DISTANCE_M:
         raise ValueError(f"the answer's pre_grasp_position_m {pre_m.tolist()} is not a reachable position")
     return pre_m
 

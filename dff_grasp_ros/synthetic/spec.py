@@ -19,12 +19,12 @@ Parsing checks each field; geometric checks (overlap, the camera seeing past the
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.errors import finite_array, finite_number
 from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO, object_types
 
 _TOP_KEYS = {"name", "description", "objects", "camera", "scan", "tote", "seed"}
@@ -149,21 +149,13 @@ def _mapping(data: Any, where: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    if unknown:  # sorted as text: YAML keys may be numbers too (1: x), which do not compare with strings
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown, key=str)}; allowed: {sorted(allowed)}")
     return data
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
 def _numbers(value: Any, count: int, where: str) -> tuple[float, ...]:
-    if not isinstance(value, (list, tuple)) or len(value) != count:
-        raise ValueError(f"{where} must be a list of {count} numbers, got {value!r}")
-    return tuple(_number(v, where) for v in value)
+    return tuple(finite_array(value, (count,), where).tolist())
 
 
 def _object(data: Any, where: str) -> SceneObject:
@@ -172,12 +164,15 @@ def _object(data: Any, where: str) -> SceneObject:
     if kind not in object_types():
         raise ValueError(f"{where}: unknown object type {kind!r}; known: {', '.join(object_types())}")
     colour = data.get("color")
+    if not isinstance(colour, str):  # a list or mapping cannot even be looked up in COLOUR_ALBEDO (unhashable)
+        raise ValueError(f"{where} ({kind}): 'color' must be a colour name (a string), got {colour!r:.60}; "
+                         f"known: {', '.join(COLOUR_ALBEDO)}")
     if colour not in COLOUR_ALBEDO:
         raise ValueError(f"{where} ({kind}): unknown colour {colour!r}; known: {', '.join(COLOUR_ALBEDO)}")
     if "position_m" not in data:
         raise ValueError(f"{where} ({kind}): 'position_m' [x, y] is required")
     x, y = _numbers(data["position_m"], 2, f"{where} ({kind}) position_m")
-    return SceneObject(kind, (x, y), _number(data.get("yaw_deg", 0.0), f"{where} ({kind}) yaw_deg"), colour)
+    return SceneObject(kind, (x, y), finite_number(data.get("yaw_deg", 0.0), f"{where} ({kind}) yaw_deg"), colour)
 
 
 def _camera(data: Any, where: str) -> CameraSpec:
@@ -191,11 +186,11 @@ def _camera(data: Any, where: str) -> CameraSpec:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_IMAGE_SIDE:
             raise ValueError(f"{where}: '{key}' must be an integer in [1, {MAX_IMAGE_SIDE}] pixels, got {value!r}")
         size[key] = value
-    fx, fy = _number(data["fx"], f"{where} fx"), _number(data["fy"], f"{where} fy")
+    fx, fy = finite_number(data["fx"], f"{where} fx"), finite_number(data["fy"], f"{where} fy")
     if fx <= 0 or fy <= 0:
         raise ValueError(f"{where}: focal lengths fx, fy must be positive pixels, got {fx}, {fy}")
-    cx = _number(data.get("cx", size["width"] / 2), f"{where} cx")
-    cy = _number(data.get("cy", size["height"] / 2), f"{where} cy")
+    cx = finite_number(data.get("cx", size["width"] / 2), f"{where} cx")
+    cy = finite_number(data.get("cy", size["height"] / 2), f"{where} cy")
     if not (0 < cx < size["width"] and 0 < cy < size["height"]):
         raise ValueError(f"{where}: principal point ({cx}, {cy}) must lie inside the "
                          f"{size['width']}x{size['height']} image")
@@ -214,7 +209,7 @@ def _scan(data: Any, where: str, default_centre_xy: tuple[float, float]) -> Scan
     views = data["views"]
     if isinstance(views, bool) or not isinstance(views, int) or not 1 <= views <= 10000:
         raise ValueError(f"{where}: 'views' must be an integer in [1, 10000], got {views!r}")
-    radius = _number(data["radius_m"], f"{where} radius_m")
+    radius = finite_number(data["radius_m"], f"{where} radius_m")
     if not 0.05 <= radius <= 10.0:
         raise ValueError(f"{where}: 'radius_m' must be in [0.05, 10] metres, got {radius}")
     low, high = _numbers(data["elevation_deg"], 2, f"{where} elevation_deg")
@@ -237,10 +232,10 @@ def _tote(data: Any, where: str) -> ToteSpec:
     size = _numbers(data["inner_size_m"], 2, f"{where} inner_size_m")
     if not all(0.05 <= side <= 2.0 for side in size):
         raise ValueError(f"{where}: inner_size_m sides must be in [0.05, 2] metres, got {list(size)}")
-    height = _number(data.get("wall_height_m", 0.10), f"{where} wall_height_m")
+    height = finite_number(data.get("wall_height_m", 0.10), f"{where} wall_height_m")
     if not 0.01 <= height <= 0.5:
         raise ValueError(f"{where}: wall_height_m must be in [0.01, 0.5] metres, got {height}")
-    thickness = _number(data.get("wall_thickness_m", 0.01), f"{where} wall_thickness_m")
+    thickness = finite_number(data.get("wall_thickness_m", 0.01), f"{where} wall_thickness_m")
     if not 0.002 <= thickness <= 0.1:
         raise ValueError(f"{where}: wall_thickness_m must be in [0.002, 0.1] metres, got {thickness}")
     return ToteSpec(centre, size, height, thickness)  # type: ignore[arg-type]
