@@ -255,6 +255,15 @@ def plain_numbers(message: Any) -> Any:
     return message
 
 
+def build_message(message_type: Any, **fields: Any) -> Any:
+    """``message_type(**fields)`` with the numbers of its float fields made Python floats first: with
+    ``ROS_PYTHON_CHECK_FIELDS=1`` rclpy refuses ``radius_m=1`` at construction, before :func:`plain_numbers`
+    could mend it."""
+    kinds = message_type.get_fields_and_field_types()
+    return message_type(**{name: float(value) if kinds.get(name) in _FLOAT_FIELDS else value
+                           for name, value in fields.items()})
+
+
 def call_service(srv_type: Any, name: str, request: Any, *, timeout_s: float = 60.0,
                  server_wait_s: float = 30.0, resend_after_s: float = 0.0) -> Any:
     """Call ``name`` and wait up to ``timeout_s`` for the answer.
@@ -297,7 +306,8 @@ def capture_views(num_views: int, timeout_s: float = 0.0, quiet: bool = False, u
 
         wait = timeout_s + 60 if timeout_s > 0 else 3600
         return run_action(CaptureViews, names.CAPTURE_VIEWS_ACTION,
-                          CaptureViews.Goal(num_views=num_views, timeout_s=timeout_s, until_scan_done=until_scan_done),
+                          build_message(CaptureViews.Goal, num_views=num_views, timeout_s=timeout_s,
+                                        until_scan_done=until_scan_done),
                           timeout_s=wait,
                           on_feedback=feedback)
 
@@ -338,7 +348,7 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
 
         wait = timeout_s + 120 if timeout_s > 0 else 3600
         return run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
-                          CalibrateHandEye.Goal(num_views=num_views, timeout_s=timeout_s,
+                          build_message(CalibrateHandEye.Goal, num_views=num_views, timeout_s=timeout_s,
                                                 output_path=absolute_output_path(output_path)),
                           timeout_s=wait, on_feedback=feedback)
 
@@ -363,7 +373,7 @@ def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: flo
 
     from dff_grasp.srv import ScanPoses
 
-    request = ScanPoses.Request(radius_m=radius_m, min_elevation_deg=min_elevation_deg,
+    request = build_message(ScanPoses.Request, radius_m=radius_m, min_elevation_deg=min_elevation_deg,
                                 max_elevation_deg=max_elevation_deg, count=count)
     if center_m is not None:
         request.center = Point(x=float(center_m[0]), y=float(center_m[1]), z=float(center_m[2]))
@@ -401,7 +411,7 @@ def query_object(prompt: str, relevancy_threshold: float = 0.0, timeout_s: float
     from dff_grasp.srv import QueryObject
 
     return call_service(QueryObject, names.QUERY_OBJECT_SERVICE,
-                        QueryObject.Request(prompt=prompt, relevancy_threshold=relevancy_threshold),
+                        build_message(QueryObject.Request, prompt=prompt, relevancy_threshold=relevancy_threshold),
                         timeout_s=timeout_s, resend_after_s=QUERY_ANSWER_S)
 
 
@@ -414,8 +424,9 @@ def update_scene(timeout_s: float = 0.0) -> Any:
     # missing after both was lost. Sent again only then (a second request while the first waits for its view is
     # refused as a concurrent update); carving the same world again with a fresh view removes nothing more.
     answer_s = (timeout_s or MAX_UPDATE_TIMEOUT_S) + UPDATE_CARVE_S
-    return call_service(UpdateScene, names.UPDATE_SCENE_SERVICE, UpdateScene.Request(timeout_s=float(timeout_s)),
-                        timeout_s=answer_s + 30.0, resend_after_s=answer_s)
+    return call_service(UpdateScene, names.UPDATE_SCENE_SERVICE,
+                        build_message(UpdateScene.Request, timeout_s=timeout_s), timeout_s=answer_s + 30.0,
+                        resend_after_s=answer_s)
 
 
 def update_to_json(response: Any) -> dict[str, Any]:

@@ -23,3 +23,17 @@ def test_a_number_in_a_float_field_survives_serialisation(value):
         float(value), float(value), pytest.approx(float(value)), 3)
     goal = plain_numbers(CaptureViews.Goal(num_views=4, timeout_s=value, **unchecked))
     assert deserialize_message(serialize_message(goal), CaptureViews.Goal).timeout_s == pytest.approx(float(value))
+
+
+def test_the_clients_build_their_messages_with_field_checks_on_too():
+    """With ROS_PYTHON_CHECK_FIELDS=1 (read when rclpy's message module is imported, hence a child process) rclpy
+    refused ``scan_poses(radius_m=1)`` at construction: "The 'radius_m' field must be of type 'float'"."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from dff_grasp.srv import ScanPoses\nfrom dff_grasp_ros.clients import build_message\n"
+            "print(build_message(ScanPoses.Request, radius_m=1, count=3).radius_m)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "ROS_PYTHON_CHECK_FIELDS": "1"})
+    assert done.returncode == 0 and done.stdout.strip() == "1.0", done.stderr[-500:]
