@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
 import traceback
@@ -248,20 +247,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return run_live(args)
     truth = None
     if args.sim:
-        check_arguments(args)  # before minutes of rendering (run() checks --views and --from-bag)
+        check_arguments(args)  # once, before minutes of rendering (run() checks --views and --from-bag)
+        from dff_grasp_ros.atomic import discard_dir
         from dff_grasp_ros.progress import progress_bar
         from dff_grasp_ros.synthetic.board import write_simulated_views
 
+        # --keep-views: rendered into a hidden sibling that run() renames once the result is in it, so that a
+        # failed run leaves no half folder (and the folder, empty until then, is checked only once).
         args.views = sim_views_dir(args)
         code = 2
         try:
             with progress_bar("render calibration views") as progress:
                 truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
                                               args.sim_noise_deg, args.seed, progress=progress)
-            code = run(args, truth, views_are_temporary=args.keep_views is None)
+            code = run(args, truth, views_are_temporary=args.keep_views is None, arguments_checked=True,
+                       publish_as=args.keep_views)
         finally:
-            if code != 0 and args.keep_views is None:  # a temporary folder with no result: not left in /tmp
-                shutil.rmtree(args.views, ignore_errors=True)
+            if code != 0 or args.keep_views is not None:
+                discard_dir(args.views)  # a temporary folder with no result, or staging run() did not rename
         return code
     return run(args, truth)
 
