@@ -44,6 +44,7 @@ MIN_CAMERA_SPREAD_M = 0.01  # views from (nearly) one place give no depth: nerfs
 NERFSTUDIO_ORIENTATIONS = ("pca", "up", "vertical", "none")
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 SPLIT_KEYS = ("train_filenames", "val_filenames", "test_filenames")
+TRAINING_SPLIT_KEYS = SPLIT_KEYS[:2]  # the split lists a training reads (test: only ns-eval's test mode)
 FRAME_INTRINSICS_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
 # Optical (x right, y down, z forward) -> OpenGL (x right, y up, z backward): flip the y and z axes.
 OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -152,8 +153,6 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
         return (f"'orientation_override' must be one of {', '.join(NERFSTUDIO_ORIENTATIONS)}, got "
                 f"{meta['orientation_override']!r:.60}")
     splits = [key for key in SPLIT_KEYS if key in meta]
-    if splits and "train_filenames" not in splits:
-        return f"{splits[0]} is given without train_filenames: nerfstudio then has no training split"
     known = {str(Path(p)) for p in frame_paths}
     for key in splits:
         names = meta[key]
@@ -162,6 +161,13 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
         unknown = [n for n in names if str(Path(n)) not in known]
         if unknown:
             return f"{key} names {unknown[0]!r:.80}, which is no frame's file_path"
+    # nerfstudio 1.1.5 NerfstudioDataParser._generate_dataparser_outputs: once any split list is given, every
+    # split it parses needs its own ("The dataset's list of filenames for split val is missing"); a training
+    # parses train and val (test only ns-eval's test mode, so test_filenames stays optional).
+    missing = next((key for key in TRAINING_SPLIT_KEYS if splits and key not in splits), None)
+    if missing:
+        return (f"{splits[0]} is given without {missing}: nerfstudio then has no {missing.split('_')[0]} split; "
+                f"give both train_filenames and val_filenames (val may be empty) or neither")
     if "train_filenames" in splits and not meta["train_filenames"]:
         return "train_filenames is empty: nothing to train on"
     return None
