@@ -469,13 +469,17 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                 with Image.open(file) as image:
                     image.load()  # decodes every pixel: a truncated file fails here, not in training
                     mode, found = image.mode, image.size
-                    if kind == "depth" and image.getbbox():
-                        units = np.asarray(image)
-                        depth_medians_m.append(float(np.median(units[units > 0])) * DEPTH_SCALE_M_PER_UNIT)
+                    nothing_set = image.getbbox() is None  # every pixel 0 (every channel)
+                    units = np.asarray(image) if kind == "depth" and not nothing_set else None
             except FileNotFoundError:
                 raise InputError(f"{where}: {kind} {rel} does not exist") from None
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
                 raise InputError(f"{where}: {kind} {rel} cannot be decoded ({' '.join(str(err).split())})") from None
+            if units is not None:
+                negative = _negative_depth_problem(units)
+                if negative:  # a 32-bit depth (mode I) can hold them; the median of no pixel is NaN
+                    raise InputError(f"{where}: depth {rel} {negative}")
+                depth_medians_m.append(float(np.median(units[units > 0])) * DEPTH_SCALE_M_PER_UNIT)
             if found != size:
                 raise InputError(f"{where}: {kind} {rel} is {found[0]}x{found[1]} pixels, the intrinsics say "
                                  f"{size[0]}x{size[1]}")
@@ -493,6 +497,11 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                 raise InputError(f"{where}: depth {rel} has pixel mode {mode}; expected 16-bit millimetres")
             if kind == "mask" and mode not in ("1", "L"):
                 raise InputError(f"{where}: mask {rel} has pixel mode {mode}; expected one channel (1 or L)")
+            if kind == "mask" and nothing_set:
+                # nerfstudio 1.1.5 PixelSampler.sample_method samples rays among the masks' non-zero pixels
+                # ("Sample larger than population" when too few); a view with none trains nothing
+                raise InputError(f"{where}: mask {rel} masks out every pixel (all 0); a mask needs some non-zero "
+                                 f"pixels to train on, or leave mask_path out")
     if any(f.depth_path for f in dataset.frames) and not depth_medians_m:
         raise InputError(f"dataset {root}: every depth image is empty (0 = no return everywhere)")
     if depth_medians_m:
@@ -502,6 +511,15 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                              f"{high:g} m a depth camera sees: depth PNGs must hold millimetres (written in metres "
                              f"or another unit?)")
     return dataset
+
+
+def _negative_depth_problem(units: np.ndarray) -> str | None:
+    """Why a depth image's values are no millimetres (negative), or None; 0 is the one "no return" value."""
+    lowest = int(units.min())
+    if lowest >= 0:
+        return None
+    what = "has negative pixels" if (units > 0).any() else "has no valid (positive) pixel"
+    return f"{what} (down to {lowest}); depth images hold millimetres, 0 = no return"
 
 
 def _check_camera_positions(dataset: Dataset) -> None:

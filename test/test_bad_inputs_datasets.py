@@ -62,9 +62,12 @@ def _resize(path: Path) -> None:
     image.resize((image.width // 2, image.height // 2)).save(path)
 
 
+def _every_depth(edit: Callable[[Path], None]) -> Callable[[Path], None]:
+    return lambda dataset: [edit(path) for path in (dataset / "depth").glob("*.png")]
+
+
 def _zero_all_depth(dataset: Path) -> None:
-    for path in (dataset / "depth").glob("*.png"):
-        Image.fromarray(np.zeros((96, 128), np.uint16)).save(path)
+    _every_depth(lambda path: Image.fromarray(np.zeros((96, 128), np.uint16)).save(path))(dataset)
 
 
 def _rescale_all_depth(factor: float) -> Callable[[Path], None]:
@@ -123,6 +126,13 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "depth 8 bit": (_image("depth", lambda p: Image.fromarray(np.ones((96, 128), np.uint8)).save(p)),
                     (FRAME, DEPTH, "pixel mode L")),
     "depth all zero": (_zero_all_depth, ("every depth image is empty",)),
+    # before 2026-12-03: a numpy RuntimeWarning ("Mean of empty slice") and "the depth images' median is nan m"
+    "depth all negative": (_every_depth(lambda p: Image.fromarray(np.full((96, 128), -500, np.int32)).save(
+        p, format="TIFF")),  # PIL writes no 32-bit PNG; the TIFF under the .png name decodes as one
+                           ("frame 0: depth depth/frame_00000.png has no valid (positive) pixel", "-500")),
+    "depth partly negative": (_image("depth", lambda p: Image.fromarray(np.where(
+        np.arange(96)[:, None] < 48, -5, np.asarray(Image.open(p)).astype(np.int32))).save(p, format="TIFF")),
+        (f"{FRAME}: depth {DEPTH} has negative pixels (down to -5)",)),
     "our block not an object": (_transforms(_set("dff_grasp", [1])), ("'dff_grasp' must be an object",)),
     "base frame a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("base_frame", [1])),
                           ("dff_grasp.base_frame must be a non-empty frame name, got [1]",)),

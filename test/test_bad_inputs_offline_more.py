@@ -72,13 +72,15 @@ def _far_away(matrix: np.ndarray, first: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _masks(mode: str) -> Callable[[Path], None]:
-    """A mask for every frame, in ``mode`` (nerfstudio reads only one-channel masks)."""
+def _masks(mode: str, empty: tuple[int, ...] = ()) -> Callable[[Path], None]:
+    """A mask for every frame, in ``mode`` (nerfstudio reads only one-channel masks); the frames ``empty`` mask
+    every pixel out."""
     def edit(meta: dict, dataset: Path) -> None:
         (dataset / "masks").mkdir()
-        for frame in meta["frames"]:
+        for index, frame in enumerate(meta["frames"]):
             name = Path(frame["file_path"]).name
-            Image.new(mode, (128, 96), "white" if mode != "1" else 1).save(dataset / "masks" / name)
+            Image.new(mode, (128, 96), 0 if index in empty else "white" if mode != "1" else 1).save(
+                dataset / "masks" / name)
             frame["mask_path"] = f"masks/{name}"
     return _meta(edit)
 
@@ -181,6 +183,10 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
                                           for f in m["frames"]]), ("frame 0", "mask masks/frame_00000.png",
                                                                    "does not exist")),
     "masks rgb": (_masks("RGB"), ("frame 0", "mask masks/frame_00000.png has pixel mode RGB")),
+    # before 2026-12-03: "Sample larger than population or is negative" from nerfstudio's pixel sampler, after the
+    # teacher features and setup
+    "masks all zero": (_masks("L", tuple(range(24))), ("frame 0", "mask masks/frame_00000.png masks out every pixel")),
+    "one mask zero": (_masks("1", (BAD_FRAME,)), (FRAME, f"mask masks/frame_{BAD_FRAME:05d}.png masks out every")),
     # trained and "succeeded": nerfstudio divides by the cameras' spread (1e-8 here: a field scaled by 1e8)
     "camera never moved": (_every_pose(lambda m, first: first), ("every camera is within 0.0 mm of the same place",)),
     "camera turned in place": (_every_pose(_at_first_position), ("within 0.0 mm of the same place",)),
