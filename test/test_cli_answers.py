@@ -27,3 +27,14 @@ def test_ask_json_answer_has_the_documented_shape(tmp_path: Path, capsys):
     code, refused = ask_json(capsys, fields, "banana")
     assert code == 1 and refused["success"] is False and refused["grasp"] is None and refused["candidates"] == []
     assert "not found" in refused["message"]
+
+
+def test_ask_text_prints_plain_numbers(tmp_path: Path, capsys):
+    """Before 2026-12-03 the text answer showed numpy reprs: position_m=[np.float64(0.05432), ...]."""
+    fields = tmp_path / "fields"
+    ground_truth_field(fields, scene="tiny")
+    assert main(["ask", "--field", str(fields), "mug handle", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "np." not in out and "position_m=[" in out, out
+    position = out.split("position_m=")[1].split("]")[0] + "]"
+    assert len(json.loads(position)) == 3  # plain floats: the list reads back as JSON
