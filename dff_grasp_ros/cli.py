@@ -186,11 +186,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from dff_grasp_ros.answers import answer_offline
     from dff_grasp_ros.errors import InputError
     from dff_grasp_ros.query.pipeline import QueryParams
+    from dff_grasp_ros.teachers.base import resolve_device
 
     try:  # a bad argument is refused (exit 2) before the field is loaded, not answered "no grasp" (exit 1)
         QueryParams().with_threshold(args.threshold)
     except ValueError as err:
         raise InputError(f"--threshold {args.threshold:g}: {err} (0 = the default)") from None
+    resolve_device(args.device)  # as fit refuses it: --device cuda without a GPU ran quietly on the CPU
     return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json,
                          args.command)
 

@@ -38,3 +38,17 @@ def test_ask_text_prints_plain_numbers(tmp_path: Path, capsys):
     assert "np." not in out and "position_m=[" in out, out
     position = out.split("position_m=")[1].split("]")[0] + "]"
     assert len(json.loads(position)) == 3  # plain floats: the list reads back as JSON
+
+
+def test_ask_refuses_cuda_where_there_is_none_as_fit_does(tmp_path: Path, capsys, monkeypatch):
+    """Before 2026-12-03 `ask --device cuda` on a machine without a GPU answered on the CPU (exit 0), while
+    `fit --device cuda` refused."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    fields = tmp_path / "fields"
+    ground_truth_field(fields, scene="tiny")
+    assert main(["ask", "--field", str(fields), "mug handle", "--device", "cuda"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().splitlines() == [
+        "dff-grasp ask: device 'cuda' requested but CUDA is not available here"]
