@@ -182,3 +182,23 @@ def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: b
     run = refused(capsys, "calibrate", "--views", views, *json_flag, names=(str(views / "tool_poses.yaml"), says))
     if json_flag:
         assert run.json()["success"] is False and says in run.json()["message"]
+
+
+def test_fit_refuses_missing_teacher_weights_before_any_setup(capsys, tmp_path: Path, tiny_dataset: Path,
+                                                              monkeypatch):
+    """Before 2026-12-03 the default teacher (clip) without its weights was refused from inside nerfstudio's
+    setup: its dataparser logs and a DataLoader warning came first (the teachers were built after it)."""
+    from huggingface_hub import constants
+
+    import dff_grasp_ros.field.fit as fit_module
+
+    def set_up(*args, **kwargs):
+        raise AssertionError("the training was set up before the teachers' weights were checked")
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty hub cache"))
+    monkeypatch.setattr(fit_module, "_train_and_export", set_up)
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", tiny_dataset, "--out", out, "--method", "dff-tiny", "--device", "cpu",
+            names=("clip: pretrained weights not found", "empty hub cache"))
+    assert not out.exists() or list(out.iterdir()) == []
+

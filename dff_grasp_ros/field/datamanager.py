@@ -72,7 +72,7 @@ class SetupRefused(SystemExit):
 
 def check_settings(config: DffDataManagerConfig) -> None:
     """The data manager's own settings (what ``ns-train dff --pipeline.datamanager.*`` sets), or SetupRefused."""
-    from dff_grasp_ros.teachers.base import TeacherError, teacher_config
+    from dff_grasp_ros.teachers.base import TeacherError, check_weights, teacher_config
 
     problems = []
     if not 0.0 <= config.detail_ray_fraction < 1.0:
@@ -81,9 +81,11 @@ def check_settings(config: DffDataManagerConfig) -> None:
         problems.append(f"detail_patch_fraction must be in (0, 1], got {config.detail_patch_fraction}")
     if config.teacher_batch_size < 1:
         problems.append(f"teacher_batch_size must be >= 1, got {config.teacher_batch_size}")
-    for teacher in (config.language_teacher, config.dino_teacher):
+    for teacher, settings in ((config.language_teacher, config.language_teacher_settings),
+                              (config.dino_teacher, config.dino_teacher_settings)):
         try:
             teacher_config(teacher)
+            check_weights(teacher, **settings)  # the teachers are built after nerfstudio's setup
         except TeacherError as err:
             problems.append(str(err))
     if problems:
