@@ -202,3 +202,17 @@ def test_fit_refuses_missing_teacher_weights_before_any_setup(capsys, tmp_path: 
             names=("clip: pretrained weights not found", "empty hub cache"))
     assert not out.exists() or list(out.iterdir()) == []
 
+
+def test_a_fit_refusal_is_one_line_in_a_fresh_process(tmp_path: Path):
+    """Before 2026-12-03 2-6 lines of torch and nerfstudio FutureWarnings (``torch.jit.script``, ``custom_fwd``)
+    came first: they are printed once per process, so only a fresh one shows them."""
+    import os
+    import subprocess
+    import sys
+
+    dataset = tmp_path / "nonexist"
+    env = {**os.environ, "PYTHONWARNINGS": ""}
+    done = subprocess.run([sys.executable, "-m", "dff_grasp_ros.cli", "fit", "--dataset", str(dataset), "--out",
+                           str(tmp_path / "fields"), *FIT], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        f"dff-grasp fit: {dataset} is not a dataset folder"], done.stderr
