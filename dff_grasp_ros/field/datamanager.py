@@ -72,7 +72,7 @@ class SetupRefused(SystemExit):
 
 def check_settings(config: DffDataManagerConfig) -> None:
     """The data manager's own settings (what ``ns-train dff --pipeline.datamanager.*`` sets), or SetupRefused."""
-    from dff_grasp_ros.teachers.base import TeacherError, check_weights, teacher_config
+    from dff_grasp_ros.teachers.base import TeacherError, teacher_config
 
     problems = []
     if not 0.0 <= config.detail_ray_fraction < 1.0:
@@ -81,15 +81,26 @@ def check_settings(config: DffDataManagerConfig) -> None:
         problems.append(f"detail_patch_fraction must be in (0, 1], got {config.detail_patch_fraction}")
     if config.teacher_batch_size < 1:
         problems.append(f"teacher_batch_size must be >= 1, got {config.teacher_batch_size}")
-    for teacher, settings in ((config.language_teacher, config.language_teacher_settings),
-                              (config.dino_teacher, config.dino_teacher_settings)):
+    for teacher in (config.language_teacher, config.dino_teacher):
         try:
             teacher_config(teacher)
-            check_weights(teacher, **settings)  # the teachers are built after nerfstudio's setup
         except TeacherError as err:
             problems.append(str(err))
     if problems:
         raise SetupRefused(f"dff: pipeline.datamanager: {problems[0]}")
+
+
+def check_teacher_weights(config: DffDataManagerConfig) -> None:
+    """The teachers' weights are here (a file lookup), or SetupRefused: the teachers are built after nerfstudio's
+    setup, which logs and starts data loader workers first."""
+    from dff_grasp_ros.teachers.base import TeacherError, check_weights
+
+    for teacher, settings in ((config.language_teacher, config.language_teacher_settings),
+                              (config.dino_teacher, config.dino_teacher_settings)):
+        try:
+            check_weights(teacher, **settings)
+        except TeacherError as err:
+            raise SetupRefused(f"dff: pipeline.datamanager: {err}") from None
 
 
 def _check_dataset_for_nerfstudio(data: Path) -> None:
@@ -116,6 +127,7 @@ class DffDataManager(VanillaDataManager):
                  test_mode: Literal["test", "val", "inference"] = "val", world_size: int = 1,
                  local_rank: int = 0, **kwargs: Any) -> None:
         check_settings(config)
+        check_teacher_weights(config)
         if test_mode != "inference" and not config.dataset_checked:
             # what VanillaDataManager reads: ``data`` (ns-train --data) overrides the dataparser's
             _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
