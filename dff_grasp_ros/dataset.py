@@ -15,6 +15,7 @@ matrices (x right, y up, z backward).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +83,8 @@ class CameraIntrinsics:
             value = meta.get(key, default)
             if value is None:
                 raise InputError(f"'{key}' is missing")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                raise InputError(f"'{key}' must be a finite number, got {value!r}")
+            if not _finite_number(value):
+                raise InputError(f"'{key}' must be a finite number, got {value!r:.60}")
             return float(value)
 
         width, height = number("w"), number("h")
@@ -124,7 +125,13 @@ class CameraIntrinsics:
 
 
 def _finite_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and bool(np.isfinite(value))
+    """A JSON number a float holds, not infinite or NaN (an integer of 400 digits is none: no float holds it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _distortion_params(block: dict[str, Any]) -> dict[str, float]:
@@ -143,7 +150,7 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
     if "applied_transform" in meta:
         try:
             applied = np.array(meta["applied_transform"], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             applied = np.zeros(0)
         if applied.shape != (3, 4) or not np.all(np.isfinite(applied)):
             return f"'applied_transform' must be a 3x4 matrix of finite numbers, got {meta['applied_transform']!r:.80}"
@@ -394,6 +401,8 @@ def _frame_from_json(index: int, fr: Any, transforms: Path) -> Frame:
         raise InputError(f"{where}: {bad[0]} must be a non-empty path string, got {fr[bad[0]]!r}")
     try:
         matrix = np.array(fr["transform_matrix"], dtype=np.float64)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise InputError(f"{where}: transform_matrix holds a number too large for a float") from None
     except (TypeError, ValueError):
         raise InputError(f"{where}: transform_matrix is not a 4x4 matrix of numbers") from None
     if matrix.shape != (4, 4):

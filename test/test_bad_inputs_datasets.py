@@ -112,6 +112,11 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "pose 3x4": (_pose(lambda m: m[:3]), (FRAME, "must be 4x4")),
     "pose of text": (_frame("transform_matrix", [["a"] * 4] * 4), (FRAME, "not a 4x4 matrix of numbers")),
     "pose nan": (_pose(lambda m: m * np.nan), (FRAME, "NaN or infinite")),
+    # before 2026-12-03: "OverflowError: int too large to convert to float (unexpected ...)"; a traceback in ns-train
+    "pose integer too large": (_frame("transform_matrix", [[10 ** 400, 0, 0, 0]] + np.eye(4)[1:].tolist()),
+                               (FRAME, "transform_matrix holds a number too large for a float")),
+    # before 2026-12-03: "TypeError: ufunc 'isfinite' not supported for the input types (unexpected ...)"
+    "focal length integer too large": (_transforms(_set("fl_x", 10 ** 400)), ("'fl_x' must be a finite number",)),
     "pose all zero": (_pose(np.zeros_like), (FRAME, "bottom row")),
     "pose scaled": (_pose(lambda m: np.diag([2.0, 2.0, 2.0, 1.0]) @ m), (FRAME, "not a rotation")),
     "pose mirrored": (_pose(lambda m: np.diag([-1.0, 1.0, 1.0, 1.0]) @ m), (FRAME, "not a rotation")),
