@@ -428,6 +428,29 @@ def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset
     assert not list((tmp_path / "runs").rglob("*.ckpt"))
 
 
+@pytest.mark.parametrize("case", ["no such folder", "train_filenames only", "cuda without a GPU"])
+def test_ns_train_refuses_before_writing_its_config(tmp_path: Path, tiny_dataset: Path, monkeypatch, case: str):
+    """Before 2026-12-03 the pre-flight ran in the data manager, after nerfstudio's train.main had written
+    outputs/<name>/dff/<timestamp>/config.yml (left behind by every refusal); a dataset without val_filenames and
+    the default --machine.device-type cuda without a GPU ended in tracebacks."""
+    import torch
+
+    dataset, extra = tmp_path / "broken", ()
+    if case == "no such folder":
+        says = f"dff: {dataset} is not a dataset folder"
+    else:
+        shutil.copytree(tiny_dataset, dataset)
+    if case == "train_filenames only":
+        _set("train_filenames", [IMAGE])(dataset)
+        says = f"dff: {dataset / TRANSFORMS}: train_filenames is given without val_filenames"
+    if case == "cuda without a GPU":
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        extra = ("--machine.device-type", "cuda")
+        says = "dff: --machine.device-type cuda: device 'cuda' requested but CUDA is not available here"
+    assert _ns_train_refusal(tmp_path, dataset, *extra).startswith(says)
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").rglob("*")) == []
+
+
 def test_ns_train_refuses_a_bad_data_manager_setting_in_one_line(tmp_path: Path, tiny_dataset: Path):
     """Before 2026-12-02: a traceback ending in "ValueError: detail_ray_fraction must be in [0, 1), got 2.0", after
     the teacher features were computed."""

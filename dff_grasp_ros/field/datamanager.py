@@ -118,6 +118,25 @@ def _check_dataset_for_nerfstudio(data: Path) -> None:
         raise SetupRefused(f"dff: {one_line(err)}") from None
 
 
+def check_before_training(trainer_config: Any) -> None:
+    """``ns-train dff``'s pre-flight, before nerfstudio writes anything (see method.DffTrainerConfig): the data
+    manager's settings, the teachers' weights, the device and the dataset, or SetupRefused (one line)."""
+    from dff_grasp_ros.teachers.base import TeacherError, resolve_device
+
+    config = trainer_config.pipeline.datamanager
+    if not isinstance(config, DffDataManagerConfig):
+        return
+    check_settings(config)
+    check_teacher_weights(config)
+    device_type = trainer_config.machine.device_type
+    try:
+        resolve_device(device_type)  # fit's check; nerfstudio's Trainer failed in torch with a traceback
+    except (TeacherError, RuntimeError) as err:
+        raise SetupRefused(f"dff: --machine.device-type {device_type}: {err}; use --machine.device-type cpu") \
+            from None
+    _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
+
+
 class DffDataManager(VanillaDataManager):
     """VanillaDataManager whose training batches carry ``language`` and ``dino`` targets per ray."""
 
