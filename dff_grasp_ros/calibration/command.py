@@ -140,7 +140,7 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
 
     collector = None
     try:
-        if not arguments_checked:  # again, it would find --keep-views filled by the caller's views
+        if not arguments_checked:  # --sim checks once, before rendering (a second check judged its own views)
             check_arguments(args)
         board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
                                  args.dictionary)
