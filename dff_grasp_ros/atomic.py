@@ -181,6 +181,14 @@ def publish_dir(staging: Path, root: Path, name: str) -> Path:
     raise RuntimeError(f"could not publish {staging} under {root}")
 
 
+def replace_dir(staging: Path, dest: Path) -> Path:
+    """Rename a finished staging directory onto ``dest``, which must be absent or an empty folder (a named
+    artefact, unlike :func:`publish_dir`'s never-overwritten names); atomic on one filesystem."""
+    os.replace(staging, dest)
+    _fsync_dir(Path(dest).parent)
+    return Path(dest)
+
+
 def discard_dir(staging: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import sys
 import traceback
@@ -187,11 +186,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from dff_grasp_ros.answers import answer_offline
     from dff_grasp_ros.errors import InputError
     from dff_grasp_ros.query.pipeline import QueryParams
+    from dff_grasp_ros.teachers.base import resolve_device
 
     try:  # a bad argument is refused (exit 2) before the field is loaded, not answered "no grasp" (exit 1)
         QueryParams().with_threshold(args.threshold)
     except ValueError as err:
         raise InputError(f"--threshold {args.threshold:g}: {err} (0 = the default)") from None
+    resolve_device(args.device)  # as fit refuses it: --device cuda without a GPU ran quietly on the CPU
     return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json,
                          args.command)
 
@@ -248,20 +249,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return run_live(args)
     truth = None
     if args.sim:
-        check_arguments(args)  # before minutes of rendering (run() checks --views and --from-bag)
+        check_arguments(args)  # once, before minutes of rendering (run() checks --views and --from-bag)
+        from dff_grasp_ros.atomic import discard_dir
         from dff_grasp_ros.progress import progress_bar
         from dff_grasp_ros.synthetic.board import write_simulated_views
 
+        # --keep-views: rendered into a hidden sibling that run() renames once the result is in it, so that a
+        # failed run leaves no half folder (and the folder, empty until then, is checked only once).
         args.views = sim_views_dir(args)
         code = 2
         try:
             with progress_bar("render calibration views") as progress:
                 truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
                                               args.sim_noise_deg, args.seed, progress=progress)
-            code = run(args, truth, views_are_temporary=args.keep_views is None)
+            code = run(args, truth, views_are_temporary=args.keep_views is None, arguments_checked=True,
+                       publish_as=args.keep_views)
         finally:
-            if code != 0 and args.keep_views is None:  # a temporary folder with no result: not left in /tmp
-                shutil.rmtree(args.views, ignore_errors=True)
+            if code != 0 or args.keep_views is not None:
+                discard_dir(args.views)  # a temporary folder with no result, or staging run() did not rename
         return code
     return run(args, truth)
 

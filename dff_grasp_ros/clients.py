@@ -381,9 +381,9 @@ def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: flo
 
 
 def pose_array_to_json(poses: Any) -> list[dict[str, Any]]:
-    return [{"position_m": [round(p.position.x, 6), round(p.position.y, 6), round(p.position.z, 6)],
-             "quaternion_xyzw": [round(p.orientation.x, 7), round(p.orientation.y, 7), round(p.orientation.z, 7),
-                                 round(p.orientation.w, 7)]} for p in poses.poses]
+    return [{"position_m": _rounded(p.position.x, p.position.y, p.position.z),
+             "quaternion_xyzw": _rounded(p.orientation.x, p.orientation.y, p.orientation.z, p.orientation.w, digits=7)}
+            for p in poses.poses]
 
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -436,17 +436,22 @@ def update_to_json(response: Any) -> dict[str, Any]:
             "points_total": int(response.points_total), "latency_s": round(float(response.latency_s), 6)}
 
 
+def _rounded(*values: Any, digits: int = 6) -> list[float]:
+    """Plain Python floats to ``digits`` decimals: a message field may hold numpy scalars (offline answers), whose repr
+    is ``np.float64(...)`` in the text output (round() keeps the numpy type)."""
+    return [round(float(value), digits) for value in values]
+
+
 def _pose_json(pose: Any, width_m: float, score: float, frame_id: str, pre_grasp: Any | None,
                opening_m: float | None = None) -> dict[str, Any]:
     p, q = pose.position, pose.orientation
-    out = {"position_m": [round(p.x, 6), round(p.y, 6), round(p.z, 6)],
-           "quaternion_xyzw": [round(q.x, 6), round(q.y, 6), round(q.z, 6), round(q.w, 6)],
-           "width_m": round(float(width_m), 6), "score": round(float(score), 6)}
+    out: dict[str, Any] = {"position_m": _rounded(p.x, p.y, p.z), "quaternion_xyzw": _rounded(q.x, q.y, q.z, q.w),
+                           "width_m": _rounded(width_m)[0], "score": _rounded(score)[0]}
     if opening_m is not None:
-        out["opening_m"] = round(float(opening_m), 6)
+        out["opening_m"] = _rounded(opening_m)[0]
     if pre_grasp is not None:
         pp = pre_grasp.position
-        out["pre_grasp_position_m"] = [round(pp.x, 6), round(pp.y, 6), round(pp.z, 6)]
+        out["pre_grasp_position_m"] = _rounded(pp.x, pp.y, pp.z)
     out["frame_id"] = frame_id
     return out
 

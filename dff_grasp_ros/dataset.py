@@ -44,6 +44,7 @@ MIN_CAMERA_SPREAD_M = 0.01  # views from (nearly) one place give no depth: nerfs
 NERFSTUDIO_ORIENTATIONS = ("pca", "up", "vertical", "none")
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 SPLIT_KEYS = ("train_filenames", "val_filenames", "test_filenames")
+TRAINING_SPLIT_KEYS = SPLIT_KEYS[:2]  # the split lists a training reads (test: only ns-eval's test mode)
 FRAME_INTRINSICS_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
 # Optical (x right, y down, z forward) -> OpenGL (x right, y up, z backward): flip the y and z axes.
 OPTICAL_TO_OPENGL = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -144,8 +145,6 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
         return (f"'orientation_override' must be one of {', '.join(NERFSTUDIO_ORIENTATIONS)}, got "
                 f"{meta['orientation_override']!r:.60}")
     splits = [key for key in SPLIT_KEYS if key in meta]
-    if splits and "train_filenames" not in splits:
-        return f"{splits[0]} is given without train_filenames: nerfstudio then has no training split"
     known = {str(Path(p)) for p in frame_paths}
     for key in splits:
         names = meta[key]
@@ -154,6 +153,13 @@ def _nerfstudio_keys_problem(meta: dict[str, Any], frame_paths: list[str]) -> st
         unknown = [n for n in names if str(Path(n)) not in known]
         if unknown:
             return f"{key} names {unknown[0]!r:.80}, which is no frame's file_path"
+    # nerfstudio 1.1.5 NerfstudioDataParser._generate_dataparser_outputs: once any split list is given, every
+    # split it parses needs its own ("The dataset's list of filenames for split val is missing"); a training
+    # parses train and val (test only ns-eval's test mode, so test_filenames stays optional).
+    missing = next((key for key in TRAINING_SPLIT_KEYS if splits and key not in splits), None)
+    if missing:
+        return (f"{splits[0]} is given without {missing}: nerfstudio then has no {missing.split('_')[0]} split; "
+                f"give both train_filenames and val_filenames (val may be empty) or neither")
     if "train_filenames" in splits and not meta["train_filenames"]:
         return "train_filenames is empty: nothing to train on"
     return None
@@ -450,13 +456,17 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                 with Image.open(file) as image:
                     image.load()  # decodes every pixel: a truncated file fails here, not in training
                     mode, found = image.mode, image.size
-                    if kind == "depth" and image.getbbox():
-                        units = np.asarray(image)
-                        depth_medians_m.append(float(np.median(units[units > 0])) * DEPTH_SCALE_M_PER_UNIT)
+                    nothing_set = image.getbbox() is None  # every pixel 0 (every channel)
+                    units = np.asarray(image) if kind == "depth" and not nothing_set else None
             except FileNotFoundError:
                 raise InputError(f"{where}: {kind} {rel} does not exist") from None
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
                 raise InputError(f"{where}: {kind} {rel} cannot be decoded ({' '.join(str(err).split())})") from None
+            if units is not None:
+                negative = _negative_depth_problem(units)
+                if negative:  # a 32-bit depth (mode I) can hold them; the median of no pixel is NaN
+                    raise InputError(f"{where}: depth {rel} {negative}")
+                depth_medians_m.append(float(np.median(units[units > 0])) * DEPTH_SCALE_M_PER_UNIT)
             if found != size:
                 raise InputError(f"{where}: {kind} {rel} is {found[0]}x{found[1]} pixels, the intrinsics say "
                                  f"{size[0]}x{size[1]}")
@@ -474,6 +484,11 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                 raise InputError(f"{where}: depth {rel} has pixel mode {mode}; expected 16-bit millimetres")
             if kind == "mask" and mode not in ("1", "L"):
                 raise InputError(f"{where}: mask {rel} has pixel mode {mode}; expected one channel (1 or L)")
+            if kind == "mask" and nothing_set:
+                # nerfstudio 1.1.5 PixelSampler.sample_method samples rays among the masks' non-zero pixels
+                # ("Sample larger than population" when too few); a view with none trains nothing
+                raise InputError(f"{where}: mask {rel} masks out every pixel (all 0); a mask needs some non-zero "
+                                 f"pixels to train on, or leave mask_path out")
     if any(f.depth_path for f in dataset.frames) and not depth_medians_m:
         raise InputError(f"dataset {root}: every depth image is empty (0 = no return everywhere)")
     if depth_medians_m:
@@ -483,6 +498,15 @@ def check_dataset(path: Path, min_views: int = MIN_TRAINING_VIEWS) -> Dataset:
                              f"{high:g} m a depth camera sees: depth PNGs must hold millimetres (written in metres "
                              f"or another unit?)")
     return dataset
+
+
+def _negative_depth_problem(units: np.ndarray) -> str | None:
+    """Why a depth image's values are no millimetres (negative), or None; 0 is the one "no return" value."""
+    lowest = int(units.min())
+    if lowest >= 0:
+        return None
+    what = "has negative pixels" if (units > 0).any() else "has no valid (positive) pixel"
+    return f"{what} (down to {lowest}); depth images hold millimetres, 0 = no return"
 
 
 def _check_camera_positions(dataset: Dataset) -> None:

@@ -62,9 +62,12 @@ def _resize(path: Path) -> None:
     image.resize((image.width // 2, image.height // 2)).save(path)
 
 
+def _every_depth(edit: Callable[[Path], None]) -> Callable[[Path], None]:
+    return lambda dataset: [edit(path) for path in (dataset / "depth").glob("*.png")]
+
+
 def _zero_all_depth(dataset: Path) -> None:
-    for path in (dataset / "depth").glob("*.png"):
-        Image.fromarray(np.zeros((96, 128), np.uint16)).save(path)
+    _every_depth(lambda path: Image.fromarray(np.zeros((96, 128), np.uint16)).save(path))(dataset)
 
 
 def _rescale_all_depth(factor: float) -> Callable[[Path], None]:
@@ -115,6 +118,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
                                       (FRAME, "transform_matrix[0][0] must be a finite number, got an integer of "
                                               "401 digits")),
     "pose nan": (_pose(lambda m: m * np.nan), (FRAME, "transform_matrix[0][0] must be a finite number, got nan")),
+    # before 2026-12-03: "TypeError: ufunc 'isfinite' not supported for the input types (unexpected ...)"
+    "focal length integer too large": (_transforms(_set("fl_x", 10 ** 400)), ("'fl_x' must be a finite number",)),
     "pose all zero": (_pose(np.zeros_like), (FRAME, "bottom row")),
     "pose scaled": (_pose(lambda m: np.diag([2.0, 2.0, 2.0, 1.0]) @ m), (FRAME, "not a rotation")),
     "pose mirrored": (_pose(lambda m: np.diag([-1.0, 1.0, 1.0, 1.0]) @ m), (FRAME, "not a rotation")),
@@ -129,6 +134,13 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "depth 8 bit": (_image("depth", lambda p: Image.fromarray(np.ones((96, 128), np.uint8)).save(p)),
                     (FRAME, DEPTH, "pixel mode L")),
     "depth all zero": (_zero_all_depth, ("every depth image is empty",)),
+    # before 2026-12-03: a numpy RuntimeWarning ("Mean of empty slice") and "the depth images' median is nan m"
+    "depth all negative": (_every_depth(lambda p: Image.fromarray(np.full((96, 128), -500, np.int32)).save(
+        p, format="TIFF")),  # PIL writes no 32-bit PNG; the TIFF under the .png name decodes as one
+                           ("frame 0: depth depth/frame_00000.png has no valid (positive) pixel", "-500")),
+    "depth partly negative": (_image("depth", lambda p: Image.fromarray(np.where(
+        np.arange(96)[:, None] < 48, -5, np.asarray(Image.open(p)).astype(np.int32))).save(p, format="TIFF")),
+        (f"{FRAME}: depth {DEPTH} has negative pixels (down to -5)",)),
     "our block not an object": (_transforms(_set("dff_grasp", [1])), ("'dff_grasp' must be an object",)),
     "base frame a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("base_frame", [1])),
                           ("dff_grasp.base_frame must be a non-empty frame name, got [1]",)),
@@ -178,3 +190,37 @@ def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: b
     run = refused(capsys, "calibrate", "--views", views, *json_flag, names=(str(views / "tool_poses.yaml"), says))
     if json_flag:
         assert run.json()["success"] is False and says in run.json()["message"]
+
+
+def test_fit_refuses_missing_teacher_weights_before_any_setup(capsys, tmp_path: Path, tiny_dataset: Path,
+                                                              monkeypatch):
+    """Before 2026-12-03 the default teacher (clip) without its weights was refused from inside nerfstudio's
+    setup: its dataparser logs and a DataLoader warning came first (the teachers were built after it)."""
+    from huggingface_hub import constants
+
+    import dff_grasp_ros.field.fit as fit_module
+
+    def set_up(*args, **kwargs):
+        raise AssertionError("the training was set up before the teachers' weights were checked")
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty hub cache"))
+    monkeypatch.setattr(fit_module, "_train_and_export", set_up)
+    out = tmp_path / "fields"
+    refused(capsys, "fit", "--dataset", tiny_dataset, "--out", out, "--method", "dff-tiny", "--device", "cpu",
+            names=("clip: pretrained weights not found", "empty hub cache"))
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_fit_refusal_is_one_line_in_a_fresh_process(tmp_path: Path):
+    """Before 2026-12-03 2-6 lines of torch and nerfstudio FutureWarnings (``torch.jit.script``, ``custom_fwd``)
+    came first: they are printed once per process, so only a fresh one shows them."""
+    import os
+    import subprocess
+    import sys
+
+    dataset = tmp_path / "nonexist"
+    env = {**os.environ, "PYTHONWARNINGS": ""}
+    done = subprocess.run([sys.executable, "-m", "dff_grasp_ros.cli", "fit", "--dataset", str(dataset), "--out",
+                           str(tmp_path / "fields"), *FIT], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        f"dff-grasp fit: {dataset} is not a dataset folder"], done.stderr

@@ -72,13 +72,15 @@ def _far_away(matrix: np.ndarray, first: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _masks(mode: str) -> Callable[[Path], None]:
-    """A mask for every frame, in ``mode`` (nerfstudio reads only one-channel masks)."""
+def _masks(mode: str, empty: tuple[int, ...] = ()) -> Callable[[Path], None]:
+    """A mask for every frame, in ``mode`` (nerfstudio reads only one-channel masks); the frames ``empty`` mask
+    every pixel out."""
     def edit(meta: dict, dataset: Path) -> None:
         (dataset / "masks").mkdir()
-        for frame in meta["frames"]:
+        for index, frame in enumerate(meta["frames"]):
             name = Path(frame["file_path"]).name
-            Image.new(mode, (128, 96), "white" if mode != "1" else 1).save(dataset / "masks" / name)
+            Image.new(mode, (128, 96), 0 if index in empty else "white" if mode != "1" else 1).save(
+                dataset / "masks" / name)
             frame["mask_path"] = f"masks/{name}"
     return _meta(edit)
 
@@ -169,6 +171,10 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     # "RuntimeError: Some filenames for split train were not found: {...} (unexpected ...)"
     "train_filenames unknown": (_set("train_filenames", ["nope.png"]), ("train_filenames names 'nope.png'",)),
     "val_filenames only": (_set("val_filenames", [IMAGE]), ("val_filenames is given without train_filenames",)),
+    # before 2026-12-03: "RuntimeError: The dataset's list of filenames for split val is missing. (unexpected ...)"
+    # after the teacher features and nerfstudio's setup
+    "train_filenames only": (_set("train_filenames", [IMAGE]), ("train_filenames is given without val_filenames",)),
+    "test_filenames only": (_set("test_filenames", [IMAGE]), ("test_filenames is given without train_filenames",)),
     # "AssertionError: Different number of image and depth filenames ... (unexpected ...)"
     "depth on some frames": (_drop_frame_key("depth_file_path"), ("depth_file_path is given for 23 of 24 frames",
                                                                   FRAME)),
@@ -179,6 +185,10 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
                                           for f in m["frames"]]), ("frame 0", "mask masks/frame_00000.png",
                                                                    "does not exist")),
     "masks rgb": (_masks("RGB"), ("frame 0", "mask masks/frame_00000.png has pixel mode RGB")),
+    # before 2026-12-03: "Sample larger than population or is negative" from nerfstudio's pixel sampler, after the
+    # teacher features and setup
+    "masks all zero": (_masks("L", tuple(range(24))), ("frame 0", "mask masks/frame_00000.png masks out every pixel")),
+    "one mask zero": (_masks("1", (BAD_FRAME,)), (FRAME, f"mask masks/frame_{BAD_FRAME:05d}.png masks out every")),
     # trained and "succeeded": nerfstudio divides by the cameras' spread (1e-8 here: a field scaled by 1e8)
     "camera never moved": (_every_pose(lambda m, first: first), ("every camera is within 0.0 mm of the same place",)),
     "camera turned in place": (_every_pose(_at_first_position), ("within 0.0 mm of the same place",)),
@@ -216,7 +226,7 @@ def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_
 GOOD: dict[str, Callable[[Path], None]] = {
     "nerfstudio's own keys": _meta(lambda m, d: m.update(
         applied_transform=np.eye(4)[:3].tolist(), applied_scale=1.0, orientation_override="none",
-        distortion_params=[0.0] * 6, train_filenames=[f["file_path"] for f in m["frames"]])),
+        distortion_params=[0.0] * 6, train_filenames=[f["file_path"] for f in m["frames"]], val_filenames=[])),
     "one-channel masks": _masks("L"),
     "grey images": _convert_image("L", tuple(range(24))),
     "every image rgba": _convert_image("RGBA", tuple(range(24))),
@@ -418,6 +428,29 @@ def test_ns_train_refuses_a_bad_dataset_in_one_line(tmp_path: Path, tiny_dataset
         f"dff: {dataset / TRANSFORMS}: depth_file_path is given for 23 of 24 frames (not for frame {BAD_FRAME}); "
         f"give it for every frame or for none")
     assert not list((tmp_path / "runs").rglob("*.ckpt"))
+
+
+@pytest.mark.parametrize("case", ["no such folder", "train_filenames only", "cuda without a GPU"])
+def test_ns_train_refuses_before_writing_its_config(tmp_path: Path, tiny_dataset: Path, monkeypatch, case: str):
+    """Before 2026-12-03 the pre-flight ran in the data manager, after nerfstudio's train.main had written
+    outputs/<name>/dff/<timestamp>/config.yml (left behind by every refusal); a dataset without val_filenames and
+    the default --machine.device-type cuda without a GPU ended in tracebacks."""
+    import torch
+
+    dataset, extra = tmp_path / "broken", ()
+    if case == "no such folder":
+        says = f"dff: {dataset} is not a dataset folder"
+    else:
+        shutil.copytree(tiny_dataset, dataset)
+    if case == "train_filenames only":
+        _set("train_filenames", [IMAGE])(dataset)
+        says = f"dff: {dataset / TRANSFORMS}: train_filenames is given without val_filenames"
+    if case == "cuda without a GPU":
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        extra = ("--machine.device-type", "cuda")
+        says = "dff: --machine.device-type cuda: device 'cuda' requested but CUDA is not available here"
+    assert _ns_train_refusal(tmp_path, dataset, *extra).startswith(says)
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").rglob("*")) == []
 
 
 def test_ns_train_refuses_a_bad_data_manager_setting_in_one_line(tmp_path: Path, tiny_dataset: Path):

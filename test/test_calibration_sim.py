@@ -125,3 +125,43 @@ def test_cli_writes_a_printable_board_that_the_detector_reads(tmp_path):
     assert image.size[0] == pytest.approx(8 * square_px, abs=8)  # 7 squares and two half-square margins
     corners, ids, _, _ = cv2.aruco.CharucoDetector(CharucoBoardSpec().cv_board()).detectBoard(np.asarray(image))
     assert ids is not None and len(ids) == 24
+
+
+def _render_the_session(folder, *args, **kwargs):
+    """write_simulated_views on the cached session (its views and true mount), without rendering again."""
+    from dff_grasp_ros.calibration.views import write_views_folder
+
+    sim = simulated_session()
+    write_views_folder(folder, sim.camera, list(zip(sim.names, sim.images, sim.tool_to_base())), "base_link", TOOL)
+    return sim.camera_to_tool
+
+
+def test_cli_sim_keeps_its_views_where_asked(tmp_path, capsys, monkeypatch):
+    """Before 2026-12-03 `calibrate --sim --keep-views DIR` always failed after rendering: run() checked the
+    arguments again and found DIR filled by the render ("already exists and is not an empty folder")."""
+    import dff_grasp_ros.synthetic.board as board
+    from dff_grasp_ros.cli import main
+
+    monkeypatch.setattr(board, "write_simulated_views", _render_the_session)
+    keep = tmp_path / "views"
+    assert main(["calibrate", "--sim", "--keep-views", str(keep), "--json"]) == 0, capsys.readouterr().err
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["success"] and answer["views_dir"] == str(keep)
+    assert answer["yaml_path"] == str(keep / "hand_eye.yaml") and (keep / "hand_eye.yaml").is_file()
+    assert (keep / "tool_poses.yaml").is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["views"]
+
+
+def test_cli_sim_interrupted_while_calibrating_leaves_no_views_folder(tmp_path, capsys, monkeypatch):
+    """The --keep-views folder appears complete (views and result) or not at all: the views are rendered into a
+    hidden sibling that is renamed at the end."""
+    import dff_grasp_ros.calibration.views as views
+    import dff_grasp_ros.synthetic.board as board
+    from dff_grasp_ros.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(board, "write_simulated_views", _render_the_session)
+    monkeypatch.setattr(views, "calibrate_collected", interrupted)
+    assert main(["calibrate", "--sim", "--keep-views", str(tmp_path / "views")]) == 130
+    assert "interrupted" in capsys.readouterr().err and list(tmp_path.iterdir()) == []

@@ -27,3 +27,28 @@ def test_ask_json_answer_has_the_documented_shape(tmp_path: Path, capsys):
     code, refused = ask_json(capsys, fields, "banana")
     assert code == 1 and refused["success"] is False and refused["grasp"] is None and refused["candidates"] == []
     assert "not found" in refused["message"]
+
+
+def test_ask_text_prints_plain_numbers(tmp_path: Path, capsys):
+    """Before 2026-12-03 the text answer showed numpy reprs: position_m=[np.float64(0.05432), ...]."""
+    fields = tmp_path / "fields"
+    ground_truth_field(fields, scene="tiny")
+    assert main(["ask", "--field", str(fields), "mug handle", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "np." not in out and "position_m=[" in out, out
+    position = out.split("position_m=")[1].split("]")[0] + "]"
+    assert len(json.loads(position)) == 3  # plain floats: the list reads back as JSON
+
+
+def test_ask_refuses_cuda_where_there_is_none_as_fit_does(tmp_path: Path, capsys, monkeypatch):
+    """Before 2026-12-03 `ask --device cuda` on a machine without a GPU answered on the CPU (exit 0), while
+    `fit --device cuda` refused."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    fields = tmp_path / "fields"
+    ground_truth_field(fields, scene="tiny")
+    assert main(["ask", "--field", str(fields), "mug handle", "--device", "cuda"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().splitlines() == [
+        "dff-grasp ask: device 'cuda' requested but CUDA is not available here"]

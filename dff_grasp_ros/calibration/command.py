@@ -120,9 +120,13 @@ def default_result_path() -> Path:
     return expand_data_dir(defaults("hand_eye")["calibration_dir"]) / HAND_EYE_FILE
 
 
-def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool = False) -> int:
+def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool = False,
+        arguments_checked: bool = False, publish_as: Path | None = None) -> int:
     """Calibrate from ``args.views`` or ``args.from_bag``; ``truth`` (a camera_to_tool) adds the error to it.
-    ``views_are_temporary``: the caller removes the views folder unless the result is usable (not named then)."""
+    ``views_are_temporary``: the caller removes the views folder unless the result is usable (not named then).
+    ``arguments_checked``: the caller ran :func:`check_arguments` before making the views.
+    ``publish_as``: ``args.views`` is a staging folder for this folder (absent or empty): the summary names it,
+    and the staging (with the result, unless ``--out`` puts it elsewhere) is renamed onto it before printing."""
     from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.calibration.output import (
         failure_to_dict,
@@ -136,7 +140,8 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
 
     collector = None
     try:
-        check_arguments(args)
+        if not arguments_checked:  # --sim checks once, before rendering (a second check judged its own views)
+            check_arguments(args)
         board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
                                  args.dictionary)
         collect = CollectorSettings(min_corners=args.min_corners, min_rotation_between_views_deg=args.min_rotation_deg)
@@ -154,7 +159,8 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
                                                                       "board": board.to_dict()})
     summary["success"] = result.usable
     summary["message"] = result.verdict
-    summary["views_dir"] = str(views_dir) if views_dir and (result.usable or not views_are_temporary) else ""
+    shown_views = publish_as.expanduser() if publish_as is not None else views_dir
+    summary["views_dir"] = str(shown_views) if views_dir and (result.usable or not views_are_temporary) else ""
     summary["rejected_total"] = collector.rejected_count
     if truth is not None:
         from dff_grasp_ros.calibration.solve import transform_difference
@@ -165,6 +171,12 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
     if result.usable:
         path = args.out or (Path(views_dir) / HAND_EYE_FILE if args.sim else default_result_path())
         write_hand_eye(path, summary)
+    if publish_as is not None:
+        from dff_grasp_ros.atomic import replace_dir
+
+        replace_dir(views_dir, shown_views)
+        if path is not None and Path(path).parent == Path(views_dir):
+            path = shown_views / Path(path).name
     summary["yaml_path"] = str(path) if path else ""
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -278,5 +290,11 @@ def _print(summary: dict[str, Any], rejections: str) -> None:
 
 
 def sim_views_dir(args: argparse.Namespace) -> Path:
-    """Where ``--sim`` renders its views folder: ``--keep-views`` or a new temporary directory."""
-    return args.keep_views or Path(tempfile.mkdtemp(prefix="dff_grasp_calibration_sim_"))
+    """Where ``--sim`` renders its views folder: a hidden staging folder beside ``--keep-views`` (renamed onto it
+    by :func:`run`), or a new temporary directory."""
+    from dff_grasp_ros.atomic import make_staging_dir
+
+    if args.keep_views is not None:
+        keep = Path(args.keep_views).expanduser()
+        return make_staging_dir(keep.parent, keep.name)
+    return Path(tempfile.mkdtemp(prefix="dff_grasp_calibration_sim_"))

@@ -11,7 +11,6 @@ to their result, so any calibration can be re-run offline::
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,7 +166,7 @@ def write_views_folder(folder: Path, camera: PinholeCamera, views: list[tuple[st
 
     import cv2
 
-    from dff_grasp_ros.atomic import discard_dir, make_staging_dir, writing
+    from dff_grasp_ros.atomic import discard_dir, make_staging_dir, replace_dir, writing
 
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
@@ -186,7 +185,7 @@ def write_views_folder(folder: Path, camera: PinholeCamera, views: list[tuple[st
                  "views": [pose_entry(name, tool_to_base) for name, _, tool_to_base in views]}
         with writing(folder / TOOL_POSES_FILE):
             (staging / TOOL_POSES_FILE).write_text(yaml.safe_dump(poses, sort_keys=False))
-        os.replace(staging, folder)  # onto an absent or empty folder: atomic
+        replace_dir(staging, folder)
     except BaseException:
         discard_dir(staging)
         raise

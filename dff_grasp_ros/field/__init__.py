@@ -15,3 +15,12 @@ features per ray), method.py (presets), features.py (patch-grid lookup), normali
 fusion.py (back-projection, voxel fusion), export.py (SceneCloud), evaluation.py (held-out scoring).
 Nothing here imports nerfstudio until a submodule is imported.
 """
+import warnings
+
+# nerfstudio 1.1.5 calls torch.jit.script (cameras/camera_utils.py) and torch.cuda.amp.custom_fwd/custom_bwd
+# (field_components/activations.py) at import, which torch 2.4+ deprecates with FutureWarnings: 2-6 lines on
+# stderr before every fit refusal or result, about nerfstudio's code, that the user can do nothing about. Only
+# those two messages are silenced; every submodule here is imported after this package, so before nerfstudio.
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+warnings.filterwarnings("ignore", message=r"`torch\.cuda\.amp\.custom_(fwd|bwd)\(args\.\.\.\)` is deprecated",
+                        category=FutureWarning)

@@ -90,6 +90,19 @@ def check_settings(config: DffDataManagerConfig) -> None:
         raise SetupRefused(f"dff: pipeline.datamanager: {problems[0]}")
 
 
+def check_teacher_weights(config: DffDataManagerConfig) -> None:
+    """The teachers' weights are here (a file lookup), or SetupRefused: the teachers are built after nerfstudio's
+    setup, which logs and starts data loader workers first."""
+    from dff_grasp_ros.teachers.base import TeacherError, check_weights
+
+    for teacher, settings in ((config.language_teacher, config.language_teacher_settings),
+                              (config.dino_teacher, config.dino_teacher_settings)):
+        try:
+            check_weights(teacher, **settings)
+        except TeacherError as err:
+            raise SetupRefused(f"dff: pipeline.datamanager: {err}") from None
+
+
 def _check_dataset_for_nerfstudio(data: Path) -> None:
     """The pre-flight of fit() (every frame decodes, poses rigid, nerfstudio's keys usable), or SetupRefused."""
     from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
@@ -105,6 +118,25 @@ def _check_dataset_for_nerfstudio(data: Path) -> None:
         raise SetupRefused(f"dff: {one_line(err)}") from None
 
 
+def check_before_training(trainer_config: Any) -> None:
+    """``ns-train dff``'s pre-flight, before nerfstudio writes anything (see method.DffTrainerConfig): the data
+    manager's settings, the teachers' weights, the device and the dataset, or SetupRefused (one line)."""
+    from dff_grasp_ros.teachers.base import TeacherError, resolve_device
+
+    config = trainer_config.pipeline.datamanager
+    if not isinstance(config, DffDataManagerConfig):
+        return
+    check_settings(config)
+    check_teacher_weights(config)
+    device_type = trainer_config.machine.device_type
+    try:
+        resolve_device(device_type)  # fit's check; nerfstudio's Trainer failed in torch with a traceback
+    except (TeacherError, RuntimeError) as err:
+        raise SetupRefused(f"dff: --machine.device-type {device_type}: {err}; use --machine.device-type cpu") \
+            from None
+    _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
+
+
 class DffDataManager(VanillaDataManager):
     """VanillaDataManager whose training batches carry ``language`` and ``dino`` targets per ray."""
 
@@ -114,6 +146,7 @@ class DffDataManager(VanillaDataManager):
                  test_mode: Literal["test", "val", "inference"] = "val", world_size: int = 1,
                  local_rank: int = 0, **kwargs: Any) -> None:
         check_settings(config)
+        check_teacher_weights(config)
         if test_mode != "inference" and not config.dataset_checked:
             # what VanillaDataManager reads: ``data`` (ns-train --data) overrides the dataparser's
             _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))

@@ -23,7 +23,7 @@ from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.resources import require_memory
-from dff_grasp_ros.teachers.base import resolve_device, teacher_pair
+from dff_grasp_ros.teachers.base import check_weights, resolve_device, teacher_pair
 from dff_grasp_ros.teachers.cache import FeaturesProgress, FeaturesStopped, FeatureWatch, watching_features
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
@@ -92,7 +92,8 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     if steps is not None:
         check_train_request(steps)
     preset = method_preset(method)
-    teacher_pair(teacher)
+    for role, teacher_name in zip(("language", "dino"), teacher_pair(teacher)):
+        check_weights(teacher_name, **(teacher_settings or {}).get(role, {}))  # else refused mid-setup
     torch_device = resolve_device(device)
     trainer_config = make_trainer_config(preset, steps)
     dataset = check_dataset(Path(dataset_dir))

@@ -17,7 +17,7 @@ from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
-from dff_grasp_ros.field.datamanager import DffDataManagerConfig
+from dff_grasp_ros.field.datamanager import DffDataManagerConfig, check_before_training
 from dff_grasp_ros.field.feature_field import FeatureGridSettings
 from dff_grasp_ros.field.model import DffModelConfig
 
@@ -65,6 +65,24 @@ TINY = MethodPreset(
 PRESETS = {preset.name: preset for preset in (QUALITY, TINY)}
 
 
+@dataclass
+class DffTrainerConfig(TrainerConfig):
+    """nerfstudio's TrainerConfig whose :meth:`save_config` first runs the ``dff`` pre-flight.
+
+    nerfstudio 1.1.5 scripts/train.py ``main`` writes ``<output_dir>/<name>/dff/<timestamp>/config.yml``
+    (ExperimentConfig.save_config) before the Trainer sets up the data manager, where the dataset was checked:
+    every ``ns-train dff`` refusal left that folder behind, and a missing GPU was a traceback. ``save_config`` is
+    the last call before the folder is made, after ``--data`` is copied into the data manager."""
+
+    def save_config(self) -> None:
+        check_before_training(self)
+        super().save_config()
+        # Checked above: the data manager need not decode every image again (config.yml keeps False, so a run
+        # resumed from it is checked anew).
+        if isinstance(self.pipeline.datamanager, DffDataManagerConfig):
+            self.pipeline.datamanager.dataset_checked = True
+
+
 def make_trainer_config(preset: MethodPreset, steps: int | None = None) -> TrainerConfig:
     """The TrainerConfig of a preset; ``steps`` overrides its length (schedules follow)."""
     steps = preset.steps if steps is None else int(steps)
@@ -81,7 +99,7 @@ def make_trainer_config(preset: MethodPreset, steps: int | None = None) -> Train
         camera_optimizer=CameraOptimizerConfig(mode="off"),
         **preset.model,
     )
-    return TrainerConfig(
+    return DffTrainerConfig(
         method_name=preset.name,
         steps_per_eval_batch=500, steps_per_eval_image=max(steps, 500), steps_per_eval_all_images=1_000_000,
         steps_per_save=max(steps, 1000), max_num_iterations=steps, mixed_precision=preset.mixed_precision,

@@ -31,6 +31,7 @@ import importlib
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Sequence
 
 import numpy as np
@@ -72,6 +73,11 @@ class TeacherConfig:
         module_name, class_name = self._implementation.split(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         return cls(self)
+
+    def weights_file(self) -> Path | None:
+        """The pretrained weights file :meth:`setup` will load (None: it loads none); WeightsNotFoundError
+        naming where it looked when the file is not here. A file lookup: no model is built."""
+        return None
 
     def settings_dict(self) -> dict[str, Any]:
         """What defines the features, JSON-safe; ``make_teacher(**settings_dict())`` rebuilds the teacher."""
@@ -123,6 +129,11 @@ class ClipTeacherConfig(TeacherConfig):
         if not (0 < self.crop_stride_frac <= 1):
             raise TeacherError(f"clip: crop_stride_frac must be within (0, 1], got {self.crop_stride_frac}")
 
+    def weights_file(self) -> Path | None:
+        from dff_grasp_ros.teachers.clip import clip_weights_file
+
+        return None if self.weights == "random" else clip_weights_file(self)
+
 
 @dataclass
 class DinoTeacherConfig(TeacherConfig):
@@ -139,6 +150,11 @@ class DinoTeacherConfig(TeacherConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_weights_choice("dino", self.weights)
+
+    def weights_file(self) -> Path | None:
+        from dff_grasp_ros.teachers.dino import dino_weights_file
+
+        return None if self.weights == "random" else dino_weights_file(self)
 
 
 TEACHER_ENTRY_POINTS = "dff_grasp.teachers"
@@ -199,6 +215,18 @@ def teacher_pair(language_teacher: str) -> tuple[str, str]:
 
 def make_teacher(name: str, **settings: Any) -> Teacher:
     """Build a teacher by name; accepts exactly what ``settings_dict()`` returned, plus runtime settings."""
+    return _configured(name, settings).setup()
+
+
+def check_weights(name: str, **settings: Any) -> None:
+    """Refuse (TeacherError, WeightsNotFoundError) the teacher :func:`make_teacher` would fail to build for want
+    of its weights, by a file lookup: training checks before its setup, which otherwise logs and starts data
+    loader workers first."""
+    _configured(name, settings).weights_file()
+
+
+def _configured(name: str, settings: dict[str, Any]) -> TeacherConfig:
+    """The checked config of teacher ``name`` with ``settings`` (see :func:`make_teacher`)."""
     cls = teacher_config(name)
     known = {item.name for item in dataclasses.fields(cls)}
     unknown = sorted(set(settings) - known)
@@ -210,7 +238,7 @@ def make_teacher(name: str, **settings: Any) -> Teacher:
         if problem:
             raise TeacherError(f"teacher {name!r}: setting {key} must be {problem}, got {value!r:.60}")
     settings = {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
-    return cls(**settings).setup()
+    return cls(**settings)
 
 
 def _setting_type_problem(default: Any, value: Any) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -45,6 +46,22 @@ def build_clip_model(config: ClipTeacherConfig) -> tuple[torch.nn.Module, str, d
             torch.manual_seed(config.random_seed)
             model = _create_quietly(config.model_name, quick_gelu)
         return model, f"random:{config.random_seed}", pretrained_cfg
+    path = clip_weights_file(config, pretrained_cfg)
+    model = _create_quietly(config.model_name, quick_gelu)
+    try:
+        open_clip.load_checkpoint(model, str(path))
+    except Exception as err:  # wrong architecture or a corrupt file: name both
+        raise TeacherError(f"clip: weights in {path} do not fit {config.model_name}: {err}") from err
+    return model, weights_identity(path), pretrained_cfg
+
+
+def clip_weights_file(config: ClipTeacherConfig, pretrained_cfg: dict | None = None) -> Path:
+    """The pretrained weights file ``config`` loads (a file lookup; no model is built), or TeacherError /
+    WeightsNotFoundError saying where it looked."""
+    import open_clip
+
+    if pretrained_cfg is None:
+        pretrained_cfg = open_clip.get_pretrained_cfg(config.model_name, config.pretrained) or {}
     hub_repo, filename = os.path.split(pretrained_cfg.get("hf_hub", "") or "")
     if not hub_repo and not config.checkpoint_path:
         raise TeacherError(f"clip: open_clip knows no Hugging Face weights for {config.model_name!r} / "
@@ -52,13 +69,7 @@ def build_clip_model(config: ClipTeacherConfig) -> tuple[torch.nn.Module, str, d
     from open_clip.pretrained import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 
     filenames = [HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME] if not filename else [filename]
-    path = find_weights("clip", config.checkpoint_path, hub_repo or "(none)", filenames)
-    model = _create_quietly(config.model_name, quick_gelu)
-    try:
-        open_clip.load_checkpoint(model, str(path))
-    except Exception as err:  # wrong architecture or a corrupt file: name both
-        raise TeacherError(f"clip: weights in {path} do not fit {config.model_name}: {err}") from err
-    return model, weights_identity(path), pretrained_cfg
+    return find_weights("clip", config.checkpoint_path, hub_repo or "(none)", filenames)
 
 
 def _create_quietly(model_name: str, quick_gelu: bool) -> torch.nn.Module:

@@ -5,6 +5,8 @@ Default ``vit_small_patch8_224.dino`` (DINO ViT-S/8, 384-d, 8 px cells); any tim
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -13,6 +15,16 @@ from dff_grasp_ros.teachers.imaging import as_uint8_batch, prepare_images
 from dff_grasp_ros.teachers.weights import find_weights, read_state_dict, weights_identity
 
 HUB_FILENAMES = ("model.safetensors", "pytorch_model.bin")
+
+
+def dino_weights_file(config: DinoTeacherConfig) -> Path:
+    """The pretrained weights file ``config`` loads (a file lookup; no model is built), or WeightsNotFoundError
+    saying where it looked."""
+    from timm.models import get_pretrained_cfg
+
+    pretrained_cfg = get_pretrained_cfg(config.model_name)  # the same hub id as the built model's (tag or not)
+    hub_repo = (pretrained_cfg.hf_hub_id if pretrained_cfg is not None else None) or "(none)"
+    return find_weights("dino", config.checkpoint_path, hub_repo, HUB_FILENAMES)
 
 
 def build_dino_model(config: DinoTeacherConfig) -> tuple[torch.nn.Module, str]:
@@ -30,8 +42,7 @@ def build_dino_model(config: DinoTeacherConfig) -> tuple[torch.nn.Module, str]:
         raise TeacherError(f"dino: {config.model_name!r} is not a timm VisionTransformer")
     if config.weights == "random":
         return model, f"random:{config.random_seed}"
-    hub_repo = (model.pretrained_cfg or {}).get("hf_hub_id") or "(none)"
-    path = find_weights("dino", config.checkpoint_path, hub_repo, HUB_FILENAMES)
+    path = dino_weights_file(config)
     state = {k: v for k, v in read_state_dict(path).items() if not k.startswith("head.")}
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
