@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.calibration.solve import HandEyeResult
-from dff_grasp_ros.errors import InputError, is_finite_number, read_yaml_file
+from dff_grasp_ros.errors import InputError, finite_array, read_yaml_file
 
 
 def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
@@ -108,24 +108,16 @@ def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
         if problem:
             raise InputError(f"{label}: {key} {problem}")
         frames.append(value)
-    translation = _hand_eye_numbers(data, "translation_m", 3, label)
+    translation = finite_array(data["translation_m"], (3,), f"{label}: translation_m").tolist()
     if math.hypot(*translation) > MAX_HAND_EYE_TRANSLATION_M:  # hypot is inf, not an error, past float's range
         raise InputError(f"{label}: translation_m {translation} puts the camera more than "
                          f"{MAX_HAND_EYE_TRANSLATION_M:g} m from the tool frame (metres, not millimetres?)")
-    quaternion = _hand_eye_numbers(data, "quaternion_xyzw", 4, label)
+    quaternion = finite_array(data["quaternion_xyzw"], (4,), f"{label}: quaternion_xyzw").tolist()
     try:
         matrix = compose_matrix(translation, quaternion)  # refuses a quaternion that is not unit (nor zero)
     except PoseError as err:
         raise InputError(f"{label}: quaternion_xyzw: {err}") from None
     return matrix, frames[0], frames[1]
-
-
-def _hand_eye_numbers(data: dict[str, Any], key: str, count: int, label: str) -> list[float]:
-    """``data[key]`` as ``count`` floats, or InputError: numpy took [[1, 2, 3]] as 3 numbers and true as 1."""
-    value = data[key]
-    if not isinstance(value, list) or len(value) != count or not all(map(is_finite_number, value)):
-        raise InputError(f"{label}: {key} must be a list of {count} finite numbers, got {value!r:.80}")
-    return [float(v) for v in value]
 
 
 def rejection_summary(rejected: list[Any], total: int | None = None) -> str:
