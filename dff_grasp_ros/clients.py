@@ -349,7 +349,7 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
         wait = timeout_s + 120 if timeout_s > 0 else 3600
         return run_action(CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
                           build_message(CalibrateHandEye.Goal, num_views=num_views, timeout_s=timeout_s,
-                                                output_path=absolute_output_path(output_path)),
+                                        output_path=absolute_output_path(output_path)),
                           timeout_s=wait, on_feedback=feedback)
 
 
@@ -374,7 +374,7 @@ def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: flo
     from dff_grasp.srv import ScanPoses
 
     request = build_message(ScanPoses.Request, radius_m=radius_m, min_elevation_deg=min_elevation_deg,
-                                max_elevation_deg=max_elevation_deg, count=count)
+                            max_elevation_deg=max_elevation_deg, count=count)
     if center_m is not None:
         request.center = Point(x=float(center_m[0]), y=float(center_m[1]), z=float(center_m[2]))
     return call_service(ScanPoses, names.SCAN_POSES_SERVICE, request, resend_after_s=SCAN_POSES_ANSWER_S)
