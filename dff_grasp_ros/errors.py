@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import json
 import math
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,7 +119,15 @@ def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:
     if _is_device(path):  # /dev/zero never ends: reading it filled the memory until the kernel killed the process
         raise InputError(f"{label} is a device, not a {kind} file")
     try:
-        return label, path.read_text(encoding="utf-8")
+        if stat.S_ISFIFO(path.stat().st_mode):
+            data = _read_pipe(path, label)
+        else:
+            size = path.stat().st_size
+            if size > MAX_TEXT_FILE_BYTES:  # a 1 GB answer took 2.1 GB of memory before it was refused
+                raise InputError(f"{label} is {size} bytes, more than the {MAX_TEXT_FILE_BYTES} a {kind} file may "
+                                 f"have")
+            data = path.read_bytes()
+        return label, data.decode("utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"{label} does not exist") from None
     except UnicodeDecodeError as err:
@@ -126,10 +136,35 @@ def _read_text_file(path: Path, what: str, kind: str) -> tuple[str, str]:
         raise InputError(f"{label} is a directory, not a {kind} file") from None
 
 
+MAX_TEXT_FILE_BYTES = 64 * 2**20  # a transforms.json of 10,000 views is ~10 MB; scenes and answers are kilobytes
+PIPE_WAIT_S = 30.0  # how long a pipe (/dev/stdin, `<(...)`, a FIFO) may take to deliver its first byte
+
+
+def _read_pipe(path: Path, label: str) -> bytes:
+    """A pipe's bytes, up to its writer's end: refused when nothing comes within ``PIPE_WAIT_S`` (a FIFO nobody
+    writes to blocked `sim execute` until it was killed) or beyond ``MAX_TEXT_FILE_BYTES``."""
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a plain open() waits for a writer, without a limit
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        if not poller.poll(PIPE_WAIT_S * 1000):  # no writer yet: Linux reports nothing, not a hang-up
+            raise InputError(f"{label} is a pipe, and nothing was written to it within {PIPE_WAIT_S:g} s")
+        os.set_blocking(fd, True)
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_TEXT_FILE_BYTES:
+                raise InputError(f"{label} is a pipe that gave more than {MAX_TEXT_FILE_BYTES} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _is_device(path: Path) -> bool:
     """A character or block device or a socket (a pipe, /dev/stdin, is read: it ends when its writer does)."""
-    import stat
-
     try:
         mode = path.stat().st_mode
     except OSError:
