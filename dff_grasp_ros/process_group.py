@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Callable, Sequence
 
 TAIL_LINES = 50  # output lines kept per child for explaining its death
 
@@ -33,6 +33,29 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _same_prefix(env: dict[str, str]) -> bool:
     return str(Path(sys.prefix) / "lib") in env.get("LD_LIBRARY_PATH", "")
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _end_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to send the child SIGTERM when this process dies: the children run in their
+    own sessions (so that a stop reaches their workers), and after ``kill -9`` of the demo its nodes ran on for
+    good, the trainer training and the camera publishing. SIGTERM, not SIGKILL: a node shuts down cleanly on it.
+    The signal comes when the thread that started the child ends, so children are started from the main thread.
+    None where there is no such signal."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: loading a library after fork may deadlock
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the parent died before the request was made
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 class ProcessGroup:
@@ -60,7 +83,7 @@ class ProcessGroup:
         pipe = keep_tail and stdout is None
         proc = subprocess.Popen(list(cmd), env=child_env(env), stdout=subprocess.PIPE if pipe else stdout,
                                 stderr=subprocess.STDOUT if stdout is not None or pipe else None, cwd=cwd,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_end_with_parent(os.getpid()))
         self.procs[name] = proc
         if hasattr(stdout, "close"):
             self._logs.append(stdout)  # type: ignore[arg-type]
