@@ -16,7 +16,7 @@ from typing import Any
 from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.nodes.param_file import check_params_file
 from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, specs_of
-from dff_grasp_ros.process_group import ProcessGroup
+from dff_grasp_ros.process_group import ProcessGroup, check_ros_domain_id, child_env
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "dff_grasp.yaml"
 NODES = ("capture", "trainer", "query", "hand_eye")
@@ -79,6 +79,7 @@ def _check_overrides(overrides: dict[str, dict[str, Any]]) -> None:
 
 
 def start(plan: dict[str, list[str]], env: dict[str, str] | None = None, log_dir: Path | None = None) -> ProcessGroup:
+    check_ros_domain_id(child_env(env))
     group = ProcessGroup()
     try:
         for name, cmd in plan.items():

@@ -108,6 +108,9 @@ def _open_node(name: str) -> Any:
     import rclpy
     from rclpy.context import Context
 
+    from dff_grasp_ros.process_group import check_ros_domain_id
+
+    check_ros_domain_id(os.environ)
     context = Context()
     rclpy.init(context=context)
     return rclpy.create_node(name, context=context)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from typing import IO, Callable, Mapping, Sequence
 
 TAIL_LINES = 50  # output lines kept per child for explaining its death
 
@@ -33,6 +33,20 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _same_prefix(env: dict[str, str]) -> bool:
     return str(Path(sys.prefix) / "lib") in env.get("LD_LIBRARY_PATH", "")
+
+
+MAX_ROS_DOMAIN_ID = 232  # DDS derives UDP ports from the id: above 232 they pass 65535 (ROS 2 docs, "domain ID")
+
+
+def check_ros_domain_id(environ: Mapping[str, str]) -> None:
+    """InputError naming ``ROS_DOMAIN_ID`` unless it is unset, empty or a whole number in [0, 232]: 300 printed
+    only Fast DDS's "Calculated port number is too high" (on stdout, breaking --json) and exited 1, "abc" an
+    RCLError called unexpected, and bringup's nodes died one after another (bad-input hunt)."""
+    from dff_grasp_ros.errors import InputError
+
+    value = environ.get("ROS_DOMAIN_ID", "").strip()
+    if value and not (value.isdigit() and int(value) <= MAX_ROS_DOMAIN_ID):
+        raise InputError(f"ROS_DOMAIN_ID={value!r:.40} must be a whole number in [0, {MAX_ROS_DOMAIN_ID}] (or unset)")
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
