@@ -52,6 +52,12 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
         overrides["trainer"]["device"] = device
         overrides["query"]["device"] = device
     if teacher:
+        from dff_grasp_ros.teachers.base import TeacherError, teacher_pair
+
+        try:  # the trainer refuses it only once every node has started: a few lines, the others stopped
+            teacher_pair(teacher)
+        except TeacherError as err:
+            raise InputError(f"--teacher: {err}") from None
         overrides["trainer"]["teacher"] = teacher
     for name, values in (extra or {}).items():
         overrides.setdefault(name, {}).update(values)

@@ -127,10 +127,13 @@ def test_a_node_with_a_wrong_type_override_names_the_parameter(tmp_path: Path):
 
 @pytest.mark.ros
 def test_bringup_names_the_node_that_cannot_start_and_why(tmp_path: Path, ros_env: dict[str, str]):
-    """The trainer refuses an unknown teacher at start; bringup says which node and why, stops the others."""
+    """The trainer refuses an unknown teacher at start (here from a parameter file: `--teacher` is checked before
+    any node starts); bringup says which node and why, stops the others."""
     env = {**os.environ, **ros_env}
+    params = tmp_path / "p.yaml"
+    params.write_text(yaml.safe_dump({"trainer": {"ros__parameters": {"teacher": "gpt"}}}))
     with ProcessGroup() as group:
-        proc = group.start("bringup", [sys.executable, "-m", "dff_grasp_ros.cli", "bringup", "--teacher", "gpt",
+        proc = group.start("bringup", [sys.executable, "-m", "dff_grasp_ros.cli", "bringup", "--params", str(params),
                                        "--device", "cpu"], env=env, stdout=subprocess.PIPE)
         out, _ = proc.communicate(timeout=180)
     text = out.decode(errors="replace")
@@ -139,6 +142,15 @@ def test_bringup_names_the_node_that_cannot_start_and_why(tmp_path: Path, ros_en
     assert named == ["dff-grasp bringup: node trainer exited with status 2: [trainer] cannot start: unknown teacher "
                      "'gpt'; choose one of ['clip', 'dino', 'synthetic', 'synthetic_dino']"], text
     assert "Traceback" not in text
+
+
+def test_bringup_refuses_an_unknown_teacher_before_any_node_starts(capsys, monkeypatch):
+    """`bringup --teacher nope` started every node, then the trainer died and the others were stopped: several
+    lines and exit 1 (bad-input hunt)."""
+    monkeypatch.setattr(bringup, "start", _never_started)
+    run = run_cli(capsys, "bringup", "--teacher", "nope")
+    assert run.code == 2 and run.line == ("dff-grasp bringup: --teacher: unknown teacher 'nope'; choose one of "
+                                          "['clip', 'dino', 'synthetic', 'synthetic_dino']"), run.line
 
 
 def test_an_in_process_bringup_failure_keeps_stdout_clean(capsys, tmp_path: Path, monkeypatch):
