@@ -203,3 +203,41 @@ def test_viewer_refuses_an_address_it_cannot_listen_on(capsys, tmp_path: Path, m
 
     monkeypatch.setattr(viser, "ViserServer", _never_started)
     refused(capsys, "viewer", "--field", tmp_path / "no_field", *argv, names=(says,))
+
+
+@pytest.mark.ros
+def test_a_second_bringup_on_the_same_domain_is_refused(capsys, monkeypatch, ros_env: dict[str, str]):
+    """A second `dff-grasp bringup` on a domain that already served the product started a full second set of nodes
+    without a word; every request then had two servers (bad-input hunt)."""
+    import threading
+
+    from rclpy.executors import SingleThreadedExecutor
+
+    from dff_grasp.srv import QueryObject
+    from dff_grasp_ros import names
+    from dff_grasp_ros.clients import ros_node
+
+    os.environ.update(ros_env)
+    monkeypatch.setattr(bringup, "start", _never_started)
+    stop, ready = threading.Event(), threading.Event()
+
+    def serve() -> None:  # the first bringup's query node, as far as the graph shows
+        with ros_node("first_query") as node:
+            node.create_service(QueryObject, names.QUERY_OBJECT_SERVICE, lambda request, response: response)
+            executor = SingleThreadedExecutor(context=node.context)
+            executor.add_node(node)
+            ready.set()
+            while not stop.is_set():
+                executor.spin_once(timeout_sec=0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30)
+        run = run_cli(capsys, "bringup")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert run.code == 2 and run.line == (
+        f"dff-grasp bringup: /query_object already served on ROS_DOMAIN_ID {ros_env['ROS_DOMAIN_ID']}: another "
+        f"bringup runs; stop it, or start this one with another ROS_DOMAIN_ID"), run.line
