@@ -7,14 +7,12 @@ node and parameter); a node that dies later is named with its exit status and it
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from dff_grasp_ros import names
 from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.nodes.param_file import check_params_file
 from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, specs_of
@@ -84,32 +82,6 @@ def _check_overrides(overrides: dict[str, dict[str, Any]]) -> None:
             problem = specs[key].check(value)
             if problem:
                 raise InputError(f"{node}.{key} {problem}")
-
-
-PRODUCT_SERVERS = (names.QUERY_OBJECT_SERVICE, names.UPDATE_SCENE_SERVICE, names.SCAN_POSES_SERVICE,
-                   *(f"{action}/_action/send_goal" for action in (names.CAPTURE_VIEWS_ACTION, names.TRAIN_FIELD_ACTION,
-                                                                  names.CALIBRATE_HAND_EYE_ACTION)))
-DISCOVERY_WAIT_S = 2.0  # localhost discovery of a running bringup took well under a second here
-
-
-def check_no_bringup_running(wait_s: float = DISCOVERY_WAIT_S) -> None:
-    """InputError when this ROS domain already serves the product's services or actions: a second bringup started a
-    full second set of nodes without a word, and every request then had two servers (bad-input hunt)."""
-    from dff_grasp_ros.clients import ros_node
-
-    check_ros_domain_id(os.environ)
-    with ros_node("bringup_check") as node:
-        deadline = time.monotonic() + wait_s
-        while True:
-            served = {name for name, _ in node.get_service_names_and_types()}
-            taken = [name.split("/_action/")[0] for name in PRODUCT_SERVERS if name in served]
-            if taken:
-                raise InputError(f"{', '.join(taken)} already served on ROS_DOMAIN_ID "
-                                 f"{os.environ.get('ROS_DOMAIN_ID') or 0}: another bringup runs; stop it, or start "
-                                 f"this one with another ROS_DOMAIN_ID")
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.2)
 
 
 def start(plan: dict[str, list[str]], env: dict[str, str] | None = None, log_dir: Path | None = None) -> ProcessGroup:

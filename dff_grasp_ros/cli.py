@@ -422,13 +422,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 @command("bringup")
 def cmd_bringup(args: argparse.Namespace) -> int:
-    from dff_grasp_ros.bringup import (
-        check_no_bringup_running,
-        default_params_file,
-        launch_plan,
-        run_until_signal,
-        start,
-    )
+    from dff_grasp_ros.bringup import default_params_file, launch_plan, run_until_signal, start
 
     if args.sim is not None:  # a scene the sim camera cannot load is refused here, not after every node started
         from dff_grasp_ros.synthetic import load_scene
@@ -436,7 +430,6 @@ def cmd_bringup(args: argparse.Namespace) -> int:
         load_scene(args.sim)
     plan = launch_plan(args.params or default_params_file(), sim_scene=args.sim, device=args.device,
                        teacher=args.teacher)
-    check_no_bringup_running()
     return run_until_signal(start(plan))
 
 
