@@ -42,6 +42,9 @@ def ros_node(name: str) -> Iterator[Any]:
     import rclpy
     from rclpy.context import Context
 
+    from dff_grasp_ros.process_group import check_ros_domain_id
+
+    check_ros_domain_id(os.environ)
     context = Context()
     rclpy.init(context=context)
     node = rclpy.create_node(name, context=context)
