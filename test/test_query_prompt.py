@@ -18,6 +18,7 @@ from dff_grasp_ros.query.prompt import MAX_PROMPT_CHARS, PromptError, parse_prom
     ("please pick up the bottle cap", "bottle", "cap"),
     ("handle", "handle", None),
     ("teapot;spout thing", "teapot", "spout thing"),
+    ("mug;mug handle", "mug", "mug handle"),  # the name again, with a part: still a part
     ("kettle spout", "kettle", "spout"),
 ])
 def test_parse_table(prompt, object_phrase, part_phrase):
@@ -58,6 +59,9 @@ def test_part_words_are_configurable():
     ("mug;;handle", "more than one ';'"),
     ("mug;the", "names no part after ';'"),  # the part was dropped and the whole mug grasped
     ("mug;!!!", "names no part after ';'"),
+    ("mug;red mug", "names the object again after ';'"),  # answered on the mug as its part "red mug"
+    ("red mug;mug", "names the object again after ';'"),
+    ("mug;mug", "names the object again after ';'"),
 ])
 def test_bad_prompts_raise_a_clear_error(prompt, fragment):
     with pytest.raises(PromptError, match=fragment):

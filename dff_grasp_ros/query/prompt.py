@@ -198,6 +198,11 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         if part_text.strip() and not part_phrase:  # "mug;the" grasped the whole mug as if no part were asked
             raise PromptError(f"{text!r} names no part after ';': write 'object;part', e.g. 'mug;handle', or "
                               f"just the object")
+        if part_phrase and (name_object(part_phrase, attribute_words).name
+                            == name_object(object_phrase, attribute_words).name):
+            # "mug;red mug" was answered on the mug, at whatever region fit "red mug" best
+            raise PromptError(f"{text!r} names the object again after ';', not a part: write 'object;part', e.g. "
+                              f"'mug;handle', or just the object")
         return ParsedPrompt(text, object_phrase, part_phrase or None)
     phrase = _clean(_part_phrasings(text, part_words).replace("'s ", " "))
     if not phrase:
