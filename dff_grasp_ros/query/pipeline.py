@@ -251,12 +251,9 @@ def _where_a_name_fits(prepared: PreparedCloud, text_encoder: TextEncoder, phras
     object there (relevancy at the threshold, better than the background); else None."""
     logits = _relevancy_logits(prepared.language, _encode(text_encoder, [phrase], prepared.language.shape[1]),
                                negatives, params.temperature)[0]
-    scene = logits[prepared.scene_rows]
-    _, seed = prepared.grouping.find_seed(scene)
-    if sigmoid(scene[seed]).mean() < params.relevancy_threshold or scene[seed].mean() <= _background_level(
-            prepared, logits):
-        return None
-    return seed
+    seed, _ = _InstanceFinder(prepared, logits[prepared.scene_rows], _background_level(prepared, logits),
+                              params).seed()
+    return seed if len(seed) else None
 
 
 def _not_found(phrase: str, finder: _InstanceFinder, params: QueryParams) -> str:
@@ -300,18 +297,26 @@ class _InstanceFinder:
         self.excluded = np.zeros(len(name_logits), dtype=bool)
         self.found, self.best_relevancy = 0, 0.0
 
+    def seed(self, excluded: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """The most relevant seed's points outside ``excluded`` and their mean relevancy; no points (empty) when
+        the seed does not name an object: below the threshold, or fitting the name no better than the background."""
+        _, seed_points = self.prepared.grouping.find_seed(self.logits, excluded)
+        best = float(self.relevancy[seed_points].mean())
+        if best < self.params.relevancy_threshold or self.logits[seed_points].mean() <= self.background_logit:
+            return seed_points[:0], best
+        return seed_points, best
+
     def __iter__(self) -> Iterator[np.ndarray]:
         grouping, threshold = self.prepared.grouping, self.params.relevancy_threshold
         for attempt in range(self.params.max_instances):
             if self.excluded.all():
                 return
-            _, seed_points = grouping.find_seed(self.logits, self.excluded if attempt else None)
-            seed_relevancy = self.relevancy[seed_points]
-            best = float(seed_relevancy.mean())
+            seed_points, best = self.seed(self.excluded if attempt else None)
             if attempt == 0:
                 self.best_relevancy = best
-            if best < threshold or self.logits[seed_points].mean() <= self.background_logit:
+            if len(seed_points) == 0:
                 return
+            seed_relevancy = self.relevancy[seed_points]
             mask = grouping.grow(seed_points[seed_relevancy >= threshold], allowed=~self.excluded)
             self.excluded |= mask
             self.excluded[seed_points] = True
