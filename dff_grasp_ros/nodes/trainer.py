@@ -70,7 +70,6 @@ def goal_problem(goal: TrainField.Goal, datasets_dir: str) -> str | None:
     return None
 
 
-
 def stopped_message(fields_dir: Path, cancelled: bool) -> str:
     """Why a training ended without a field, and what is served meanwhile: "the previous field is still served"
     was said when no field had ever been trained (bad-input hunt)."""
@@ -78,6 +77,7 @@ def stopped_message(fields_dir: Path, cancelled: bool) -> str:
     kept = f"the field trained before ({previous.name}) is still the newest" if previous else "no field exists yet"
     why = "training cancelled" if cancelled else "training stopped: the trainer is shutting down"
     return f"{why}; nothing was written, {kept}"
+
 
 class TrainerNode(Node):
     """Serves the ``/train_field`` action, one goal at a time."""
