@@ -192,7 +192,7 @@ def test_write_board_refuses_an_absurd_resolution(capsys, tmp_path: Path, argv: 
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["--port", "70000"], "--port must be between 1 and 65535, got 70000"),
+    (["--port", "70000"], "--port must be between 0 (any free port) and 65535, got 70000"),
     (["--port", "-1"], "got -1"),
     (["--host", "192.0.2.1"], "--host '192.0.2.1': cannot listen there"),  # TEST-NET-1: on no machine
 ])

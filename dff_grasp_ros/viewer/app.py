@@ -1,6 +1,7 @@
 """Web viewer (viser): the scene cloud, the relevancy overlay and the gripper, with a prompt box.
 
-``dff-grasp viewer --field DIR`` serves it on http://localhost:8080. Queries run through the same
+``dff-grasp viewer --field DIR`` serves it on http://localhost:8080 (``--port 0``: any free port, printed); a port
+in use is refused, not swapped for another. Queries run through the same
 :class:`~dff_grasp_ros.serving.FieldServer` as the ROS service, so the viewer shows what ``/query_object`` answers.
 """
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +52,10 @@ class GraspViewer:
 
     def __init__(self, server: FieldServer, host: str = "127.0.0.1", port: int = 8080,
                  initial_prompt: str = "mug handle") -> None:
-        import viser
-
         if server.current is None:
             raise FileNotFoundError("the viewer needs a trained field")
         self.server = server
-        self.viser = viser.ViserServer(host=host, port=port, verbose=False)
+        self.viser = start_viser(host, port)
         self._lock = threading.Lock()
         cloud = server.current.cloud
         self.viser.scene.add_point_cloud("/scene", cloud.points_m, colors=cloud.rgb, point_size=SCENE_POINT_SIZE_M)
@@ -109,21 +109,64 @@ class GraspViewer:
         self.viser.stop()
 
 
+def _port_in_use(host: str, port: int) -> str:
+    return (f"--port {port} is in use on {host} by another program; choose another --port, or --port 0 for any "
+            f"free one")
+
+
+def start_viser(host: str, port: int) -> Any:
+    """A viser server on exactly ``host:port`` (``port`` 0: a free port, read back with ``get_port()``).
+
+    viser moves to the next free port when the asked one is taken, and reports port 0 as served when asked for
+    it: a user who asked for 8080 and opened it saw another program. A port taken after
+    :func:`check_listen_address` (a race) is refused here, with the server it started stopped."""
+    import viser
+
+    from dff_grasp_ros.errors import InputError
+
+    asked = port or free_port(host)
+    server = viser.ViserServer(host=host, port=asked, verbose=False)
+    if server.get_port() != asked:
+        server.stop()
+        if port:
+            raise InputError(_port_in_use(host, port))
+        raise InputError(f"--port 0: the free port {asked} was taken by another program before the viewer "
+                         f"could listen on it; run it again")
+    return server
+
+
+def free_port(host: str) -> int:
+    """A port nobody listens on at ``host`` now (the system's pick)."""
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.bind(address)
+        return int(probe.getsockname()[1])
+
+
 def check_listen_address(host: str, port: int) -> None:
-    """InputError unless the viewer can listen on ``host:port``: viser binds in a background thread, and a port
-    out of range or a host that is not this machine's killed that thread while the caller waited for it forever
-    (a port in use is fine: viser takes the next free one)."""
+    """InputError unless the viewer can listen on ``host:port`` (``port`` 0: any free port): viser binds in a
+    background thread, and a port out of range or a host that is not this machine's killed that thread while the
+    caller waited for it forever; a port in use is refused before the field is read (viser would take the next
+    free one)."""
+    import errno
     import socket
 
     from dff_grasp_ros.errors import InputError
 
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise InputError(f"--port must be between 1 and 65535, got {port!r}")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InputError(f"--port must be between 0 (any free port) and 65535, got {port!r}")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         with socket.socket(family, kind, proto) as probe:
-            probe.bind((address[0], 0))  # any free port: only whether this machine has the address is asked
+            # As viser's server binds (asyncio sets SO_REUSEADDR): a port left in TIME_WAIT is free, a listening
+            # socket still refuses the bind.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
     except (OSError, UnicodeError) as err:
+        if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
+            raise InputError(_port_in_use(host, port)) from None
         raise InputError(f"--host {host!r}: cannot listen there ({err}); 127.0.0.1 serves this machine, "
                          f"0.0.0.0 every network") from None
 
