@@ -10,6 +10,7 @@ removes what dead processes left (:func:`remove_stale_staging`); a process stopp
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -187,6 +188,29 @@ def replace_dir(staging: Path, dest: Path) -> Path:
     os.replace(staging, dest)
     _fsync_dir(Path(dest).parent)
     return Path(dest)
+
+
+def swap_in_entries(staging: Path, root: Path, earlier: list[Path], last: tuple[str, ...] = ()) -> None:
+    """Put every entry of a finished staging folder into ``root`` in place of the ``earlier`` entries (a run's
+    outputs replacing the previous run's), one atomic rename each, then remove ``earlier``; nothing else in
+    ``root`` is touched. The names in ``last`` (the reports) leave first and arrive last, so that a report is
+    only ever found beside its own run's entries. FileExistsError, before anything moved, when an entry's name is
+    taken by something not in ``earlier``."""
+    root, staging = Path(root), Path(staging)
+    incoming = sorted(staging.iterdir(), key=lambda path: path.name in last)
+    leaving = {path.name for path in earlier}
+    for path in incoming:
+        if path.name not in leaving and os.path.lexists(root / path.name):
+            raise FileExistsError(errno.EEXIST, "already exists, not written by this run", str(root / path.name))
+    aside = make_staging_dir(root, "earlier")
+    try:
+        for path in sorted(earlier, key=lambda path: path.name not in last):
+            os.rename(path, aside / path.name)
+        for path in incoming:
+            os.rename(path, root / path.name)
+        _fsync_dir(root)
+    finally:
+        discard_dir(aside)
 
 
 def discard_dir(staging: Path) -> None:

@@ -8,6 +8,10 @@ the relevancy heat map and the gripper), ``execute_<prompt>.png`` (the grasp exe
 lifted), ``grasps.json`` (every answer, checked against the scene's ground truth and executed in physics) and the
 nodes' logs. Physics runs here, after each answer; the query node never calls it.
 
+``--out`` shows one run: the run writes into a hidden folder there and its outputs then take the place of the
+earlier run's (:class:`RunOutputs`; a failed run's report says why it failed, an interrupted run leaves the earlier
+one as it was). A folder holding anything the demo does not write is refused, so nothing of the user's is removed.
+
 ``dff-grasp demo --scene bin --clear`` (:func:`run_clear`) clears the scene instead, over the same nodes: scan and
 train once, then for each object ask ``/query_object`` for it by colour and name, execute the answer in physics
 on the current world, take what was lifted out of the simulated world (``/sim_camera/set_scene``), let the sim
@@ -18,6 +22,7 @@ more after the others (the loop, world and report: :mod:`dff_grasp_ros.synthetic
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import random
@@ -26,11 +31,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from dff_grasp_ros.atomic import PARTIAL_PREFIX, check_output_root, discard_dir, make_staging_dir, swap_in_entries
 from dff_grasp_ros.bringup import default_params_file, launch_plan, start
+from dff_grasp_ros.errors import InputError, one_line
 
 ABSENT_PROMPT = "banana"
 UNJUDGED = -2  # object id of a prompt whose right answer is unknown
@@ -75,6 +82,60 @@ def demo_environment(out_dir: Path) -> dict[str, str]:
     return env
 
 
+# What a run writes at the top of --out, besides logs/ (the nodes' *.log) and data/ (every run's datasets and
+# fields, each in its own folder: kept, since reports name them).
+REPORTS = ("grasps.json", "clear.json")
+OUTPUT_PATTERNS = (*REPORTS, "relevancy_*.ply", "query_*.png", "execute_*.png", "pick_[0-9][0-9]_*.png")
+LOGS, DATA = "logs", "data"
+
+
+def _not_the_demos(path: Path) -> Path | None:
+    """``path`` (or, in logs/, the first entry) when the demo did not write it; None for an earlier run's output."""
+    if path.name == LOGS and path.is_dir():
+        return next((entry for entry in sorted(path.iterdir()) if not (entry.is_file() and entry.suffix == ".log")),
+                    None)
+    return None if path.is_file() and any(fnmatch.fnmatchcase(path.name, p) for p in OUTPUT_PATTERNS) else path
+
+
+def earlier_outputs(out_dir: Path, refuse_others: bool = True) -> list[Path]:
+    """The outputs an earlier run left at the top of ``out_dir`` (data/ and staging folders aside); with
+    ``refuse_others``, InputError naming the first entry the demo did not write (else such entries are left)."""
+    outputs = []
+    for path in sorted(out_dir.iterdir()) if out_dir.is_dir() else []:
+        if path.name.startswith(PARTIAL_PREFIX) or (path.name == DATA and path.is_dir()):
+            continue
+        foreign = _not_the_demos(path)
+        if foreign is None:
+            outputs.append(path)
+        elif refuse_others:
+            raise InputError(f"--out {out_dir}: {foreign} was not written by the demo, which replaces an earlier "
+                             f"run's outputs there; give it a new or empty folder")
+    return outputs
+
+
+class RunOutputs:
+    """One run's outputs under ``--out``: written into a hidden staging folder there (``dir``), then put in place of
+    the earlier run's by :meth:`publish` (the report leaves first and arrives last: a report is only ever beside its
+    own run's files). Leaving the ``with`` block unpublished (Ctrl-C, a node that cannot start) removes the
+    staging folder and leaves the earlier run as it was."""
+
+    def __init__(self, out_dir: Path, report_name: str) -> None:
+        self.out_dir = check_output_root(Path(out_dir).resolve())
+        earlier_outputs(self.out_dir)  # refuse a folder of the user's before any node starts
+        self.report_name = report_name
+        self.dir = make_staging_dir(self.out_dir, "demo")
+
+    def __enter__(self) -> RunOutputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        discard_dir(self.dir)  # nothing left once published
+
+    def publish(self, report: dict) -> None:
+        (self.dir / self.report_name).write_text(json.dumps(report, indent=2) + "\n")
+        swap_in_entries(self.dir, self.out_dir, earlier_outputs(self.out_dir, refuse_others=False), last=REPORTS)
+
+
 def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[str, str]:
     """(device, method) for the run; InputError before any node starts for what would fail only later (the
     training steps are sent after the whole scan; a trainer told to use a missing GPU stops at start)."""
@@ -98,39 +159,54 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
     started = time.monotonic()
     scene_obj = load_scene(scene)
     device, method = _pick_method(device, method, steps)
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
     # The user's own prompts have no known answer: they are reported, not judged.
     asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
-    group = bring_up(scene, scene_obj.name, device, method, out_dir)
-    try:
-        capture, trained = scan_and_train(scene_obj, steps)
-        report = answer_prompts(asked, Path(capture.dataset_path), truth, out_dir)
-    except Exception as err:
-        print(f"[demo] FAILED: {err}", file=sys.stderr)
-        return 1
-    finally:
-        group.stop()
-    report.update({"scene": scene_obj.name, "device": device, "method": method,
-                   "dataset": capture.dataset_path, "field": trained.checkpoint_path,
-                   "training_time_s": round(trained.training_time_s, 1),
-                   "total_time_s": round(time.monotonic() - started, 1)})
-    (out_dir / "grasps.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"[demo] done in {report['total_time_s']:.0f} s; artifacts in {out_dir}")
+    with RunOutputs(out_dir, "grasps.json") as outputs:
+        done = _on_nodes(outputs, scene, scene_obj, device, method, steps,
+                         lambda capture: answer_prompts(asked, Path(capture.dataset_path), truth, outputs.dir))
+        if done is None:
+            return 1
+        capture, trained, report = done
+        report.update({"success": True, "scene": scene_obj.name, "device": device, "method": method,
+                       "dataset": capture.dataset_path, "field": trained.checkpoint_path,
+                       "training_time_s": round(trained.training_time_s, 1),
+                       "total_time_s": round(time.monotonic() - started, 1)})
+        outputs.publish(report)
+    print(f"[demo] done in {report['total_time_s']:.0f} s; artifacts in {outputs.out_dir}")
     return 0 if report["all_correct"] else 3
 
 
-def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path) -> Any:
-    """The nodes as processes on a private ROS domain (our own clients join it); the started group."""
+def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, method: str, steps: int | None,
+              work: Callable[[Any], Any]) -> tuple[Any, Any, Any] | None:
+    """Bring the nodes up, scan, train and run ``work(capture result)``, then stop the nodes; (capture, training,
+    work's) results, or None when a step failed: said, and published as the run's report with its logs (and what
+    it drew), so that the earlier run's report is not left in --out as if it were this run's."""
+    group = bring_up(scene, scene_obj.name, device, method, outputs.out_dir, log_dir=outputs.dir / LOGS)
+    try:
+        capture, trained = scan_and_train(scene_obj, steps)
+        return capture, trained, work(capture)
+    except Exception as err:
+        failure = err
+    finally:
+        group.stop()  # before a failure is published: the logs are complete
+    print(f"[demo] FAILED: {failure}", file=sys.stderr)
+    outputs.publish({"success": False, "message": one_line(failure), "scene": scene_obj.name, "device": device,
+                     "method": method})
+    return None
+
+
+def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path, *, log_dir: Path) -> Any:
+    """The nodes as processes on a private ROS domain (our own clients join it), their data in a new folder
+    under ``out_dir/data`` and their logs in ``log_dir``; the started group."""
     env = demo_environment(out_dir)
     os.environ.update(env)  # our own clients must join the nodes' domain
     print(f"[demo] scene {scene_name!r}, device {device}, method {method}, ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']}"
-          f" (nodes' logs in {out_dir / 'logs'})")
+          f" (nodes' logs in {log_dir}, then in {out_dir / LOGS})")
     plan = launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
                        extra={"trainer": {"method": method}, "sim_camera": {"rate_hz": SIM_RATE_HZ}},
                        nodes=DEMO_NODES)
-    return start(plan, env=env, log_dir=out_dir / "logs")
+    return start(plan, env=env, log_dir=log_dir)
 
 
 def scan_and_train(scene_obj: Any, steps: int | None) -> tuple[Any, Any]:
@@ -285,26 +361,25 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     scene_obj = load_scene(scene)
     object_prompts(scene_obj)  # refuse a scene whose objects cannot be told apart by colour and name, before any work
     device, method = _pick_method(device, method, steps)
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    group = bring_up(scene, scene_obj.name, device, method, out_dir)
-    try:
-        capture, trained = scan_and_train(scene_obj, steps)
+    def clear(capture: Any) -> tuple[float, Any, Any]:
+        """(scan and training time, the world, the attempts)."""
         scanned_s = time.monotonic() - started
-        world, attempts = clear_scene(scene_obj, ask_over_ros, update_over_ros, pictures=out_dir,
-                                      log=lambda line: print(line, flush=True))
-    except Exception as err:
-        print(f"[demo] FAILED: {err}", file=sys.stderr)
-        return 1
-    finally:
-        group.stop()
-    report = clear_report(world, attempts, arm_motion_s)
-    report.update({"device": device, "method": method, "dataset": capture.dataset_path,
-                   "field": trained.checkpoint_path, "training_time_s": round(trained.training_time_s, 1),
-                   "scan_and_train_s": round(scanned_s, 1), "total_time_s": round(time.monotonic() - started, 1)})
-    (out_dir / "clear.json").write_text(json.dumps(report, indent=2) + "\n")
+        return (scanned_s, *clear_scene(scene_obj, ask_over_ros, update_over_ros, pictures=outputs.dir,
+                                        log=lambda line: print(line, flush=True)))
+
+    with RunOutputs(out_dir, "clear.json") as outputs:
+        done = _on_nodes(outputs, scene, scene_obj, device, method, steps, clear)
+        if done is None:
+            return 1
+        capture, trained, (scanned_s, world, attempts) = done
+        report = clear_report(world, attempts, arm_motion_s)
+        report.update({"success": True, "device": device, "method": method, "dataset": capture.dataset_path,
+                       "field": trained.checkpoint_path, "training_time_s": round(trained.training_time_s, 1),
+                       "scan_and_train_s": round(scanned_s, 1),
+                       "total_time_s": round(time.monotonic() - started, 1)})
+        outputs.publish(report)
     print_report(report)
-    print(f"[demo] done in {report['total_time_s']:.0f} s; clear.json and a picture per pick in {out_dir}")
+    print(f"[demo] done in {report['total_time_s']:.0f} s; clear.json and a picture per pick in {outputs.out_dir}")
     return 0 if report["cleared"] == report["objects"] and not report["wrong_object_lifts"] else 3
 
 
