@@ -12,7 +12,9 @@ its foot never answers a prompt for it nor blocks a finger. The fill only crosse
 in front of it either): a touching neighbour stays even where the field's features merged it with the object that
 left, both its faces the camera sees and those it hides behind itself.
 
-Before anything is carved, the view is checked against the served scene (:func:`view_agreement`): a depth in
+Before anything is carved, the view's camera pose is corrected to where its depth fits the served scene
+(:func:`dff_grasp_ros.view_alignment.align_view`, within ``CarvingParams.alignment``'s bounds), and the view is
+checked against the served scene (:func:`view_agreement`): a depth in
 the wrong scale or a wrong camera pose (stale TF, wrong hand-eye, wrong frame) passes every range check, yet sees
 through the table it looks at, or disagrees with most of the scene; carving it would remove most of the scene (or
 fill it with surface floating in mid air), and the same field announced again does not bring it back. Such a
@@ -28,7 +30,7 @@ Pure numpy and scipy; no ROS, no field network.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import minimum_filter
@@ -40,6 +42,7 @@ from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.query.grouping import connected_regions
 from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
 from dff_grasp_ros.scene_cloud import SceneCloud
+from dff_grasp_ros.view_alignment import AlignmentParams, ViewAlignment, align_view
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,10 @@ class CarvingParams:
     # looks elsewhere (a pose in the wrong frame, or the camera turned away): it cannot be checked against the
     # scene, tells nothing about it, and what it would add lies outside it.
     min_scene_view_share: float = 0.1
+    # Before anything is compared, the view is laid onto the served surface (:mod:`dff_grasp_ros.view_alignment`):
+    # a camera pose a centimetre off sideways passes the check above yet carved away thousands of points of
+    # objects that stayed. ``AlignmentParams(enabled=False)`` uses the pose as given.
+    alignment: AlignmentParams = field(default_factory=AlignmentParams)
 
     def __post_init__(self) -> None:
         if (self.see_through_margin_m <= 0 or self.remnant_margin_m < 0 or self.window_px < 0
@@ -114,6 +121,7 @@ class PreparedCarving:
     prepared: PreparedCloud  # the updated cloud, ready for queries
     removed: np.ndarray  # (N,) bool over the input cloud's rows
     added: int  # featureless rows appended
+    alignment: ViewAlignment | None = None  # how the view's pose was corrected (None: used as given)
 
 
 @dataclass(frozen=True)
@@ -336,16 +344,34 @@ def _checked_view(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrin
     return depth_m, pose
 
 
+def checked_pose(prepared: PreparedCloud, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
+                 camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, ViewAlignment | None]:
+    """The pose to carve with: ``camera_to_base`` corrected by :func:`align_view` when the correction is within
+    its bounds, after the view is checked against the served scene (:func:`view_agreement`); ValueError (one
+    line) when it does not fit the scene, or fits it only far from its pose."""
+    cloud = prepared.cloud
+    alignment = None
+    if params.alignment.enabled:
+        alignment = align_view(cloud.points_m, cloud.normals, depth_m, intrinsics, camera_to_base,
+                               params.min_depth_m, params.max_depth_m, params.alignment)
+    too_far = alignment.problem(params.alignment) if alignment is not None else None
+    pose = alignment.camera_to_base if alignment is not None and not too_far else camera_to_base
+    problem = view_agreement(cloud.points_m, prepared.settings.table_z_m, depth_m, intrinsics, pose,
+                             params).problem(params)
+    # A depth in the wrong scale fits no pose: its own fault is said first, the pose it would need after it.
+    problem = "; ".join(p for p in (problem, too_far) if p)
+    if problem:
+        raise ValueError(f"{problem}; the served scene is unchanged")
+    return pose, alignment
+
+
 def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
                    camera_to_base: np.ndarray, params: CarvingParams | None = None) -> PreparedCarving:
     """The prepared cloud after one new view (see the module docstring); ``prepared`` itself is not modified."""
     params = params or CarvingParams()
     depth_m, pose = _checked_view(depth_m, rgb, intrinsics, camera_to_base, params)
+    pose, alignment = checked_pose(prepared, depth_m, intrinsics, pose, params)
     cloud = prepared.cloud
-    problem = view_agreement(cloud.points_m, prepared.settings.table_z_m, depth_m, intrinsics, pose,
-                             params).problem(params)
-    if problem:
-        raise ValueError(f"{problem}; the served scene is unchanged")
     removed, past = view_evidence(cloud.points_m, depth_m, intrinsics, pose, params)
     if params.remove_remnants:
         removed = remnants(prepared, removed, past, params)
@@ -356,7 +382,7 @@ def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray
                        rgb=np.clip(np.round(colours * 255), 0, 255).astype(np.uint8),
                        language=np.zeros((count, cloud.language.shape[1]), np.float32),
                        dino=np.zeros((count, cloud.dino.shape[1]), np.float32))
-    return PreparedCarving(prepared.updated(removed, added), removed, count)
+    return PreparedCarving(prepared.updated(removed, added), removed, count, alignment)
 
 
 def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,

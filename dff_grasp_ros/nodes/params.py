@@ -220,6 +220,10 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     update_see_through_margin_m: float = param(0.006, "/dff/update_scene: a served point is gone where the new depth "
                                                      "lies this far behind it (about 3x the camera's depth noise)",
                                                minimum=0.001, maximum=0.5)
+    update_max_pose_correction_m: float = param(
+        0.03, "/dff/update_scene: the view's camera position is corrected by up to this much to fit the served scene "
+              "(hand-eye or TF error); a view that needs more is refused. 0: the pose is used as given",
+        minimum=0.0, maximum=0.2)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
 from dff_grasp_ros.serving import FieldServer, ServedField
 from dff_grasp_ros.teachers.base import resolve_device, teacher_configs
+from dff_grasp_ros.view_alignment import AlignmentParams
 
 
 def query_params(p: QueryNodeParams) -> QueryParams:
@@ -101,7 +102,10 @@ class QueryNode(Node):
                             qos_profile=service_qos(), callback_group=ReentrantCallbackGroup())
         self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self._update_lock = threading.Lock()  # one scene update at a time, each with its own next view
-        self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m)
+        correction_m = self.p.update_max_pose_correction_m
+        alignment = (AlignmentParams(max_correction_m=correction_m) if correction_m > 0
+                     else AlignmentParams(enabled=False))
+        self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m, alignment=alignment)
         self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
                             qos_profile=service_qos(), callback_group=ReentrantCallbackGroup())
         self._reload_state = threading.Lock()  # guards the two below

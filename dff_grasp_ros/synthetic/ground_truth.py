@@ -60,14 +60,23 @@ def part_surface_points(scene: Scene, object_index: int, part_index: int,
     return points[exposed_surface_points(scene, points, normals)][:count]
 
 
-def tote_surface_points(scene: Scene, points_per_part: int = POINTS_PER_PART) -> np.ndarray:
-    """(M, 3) exposed surface points of the tote's walls (none without a tote), deterministic from the seed."""
-    chunks = [np.zeros((0, 3))]
+def tote_surface(scene: Scene, points_per_part: int = POINTS_PER_PART) -> tuple[np.ndarray, np.ndarray]:
+    """(M, 3) exposed surface points of the tote's walls (none without a tote), deterministic from the seed, and
+    their (M, 3) normals out of the wall (both faces of a wall: a scan sees the inner one from above the tote,
+    the outer one from beside it)."""
+    chunks, normal_chunks = [np.zeros((0, 3))], [np.zeros((0, 3))]
     for index, wall in enumerate(tote_walls(scene.tote)):
         rng = np.random.default_rng([scene.seed, 1_000_000, index])
         points, normals = sample_surface(wall, 2 * WALL_POINTS_PER_PART * points_per_part, rng)
-        chunks.append(points[exposed_surface_points(scene, points, normals)][:WALL_POINTS_PER_PART * points_per_part])
-    return np.vstack(chunks)
+        exposed = exposed_surface_points(scene, points, normals)
+        chunks.append(points[exposed][:WALL_POINTS_PER_PART * points_per_part])
+        normal_chunks.append(normals[exposed][:WALL_POINTS_PER_PART * points_per_part])
+    return np.vstack(chunks), np.vstack(normal_chunks)
+
+
+def tote_surface_points(scene: Scene, points_per_part: int = POINTS_PER_PART) -> np.ndarray:
+    """(M, 3) exposed surface points of the tote's walls (see :func:`tote_surface`)."""
+    return tote_surface(scene, points_per_part)[0]
 
 
 def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POINTS_PER_PART) -> dict[str, Any]:
@@ -86,6 +95,7 @@ def ground_truth(scene: Scene | str | dict[str, Any], points_per_part: int = POI
                         "yaw_deg": obj.yaw_deg, "parts": part_entries})
     truth: dict[str, Any] = {"frame_id": BASE_FRAME, "scene": scene.name, "objects": objects}
     if scene.tote is not None:
-        truth["obstacles"] = [{"name": "tote", "points": np.round(tote_surface_points(scene, points_per_part), 4)
-                               .tolist()}]
+        points, normals = tote_surface(scene, points_per_part)
+        truth["obstacles"] = [{"name": "tote", "points": np.round(points, 4).tolist(),
+                               "normals": np.round(normals, 4).tolist()}]
     return truth

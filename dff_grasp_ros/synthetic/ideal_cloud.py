@@ -44,12 +44,17 @@ def scene_cloud_from_ground_truth(ground_truth: dict[str, Any], seed: int = 0, d
             rgb.append(np.tile(rng.integers(0, 256, 3), (len(part_points), 1)))
     object_points = np.vstack(points)
     background_dino = unit_rows(rng.standard_normal(dino_dim))
-    walls = [np.asarray(o["points"], dtype=np.float64).reshape(-1, 3) for o in ground_truth.get("obstacles", [])]
-    for wall_points in walls:
-        pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(wall_points))
-        pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(12))
+    obstacles = ground_truth.get("obstacles", [])
+    walls = [np.asarray(o["points"], dtype=np.float64).reshape(-1, 3) for o in obstacles]
+    for obstacle, wall_points in zip(obstacles, walls):
+        if "normals" in obstacle:  # out of the wall, as a scan's normals point (towards the cameras that saw it)
+            wall_normals = np.asarray(obstacle["normals"], dtype=np.float64).reshape(-1, 3)
+        else:  # ground truth written before the walls' normals were: the sign does not matter to the planner
+            pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(wall_points))
+            pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(12))
+            wall_normals = np.asarray(pcd.normals)
         points.append(wall_points)
-        normals.append(np.asarray(pcd.normals))  # a wall's two faces: the sign does not matter to the planner
+        normals.append(wall_normals)
     table = _table_grid(np.vstack([object_points, *walls]), table_spacing_m, table_margin_m)
     points.append(table)
     normals.append(np.tile([0.0, 0.0, 1.0], (len(table), 1)))

@@ -1,0 +1,250 @@
+"""Register one depth view to the served scene cloud: where its camera must be for its depth to fit the scene.
+
+A scene update (:mod:`dff_grasp_ros.carving`) compares the new depth with the served cloud point by point, so
+it is only as good as the view's ``camera_to_base``. A camera 1 cm off sideways (hand-eye calibration, a TF
+looked up while the arm still settles) removed thousands of points of objects that stayed in the `bin` scene,
+while its depth still agreed with the scene at most pixels: too little for
+:func:`dff_grasp_ros.carving.view_agreement` to refuse. Most of a bin is unchanged by one pick, so the shift that
+lays the measured surface onto the served one is well defined: :func:`align_view` finds it, and the update
+carves with the corrected pose, or refuses when the correction is larger than a working cell's pose error.
+
+Only the camera's position is corrected, not its orientation: at the overview's 0.4-0.7 m a small rotation
+moves what the camera sees much as a shift does, and a fit of six unknowns drifted by up to a degree in a scene
+of few objects, where three stay put. Point-to-plane ICP (Chen & Medioni, 1992): each view point is paired with
+the nearest served point whose normal agrees with its own (both point out of the surface, towards the camera),
+with Huber weights, so that what the pick changed (the floor where the object stood) does not pull the fit,
+and a little damping, so that a direction the scene does not constrain (a bare table slides along itself)
+stays where it was. Pure numpy and scipy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.field.fusion import backproject, voxel_mean
+
+
+@dataclass(frozen=True)
+class AlignmentParams:
+    """How the view is laid onto the served cloud (metres, degrees)."""
+
+    enabled: bool = True
+    target_voxel_m: float = 0.006  # the served cloud is thinned to this for the fit (its own voxels are ~4 mm)
+    pixel_stride: int = 4  # every n-th pixel of the view takes part
+    max_view_points: int = 6000  # at most this many of them, evenly spread over the image
+    # Correspondences farther apart than this are not the same surface; it shrinks to the final value as the
+    # fit closes in. Larger than the largest correction accepted, so the fit can reach it.
+    max_pair_distance_m: tuple[float, float] = (0.04, 0.006)
+    huber_m: float = 0.0015  # residuals beyond this count linearly: a changed region does not pull the fit
+    # A view point and its nearest served point are one surface only if their normals agree this well (cosine).
+    min_normal_agreement: float = 0.8
+    max_depth_step_m: float = 0.01  # neighbouring pixels farther apart in depth lie on different surfaces
+    iterations: int = 20
+    shrink_iterations: int = 4  # the pair distance shrinks from the first to the second value over these
+    # Damping of the normal equations relative to their largest eigenvalue: unconstrained directions stay put.
+    damping: float = 1e-4
+    converged_m: float = 1e-4  # stop when an iteration moves the view less than this
+    # A correction larger than this is not a pose error a working cell makes (a wrong frame, a stale pose
+    # from another arm position): refuse the view rather than lay it onto whatever fits nearby.
+    max_correction_m: float = 0.03
+    max_correction_deg: float = 3.0
+    correct_rotation: bool = True  # False: only the camera's position is corrected
+    lever_m: float = 0.3  # a rotation moves points this far from the view's centre: convergence counts it so
+    search_step_m: float = 0.005  # the grid of sideways starts around the first fit (see align_view)
+    consensus_points: int = 400  # view points that score each start
+    min_pairs: int = 200  # fewer matched points than this: the view says too little to be aligned
+
+    def __post_init__(self) -> None:
+        far, near = self.max_pair_distance_m
+        if not 0 < near <= far or self.target_voxel_m <= 0 or self.huber_m <= 0 or self.converged_m <= 0:
+            raise ValueError(f"invalid alignment parameters: {self}")
+        if (self.pixel_stride < 1 or self.max_view_points < 6 or self.iterations < 1 or self.shrink_iterations < 0
+                or self.min_pairs < 6 or self.damping < 0 or self.max_correction_m <= 0
+                or self.max_correction_deg <= 0 or self.lever_m <= 0 or self.search_step_m <= 0
+                or self.consensus_points < 1):
+            raise ValueError(f"invalid alignment parameters: {self}")
+
+
+@dataclass(frozen=True)
+class ViewAlignment:
+    """The fit of one view: the corrected pose and how far it moved the camera."""
+
+    camera_to_base: np.ndarray  # (4, 4) the corrected pose
+    shift_m: float  # how far the correction moves the camera
+    rotation_deg: float  # how far it turns the camera
+    pairs: int  # matched view points in the last iteration
+    rms_m: float  # point-to-plane residual of the matched points after the fit
+
+    def problem(self, params: AlignmentParams) -> str | None:
+        """One line when the fit lies farther from the given pose than a pose error of a working cell, else None."""
+        if self.shift_m > params.max_correction_m or self.rotation_deg > params.max_correction_deg:
+            return (f"the view's depth fits the served scene nowhere within {100 * params.max_correction_m:g} cm "
+                    f"and {params.max_correction_deg:g} deg of its camera pose (the fit ended "
+                    f"{100 * self.shift_m:.1f} cm and {self.rotation_deg:.1f} deg away): camera pose wrong "
+                    f"(hand-eye calibration, TF frame or stamp)?")
+        return None
+
+
+def _served_target(points_m: np.ndarray, normals: np.ndarray, voxel_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The served surface thinned to ``voxel_m``: points and unit normals (rows without a normal dropped)."""
+    finite = np.isfinite(points_m).all(axis=1) & np.isfinite(normals).all(axis=1)
+    points, summed = voxel_mean(points_m[finite], voxel_m, np.asarray(normals, np.float64)[finite])
+    length = np.linalg.norm(summed, axis=1)
+    keep = length > 0.5  # normals that disagree within a voxel (an edge, a thin part) cancel: no plane there
+    return points[keep], summed[keep] / length[keep, None]
+
+
+def _view_points(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
+                 min_depth_m: float, max_depth_m: float, params: AlignmentParams) -> tuple[np.ndarray, np.ndarray]:
+    """Base-frame points of the view (given pose) on every ``pixel_stride``-th pixel, at most
+    ``max_view_points`` of them, and their unit normals (towards the camera) from the neighbouring pixels.
+
+    Only pixels whose four neighbours lie on the same surface (depth within ``max_depth_step_m``) take part: a
+    normal across a depth edge is meaningless, and the floor next to an object's foot would otherwise be paired
+    with the object's side and pull the fit sideways by millimetres."""
+    grid = backproject(np.nan_to_num(depth_m), intrinsics, camera_to_base, params.pixel_stride)
+    depth = np.asarray(depth_m, dtype=np.float64)[::params.pixel_stride, ::params.pixel_stride]
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(depth) & (depth >= min_depth_m) & (depth <= max_depth_m)
+    centre = (slice(1, -1), slice(1, -1))
+    neighbours = [(slice(1, -1), slice(2, None)), (slice(1, -1), slice(None, -2)),
+                  (slice(2, None), slice(1, -1)), (slice(None, -2), slice(1, -1))]
+    keep = usable[centre].copy()
+    for around in neighbours:
+        with np.errstate(invalid="ignore"):
+            keep &= usable[around] & (np.abs(depth[around] - depth[centre]) <= params.max_depth_step_m)
+    right, left, below, above = (grid[around] for around in neighbours)
+    normals = np.cross(below - above, right - left)[keep]
+    points = grid[centre][keep]
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    towards_camera = np.einsum("ij,ij->i", normals, np.asarray(camera_to_base)[:3, 3] - points) > 0
+    normals[~towards_camera] *= -1.0
+    if len(points) > params.max_view_points:  # evenly over the image (rows come in image order)
+        chosen = np.linspace(0, len(points) - 1, params.max_view_points).astype(np.int64)
+        points, normals = points[chosen], normals[chosen]
+    return points, normals
+
+
+def rotation_angle_deg(rotation: np.ndarray) -> float:
+    """Angle (degrees) of a rotation matrix."""
+    return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0))))
+
+
+def _rotation_from_vector(omega: np.ndarray) -> np.ndarray:
+    """Rodrigues: the rotation about ``omega``'s direction by its norm (radians)."""
+    angle = float(np.linalg.norm(omega))
+    if angle < 1e-12:
+        return np.eye(3)
+    k = np.asarray(omega) / angle
+    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + np.sin(angle) * cross + (1.0 - np.cos(angle)) * cross @ cross
+
+
+class _Fit:
+    """The served surface as a KD-tree, and the view's points: moves (R, t) of the view about its centroid."""
+
+    def __init__(self, target: np.ndarray, target_normals: np.ndarray, view: np.ndarray,
+                 view_normals: np.ndarray, params: AlignmentParams) -> None:
+        self.tree, self.target, self.target_normals = cKDTree(target), target, target_normals
+        self.view, self.view_normals, self.params = view, view_normals, params
+        self.centre = view.mean(axis=0)  # rotations about the view's centroid keep the unknowns well scaled
+
+    def moved(self, rotation: np.ndarray, translation: np.ndarray, rows: slice | np.ndarray = slice(None)
+              ) -> tuple[np.ndarray, np.ndarray]:
+        return ((self.view[rows] - self.centre) @ rotation.T + self.centre + translation,
+                self.view_normals[rows] @ rotation.T)
+
+    def pairs(self, points: np.ndarray, normals: np.ndarray, bound_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of view points paired, index of their served point): the nearest served point within
+        ``bound_m`` whose normal agrees. Signed: served normals point out of the surface, towards the cameras
+        that saw it, and so do the view's; a wall's far face lies a wall's thickness behind its near face, and
+        unsigned it held a camera that far off."""
+        distance, index = self.tree.query(points, distance_upper_bound=bound_m)
+        matched = np.isfinite(distance)
+        matched[matched] = (np.einsum("ij,ij->i", normals[matched], self.target_normals[index[matched]])
+                            >= self.params.min_normal_agreement)
+        return matched, index
+
+    def refine(self, rotation: np.ndarray, translation: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, int, float] | None:
+        """Point-to-plane ICP from (rotation, translation): the fitted pair, the matched points and their
+        residual (RMS); None when too few points match."""
+        params = self.params
+        far, near = params.max_pair_distance_m
+        pairs, rms = 0, float("nan")
+        for iteration in range(params.iterations):
+            bound = far + (near - far) * min(1.0, iteration / max(params.shrink_iterations, 1))
+            points, normals = self.moved(rotation, translation)
+            matched, index = self.pairs(points, normals, bound)
+            pairs = int(matched.sum())
+            if pairs < params.min_pairs:
+                return None
+            p, n = points[matched], self.target_normals[index[matched]]
+            residual = np.einsum("ij,ij->i", p - self.target[index[matched]], n)
+            weight = np.minimum(1.0, params.huber_m / np.maximum(np.abs(residual), 1e-12))
+            rms = float(np.sqrt(np.average(residual ** 2, weights=weight)))
+            # d residual / d (rotation vector about centre + translation, translation) = ((p - c - t) x n, n)
+            jacobian = np.hstack([np.cross(p - self.centre - translation, n), n])
+            if not params.correct_rotation:
+                jacobian = jacobian[:, 3:]
+            normal_matrix = (jacobian * weight[:, None]).T @ jacobian
+            normal_matrix += params.damping * np.linalg.eigvalsh(normal_matrix)[-1] * np.eye(len(normal_matrix))
+            step = np.linalg.solve(normal_matrix, -(jacobian * weight[:, None]).T @ residual)
+            omega, shift = (step[:3], step[3:]) if params.correct_rotation else (np.zeros(3), step)
+            rotation, translation = _rotation_from_vector(omega) @ rotation, translation + shift
+            moved_m = np.linalg.norm(shift) + np.linalg.norm(omega) * params.lever_m
+            if moved_m < params.converged_m and iteration >= params.shrink_iterations:
+                break
+        return rotation, translation, pairs, rms
+
+    def consensus(self, rotation: np.ndarray, translations: np.ndarray) -> np.ndarray:
+        """For each candidate translation, how many of (a sample of) the view's points lie on served surface
+        (within the final pair distance, normals agreeing)."""
+        rows = np.linspace(0, len(self.view) - 1, min(len(self.view), self.params.consensus_points)).astype(int)
+        points, normals = self.moved(rotation, np.zeros(3), rows)
+        shifted = (points[None, :, :] + translations[:, None, :]).reshape(-1, 3)
+        matched, _ = self.pairs(shifted, np.tile(normals, (len(translations), 1)), self.params.max_pair_distance_m[1])
+        return matched.reshape(len(translations), len(rows)).sum(axis=1)
+
+
+def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m: np.ndarray,
+               intrinsics: CameraIntrinsics, camera_to_base: np.ndarray, min_depth_m: float, max_depth_m: float,
+               params: AlignmentParams | None = None) -> ViewAlignment | None:
+    """``camera_to_base`` moved so that the view's depth lies on the served surface, or None when too few of
+    the view's points lie near the served surface to tell (nothing to align with)."""
+    params = params or AlignmentParams()
+    pose = np.asarray(camera_to_base, dtype=np.float64)
+    target, target_normals = _served_target(np.asarray(served_points_m, np.float64), np.asarray(served_normals),
+                                            params.target_voxel_m)
+    view, view_normals = _view_points(depth_m, intrinsics, pose, min_depth_m, max_depth_m, params)
+    if len(target) < params.min_pairs or len(view) < params.min_pairs:
+        return None
+    fit = _Fit(target, target_normals, view, view_normals, params)
+    best = fit.refine(np.eye(3), np.zeros(3))
+    if best is None:
+        return None
+    # ICP finds the nearest fit: a camera 2-3 cm off can lay one object's side onto its neighbour's. Starts on a
+    # grid around the first fit, scored by how much of the view lies on served surface, find the right basin.
+    step, reach = params.search_step_m, params.max_correction_m
+    offsets = np.arange(-reach, reach + 1e-9, step)
+    # Sideways only: the table or bin floor, most of any view, fixes the height in the first fit already.
+    grid = np.stack(np.meshgrid(offsets, offsets, [0.0], indexing="ij"), axis=-1).reshape(-1, 3)
+    grid = grid[np.linalg.norm(grid + best[1], axis=1) <= reach + step]  # corrections that could be accepted
+    if len(grid):
+        first_score = fit.consensus(best[0], best[1][None])[0]
+        scores = fit.consensus(best[0], best[1] + grid)
+        if scores.max() > first_score:
+            second = fit.refine(best[0], best[1] + grid[np.argmax(scores)])
+            if second is not None and fit.consensus(second[0], second[1][None])[0] > first_score:
+                best = second
+    rotation, translation, pairs, rms = best
+    correction = np.eye(4)
+    correction[:3, :3] = rotation
+    correction[:3, 3] = fit.centre + translation - rotation @ fit.centre
+    corrected = correction @ pose
+    return ViewAlignment(camera_to_base=corrected, shift_m=float(np.linalg.norm(corrected[:3, 3] - pose[:3, 3])),
+                         rotation_deg=rotation_angle_deg(rotation), pairs=pairs,
+                         rms_m=rms)
