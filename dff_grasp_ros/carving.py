@@ -346,23 +346,27 @@ def _checked_view(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrin
 
 def checked_pose(prepared: PreparedCloud, depth_m: np.ndarray, intrinsics: CameraIntrinsics,
                  camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, ViewAlignment | None]:
-    """The pose to carve with: ``camera_to_base`` corrected by :func:`align_view` when the correction is within
-    its bounds, after the view is checked against the served scene (:func:`view_agreement`); ValueError (one
-    line) when it does not fit the scene, or fits it only far from its pose."""
+    """The pose to carve with and the correction applied (None: the pose as given): ``camera_to_base`` corrected
+    by :func:`align_view` when the correction is within its bounds and larger than its own error, after the view
+    is checked against the served scene (:func:`view_agreement`); ValueError (one line) when it does not fit
+    the scene, or fits it only far from its pose."""
     cloud = prepared.cloud
     alignment = None
     if params.alignment.enabled:
         alignment = align_view(cloud.points_m, cloud.normals, depth_m, intrinsics, camera_to_base,
                                params.min_depth_m, params.max_depth_m, params.alignment)
     too_far = alignment.problem(params.alignment) if alignment is not None else None
-    pose = alignment.camera_to_base if alignment is not None and not too_far else camera_to_base
+    # Within the fit's own error of the given pose, or beyond its bounds, the pose is used as given.
+    applied = alignment if alignment is not None and not too_far and alignment.worth_applying(params.alignment) \
+        else None
+    pose = applied.camera_to_base if applied is not None else camera_to_base
     problem = view_agreement(cloud.points_m, prepared.settings.table_z_m, depth_m, intrinsics, pose,
                              params).problem(params)
     # A depth in the wrong scale fits no pose: its own fault is said first, the pose it would need after it.
     problem = "; ".join(p for p in (problem, too_far) if p)
     if problem:
         raise ValueError(f"{problem}; the served scene is unchanged")
-    return pose, alignment
+    return pose, applied
 
 
 def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,

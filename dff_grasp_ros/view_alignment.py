@@ -51,10 +51,15 @@ class AlignmentParams:
     # from another arm position): refuse the view rather than lay it onto whatever fits nearby.
     max_correction_m: float = 0.03
     max_correction_deg: float = 3.0
+    # A fit closer than this to the given pose is within its own error (about a millimetre: the served surface
+    # and a new depth never agree exactly): the pose is used as given.
+    min_correction_m: float = 0.002
+    min_correction_deg: float = 0.25
     correct_rotation: bool = True  # False: only the camera's position is corrected
     lever_m: float = 0.3  # a rotation moves points this far from the view's centre: convergence counts it so
     search_step_m: float = 0.005  # the grid of sideways starts around the first fit (see align_view)
     consensus_points: int = 400  # view points that score each start
+    better_share: float = 0.02  # another start wins if it covers this share of them more than the first fit
     min_pairs: int = 200  # fewer matched points than this: the view says too little to be aligned
 
     def __post_init__(self) -> None:
@@ -63,7 +68,9 @@ class AlignmentParams:
             raise ValueError(f"invalid alignment parameters: {self}")
         if (self.pixel_stride < 1 or self.max_view_points < 6 or self.iterations < 1 or self.shrink_iterations < 0
                 or self.min_pairs < 6 or self.damping < 0 or self.max_correction_m <= 0
-                or self.max_correction_deg <= 0 or self.lever_m <= 0 or self.search_step_m <= 0
+                or self.max_correction_deg <= 0 or self.lever_m <= 0
+                or not 0 <= self.min_correction_m < self.max_correction_m
+                or not 0 <= self.min_correction_deg < self.max_correction_deg or self.search_step_m <= 0
                 or self.consensus_points < 1):
             raise ValueError(f"invalid alignment parameters: {self}")
 
@@ -86,6 +93,10 @@ class ViewAlignment:
                     f"{100 * self.shift_m:.1f} cm and {self.rotation_deg:.1f} deg away): camera pose wrong "
                     f"(hand-eye calibration, TF frame or stamp)?")
         return None
+
+    def worth_applying(self, params: AlignmentParams) -> bool:
+        """Whether the fit moves the camera by more than its own error (and, see :meth:`problem`, within bounds)."""
+        return self.shift_m >= params.min_correction_m or self.rotation_deg >= params.min_correction_deg
 
 
 def _served_target(points_m: np.ndarray, normals: np.ndarray, voxel_m: float) -> tuple[np.ndarray, np.ndarray]:
@@ -168,10 +179,10 @@ class _Fit:
                             >= self.params.min_normal_agreement)
         return matched, index
 
-    def refine(self, rotation: np.ndarray, translation: np.ndarray
+    def refine(self, rotation: np.ndarray, translation: np.ndarray, turn: bool
                ) -> tuple[np.ndarray, np.ndarray, int, float] | None:
-        """Point-to-plane ICP from (rotation, translation): the fitted pair, the matched points and their
-        residual (RMS); None when too few points match."""
+        """Point-to-plane ICP from (rotation, translation), turning the view too when ``turn``: the fitted pair,
+        the matched points and their residual (RMS); None when too few points match."""
         params = self.params
         far, near = params.max_pair_distance_m
         pairs, rms = 0, float("nan")
@@ -188,12 +199,12 @@ class _Fit:
             rms = float(np.sqrt(np.average(residual ** 2, weights=weight)))
             # d residual / d (rotation vector about centre + translation, translation) = ((p - c - t) x n, n)
             jacobian = np.hstack([np.cross(p - self.centre - translation, n), n])
-            if not params.correct_rotation:
+            if not turn:
                 jacobian = jacobian[:, 3:]
             normal_matrix = (jacobian * weight[:, None]).T @ jacobian
             normal_matrix += params.damping * np.linalg.eigvalsh(normal_matrix)[-1] * np.eye(len(normal_matrix))
             step = np.linalg.solve(normal_matrix, -(jacobian * weight[:, None]).T @ residual)
-            omega, shift = (step[:3], step[3:]) if params.correct_rotation else (np.zeros(3), step)
+            omega, shift = (step[:3], step[3:]) if turn else (np.zeros(3), step)
             rotation, translation = _rotation_from_vector(omega) @ rotation, translation + shift
             moved_m = np.linalg.norm(shift) + np.linalg.norm(omega) * params.lever_m
             if moved_m < params.converged_m and iteration >= params.shrink_iterations:
@@ -223,23 +234,29 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     if len(target) < params.min_pairs or len(view) < params.min_pairs:
         return None
     fit = _Fit(target, target_normals, view, view_normals, params)
-    best = fit.refine(np.eye(3), np.zeros(3))
+    # Shift first: turning too, the first fit of a camera 2.5 cm off traded a fifth of a degree for 3 mm and
+    # stopped in a wrong basin that covered the view as well as the right one.
+    best = fit.refine(np.eye(3), np.zeros(3), turn=False)
     if best is None:
         return None
     # ICP finds the nearest fit: a camera 2-3 cm off can lay one object's side onto its neighbour's. Starts on a
-    # grid around the first fit, scored by how much of the view lies on served surface, find the right basin.
+    # grid around the first fit, scored by how much of the view lies on served surface, find the right basin;
+    # another basin must cover clearly more of the view (a point or two more is noise, and a fit a millimetre off
+    # already carves a band off an object's outline).
     step, reach = params.search_step_m, params.max_correction_m
     offsets = np.arange(-reach, reach + 1e-9, step)
     # Sideways only: the table or bin floor, most of any view, fixes the height in the first fit already.
     grid = np.stack(np.meshgrid(offsets, offsets, [0.0], indexing="ij"), axis=-1).reshape(-1, 3)
     grid = grid[np.linalg.norm(grid + best[1], axis=1) <= reach + step]  # corrections that could be accepted
     if len(grid):
-        first_score = fit.consensus(best[0], best[1][None])[0]
+        needed = fit.consensus(best[0], best[1][None])[0] + params.better_share * params.consensus_points
         scores = fit.consensus(best[0], best[1] + grid)
-        if scores.max() > first_score:
-            second = fit.refine(best[0], best[1] + grid[np.argmax(scores)])
-            if second is not None and fit.consensus(second[0], second[1][None])[0] > first_score:
+        if scores.max() > needed:
+            second = fit.refine(best[0], best[1] + grid[np.argmax(scores)], turn=False)
+            if second is not None and fit.consensus(second[0], second[1][None])[0] > needed:
                 best = second
+    if params.correct_rotation:  # then the turn, from the right basin
+        best = fit.refine(best[0], best[1], turn=True) or best
     rotation, translation, pairs, rms = best
     correction = np.eye(4)
     correction[:3, :3] = rotation

@@ -53,6 +53,14 @@ def test_the_fit_of_a_correct_pose_moves_it_by_under_a_millimetre(bin_served):
     assert fit is not None and fit.shift_m < 0.001 and fit.rotation_deg < 0.1, fit
 
 
+def test_a_fit_within_its_own_error_leaves_the_pose_as_given(bin_served):
+    # A millimetre of fit error carved a band off a neighbouring mug's outline in `two_mugs`: a correct pose stays.
+    _, _, (_, _, pose, _) = bin_served
+    carved = carve(bin_served, pose)
+    as_given = carve(bin_served, pose, CarvingParams(alignment=AlignmentParams(enabled=False)))
+    assert carved.alignment is None and np.array_equal(carved.removed, as_given.removed)
+
+
 # Found while measuring the update against pose errors: a camera 1 cm off sideways (hand-eye, a TF looked up while
 # the arm settles) passed the view check, removed 12,000 points of the eight objects that stayed and kept the
 # bowl's; 1 cm further along +y the view's tote wall also lay exactly on the served wall's far face, which held
