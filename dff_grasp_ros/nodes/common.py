@@ -1,6 +1,7 @@
 """What every dff_grasp node shares: typed parameters, QoS profiles and a clean spin/shutdown."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Any, Callable, TypeVar
@@ -11,6 +12,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.nodes.param_file import check_params_file, params_files_in
 from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, ParamSpec, expand_data_dir, specs_of
+from dff_grasp_ros.nodes.start import ros_started
 
 P = TypeVar("P")
 
@@ -240,6 +242,20 @@ class ExecutorErrors:
         return f"more than {self.MAX_ERRORS} executor errors within {self.WINDOW_S:.0f} s"
 
 
+def shutting_down(node: Any) -> bool:
+    """Ctrl-C / SIGTERM has shut the node's context down: a goal or thread still at work can tell nobody (its
+    feedback, its result and the log's rosout publisher are gone; each use raises, or writes "Failed to publish log
+    message to rosout") and ends without a word (:func:`end_goal_quietly`)."""
+    return not node.context.ok()
+
+
+def end_goal_quietly(goal_handle: Any) -> None:
+    """Abort the goal of a node that is shutting down; rclpy's refusal (its action server's publishers are invalid,
+    a traceback from the executor thread before) is the shutdown's, and nobody is left to hear of it."""
+    with contextlib.suppress(Exception):
+        goal_handle.abort()
+
+
 SPIN_WAKE_S = 1.0  # the longest the executor waits before it looks whether its context was shut down
 
 
@@ -259,14 +275,20 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
     that names the parameter and the file; never a traceback. The parameter files are checked before rclpy
     reads them (rcl's own refusal is a traceback from deep inside ``rclpy.init``).
 
+    A signal at any time ends the node with status 0 and nothing said: before rclpy starts through
+    :mod:`~dff_grasp_ros.nodes.start`, while the node is being built (what then fails on the shut-down context is
+    the signal's doing, not a reason to report) or while it spins.
+
     An error that escapes a callback (rclpy re-raises it from ``spin``) is logged and the node spins on; more
     than :attr:`ExecutorErrors.MAX_ERRORS` within a minute stop it with status 1 and one line.
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.logging import LoggingSeverity
 
     name = getattr(make_node, "NODE_NAME", "node")
-    files = params_files_in(list(sys.argv if args is None else args))
+    argv = list(sys.argv if args is None else args)
+    files = params_files_in(argv)
 
     def cannot_start(err: BaseException) -> int:
         line = one_line(err)
@@ -276,19 +298,25 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
         return 2
 
     try:
+        params_type = NODE_PARAM_TYPES.get(name)
         for params_file in files:
-            check_params_file(params_file, {name: NODE_PARAM_TYPES[name]} if name in NODE_PARAM_TYPES else {})
+            check_params_file(params_file, {name: params_type} if params_type else {})
         rclpy.init(args=args)
     except Exception as err:
         return cannot_start(err)
+    ros_started()
     node = None
     try:
         try:
+            # Made before the node: made after a signal had shut the context down, half of it was left to a
+            # __del__ that printed a traceback.
+            executor = MultiThreadedExecutor(num_threads=threads)
             node = make_node()
+            executor.add_node(node)
         except Exception as err:
+            if not rclpy.ok():  # a signal came while the node was being built: its failure is the shutdown
+                return 0
             return cannot_start(err)
-        executor = MultiThreadedExecutor(num_threads=threads)
-        executor.add_node(node)
         errors = ExecutorErrors()
         while True:
             try:
@@ -306,6 +334,11 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
         pass
     finally:
         if node is not None:
+            if not rclpy.ok():
+                # Stopped by a signal: rclpy's own warnings from here on ("Failed to send result response (the
+                # client may have gone away)" for a goal the node ended, each followed by rcl's "Failed to publish
+                # log message to rosout") reach no one; errors still show.
+                node.get_logger().set_level(LoggingSeverity.ERROR)
             close = getattr(node, "close", None)
             if callable(close):
                 close()
