@@ -10,7 +10,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from dff_grasp_ros.errors import one_line
-from dff_grasp_ros.nodes.param_file import check_params_file, params_files_in
+from dff_grasp_ros.nodes.param_file import check_overrides, check_params_file, param_overrides_in, params_files_in
 from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, ParamSpec, expand_data_dir, specs_of
 from dff_grasp_ros.nodes.start import ros_started
 
@@ -271,9 +271,10 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
     """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM.
 
     A node that cannot start (a malformed parameter file, a parameter of the wrong type or out of range, a
-    missing scene, an unknown teacher) exits with status 2 and one line on stderr, ``[node] cannot start: ...``,
-    that names the parameter and the file; never a traceback. The parameter files are checked before rclpy
-    reads them (rcl's own refusal is a traceback from deep inside ``rclpy.init``).
+    parameter name it does not declare in a file or a ``-p`` override, a missing scene, an unknown teacher) exits
+    with status 2 and one line on stderr, ``[node] cannot start: ...``, that names the parameter and the file;
+    never a traceback. The parameter files and ``-p`` names are checked before rclpy reads them (rcl's own refusal
+    is a traceback from deep inside ``rclpy.init``; rclpy ignores an unknown name without a word).
 
     A signal at any time ends the node with status 0 and nothing said: before rclpy starts through
     :mod:`~dff_grasp_ros.nodes.start`, while the node is being built (what then fails on the shut-down context is
@@ -292,7 +293,7 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
 
     def cannot_start(err: BaseException) -> int:
         line = one_line(err)
-        if files and "parameter" in line and not any(str(f) in line for f in files):
+        if files and "parameter" in line and not line.startswith("-p ") and not any(str(f) in line for f in files):
             line += f" (parameter files: {', '.join(map(str, files))}, or a -p override)"
         print(f"[{name}] cannot start: {line}", file=sys.stderr, flush=True)
         return 2
@@ -301,6 +302,8 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
         params_type = NODE_PARAM_TYPES.get(name)
         for params_file in files:
             check_params_file(params_file, {name: params_type} if params_type else {})
+        if params_type:
+            check_overrides(name, param_overrides_in(argv, name), params_type)
         rclpy.init(args=args)
     except Exception as err:
         return cannot_start(err)
