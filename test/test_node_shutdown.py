@@ -26,9 +26,9 @@ def _loaded(pid: int, library: str) -> bool:
         return False
 
 
-def _ended_quietly(out: str, code: int) -> None:
+def _ended_quietly(out: str, code: int, most_lines: int = 1) -> None:
     lines = out.strip().splitlines()
-    assert code == 0 and "Traceback" not in out and len(lines) <= 1, f"status {code}:\n{out}"
+    assert code == 0 and "Traceback" not in out and len(lines) <= most_lines, f"status {code}:\n{out}"
 
 
 @pytest.mark.ros
@@ -64,6 +64,8 @@ def test_a_signal_while_a_node_imports_ends_it_quietly(tmp_path: Path, ros_env: 
 
 BUILD_SCRIPT = """
 import os, signal, sys, time
+from dff_grasp_ros.nodes.start import quiet_while_starting
+quiet_while_starting()  # as `python -m dff_grasp_ros.nodes.query` has it from the package's __init__
 import dff_grasp_ros.nodes.query as query
 
 
@@ -79,6 +81,25 @@ if sys.argv[2] == "loading its field":
             super().__init__(*args, **kwargs)
 
     query.FieldServer = Server
+elif sys.argv[2] == "as rclpy makes it":
+    import warnings
+
+    class Node(query.QueryNode):
+        def __init__(self):
+            stop_here()
+            # What rclpy warns when the signal lands inside its C constructor of the node (1 in ~12 signals at the
+            # right delay in a loop; not reproducible on purpose): the node is left half made.
+            warnings.warn("Failed to fini rosout publisher: rcl node implementation is invalid", RuntimeWarning)
+            super().__init__()
+
+    query.QueryNode = Node
+elif sys.argv[2] == "before it says ready":
+    class Node(query.QueryNode):
+        def reload_async(self, field_path):
+            stop_here()
+            super().reload_async(field_path)
+
+    query.QueryNode = Node
 else:
     class Node(query.QueryNode):
         def __init__(self):
@@ -91,15 +112,19 @@ sys.exit(query.main(["query", "--ros-args", "--params-file", sys.argv[1]]))
 
 
 @pytest.mark.ros
-@pytest.mark.parametrize("where", ["loading its field", "as it is built"])
+@pytest.mark.parametrize("where", ["as rclpy makes it", "loading its field", "before it says ready",
+                                   "as it is built"])
 def test_sigterm_while_the_query_node_is_built_ends_it_quietly(tmp_path: Path, ros_env: dict[str, str],
                                                                where: str):
     """Before: "[query] cannot start: RCLError: Failed to create publisher: rcl node's context is invalid" and
     status 2 (while loading), or a traceback from the executor made on the shut-down context and a second one
-    from its __del__, status 1 (once built)."""
+    from its __del__, status 1 (once built); rclpy's RuntimeWarning "Failed to fini rosout publisher" (two lines)
+    for a node it could not make, and the node's "ready" line followed by rcl's "Failed to publish log message to
+    rosout"."""
     done = subprocess.run([sys.executable, "-c", BUILD_SCRIPT, str(PARAMS), where], capture_output=True,
                           text=True, timeout=120, env={**os.environ, **ros_env})
-    _ended_quietly(done.stdout + done.stderr, done.returncode)
+    said_ready = where == "as it is built"  # its "ready" line came before the signal
+    _ended_quietly(done.stdout + done.stderr, done.returncode, most_lines=1 if said_ready else 0)
 
 
 @pytest.mark.ros

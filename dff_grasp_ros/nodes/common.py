@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+import warnings
 from typing import Any, Callable, TypeVar
 
 from rcl_interfaces.msg import ParameterDescriptor
@@ -307,7 +308,17 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
         rclpy.init(args=args)
     except Exception as err:
         return cannot_start(err)
-    ros_started()
+
+    def quiet_logs() -> None:
+        """After a signal, rclpy's warnings ("Failed to send result response (the client may have gone away)"
+        for a goal the node ended) and the node's own info lines reach no one, and each was followed by rcl's
+        "Failed to publish log message to rosout"; errors still show."""
+        rclpy.logging.get_logger(name).set_level(LoggingSeverity.ERROR)
+
+    ros_started(on_signal=quiet_logs)
+    # rclpy warns when a node made on a context a signal has just shut down cannot be finished: that node is the
+    # shutdown's, and the warning two lines of noise.
+    warnings.filterwarnings("ignore", "Failed to fini rosout publisher", RuntimeWarning)
     node = None
     try:
         try:
@@ -337,10 +348,7 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
         pass
     finally:
         if node is not None:
-            if not rclpy.ok():
-                # Stopped by a signal: rclpy's own warnings from here on ("Failed to send result response (the
-                # client may have gone away)" for a goal the node ended, each followed by rcl's "Failed to publish
-                # log message to rosout") reach no one; errors still show.
+            if not rclpy.ok():  # a signal (also where no handler of nodes/start.py called quiet_logs)
                 node.get_logger().set_level(LoggingSeverity.ERROR)
             close = getattr(node, "close", None)
             if callable(close):

@@ -16,18 +16,21 @@ from __future__ import annotations
 import importlib
 import os
 import signal
-from typing import Any
+from typing import Any, Callable
 
 NODES = ("capture", "trainer", "query", "sim_camera", "hand_eye")
 PACKAGE = "dff_grasp_ros.nodes"
 
 _ros_started = False
+_on_ros_signal: Callable[[], None] | None = None
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    if _ros_started:
-        return  # rclpy's handler called this one after shutting the context down: spin_node stops the node
-    os._exit(0)  # nothing is open yet (no DDS participant, no file): end now, quietly
+    if not _ros_started:
+        os._exit(0)  # nothing is open yet (no DDS participant, no file): end now, quietly
+    # rclpy's handler called this one after shutting the context down: spin_node stops the node
+    if _on_ros_signal is not None:
+        _on_ros_signal()
 
 
 def quiet_while_starting() -> None:
@@ -36,11 +39,12 @@ def quiet_while_starting() -> None:
         signal.signal(sig, _on_signal)
 
 
-def ros_started() -> None:
-    """From now on rclpy's handler stops the node (it calls the handler above after shutting the context down,
-    which then does nothing: a second signal does not cut the node's cleanup short)."""
-    global _ros_started
-    _ros_started = True
+def ros_started(on_signal: Callable[[], None] | None = None) -> None:
+    """From now on rclpy's handler stops the node: it calls the handler above after shutting the context down,
+    which then only calls ``on_signal`` (in the main thread; a second signal does not cut the node's cleanup
+    short)."""
+    global _ros_started, _on_ros_signal
+    _ros_started, _on_ros_signal = True, on_signal
 
 
 def node_module_in(argv: list[str]) -> str | None:
