@@ -151,6 +151,26 @@ def test_ctrl_c_to_capture_mid_goal_ends_it_quietly(tmp_path: Path, ros_env: dic
     assert partials(datasets) == [] and not any(datasets.glob("*/transforms.json"))
 
 
+@pytest.mark.ros
+def test_ctrl_c_to_hand_eye_mid_calibration_ends_it_quietly(tmp_path: Path, ros_env: dict[str, str]):
+    """The goal waits for a camera, sending feedback; before: "calibration failed: RCLError: Failed to publish
+    feedback with an action server" (an error, logged as if the goal had failed) and rcl's "Failed to publish log
+    message to rosout"."""
+    log_dir = tmp_path / "logs"
+    with ProcessGroup() as group:
+        start_nodes(group, {"hand_eye": {"calibration_dir": str(tmp_path / "calibration")}}, ros_env, log_dir)
+        group.start("client", [sys.executable, "-m", "dff_grasp_ros.cli", "calibrate", "--live"], env=ros_env,
+                    stdout=subprocess.DEVNULL)
+        hand_eye_log = log_dir / "hand_eye.log"
+        assert wait_until(lambda: "waiting for a camera" in hand_eye_log.read_text(), 60.0), logs(log_dir)
+        time.sleep(1.0)  # a few feedback messages sent
+        logged = len(hand_eye_log.read_text())
+        group.procs["hand_eye"].send_signal(signal.SIGINT)
+        code = group.procs["hand_eye"].wait(timeout=60)
+    text = hand_eye_log.read_text()
+    assert code == 0 and "Traceback" not in text and text[logged:].strip() == "", logs(log_dir)
+
+
 def test_only_a_node_module_started_with_m_is_quiet_from_its_first_line():
     python = sys.executable
     assert node_module_in([python, "-m", "dff_grasp_ros.nodes.query", "--ros-args"]) == "query"
