@@ -3,7 +3,8 @@
 Same executables (the console scripts' modules), same parameter file, same launch arguments (sim, scene,
 device, teacher), so the two worlds behave alike. Children are stopped together (SIGINT, SIGTERM, SIGKILL).
 The parameter file and the overrides are checked for every node before any starts (one line naming the file,
-node and parameter); a node that dies later is named with its exit status and its last line ("cannot start: ...").
+node and parameter), and so is every block of the file (one for no node bringup starts sets nothing); a node that
+dies later is named with its exit status and its last line ("cannot start: ...").
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dff_grasp_ros.errors import InputError
-from dff_grasp_ros.nodes.param_file import check_params_file
+from dff_grasp_ros.nodes.param_file import check_node_blocks, check_params_file, unknown_parameter
 from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, specs_of
 from dff_grasp_ros.process_group import ProcessGroup, check_ros_domain_id, child_env
 
@@ -63,6 +64,7 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
         overrides.setdefault(name, {}).update(values)
     known = [name for name in (("sim_camera",) if sim_scene else ()) + tuple(nodes) if name in NODE_PARAM_TYPES]
     check_params_file(params_file, {name: NODE_PARAM_TYPES[name] for name in known})
+    check_node_blocks(params_file, (*NODES, "sim_camera"), "bringup")  # a block for no node would set nothing
     _check_overrides({name: overrides.get(name, {}) for name in known})
     plan = {}
     if sim_scene:
@@ -77,9 +79,10 @@ def _check_overrides(overrides: dict[str, dict[str, Any]]) -> None:
     for node, values in overrides.items():
         specs = {spec.name: spec for spec in specs_of(NODE_PARAM_TYPES[node])}
         for key, value in values.items():
-            if key not in specs:
-                raise InputError(f"{node} has no parameter {key!r}; it has {', '.join(specs)}")
-            problem = specs[key].check(value)
+            unknown = unknown_parameter(node, key, specs)
+            if unknown:
+                raise InputError(unknown)
+            problem = specs[key].check(value) if key in specs else None  # else one of rclpy's own
             if problem:
                 raise InputError(f"{node}.{key} {problem}")
 

@@ -61,11 +61,11 @@ def logs(log_dir: Path) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(log_dir.glob("*.log")))
 
 
-def wait_until(predicate, timeout_s: float = 60.0) -> bool:
-    """Poll ``predicate`` every 0.3 s until it is true (True) or ``timeout_s`` passes (False)."""
+def wait_until(predicate, timeout_s: float = 60.0, period_s: float = 0.3) -> bool:
+    """Poll ``predicate`` every ``period_s`` until it is true (True) or ``timeout_s`` passes (False)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.3)
+        time.sleep(period_s)
     return False

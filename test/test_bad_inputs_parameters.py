@@ -28,7 +28,14 @@ BAD_FILES = {
     "wrong type": ("trainer:\n  ros__parameters:\n    steps: abc\n", "trainer.steps must be int, got str 'abc'"),
     "out of range": ("trainer:\n  ros__parameters:\n    steps: -5\n", "trainer.steps must be >= 0, got -5"),
     "bad choice": ("trainer:\n  ros__parameters:\n    method: huge\n", "trainer.method must be one of dff, dff-tiny"),
-    "unknown name": ("trainer:\n  ros__parameters:\n    stepz: 5\n", "trainer has no parameter 'stepz'"),
+    "unknown name": ("trainer:\n  ros__parameters:\n    stepz: 5\n",
+                     "trainer has no parameter 'stepz'; did you mean 'steps'?"),
+    # before 2026-12-03 (bad-input hunt) bringup started every node and none read these blocks
+    "unknown node block": ("query_nodee:\n  ros__parameters:\n    max_candidates: 3\n",
+                           "block 'query_nodee' is for no node bringup starts (its nodes are capture, trainer, "
+                           "query, hand_eye, sim_camera); did you mean 'query'?"),
+    "namespaced node block": ("robot:\n  query:\n    ros__parameters:\n      max_candidates: 3\n",
+                              "block 'robot/query' is for no node bringup starts"),
     "nan": ("query:\n  ros__parameters:\n    table_z_m: .nan\n", "query.table_z_m must be finite"),
     "bool as int": ("capture:\n  ros__parameters:\n    min_views: true\n", "capture.min_views must be int, got bool"),
     "wildcard wrong type": ("/**:\n  ros__parameters:\n    base_frame: 5\n", "base_frame must be str, got int 5"),
@@ -89,6 +96,48 @@ def test_the_shipped_file_and_what_ros_accepts_pass(tmp_path: Path):
     lenient.write_text("sim_camera:\n  ros__parameters:\n    rate_hz: 1e1\n    loop: yes\n"
                        "/**:\n  ros__parameters:\n    use_sim_time: false\n    other_nodes_param: 3\n")
     check_params_file(lenient, NODE_PARAM_TYPES)
+
+
+def test_ros_own_parameters_pass_and_a_misspelt_name_is_named_with_the_closest_one():
+    from dff_grasp_ros.nodes.param_file import ParameterFileError, check_overrides, param_overrides_in
+    from dff_grasp_ros.nodes.params import QueryNodeParams
+
+    argv = ["query", "--ros-args", "-p", "use_sim_time:=true", "--param", "qos_overrides./dff/relevancy_cloud."
+            "publisher.depth:=5", "-p", "start_type_description_service:=false", "-p", "query:max_candidates:=3",
+            "-p", "trainer:stepz:=5", "--", "-p", "not_a_ros_arg"]
+    names = param_overrides_in(argv, "query")
+    assert names == ["use_sim_time", "qos_overrides./dff/relevancy_cloud.publisher.depth",
+                     "start_type_description_service", "max_candidates"]  # trainer's is rcl's to ignore here
+    check_overrides("query", names, QueryNodeParams)
+    with pytest.raises(ParameterFileError) as refused_:
+        check_overrides("query", param_overrides_in(["query", "--ros-args", "-p", "max_candidate:=3"], "query"),
+                        QueryNodeParams)
+    assert str(refused_.value) == "-p max_candidate: query has no parameter 'max_candidate'; did you mean " \
+                                  "'max_candidates'?"
+    with pytest.raises(ParameterFileError, match=r"query has no parameter 'zzz'; it has base_frame, fields_dir, "):
+        check_overrides("query", ["zzz"], QueryNodeParams)  # nothing close: every name
+
+
+@pytest.mark.ros
+def test_the_standard_parameters_are_those_rclpy_declares_on_every_node(ros_env: dict[str, str], monkeypatch):
+    """What the unknown-name check lets through besides a node's own parameters: exactly rclpy's."""
+    from dff_grasp_ros.clients import ros_node
+    from dff_grasp_ros.nodes.param_file import STANDARD_PARAMS
+
+    for key, value in ros_env.items():
+        monkeypatch.setenv(key, value)
+    with ros_node("bare_node") as node:
+        assert sorted(node.list_parameters([], 10).names) == sorted(STANDARD_PARAMS)
+
+
+@pytest.mark.ros
+def test_a_node_refuses_a_misspelt_override_before_it_starts():
+    """Before: `-p max_candidate:=3` was ignored by rclpy without a word and the node served with 10."""
+    done = _node("query", PARAMS, "max_candidate:=3")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
+    assert lines == ["[query] cannot start: -p max_candidate: query has no parameter 'max_candidate'; did you mean "
+                     "'max_candidates'?"], done.stderr
 
 
 def test_the_node_ranges_are_the_goal_limits():

@@ -52,6 +52,14 @@ def test_launch_names_only_installed_executables_of_this_package():
         assert callable(getattr(imported, func)), f"{scripts[node.executable]} is not callable"
 
 
+def test_the_node_executables_are_quiet_while_they_import():
+    """A console script enters through nodes/start.py, so Ctrl-C or SIGTERM while the node still imports (torch:
+    seconds) ends it quietly (test_node_shutdown) instead of a KeyboardInterrupt traceback."""
+    scripts = console_scripts()
+    for node in own_nodes(launch_entities()):
+        assert scripts[node.executable] == f"dff_grasp_ros.nodes.start:{node.executable}"
+
+
 def test_launch_parameters_exist_in_config_and_nodes():
     entities = launch_entities()
     arguments = {e.name: e for e in entities if isinstance(e, DeclareLaunchArgument)}

@@ -36,11 +36,13 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     check_default_views,
     declare_parameters,
+    end_goal_quietly,
     how_read,
     latched_qos,
     publisher_qos,
     request_subscription,
     sensor_qos,
+    shutting_down,
     silent_streams,
     spin_node,
     tf_buffer,
@@ -193,6 +195,8 @@ class CaptureNode(Node):
         try:
             camera = CameraWatch(self, self.p.image_topic)
             while session.kept < target:
+                if shutting_down(self):
+                    return self.stopped(goal_handle, session, result)
                 if goal_handle.is_cancel_requested:
                     session.abort()
                     goal_handle.canceled()
@@ -238,6 +242,8 @@ class CaptureNode(Node):
             goal_handle.succeed()
             return result
         except Exception as err:
+            if shutting_down(self):  # the failure is the shutdown's (a feedback publisher gone)
+                return self.stopped(goal_handle, session, result)
             session.abort()
             result.message = f"capture failed: {one_line(err)}"
             self.get_logger().error(result.message)
@@ -248,6 +254,15 @@ class CaptureNode(Node):
                 self.session = None
             for subscription in subscriptions:
                 self.destroy_subscription(subscription)
+
+    @staticmethod
+    def stopped(goal_handle, session: CaptureSession, result: CaptureViews.Result) -> CaptureViews.Result:
+        """The node is shutting down mid-capture: the views taken so far are dropped (a dataset the scan did not
+        finish), without a word (nobody is left to tell; a traceback from the executor thread before)."""
+        session.abort()
+        result.message = "capture stopped: the node is shutting down; nothing written"
+        end_goal_quietly(goal_handle)
+        return result
 
     @staticmethod
     def _reasons(stats: dict) -> str:

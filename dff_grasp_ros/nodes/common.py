@@ -1,16 +1,19 @@
 """What every dff_grasp node shares: typed parameters, QoS profiles and a clean spin/shutdown."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+import warnings
 from typing import Any, Callable, TypeVar
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from dff_grasp_ros.errors import one_line
-from dff_grasp_ros.nodes.param_file import check_params_file, params_files_in
+from dff_grasp_ros.nodes.param_file import check_overrides, check_params_file, param_overrides_in, params_files_in
 from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, ParamSpec, expand_data_dir, specs_of
+from dff_grasp_ros.nodes.start import ros_started
 
 P = TypeVar("P")
 
@@ -240,6 +243,20 @@ class ExecutorErrors:
         return f"more than {self.MAX_ERRORS} executor errors within {self.WINDOW_S:.0f} s"
 
 
+def shutting_down(node: Any) -> bool:
+    """Ctrl-C / SIGTERM has shut the node's context down: a goal or thread still at work can tell nobody (its
+    feedback, its result and the log's rosout publisher are gone; each use raises, or writes "Failed to publish log
+    message to rosout") and ends without a word (:func:`end_goal_quietly`)."""
+    return not node.context.ok()
+
+
+def end_goal_quietly(goal_handle: Any) -> None:
+    """Abort the goal of a node that is shutting down; rclpy's refusal (its action server's publishers are invalid,
+    a traceback from the executor thread before) is the shutdown's, and nobody is left to hear of it."""
+    with contextlib.suppress(Exception):
+        goal_handle.abort()
+
+
 SPIN_WAKE_S = 1.0  # the longest the executor waits before it looks whether its context was shut down
 
 
@@ -255,40 +272,65 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
     """Create the node, spin it on a multi-threaded executor, shut down cleanly on Ctrl-C / SIGTERM.
 
     A node that cannot start (a malformed parameter file, a parameter of the wrong type or out of range, a
-    missing scene, an unknown teacher) exits with status 2 and one line on stderr, ``[node] cannot start: ...``,
-    that names the parameter and the file; never a traceback. The parameter files are checked before rclpy
-    reads them (rcl's own refusal is a traceback from deep inside ``rclpy.init``).
+    parameter name it does not declare in a file or a ``-p`` override, a missing scene, an unknown teacher) exits
+    with status 2 and one line on stderr, ``[node] cannot start: ...``, that names the parameter and the file;
+    never a traceback. The parameter files and ``-p`` names are checked before rclpy reads them (rcl's own refusal
+    is a traceback from deep inside ``rclpy.init``; rclpy ignores an unknown name without a word).
+
+    A signal at any time ends the node with status 0 and nothing said: before rclpy starts through
+    :mod:`~dff_grasp_ros.nodes.start`, while the node is being built (what then fails on the shut-down context is
+    the signal's doing, not a reason to report) or while it spins.
 
     An error that escapes a callback (rclpy re-raises it from ``spin``) is logged and the node spins on; more
     than :attr:`ExecutorErrors.MAX_ERRORS` within a minute stop it with status 1 and one line.
     """
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.logging import LoggingSeverity
 
     name = getattr(make_node, "NODE_NAME", "node")
-    files = params_files_in(list(sys.argv if args is None else args))
+    argv = list(sys.argv if args is None else args)
+    files = params_files_in(argv)
 
     def cannot_start(err: BaseException) -> int:
         line = one_line(err)
-        if files and "parameter" in line and not any(str(f) in line for f in files):
+        if files and "parameter" in line and not line.startswith("-p ") and not any(str(f) in line for f in files):
             line += f" (parameter files: {', '.join(map(str, files))}, or a -p override)"
         print(f"[{name}] cannot start: {line}", file=sys.stderr, flush=True)
         return 2
 
     try:
+        params_type = NODE_PARAM_TYPES.get(name)
         for params_file in files:
-            check_params_file(params_file, {name: NODE_PARAM_TYPES[name]} if name in NODE_PARAM_TYPES else {})
+            check_params_file(params_file, {name: params_type} if params_type else {})
+        if params_type:
+            check_overrides(name, param_overrides_in(argv, name), params_type)
         rclpy.init(args=args)
     except Exception as err:
         return cannot_start(err)
+
+    def quiet_logs() -> None:
+        """After a signal, rclpy's warnings ("Failed to send result response (the client may have gone away)"
+        for a goal the node ended) and the node's own info lines reach no one, and each was followed by rcl's
+        "Failed to publish log message to rosout"; errors still show."""
+        rclpy.logging.get_logger(name).set_level(LoggingSeverity.ERROR)
+
+    ros_started(on_signal=quiet_logs)
+    # rclpy warns when a node made on a context a signal has just shut down cannot be finished: that node is the
+    # shutdown's, and the warning two lines of noise.
+    warnings.filterwarnings("ignore", "Failed to fini rosout publisher", RuntimeWarning)
     node = None
     try:
         try:
+            # Made before the node: made after a signal had shut the context down, half of it was left to a
+            # __del__ that printed a traceback.
+            executor = MultiThreadedExecutor(num_threads=threads)
             node = make_node()
+            executor.add_node(node)
         except Exception as err:
+            if not rclpy.ok():  # a signal came while the node was being built: its failure is the shutdown
+                return 0
             return cannot_start(err)
-        executor = MultiThreadedExecutor(num_threads=threads)
-        executor.add_node(node)
         errors = ExecutorErrors()
         while True:
             try:
@@ -306,6 +348,8 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
         pass
     finally:
         if node is not None:
+            if not rclpy.ok():  # a signal (also where no handler of nodes/start.py called quiet_logs)
+                node.get_logger().set_level(LoggingSeverity.ERROR)
             close = getattr(node, "close", None)
             if callable(close):
                 close()

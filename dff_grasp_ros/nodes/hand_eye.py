@@ -12,7 +12,6 @@ Thin ROS layer over :mod:`dff_grasp_ros.calibration` and :mod:`dff_grasp_ros.cap
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from pathlib import Path
@@ -52,10 +51,12 @@ from dff_grasp_ros.nodes.common import (
     camera_stream_qos,
     check_default_views,
     declare_parameters,
+    end_goal_quietly,
     how_read,
     publisher_qos,
     request_subscription,
     service_qos,
+    shutting_down,
     spin_node,
     tf_buffer,
 )
@@ -257,9 +258,9 @@ class HandEyeNode(Node):
             return self.collect_and_solve(goal_handle, request, result)
         except Exception as err:  # a message no check foresaw: the goal is answered, the node serves on
             result.success, result.message = False, f"calibration failed: {one_line(err)}"
-            self.get_logger().error(result.message)
-            with contextlib.suppress(Exception):  # already ended (cancelled) before the error
-                goal_handle.abort()
+            if not shutting_down(self):  # else the failure is the shutdown's (a feedback publisher gone)
+                self.get_logger().error(result.message)
+            end_goal_quietly(goal_handle)  # already ended (cancelled) before the error, or shutting down
             return result
         finally:
             with self.lock:

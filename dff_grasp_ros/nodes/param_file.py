@@ -7,25 +7,32 @@ bringup`` for all nodes at once) names the file, the node and the parameter in o
 The file layout is rcl's: ``<node or pattern>: {ros__parameters: {name: value}}``, optionally nested under
 namespace keys; ``/**`` and ``*`` patterns apply a block to every node they match. Nested mappings below
 ``ros__parameters`` are dotted names (``a: {b: 1}`` is ``a.b``).
+
+rclpy ignores a name that no node declares, so a misspelt one (in a file, in ``-p``) was ignored without a word and
+the user believed it set: :func:`unknown_parameter` is the one check of a name, used for files, ``-p`` overrides and
+bringup's overrides; it accepts the parameters every rclpy node declares itself (:data:`STANDARD_PARAMS`).
 """
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from dff_grasp_ros.errors import InputError, read_yaml_file
 from dff_grasp_ros.nodes.params import ParamSpec, specs_of
 
 PARAMS_KEY = "ros__parameters"
-# Parameters every rclpy node has or understands besides its own.
+# Parameters every rclpy node declares besides its own (a test compares them with a bare rclpy node's), and those it
+# declares for a topic whose QoS may be overridden.
 STANDARD_PARAMS = ("use_sim_time", "start_type_description_service")
 STANDARD_PREFIXES = ("qos_overrides.",)
 _BOOL_WORDS = {"true", "false", "yes", "no", "on", "off"}
 
 
 class ParameterFileError(InputError):
-    """A parameter file that rcl or a node would refuse; the message names the file (and node, parameter)."""
+    """A parameter file (or ``-p`` override) that rcl or a node would refuse, or ignore; the message names the file
+    or the override (and node, parameter)."""
 
 
 def params_files_in(args: list[str]) -> list[Path]:
@@ -40,6 +47,66 @@ def params_files_in(args: list[str]) -> list[Path]:
         elif ros_args and arg == "--params-file" and index + 1 < len(args):
             files.append(Path(args[index + 1]))
     return files
+
+
+def param_overrides_in(args: list[str], node: str) -> list[str]:
+    """The names that ``-p name:=value`` / ``--param`` arguments (after ``--ros-args``) set on ``node``: rcl applies
+    ``-p other:name:=value`` only to a node called ``other``, so those are left out."""
+    names: list[str] = []
+    ros_args = False
+    for index, arg in enumerate(args):
+        if arg == "--ros-args":
+            ros_args = True
+        elif arg == "--":
+            ros_args = False
+        elif ros_args and arg in ("-p", "--param") and index + 1 < len(args):
+            target, _, name = args[index + 1].partition(":=")[0].rpartition(":")
+            if target in ("", node):
+                names.append(name)
+    return names
+
+
+def is_standard(name: str) -> bool:
+    """A parameter rclpy declares on every node (or for a topic's QoS overrides), not one of ours."""
+    return name in STANDARD_PARAMS or name.startswith(STANDARD_PREFIXES)
+
+
+def unknown_parameter(node: str, name: str, declared: Iterable[str]) -> str | None:
+    """Why ``name`` is no parameter of ``node``, naming the closest of its ``declared`` names; None when it is one
+    (or one rclpy declares itself)."""
+    declared = list(declared)
+    if name in declared or is_standard(name):
+        return None
+    closest = difflib.get_close_matches(name, declared, n=1)
+    hint = f"did you mean {closest[0]!r}?" if closest else f"it has {', '.join(declared)}"
+    return f"{node} has no parameter {name!r}; {hint}"
+
+
+def check_overrides(node: str, names: Iterable[str], params_type: type) -> None:
+    """ParameterFileError for the first ``-p`` name ``node`` does not declare (rclpy would ignore it)."""
+    declared = [spec.name for spec in specs_of(params_type)]
+    for name in names:
+        problem = unknown_parameter(node, name, declared)
+        if problem:
+            raise ParameterFileError(f"-p {name}: {problem}")
+
+
+def check_node_blocks(path: Path, nodes: Iterable[str], what: str) -> None:
+    """ParameterFileError naming the first block of ``path`` that is for none of ``nodes`` (no wildcard): for a
+    launcher that starts exactly those, such a block (``query_nodee:``, ``/robot/query:``) sets nothing. ``what``
+    says who starts them, for the message."""
+    nodes = list(nodes)
+    try:
+        data = read_yaml_file(Path(path), "parameter file")
+    except InputError as err:
+        raise ParameterFileError(str(err)) from None
+    for pattern, _ in _blocks(data if isinstance(data, dict) else {}, "", Path(path)):
+        if _is_wildcard(pattern) or any(_matches(pattern, node) for node in nodes):
+            continue
+        closest = difflib.get_close_matches(pattern.strip("/"), nodes, n=1)
+        hint = f"; did you mean {closest[0]!r}?" if closest else ""
+        raise ParameterFileError(f"parameter file {path}: block {pattern!r} is for no node {what} starts (its "
+                                 f"nodes are {', '.join(nodes)}){hint}")
 
 
 def check_params_file(path: Path, nodes: dict[str, type]) -> None:
@@ -96,15 +163,14 @@ def _flatten(block: dict, prefix: str, path: Path, pattern: str) -> Iterator[tup
 
 
 def _check_value(path: Path, pattern: str, name: str, value: Any, nodes: dict[str, type]) -> None:
-    if name in STANDARD_PARAMS or name.startswith(STANDARD_PREFIXES):
+    if is_standard(name):
         return
     specs = {node: {spec.name: spec for spec in specs_of(kind)} for node, kind in nodes.items()}
     declaring = {node: table[name] for node, table in specs.items() if name in table}
     if not declaring:
         if not _is_wildcard(pattern):
             node = next(iter(nodes))
-            raise ParameterFileError(f"parameter file {path}: {node} has no parameter {name!r}; it has "
-                                     f"{', '.join(specs[node])}")
+            raise ParameterFileError(f"parameter file {path}: {unknown_parameter(node, name, specs[node])}")
         return  # a wildcard block may hold parameters meant for other nodes
     for node, spec in declaring.items():
         problem = spec.check(_as_rcl_reads(value, spec))

@@ -41,6 +41,7 @@ from dff_grasp_ros.nodes.common import (
     publisher_qos,
     request_subscription,
     service_qos,
+    shutting_down,
     silent_streams,
     spin_node,
     tf_buffer,
@@ -158,11 +159,13 @@ class QueryNode(Node):
             served = self.server.load(Path(field_path)) if field_path else self.server.load_newest()
             if served is not None and served is not current:
                 self._served_files = files_signature(served.path)
-                self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
+                if not shutting_down(self):  # a load that a signal outlived tells nobody (rcl's rosout complained)
+                    self.get_logger().info(f"serving field {served.path} ({len(served.cloud)} points)")
             self.refused_field = None
         except Exception as err:
             self.refused_field = f"field {field_path or '(newest)'} could not be loaded: {one_line(err)}"
-            self.get_logger().error(f"{self.refused_field}; still serving the previous one")
+            if not shutting_down(self):
+                self.get_logger().error(f"{self.refused_field}; still serving the previous one")
 
     def on_query(self, request: QueryObject.Request, response: QueryObject.Response) -> QueryObject.Response:
         try:
