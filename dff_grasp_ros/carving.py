@@ -353,7 +353,9 @@ def checked_pose(prepared: PreparedCloud, depth_m: np.ndarray, intrinsics: Camer
     cloud = prepared.cloud
     alignment = None
     if params.alignment.enabled:
-        alignment = align_view(cloud.points_m, cloud.normals, depth_m, intrinsics, camera_to_base,
+        # The scanned rows only: rows an earlier update added carry normals towards the camera that added them.
+        scanned = prepared.valid
+        alignment = align_view(cloud.points_m[scanned], cloud.normals[scanned], depth_m, intrinsics, camera_to_base,
                                params.min_depth_m, params.max_depth_m, params.alignment)
     too_far = alignment.problem(params.alignment) if alignment is not None else None
     # Within the fit's own error of the given pose, or beyond its bounds, the pose is used as given.

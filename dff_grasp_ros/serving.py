@@ -63,14 +63,14 @@ class SceneUpdate:
     points_removed: int
     points_added: int
     latency_s: float  # carving and preparing, not counting the wait for the view
-    pose_correction_m: float | None = None  # how far the view's camera was moved to fit the scene (None: not)
+    pose_correction: tuple[float, float] | None = None  # (m, deg) the view's camera was moved and turned (None: not)
 
     @property
     def message(self) -> str:
         before = len(self.served.cloud) - self.points_added + self.points_removed
-        corrected = ("" if self.pose_correction_m is None else
-                     f"; the view's camera pose was corrected by {1000 * self.pose_correction_m:.1f} mm to fit the "
-                     f"served scene")
+        corrected = ("" if self.pose_correction is None else
+                     f"; the view's camera pose was corrected by {1000 * self.pose_correction[0]:.1f} mm and "
+                     f"{self.pose_correction[1]:.2f} deg to fit the served scene")
         return (f"scene updated: removed {self.points_removed} of {before} points (what the view sees through, "
                 f"and what joins it), added {self.points_added} featureless obstacle points; "
                 f"{len(self.served.cloud)} points served, update {self.served.updates} since the field was loaded, "
@@ -177,7 +177,8 @@ class FieldServer:
             updated = replace(served, cloud=carved.prepared.cloud, prepared=carved.prepared)
             latency_s = time.perf_counter() - started
             self.current = updated
-        correction = None if carved.alignment is None else carved.alignment.shift_m
+        fit = carved.alignment
+        correction = None if fit is None else (fit.shift_m, fit.rotation_deg)
         return SceneUpdate(updated, int(carved.removed.sum()), carved.added, latency_s, correction)
 
     def ask(self, prompt: str | bytes, relevancy_threshold: float = 0.0) -> tuple[QueryResult, ServedField | None]:

@@ -92,14 +92,15 @@ def test_a_view_that_fits_nowhere_near_its_pose_is_refused(bin_served):
         carve(bin_served, moved(pose, (0.0, 0.0, -0.05)))  # 5 cm: beyond the fit's reach, the view check says why
     message = str(refused.value)
     assert len(message.splitlines()) == 1 and "sees through the table" in message, message
-    strict = CarvingParams(alignment=AlignmentParams(max_correction_m=0.005, min_correction_m=0.001))
+    strict = CarvingParams(alignment=AlignmentParams(max_correction_m=0.005))
     with pytest.raises(ValueError, match="served scene is unchanged") as refused:
         carve(bin_served, moved(pose, (0.0, 0.0, -0.02)), strict)
     assert "nowhere within 0.5 cm and 3 deg of its camera pose (the fit ended 2.0 cm" in str(refused.value)
 
 
 def test_alignment_parameters_are_checked():
-    for bad in ({"max_correction_m": 0.0}, {"max_pair_distance_m": (0.01, 0.02)}, {"search_step_m": -1.0}):
+    for bad in ({"max_correction_m": 0.0}, {"max_pair_distance_m": (0.01, 0.02)}, {"search_step_m": -1.0},
+                {"min_coverage_gain": 1.0}):
         with pytest.raises(ValueError, match="invalid alignment parameters"):
             AlignmentParams(**bad)
 
