@@ -235,7 +235,10 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         object_phrase = _clean(match["object"])
         if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
             raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
-        return ParsedPrompt(text, object_phrase, _clean(match["part"]))
+        if not (part_phrase := _clean(match["part"])):  # "the of the mug": an empty part, the whole mug grasped
+            raise PromptError(f"{text!r} names no part before 'of': write e.g. 'the handle of the mug', or just the "
+                              f"object")
+        return ParsedPrompt(text, object_phrase, part_phrase)
     object_phrase, part_phrase = _split_trailing_part(phrase, part_words, attribute_words)
     if part_phrase is None:
         object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
@@ -319,10 +322,12 @@ def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_word
 
 def _clean(phrase: str) -> str:
     phrase = " ".join(re.sub(r"[^\w\s'-]", " ", phrase).split())
-    while phrase not in _LEADING_FILLERS + _TRAILING_FILLERS:  # one filler at a time ("pick up" before "pick")
+    # Quotes and dashes around the words go before the fillers: "- the red mug" kept its "the" for the encoder.
+    while (phrase := phrase.strip(" '-")) not in _LEADING_FILLERS + _TRAILING_FILLERS:
+        # one filler at a time ("pick up" before "pick")
         leading = next((f for f in _LEADING_FILLERS if phrase.startswith(f + " ")), None)
         trailing = next((f for f in _TRAILING_FILLERS if phrase.endswith(" " + f)), None)
         if leading is None and trailing is None:
-            return phrase.strip(" '-")
+            return phrase
         phrase = phrase[len(leading) + 1:] if leading is not None else phrase[:-len(trailing) - 1]
     return ""
