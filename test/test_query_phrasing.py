@@ -189,13 +189,14 @@ def test_a_symbol_is_refused_not_dropped(two_mugs, prompt, symbol):
     ("the remaining blue mug", "place or comparison ('remaining')"),
     ("red mug vs blue mug", "more than one thing ('vs')"), ("mug versus spatula", "more than one thing ('versus')"),
     ("red mug n spatula", "more than one thing ('n')"),
+    ("2x red mug", "a number of things ('2x')"), ("red mug x2", "a number of things ('x2')"),
 ])
 def test_relations_orders_and_comparisons_the_lists_lacked_are_refused(two_mugs, prompt, says):
     """Before: "mug with the blue mug" (the mug beside the blue one) grasped the blue mug, as "bottle with the brown
     bottle" did the brown bottle of a random scene (seed 0 scene 3), and "a different red mug" / "the remaining blue
-    mug" the one mug of that colour. The rest were refused only because the synthetic teacher does not know the
-    word ("not found: no fourth mug"), or read "mug west of the spatula" as the part "mug west" of the spatula. A
-    relation is refused even where one object has the name (README, "How to phrase a prompt")."""
+    mug" / "2x red mug" the one mug of that colour. The rest were refused only because the synthetic teacher does
+    not know the word ("not found: no fourth mug"), or read "mug west of the spatula" as the part "mug west" of the
+    spatula. A relation is refused even where one object has the name (README, "How to phrase a prompt")."""
     result = plan_query(two_mugs[0], never_encode, prompt)
     assert not result.success and result.grasp is None, result.message
     assert result.message.startswith("bad prompt: ") and says in result.message, result.message

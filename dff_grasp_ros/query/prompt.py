@@ -86,7 +86,7 @@ _SYMBOL_CATEGORIES = ("So", "Sm", "Sk")
 _SEVERAL = ("and", "or", "&", "+", "/", "plus", "either", "as well as", "along with", "together with", "then",
             "also", "vs", "versus", "n")
 _COUNT = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen",
-          "couple", "both", "all", "every", "each", "several", "few", "many", "multiple")
+          "couple", "both", "all", "every", "each", "several", "few", "many", "multiple", "hundred")
 _PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest", "nearer", "close to", "closest",
           "closer", "far", "farthest", "furthest", "farther", "further", "beside", "behind", "front", "between",
           "among", "above", "below", "under", "underneath", "beneath", "over", "on", "in", "inside", "into", "onto",
@@ -101,7 +101,7 @@ _PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest"
           "previous", "latter", "former", "heaviest", "longest", "widest", "narrowest", "thinnest", "thickest",
           "highest", "lowest", "heavier", "longer", "wider", "narrower", "thinner", "thicker", "higher", "topmost",
           "uppermost", "lowermost", "bottommost", "innermost", "outermost", "frontmost", "foremost")
-_ORDINAL_OR_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
+_ORDINAL_OR_NUMBER = re.compile(r"^(?:\d+(?:st|nd|rd|th|x)?|x\d+)$")  # "2", "2nd", a shop's "2x" and "x2"
 
 
 class PromptError(ValueError):
