@@ -235,7 +235,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         object_phrase = _clean(match["object"])
         if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
             raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
-        if not (part_phrase := _clean(match["part"])):  # "the of the mug": an empty part, the whole mug grasped
+        if not (part_phrase := _clean(match["part"])):  # "thanks of the mug": an empty part, the whole mug grasped
             raise PromptError(f"{text!r} names no part before 'of': write e.g. 'the handle of the mug', or just the "
                               f"object")
         return ParsedPrompt(text, object_phrase, part_phrase)
