@@ -142,3 +142,90 @@ def test_a_part_word_before_the_name_is_the_part(two_mugs, prompt, object_id):
     ids, parts = truth.label(result.grasp.contacts_m)
     part = prompt.split()[0] if prompt.split()[0] in ("handle", "head") else "handle"
     assert ids.tolist() == [object_id, object_id] and parts.tolist() == [part, part], (ids, parts)
+
+
+@pytest.mark.parametrize("prompt", [
+    "isnt the red mug", "the mug that isn't red", "the blue mug, which doesn\u2019t have a handle", "non-red mug",
+    "non red mug", "nonred mug", "mug -red", "-red mug", "!red mug", "avoid the red mug", "leave the blue mug",
+    "ignore the red mug", "skip the spatula", "excepting the red mug", "unlike the red mug", "minus the red mug",
+    "sans blue mug", "red mug nope", "red mug? nah", "w/o the red mug", "something else than the red mug",
+    "mug unless red", "the blue mug unless it is chipped",
+])
+def test_more_ways_of_saying_not_are_refused(two_mugs, prompt):
+    """A negation the word list lacked. Before, with a listed colour no other word is checked against the scene:
+    "avoid the red mug", "isnt ...", "non-red ...", "-red mug", "minus ...", "sans ...", "something else than the
+    red mug" grasped the named object (each phrasing on 26 of the 31 objects of two_mugs, tabletop, bin_clutter and
+    four random scenes of seed 0: all that had a grasp). The rest were refused only because the synthetic teacher
+    does not know the extra word ("mug unless red": no 'unless' part on the red mug), or as two things ("w/o")."""
+    result = plan_query(two_mugs[0], never_encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("bad prompt: ") and "not to grasp" in result.message, result.message
+
+
+@pytest.mark.parametrize("prompt, symbol", [
+    ("\U0001F534 mug", "\U0001F534"), ("mug \U0001F535", "\U0001F535"), ("\u274c red mug", "\u274c"),
+    ("\U0001F6AB red mug", "\U0001F6AB"), ("\u00acred mug", "\u00ac"), ("~red mug", "~"), ("mug \u2260 red", "\u2260"),
+    ("red \u2764\ufe0f mug", "\u2764"), ("red mug \U0001F642", "\U0001F642"),
+])
+def test_a_symbol_is_refused_not_dropped(two_mugs, prompt, symbol):
+    """Before: the symbol was dropped as punctuation: "🔴 mug" grasped the blue mug, "❌ red mug" / "¬red mug" the
+    red mug (the hunt: 22-26 of 31 objects answered so, on another object or the negated one)."""
+    result = plan_query(two_mugs[0], never_encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("bad prompt: ") and f"symbol '{symbol}'" in result.message, result.message
+
+
+@pytest.mark.parametrize("prompt, says", [
+    ("mug with the blue mug", "place or comparison ('with')"),
+    ("the red mug with the spatula", "place or comparison ('with')"),
+    ("the mug with the red handle", "place or comparison ('with')"),
+    ("mug containing the spatula", "place or comparison ('containing')"),
+    ("the mug west of the spatula", "place or comparison ('west')"),
+    ("the fourth mug", "place or comparison ('fourth')"), ("the next mug", "place or comparison ('next')"),
+    ("the final mug", "place or comparison ('final')"), ("the previous mug", "place or comparison ('previous')"),
+    ("the heaviest mug", "place or comparison ('heaviest')"), ("topmost mug", "place or comparison ('topmost')"),
+    ("the mug after the spatula", "place or comparison ('after')"),
+    ("a different red mug", "place or comparison ('different')"),
+    ("the remaining blue mug", "place or comparison ('remaining')"),
+    ("red mug vs blue mug", "more than one thing ('vs')"), ("mug versus spatula", "more than one thing ('versus')"),
+    ("red mug n spatula", "more than one thing ('n')"),
+    ("2x red mug", "a number of things ('2x')"), ("red mug x2", "a number of things ('x2')"),
+])
+def test_relations_orders_and_comparisons_the_lists_lacked_are_refused(two_mugs, prompt, says):
+    """Before: "mug with the blue mug" (the mug beside the blue one) grasped the blue mug, as "bottle with the brown
+    bottle" did the brown bottle of a random scene (seed 0 scene 3), and "a different red mug" / "the remaining blue
+    mug" / "2x red mug" the one mug of that colour. The rest were refused only because the synthetic teacher does
+    not know the word ("not found: no fourth mug"), or read "mug west of the spatula" as the part "mug west" of the
+    spatula. A relation is refused even where one object has the name (README, "How to phrase a prompt")."""
+    result = plan_query(two_mugs[0], never_encode, prompt)
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("bad prompt: ") and says in result.message, result.message
+
+
+@pytest.mark.parametrize("prompt, canonical", [
+    ("the red mug with its handle", "red mug handle"), ("grab the blue mug with the handle", "blue mug handle"),
+])
+def test_with_before_a_part_word_names_the_part(prompt, canonical):
+    """Before: "the red mug with its handle" was asked as the object "red mug with its" and the part "handle"."""
+    parsed, expected = parse_prompt(prompt), parse_prompt(canonical)
+    assert (parsed.object_phrase, parsed.part_phrase) == (expected.object_phrase, expected.part_phrase)
+
+
+@pytest.mark.parametrize("prompt, object_id", [("mug handle red", RED_MUG), ("mug handle (blue)", BLUE_MUG),
+                                               ("spatula head green", SPATULA)])
+def test_a_colour_after_the_part_word_leaves_the_part_a_part(two_mugs, prompt, object_id):
+    """Before: "mug handle red" was one name, "mug handle" with the colour red, grasped anywhere on the red mug."""
+    prepared, truth = two_mugs
+    result = plan_query(prepared, encode, prompt)
+    assert result.success and result.prompt.part_phrase == prompt.split()[1], result.message
+    ids, parts = truth.label(result.grasp.contacts_m)
+    assert ids.tolist() == [object_id] * 2 and parts.tolist() == [prompt.split()[1]] * 2, (ids, parts)
+
+
+@pytest.mark.parametrize("prompt", ["bottle body red", "bottle body blue", "knife handle red"])
+def test_an_absent_object_named_with_its_part_before_a_colour_is_not_found(two_mugs, prompt):
+    """Before: "bottle body red" on two_mugs (no bottle) grasped the red mug: read as the name "bottle body", which
+    the mugs' body fits through "body" (an instance not of the name, tried after another had no grasp; in a random
+    scene, seed 0 scene 3, "box body red" so grasped a red bottle beside a red box too wide for the hand)."""
+    result = plan_query(two_mugs[0], encode, prompt)
+    assert not result.success and result.grasp is None and "not found" in result.message, result.message

@@ -26,6 +26,13 @@ def test_parse_table(prompt, object_phrase, part_phrase):
     assert (parsed.object_phrase, parsed.part_phrase) == (object_phrase, part_phrase)
 
 
+@pytest.mark.parametrize("prompt", ["- the red mug", "'the red mug'", "-- pick up the red mug", "'' a red mug"])
+def test_quotes_and_dashes_before_a_filler_leave_the_plain_prompt(prompt):
+    """Before: "- the red mug" was asked as "the red mug" (the filler behind the dash stayed): not the canonical
+    text, which a text encoder such as CLIP may answer differently."""
+    assert parse_prompt(prompt).object_phrase == "red mug"
+
+
 def test_a_semicolon_with_nothing_after_it_asks_for_the_whole_object():
     assert (parse_prompt("mug;").object_phrase, parse_prompt("mug; ").part_phrase) == ("mug", None)
 
@@ -55,6 +62,8 @@ def test_part_words_are_configurable():
     # Found by a bad-input hunt: these were read as something else without a word.
     ("mug of the", "no object after 'of'"),  # the encoder was asked to embed '' and its error leaked
     ("handle of the", "no object after 'of'"),
+    ("thanks of the red mug", "no part before 'of'"),  # part '' (a fuzz): the whole mug grasped, as "mug;the" was
+    ("now of the mug", "no part before 'of'"),
     ("mug;handle;rim", "more than one ';'"),  # read as the part "handle rim"
     ("mug;;handle", "more than one ';'"),
     ("mug;the", "names no part after ';'"),  # the part was dropped and the whole mug grasped

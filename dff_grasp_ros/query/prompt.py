@@ -2,14 +2,16 @@
 
 Accepted forms (case-insensitive, surrounding whitespace ignored):
 
-* ``"mug handle"``, ``"blue mug handle"`` – a trailing known part word is the part;
+* ``"mug handle"``, ``"blue mug handle"``, ``"mug handle red"`` – a trailing known part word (before any attribute
+  words, which stay with the object) is the part;
 * ``"handle blue mug"``, ``"blue handle mug"`` – so is a leading one (after any attribute words) before a name;
 * ``"the handle of the mug"`` – "<part> of <object>";
 * ``"mug's handle"`` – possessive;
 * ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word
   (one ``;`` only; nothing after it asks for the whole object, only filler words after it is refused);
 * ``"the handle on the mug"`` – "<known part word> on <object>", read as "of";
-* ``"the mug by its handle"``, ``"the mug at the handle"`` – "<object> by/at <known part word>";
+* ``"the mug by its handle"``, ``"the mug at the handle"``, ``"the mug with the handle"`` – "<object> by/at/with
+  <known part word>";
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
 
 Leading requests and determiners ("could you pick up the ...", "I want a ...") and trailing politeness ("...,
@@ -18,12 +20,16 @@ around the words and underscores ("green_mug") do not change the answer.
 
 **What a prompt must not ask.** The query finds one object by what it looks like; it cannot resolve grammar that a
 text encoder flattens into a bag of words (CLIP, like the synthetic teacher, embeds "not the red mug" close to
-"red mug"). A prompt that says what *not* to grasp ("not the red mug", "anything but the mug"), asks for several
-things ("mug and bowl", "red or blue mug", "mug, bowl"), a number of them ("two mugs", "both mugs") or picks an
-object by place or comparison ("left mug", "mug next to the bowl", "the biggest box") is refused with a
-:class:`PromptError` that names the word, never answered on the object its nouns name. These are words of the
-prompt's grammar, the same whatever the teacher and the scene, not a list of what a scene may hold. Plurals are
-not refused ("mugs" is answered with one mug): many singular objects end in "s" ("glass", "pliers").
+"red mug"). A prompt that says what *not* to grasp ("not the red mug", "anything but the mug", "avoid the mug",
+"non-red mug", "the mug that isn't red", a search box's "mug -red"), asks for several things ("mug and bowl", "red
+or blue mug", "mug, bowl", "mug vs bowl"), a number of them ("two mugs", "both mugs") or picks an object by place,
+relation, order or comparison ("left mug", "mug next to the bowl", "the mug with the knife", "the next mug", "the
+biggest box") is refused with a :class:`PromptError` that names the word, never answered on the object its nouns
+name; so is a prompt with a symbol ("🔴 mug", "❌ red mug", "¬red"), whose meaning would be dropped with the
+punctuation. A relation is refused even when the scene holds one object of the name: the query cannot check that
+the relation holds, and a prompt is answered the same in every scene. These are words of the prompt's grammar,
+the same whatever the teacher and the scene, not a list of what a scene may hold. Plurals are not refused ("mugs"
+is answered with one mug): many singular objects end in "s" ("glass", "pliers").
 
 Colours and other attributes stay with the object phrase, because they select *which* object to grasp.
 :func:`name_object` splits the listed attribute words (colours by default) off the object's name, so that the
@@ -66,19 +72,36 @@ _SAME_CHARACTERS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "
 # also start common object names are left out ("first aid kit", "center punch", "pair of pliers"): a leading word
 # like them is compared with the attribute words in its place and refused unless the scene confirms it.
 _NEGATION = ("not", "no", "never", "without", "except", "excluding", "but", "don't", "dont", "nothing", "none",
-             "neither", "nor", "instead", "besides", "other than", "rather than", "apart from", "aside from", "exclude")
+             "neither", "nor", "instead", "besides", "other than", "rather than", "apart from", "aside from", "exclude",
+             "excepting", "nope", "nah", "else than", "avoid", "avoiding", "leave", "ignore", "ignoring", "skip",
+             "skipping", "unlike", "minus", "sans", "isnt", "arent", "doesnt", "didnt", "wasnt", "werent",
+             "cannot", "cant", "shouldnt", "mustnt", "unless")
+# "isn't", "doesn't", "won't": any word ending in "n't" says not, as does "non" before an attribute word
+# ("non-red", "nonred"; not "non-stick pan"); "-red" and "!red" are a search box's "not red".
+_NEGATED_WORD = re.compile(r"n't$")
+_EXCLUDED_WORD = re.compile(r"(?:^|\s)([-!]+\w+)")
+# Unicode categories of symbols: emoji ("🔴 mug", "❌ red mug"), math ("¬", "≠", "~"), modifiers. Dropped as
+# punctuation, their meaning was lost ("🔴 mug" grasped a blue mug); "+" is read as "and" (_SEVERAL).
+_SYMBOL_CATEGORIES = ("So", "Sm", "Sk")
 _SEVERAL = ("and", "or", "&", "+", "/", "plus", "either", "as well as", "along with", "together with", "then",
-            "also")
+            "also", "vs", "versus", "n")
 _COUNT = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "dozen",
-          "couple", "both", "all", "every", "each", "several", "few", "many", "multiple")
+          "couple", "both", "all", "every", "each", "several", "few", "many", "multiple", "hundred")
 _PLACE = ("left", "right", "leftmost", "rightmost", "next to", "near", "nearest", "nearer", "close to", "closest",
           "closer", "far", "farthest", "furthest", "farther", "further", "beside", "behind", "front", "between",
           "among", "above", "below", "under", "underneath", "beneath", "over", "on", "in", "inside", "into", "onto",
           "at", "by", "against", "around", "middle", "corner", "biggest", "largest", "smallest",
           "tallest", "shortest", "bigger", "larger", "smaller", "taller", "second", "third", "last",
           "other", "another", "back", "rear", "upper", "lower", "nearby", "adjacent", "opposite", "beyond", "across",
-          "toward", "towards", "within", "outside")
-_ORDINAL_OR_NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
+          "toward", "towards", "within", "outside", "different", "remaining",
+          # relations to another thing ("with" before a part word names the part: _part_phrasings)
+          "with", "containing", "holding", "facing", "after", "before", "north", "south", "east", "west",
+          # order and comparison ("first" is left out: "first aid kit")
+          "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "next", "final", "penultimate",
+          "previous", "latter", "former", "heaviest", "longest", "widest", "narrowest", "thinnest", "thickest",
+          "highest", "lowest", "heavier", "longer", "wider", "narrower", "thinner", "thicker", "higher", "topmost",
+          "uppermost", "lowermost", "bottommost", "innermost", "outermost", "frontmost", "foremost")
+_ORDINAL_OR_NUMBER = re.compile(r"^(?:\d+(?:st|nd|rd|th|x)?|x\d+)$")  # "2", "2nd", a shop's "2x" and "x2"
 
 
 class PromptError(ValueError):
@@ -187,7 +210,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
                  attribute_words: tuple[str, ...] = DEFAULT_ATTRIBUTE_WORDS) -> ParsedPrompt:
     """Validate ``prompt`` and split it into object and part phrases (see the module docstring)."""
     text = validate_prompt(prompt, max_chars)
-    _refuse_unresolvable(text, part_words)
+    _refuse_unresolvable(text, part_words, attribute_words)
     if ";" in text:
         if text.count(";") > 1:  # "mug;handle;rim" was read as the part "handle rim"
             raise PromptError(f"more than one ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
@@ -212,8 +235,11 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         object_phrase = _clean(match["object"])
         if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
             raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
-        return ParsedPrompt(text, object_phrase, _clean(match["part"]))
-    object_phrase, part_phrase = _split_trailing_part(phrase, part_words)
+        if not (part_phrase := _clean(match["part"])):  # "thanks of the mug": an empty part, the whole mug grasped
+            raise PromptError(f"{text!r} names no part before 'of': write e.g. 'the handle of the mug', or just the "
+                              f"object")
+        return ParsedPrompt(text, object_phrase, part_phrase)
+    object_phrase, part_phrase = _split_trailing_part(phrase, part_words, attribute_words)
     if part_phrase is None:
         object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
     return ParsedPrompt(text, object_phrase, part_phrase)
@@ -221,25 +247,35 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
 
 def _part_phrasings(text: str, part_words: tuple[str, ...]) -> str:
     """``text`` with the ways of naming a part by a place word read as the plain forms: "the handle on the mug" as
-    "the handle of the mug", "the mug by its handle" / "at the handle" as "the mug handle". Only with a known part
-    word: "the mug by the bowl" names a place and stays for :func:`_refuse_unresolvable` to refuse."""
+    "the handle of the mug", "the mug by its handle" / "at the handle" / "with the handle" as "the mug handle".
+    Only with a known part word: "the mug by the bowl" names a place and "the mug with the bowl" a relation; they
+    stay for :func:`_refuse_unresolvable` to refuse."""
     if not part_words:
         return text
     parts = "|".join(re.escape(w) for w in sorted(part_words, key=len, reverse=True))
     text = re.sub(rf"\b({parts}) on ", r"\1 of ", text)
-    return re.sub(rf" (?:by|at) (?:the |its |their |a |an )?({parts})\b", r" \1", text)
+    return re.sub(rf" (?:by|at|with) (?:the |its |their |a |an )?({parts})\b", r" \1", text)
 
 
-def _refuse_unresolvable(text: str, part_words: tuple[str, ...]) -> None:
+def _refuse_unresolvable(text: str, part_words: tuple[str, ...], attribute_words: tuple[str, ...]) -> None:
     """:class:`PromptError` when ``text`` (validated) asks what the query cannot resolve (module docstring)."""
-    words = re.findall(r"[\w']+|[&+/]", _part_phrasings(text, part_words).replace("'s ", " "))
+    symbol = next((c for c in text if unicodedata.category(c) in _SYMBOL_CATEGORIES and c != "+"), None)
+    if symbol is not None and _clean(text):  # a symbol alone names nothing (parse_prompt says so)
+        raise PromptError(f"{text!r} contains the symbol '{symbol}' (U+{ord(symbol):04X}), which the query cannot "
+                          f"read: say it in words, e.g. 'red mug'")
+    phrased = re.sub(r"\bw/o\b", "without", _part_phrasings(text, part_words).replace("'s ", " "))
+    words = re.findall(r"[\w']+|[&+/]", phrased)
     joined = f" {' '.join(words)} "
 
     def first(phrases: tuple[str, ...]) -> str | None:
         found = [p for p in phrases if f" {p} " in joined and p not in part_words]
         return min(found, key=lambda p: joined.index(f" {p} ")) if found else None
 
-    if word := first(_NEGATION):
+    negated = [w for w in words if _NEGATED_WORD.search(w)]
+    negated += [f"non {w}" for v, w in zip(words, words[1:]) if v == "non" and w in attribute_words]
+    negated += [w for w in words if w.startswith("non") and w[3:] in attribute_words]
+    if (word := first(_NEGATION) or next(iter(negated), None)
+            or next((m.strip() for m in _EXCLUDED_WORD.findall(phrased)), None)):
         raise PromptError(f"{text!r} says what not to grasp ('{word}'); the query cannot resolve that: name the one "
                           f"thing to grasp, e.g. 'red mug'")
     segments = [s for s in (_clean(part) for part in text.replace(";", " ").split(",")) if s]
@@ -253,13 +289,20 @@ def _refuse_unresolvable(text: str, part_words: tuple[str, ...]) -> None:
                           f"resolve: name it by its colour and type, e.g. 'red mug'")
 
 
-def _split_trailing_part(phrase: str, part_words: tuple[str, ...]) -> tuple[str, str | None]:
-    # Longest known part suffix first, so multi-word parts ("power button") win over their last word.
+def _split_trailing_part(phrase: str, part_words: tuple[str, ...], attribute_words: tuple[str, ...]
+                         ) -> tuple[str, str | None]:
+    """"mug handle" -> ("mug", "handle"), and "mug handle red" -> ("mug red", "handle"): attribute words after the
+    part are the object's. Read as the name "mug handle", a handle of any type fitted it: "knife handle red" on a
+    scene without a knife grasped the red mug's handle."""
     words = phrase.split()
-    for size in range(len(words) - 1, 0, -1):
-        candidate = " ".join(words[-size:])
+    end = len(words)
+    while end > 1 and words[end - 1] in attribute_words:
+        end -= 1
+    # Longest known part suffix first, so multi-word parts ("power button") win over their last word.
+    for size in range(end - 1, 0, -1):
+        candidate = " ".join(words[end - size:end])
         if candidate in part_words:
-            return " ".join(words[:-size]), candidate
+            return " ".join(words[:end - size] + words[end:]), candidate
     return phrase, None
 
 
@@ -279,10 +322,12 @@ def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_word
 
 def _clean(phrase: str) -> str:
     phrase = " ".join(re.sub(r"[^\w\s'-]", " ", phrase).split())
-    while phrase not in _LEADING_FILLERS + _TRAILING_FILLERS:  # one filler at a time ("pick up" before "pick")
+    # Quotes and dashes around the words go before the fillers: "- the red mug" kept its "the" for the encoder.
+    while (phrase := phrase.strip(" '-")) not in _LEADING_FILLERS + _TRAILING_FILLERS:
+        # one filler at a time ("pick up" before "pick")
         leading = next((f for f in _LEADING_FILLERS if phrase.startswith(f + " ")), None)
         trailing = next((f for f in _TRAILING_FILLERS if phrase.endswith(" " + f)), None)
         if leading is None and trailing is None:
-            return phrase.strip(" '-")
+            return phrase
         phrase = phrase[len(leading) + 1:] if leading is not None else phrase[:-len(trailing) - 1]
     return ""
