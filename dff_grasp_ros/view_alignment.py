@@ -4,17 +4,17 @@ A scene update (:mod:`dff_grasp_ros.carving`) compares the new depth with the se
 it is only as good as the view's ``camera_to_base``. A camera 1 cm off sideways (hand-eye calibration, a TF
 looked up while the arm still settles) removed thousands of points of objects that stayed in the `bin` scene,
 while its depth still agreed with the scene at most pixels: too little for
-:func:`dff_grasp_ros.carving.view_agreement` to refuse. Most of a bin is unchanged by one pick, so the shift that
+:func:`dff_grasp_ros.carving.view_agreement` to refuse. Most of a bin is unchanged by one pick, so the pose that
 lays the measured surface onto the served one is well defined: :func:`align_view` finds it, and the update
 carves with the corrected pose, or refuses when the correction is larger than a working cell's pose error.
 
-Only the camera's position is corrected, not its orientation: at the overview's 0.4-0.7 m a small rotation
-moves what the camera sees much as a shift does, and a fit of six unknowns drifted by up to a degree in a scene
-of few objects, where three stay put. Point-to-plane ICP (Chen & Medioni, 1992): each view point is paired with
-the nearest served point whose normal agrees with its own (both point out of the surface, towards the camera),
-with Huber weights, so that what the pick changed (the floor where the object stood) does not pull the fit,
-and a little damping, so that a direction the scene does not constrain (a bare table slides along itself)
-stays where it was. Pure numpy and scipy.
+Point-to-plane ICP (Chen & Medioni, 1992): each view point is paired with the nearest served point whose normal
+agrees with its own (both point out of the surface, towards the camera), with Huber weights, so that what the
+pick changed (the floor where the object stood) does not pull the fit, and a little damping, so that a
+direction the scene does not constrain (a bare table slides along itself) stays where it was. The camera is
+moved first and turned only at the end, from the basin a grid of sideways starts found; the correction is
+applied only when it lays more of the view onto the served surface than the given pose (see
+:class:`AlignmentParams`). Pure numpy and scipy.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class AlignmentParams:
     min_coverage_gain: float = 0.005
     min_sideways_coverage_gain: float = 0.015
     max_sideways_normal_z: float = 0.7
-    correct_rotation: bool = True  # False: only the camera's position is corrected
+    correct_rotation: bool = True  # False: only the camera's position is corrected, never its orientation
     lever_m: float = 0.3  # a rotation moves points this far from the view's centre: convergence counts it so
     search_step_m: float = 0.005  # the grid of sideways starts around the first fit (see align_view)
     consensus_points: int = 400  # view points that score each start
