@@ -63,6 +63,9 @@ BAD_SCENES = {
     "impossible date": ("name: tiny\nseed: 2020-13-01\n", "cannot be read: month must be in 1..12"),
     "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
                                        {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
+    # the objects on the table, the scan aimed 0.5 m away: the 24 views, none showing an object, were rendered
+    "scan sees no object": (_tiny(scan__center_m=[0.4, 0.3, 0.0], scan__radius_m=0.2, scan__elevation_deg=[60, 80]),
+                            "no view of the scan sees object #0 red mug at [0.04, -0.03] (nor 1 other)"),
 }
 
 

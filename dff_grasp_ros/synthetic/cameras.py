@@ -48,6 +48,24 @@ def scan_poses(scene: Scene) -> np.ndarray:
     return look_at_poses(centre, radius, azimuth, elevation, targets)
 
 
+def views_seeing(scene: Scene, outlines_m: list[np.ndarray]) -> np.ndarray:
+    """Per outline (each an (N, 3) point set in the base frame), how many scan views have at least one of its
+    points in front of the camera and inside the image (occlusion ignored: where the views point, not what they
+    show)."""
+    intrinsics = scene_intrinsics(scene)
+    points = np.concatenate([np.concatenate(outlines_m), np.ones((sum(map(len, outlines_m)), 1))], axis=1)
+    owner = np.repeat(np.arange(len(outlines_m)), [len(o) for o in outlines_m])
+    counts = np.zeros(len(outlines_m), dtype=int)
+    for pose in scan_poses(scene):
+        camera = points @ np.linalg.inv(pose).T
+        depth = np.where(camera[:, 2] > 1e-6, camera[:, 2], np.nan)
+        u = intrinsics.fx * camera[:, 0] / depth + intrinsics.cx
+        v = intrinsics.fy * camera[:, 1] / depth + intrinsics.cy
+        inside = (u >= 0) & (u <= intrinsics.width) & (v >= 0) & (v <= intrinsics.height)  # NaN compares False
+        counts[np.unique(owner[inside])] += 1
+    return counts
+
+
 OVERVIEW_TILT_DEG = 10.0  # off straight down: a look-at pose needs a horizontal component to fix the roll
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.errors import read_yaml_file
-from dff_grasp_ros.synthetic.cameras import table_half_size_m
+from dff_grasp_ros.synthetic.cameras import table_half_size_m, views_seeing
 from dff_grasp_ros.synthetic.objects import PartShape, placed_parts
 from dff_grasp_ros.synthetic.placement import TOUCH_TOLERANCE_M, check_no_overlap, convex_hull_2d
 from dff_grasp_ros.synthetic.shapes import Mesh, box
@@ -87,6 +87,17 @@ def _checked(scene: Scene) -> Scene:
                              f"{centre.tolist()}; move it closer to scan.center_m")
     if scene.tote is not None:
         _check_tote(scene, labels, footprints, centre, half)
+    # A scan aimed beside the objects was rendered (and would be trained on) without showing them. Footprint
+    # corners and the centre: a view seeing none of them sees at most a sliver of the object.
+    outlines = [np.vstack([np.concatenate(hulls), obj.position_m]) for hulls, obj in zip(footprints, scene.objects)]
+    seen = views_seeing(scene, [np.column_stack([xy, np.zeros(len(xy))]) for xy in outlines])
+    unseen = np.flatnonzero(seen == 0).tolist()
+    if unseen:
+        first = scene.objects[unseen[0]]
+        others = f" (nor {len(unseen) - 1} other{'s' if len(unseen) > 2 else ''})" if len(unseen) > 1 else ""
+        raise ValueError(f"scene {scene.name!r}: no view of the scan sees object {labels[unseen[0]]} at "
+                         f"{list(first.position_m)}{others}; the views look at scan.center_m "
+                         f"{list(scene.scan.center_m)} from {scene.scan.radius_m:g} m: aim them at the objects")
     return scene
 
 
