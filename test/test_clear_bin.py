@@ -93,3 +93,25 @@ def test_a_demo_prompt_that_can_never_be_answered_is_refused_before_the_scan(pro
     assert main(["demo", "--prompt", "mug handle", "--prompt", prompt]) == EXIT_FAILED
     err = capsys.readouterr().err
     assert not started and "--prompt" in err and fault in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_clearing_bench_refuses_a_bad_scene_file_in_one_line_before_any_work(tmp_path, monkeypatch, capsys):
+    """A scene file with a mug outside its tote, listed after `bin`: a traceback after `bin` had been cleared."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import bench_clear_bin
+
+    data = load_scene("bin").to_dict()
+    data["objects"][2]["position_m"] = [0.40, 0.10]
+    bad = tmp_path / "outside.yaml"
+    bad.write_text(json.dumps(data))  # JSON is YAML
+    cleared = []
+    monkeypatch.setattr(bench_clear_bin, "clear_offline", lambda *a: cleared.append(a))
+    for argv, says in [(["--scene", "bin", str(bad)], f"{bad}: scene 'bin': object #2 red mug reaches 231 mm"),
+                       (["--scene", "bin", "--arm-motion-s", "-6"], "between 0 and 600 s per pick, got -6.0")]:
+        monkeypatch.setattr(sys, "argv", ["bench_clear_bin.py", *argv, "--timing-repeats", "0"])
+        assert bench_clear_bin.main() == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1 and not cleared

@@ -156,6 +156,12 @@ class OfflineCell:
         return seconds
 
 
+def check_arm_motion_s(arm_motion_s: float) -> None:
+    """ValueError unless ``arm_motion_s`` is a time a pick's motion can take (it enters every picks/h figure)."""
+    if not (np.isfinite(arm_motion_s) and 0 <= arm_motion_s <= 600):
+        raise ValueError(f"arm motion time must be between 0 and 600 s per pick, got {arm_motion_s!r}")
+
+
 def object_prompts(scene: Scene) -> list[tuple[int, str]]:
     """(object id, "colour type") for every object; ValueError when two objects share a colour and type (no prompt
     could tell them apart)."""
