@@ -37,7 +37,6 @@ from dff_grasp_ros.synthetic.clearing import (
     clear_report,
     clear_scene,
     ideal_prepared,
-    object_prompts,
     print_report,
 )
 from dff_grasp_ros.synthetic.physics import physics_scene
@@ -95,7 +94,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.timing_repeats < 0:
         raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
     for scene_name in args.scene:
-        object_prompts(load_scene(scene_name))
+        load_scene(scene_name)
 
 
 def main() -> int:

@@ -277,18 +277,11 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     """Clear the scene over ROS (see the module docstring); exit 0 when every object was cleared and nothing else
     was lifted, 3 otherwise (as the demo's "not all correct"), 1 when a step failed."""
     from dff_grasp_ros.synthetic import load_scene
-    from dff_grasp_ros.synthetic.clearing import (
-        check_arm_motion_s,
-        clear_report,
-        clear_scene,
-        object_prompts,
-        print_report,
-    )
+    from dff_grasp_ros.synthetic.clearing import check_arm_motion_s, clear_report, clear_scene, print_report
 
     started = time.monotonic()
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    object_prompts(scene_obj)  # refuse a scene whose objects cannot be told apart by colour and name, before any work
     device, method = _pick_method(device, method, steps)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)

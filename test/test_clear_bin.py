@@ -17,7 +17,6 @@ from dff_grasp_ros.synthetic.clearing import (
     clear_report,
     clear_scene,
     ideal_prepared,
-    object_prompts,
 )
 
 
@@ -66,11 +65,20 @@ def test_the_world_loses_what_was_lifted_and_the_camera_sees_it():
     assert np.linalg.norm(pose[:2, 3] - red_mug_xy) < 0.2
 
 
-def test_objects_that_no_prompt_can_tell_apart_are_refused_before_any_work():
+def test_two_objects_of_one_type_and_colour_are_both_cleared_whichever_each_answer_holds():
+    """Two red mugs: "red mug" may be answered on either, and a lift of either is a clear, never a wrong object
+    (before: the scene was refused, "holds several objects called red mug"). The answer to the first ask holds the
+    mug asked second in the queue, so the loop must credit the mug it lifted and still ask for the other."""
     data = load_scene("two_mugs").to_dict()
-    data["objects"][1]["color"] = data["objects"][0]["color"]
-    with pytest.raises(ValueError, match="several objects called red mug"):
-        object_prompts(load_scene(data))
+    data["objects"][1]["color"] = "red"
+    scene = load_scene(data)
+    cell = OfflineCell(ideal_prepared(scene), encoder, log=lambda _: None)
+    world, attempts = clear_scene(scene, cell.ask, cell.update, log=lambda _: None)
+    report = clear_report(world, attempts, arm_motion_s=6.0)
+    assert [a.prompt for a in attempts] == ["red mug", "red mug", "green spatula"]
+    assert attempts[0].lifted == [1]  # asked first for mug 0, the answer held mug 1
+    assert report["cleared"] == 3 and report["wrong_object_lifts"] == 0 and world.empty, report["attempt_log"]
+    assert sorted(a.object_id for a in attempts) == [0, 1, 2] and all(a.lifted == [a.object_id] for a in attempts)
 
 
 def test_clear_and_update_scene_arguments_are_checked_before_any_work(capsys):
