@@ -57,6 +57,15 @@ def scene_parts(scene: Scene) -> tuple[tuple[PartShape, ...], ...]:
     return tuple(tuple(placed_parts(o.type, o.position_m, o.yaw_deg)) for o in scene.objects)
 
 
+def nearest_object(scene: Scene, object_ids: list[int], position_m: np.ndarray) -> int:
+    """Of ``object_ids``, the object whose surface (mesh vertices) is nearest to ``position_m``: which of several
+    identical objects a grasp asked for by their shared name holds (either is right; never used across types)."""
+    parts = scene_parts(scene)
+    distance = [min(float(np.linalg.norm(p.mesh.vertices - np.asarray(position_m), axis=1).min()) for p in parts[i])
+                for i in object_ids]
+    return object_ids[int(np.argmin(distance))]
+
+
 def tote_walls(tote: ToteSpec | None) -> tuple[Mesh, ...]:
     """The tote's four walls as boxes in base_link (none without a tote): the two along x span the corners."""
     if tote is None:

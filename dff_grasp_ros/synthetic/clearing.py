@@ -34,7 +34,7 @@ from dff_grasp_ros.grasp.planner import TOO_WIDE
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
-from dff_grasp_ros.synthetic.catalog import load_scene, scene_parts
+from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
@@ -125,12 +125,7 @@ class World:
         asked = self.original.objects[object_id]
         twins = [i for i in self.present
                  if (self.original.objects[i].type, self.original.objects[i].color) == (asked.type, asked.color)]
-        if len(twins) < 2:
-            return object_id
-        parts = scene_parts(self.original)
-        distance = [min(float(np.linalg.norm(p.mesh.vertices - position_m, axis=1).min()) for p in parts[i])
-                    for i in twins]
-        return twins[int(np.argmin(distance))]
+        return nearest_object(self.original, twins, position_m) if len(twins) > 1 else object_id
 
     def remove(self, object_ids: list[int]) -> None:
         self.present = [i for i in self.present if i not in object_ids]
