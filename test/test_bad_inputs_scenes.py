@@ -66,6 +66,10 @@ BAD_SCENES = {
     # the objects on the table, the scan aimed 0.5 m away: the 24 views, none showing an object, were rendered
     "scan sees no object": (_tiny(scan__center_m=[0.4, 0.3, 0.0], scan__radius_m=0.2, scan__elevation_deg=[60, 80]),
                             "no view of the scan sees object #0 red mug at [0.04, -0.03] (nor 1 other)"),
+    # a tote of 30 cm walls scanned from 20-22 cm up outside it: every view showed only the walls' outside
+    "tote walls hide every object": (_tiny(tote={"center_m": [-0.02, 0.02], "inner_size_m": [0.3, 0.3],
+                                                 "wall_height_m": 0.3}, scan__elevation_deg=[25, 30]),
+                                     "no view of the scan sees object #0 red mug at [0.04, -0.03] (nor 1 other)"),
 }
 
 

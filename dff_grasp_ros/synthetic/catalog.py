@@ -96,17 +96,23 @@ def _checked(scene: Scene) -> Scene:
                              f"{centre.tolist()}; move it closer to scan.center_m")
     if scene.tote is not None:
         _check_tote(scene, labels, footprints, centre, half)
-    # A scan aimed beside the objects was rendered (and would be trained on) without showing them. Footprint
-    # corners and the centre: a view seeing none of them sees at most a sliver of the object.
-    outlines = [np.vstack([np.concatenate(hulls), obj.position_m]) for hulls, obj in zip(footprints, scene.objects)]
-    seen = views_seeing(scene, [np.column_stack([xy, np.zeros(len(xy))]) for xy in outlines])
-    unseen = np.flatnonzero(seen == 0).tolist()
+    # A scan aimed beside the objects, or low behind tall tote walls, was rendered (and would be trained on)
+    # without showing them. Footprint corners and the centre, on the table and at the object's top: a view seeing
+    # none of them sees at most a sliver of the object.
+    outlines = []
+    for hulls, parts, obj in zip(footprints, scene_parts(scene), scene.objects):
+        xy = np.vstack([np.concatenate(hulls), obj.position_m])
+        top_m = max(float(p.mesh.vertices[:, 2].max()) for p in parts)
+        outlines.append(np.vstack([np.column_stack([xy, np.full(len(xy), z)]) for z in (0.0, top_m)]))
+    walls = tuple(np.stack([w.vertices.min(axis=0), w.vertices.max(axis=0)]) for w in tote_walls(scene.tote))
+    unseen = np.flatnonzero(views_seeing(scene, outlines, walls) == 0).tolist()
     if unseen:
         first = scene.objects[unseen[0]]
         others = f" (nor {len(unseen) - 1} other{'s' if len(unseen) > 2 else ''})" if len(unseen) > 1 else ""
         raise ValueError(f"scene {scene.name!r}: no view of the scan sees object {labels[unseen[0]]} at "
                          f"{list(first.position_m)}{others}; the views look at scan.center_m "
-                         f"{list(scene.scan.center_m)} from {scene.scan.radius_m:g} m: aim them at the objects")
+                         f"{list(scene.scan.center_m)} from {scene.scan.radius_m:g} m"
+                         f"{' over the tote walls' if scene.tote else ''}: aim them at the objects")
     return scene
 
 
