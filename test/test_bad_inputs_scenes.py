@@ -70,6 +70,12 @@ BAD_SCENES = {
     "tote walls hide every object": (_tiny(tote={"center_m": [-0.02, 0.02], "inner_size_m": [0.3, 0.3],
                                                  "wall_height_m": 0.3}, scan__elevation_deg=[25, 30]),
                                      "no view of the scan sees object #0 red mug at [0.04, -0.03] (nor 1 other)"),
+    # a scan 5 cm around a point 3 cm over the mug's floor: every view was rendered from inside the mug
+    "camera inside an object": (_tiny(scan__center_m=[0.04, -0.03, 0.03], scan__radius_m=0.05,
+                                      scan__elevation_deg=[60, 80]), "view 0 puts the camera inside object #0 red mug"),
+    "camera inside a wall": (_tiny(tote={"center_m": [-0.02, 0.02], "inner_size_m": [0.3, 0.3], "wall_height_m": 0.5,
+                                         "wall_thickness_m": 0.1}, scan__center_m=[0.18, 0.02, 0.0],
+                                   scan__radius_m=0.08, scan__elevation_deg=[80, 85]), "inside the tote's wall"),
 }
 
 
