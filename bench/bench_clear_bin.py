@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,17 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.query.pipeline import TextEncoder
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic import scene_intrinsics, vocabulary
+from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.clearing import (
     DEFAULT_ARM_MOTION_S,
     OfflineCell,
     World,
     causes_alone,
+    check_arm_motion_s,
     clear_report,
     clear_scene,
     ideal_prepared,
@@ -83,7 +87,17 @@ def update_timing(prepared: PreparedCloud, scene_name: str, repeats: int) -> dic
             "p95_ms": round(float(np.percentile(ms, 95))), "max_ms": round(float(ms.max()))}
 
 
-def main() -> None:
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every scene file and number checked before any work: ValueError with one line naming the one at fault
+    (a bad scene file ended in a traceback after the scenes before it had been cleared)."""
+    check_arm_motion_s(args.arm_motion_s)
+    if args.timing_repeats < 0:
+        raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
+    for scene_name in args.scene:
+        load_scene(scene_name)
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", nargs="*", default=[], help="ideal clouds of these scenes")
     parser.add_argument("--field", type=Path, action="append", default=[], help="a trained field directory")
@@ -94,6 +108,11 @@ def main() -> None:
     parser.add_argument("--pictures", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    try:
+        check_arguments(args)
+    except ValueError as err:
+        print(f"bench_clear_bin: {one_line(err)}", file=sys.stderr)
+        return 2
 
     started = time.monotonic()
     reports: dict[str, Any] = {}
@@ -139,7 +158,8 @@ def main() -> None:
                       "wall_s": round(time.monotonic() - started, 1), "results": summary}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -353,13 +353,11 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     """Clear the scene over ROS (see the module docstring); exit 0 when every object was cleared and nothing else
     was lifted, 3 otherwise (as the demo's "not all correct"), 1 when a step failed."""
     from dff_grasp_ros.synthetic import load_scene
-    from dff_grasp_ros.synthetic.clearing import clear_report, clear_scene, object_prompts, print_report
+    from dff_grasp_ros.synthetic.clearing import check_arm_motion_s, clear_report, clear_scene, print_report
 
     started = time.monotonic()
-    if not (np.isfinite(arm_motion_s) and 0 <= arm_motion_s <= 600):
-        raise ValueError(f"arm motion time must be between 0 and 600 s per pick, got {arm_motion_s!r}")
+    check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    object_prompts(scene_obj)  # refuse a scene whose objects cannot be told apart by colour and name, before any work
     device, method = _pick_method(device, method, steps)
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""

@@ -63,6 +63,19 @@ BAD_SCENES = {
     "impossible date": ("name: tiny\nseed: 2020-13-01\n", "cannot be read: month must be in 1..12"),
     "objects overlap": (_tiny(objects=[{"type": "mug", "position_m": [0, 0], "color": "red"},
                                        {"type": "mug", "position_m": [0.01, 0], "color": "blue"}]), "overlap"),
+    # the objects on the table, the scan aimed 0.5 m away: the 24 views, none showing an object, were rendered
+    "scan sees no object": (_tiny(scan__center_m=[0.4, 0.3, 0.0], scan__radius_m=0.2, scan__elevation_deg=[60, 80]),
+                            "no view of the scan sees object #0 red mug at [0.04, -0.03] (nor 1 other)"),
+    # a tote of 30 cm walls scanned from 20-22 cm up outside it: every view showed only the walls' outside
+    "tote walls hide every object": (_tiny(tote={"center_m": [-0.02, 0.02], "inner_size_m": [0.3, 0.3],
+                                                 "wall_height_m": 0.3}, scan__elevation_deg=[25, 30]),
+                                     "no view of the scan sees object #0 red mug at [0.04, -0.03] (nor 1 other)"),
+    # a scan 5 cm around a point 3 cm over the mug's floor: every view was rendered from inside the mug
+    "camera inside an object": (_tiny(scan__center_m=[0.04, -0.03, 0.03], scan__radius_m=0.05,
+                                      scan__elevation_deg=[60, 80]), "view 0 puts the camera inside object #0 red mug"),
+    "camera inside a wall": (_tiny(tote={"center_m": [-0.02, 0.02], "inner_size_m": [0.3, 0.3], "wall_height_m": 0.5,
+                                         "wall_thickness_m": 0.1}, scan__center_m=[0.18, 0.02, 0.0],
+                                   scan__radius_m=0.08, scan__elevation_deg=[80, 85]), "inside the tote's wall"),
 }
 
 

@@ -17,7 +17,6 @@ from dff_grasp_ros.synthetic.clearing import (
     clear_report,
     clear_scene,
     ideal_prepared,
-    object_prompts,
 )
 
 
@@ -66,11 +65,20 @@ def test_the_world_loses_what_was_lifted_and_the_camera_sees_it():
     assert np.linalg.norm(pose[:2, 3] - red_mug_xy) < 0.2
 
 
-def test_objects_that_no_prompt_can_tell_apart_are_refused_before_any_work():
+def test_two_objects_of_one_type_and_colour_are_both_cleared_whichever_each_answer_holds():
+    """Two red mugs: "red mug" may be answered on either, and a lift of either is a clear, never a wrong object
+    (before: the scene was refused, "holds several objects called red mug"). The answer to the first ask holds the
+    mug asked second in the queue, so the loop must credit the mug it lifted and still ask for the other."""
     data = load_scene("two_mugs").to_dict()
-    data["objects"][1]["color"] = data["objects"][0]["color"]
-    with pytest.raises(ValueError, match="several objects called red mug"):
-        object_prompts(load_scene(data))
+    data["objects"][1]["color"] = "red"
+    scene = load_scene(data)
+    cell = OfflineCell(ideal_prepared(scene), encoder, log=lambda _: None)
+    world, attempts = clear_scene(scene, cell.ask, cell.update, log=lambda _: None)
+    report = clear_report(world, attempts, arm_motion_s=6.0)
+    assert [a.prompt for a in attempts] == ["red mug", "red mug", "green spatula"]
+    assert attempts[0].lifted == [1]  # asked first for mug 0, the answer held mug 1
+    assert report["cleared"] == 3 and report["wrong_object_lifts"] == 0 and world.empty, report["attempt_log"]
+    assert sorted(a.object_id for a in attempts) == [0, 1, 2] and all(a.lifted == [a.object_id] for a in attempts)
 
 
 def test_clear_and_update_scene_arguments_are_checked_before_any_work(capsys):
@@ -93,3 +101,25 @@ def test_a_demo_prompt_that_can_never_be_answered_is_refused_before_the_scan(pro
     assert main(["demo", "--prompt", "mug handle", "--prompt", prompt]) == EXIT_FAILED
     err = capsys.readouterr().err
     assert not started and "--prompt" in err and fault in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_clearing_bench_refuses_a_bad_scene_file_in_one_line_before_any_work(tmp_path, monkeypatch, capsys):
+    """A scene file with a mug outside its tote, listed after `bin`: a traceback after `bin` had been cleared."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import bench_clear_bin
+
+    data = load_scene("bin").to_dict()
+    data["objects"][2]["position_m"] = [0.40, 0.10]
+    bad = tmp_path / "outside.yaml"
+    bad.write_text(json.dumps(data))  # JSON is YAML
+    cleared = []
+    monkeypatch.setattr(bench_clear_bin, "clear_offline", lambda *a: cleared.append(a))
+    for argv, says in [(["--scene", "bin", str(bad)], f"{bad}: scene 'bin': object #2 red mug reaches 231 mm"),
+                       (["--scene", "bin", "--arm-motion-s", "-6"], "between 0 and 600 s per pick, got -6.0")]:
+        monkeypatch.setattr(sys, "argv", ["bench_clear_bin.py", *argv, "--timing-repeats", "0"])
+        assert bench_clear_bin.main() == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1 and not cleared

@@ -130,3 +130,18 @@ def test_each_malformed_answer_gets_its_own_reason_naming_the_file(tmp_path, cap
         message = json.loads(captured.out)["message"]
         assert code == 2 and message.startswith(f"answer {path}: ") and says in message, (says, message)
         assert captured.err.splitlines() == [f"dff-grasp sim: {message}"]
+
+
+def test_an_answer_for_one_of_two_identical_objects_is_judged_on_the_one_it_holds(tmp_path, capsys):
+    """Two red mugs: "red mug" names both and either is right. Before: refused, "'red mug' matches 2 objects of the
+    scene; name a colour" (the prompt names one). Now physics judges it on the red mug nearest to the grasp."""
+    from dff_grasp_ros.synthetic import load_scene
+
+    data = load_scene("two_mugs").to_dict()
+    data["objects"][0]["color"] = "blue"  # the grasp below holds mug 1: the twin listed second
+    scene = tmp_path / "twins.yaml"
+    scene.write_text(json.dumps({**data, "name": "twins"}))
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(answer_json("blue mug handle")))
+    code, out = run(capsys, "--scene", str(scene), "--answer", str(path), "--prompt", "blue mug")
+    assert code == 0 and out["outcome"] == "lifted" and out["asked_object_id"] == 1, out

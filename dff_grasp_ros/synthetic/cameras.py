@@ -48,6 +48,39 @@ def scan_poses(scene: Scene) -> np.ndarray:
     return look_at_poses(centre, radius, azimuth, elevation, targets)
 
 
+def views_seeing(scene: Scene, outlines_m: list[np.ndarray], walls: tuple[np.ndarray, ...] = ()) -> np.ndarray:
+    """Per outline (each an (N, 3) point set in the base frame), how many scan views have at least one of its
+    points in front of the camera, inside the image and not behind one of ``walls`` ((2, 3) boxes: low and high
+    corners). Objects hiding each other are ignored: this is where the views point, not what they show."""
+    intrinsics = scene_intrinsics(scene)
+    points = np.concatenate(outlines_m)
+    homogeneous = np.concatenate([points, np.ones((len(points), 1))], axis=1)
+    owner = np.repeat(np.arange(len(outlines_m)), [len(o) for o in outlines_m])
+    counts = np.zeros(len(outlines_m), dtype=int)
+    for pose in scan_poses(scene):
+        camera = homogeneous @ np.linalg.inv(pose).T
+        depth = np.where(camera[:, 2] > 1e-6, camera[:, 2], np.nan)
+        u = intrinsics.fx * camera[:, 0] / depth + intrinsics.cx
+        v = intrinsics.fy * camera[:, 1] / depth + intrinsics.cy
+        inside = (u >= 0) & (u <= intrinsics.width) & (v >= 0) & (v <= intrinsics.height)  # NaN compares False
+        for wall in walls:
+            inside &= ~_segments_cross_box(pose[:3, 3], points, wall)
+        counts[np.unique(owner[inside])] += 1
+    return counts
+
+
+def _segments_cross_box(start_m: np.ndarray, ends_m: np.ndarray, box_m: np.ndarray) -> np.ndarray:
+    """Whether each segment from ``start_m`` to a row of ``ends_m`` passes through the box (slab test); one that
+    meets it only in its last millimetre ends on its face (an object pressed against a wall) and is not hidden."""
+    step = ends_m - start_m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_low, t_high = (box_m[0] - start_m) / step, (box_m[1] - start_m) / step
+    enter = np.nanmax(np.fmin(t_low, t_high), axis=1)  # a coordinate that does not change gives +-inf: no limit
+    leave = np.nanmin(np.fmax(t_low, t_high), axis=1)
+    last_mm = 1.0 - 0.001 / np.linalg.norm(step, axis=1).clip(1e-9)
+    return (enter < leave) & (leave > 0) & (enter < last_mm)
+
+
 OVERVIEW_TILT_DEG = 10.0  # off straight down: a look-at pose needs a horizontal component to fix the roll
 
 

@@ -11,7 +11,8 @@ with the remaining objects at their rest poses: the scene YAML's poses, since a 
 neighbour a pick nudged is back in place for the next pick, and the camera renders it there too). Whatever
 physics lifted is taken out: the asked object (cleared), or another one (a wrong-object lift, counted, and taken
 out too, as a cell would drop it in the output bin). An object whose pick failed is asked for once more after the
-others (``retry``), when its neighbours may be gone; not one refused as too wide for the hand.
+others (``retry``), when its neighbours may be gone; not one refused as too wide for the hand. Objects of one type
+and colour (twins) share their prompt: a lift of either is a clear, and the other is still asked for.
 
 Picks per hour: the cleared objects over the time of every attempt, each the measured query and scene-update
 compute time plus ``arm_motion_s`` per executed grasp (approach, lift, place, back to the overview pose: a
@@ -33,7 +34,7 @@ from dff_grasp_ros.grasp.planner import TOO_WIDE
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
-from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
@@ -117,6 +118,15 @@ class World:
         lifted = [self.present[i] for i, rise in enumerate(execution.rise_m) if rise >= LIFTED_M]
         return execution, lifted
 
+    def held_twin(self, object_id: int, position_m: np.ndarray) -> int:
+        """The object a grasp at ``position_m`` asked for as ``object_id`` is meant for: ``object_id``, or another
+        present object of its type and colour (one prompt names both, either is right) whose surface is nearer to
+        the grasp. Physics then judges the grasp on that one; an object of another type or colour is never it."""
+        asked = self.original.objects[object_id]
+        twins = [i for i in self.present
+                 if (self.original.objects[i].type, self.original.objects[i].color) == (asked.type, asked.color)]
+        return nearest_object(self.original, twins, position_m) if len(twins) > 1 else object_id
+
     def remove(self, object_ids: list[int]) -> None:
         self.present = [i for i in self.present if i not in object_ids]
 
@@ -156,16 +166,16 @@ class OfflineCell:
         return seconds
 
 
+def check_arm_motion_s(arm_motion_s: float) -> None:
+    """ValueError unless ``arm_motion_s`` is a time a pick's motion can take (it enters every picks/h figure)."""
+    if not (np.isfinite(arm_motion_s) and 0 <= arm_motion_s <= 600):
+        raise ValueError(f"arm motion time must be between 0 and 600 s per pick, got {arm_motion_s!r}")
+
+
 def object_prompts(scene: Scene) -> list[tuple[int, str]]:
-    """(object id, "colour type") for every object; ValueError when two objects share a colour and type (no prompt
-    could tell them apart)."""
-    prompts = [(i, f"{o.color} {o.type}") for i, o in enumerate(scene.objects)]
-    counts = Counter(p for _, p in prompts)
-    twins = sorted(p for p, n in counts.items() if n > 1)
-    if twins:
-        raise ValueError(f"scene {scene.name!r} holds several objects called {', '.join(twins)}: a prompt by colour "
-                         f"and name cannot ask for one of them")
-    return prompts
+    """(object id, "colour type") for every object; objects of one type and colour share their prompt (twins: an
+    answer holding either is right)."""
+    return [(i, f"{o.color} {o.type}") for i, o in enumerate(scene.objects)]
 
 
 def failure_cause(answer: Answer, outcome: str) -> str:
@@ -203,9 +213,18 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
         attempt = Attempt(object_id, prompt, attempt_no, answer, "refused", failure_cause(answer, "refused"))
         if answer.success:
             scene_now = world.scene()
-            execution, lifted = world.execute(object_id, answer, gripper)
+            held = world.held_twin(object_id, answer.position_m)
+            execution, lifted = world.execute(held, answer, gripper)
             attempt.execution, attempt.outcome, attempt.lifted = execution, execution.outcome, lifted
             attempt.cause = failure_cause(answer, execution.outcome)
+            if held != object_id and execution.outcome == "lifted":
+                # Its twin was lifted: from here on each carries the other's id (attempts and queue), so the
+                # lifted one is cleared and the one still there is asked for with whatever asks were left.
+                swap = {object_id: held, held: object_id}
+                for earlier in attempts:
+                    earlier.object_id = swap.get(earlier.object_id, earlier.object_id)
+                queue = [(swap.get(i, i), p, n) for i, p, n in queue]
+                attempt.object_id, object_id = held, held
             if pictures is not None:
                 path = pictures / f"pick_{len(attempts) + 1:02d}_{'_'.join(prompt.split())}.png"
                 draw_execution_strip(path, scene_now, execution, f"{prompt} (attempt {attempt_no})", gripper)

@@ -193,10 +193,20 @@ def answer_pre_grasp(answer: dict[str, Any]) -> np.ndarray | None:
     return pre_m
 
 
+class AmbiguousTarget(ValueError):
+    """A prompt names several objects of the scene: ``twins`` when they share type and colour (no word can tell
+    them apart, and either is right)."""
+
+    def __init__(self, prompt: str, object_ids: list[int], twins: bool) -> None:
+        super().__init__(f"{prompt!r} matches {len(object_ids)} objects of the scene"
+                         + ("" if twins else "; name a colour"))
+        self.object_ids, self.twins = object_ids, twins
+
+
 def asked_target(ground_truth: dict[str, Any], prompt: str) -> tuple[int | None, str | None]:
     """(object id, part) a prompt asks for in a scene's ground truth: the object whose type (and colour, when the
     prompt names one) it names, and the part word it names. ``(None, None)`` when no object matches (an absent
-    object or colour); ValueError when several objects match equally (the prompt is ambiguous in this scene)."""
+    object or colour); AmbiguousTarget when several objects match (the prompt is ambiguous in this scene)."""
     words = tokenize(prompt)
     kinds = [w for w in words if w in OBJECT_TYPES]
     colours = [w for w in words if w in COLOURS]
@@ -206,7 +216,8 @@ def asked_target(ground_truth: dict[str, Any], prompt: str) -> tuple[int | None,
     if not matches:
         return None, None
     if len(matches) > 1:
-        raise ValueError(f"{prompt!r} matches {len(matches)} objects of the scene; name a colour")
+        raise AmbiguousTarget(prompt, [int(obj["id"]) for obj in matches],
+                              len({(obj["type"], obj.get("color")) for obj in matches}) == 1)
     part = next((p for p in named_parts if p in matches[0]["parts"] and p != matches[0]["type"]), None)
     return int(matches[0]["id"]), part
 

@@ -25,9 +25,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
-from dff_grasp_ros.synthetic.catalog import load_scene
+from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
-from dff_grasp_ros.synthetic.judge import answer_pose, answer_pre_grasp, asked_target
+from dff_grasp_ros.synthetic.judge import AmbiguousTarget, answer_pose, answer_pre_grasp, asked_target
 from dff_grasp_ros.synthetic.physics.model import FINGER_CLOSED_TARGET_M, TIMESTEP_S, PhysicsScene, physics_scene
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -287,7 +287,12 @@ def execute_answer(scene: Scene | str, answer: dict[str, Any], prompt: str | Non
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("no prompt to say which object is asked for: the answer JSON has no 'prompt'; pass --prompt")
     rotation, position_m, opening_m = answer_pose(answer)
-    object_id, _ = asked_target(truth if truth is not None else ground_truth(scene, points_per_part=1), prompt)
+    try:
+        object_id, _ = asked_target(truth if truth is not None else ground_truth(scene, points_per_part=1), prompt)
+    except AmbiguousTarget as err:
+        if not err.twins:
+            raise
+        object_id = nearest_object(scene, err.object_ids, position_m)  # objects alike: the one it holds is asked
     if object_id is None:
         raise ValueError(f"{prompt!r} names no object of scene {scene.name!r}: there is nothing to lift")
     return execute_grasp(scene, object_id, rotation, position_m, opening_m, answer_pre_grasp(answer), gripper,
