@@ -177,9 +177,9 @@ def test_a_refusal_counts_each_rejected_pose_once_by_its_first_cause():
     tally = RejectionTally()
     tally.add(checks, free=np.array([0, 0, 0, 0, 0, 1], bool))
     assert tally.checked == 6
-    assert tally.summary() == ("6 poses checked: another object between the fingers 2, a finger in seen points 1, "
-                               "too little of the object between the fingers 1, closer to seen points than the "
-                               "minimum clearance 1")
+    assert tally.summary() == ("6 poses checked: something else between the fingers (another object or a wall) 2, "
+                               "a finger in seen points 1, too little of the object between the fingers 1, "
+                               "closer to seen points than the minimum clearance 1")
 
 
 def test_narrowest_width_is_the_footprints_smallest_extent_without_stray_points():

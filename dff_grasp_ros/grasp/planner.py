@@ -141,9 +141,10 @@ NO_POSE = "no hand pose around it clears the table"
 ALL_COLLIDE = "every hand pose tried touches something seen, at the grasp or on the approach"
 
 # Why a checked pose was not free, first matching cause first (what the user can act on: a neighbour or wall near
-# the palm calls for another view or a push; another object between the fingers for a pick of that one first).
+# the palm calls for another view or a push; another object between the fingers for a pick of that one first; a
+# tote wall there, for none: the hand cannot reach between the object and the wall).
 _REJECTIONS = (
-    ("another object between the fingers", lambda c: c.foreign_held),
+    ("something else between the fingers (another object or a wall)", lambda c: c.foreign_held),
     ("a finger's first contact off the object", lambda c: ~c.touch_ok),
     ("a finger in seen points", lambda c: c.colliding > c.palm_colliding),
     ("the palm in seen points", lambda c: c.palm_colliding > 0),
