@@ -127,6 +127,24 @@ def test_sigterm_while_the_query_node_is_built_ends_it_quietly(tmp_path: Path, r
     _ended_quietly(done.stdout + done.stderr, done.returncode, most_lines=1 if said_ready else 0)
 
 
+def _interrupt_mid_goal(nodes: dict[str, dict], node: str, client_args: list[str], working: str,
+                        ros_env: dict[str, str], log_dir: Path) -> tuple[int, str, int]:
+    """Start ``nodes`` (name: parameters) and a client whose goal keeps ``node`` busy; once its log says
+    ``working`` and a second has passed (a few feedback messages sent), Ctrl-C it. (Its exit status, its whole log,
+    the log's length at the signal.)"""
+    with ProcessGroup() as group:
+        start_nodes(group, nodes, ros_env, log_dir)
+        group.start("client", [sys.executable, "-m", "dff_grasp_ros.cli", *client_args], env=ros_env,
+                    stdout=subprocess.DEVNULL)
+        node_log = log_dir / f"{node}.log"
+        assert wait_until(lambda: working in node_log.read_text(), 60.0), logs(log_dir)
+        time.sleep(1.0)
+        logged = len(node_log.read_text())
+        group.procs[node].send_signal(signal.SIGINT)
+        code = group.procs[node].wait(timeout=60)
+    return code, node_log.read_text(), logged
+
+
 @pytest.mark.ros
 def test_ctrl_c_to_capture_mid_goal_ends_it_quietly(tmp_path: Path, ros_env: dict[str, str]):
     """Before: capture's feedback publisher failed on the shut-down context, the goal's abort failed too, and rclpy
@@ -135,18 +153,9 @@ def test_ctrl_c_to_capture_mid_goal_ends_it_quietly(tmp_path: Path, ros_env: dic
     scene = small_scene_file(tmp_path, "tiny", width=160, views=48)
     log_dir = tmp_path / "logs"
     datasets = Path(ros_env["DFF_GRASP_HOME"]) / "datasets"
-    with ProcessGroup() as group:
-        start_nodes(group, {"sim_camera": {"scene": str(scene), "rate_hz": 10.0}, "capture": {"min_views": 3}},
-                    ros_env, log_dir)
-        group.start("client", [sys.executable, "-m", "dff_grasp_ros.cli", "capture", "--views", "40"],
-                    env=ros_env, stdout=subprocess.DEVNULL)
-        capture_log = log_dir / "capture.log"
-        assert wait_until(lambda: "reading the camera" in capture_log.read_text(), 60.0), logs(log_dir)
-        time.sleep(1.0)  # a few feedback messages sent
-        logged = len(capture_log.read_text())
-        group.procs["capture"].send_signal(signal.SIGINT)
-        code = group.procs["capture"].wait(timeout=60)
-    text = capture_log.read_text()
+    code, text, logged = _interrupt_mid_goal(
+        {"sim_camera": {"scene": str(scene), "rate_hz": 10.0}, "capture": {"min_views": 3}}, "capture",
+        ["capture", "--views", "40"], "reading the camera", ros_env, log_dir)
     assert code == 0 and "Traceback" not in text and text[logged:].strip() == "", logs(log_dir)
     assert partials(datasets) == [] and not any(datasets.glob("*/transforms.json"))
 
@@ -157,17 +166,9 @@ def test_ctrl_c_to_hand_eye_mid_calibration_ends_it_quietly(tmp_path: Path, ros_
     feedback with an action server" (an error, logged as if the goal had failed) and rcl's "Failed to publish log
     message to rosout"."""
     log_dir = tmp_path / "logs"
-    with ProcessGroup() as group:
-        start_nodes(group, {"hand_eye": {"calibration_dir": str(tmp_path / "calibration")}}, ros_env, log_dir)
-        group.start("client", [sys.executable, "-m", "dff_grasp_ros.cli", "calibrate", "--live"], env=ros_env,
-                    stdout=subprocess.DEVNULL)
-        hand_eye_log = log_dir / "hand_eye.log"
-        assert wait_until(lambda: "waiting for a camera" in hand_eye_log.read_text(), 60.0), logs(log_dir)
-        time.sleep(1.0)  # a few feedback messages sent
-        logged = len(hand_eye_log.read_text())
-        group.procs["hand_eye"].send_signal(signal.SIGINT)
-        code = group.procs["hand_eye"].wait(timeout=60)
-    text = hand_eye_log.read_text()
+    code, text, logged = _interrupt_mid_goal(
+        {"hand_eye": {"calibration_dir": str(tmp_path / "calibration")}}, "hand_eye", ["calibrate", "--live"],
+        "waiting for a camera", ros_env, log_dir)
     assert code == 0 and "Traceback" not in text and text[logged:].strip() == "", logs(log_dir)
 
 

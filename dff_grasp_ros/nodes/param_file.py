@@ -35,34 +35,33 @@ class ParameterFileError(InputError):
     or the override (and node, parameter)."""
 
 
-def params_files_in(args: list[str]) -> list[Path]:
-    """The ``--params-file`` arguments of a node's command line (only those after ``--ros-args``)."""
-    files: list[Path] = []
+def _ros_options(args: list[str], options: tuple[str, ...]) -> list[str]:
+    """The values of ``options`` among a node's command-line arguments after ``--ros-args`` (until ``--``)."""
+    values: list[str] = []
     ros_args = False
     for index, arg in enumerate(args):
         if arg == "--ros-args":
             ros_args = True
         elif arg == "--":
             ros_args = False
-        elif ros_args and arg == "--params-file" and index + 1 < len(args):
-            files.append(Path(args[index + 1]))
-    return files
+        elif ros_args and arg in options and index + 1 < len(args):
+            values.append(args[index + 1])
+    return values
+
+
+def params_files_in(args: list[str]) -> list[Path]:
+    """The ``--params-file`` arguments of a node's command line (only those after ``--ros-args``)."""
+    return [Path(value) for value in _ros_options(args, ("--params-file",))]
 
 
 def param_overrides_in(args: list[str], node: str) -> list[str]:
     """The names that ``-p name:=value`` / ``--param`` arguments (after ``--ros-args``) set on ``node``: rcl applies
     ``-p other:name:=value`` only to a node called ``other``, so those are left out."""
     names: list[str] = []
-    ros_args = False
-    for index, arg in enumerate(args):
-        if arg == "--ros-args":
-            ros_args = True
-        elif arg == "--":
-            ros_args = False
-        elif ros_args and arg in ("-p", "--param") and index + 1 < len(args):
-            target, _, name = args[index + 1].partition(":=")[0].rpartition(":")
-            if target in ("", node):
-                names.append(name)
+    for value in _ros_options(args, ("-p", "--param")):
+        target, _, name = value.partition(":=")[0].rpartition(":")
+        if target in ("", node):
+            names.append(name)
     return names
 
 
