@@ -359,6 +359,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
     device, method = _pick_method(device, method, steps)
+
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""
         scanned_s = time.monotonic() - started
