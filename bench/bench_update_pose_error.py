@@ -8,6 +8,7 @@ and keeps at most 20 more of the picked one than the update at the true pose; *r
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_update_pose_error.py --scene bin bin_clutter tabletop two_mugs
     ... --no-alignment   (the pose as given: what the update did before view alignment)
+    ... --scene bin_clutter --field DIR   (a trained field of that scene instead of its ideal cloud)
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -50,9 +52,15 @@ def carve_counts(prepared, labels: np.ndarray, picked: int, view, intrinsics, po
     return lost, int((~removed[labels == picked]).sum()), carved.alignment
 
 
-def run_scene(scene: str, params: CarvingParams) -> dict:
+def run_scene(scene: str, params: CarvingParams, field_dir: str | None = None) -> dict:
+    """The counts of one scene: on its ideal cloud, or on the trained field in ``field_dir`` (a scan of it)."""
     world = World(scene)
-    prepared = ideal_prepared(world.scene())
+    if field_dir is None:
+        prepared = ideal_prepared(world.scene())
+    else:
+        from dff_grasp_ros.serving import load_served_field
+
+        prepared = load_served_field(Path(field_dir), "cpu").prepared
     labels, _ = GroundTruthPoints.from_json(ground_truth(world.scene())).label(prepared.cloud.points_m)
     intrinsics = scene_intrinsics(world.original)
     counts, worst, times_ms, corrected = Counter(), 0, [], 0
@@ -81,12 +89,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scene", nargs="+", default=["bin", "bin_clutter", "tabletop", "two_mugs"])
     parser.add_argument("--no-alignment", action="store_true", help="carve with the pose as given")
+    parser.add_argument("--field", help="a trained field of the (one) scene given, instead of its ideal cloud")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
+    if args.field and len(args.scene) != 1:
+        parser.error("--field is the scan of one scene: give that one --scene")
     params = CarvingParams(alignment=AlignmentParams(enabled=not args.no_alignment))
     results = {}
     for scene in args.scene:
-        results[scene] = run_scene(scene, params)
+        results[scene] = run_scene(scene, params, args.field)
         print(f"{scene}: {results[scene]}", flush=True)
     if args.json:
         with open(args.json, "w") as out:
