@@ -134,8 +134,9 @@ def _interrupt_mid_goal(nodes: dict[str, dict], node: str, client_args: list[str
     the log's length at the signal.)"""
     with ProcessGroup() as group:
         start_nodes(group, nodes, ros_env, log_dir)
+        # The client's output beside the nodes' logs: a failure shows what it said too.
         group.start("client", [sys.executable, "-m", "dff_grasp_ros.cli", *client_args], env=ros_env,
-                    stdout=subprocess.DEVNULL)
+                    stdout=(log_dir / "client.log").open("w"))
         node_log = log_dir / f"{node}.log"
         assert wait_until(lambda: working in node_log.read_text(), 60.0), logs(log_dir)
         time.sleep(1.0)
