@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
 
+from dff_grasp_ros.capture.selection import rotation_angles_deg
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.fusion import backproject, voxel_mean
 
@@ -152,21 +154,6 @@ def _view_points(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_ba
     return points, normals
 
 
-def rotation_angle_deg(rotation: np.ndarray) -> float:
-    """Angle (degrees) of a rotation matrix."""
-    return float(np.degrees(np.arccos(np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0))))
-
-
-def _rotation_from_vector(omega: np.ndarray) -> np.ndarray:
-    """Rodrigues: the rotation about ``omega``'s direction by its norm (radians)."""
-    angle = float(np.linalg.norm(omega))
-    if angle < 1e-12:
-        return np.eye(3)
-    k = np.asarray(omega) / angle
-    cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + np.sin(angle) * cross + (1.0 - np.cos(angle)) * cross @ cross
-
-
 class _Fit:
     """The served surface as a KD-tree, and the view's points: moves (R, t) of the view about its centroid."""
 
@@ -218,7 +205,7 @@ class _Fit:
             normal_matrix += params.damping * np.linalg.eigvalsh(normal_matrix)[-1] * np.eye(len(normal_matrix))
             step = np.linalg.solve(normal_matrix, -(jacobian * weight[:, None]).T @ residual)
             omega, shift = (step[:3], step[3:]) if turn else (np.zeros(3), step)
-            rotation, translation = _rotation_from_vector(omega) @ rotation, translation + shift
+            rotation, translation = Rotation.from_rotvec(omega).as_matrix() @ rotation, translation + shift
             moved_m = np.linalg.norm(shift) + np.linalg.norm(omega) * params.lever_m
             if moved_m < params.converged_m and iteration >= params.shrink_iterations:
                 break
@@ -286,7 +273,7 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     correction[:3, 3] = fit.centre + translation - rotation @ fit.centre
     corrected = correction @ pose
     return ViewAlignment(camera_to_base=corrected, shift_m=float(np.linalg.norm(corrected[:3, 3] - pose[:3, 3])),
-                         rotation_deg=rotation_angle_deg(rotation), pairs=pairs,
+                         rotation_deg=float(rotation_angles_deg(np.eye(3), rotation)[0]), pairs=pairs,
                          rms_m=rms, covered_as_given=fit.covered(np.eye(3), np.zeros(3), every),
                          covered=fit.covered(rotation, translation, every),
                          sideways_covered_as_given=fit.covered(np.eye(3), np.zeros(3), sideways),

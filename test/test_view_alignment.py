@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from dff_grasp_ros.capture.selection import rotation_angles_deg
 from dff_grasp_ros.carving import CarvingParams, carve_prepared
 from dff_grasp_ros.synthetic import ground_truth, scene_intrinsics
 from dff_grasp_ros.synthetic.clearing import World, ideal_prepared
 from dff_grasp_ros.synthetic.judge import GroundTruthPoints
-from dff_grasp_ros.view_alignment import AlignmentParams, align_view, rotation_angle_deg
+from dff_grasp_ros.view_alignment import AlignmentParams, align_view
 
 SCENE = "bin"
 BOWL = 0  # the yellow bowl, picked first below
@@ -89,7 +90,7 @@ def test_a_view_a_little_off_carves_as_the_true_one(bin_served, shift_m, turn_de
     bowl = labels == BOWL
     assert off.removed[:len(labels)][bowl].mean() > 0.9
     assert np.linalg.norm(off.alignment.camera_to_base[:3, 3] - pose[:3, 3]) < 0.0015
-    assert rotation_angle_deg(off.alignment.camera_to_base[:3, :3] @ pose[:3, :3].T) < 0.1
+    assert rotation_angles_deg(pose[:3, :3], off.alignment.camera_to_base[:3, :3])[0] < 0.1
 
 
 def test_without_the_fit_a_view_1_cm_off_carves_objects_that_stayed(bin_served):
