@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -18,22 +17,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_prompt_in_browser_produces_a_grasp(tmp_path: Path):
     from playwright.sync_api import sync_playwright
 
     from dff_grasp_ros.serving import FieldServer
-    from dff_grasp_ros.viewer.app import GraspViewer
+    from dff_grasp_ros.viewer.app import GraspViewer, free_port
 
     assert os.path.exists(CHROMIUM), "chromium is installed by tools/setup_env.py"
     server = FieldServer(device="cpu")
     server.load(ground_truth_field(tmp_path / "fields", scene="tiny"))
-    viewer = GraspViewer(server, port=free_port(), initial_prompt="")
+    viewer = GraspViewer(server, port=free_port("127.0.0.1"), initial_prompt="")
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         with sync_playwright() as playwright:
