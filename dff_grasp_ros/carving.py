@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 
 from dff_grasp_ros.dataset import CameraIntrinsics, rigid_transform_problem
 from dff_grasp_ros.field.fusion import measured_points, project_points, voxel_mean
-from dff_grasp_ros.geometry import unit_rows
+from dff_grasp_ros.geometry import near_box, unit_rows
 from dff_grasp_ros.query.grouping import connected_regions
 from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -283,8 +283,11 @@ def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray,
                                         params.max_depth_m, params.pixel_stride)
     if len(measured) == 0:
         return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3))
+    # Only kept points around the view can be near its surface: a tree over the whole field cloud took ~100 ms.
+    kept_points_m = kept_points_m[near_box(kept_points_m, measured, params.new_surface_distance_m)]
     if len(kept_points_m):
-        distance, _ = cKDTree(kept_points_m).query(measured, distance_upper_bound=params.new_surface_distance_m)
+        distance, _ = cKDTree(kept_points_m).query(measured, distance_upper_bound=params.new_surface_distance_m,
+                                                   workers=-1)
         fresh = ~np.isfinite(distance)
         measured, colours = measured[fresh], colours[fresh]
     if len(measured) == 0:

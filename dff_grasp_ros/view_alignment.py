@@ -27,6 +27,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.capture.selection import rotation_angles_deg
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.fusion import backproject, voxel_mean
+from dff_grasp_ros.geometry import near_box
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class AlignmentParams:
 
     enabled: bool = True
     target_voxel_m: float = 0.006  # the served cloud is thinned to this for the fit (its own voxels are ~4 mm)
+    # Served points farther than this from the view's box are left out of the fit: farther than the largest pair
+    # distance plus twice the largest correction accepted, no fit the update would apply can pair them.
+    target_margin_m: float = 0.1
     pixel_stride: int = 4  # every n-th pixel of the view takes part
     max_view_points: int = 6000  # at most this many of them, evenly spread over the image
     # Correspondences farther apart than this are not the same surface; it shrinks to the final value as the
@@ -72,7 +76,8 @@ class AlignmentParams:
 
     def __post_init__(self) -> None:
         far, near = self.max_pair_distance_m
-        if not 0 < near <= far or self.target_voxel_m <= 0 or self.huber_m <= 0 or self.converged_m <= 0:
+        if (not 0 < near <= far or self.target_voxel_m <= 0 or self.target_margin_m < far or self.huber_m <= 0
+                or self.converged_m <= 0):
             raise ValueError(f"invalid alignment parameters: {self}")
         if (self.pixel_stride < 1 or self.max_view_points < 6 or self.iterations < 1 or self.shrink_iterations < 0
                 or self.min_pairs < 6 or self.damping < 0 or self.max_correction_m <= 0
@@ -173,7 +178,7 @@ class _Fit:
         ``bound_m`` whose normal agrees. Signed: served normals point out of the surface, towards the cameras
         that saw it, and so do the view's; a wall's far face lies a wall's thickness behind its near face, and
         unsigned it held a camera that far off."""
-        distance, index = self.tree.query(points, distance_upper_bound=bound_m)
+        distance, index = self.tree.query(points, distance_upper_bound=bound_m, workers=-1)
         matched = np.isfinite(distance)
         matched[matched] = (np.einsum("ij,ij->i", normals[matched], self.target_normals[index[matched]])
                             >= self.params.min_normal_agreement)
@@ -235,9 +240,12 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     the view's points lie near the served surface to tell (nothing to align with)."""
     params = params or AlignmentParams()
     pose = np.asarray(camera_to_base, dtype=np.float64)
-    target, target_normals = _served_target(np.asarray(served_points_m, np.float64), np.asarray(served_normals),
-                                            params.target_voxel_m)
     view, view_normals = _view_points(depth_m, intrinsics, pose, min_depth_m, max_depth_m, params)
+    # Only the served surface around the view can be paired with it: thinning the whole field cloud and building
+    # its tree took longer than the fit itself.
+    around = near_box(served_points_m, view, params.target_margin_m)
+    target, target_normals = _served_target(np.asarray(served_points_m, np.float64)[around],
+                                            np.asarray(served_normals)[around], params.target_voxel_m)
     if len(target) < params.min_pairs or len(view) < params.min_pairs:
         return None
     fit = _Fit(target, target_normals, view, view_normals, params)

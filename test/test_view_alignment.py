@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.capture.selection import rotation_angles_deg
 from dff_grasp_ros.carving import CarvingParams, carve_prepared
+from dff_grasp_ros.geometry import near_box
 from dff_grasp_ros.synthetic import ground_truth, scene_intrinsics
 from dff_grasp_ros.synthetic.clearing import World, ideal_prepared
 from dff_grasp_ros.synthetic.judge import GroundTruthPoints
@@ -128,3 +130,25 @@ def test_tote_wall_normals_point_out_of_the_wall():
     inner_face = (np.abs(points[:, 1]) > 0.159) & (np.abs(points[:, 1]) < 0.161) & (np.abs(normals[:, 1]) > 0.9)
     assert inner_face.sum() > 20
     assert np.all(np.sign(normals[inner_face, 1]) == -np.sign(points[inner_face, 1]))  # towards the tote's middle
+
+
+def test_near_box_keeps_every_point_within_the_margin_of_a_reference():
+    rng = np.random.default_rng(3)
+    points, reference = rng.uniform(-1, 1, (20000, 3)), rng.uniform(-0.3, 0.3, (50, 3))
+    near = cKDTree(reference).query(points, distance_upper_bound=0.1)[0] <= 0.1
+    kept = near_box(points, reference, 0.1)
+    assert near.any() and not kept.all() and np.all(kept[near])
+    assert not near_box(points, np.zeros((0, 3)), 0.1).any()
+
+
+@pytest.mark.parametrize("shift_m", [(0.0, 0.0, 0.0), (0.025, 0.0, 0.0), (0.0, 0.0, -0.02)])
+def test_the_fit_around_the_view_equals_the_fit_on_the_whole_scene(bin_served, shift_m):
+    # Only the served surface around the view is thinned and searched (the whole field cloud cost ~80 ms per
+    # update): the fit must not change with it.
+    prepared, _, (depth, _, pose, intrinsics) = bin_served
+    cloud = prepared.cloud
+    fits = [align_view(cloud.points_m, cloud.normals, depth, intrinsics, moved(pose, shift_m), 0.05, 3.0,
+                       AlignmentParams(target_margin_m=margin_m)) for margin_m in (AlignmentParams().target_margin_m,
+                                                                                   10.0)]
+    assert np.allclose(fits[0].camera_to_base, fits[1].camera_to_base, atol=1e-6)
+    assert (fits[0].pairs, fits[0].covered) == (fits[1].pairs, fits[1].covered)
