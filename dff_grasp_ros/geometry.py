@@ -29,6 +29,12 @@ def voxel_keys(points_m: np.ndarray, voxel_m: float) -> np.ndarray:
     return np.unique(cells, axis=0, return_inverse=True)[1].reshape(-1)  # a grid too large to number densely
 
 
+def rotation_angle_deg(rotations: np.ndarray) -> np.ndarray:
+    """Angle (degrees) of rotation matrices (..., 3, 3): arccos((trace - 1) / 2), clipped against rounding."""
+    trace = np.trace(np.asarray(rotations, dtype=np.float64), axis1=-2, axis2=-1)
+    return np.degrees(np.arccos(np.clip((trace - 1.0) / 2.0, -1.0, 1.0)))
+
+
 def near_box(points_m: np.ndarray, reference_m: np.ndarray, margin_m: float) -> np.ndarray:
     """Mask of ``points_m`` inside the axis-aligned box around ``reference_m`` grown by ``margin_m``: a superset of
     the points within ``margin_m`` of some reference point, found in one pass, so that a KD-tree for a nearness

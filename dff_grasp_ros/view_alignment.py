@@ -24,10 +24,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from dff_grasp_ros.capture.selection import rotation_angles_deg
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.fusion import backproject, voxel_mean
-from dff_grasp_ros.geometry import near_box
+from dff_grasp_ros.geometry import near_box, rotation_angle_deg
 
 
 @dataclass(frozen=True)
@@ -281,7 +280,7 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     correction[:3, 3] = fit.centre + translation - rotation @ fit.centre
     corrected = correction @ pose
     return ViewAlignment(camera_to_base=corrected, shift_m=float(np.linalg.norm(corrected[:3, 3] - pose[:3, 3])),
-                         rotation_deg=float(rotation_angles_deg(np.eye(3), rotation)[0]), pairs=pairs,
+                         rotation_deg=float(rotation_angle_deg(rotation)), pairs=pairs,
                          rms_m=rms, covered_as_given=fit.covered(np.eye(3), np.zeros(3), every),
                          covered=fit.covered(rotation, translation, every),
                          sideways_covered_as_given=fit.covered(np.eye(3), np.zeros(3), sideways),

@@ -28,6 +28,7 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.calibration.detect import BoardObservation
+from dff_grasp_ros.geometry import rotation_angle_deg
 
 METHOD_NAMES = ("tsai", "park", "horaud", "andreff", "daniilidis")
 # How to move the arm, appended to every "not enough views" error.
@@ -124,12 +125,6 @@ def inverse(matrix: np.ndarray) -> np.ndarray:
     out[..., :3, 3] = -np.einsum("...ij,...j->...i", rotation, matrix[..., :3, 3])
     out[..., 3, 3] = 1.0
     return out
-
-
-def rotation_angle_deg(rotations: np.ndarray) -> np.ndarray:
-    """Angle of rotation matrices (..., 3, 3) in degrees."""
-    trace = np.trace(rotations, axis1=-2, axis2=-1)
-    return np.degrees(np.arccos(np.clip((trace - 1.0) / 2.0, -1.0, 1.0)))
 
 
 def transform_difference(estimate: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dff_grasp_ros.capture.validate import RejectReason
+from dff_grasp_ros.geometry import rotation_angle_deg
 
 SHARPNESS_REFERENCE_PX = 240  # a larger image is shrunk to this shorter side before measuring
 
@@ -20,9 +21,7 @@ SHARPNESS_REFERENCE_PX = 240  # a larger image is shrunk to this shorter side be
 def rotation_angles_deg(rotation: np.ndarray, rotations: np.ndarray) -> np.ndarray:
     """Geodesic angles (deg) between one 3x3 rotation and a stack (N, 3, 3) of rotations."""
     rotations = np.asarray(rotations, dtype=np.float64).reshape(-1, 3, 3)
-    # trace(R_a^T R_b) = sum of elementwise products; angle = arccos((trace - 1) / 2)
-    traces = np.einsum("ij,nij->n", np.asarray(rotation, dtype=np.float64), rotations)
-    return np.degrees(np.arccos(np.clip((traces - 1.0) / 2.0, -1.0, 1.0)))
+    return rotation_angle_deg(np.asarray(rotation, dtype=np.float64).T @ rotations)
 
 
 def is_near_duplicate(camera_to_base: np.ndarray, kept_camera_to_base: np.ndarray, *, min_translation_m: float,
