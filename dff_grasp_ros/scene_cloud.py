@@ -45,7 +45,7 @@ class SceneCloud:
     normals: np.ndarray  # (N, 3) float32, unit, pointing out of the surface (towards the cameras)
     rgb: np.ndarray  # (N, 3) uint8
     language: np.ndarray  # (N, Dl) float16/32, unit-normalised language (CLIP-space) features
-    dino: np.ndarray  # (N, Dd) float16/32, unit-normalised DINO features
+    dino: np.ndarray  # (N, Dd) float16/32, unit-normalised DINO features (float16 as loaded from a field)
 
     def __post_init__(self) -> None:
         n = len(self.points_m)
@@ -88,7 +88,14 @@ class SceneCloud:
                                    f"({' '.join(str(err).split())}); it is corrupt or not a scene cloud") from None
         check_cloud_arrays(arrays, str(path))
         return SceneCloud(points_m=arrays["points_m"], normals=arrays["normals"], rgb=arrays["rgb"],
-                          language=arrays["language"].astype(np.float32), dino=arrays["dino"].astype(np.float32))
+                          language=_held_features(arrays["language"]), dino=_held_features(arrays["dino"]))
+
+
+def _held_features(features: np.ndarray) -> np.ndarray:
+    """Features as held in memory: float16 as saved (:meth:`SceneCloud.to_bytes`), any other float as float32.
+    Widening float16 would gain no precision and double what every scene update copies; the query widens the
+    rows it uses (``unit_rows``)."""
+    return features if features.dtype == np.float16 else features.astype(np.float32)
 
 
 def check_cloud_arrays(arrays: dict[str, np.ndarray], where: str) -> None:
