@@ -158,7 +158,7 @@ def _view_points(depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_ba
     if len(points) > params.max_view_points:
         # Evenly over the image (rows come in image order), but surface facing sideways first: seen from above,
         # it is a few percent of the view and the only part that fixes the camera sideways (normal-space
-        # sampling, Rusinkiewicz & Levoy 2001). Sampled evenly like the rest, a bin with two objects left ended
+        # sampling, Rusinkiewicz & Levoy 2001). Sampled evenly like the rest, a table with two objects left ended
         # its fit 1.4 mm off sideways, and carved a band off an object that stayed.
         sideways = np.abs(normals[:, 2]) < params.max_sideways_normal_z
         side_rows, other_rows = np.flatnonzero(sideways), np.flatnonzero(~sideways)
