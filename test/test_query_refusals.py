@@ -247,3 +247,26 @@ def test_two_colours_no_mug_has_together_are_refused(two_mugs, prompt):
     result = plan_query(two_mugs[0], encode, prompt)
     assert not result.success and result.grasp is None, result.message
     assert result.message.startswith("not found: no "), result.message
+
+
+def test_a_later_instance_refused_for_another_reason_does_not_hide_why_the_first_was(two_mugs, monkeypatch):
+    # On the `bin` demo's field, "blue mug handle" found the handle of the blue mug but no free grasp on it; the
+    # next "instance" tried, two points of a fringe, said "no 'handle' on it", and that was the answer: a cell
+    # then hears that the mug has no handle, not that its handle cannot be reached.
+    import dff_grasp_ros.query.pipeline as pipeline
+
+    prepared, _ = two_mugs
+    answered = []
+    messages = iter(["found the mug's handle (200 points) but no collision-free grasp within the gripper's opening",
+                     "found the mug, but no 'handle' on it (no part of it stands out: contrast 0.01 < 0.30)"])
+
+    def scripted(prepared, template, object_mask, *args, **kwargs):
+        answered.append(int(object_mask.sum()))
+        result = pipeline.replace(template)
+        result.message = next(messages)
+        return result
+
+    monkeypatch.setattr(pipeline, "_answer_instance", scripted)
+    result = plan_query(prepared, encode, "mug handle")  # two mugs: two instances
+    assert len(answered) == 2 and not result.success
+    assert "no collision-free grasp" in result.message, result.message

@@ -236,8 +236,12 @@ def _plan(prepared: PreparedCloud, text_encoder: TextEncoder, prompt: str | byte
     for object_mask, whole_instance in instances:
         answer = _answer_instance(prepared, result, object_mask, held_object_relevancy, part_embs, competitors,
                                   params, None if whole_instance is object_mask else whole_instance, named_elsewhere)
-        if answer.success or not _may_try_another(answer):
+        if answer.success:
             return answer
+        if not _may_try_another(answer):
+            # A later instance refused for another reason (a fringe "without the part") must not hide why the
+            # first, most relevant one was: its part was found, but could not be grasped.
+            return first_failure or answer
         first_failure = first_failure or answer
     if first_failure is not None:
         return first_failure
