@@ -328,6 +328,9 @@ def remnants(prepared: PreparedCloud, removed: np.ndarray, past: np.ndarray, par
 
 def _checked_view(depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
                   camera_to_base: np.ndarray, params: CarvingParams) -> tuple[np.ndarray, np.ndarray]:
+    problem = intrinsics.problem()
+    if problem:  # fx = inf projected every pixel onto the optical axis, and added it there as obstacles
+        raise ValueError(f"camera intrinsics: {problem}")
     depth_m = np.asarray(depth_m, dtype=np.float64)
     size = (intrinsics.height, intrinsics.width)
     if depth_m.shape != size:
