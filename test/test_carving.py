@@ -152,12 +152,14 @@ def test_the_view_check_accepts_a_pick_and_its_thresholds_are_checked(served):
 
 # Found by the update hunt (issue 12): carve_scene / FieldServer.update_scene, the offline entries, never checked the
 # intrinsics they were given (the ROS path checks CameraInfo). fx = inf was carved and added 561 obstacle points on
-# the optical axis; fx = 0 or NaN was refused as "the view does not look at the served scene", naming no value.
-@pytest.mark.parametrize("bad", [{"fx": np.inf}, {"fx": 1e12}, {"fy": 0.0}, {"fx": -600.0}, {"cx": np.nan}])
+# the optical axis; fx = 0 or NaN, or a NaN distortion term, was refused as "the view does not look at the served
+# scene", naming no value.
+@pytest.mark.parametrize("bad", [{"fx": np.inf}, {"fx": 1e12}, {"fy": 0.0}, {"fx": -600.0}, {"cx": np.nan},
+                                 {"distortion": (np.nan, 0.0, 0.0, 0.0)}])
 def test_impossible_intrinsics_are_refused_naming_them(served, bad):
     cloud, _ = served
     depth, rgb, pose, intrinsics = overhead_view(SCENE)
-    with pytest.raises(ValueError, match=r"intrinsics: (focal length|principal point)") as refused:
+    with pytest.raises(ValueError, match=r"intrinsics: (focal length|principal point|distortion)") as refused:
         carve_scene(cloud, depth, rgb, replace(intrinsics, **bad), pose)
     assert len(str(refused.value).splitlines()) == 1
 
