@@ -109,6 +109,8 @@ class CameraIntrinsics:
     def problem(self) -> str | None:
         """Why these intrinsics describe no camera that took the images (None when they do); every reader of
         intrinsics (transforms.json, CameraInfo) checks with it."""
+        if not np.all(np.isfinite(self.distortion)):  # NaN distortion maps every pixel nowhere
+            return f"distortion (k1, k2, p1, p2) must be finite, got {tuple(float(v) for v in self.distortion)}"
         if not (0 < self.cx < self.width and 0 < self.cy < self.height):
             return (f"principal point cx, cy must lie inside the {self.width}x{self.height} image, got "
                     f"{self.cx:g}, {self.cy:g}")

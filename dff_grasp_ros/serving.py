@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dff_grasp_ros import names
 from dff_grasp_ros.carving import CarvingParams, carve_prepared
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.errors import one_line
@@ -135,6 +136,15 @@ def load_served_field(field_dir: Path, device: str = "auto", params: QueryParams
     return ServedField(field_dir, meta, cloud, encoder, str(meta.get("base_frame", "base_link")), prepared)
 
 
+def frame_problem(served: ServedField, pose_frame: str) -> str | None:
+    """Why a camera pose in ``pose_frame`` cannot carve ``served`` (its points lie in another frame, and carving
+    would remove points that are there), or None when the frames are one."""
+    if names.frame_name(served.base_frame) == names.frame_name(pose_frame):
+        return None
+    return (f"the served field {served.path} is in frame {served.base_frame!r}, the camera pose in {pose_frame!r} "
+            f"(the query node's base_frame: set it to the field's)")
+
+
 class FieldServer:
     """Holds the served field and answers queries against it; thread-safe."""
 
@@ -162,8 +172,11 @@ class FieldServer:
         return self.load(newest)
 
     def update_scene(self, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,
-                     camera_to_base: np.ndarray, params: CarvingParams | None = None) -> SceneUpdate:
+                     camera_to_base: np.ndarray, params: CarvingParams | None = None,
+                     pose_frame: str | None = None) -> SceneUpdate:
         """Carve the served cloud with one fresh view and serve the result (see the module docstring).
+        ``pose_frame``: the frame ``camera_to_base`` is in, checked against the field served when it is carved
+        (:func:`frame_problem`; None: not checked).
 
         Raises ValueError (one line) when no field is served or the view does not fit; the served field is then
         unchanged. Queries in flight keep the cloud they started with.
@@ -172,6 +185,10 @@ class FieldServer:
             served = self.current
             if served is None:
                 raise ValueError(NO_FIELD_MESSAGE)
+            # Checked here, under the lock: a field loaded while the caller waited for its view is the one carved.
+            problem = frame_problem(served, pose_frame) if pose_frame is not None else None
+            if problem:
+                raise ValueError(problem)
             started = time.perf_counter()
             carved = carve_prepared(served.prepared, depth_m, rgb, intrinsics, camera_to_base, params)
             updated = replace(served, cloud=carved.prepared.cloud, prepared=carved.prepared)

@@ -148,3 +148,55 @@ def test_the_view_check_accepts_a_pick_and_its_thresholds_are_checked(served):
                 {"max_scene_change_share": 1.5}, {"min_scene_view_share": 1.0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             CarvingParams(**bad)
+
+
+# Found by the update hunt (issue 12): carve_scene / FieldServer.update_scene, the offline entries, never checked the
+# intrinsics they were given (the ROS path checks CameraInfo). fx = inf was carved and added 561 obstacle points on
+# the optical axis; fx = 0 or NaN, or a NaN distortion term, was refused as "the view does not look at the served
+# scene", naming no value.
+@pytest.mark.parametrize("bad", [{"fx": np.inf}, {"fx": 1e12}, {"fy": 0.0}, {"fx": -600.0}, {"cx": np.nan},
+                                 {"distortion": (np.nan, 0.0, 0.0, 0.0)}])
+def test_impossible_intrinsics_are_refused_naming_them(served, bad):
+    cloud, _ = served
+    depth, rgb, pose, intrinsics = overhead_view(SCENE)
+    with pytest.raises(ValueError, match=r"intrinsics: (focal length|principal point|distortion)") as refused:
+        carve_scene(cloud, depth, rgb, replace(intrinsics, **bad), pose)
+    assert len(str(refused.value).splitlines()) == 1
+
+
+def distorted(image: np.ndarray, intrinsics, distortion: tuple[float, float, float, float]) -> np.ndarray:
+    """What a camera with OpenCV's ``distortion`` (k1, k2, p1, p2) and the same K measures of the pinhole
+    ``image``: each distorted pixel samples the pinhole pixel its ray lands on (nearest, NaN outside)."""
+    import cv2
+
+    k = intrinsics.matrix()
+    k[:2, 2] -= 0.5  # OpenCV centres pixels on integers
+    cols, rows = np.meshgrid(np.arange(intrinsics.width, dtype=np.float64),
+                             np.arange(intrinsics.height, dtype=np.float64))
+    pixels = np.stack([cols.ravel(), rows.ravel()], axis=1)[:, None, :]
+    ideal = cv2.undistortPoints(pixels, k, np.array([*distortion, 0.0]), P=k).reshape(intrinsics.height,
+                                                                                      intrinsics.width, 2)
+    fill = np.nan if image.dtype.kind == "f" else 0
+    return cv2.remap(image, ideal[..., 0].astype(np.float32), ideal[..., 1].astype(np.float32), cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+
+
+# Found by the update hunt (issue 12): CameraInfo with plumb_bob k1 = +-0.1 is accepted, but carving projected the
+# served points as a pinhole: the unchanged scene lost 1,187 (k1 = 0.1) and 2,273 (k1 = -0.1) of 28,273 points of
+# the ideal two_mugs cloud in its overview (the objects' edges towards the image border).
+@pytest.mark.parametrize("k1", [0.1, -0.1])
+def test_a_view_through_a_distorting_lens_is_carved_as_the_lens_saw_it(served, k1):
+    cloud, truth = served
+    labels, _ = truth.label(cloud.points_m)
+    depth, rgb, pose, intrinsics = overhead_view(SCENE)
+    lens = replace(intrinsics, distortion=(k1, 0.0, 0.0, 0.0))
+    same = carve_scene(cloud, distorted(depth, intrinsics, lens.distortion),
+                       distorted(rgb, intrinsics, lens.distortion), lens, pose)
+    # The pinhole view removes none; the lens taken as none removed 144 (k1 = 0.1) and 1,256 (k1 = -0.1) points here.
+    assert same.removed.sum() <= 0.001 * len(cloud), same.removed.sum()
+    added = same.cloud.points_m[len(same.cloud) - same.added:]
+    assert (added[:, 2] > 0.005).sum() < 0.002 * len(cloud)  # table beyond the ideal cloud's, nothing above it
+    depth, rgb, pose, _ = overhead_view(scene_without(0))
+    picked = carve_scene(cloud, distorted(depth, intrinsics, lens.distortion),
+                         distorted(rgb, intrinsics, lens.distortion), lens, pose)
+    assert picked.removed[labels == 0].mean() > 0.8 and picked.removed[labels != 0].mean() < 0.02

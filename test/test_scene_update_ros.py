@@ -75,3 +75,50 @@ def test_update_scene_with_the_sim_camera_after_a_pick(tmp_path: Path, ros_env: 
     assert "its camera (64x48) is another than this node's" in camera_log and "scene changed: 3 objects" not in \
         camera_log
     assert np.isfinite(picked.latency_s)
+
+
+def test_a_field_loaded_while_an_update_waits_for_its_view_is_checked_against_the_pose_frame_too(
+        tmp_path: Path, ros_env: dict[str, str]):
+    # Found by the update hunt (issue 12): the query node compared the served field's base_frame with its own before
+    # waiting for the view (up to update_timeout_s), then carved whatever field was served when the view came. A
+    # field in 'odom' announced during the wait was carved with a camera pose in 'base_link', and reported success.
+    from types import SimpleNamespace
+
+    import rclpy
+
+    from dff_grasp.srv import UpdateScene
+    from dff_grasp_ros.nodes.query import QueryNode
+    from dff_grasp_ros.scene_cloud import FIELD_META
+    from dff_grasp_ros.synthetic import scene_intrinsics
+    from dff_grasp_ros.synthetic.clearing import World
+
+    fields = tmp_path / "fields"
+    in_base = ground_truth_field(fields, scene="two_mugs")
+    in_odom = ground_truth_field(fields, scene="two_mugs", name="odom_field")
+    meta = json.loads((in_odom / FIELD_META).read_text())
+    (in_odom / FIELD_META).write_text(json.dumps({**meta, "base_frame": "odom"}))
+    world = World("two_mugs")
+    world.remove([0])
+    view, pose = world.overview()
+    camera = SimpleNamespace(depth_m=view.depth_m, rgb=view.rgb, intrinsics=scene_intrinsics(world.original),
+                             camera_to_base=pose)
+    os.environ.update(ros_env)
+    rclpy.init(args=["--ros-args", "-p", f"fields_dir:={fields}", "-p", "device:=cpu"])  # the node, in this process
+    try:
+        node = QueryNode()
+        assert wait_until(lambda: node._reload_thread is None and node.server.current is not None, 30.0)
+        node.server.load(in_base)
+
+        def next_view(timeout_s: float) -> SimpleNamespace:
+            node.server.load(in_odom)  # announced and loaded while the update waited for its view
+            return camera
+
+        node.next_view = next_view
+        response = node.on_update_scene(UpdateScene.Request(timeout_s=1.0), UpdateScene.Response())
+        assert not response.success, response.message
+        assert "'odom'" in response.message and "'base_link'" in response.message, response.message
+        assert node.server.current.path == in_odom and node.server.current.updates == 0
+        node.close()
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown()

@@ -51,7 +51,7 @@ from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
 from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
-from dff_grasp_ros.serving import FieldServer, ServedField
+from dff_grasp_ros.serving import FieldServer, ServedField, frame_problem
 from dff_grasp_ros.teachers.base import resolve_device, teacher_configs
 from dff_grasp_ros.view_alignment import AlignmentParams
 
@@ -195,12 +195,10 @@ class QueryNode(Node):
             served = self.server.current
             if served is None:
                 raise ValueError("no trained field yet: nothing to update (capture views and train one)")
-            # The view's pose would be taken in another frame than the served points, and carving would remove points
-            # that are there.
-            if names.frame_name(served.base_frame) != names.frame_name(self.p.base_frame):
-                raise ValueError(f"the served field {served.path} is in frame {served.base_frame!r}, the camera "
-                                 f"pose is read in {self.NODE_NAME}.base_frame {self.p.base_frame!r}: set "
-                                 f"base_frame to the field's")
+            # Said before the wait for a view; the field served when the view came is checked again as it is carved.
+            problem = frame_problem(served, self.p.base_frame)
+            if problem:
+                raise ValueError(problem)
             # A second request is answered at once: queued, it waited out the first's wait too (up to 600 s), its
             # client gave up, and the update was made anyway, unreported.
             if not self._update_lock.acquire(blocking=False):
@@ -209,7 +207,7 @@ class QueryNode(Node):
             try:
                 view = self.next_view(timeout_s or self.p.update_timeout_s)
                 update = self.server.update_scene(view.depth_m, view.rgb, view.intrinsics, view.camera_to_base,
-                                                  self.carving)
+                                                  self.carving, pose_frame=self.p.base_frame)
             finally:
                 self._update_lock.release()
             response.success, response.message = True, update.message
