@@ -249,11 +249,11 @@ class _Fit:
         return float(self.pairs(points, normals, self.params.max_pair_distance_m[1])[0].mean())
 
 
-def _unknowns(turn: bool, sideways: bool) -> np.ndarray:
+def _unknowns(turn: bool, moves_sideways: bool) -> np.ndarray:
     """Which of (rotation vector x, y, z, translation x, y, z), base frame, a fit may move: the translation, the
-    rotation too when ``turn``; sideways (x, y and the turn about z) only when ``sideways``."""
+    rotation too when ``turn``; sideways (x, y and the turn about z) only when ``moves_sideways``."""
     unknowns = np.array([turn, turn, turn, True, True, True])
-    if not sideways:
+    if not moves_sideways:
         unknowns[[2, 3, 4]] = False
     return unknowns
 
@@ -279,10 +279,10 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     # on a table (3 of its 4,273 points facing sideways) slid 2.7 cm along the table into a basin that covered
     # 3% more of the view with the floor, and the update removed 5,300 points of the objects that stayed.
     horizontal = view_normals[:, :2]
-    sideways = np.linalg.eigvalsh(horizontal.T @ horizontal)[0] >= params.min_sideways_information
+    moves_sideways = np.linalg.eigvalsh(horizontal.T @ horizontal)[0] >= params.min_sideways_information
     # Shift first: turning too, the first fit of a camera 2.5 cm off traded a fifth of a degree for 3 mm and
     # stopped in a wrong basin that covered the view as well as the right one.
-    best = fit.refine(np.eye(3), np.zeros(3), _unknowns(False, sideways))
+    best = fit.refine(np.eye(3), np.zeros(3), _unknowns(False, moves_sideways))
     if best is None:
         return None
     # ICP finds the nearest fit: a camera 2-3 cm off can lay one object's side onto its neighbour's. Starts on a
@@ -294,16 +294,16 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     # Sideways only: the table or bin floor, most of any view, fixes the height in the first fit already.
     grid = np.stack(np.meshgrid(offsets, offsets, [0.0], indexing="ij"), axis=-1).reshape(-1, 3)
     grid = grid[np.linalg.norm(grid + best[1], axis=1) <= reach + step]  # corrections that could be accepted
-    if len(grid) and sideways:
+    if len(grid) and moves_sideways:
         sample = params.consensus_points
         needed = fit.consensus(best[0], best[1][None], sample)[0] + params.better_share * sample
         scores = fit.consensus(best[0], best[1] + grid, sample)
         if scores.max() > needed:
-            second = fit.refine(best[0], best[1] + grid[np.argmax(scores)], _unknowns(False, sideways))
+            second = fit.refine(best[0], best[1] + grid[np.argmax(scores)], _unknowns(False, moves_sideways))
             if second is not None and fit.consensus(second[0], second[1][None], sample)[0] > needed:
                 best = second
     if params.correct_rotation:  # then the turn, from the right basin
-        best = fit.refine(best[0], best[1], _unknowns(True, sideways)) or best
+        best = fit.refine(best[0], best[1], _unknowns(True, moves_sideways)) or best
     rotation, translation, pairs, rms = best
     every = np.arange(len(view))
     sideways = np.flatnonzero(np.abs(view_normals[:, 2]) < params.max_sideways_normal_z)
