@@ -40,9 +40,9 @@ def near_box(points_m: np.ndarray, reference_m: np.ndarray, margin_m: float) -> 
     the points within ``margin_m`` of some reference point, found in one pass, so that a KD-tree for a nearness
     test needs to hold only these (building one over a whole field cloud cost more than the test)."""
     points_m = np.asarray(points_m)
-    inside = np.full(len(points_m), len(reference_m) > 0)
     if len(reference_m) == 0:
-        return inside
+        return np.zeros(len(points_m), dtype=bool)
+    inside = np.ones(len(points_m), dtype=bool)
     # Axis by axis, against plain floats: (N, 3) temporaries, and float32 points compared with float64 bounds
     # (numpy then converts the points), took twice as long. A micrometre more keeps the float32 rounding of the
     # bounds on the safe side.

@@ -142,8 +142,8 @@ class PreparedCloud:
 
 def _kept_then(rows: np.ndarray, kept: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
     """``rows[kept]`` (row indices) followed by ``tail``, copied once into one new array (features are tens of
-    megabytes). ``np.take`` with ``mode="clip"``: with its default mode, or with ``np.compress``, numpy copies
-    into a buffer first to keep ``out`` intact on a bad index, which doubled the time (the indices are valid)."""
+    megabytes). ``np.take`` with ``mode="clip"`` (the indices are valid): numpy buffers ``out`` in its default
+    mode, and that, like ``np.compress``, took 1.5-2 times as long (22 instead of 15 ms per 200k x 64 rows)."""
     tail_rows = 0 if tail is None else len(tail)
     out = np.empty((len(kept) + tail_rows,) + rows.shape[1:], dtype=rows.dtype)
     np.take(rows, kept, axis=0, out=out[:len(kept)], mode="clip")
