@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
+from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.cli import EXIT_FAILED, main
-from dff_grasp_ros.synthetic import load_scene, vocabulary
+from dff_grasp_ros.synthetic import load_scene, scene_intrinsics, vocabulary
 from dff_grasp_ros.synthetic.clearing import (
     CAUSES,
     OfflineCell,
@@ -123,3 +124,32 @@ def test_the_clearing_bench_refuses_a_bad_scene_file_in_one_line_before_any_work
         assert bench_clear_bin.main() == 2
         err = capsys.readouterr().err
         assert says in err and len(err.strip().splitlines()) == 1 and not cleared
+
+
+def test_a_refused_scene_update_is_counted_and_the_clearing_goes_on():
+    """The first update's view comes with a camera 10 cm off, which ``carve_prepared`` refuses (the served scene
+    unchanged). Before, that ValueError ended the whole run in a traceback and every pick made so far was lost
+    (`bench_clear_bin` on a random scene); now the loop counts it and the next update carves what left since."""
+    cell = OfflineCell(ideal_prepared("two_mugs"), encoder, log=lambda _: None)
+    refusals: list[str] = []
+
+    def update(world: World) -> float:
+        if refusals:
+            return cell.update(world)
+        view, pose = world.overview()
+        off = pose.copy()
+        off[0, 3] += 0.10
+        try:
+            carve_prepared(cell.prepared, view.depth_m, view.rgb, scene_intrinsics(world.original), off)
+        except ValueError as err:
+            refusals.append(str(err))
+            raise
+        raise AssertionError("a view from a camera 10 cm off was carved")
+
+    world, attempts = clear_scene("two_mugs", cell.ask, update, log=lambda _: None)
+    report = clear_report(world, attempts, arm_motion_s=6.0)
+    assert len(refusals) == 1 and report["updates_refused"] == 1, report["attempt_log"]
+    assert attempts[0].update_refused == refusals[0] and attempts[0].update_s is None
+    assert report["attempt_log"][0]["update_refused"] == refusals[0]
+    assert report["cleared"] == 3 and report["wrong_object_lifts"] == 0 and world.empty, report["attempt_log"]
+    assert len(cell.update_s) == 1  # after the second lift: both mugs out of the served scene at once
