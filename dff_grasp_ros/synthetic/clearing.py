@@ -138,9 +138,10 @@ class World:
         self.present = [i for i in self.present if i not in object_ids]
 
     def overview(self) -> tuple[RenderedView, np.ndarray]:
-        """What the camera sees from the overview pose now, and that pose (camera_to_base)."""
+        """What the camera sees from the overview pose now, and that pose (camera_to_base): one pose for the whole
+        run, which sees where every object of the original scene stood."""
         scene = self.scene()
-        pose = overview_pose(scene)
+        pose = overview_pose(scene, also=(self.original,))
         return render_view(scene, scene_intrinsics(scene), pose), pose
 
 
