@@ -10,7 +10,9 @@ obstacle points of the low layer just above the table under it: an object leaves
 its foot never answers a prompt for it nor blocks a finger. The fill only crosses points the new view sees
 *past* (the depth measured at the point's own pixel lies ``remnant_margin_m`` behind it: nothing there, and nothing
 in front of it either): a touching neighbour stays even where the field's features merged it with the object that
-left, both its faces the camera sees and those it hides behind itself.
+left, both its faces the camera sees and those it hides behind itself. A sliver next to what goes (a piece of
+the grouping graph under ``min_region_points``, seen past: an object's underside that an earlier update cut off
+from the rest of it) goes too: no object is that small, and it would answer the prompt of the picked object's twin.
 
 Before anything is carved, the view's camera pose is corrected to where its depth fits the served scene
 (:func:`dff_grasp_ros.view_alignment.align_view`, within ``CarvingParams.alignment``'s bounds), and the view is
