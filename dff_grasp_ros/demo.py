@@ -407,8 +407,8 @@ def update_over_ros(world: Any) -> float:
     # An explicit view wait (the sim camera streams at rate_hz): a lost answer is then asked again after it,
     # not after the longest wait the node may be set to.
     response = clients.update_scene(timeout_s=UPDATE_VIEW_WAIT_S)
-    if not response.success:
-        raise RuntimeError(f"scene update failed: {response.message}")
+    if not response.success:  # refused, the served scene unchanged: the clearing loop counts it and goes on
+        raise ValueError(f"scene update refused: {response.message}")
     print(f"[clear] {response.message}", flush=True)
     return float(response.latency_s)
 

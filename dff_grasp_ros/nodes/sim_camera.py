@@ -164,8 +164,9 @@ class SimCameraNode(Node):
                 f"{self.intrinsics.height}); a camera changes only with a restart")
             return
         with self._scene_lock, self._lock:
+            # Framing the world before the change too: where the picked object stood must be in the view.
+            self.poses = overview_pose(scene, also=(self.scene,))[None]
             self.scene = scene
-            self.poses = overview_pose(scene)[None]
             self.tool_poses = tool_poses(self.poses, self.camera_to_tool)
             self.render_ahead()
             self.frame, self.arm_at, self.held_still = 0, 0, True

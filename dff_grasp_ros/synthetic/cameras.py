@@ -12,6 +12,7 @@ import numpy as np
 
 from dff_grasp_ros.capture.scan_poses import cap_spherical, look_at_optical, look_at_poses
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.synthetic.objects import placed_parts
 from dff_grasp_ros.synthetic.spec import Scene
 
 MIN_TABLE_HALF_SIZE_M = 0.6  # a 1.2 m table at least
@@ -82,18 +83,58 @@ def _segments_cross_box(start_m: np.ndarray, ends_m: np.ndarray, box_m: np.ndarr
 
 
 OVERVIEW_TILT_DEG = 10.0  # off straight down: a look-at pose needs a horizontal component to fix the roll
+OVERVIEW_MARGIN_PX = 4  # every corner of the workspace this far inside the overview image
+OVERVIEW_RAISE = 1.05  # the overview camera is raised by this factor until the whole workspace is in view ...
+OVERVIEW_MAX_RAISES = 60  # ... at most this often (18.7 times the scan radius)
 
 
-def overview_pose(scene: Scene) -> np.ndarray:
+def workspace_points(scenes: tuple[Scene, ...]) -> np.ndarray:
+    """(N, 3) points whose hull holds the scenes' objects (their mesh vertices) and their totes (wall corners)."""
+    points = [np.zeros((0, 3))]
+    for scene in scenes:
+        points += [part.mesh.vertices for o in scene.objects for part in placed_parts(o.type, o.position_m, o.yaw_deg)]
+        if scene.tote is not None:
+            (cx, cy), (lx, ly) = scene.tote.center_m, scene.tote.inner_size_m
+            half_x, half_y = lx / 2 + scene.tote.wall_thickness_m, ly / 2 + scene.tote.wall_thickness_m
+            points += [np.array([[cx + sx * half_x, cy + sy * half_y, z] for sx in (-1, 1) for sy in (-1, 1)
+                                 for z in (0.0, scene.tote.wall_height_m)])]
+    return np.concatenate(points)
+
+
+def in_image(points_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
+             margin_px: float = 0.0) -> np.ndarray:
+    """(N,) whether each point lies in front of the camera and projects at least ``margin_px`` inside the image."""
+    camera = (np.asarray(points_m, float) - camera_to_base[:3, 3]) @ camera_to_base[:3, :3]
+    depth = np.where(camera[:, 2] > 1e-6, camera[:, 2], np.nan)
+    u = intrinsics.fx * camera[:, 0] / depth + intrinsics.cx
+    v = intrinsics.fy * camera[:, 1] / depth + intrinsics.cy
+    return ((u >= margin_px) & (u <= intrinsics.width - margin_px)  # NaN compares False
+            & (v >= margin_px) & (v <= intrinsics.height - margin_px))
+
+
+def overview_pose(scene: Scene, also: tuple[Scene, ...] = ()) -> np.ndarray:
     """camera_to_base of one view from above the workspace, as an arm takes it after a pick to update the scene:
     ``scan.radius_m`` above the scan centre (the tote's centre when there is one), looking down at it, tilted
-    OVERVIEW_TILT_DEG towards +y so that the image's x axis runs along the base's x (a tote's long side)."""
+    OVERVIEW_TILT_DEG towards +y so that the image's x axis runs along the base's x (a tote's long side); raised
+    until the whole workspace is in the image: every object of ``scene`` and of ``also`` (the scene before the
+    pick: where the picked object stood must be seen for the update to carve it) and the tote's walls.
+
+    Before, a tote wider than the view or a tall bottle near its wall was partly outside it: the picked object's
+    points there were never carved, and stayed in the served scene as a ghost that answered the prompt of its
+    twin (random bins: "black screwdriver" grasped twice where the first one had been, the second never cleared).
+    """
     centre = np.asarray(scene.scan.center_m, float).copy()
     if scene.tote is not None:
         centre[:2] = scene.tote.center_m
+    points, intrinsics = workspace_points((scene, *also)), scene_intrinsics(scene)
     height = scene.scan.radius_m
-    eye = centre + np.array([0.0, -height * np.tan(np.radians(OVERVIEW_TILT_DEG)), height])
-    return look_at_optical(eye, centre)
+    for _ in range(OVERVIEW_MAX_RAISES + 1):
+        eye = centre + np.array([0.0, -height * np.tan(np.radians(OVERVIEW_TILT_DEG)), height])
+        pose = look_at_optical(eye, centre)
+        if in_image(points, intrinsics, pose, OVERVIEW_MARGIN_PX).all():
+            break
+        height *= OVERVIEW_RAISE
+    return pose
 
 
 @lru_cache(maxsize=8)

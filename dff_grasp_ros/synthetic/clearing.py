@@ -14,6 +14,10 @@ out too, as a cell would drop it in the output bin). An object whose pick failed
 others (``retry``), when its neighbours may be gone; not one refused as too wide for the hand. Objects of one type
 and colour (twins) share their prompt: a lift of either is a clear, and the other is still asked for.
 
+A scene update that is refused (the view does not fit the served scene: the served scene is unchanged) is counted
+and the loop goes on, as a cell would: the served scene still holds what was taken out (an obstacle, never another
+object's match), and the next update, after the next lift, looks at the world as it is then.
+
 Picks per hour: the cleared objects over the time of every attempt, each the measured query and scene-update
 compute time plus ``arm_motion_s`` per executed grasp (approach, lift, place, back to the overview pose: a
 stated assumption, not measured). A refusal costs its query time only.
@@ -29,6 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import TOO_WIDE
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
@@ -76,13 +81,15 @@ class Attempt:
     lifted: list[int] = field(default_factory=list)  # original ids taken out of the world after this attempt
     execution: Execution | None = None
     update_s: float | None = None  # measured scene-update compute time after this attempt (None: no update)
+    update_refused: str | None = None  # why the scene update after this attempt was refused (scene unchanged)
     picture: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {"object_id": self.object_id, "prompt": self.prompt, "attempt": self.attempt,
                "answered": self.answer.success, "message": self.answer.message, "outcome": self.outcome,
                "cause": self.cause or None, "lifted": self.lifted, "query_s": round(self.answer.compute_s, 3),
-               "update_s": None if self.update_s is None else round(self.update_s, 3), "picture": self.picture}
+               "update_s": None if self.update_s is None else round(self.update_s, 3),
+               "update_refused": self.update_refused, "picture": self.picture}
         if self.answer.success:
             out["grasp"] = {"position_m": np.round(self.answer.position_m, 4).tolist(),
                             "opening_m": round(float(self.answer.opening_m), 4)}
@@ -131,9 +138,10 @@ class World:
         self.present = [i for i in self.present if i not in object_ids]
 
     def overview(self) -> tuple[RenderedView, np.ndarray]:
-        """What the camera sees from the overview pose now, and that pose (camera_to_base)."""
+        """What the camera sees from the overview pose now, and that pose (camera_to_base): one pose for the whole
+        run, which sees where every object of the original scene stood."""
         scene = self.scene()
-        pose = overview_pose(scene)
+        pose = overview_pose(scene, also=(self.original,))
         return render_view(scene, scene_intrinsics(scene), pose), pose
 
 
@@ -192,7 +200,9 @@ def failure_cause(answer: Answer, outcome: str) -> str:
 
 
 AskFn = Callable[[str], Answer]
-UpdateFn = Callable[["World"], float]  # the world changed: update the served scene, return its compute time
+# The world changed: update the served scene and return its compute time; ValueError (one line) when the update
+# was refused and the served scene is unchanged.
+UpdateFn = Callable[["World"], float]
 
 
 def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: ParallelJawGripper | None = None,
@@ -232,7 +242,11 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
             if lifted:
                 world.remove(lifted)
                 if not world.empty:
-                    attempt.update_s = update(world)
+                    try:
+                        attempt.update_s = update(world)
+                    except ValueError as err:  # before: the whole run ended in this traceback, its picks lost
+                        attempt.update_refused = one_line(err)
+                        log(f"[clear] scene update refused, the served scene is unchanged: {attempt.update_refused}")
         # Retried once after the others (a neighbour may have been in the way), unless no pick can change it.
         if attempt.cause and attempt.cause != TOO_WIDE_CAUSE and attempt_no == 1 and retry:
             queue.append((object_id, prompt, 2))
@@ -285,6 +299,7 @@ def clear_report(world: World, attempts: list[Attempt], arm_motion_s: float) -> 
         "scene": world.original.name, "objects": total, "cleared": len(cleared),
         "cleared_share": round(len(cleared) / total, 3) if total else None,
         "wrong_object_lifts": len(wrong), "attempts": len(attempts), "grasps_executed": executed,
+        "updates_refused": sum(a.update_refused is not None for a in attempts),
         "failures_by_cause": {cause: causes.get(cause, 0) for cause in CAUSES},
         "failure_attempts_by_cause": dict(Counter(a.cause for a in attempts if a.cause)),
         "not_cleared": [world.original.object_label(i) for i in range(total) if i not in cleared],
@@ -304,4 +319,5 @@ def print_report(report: dict[str, Any], log: Callable[[str], None] = print) -> 
     causes = ", ".join(f"{k} {v}" for k, v in report["failures_by_cause"].items() if v) or "none"
     log(f"[clear] {report['scene']}: cleared {report['cleared']}/{report['objects']}, wrong-object lifts "
         f"{report['wrong_object_lifts']}, failures by cause: {causes}; {report['attempts']} attempts, "
+        f"{report['updates_refused']} scene updates refused, "
         f"{report['picks_per_hour']} picks/h ({report['picks_per_hour_assumption']})")
