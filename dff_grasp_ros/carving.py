@@ -424,10 +424,12 @@ def checked_pose(prepared: PreparedCloud, depth_m: np.ndarray, intrinsics: Camer
         scanned = prepared.valid
         alignment = align_view(cloud.points_m[scanned], cloud.normals[scanned], depth_m, intrinsics, camera_to_base,
                                params.min_depth_m, params.max_depth_m, params.alignment)
-    too_far = alignment.problem(params.alignment) if alignment is not None else None
+    worth = alignment is not None and alignment.worth_applying(params.alignment)
+    # A fit far from the given pose says the pose is wrong only when it lays more of the view onto the served
+    # scene: one that covers no more wandered off (a bare table lets it slide), and refused a view that fit as given.
+    too_far = alignment.problem(params.alignment) if worth else None
     # Within the fit's own error of the given pose, or beyond its bounds, the pose is used as given.
-    applied = alignment if alignment is not None and not too_far and alignment.worth_applying(params.alignment) \
-        else None
+    applied = alignment if worth and not too_far else None
     pose = applied.camera_to_base if applied is not None else camera_to_base
     problem = view_agreement(cloud.points_m, prepared.settings.table_z_m, depth_m, intrinsics, pose,
                              params).problem(params)
