@@ -127,7 +127,12 @@ class HandChecker:
         self.cell_centre = (low + high) / 2.0
         self.cell_half_m = (high - low) / 2.0 + BOUND_SLACK_M  # the slack covers the rounding of centre and half
         self.cell_radius_m = float(np.linalg.norm(self.cell_half_m, axis=1).max()) if len(starts) else 0.0
-        self.cell_centre_sq = np.einsum("ij,ij->i", self.cell_centre, self.cell_centre)
+        # For the coarse test, one product per (pose, cell): [c, |c|^2, 1] . [-2p, 1, |p|^2 - r^2] = |c - p|^2 - r^2,
+        # about a nearby origin so that the squares stay small and precise.
+        self.origin_m = self.cell_centre.mean(axis=0) if len(starts) else np.zeros(3)
+        centre = self.cell_centre - self.origin_m
+        self.cell_lifted = np.ascontiguousarray(
+            np.c_[centre, np.einsum("ij,ij->i", centre, centre), np.ones(len(centre))].T)
 
     def _near(self, rotations: np.ndarray, positions_m: np.ndarray, lower: np.ndarray, upper: np.ndarray,
               whole_inside: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -142,31 +147,31 @@ class HandChecker:
         lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), (count, 3))
         upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), (count, 3))
         box_centre, box_half = (lower + upper) / 2.0, (upper - lower) / 2.0
-        # Coarse and cheap, one matrix product for all (pose, cell): the spheres around the box and the cell.
-        centre_world = positions_m + np.einsum("cij,cj->ci", rotations, box_centre)
+        # Coarse and cheap, one matrix product for all (pose, cell): do the spheres around box and cell meet?
+        centre = positions_m + np.einsum("cij,cj->ci", rotations, box_centre) - self.origin_m
         reach = np.linalg.norm(box_half, axis=1) + self.cell_radius_m + self.clearance_cap_m + COARSE_SLACK_M
-        distance_sq = (self.cell_centre_sq[None] + np.einsum("ci,ci->c", centre_world, centre_world)[:, None]
-                       - 2.0 * (centre_world @ self.cell_centre.T))
-        pose, cell = np.nonzero(distance_sq <= (reach ** 2)[:, None])
+        lifted = np.c_[-2.0 * centre, np.ones(count), np.einsum("ci,ci->c", centre, centre) - reach ** 2]
+        pose, cell = np.nonzero(lifted @ self.cell_lifted <= 0.0)
         # Exact for the survivors: the distance from the cell's bounds, in the TCP frame, to the box.
-        local = np.einsum("ni,nij->nj", self.cell_centre[cell] - positions_m[pose], rotations[pose]) - box_centre[pose]
-        spread = np.einsum("ni,nij->nj", self.cell_half_m[cell], np.abs(rotations)[pose])
-        outside = np.maximum(np.abs(local) - spread - box_half[pose], 0.0)
+        # Pairs come grouped by pose: repeating each pose's values is a sequential copy, not a gather per pair.
+        per_pose = np.bincount(pose, minlength=count)
+        box_half = np.repeat(box_half, per_pose, axis=0)
+        local = np.abs(np.einsum("ni,nij->nj", self.cell_centre[cell] - np.repeat(positions_m, per_pose, axis=0),
+                                 np.repeat(rotations, per_pose, axis=0)) - np.repeat(box_centre, per_pose, axis=0))
+        spread = np.einsum("ni,nij->nj", self.cell_half_m[cell], np.repeat(np.abs(rotations), per_pose, axis=0))
+        outside = np.maximum(local - spread - box_half, 0.0)
         near = np.einsum("nj,nj->n", outside, outside) <= (self.clearance_cap_m + BOUND_SLACK_M) ** 2
         inside_pose, inside_count = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         if whole_inside:
-            inside = near & np.all(np.abs(local) + spread <= box_half[pose], axis=1)
+            inside = near & np.all(local + spread <= box_half, axis=1)
             inside_pose, inside_count = pose[inside], self.cell_count[cell[inside]]
             near &= ~inside
         pose, cell = pose[near], cell[near]
         rows = gather_ranges(self.cell_start[cell], self.cell_count[cell])
         pose = np.repeat(pose, self.cell_count[cell])
-        # One pose at a time: the same products and sums per point as a per-point rotation, without gathering one.
-        tcp = self.points_m[rows]
-        bounds = np.searchsorted(pose, np.arange(count + 1))
-        for index in np.flatnonzero(bounds[1:] > bounds[:-1]):
-            start, stop = bounds[index], bounds[index + 1]
-            tcp[start:stop] = np.einsum("ni,ij->nj", tcp[start:stop] - positions_m[index], rotations[index])
+        per_pose = np.bincount(pose, minlength=count)
+        tcp = np.einsum("ni,nij->nj", self.points_m[rows] - np.repeat(positions_m, per_pose, axis=0),
+                        np.repeat(rotations, per_pose, axis=0))
         return pose, rows, tcp, inside_pose, inside_count
 
     def check(self, rotations: np.ndarray, positions_m: np.ndarray, openings_m: np.ndarray,
@@ -196,11 +201,14 @@ class HandChecker:
             # Closing tighter moves each finger inward: it then leaves out only the points beyond its new outer face.
             stays_hit = finger & (abs_y <= np.asarray(tight_openings_m)[pose] / 2.0 + g.finger_thickness_m)
             tight_may_free = (colliding > 0) & (np.bincount(pose, weights=stays_hit, minlength=count) == 0)
-        # Distance of every point not held to the fingers (boxes: exact distances), for the clearance.
-        finger_gap = np.sqrt(np.maximum(x - g.finger_width_m / 2, 0.0) ** 2
-                             + np.maximum(np.maximum(half - abs_y, abs_y - half - g.finger_thickness_m), 0.0) ** 2
-                             + np.maximum(np.maximum(g.palm_face_z_m - z, z - g.tip_z_m), 0.0) ** 2)
-        clearance = group_reduce(np.minimum, np.where(closing, np.inf, finger_gap), pose, count, np.inf)
+        # Distance of every point not held to the fingers (boxes: exact distances), for the clearance; squared, as
+        # the square root of the nearest is the nearest square root.
+        beyond_y = abs_y - half
+        finger_gap_sq = _squared_excess(x - g.finger_width_m / 2, np.maximum(-beyond_y,
+                                                                             beyond_y - g.finger_thickness_m),
+                                        np.maximum(g.palm_face_z_m - z, z - g.tip_z_m))
+        finger_gap_sq[closing] = np.inf
+        clearance = np.sqrt(group_reduce(np.minimum, finger_gap_sq, pose, count, np.inf))
 
         # What is held: object points between the fingers; anything else seen there is foreign. Only the points
         # between the fingers count below, so the rest is dropped here (order kept: the sums and the face trace
@@ -245,15 +253,16 @@ class HandChecker:
                 np.array([-g.palm_width_m / 2, -g.palm_span_m / 2, palm_back_z]),
                 np.array([g.palm_width_m / 2, g.palm_span_m / 2, g.palm_face_z_m]), whole_inside=True)
             x, abs_y, z = np.abs(tcp[:, 0]), np.abs(tcp[:, 1]), tcp[:, 2]
-            gap = np.sqrt(np.maximum(x - g.palm_width_m / 2, 0.0) ** 2 + np.maximum(abs_y - g.palm_span_m / 2, 0.0)
-                          ** 2 + np.maximum(np.maximum(palm_back_z - z, z - g.palm_face_z_m), 0.0) ** 2)
+            gap_sq = _squared_excess(x - g.palm_width_m / 2, abs_y - g.palm_span_m / 2,
+                                     np.maximum(palm_back_z - z, z - g.palm_face_z_m))
             # A point between the fingers that touches the palm's face is held, not hit (as in the fingers).
             held_here = ((x <= g.finger_width_m / 2) & (abs_y <= openings_m[candidates][pose] / 2.0)
                          & (z >= g.palm_face_z_m) & (z <= g.tip_z_m))
-            inside = (gap == 0.0) & ~held_here
+            inside = (gap_sq == 0.0) & ~held_here
             palm_colliding[candidates] = (np.bincount(pose, weights=inside, minlength=len(candidates))
                                           + np.bincount(inside_pose, weights=inside_count, minlength=len(candidates)))
-            palm_gap = group_reduce(np.minimum, np.where(held_here, np.inf, gap), pose, len(candidates), np.inf)
+            gap_sq[held_here] = np.inf
+            palm_gap = np.sqrt(group_reduce(np.minimum, gap_sq, pose, len(candidates), np.inf))
             palm_gap[inside_pose] = 0.0
             clearance[candidates] = np.minimum(clearance[candidates], palm_gap)
         colliding += palm_colliding
@@ -279,6 +288,17 @@ class HandChecker:
                    & (tcp[:, 2] <= g.tip_z_m) & (np.abs(tcp[:, 1]) <= opening_m / 2.0) & self.held.on_object)
         index = np.flatnonzero(closing)
         return self.points_m[[index[np.argmax(tcp[index, 1])], index[np.argmin(tcp[index, 1])]]]
+
+
+def _squared_excess(*excess_m: np.ndarray) -> np.ndarray:
+    """Sum of the squares of the positive parts of ``excess_m`` (distances beyond a box's faces, per axis), in
+    order: the squared distance to the box. In place on fresh arrays (these run over every point near a hand)."""
+    total = None
+    for excess in excess_m:
+        part = np.maximum(excess, 0.0, out=excess)
+        part *= part
+        total = part if total is None else np.add(total, part, out=total)
+    return total
 
 
 def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: np.ndarray, groups: int, bins: int,
