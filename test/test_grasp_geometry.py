@@ -144,3 +144,48 @@ def test_the_batched_hand_check_agrees_with_the_reference_volumes():
         assert checks.held[i] == held
         if hits == 0:
             assert checks.palm_colliding[i] == 0
+
+
+@pytest.mark.parametrize("cell_m", [0.005, 0.015, 0.04])
+def test_cells_change_no_hand_check_result(cell_m):
+    """HandChecker checks only the points of cells whose bounds come within the clearance cap of a pose's finger
+    box or swept palm, and counts cells wholly inside the palm without their points. Against every point checked
+    for every pose, in the same order, every result must be the same, bit for bit: the clearance, the counts, and
+    the sums and face traces that depend on the points' order."""
+    from dff_grasp_ros.grasp.hand_check import HandChecker, HeldObject
+
+    class EveryPoint(HandChecker):
+        def _near(self, rotations, positions_m, lower, upper, whole_inside=False):
+            pose = np.repeat(np.arange(len(positions_m)), len(self.points_m))
+            rows = np.tile(np.arange(len(self.points_m)), len(positions_m))
+            tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose])
+            return pose, rows, tcp, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    rng = np.random.default_rng(11)
+    gripper = ParallelJawGripper()
+    clutter = rng.uniform(-0.12, 0.12, (6000, 3))
+    # A dense slab above: palms approaching from above sweep through it, where cells lie wholly inside them.
+    slab = np.c_[rng.uniform(-0.12, 0.12, (3000, 2)), rng.uniform(0.08, 0.12, 3000)]
+    clutter = np.concatenate([clutter, slab])
+    blob = rng.normal(0.0, 0.006, (3000, 3))  # the object
+    points = np.concatenate([clutter, blob])
+    on_object = np.r_[np.zeros(len(clutter), dtype=bool), np.ones(len(blob), dtype=bool)]
+    held = HeldObject(rng.random(len(points)) < 0.9, on_object, on_object & (rng.random(len(points)) < 0.95),
+                      rng.random(len(points)), np.where(on_object, rng.uniform(0.0, 0.01, len(points)), 0.0))
+    count = 150
+    approaches = rng.standard_normal((count, 3))
+    approaches[::2] = [0.0, 0.0, -1.0] + 0.2 * approaches[::2]  # half of them roughly from above
+    rotations = np.array([tcp_rotation(approach, rng.standard_normal(3)) for approach in approaches])
+    positions = rng.normal(0.0, 0.01, (count, 3))
+    openings = rng.uniform(0.0, gripper.max_opening_m, count)
+    tight = openings * rng.uniform(0.3, 1.0, count)
+    # Sparse clutter around the object too: there some poses are free at the fingers, so the palm is checked.
+    sparse = np.r_[rng.random(6000) < 0.02, np.ones(len(slab) + len(blob), dtype=bool)]
+    for keep in (np.ones(len(points), dtype=bool), sparse):
+        results = [vars(kind(gripper, points[keep], held.rows(keep), clearance_cap_m=0.01, cell_m=cell_m,
+                             approach_m=0.1, min_face_cosine=0.5).check(rotations, positions, openings, tight))
+                   for kind in (EveryPoint, HandChecker)]
+        for name, expected in results[0].items():
+            assert expected.dtype == results[1][name].dtype and np.array_equal(expected, results[1][name]), name
+    # The palm hit some poses, others were free: every part of the check ran.
+    assert (results[0]["palm_colliding"] > 0).any() and (results[0]["colliding"] == 0).any()

@@ -26,8 +26,9 @@ put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.
   ``MAX_STRIP_TILT_RAD`` to the closing axis (a grasp rolled 8-11 degrees against a flat blade) squirts out of
   the pads (:func:`thin_strip_tilts`).
 
-Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes that may touch the
-hand's bounding boxes (widened by a cube's half-diagonal and the clearance cap) are tested exactly.
+Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes whose own bounds
+come within the clearance cap of the pose's finger box (its own opening) or swept palm box are tested exactly;
+cubes wholly inside the swept palm are counted whole.
 """
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ THIN_STRIP_RATIO = 0.3
 # A blade lying flat held 8.5 and 11 degrees rolled against it slipped out in physics; level, it lifted.
 MAX_STRIP_TILT_RAD = float(np.radians(5.0))
 EXTREME_TOLERANCE_M = 0.001  # held points this close to a finger's first contact count as touched too
+# Cells are skipped or counted whole by bounds: these margins keep the rounding of the bounds (~1e-15 m) and of the
+# expanded squared distances on the side of checking a cell point by point, so no result changes.
+BOUND_SLACK_M = 1e-9
+COARSE_SLACK_M = 1e-6
 
 
 @dataclass(frozen=True)
@@ -115,26 +120,59 @@ class HandChecker:
         self.order = order
         self.cell_start = starts
         self.cell_count = np.diff(np.r_[starts, len(points_m)])
-        # A cell's points lie within its half-diagonal of the mean of its corners; the points' mean is close enough
-        # only with the half-diagonal measured from the cell's own grid, so use the grid centre.
-        cells = np.floor(self.points_m[starts] / cell_m) if len(starts) else np.zeros((0, 3))
-        self.cell_centre = (cells + 0.5) * cell_m
-        self.cell_reach_m = cell_m * np.sqrt(3.0) / 2.0
+        # Each cell's exact bounds (the box around its own points), so that a rotated cell's reach along a TCP axis
+        # is the box's shadow there rather than the grid cube's half-diagonal.
+        low = np.minimum.reduceat(self.points_m, starts, axis=0) if len(starts) else np.zeros((0, 3))
+        high = np.maximum.reduceat(self.points_m, starts, axis=0) if len(starts) else np.zeros((0, 3))
+        self.cell_centre = (low + high) / 2.0
+        self.cell_half_m = (high - low) / 2.0 + BOUND_SLACK_M  # the slack covers the rounding of centre and half
+        self.cell_radius_m = float(np.linalg.norm(self.cell_half_m, axis=1).max()) if len(starts) else 0.0
+        # For the coarse test, one product per (pose, cell): [c, |c|^2, 1] . [-2p, 1, |p|^2 - r^2] = |c - p|^2 - r^2,
+        # about a nearby origin so that the squares stay small and precise.
+        self.origin_m = self.cell_centre.mean(axis=0) if len(starts) else np.zeros(3)
+        centre = self.cell_centre - self.origin_m
+        self.cell_lifted = np.ascontiguousarray(
+            np.c_[centre, np.einsum("ij,ij->i", centre, centre), np.ones(len(centre))].T)
 
-    def _near(self, rotations: np.ndarray, positions_m: np.ndarray, lower: np.ndarray,
-              upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(pose, row, TCP-frame point) for every point of the cells that may reach the TCP-frame box
-        [lower, upper] widened by the clearance cap, per pose; rows grouped by pose, ascending."""
-        margin = self.cell_reach_m + self.clearance_cap_m
-        local = (self.cell_centre[None] - positions_m[:, None]) @ rotations  # (C, cells, 3) in each TCP frame
-        near = np.ones(local.shape[:2], dtype=bool)
-        for axis in range(3):
-            near &= (local[..., axis] >= lower[axis] - margin) & (local[..., axis] <= upper[axis] + margin)
-        pose, cell = np.nonzero(near)
+    def _near(self, rotations: np.ndarray, positions_m: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+              whole_inside: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pose, row, TCP-frame point) for every point of the cells that may lie within the clearance cap of the
+        TCP-frame box [lower, upper] ((3,) or one per pose (C, 3)), per pose; rows grouped by pose, ascending, as
+        every point-order-dependent result needs them. Points of cells farther than the cap cannot change any result.
+
+        ``whole_inside``: cells that lie entirely inside the box are left out of the rows and returned instead as
+        (pose, number of points) per such cell: every point of theirs is inside, at distance 0.
+        """
+        count = len(positions_m)
+        lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), (count, 3))
+        upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), (count, 3))
+        box_centre, box_half = (lower + upper) / 2.0, (upper - lower) / 2.0
+        # Coarse and cheap, one matrix product for all (pose, cell): do the spheres around box and cell meet?
+        centre = positions_m + np.einsum("cij,cj->ci", rotations, box_centre) - self.origin_m
+        reach = np.linalg.norm(box_half, axis=1) + self.cell_radius_m + self.clearance_cap_m + COARSE_SLACK_M
+        lifted = np.c_[-2.0 * centre, np.ones(count), np.einsum("ci,ci->c", centre, centre) - reach ** 2]
+        pose, cell = np.nonzero(lifted @ self.cell_lifted <= 0.0)
+        # Exact for the survivors: the distance from the cell's bounds, in the TCP frame, to the box.
+        # Pairs come grouped by pose: repeating each pose's values is a sequential copy, not a gather per pair.
+        per_pose = np.bincount(pose, minlength=count)
+        box_half = np.repeat(box_half, per_pose, axis=0)
+        local = np.abs(np.einsum("ni,nij->nj", self.cell_centre[cell] - np.repeat(positions_m, per_pose, axis=0),
+                                 np.repeat(rotations, per_pose, axis=0)) - np.repeat(box_centre, per_pose, axis=0))
+        spread = np.einsum("ni,nij->nj", self.cell_half_m[cell], np.repeat(np.abs(rotations), per_pose, axis=0))
+        outside = np.maximum(local - spread - box_half, 0.0)
+        near = np.einsum("nj,nj->n", outside, outside) <= (self.clearance_cap_m + BOUND_SLACK_M) ** 2
+        inside_pose, inside_count = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if whole_inside:
+            inside = near & np.all(local + spread <= box_half, axis=1)
+            inside_pose, inside_count = pose[inside], self.cell_count[cell[inside]]
+            near &= ~inside
+        pose, cell = pose[near], cell[near]
         rows = gather_ranges(self.cell_start[cell], self.cell_count[cell])
         pose = np.repeat(pose, self.cell_count[cell])
-        tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose])
-        return pose, rows, tcp
+        per_pose = np.bincount(pose, minlength=count)
+        tcp = np.einsum("ni,nij->nj", self.points_m[rows] - np.repeat(positions_m, per_pose, axis=0),
+                        np.repeat(rotations, per_pose, axis=0))
+        return pose, rows, tcp, inside_pose, inside_count
 
     def check(self, rotations: np.ndarray, positions_m: np.ndarray, openings_m: np.ndarray,
               tight_openings_m: np.ndarray | None = None) -> HandChecks:
@@ -146,10 +184,11 @@ class HandChecker:
         g = self.gripper
         count = len(positions_m)
         openings_m = np.broadcast_to(np.asarray(openings_m, dtype=np.float64), (count,))
-        half_span = float(openings_m.max()) / 2.0 + g.finger_thickness_m if count else 0.0
-        pose, rows, tcp = self._near(rotations, positions_m,
-                                     np.array([-g.finger_width_m / 2, -half_span, g.palm_face_z_m]),
-                                     np.array([g.finger_width_m / 2, half_span, g.tip_z_m]))
+        # Each pose's own fingers bound what it can touch: nothing beyond them is held, hit or near.
+        half_span = openings_m / 2.0 + g.finger_thickness_m
+        upper = np.stack([np.full(count, g.finger_width_m / 2), half_span, np.full(count, g.tip_z_m)], axis=1)
+        lower = np.stack([-upper[:, 0], -half_span, np.full(count, g.palm_face_z_m)], axis=1)
+        pose, rows, tcp, _, _ = self._near(rotations, positions_m, lower, upper)
         x, y, z = np.abs(tcp[:, 0]), tcp[:, 1], tcp[:, 2]
         abs_y = np.abs(y)
         half = openings_m[pose] / 2.0
@@ -162,35 +201,43 @@ class HandChecker:
             # Closing tighter moves each finger inward: it then leaves out only the points beyond its new outer face.
             stays_hit = finger & (abs_y <= np.asarray(tight_openings_m)[pose] / 2.0 + g.finger_thickness_m)
             tight_may_free = (colliding > 0) & (np.bincount(pose, weights=stays_hit, minlength=count) == 0)
-        # Distance of every point not held to the fingers (boxes: exact distances), for the clearance.
-        finger_gap = np.sqrt(np.maximum(x - g.finger_width_m / 2, 0.0) ** 2
-                             + np.maximum(np.maximum(half - abs_y, abs_y - half - g.finger_thickness_m), 0.0) ** 2
-                             + np.maximum(np.maximum(g.palm_face_z_m - z, z - g.tip_z_m), 0.0) ** 2)
-        clearance = group_reduce(np.minimum, np.where(closing, np.inf, finger_gap), pose, count, np.inf)
+        # Distance of every point not held to the fingers (boxes: exact distances), for the clearance; squared, as
+        # the square root of the nearest is the nearest square root.
+        beyond_y = abs_y - half
+        finger_gap_sq = _squared_excess(x - g.finger_width_m / 2, np.maximum(-beyond_y,
+                                                                             beyond_y - g.finger_thickness_m),
+                                        np.maximum(g.palm_face_z_m - z, z - g.tip_z_m))
+        finger_gap_sq[closing] = np.inf
+        clearance = np.sqrt(group_reduce(np.minimum, finger_gap_sq, pose, count, np.inf))
 
-        # What is held: object points between the fingers; anything else seen there is foreign.
-        scene, on_object = self.held.scene[rows], self.held.on_object[rows]
-        foreign_held = np.bincount(pose, weights=closing & scene & ~on_object, minlength=count) > 0
-        held = closing & on_object
-        held_count = np.bincount(pose, weights=held, minlength=count).astype(np.int64)
-        relevancy_sum = np.bincount(pose, weights=np.where(held, self.held.relevancy[rows], 0.0), minlength=count)
-        y_high = group_reduce(np.maximum, np.where(held, y, -np.inf), pose, count, -np.inf)
-        y_low = group_reduce(np.minimum, np.where(held, y, np.inf), pose, count, np.inf)
-        first = held & ((y >= y_high[pose] - EXTREME_TOLERANCE_M) | (y <= y_low[pose] + EXTREME_TOLERANCE_M))
+        # What is held: object points between the fingers; anything else seen there is foreign. Only the points
+        # between the fingers count below, so the rest is dropped here (order kept: the sums and the face trace
+        # see the points in the same order).
+        between = np.flatnonzero(closing)
+        pose, rows, tcp, y, z = pose[between], rows[between], tcp[between], y[between], z[between]
+        on_object = self.held.on_object[rows]
+        foreign_held = np.bincount(pose, weights=self.held.scene[rows] & ~on_object, minlength=count) > 0
+        pose, rows, tcp, y, z = pose[on_object], rows[on_object], tcp[on_object], y[on_object], z[on_object]
+        held_count = np.bincount(pose, minlength=count).astype(np.int64)
+        relevancy_sum = np.bincount(pose, weights=self.held.relevancy[rows], minlength=count)
+        y_high = group_reduce(np.maximum, y, pose, count, -np.inf)
+        y_low = group_reduce(np.minimum, y, pose, count, np.inf)
+        first = (y >= y_high[pose] - EXTREME_TOLERANCE_M) | (y <= y_low[pose] + EXTREME_TOLERANCE_M)
         touch_ok = np.bincount(pose, weights=first & ~self.held.touchable[rows], minlength=count) == 0
         contact_margin = group_reduce(np.minimum, np.where(first, self.held.margin_m[rows], np.inf), pose, count,
                                       np.inf)
         width = np.where(held_count >= 2, y_high - y_low, 0.0)
 
         # Enclosure: occupied cells of the pad-face grid (x across the finger, z along the pad).
-        on_pad = held & (z >= g.tip_z_m - g.pad_length_m)
+        on_pad = z >= g.tip_z_m - g.pad_length_m
+        pose, tcp, y, z = pose[on_pad], tcp[on_pad], y[on_pad], z[on_pad]
         bins = ENCLOSURE_BINS
         bin_x = np.clip(((tcp[:, 0] / g.finger_width_m + 0.5) * bins).astype(np.int64), 0, bins - 1)
         bin_z = np.clip(((z - (g.tip_z_m - g.pad_length_m)) / g.pad_length_m * bins).astype(np.int64), 0, bins - 1)
-        occupied = np.unique(((pose * bins + bin_x) * bins + bin_z)[on_pad])
+        occupied = np.unique((pose * bins + bin_x) * bins + bin_z)
         enclosure = np.bincount(occupied // (bins * bins), minlength=count) / float(bins * bins)
-        faces_square = self._face_cosines(pose[on_pad], tcp[on_pad], count) >= self.min_face_cosine - 1e-9
-        faces_square &= thin_strip_tilts(pose[on_pad], y[on_pad], z[on_pad], count) <= MAX_STRIP_TILT_RAD
+        faces_square = self._face_cosines(pose, tcp, count) >= self.min_face_cosine - 1e-9
+        faces_square &= thin_strip_tilts(pose, y, z, count) <= MAX_STRIP_TILT_RAD
         held_relevancy = np.where(held_count > 0, relevancy_sum / np.maximum(held_count, 1), 0.0)
 
         # The palm, swept from the pre-grasp pose (the open fingers sweep inside it), for the poses still running.
@@ -199,19 +246,25 @@ class HandChecker:
         candidates = np.flatnonzero((colliding == 0) & ~foreign_held & (held_count >= 2) & touch_ok)
         if len(candidates):
             palm_back_z = g.palm_face_z_m - g.palm_depth_m - self.approach_m
-            pose, rows, tcp = self._near(rotations[candidates], positions_m[candidates],
-                                         np.array([-g.palm_width_m / 2, -g.palm_span_m / 2, palm_back_z]),
-                                         np.array([g.palm_width_m / 2, g.palm_span_m / 2, g.palm_face_z_m]))
+            # Cells wholly inside the swept palm are counted whole: each of their points is inside (gap 0), and none
+            # lies between the fingers, which start at the palm's face.
+            pose, rows, tcp, inside_pose, inside_count = self._near(
+                rotations[candidates], positions_m[candidates],
+                np.array([-g.palm_width_m / 2, -g.palm_span_m / 2, palm_back_z]),
+                np.array([g.palm_width_m / 2, g.palm_span_m / 2, g.palm_face_z_m]), whole_inside=True)
             x, abs_y, z = np.abs(tcp[:, 0]), np.abs(tcp[:, 1]), tcp[:, 2]
-            gap = np.sqrt(np.maximum(x - g.palm_width_m / 2, 0.0) ** 2 + np.maximum(abs_y - g.palm_span_m / 2, 0.0)
-                          ** 2 + np.maximum(np.maximum(palm_back_z - z, z - g.palm_face_z_m), 0.0) ** 2)
+            gap_sq = _squared_excess(x - g.palm_width_m / 2, abs_y - g.palm_span_m / 2,
+                                     np.maximum(palm_back_z - z, z - g.palm_face_z_m))
             # A point between the fingers that touches the palm's face is held, not hit (as in the fingers).
             held_here = ((x <= g.finger_width_m / 2) & (abs_y <= openings_m[candidates][pose] / 2.0)
                          & (z >= g.palm_face_z_m) & (z <= g.tip_z_m))
-            inside = (gap == 0.0) & ~held_here
-            palm_colliding[candidates] = np.bincount(pose, weights=inside, minlength=len(candidates))
-            clearance[candidates] = np.minimum(clearance[candidates], group_reduce(
-                np.minimum, np.where(held_here, np.inf, gap), pose, len(candidates), np.inf))
+            inside = (gap_sq == 0.0) & ~held_here
+            palm_colliding[candidates] = (np.bincount(pose, weights=inside, minlength=len(candidates))
+                                          + np.bincount(inside_pose, weights=inside_count, minlength=len(candidates)))
+            gap_sq[held_here] = np.inf
+            palm_gap = np.sqrt(group_reduce(np.minimum, gap_sq, pose, len(candidates), np.inf))
+            palm_gap[inside_pose] = 0.0
+            clearance[candidates] = np.minimum(clearance[candidates], palm_gap)
         colliding += palm_colliding
         clearance = np.minimum(clearance, self.clearance_cap_m)
         return HandChecks(colliding, palm_colliding, tight_may_free, foreign_held, held_count, touch_ok, width,
@@ -235,6 +288,17 @@ class HandChecker:
                    & (tcp[:, 2] <= g.tip_z_m) & (np.abs(tcp[:, 1]) <= opening_m / 2.0) & self.held.on_object)
         index = np.flatnonzero(closing)
         return self.points_m[[index[np.argmax(tcp[index, 1])], index[np.argmin(tcp[index, 1])]]]
+
+
+def _squared_excess(*excess_m: np.ndarray) -> np.ndarray:
+    """Sum of the squares of the positive parts of ``excess_m`` (distances beyond a box's faces, per axis), in
+    order: the squared distance to the box. In place on fresh arrays (these run over every point near a hand)."""
+    total = None
+    for excess in excess_m:
+        part = np.maximum(excess, 0.0, out=excess)
+        part *= part
+        total = part if total is None else np.add(total, part, out=total)
+    return total
 
 
 def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: np.ndarray, groups: int, bins: int,
