@@ -135,9 +135,9 @@ def _interrupt_mid_goal(nodes: dict[str, dict], node: str, client_args: list[str
     with ProcessGroup() as group:
         start_nodes(group, nodes, ros_env, log_dir)
         node_log = log_dir / f"{node}.log"
-        # A suite run once failed below: the node never said ``working`` within 60 s (cause not found; the client
-        # gives up after 30 s without an action server, and a node started under the suite's load fits that).
-        # The client starts once the node is up.
+        # A suite run once failed below: the node, ready, never said ``working`` within 60 s (cause not found; the
+        # client's output was not kept then). The client starts once the node is up, so that a slow start and a
+        # lost goal are told apart, and its output is kept beside the nodes' logs.
         assert wait_until(lambda: "ready:" in node_log.read_text(), 120.0), logs(log_dir)
         # The client's output beside the nodes' logs: a failure shows what it said too.
         group.start("client", [sys.executable, "-m", "dff_grasp_ros.cli", *client_args], env=ros_env,
