@@ -36,11 +36,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.ndimage import minimum_filter
-from scipy.spatial import cKDTree
 
 from dff_grasp_ros.dataset import CameraIntrinsics, rigid_transform_problem
 from dff_grasp_ros.field.fusion import measured_points, project_points, voxel_mean
-from dff_grasp_ros.geometry import near_box, unit_rows
+from dff_grasp_ros.geometry import unit_rows, within_m
 from dff_grasp_ros.query.grouping import GroupingIndex, connected_regions
 from dff_grasp_ros.query.prepared import PreparationSettings, PreparedCloud, above_clearance, prepare_cloud
 from dff_grasp_ros.scene_cloud import SceneCloud
@@ -285,13 +284,8 @@ def new_surface(kept_points_m: np.ndarray, depth_m: np.ndarray, rgb: np.ndarray,
                                         params.max_depth_m, params.pixel_stride)
     if len(measured) == 0:
         return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3))
-    # Only kept points around the view can be near its surface: a tree over the whole field cloud took ~100 ms.
-    kept_points_m = kept_points_m[near_box(kept_points_m, measured, params.new_surface_distance_m)]
-    if len(kept_points_m):
-        distance, _ = cKDTree(kept_points_m).query(measured, distance_upper_bound=params.new_surface_distance_m,
-                                                   workers=-1)
-        fresh = ~np.isfinite(distance)
-        measured, colours = measured[fresh], colours[fresh]
+    fresh = ~within_m(measured, kept_points_m, params.new_surface_distance_m)
+    measured, colours = measured[fresh], colours[fresh]
     if len(measured) == 0:
         return np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 3))
     towards_camera = unit_rows(np.asarray(camera_to_base)[:3, 3] - measured, np.float64)
@@ -322,10 +316,7 @@ def remnants(prepared: PreparedCloud, removed: np.ndarray, past: np.ndarray, par
     valid_index = np.flatnonzero(prepared.valid)
     low = valid_index[prepared.scene_of_valid < 0]
     low = low[above_clearance(prepared.cloud.points_m[low], prepared.settings)]
-    if len(low) and scene_gone.any():
-        distance, _ = cKDTree(grouping.points_m[scene_gone]).query(prepared.cloud.points_m[low],
-                                                                   distance_upper_bound=params.region_radius_m)
-        out[low[np.isfinite(distance)]] = True
+    out[low[within_m(prepared.cloud.points_m[low], grouping.points_m[scene_gone], params.region_radius_m)]] = True
     return out
 
 
@@ -344,14 +335,9 @@ def slivers(grouping: GroupingIndex, gone: np.ndarray, past: np.ndarray, params:
         return out
     kept = ~gone
     kept_index = np.flatnonzero(kept)
-    gone_points = grouping.points_m[gone]
-    kept_index = kept_index[near_box(grouping.points_m[kept_index], gone_points, params.region_radius_m)]
-    if len(kept_index) == 0:
-        return out
-    distance, _ = cKDTree(gone_points).query(grouping.points_m[kept_index],
-                                             distance_upper_bound=params.region_radius_m)
+    next_to_gone = within_m(grouping.points_m[kept_index], grouping.points_m[gone], params.region_radius_m)
     visited = np.zeros(len(gone), dtype=bool)
-    for start in kept_index[np.isfinite(distance)]:
+    for start in kept_index[next_to_gone]:
         if visited[start]:
             continue
         piece = grouping.grow(np.array([start]), allowed=kept)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 
 def unit_rows(vectors: np.ndarray, dtype: type = np.float32) -> np.ndarray:
@@ -52,6 +53,22 @@ def near_box(points_m: np.ndarray, reference_m: np.ndarray, margin_m: float) -> 
         column = points_m[:, axis]
         inside &= (column >= float(low[axis])) & (column <= float(high[axis]))
     return inside
+
+
+def within_m(points_m: np.ndarray, reference_m: np.ndarray, radius_m: float) -> np.ndarray:
+    """Mask of ``points_m`` with a point of ``reference_m`` within ``radius_m`` (a KD-tree query). Only the points
+    and reference points in each other's box grown by ``radius_m`` (:func:`near_box`) take part: building a tree
+    over a whole field cloud cost more than the query."""
+    points_m, reference_m = np.asarray(points_m), np.asarray(reference_m)
+    out = np.zeros(len(points_m), dtype=bool)
+    if len(points_m) == 0 or len(reference_m) == 0:
+        return out
+    candidates = np.flatnonzero(near_box(points_m, reference_m, radius_m))
+    reference_m = reference_m[near_box(reference_m, points_m[candidates], radius_m)]
+    if len(candidates) and len(reference_m):
+        distance, _ = cKDTree(reference_m).query(points_m[candidates], distance_upper_bound=radius_m, workers=-1)
+        out[candidates] = np.isfinite(distance)
+    return out
 
 
 def gather_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

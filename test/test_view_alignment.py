@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.capture.selection import rotation_angles_deg
 from dff_grasp_ros.carving import CarvingParams, carve_prepared
-from dff_grasp_ros.geometry import near_box
+from dff_grasp_ros.geometry import near_box, within_m
 from dff_grasp_ros.synthetic import ground_truth, load_scene, render_view, scene_intrinsics
 from dff_grasp_ros.synthetic.cameras import overview_pose
 from dff_grasp_ros.synthetic.clearing import World, ideal_prepared
@@ -190,6 +190,17 @@ def test_near_box_keeps_every_point_within_the_margin_of_a_reference():
     kept = near_box(points, reference, 0.1)
     assert near.any() and not kept.all() and np.all(kept[near])
     assert not near_box(points, np.zeros((0, 3)), 0.1).any()
+
+
+def test_within_m_is_a_nearest_neighbour_test_on_every_point():
+    rng = np.random.default_rng(4)
+    points, reference = rng.uniform(-1, 1, (20000, 3)), rng.uniform(-0.3, 0.3, (50, 3))
+    near = cKDTree(reference).query(points, distance_upper_bound=0.1)[0] <= 0.1
+    assert near.any() and not near.all()
+    assert np.array_equal(within_m(points, reference, 0.1), near)
+    assert np.array_equal(within_m(reference, points, 0.1), cKDTree(points).query(reference,
+                                                                                   distance_upper_bound=0.1)[0] <= 0.1)
+    assert not within_m(points, np.zeros((0, 3)), 0.1).any() and len(within_m(np.zeros((0, 3)), reference, 0.1)) == 0
 
 
 @pytest.mark.parametrize("shift_m", [(0.0, 0.0, 0.0), (0.025, 0.0, 0.0), (0.0, 0.0, -0.02)])
