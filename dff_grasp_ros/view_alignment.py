@@ -241,12 +241,11 @@ class _Fit:
         matched, _ = self.pairs(shifted, np.tile(normals, (len(translations), 1)), self.params.max_pair_distance_m[1])
         return matched.reshape(len(translations), len(rows)).sum(axis=1)
 
-    def covered(self, rotation: np.ndarray, translation: np.ndarray, rows: np.ndarray) -> float:
-        """Share of the view's ``rows`` on served surface after (rotation, translation)."""
-        if len(rows) == 0:
-            return 0.0
-        points, normals = self.moved(rotation, translation, rows)
-        return float(self.pairs(points, normals, self.params.max_pair_distance_m[1])[0].mean())
+    def on_surface(self, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+        """Mask of the view's points on served surface after (rotation, translation): within the final pair
+        distance, normals agreeing."""
+        points, normals = self.moved(rotation, translation)
+        return self.pairs(points, normals, self.params.max_pair_distance_m[1])[0]
 
 
 def _unknowns(turn: bool, moves_sideways: bool) -> np.ndarray:
@@ -305,15 +304,19 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     if params.correct_rotation:  # then the turn, from the right basin
         best = fit.refine(best[0], best[1], _unknowns(True, moves_sideways)) or best
     rotation, translation, pairs, rms = best
-    every = np.arange(len(view))
-    sideways = np.flatnonzero(np.abs(view_normals[:, 2]) < params.max_sideways_normal_z)
+    sideways = np.abs(view_normals[:, 2]) < params.max_sideways_normal_z
+    as_given, fitted = fit.on_surface(np.eye(3), np.zeros(3)), fit.on_surface(rotation, translation)
     correction = np.eye(4)
     correction[:3, :3] = rotation
     correction[:3, 3] = fit.centre + translation - rotation @ fit.centre
     corrected = correction @ pose
     return ViewAlignment(camera_to_base=corrected, shift_m=float(np.linalg.norm(corrected[:3, 3] - pose[:3, 3])),
                          rotation_deg=float(rotation_angle_deg(rotation)), pairs=pairs,
-                         rms_m=rms, covered_as_given=fit.covered(np.eye(3), np.zeros(3), every),
-                         covered=fit.covered(rotation, translation, every),
-                         sideways_covered_as_given=fit.covered(np.eye(3), np.zeros(3), sideways),
-                         sideways_covered=fit.covered(rotation, translation, sideways))
+                         rms_m=rms, covered_as_given=float(as_given.mean()), covered=float(fitted.mean()),
+                         sideways_covered_as_given=_share(as_given, sideways),
+                         sideways_covered=_share(fitted, sideways))
+
+
+def _share(mask: np.ndarray, rows: np.ndarray) -> float:
+    """Share of ``rows`` (a mask) that ``mask`` holds; 0 without rows."""
+    return float(mask[rows].mean()) if rows.any() else 0.0
