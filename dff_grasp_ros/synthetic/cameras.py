@@ -12,6 +12,7 @@ import numpy as np
 
 from dff_grasp_ros.capture.scan_poses import cap_spherical, look_at_optical, look_at_poses
 from dff_grasp_ros.dataset import CameraIntrinsics
+from dff_grasp_ros.field.fusion import project_points
 from dff_grasp_ros.synthetic.objects import placed_parts
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -104,12 +105,10 @@ def workspace_points(scenes: tuple[Scene, ...]) -> np.ndarray:
 def in_image(points_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
              margin_px: float = 0.0) -> np.ndarray:
     """(N,) whether each point lies in front of the camera and projects at least ``margin_px`` inside the image."""
-    camera = (np.asarray(points_m, float) - camera_to_base[:3, 3]) @ camera_to_base[:3, :3]
-    depth = np.where(camera[:, 2] > 1e-6, camera[:, 2], np.nan)
-    u = intrinsics.fx * camera[:, 0] / depth + intrinsics.cx
-    v = intrinsics.fy * camera[:, 1] / depth + intrinsics.cy
-    return ((u >= margin_px) & (u <= intrinsics.width - margin_px)  # NaN compares False
-            & (v >= margin_px) & (v <= intrinsics.height - margin_px))
+    pixels, depth = project_points(points_m, intrinsics, camera_to_base)
+    with np.errstate(invalid="ignore"):
+        return ((depth > 1e-6) & (pixels[:, 0] >= margin_px) & (pixels[:, 0] <= intrinsics.width - margin_px)
+                & (pixels[:, 1] >= margin_px) & (pixels[:, 1] <= intrinsics.height - margin_px))
 
 
 def overview_pose(scene: Scene, also: tuple[Scene, ...] = ()) -> np.ndarray:
