@@ -61,7 +61,10 @@ def test_query_node_answers_errors_reloads_and_serves_concurrently(tmp_path: Pat
         # Clients that never ask again (ros2 service call, a MoveIt task): a burst deeper than rclpy's default
         # service queue (10) lost its oldest requests without a word, and their callers waited forever.
         answered = raw_burst("red mug handle", count=24)
-        assert answered == 24, f"{answered} of 24 requests of a burst answered"
+        # CI once got 13 of 24 answers (2026-12-03, not seen here). The likely cause: rmw_fastrtps drops an answer
+        # to a fresh client whose response reader the server has not matched yet; the node now offers it again
+        # (nodes.common.resend_until_delivered). The nodes' logs come with a failure.
+        assert answered == 24, f"{answered} of 24 requests of a burst answered\n{logs(tmp_path / 'logs')}"
         assert group.poll_failed() == {}, "the query node must survive every request"
 
 

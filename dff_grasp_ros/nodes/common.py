@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
+import threading
 import time
 import warnings
 from typing import Any, Callable, TypeVar
@@ -108,6 +110,81 @@ def service_qos(depth: int = SERVICE_QUEUE_DEPTH) -> QoSProfile:
     forever (measured). Reliable and volatile like the default; only the queue is deeper."""
     return QoSProfile(depth=depth, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
                       durability=DurabilityPolicy.VOLATILE)
+
+
+# rclpy's words (a RuntimeWarning from Service.send_response) when rmw_fastrtps drops a response: the server has
+# not matched the client's response reader within the 100 ms it waits (rmw_response.cpp, "client will not receive
+# response"). Under load a new client's reader is matched seconds after its request arrived: CI lost 11 of a burst
+# of 24 answers to fresh clients, whose callers (``ros2 service call``, a MoveIt task) wait forever.
+SEND_TIMEOUT_WARNING = "failed to send response (timeout)"
+RESPONSE_RESEND_S = 10.0  # how long an answer is offered again to a client not matched yet
+RESPONSE_RESEND_EVERY_S = 0.1  # between offers; each offer itself waits 100 ms for the match
+
+
+class _SendTimeouts(threading.local):
+    """The dropped responses seen by this thread: rclpy tells of one only by a warning, raised in the executor
+    thread that sent it."""
+
+    count = 0
+
+
+_send_timeouts = _SendTimeouts()
+_shown_before: list[Callable[..., None]] = []
+
+
+def _note_send_timeout(message: Any, category: type, filename: str, lineno: int, file: Any = None,
+                       line: str | None = None) -> None:
+    """``warnings.showwarning`` of a node: counts rclpy's dropped-response warning (the resend logs its own line);
+    shows every other warning as before."""
+    if issubclass(category, RuntimeWarning) and str(message).startswith(SEND_TIMEOUT_WARNING):
+        _send_timeouts.count += 1
+        return
+    _shown_before[0](message, category, filename, lineno, file, line)
+
+
+def _watch_send_timeouts() -> None:
+    """Route rclpy's dropped-response warnings to :func:`_note_send_timeout`, every time (not once per place)."""
+    if warnings.showwarning is not _note_send_timeout:
+        _shown_before[:] = [warnings.showwarning]
+        warnings.showwarning = _note_send_timeout
+    warnings.filterwarnings("always", re.escape(SEND_TIMEOUT_WARNING), RuntimeWarning)
+
+
+def resend_until_delivered(service: Any, logger: Any, resend_for_s: float = RESPONSE_RESEND_S) -> None:
+    """Make ``service`` offer a dropped answer again (every 0.1 s, up to ``resend_for_s``) until the client's
+    response reader is matched, instead of dropping it as rclpy does. A client that never matches (gone, or an
+    incompatible QoS) costs one executor thread ``resend_for_s`` and one warning line naming the service."""
+    _watch_send_timeouts()
+    send_once = service.send_response
+
+    def send_response(response: Any, header: Any) -> None:
+        give_up = time.monotonic() + resend_for_s
+        offers = 1
+        while True:
+            dropped_before = _send_timeouts.count
+            send_once(response, header)
+            if _send_timeouts.count == dropped_before:
+                if offers > 1:
+                    logger.debug(f"{service.srv_name}: answer delivered at offer {offers}")
+                return
+            if time.monotonic() >= give_up:
+                logger.warning(f"{service.srv_name}: a client never became reachable in {resend_for_s:g} s (its "
+                               f"response reader was not matched: gone, or its QoS does not match the service's); "
+                               f"its answer was dropped")
+                return
+            time.sleep(RESPONSE_RESEND_EVERY_S)
+            offers += 1
+
+    service.send_response = send_response
+
+
+def create_answering_service(node: Any, srv_type: type, name: str, callback: Callable[[Any, Any], Any],
+                             callback_group: Any, resend_for_s: float = RESPONSE_RESEND_S) -> Any:
+    """``node.create_service`` with the deep request queue of :func:`service_qos` whose answers reach clients
+    the server matches late (:func:`resend_until_delivered`)."""
+    service = node.create_service(srv_type, name, callback, qos_profile=service_qos(), callback_group=callback_group)
+    resend_until_delivered(service, node.get_logger(), resend_for_s)
+    return service
 
 
 def sensor_qos(depth: int = 5) -> QoSProfile:

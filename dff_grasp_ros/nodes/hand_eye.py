@@ -50,12 +50,12 @@ from dff_grasp_ros.nodes.common import (
     Throttle,
     camera_stream_qos,
     check_default_views,
+    create_answering_service,
     declare_parameters,
     end_goal_quietly,
     how_read,
     publisher_qos,
     request_subscription,
-    service_qos,
     shutting_down,
     spin_node,
     tf_buffer,
@@ -104,8 +104,8 @@ class HandEyeNode(Node):
         self.tool_history = PoseHistory(max_samples=10_000)
         self.warn = Throttle(5.0)
         self.streams = MutuallyExclusiveCallbackGroup()
-        self.create_service(ScanPoses, names.SCAN_POSES_SERVICE, self.on_scan_poses,
-                            qos_profile=service_qos(), callback_group=MutuallyExclusiveCallbackGroup())
+        create_answering_service(self, ScanPoses, names.SCAN_POSES_SERVICE, self.on_scan_poses,
+                                 MutuallyExclusiveCallbackGroup())
         self.server = ActionServer(self, CalibrateHandEye, names.CALIBRATE_HAND_EYE_ACTION,
                                    execute_callback=self.execute, goal_callback=self.on_goal,
                                    cancel_callback=lambda _: CancelResponse.ACCEPT,

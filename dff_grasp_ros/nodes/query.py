@@ -36,11 +36,11 @@ from dff_grasp_ros.nodes.common import (
     ParameterError,
     camera_pose_from_tf,
     camera_stream_qos,
+    create_answering_service,
     declare_parameters,
     latched_qos,
     publisher_qos,
     request_subscription,
-    service_qos,
     shutting_down,
     silent_streams,
     spin_node,
@@ -99,16 +99,16 @@ class QueryNode(Node):
         self.pub_pose = self.create_publisher(PoseStamped, names.GRASP_POSE_TOPIC, latched_qos())
         self.pub_markers = self.create_publisher(MarkerArray, names.GRASP_MARKERS_TOPIC, latched_qos())
         self.create_subscription(FieldReady, names.FIELD_READY_TOPIC, self.on_field_ready, latched_qos(5))
-        self.create_service(QueryObject, names.QUERY_OBJECT_SERVICE, self.on_query,
-                            qos_profile=service_qos(), callback_group=ReentrantCallbackGroup())
+        create_answering_service(self, QueryObject, names.QUERY_OBJECT_SERVICE, self.on_query,
+                                 ReentrantCallbackGroup())
         self.tf_buffer, self.tf_listener = tf_buffer(self, self.p.pose_source)
         self._update_lock = threading.Lock()  # one scene update at a time, each with its own next view
         correction_m = self.p.update_max_pose_correction_m
         alignment = (AlignmentParams(max_correction_m=correction_m) if correction_m > 0
                      else AlignmentParams(enabled=False))
         self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m, alignment=alignment)
-        self.create_service(UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
-                            qos_profile=service_qos(), callback_group=ReentrantCallbackGroup())
+        create_answering_service(self, UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
+                                 ReentrantCallbackGroup())
         self._reload_state = threading.Lock()  # guards the two below
         self._reload_thread: threading.Thread | None = None
         self._pending_reload: str | None = None  # the next field to load ('' = the newest), None = nothing
