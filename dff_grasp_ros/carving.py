@@ -406,10 +406,10 @@ def checked_pose(prepared: PreparedCloud, depth_m: np.ndarray, intrinsics: Camer
     cloud = prepared.cloud
     alignment = None
     if params.alignment.enabled:
-        # The scanned rows only: rows an earlier update added carry normals towards the camera that added them.
-        scanned = prepared.valid
-        alignment = align_view(cloud.points_m[scanned], cloud.normals[scanned], depth_m, intrinsics, camera_to_base,
-                               params.min_depth_m, params.max_depth_m, params.alignment)
+        # The scanned rows only (the prepared surface holds the valid rows): rows an earlier update added carry
+        # normals towards the camera that added them.
+        alignment = align_view(prepared.surface, depth_m, intrinsics, camera_to_base, params.min_depth_m,
+                               params.max_depth_m, params.alignment)
     worth = alignment is not None and alignment.worth_applying(params.alignment)
     # A fit far from the given pose says the pose is wrong only when it lays more of the view onto the served
     # scene: one that covers no more wandered off (a bare table lets it slide), and refused a view that fit as given.

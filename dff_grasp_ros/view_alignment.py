@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.dataset import CameraIntrinsics
-from dff_grasp_ros.field.fusion import backproject, voxel_mean
-from dff_grasp_ros.geometry import near_box, rotation_angle_deg
+from dff_grasp_ros.field.fusion import VoxelSums, backproject
+from dff_grasp_ros.geometry import near_box, nearness_tree, rotation_angle_deg
 from dff_grasp_ros.query.downsample import strided_indices
 
 
@@ -35,7 +34,6 @@ class AlignmentParams:
     """How the view is laid onto the served cloud (metres, degrees)."""
 
     enabled: bool = True
-    target_voxel_m: float = 0.006  # the served cloud is thinned to this for the fit (its own voxels are ~4 mm)
     # Served points farther than this from the view's box are left out of the fit: farther than the largest pair
     # distance plus twice the largest correction accepted, no fit the update would apply can pair them.
     target_margin_m: float = 0.1
@@ -82,7 +80,7 @@ class AlignmentParams:
 
     def __post_init__(self) -> None:
         far, near = self.max_pair_distance_m
-        if (not 0 < near <= far or self.target_voxel_m <= 0 or self.target_margin_m < far or self.huber_m <= 0
+        if (not 0 < near <= far or self.target_margin_m < far or self.huber_m <= 0
                 or self.converged_m <= 0):
             raise ValueError(f"invalid alignment parameters: {self}")
         if (self.pixel_stride < 1 or self.max_view_points < 6 or self.iterations < 1 or self.shrink_iterations < 0
@@ -126,10 +124,17 @@ class ViewAlignment:
                 or self.sideways_covered - self.sideways_covered_as_given >= params.min_sideways_coverage_gain)
 
 
-def _served_target(points_m: np.ndarray, normals: np.ndarray, voxel_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """The served surface thinned to ``voxel_m``: points and unit normals (rows without a normal dropped)."""
+def served_surface(points_m: np.ndarray, normals: np.ndarray, voxel_m: float) -> VoxelSums:
+    """The served surface a view is aligned to: finite points and their normals summed over ``voxel_m`` voxels
+    (a prepared cloud keeps its own, ``PreparedCloud.surface``)."""
+    points_m, normals = np.asarray(points_m, np.float64), np.asarray(normals, np.float64)
     finite = np.isfinite(points_m).all(axis=1) & np.isfinite(normals).all(axis=1)
-    points, summed = voxel_mean(points_m[finite], voxel_m, np.asarray(normals, np.float64)[finite])
+    return VoxelSums.of(points_m[finite], voxel_m, normals[finite])
+
+
+def _served_target(surface: VoxelSums) -> tuple[np.ndarray, np.ndarray]:
+    """The served surface's voxel means: points and unit normals (voxels without a normal dropped)."""
+    points, summed = surface.means()
     length = np.linalg.norm(summed, axis=1)
     keep = length > 0.5  # normals that disagree within a voxel (an edge, a thin part) cancel: no plane there
     return points[keep], summed[keep] / length[keep, None]
@@ -179,7 +184,7 @@ class _Fit:
 
     def __init__(self, target: np.ndarray, target_normals: np.ndarray, view: np.ndarray,
                  view_normals: np.ndarray, params: AlignmentParams) -> None:
-        self.tree, self.target, self.target_normals = cKDTree(target), target, target_normals
+        self.tree, self.target, self.target_normals = nearness_tree(target), target, target_normals
         self.view, self.view_normals, self.params = view, view_normals, params
         self.centre = view.mean(axis=0)  # rotations about the view's centroid keep the unknowns well scaled
 
@@ -257,19 +262,19 @@ def _unknowns(turn: bool, moves_sideways: bool) -> np.ndarray:
     return unknowns
 
 
-def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m: np.ndarray,
-               intrinsics: CameraIntrinsics, camera_to_base: np.ndarray, min_depth_m: float, max_depth_m: float,
-               params: AlignmentParams | None = None) -> ViewAlignment | None:
-    """``camera_to_base`` moved so that the view's depth lies on the served surface, or None when too few of
-    the view's points lie near the served surface to tell (nothing to align with)."""
+def align_view(surface: VoxelSums, depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
+               min_depth_m: float, max_depth_m: float, params: AlignmentParams | None = None) -> ViewAlignment | None:
+    """``camera_to_base`` moved so that the view's depth lies on the served ``surface`` (:func:`served_surface`),
+    or None when too few of the view's points lie near it to tell (nothing to align with)."""
     params = params or AlignmentParams()
     pose = np.asarray(camera_to_base, dtype=np.float64)
     view, view_normals = _view_points(depth_m, intrinsics, pose, min_depth_m, max_depth_m, params)
-    # Only the served surface around the view can be paired with it: thinning the whole field cloud and building
-    # its tree took longer than the fit itself.
-    around = near_box(served_points_m, view, params.target_margin_m)
-    target, target_normals = _served_target(np.asarray(served_points_m, np.float64)[around],
-                                            np.asarray(served_normals)[around], params.target_voxel_m)
+    # Only the served surface around the view can be paired with it: a tree over the whole field's took longer
+    # than the fit itself. (Voxels are cut by the box after averaging: those the box cuts lie farther from the
+    # view than any pair the fit makes.)
+    target, target_normals = _served_target(surface)
+    around = near_box(target, view, params.target_margin_m)
+    target, target_normals = target[around], target_normals[around]
     if len(target) < params.min_pairs or len(view) < params.min_pairs:
         return None
     fit = _Fit(target, target_normals, view, view_normals, params)
@@ -296,7 +301,8 @@ def align_view(served_points_m: np.ndarray, served_normals: np.ndarray, depth_m:
     if len(grid) and moves_sideways:
         sample = params.consensus_points
         needed = fit.consensus(best[0], best[1][None], sample)[0] + params.better_share * sample
-        scores = fit.consensus(best[0], best[1] + grid, sample)
+        # No start can cover more than the whole sample: then the grid (170 starts) is not scored at all.
+        scores = fit.consensus(best[0], best[1] + grid, sample) if needed < min(sample, len(view)) else np.zeros(1)
         if scores.max() > needed:
             second = fit.refine(best[0], best[1] + grid[np.argmax(scores)], _unknowns(False, moves_sideways))
             if second is not None and fit.consensus(second[0], second[1][None], sample)[0] > needed:

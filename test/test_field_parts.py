@@ -8,7 +8,7 @@ import torch
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.export import evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.features import detail_patches, sample_detail_pixels, sample_feature_grid
-from dff_grasp_ros.field.fusion import backproject, measured_points, orient_towards, voxel_mean
+from dff_grasp_ros.field.fusion import VoxelSums, backproject, measured_points, orient_towards, voxel_mean
 from dff_grasp_ros.field.normalisation import Normalisation
 from dff_grasp_ros.geometry import voxel_keys
 from dff_grasp_ros.teachers import TeacherError, teacher_pair
@@ -152,6 +152,28 @@ def test_voxel_mean_gives_each_occupied_voxel_its_mean_in_ascending_key_order():
     for row, key in enumerate(occupied):
         np.testing.assert_allclose(fused_points[row], points[keys == key].mean(axis=0))
         np.testing.assert_allclose(fused_colours[row], colours[keys == key].mean(axis=0))
+
+
+def test_voxel_sums_lose_rows_as_if_summed_anew_and_average_like_voxel_mean():
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-0.05, 0.05, (3000, 3))
+    normals, weight = rng.normal(size=(3000, 3)), rng.uniform(size=3000)
+    sums = VoxelSums.of(points, 0.02, normals, weight)
+    for got, expected in zip(sums.means(), voxel_mean(points, 0.02, normals, weight[:, None])):
+        np.testing.assert_array_equal(got, expected)
+    removed = rng.uniform(size=3000) < 0.3
+    removed[voxel_keys(points, 0.02) == voxel_keys(points, 0.02)[0]] = True  # one voxel loses every row
+    kept = sums.without(removed, points[removed], normals[removed], weight[removed])
+    assert len(kept.voxel_of_row) == (~removed).sum()
+    anew = voxel_mean(points[~removed], 0.02, normals[~removed], weight[~removed, None])
+    assert len(kept.means()[0]) == len(anew[0]) < len(sums.means()[0])
+    for got, expected in zip(kept.means(), anew):
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+    unchanged = sums.without(np.zeros(3000, bool), points[:0], normals[:0], weight[:0])
+    for got, expected in zip(unchanged.means(), sums.means()):
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="removed rows"):
+        sums.without(removed, points[removed], normals[removed])
 
 
 def test_voxel_mean_averages_points_and_columns_per_voxel():

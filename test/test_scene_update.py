@@ -56,6 +56,10 @@ def test_the_incremental_update_matches_preparing_the_carved_cloud_again():
     # The background stays an even sample of the table band, less what was removed.
     assert np.all(fresh.scene_of_valid[incremental.background_rows] < 0)
     assert len(incremental.background_rows) >= 0.95 * len(fresh.background_rows)
+    # The surface a later view is aligned to lost the removed rows' sums: the same voxel means as summed anew.
+    assert np.array_equal(incremental.surface.voxel_of_row.shape, fresh.surface.voxel_of_row.shape)
+    for kept, anew in zip(incremental.surface.means(), fresh.surface.means()):
+        np.testing.assert_allclose(kept, anew, atol=1e-12)
     for prepared in (incremental, fresh):
         answer = plan_query(prepared, encoder, "blue mug handle", params)
         assert answer.success, answer.message

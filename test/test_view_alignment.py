@@ -52,8 +52,7 @@ def lost_points(bin_served, removed: np.ndarray) -> int:
 
 def test_the_fit_of_a_correct_pose_moves_it_by_under_a_millimetre(bin_served):
     prepared, _, (depth, _, pose, intrinsics) = bin_served
-    cloud = prepared.cloud
-    fit = align_view(cloud.points_m, cloud.normals, depth, intrinsics, pose, 0.05, 3.0)
+    fit = align_view(prepared.surface, depth, intrinsics, pose, 0.05, 3.0)
     assert fit is not None and fit.shift_m < 0.001 and fit.rotation_deg < 0.1, fit
 
 
@@ -205,11 +204,10 @@ def test_within_m_is_a_nearest_neighbour_test_on_every_point():
 
 @pytest.mark.parametrize("shift_m", [(0.0, 0.0, 0.0), (0.025, 0.0, 0.0), (0.0, 0.0, -0.02)])
 def test_the_fit_around_the_view_equals_the_fit_on_the_whole_scene(bin_served, shift_m):
-    # Only the served surface around the view is thinned and searched (the whole field cloud cost ~80 ms per
-    # update): the fit must not change with it.
+    # Only the served surface around the view is searched (a tree of the whole field's cost ~80 ms per update):
+    # the fit must not change with it.
     prepared, _, (depth, _, pose, intrinsics) = bin_served
-    cloud = prepared.cloud
-    fits = [align_view(cloud.points_m, cloud.normals, depth, intrinsics, moved(pose, shift_m), 0.05, 3.0,
+    fits = [align_view(prepared.surface, depth, intrinsics, moved(pose, shift_m), 0.05, 3.0,
                        AlignmentParams(target_margin_m=margin_m)) for margin_m in (AlignmentParams().target_margin_m,
                                                                                    10.0)]
     assert np.allclose(fits[0].camera_to_base, fits[1].camera_to_base, atol=1e-6)

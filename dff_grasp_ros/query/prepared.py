@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from dff_grasp_ros.field.fusion import VoxelSums
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.grasp.collision import FEATURELESS, LOW_LAYER, Obstacles
 from dff_grasp_ros.query.downsample import strided_indices, voxel_representatives
@@ -37,6 +38,7 @@ from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams
 from dff_grasp_ros.scene_cloud import SceneCloud
 
 MAX_BACKGROUND_ROWS = 4096  # an even sample of the background is enough for its median
+SURFACE_VOXEL_M = 0.006  # a scene update's view is aligned to the served surface thinned to this (its voxels ~4 mm)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class PreparationSettings:
     table_z_m: float | None
     table_band_m: float
     table_clearance_m: float
+    # The valid rows are also summed over voxels this large (PreparedCloud.surface): the served surface a scene
+    # update lays its view onto (view_alignment), kept up to date by removing rows instead of summing anew.
+    surface_voxel_m: float = SURFACE_VOXEL_M
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +70,7 @@ class PreparedCloud:
     obstacles: Obstacles
     background_rows: np.ndarray  # (<= MAX_BACKGROUND_ROWS,) valid rows in the table band (none without a table)
     obstacle_rows: np.ndarray  # (M,) the cloud row each obstacle point stands for (scene updates remove by row)
+    surface: VoxelSums  # the valid rows' points and normals summed over ``settings.surface_voxel_m`` voxels
     updates: int = 0  # scene updates applied since the cloud was prepared from a field
 
     @property
@@ -131,13 +137,15 @@ class PreparedCloud:
         obstacle_rows = np.r_[new_row[self.obstacle_rows[~drop]], kept_rows + fresh].astype(np.int64)
 
         background = self.background_rows[keep_valid[self.background_rows]]
+        gone = valid_index[~keep_valid]
+        surface = self.surface.without(~keep_valid, self.cloud.points_m[gone], self.cloud.normals[gone])
         return PreparedCloud(
             cloud=cloud, settings=self.settings, valid=np.r_[self.valid[keep], np.zeros(len(added), dtype=bool)],
             language=_kept_then(self.language, np.flatnonzero(keep_valid)),
             scene_rows=new_valid[self.scene_rows[keep_scene]],
             scene_of_valid=new_scene[self.scene_of_valid[keep_valid]], grouping=self.grouping.subset(keep_scene),
             normals=self.normals[keep_scene], obstacles=obstacles, background_rows=new_valid[background],
-            obstacle_rows=obstacle_rows, updates=self.updates + 1)
+            obstacle_rows=obstacle_rows, surface=surface, updates=self.updates + 1)
 
 
 def _kept_then(rows: np.ndarray, kept: np.ndarray, tail: np.ndarray | None = None) -> np.ndarray:
@@ -207,5 +215,6 @@ def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedC
     scene_of_valid = rep_to_scene[inverse]
     background = np.flatnonzero(scene_of_valid < 0) if settings.table_z_m is not None else np.zeros(0, np.int64)
     background = background[strided_indices(len(background), MAX_BACKGROUND_ROWS)]
+    surface = VoxelSums.of(points, settings.surface_voxel_m, cloud.normals[rows])
     return PreparedCloud(cloud, settings, valid, language, scene_rows, scene_of_valid, grouping, normals,
-                         obstacles, background, obstacle_rows)
+                         obstacles, background, obstacle_rows, surface)
