@@ -419,8 +419,10 @@ def checked_pose(prepared: PreparedCloud, depth_m: np.ndarray, intrinsics: Camer
     pose = applied.camera_to_base if applied is not None else camera_to_base
     problem = view_agreement(cloud.points_m, prepared.settings.table_z_m, depth_m, intrinsics, pose,
                              params).problem(params)
-    # A depth in the wrong scale fits no pose: its own fault is said first, the pose it would need after it.
-    problem = "; ".join(p for p in (problem, too_far) if p)
+    # A depth far off in scale fits no pose: its own fault is said first, the pose it would need after it; a depth
+    # a few percent off fits a pose and must be told by the fit's scale.
+    scaled = alignment.scale_problem(params.alignment) if alignment is not None else None
+    problem = "; ".join(p for p in (problem, scaled, too_far) if p)
     if problem:
         raise ValueError(f"{problem}; the served scene is unchanged")
     return pose, applied

@@ -224,6 +224,10 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
         0.03, "/dff/update_scene: the view's camera position is corrected by up to this much to fit the served scene "
               "(hand-eye or TF error); a view that needs more is refused. 0: the pose is used as given",
         minimum=0.0, maximum=0.2)
+    update_max_depth_scale_error: float = param(
+        0.008, "/dff/update_scene: a view whose depth fits the served scene only scaled by more than this share "
+               "(a depth unit or scale, or the focal length, changed since the scan) is refused; checked with the "
+               "pose correction (not when update_max_pose_correction_m is 0)", minimum=0.001, maximum=0.5)
 
 
 @dataclass(frozen=True)
