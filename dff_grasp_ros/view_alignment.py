@@ -144,14 +144,6 @@ class ViewAlignment:
                 or self.sideways_covered - self.sideways_covered_as_given >= params.min_sideways_coverage_gain)
 
 
-def served_surface(points_m: np.ndarray, normals: np.ndarray, voxel_m: float) -> VoxelSums:
-    """The served surface a view is aligned to: finite points and their normals summed over ``voxel_m`` voxels
-    (a prepared cloud keeps its own, ``PreparedCloud.surface``)."""
-    points_m, normals = np.asarray(points_m, np.float64), np.asarray(normals, np.float64)
-    finite = np.isfinite(points_m).all(axis=1) & np.isfinite(normals).all(axis=1)
-    return VoxelSums.of(points_m[finite], voxel_m, normals[finite])
-
-
 def _served_target(surface: VoxelSums) -> tuple[np.ndarray, np.ndarray]:
     """The served surface's voxel means: points and unit normals (voxels without a normal dropped)."""
     points, summed = surface.means()
@@ -315,8 +307,9 @@ def _unknowns(turn: bool, moves_sideways: bool) -> np.ndarray:
 
 def align_view(surface: VoxelSums, depth_m: np.ndarray, intrinsics: CameraIntrinsics, camera_to_base: np.ndarray,
                min_depth_m: float, max_depth_m: float, params: AlignmentParams | None = None) -> ViewAlignment | None:
-    """``camera_to_base`` moved so that the view's depth lies on the served ``surface`` (:func:`served_surface`),
-    or None when too few of the view's points lie near it to tell (nothing to align with)."""
+    """``camera_to_base`` moved so that the view's depth lies on the served ``surface`` (the scanned points and
+    normals summed per voxel, ``PreparedCloud.surface``), or None when too few of the view's points lie near it to
+    tell (nothing to align with)."""
     params = params or AlignmentParams()
     pose = np.asarray(camera_to_base, dtype=np.float64)
     view, view_normals = _view_points(depth_m, intrinsics, pose, min_depth_m, max_depth_m, params)

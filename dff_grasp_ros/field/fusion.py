@@ -75,9 +75,9 @@ def voxel_mean(points_m: np.ndarray, voxel_m: float, *columns: np.ndarray) -> tu
     open3d's voxel_down_sample averages only colours and normals; our features have hundreds of channels, so
     the averaging is done here with one sort. Returns ``(points, *columns)`` with one row per occupied voxel.
     """
-    points_m = np.asarray(points_m, dtype=np.float64)
     if voxel_m <= 0:
         raise ValueError(f"voxel size must be positive, got {voxel_m}")
+    points_m = np.asarray(points_m, dtype=np.float64)
     if len(points_m) == 0:
         return (points_m.reshape(0, 3),) + tuple(np.asarray(c)[:0] for c in columns)
     order, starts, counts = _voxel_runs(points_m, voxel_m)

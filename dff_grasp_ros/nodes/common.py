@@ -114,8 +114,9 @@ def service_qos(depth: int = SERVICE_QUEUE_DEPTH) -> QoSProfile:
 
 # rclpy's words (a RuntimeWarning from Service.send_response) when rmw_fastrtps drops a response: the server has
 # not matched the client's response reader within the 100 ms it waits (rmw_response.cpp, "client will not receive
-# response"). Under load a new client's reader is matched seconds after its request arrived: CI lost 11 of a burst
-# of 24 answers to fresh clients, whose callers (``ros2 service call``, a MoveIt task) wait forever.
+# response"). Under load a new client's reader can be matched after its request was answered; CI once got 13 of 24
+# answers to a burst of fresh clients (the likely cause), whose callers (``ros2 service call``, a MoveIt task) would
+# wait forever.
 SEND_TIMEOUT_WARNING = "failed to send response (timeout)"
 RESPONSE_RESEND_S = 10.0  # how long an answer is offered again to a client not matched yet
 RESPONSE_RESEND_EVERY_S = 0.1  # between offers; each offer itself waits 100 ms for the match
