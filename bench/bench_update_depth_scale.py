@@ -24,9 +24,14 @@ from dff_grasp_ros.synthetic.judge import GroundTruthPoints
 from dff_grasp_ros.view_alignment import AlignmentParams, align_view
 
 SCENES = ("bin", "bin_clutter", "tabletop", "two_mugs")
-CHECK_OFF = CarvingParams(alignment=AlignmentParams(max_depth_scale_error=0.99))
+CHECK_OFF = CarvingParams(alignment=AlignmentParams(max_depth_scale_error=0.99, max_image_scale_error=0.99))
 WRONG = (("depth x0.98", 0.98, 1.0), ("depth x1.01", 1.01, 1.0), ("depth x1.02", 1.02, 1.0),
          ("depth x1.03", 1.03, 1.0), ("depth x1.05", 1.05, 1.0), ("focal x0.95", 1.0, 0.95), ("focal x1.05", 1.0, 1.05))
+
+
+def scales_of(fit: Any) -> tuple[float | None, float | None]:
+    """(depth scale, image scale) the alignment fitted; None where it fitted none."""
+    return (None, None) if fit is None else (fit.depth_scale, fit.image_scale)
 
 
 def lost(prepared: PreparedCloud, depth: np.ndarray, rgb: np.ndarray, intrinsics: Any, pose: np.ndarray,
@@ -50,12 +55,12 @@ def measure(tag: str, scene: str, prepared: PreparedCloud) -> dict[str, list]:
         stayed = (labels >= 0) & (labels != picked)
         for name, shift_m, turn_deg in [("true", (0, 0, 0), 0.0)] + POSE_ERRORS:
             fit = align_view(prepared.surface, view.depth_m, intrinsics, moved(pose, shift_m, turn_deg), 0.05, 3.0)
-            out["valid"].append([tag, picked, name, None if fit is None else fit.depth_scale])
+            out["valid"].append([tag, picked, name, *scales_of(fit)])
         for name, depth_factor, focal_factor in WRONG:
             depth = view.depth_m * depth_factor
             wrong_k = replace(intrinsics, fx=intrinsics.fx * focal_factor, fy=intrinsics.fy * focal_factor)
             fit = align_view(prepared.surface, depth, wrong_k, pose, 0.05, 3.0)
-            out["wrong"].append([tag, picked, name, None if fit is None else fit.depth_scale,
+            out["wrong"].append([tag, picked, name, *scales_of(fit),
                                  lost(prepared, depth, view.rgb, wrong_k, pose, CHECK_OFF, stayed),
                                  lost(prepared, depth, view.rgb, wrong_k, pose, CarvingParams(), stayed)])
     print(f"[bench] {tag} done", flush=True)
@@ -63,16 +68,19 @@ def measure(tag: str, scene: str, prepared: PreparedCloud) -> dict[str, list]:
 
 
 def summary(results: dict[str, list]) -> None:
-    scales = [row[3] for row in results["valid"] if row[3] is not None]
-    print(f"views as scanned: {len(results['valid'])}, fitted scale {min(scales):.4f}-{max(scales):.4f}")
+    def span(rows: list, column: int) -> str:
+        values = [row[column] for row in rows if row[column] is not None]
+        return f"{min(values):.4f}-{max(values):.4f}"
+
+    print(f"views as scanned: {len(results['valid'])}, depth scale {span(results['valid'], 3)}, image scale "
+          f"{span(results['valid'], 4)}")
     for name, _, _ in WRONG:
         rows = [row for row in results["wrong"] if row[2] == name]
-        fitted = [row[3] for row in rows if row[3] is not None]
-        off = [row[4] for row in rows if row[4] is not None]
-        on = [row[5] for row in rows if row[5] is not None]
-        print(f"{name}: fitted {min(fitted):.3f}-{max(fitted):.3f}; check off: {len(rows) - len(off)}/{len(rows)} "
-              f"refused, {sum(off)} points of staying objects lost; check on: {len(rows) - len(on)}/{len(rows)} "
-              f"refused, {sum(on)} lost")
+        off = [row[5] for row in rows if row[5] is not None]
+        on = [row[6] for row in rows if row[6] is not None]
+        print(f"{name}: depth scale {span(rows, 3)}, image scale {span(rows, 4)}; check off: "
+              f"{len(rows) - len(off)}/{len(rows)} refused, {sum(off)} points of staying objects lost; check on: "
+              f"{len(rows) - len(on)}/{len(rows)} refused, {sum(on)} lost")
 
 
 def main() -> int:

@@ -77,13 +77,15 @@ class AlignmentParams:
     # objects left on a bare table, whose fit then slid 2.7 cm; see align_view).
     min_sideways_information: float = 30.0
     min_pairs: int = 200  # fewer matched points than this: the view says too little to be aligned
-    # The view's depth scale is fitted too (about the camera, with the pose, from the rigid fit; never applied): a
-    # view whose depth is scaled against the scan's (a depth unit or scale changed, a wrong focal length) fits a
-    # pose all the same and carved thousands of points of objects that stayed; beyond this share it is refused.
-    # Views as scanned fitted 0.9968-1.0018 (the test bed's four scenes and two CPU-trained fields, after each
-    # pick, at their true pose and 5 mm-4 cm or 0.5-1 deg off: 410 views); depth 1% too long 0.988-0.993, 2% too
-    # long 0.979-0.986 (2026-12-03, bench/RESULTS.md "Depth scale").
+    # The view's scales are fitted too (with the pose, from the rigid fit; never applied): of its depth about the
+    # camera, and of its image about the optical axis. A view whose depth is scaled against the scan's (a depth unit
+    # or scale changed) or whose focal length is wrong fits a pose all the same and carved thousands of points of
+    # objects that stayed; beyond these shares it is refused. Views as scanned fitted 0.9974-1.0012 and
+    # 0.9962-1.0049 (the test bed's four scenes and two CPU-trained fields, after each pick, at their true pose and
+    # 5 mm-4 cm or 0.5-1 deg off: 410 views); depth 1% too long 0.990-0.995, focal length 5% off 0.955-0.995 and
+    # 1.006-1.048 (2026-12-03, bench/RESULTS.md "Depth scale").
     max_depth_scale_error: float = 0.008
+    max_image_scale_error: float = 0.015
     scale_points: int = 2000  # view points (evenly spread) the scale is fitted on
     scale_iterations: int = 3
 
@@ -99,7 +101,8 @@ class AlignmentParams:
                 or not 0 < self.max_sideways_normal_z <= 1 or not 0 < self.sideways_share <= 1
                 or self.search_step_m <= 0
                 or self.consensus_points < 1 or self.min_sideways_information < 0
-                or not 0 < self.max_depth_scale_error < 1 or self.scale_points < 6 or self.scale_iterations < 1):
+                or not 0 < self.max_depth_scale_error < 1 or not 0 < self.max_image_scale_error < 1
+                or self.scale_points < 6 or self.scale_iterations < 1):
             raise ValueError(f"invalid alignment parameters: {self}")
 
 
@@ -118,7 +121,10 @@ class ViewAlignment:
     covered: float
     sideways_covered_as_given: float
     sideways_covered: float
-    depth_scale: float | None  # the view's depth scale against the served scene (1: as scanned; None: not fitted)
+    # The view's scales against the served scene (1: as scanned; None: not fitted): of its depth, and of its
+    # image about the optical axis (the focal length).
+    depth_scale: float | None
+    image_scale: float | None
 
     def problem(self, params: AlignmentParams) -> str | None:
         """One line when the fit lies farther from the given pose than a pose error of a working cell, else None."""
@@ -130,13 +136,17 @@ class ViewAlignment:
         return None
 
     def scale_problem(self, params: AlignmentParams) -> str | None:
-        """One line when the view's depth is scaled against the served scene by more than
-        ``max_depth_scale_error``, else None."""
-        if self.depth_scale is None or abs(self.depth_scale - 1.0) <= params.max_depth_scale_error:
-            return None
-        return (f"the view's depth is {100 * (1.0 / self.depth_scale - 1.0):+.1f}% off in scale against the served "
-                f"scene (the fit lays it on the scene only scaled by {self.depth_scale:.3f}): depth unit or scale, "
-                f"or the camera's focal length, not as when the scene was scanned?")
+        """One line when the view's depth or image is scaled against the served scene by more than
+        ``max_depth_scale_error`` or ``max_image_scale_error``, else None."""
+        if self.depth_scale is not None and abs(self.depth_scale - 1.0) > params.max_depth_scale_error:
+            return (f"the view's depth is {100 * (1.0 / self.depth_scale - 1.0):+.1f}% off in scale against the "
+                    f"served scene (the fit lays it on the scene only scaled by {self.depth_scale:.3f}): depth unit "
+                    f"or scale not as when the scene was scanned?")
+        if self.image_scale is not None and abs(self.image_scale - 1.0) > params.max_image_scale_error:
+            return (f"the view's image is {100 * (self.image_scale - 1.0):+.1f}% off in scale against the served "
+                    f"scene about the optical axis: the camera's focal length (CameraInfo) not as when the scene "
+                    f"was scanned?")
+        return None
 
     def worth_applying(self, params: AlignmentParams) -> bool:
         """Whether the fit lays more of the view onto the served scene than the pose as given."""
@@ -245,30 +255,35 @@ class _Fit:
                 break
         return rotation, translation, pairs, rms
 
-    def depth_scale(self, rotation: np.ndarray, translation: np.ndarray, camera_m: np.ndarray) -> float | None:
-        """The scale of the view's depth about the camera (``camera_m``, its position as given) that lays the view
-        best onto the served surface, the pose fitted with it from the rigid fit (rotation, translation): 1 when the
-        view measures depth as the scan did. None when too few points match."""
+    def scales(self, rotation: np.ndarray, translation: np.ndarray, camera_to_base: np.ndarray
+               ) -> tuple[float, float] | None:
+        """(depth scale, image scale) of the view against the served surface, fitted with the pose from the rigid
+        fit (rotation, translation): the scale of its points about the camera (``camera_to_base``, the pose as
+        given), and the further scale of their offsets from the optical axis (a wrong focal length). Both 1 when
+        the view measures as the scan did. None when too few points match."""
         params = self.params
         rows = np.linspace(0, len(self.view) - 1, min(len(self.view), params.scale_points)).astype(int)
+        camera_m, camera_axes = camera_to_base[:3, 3], camera_to_base[:3, :3]
         from_camera = self.view[rows] - camera_m
-        scale = 1.0
+        across = (from_camera @ camera_axes) * np.array([1.0, 1.0, 0.0]) @ camera_axes.T  # off the optical axis
+        depth_scale, image_scale = 1.0, 1.0
         for _ in range(params.scale_iterations):
-            view = camera_m + scale * from_camera
+            view = camera_m + depth_scale * (from_camera + (image_scale - 1.0) * across)
             points = (view - self.centre) @ rotation.T + self.centre + translation
-            normals = self.view_normals[rows] @ rotation.T  # a scale about the camera turns no normal
+            normals = self.view_normals[rows] @ rotation.T  # the scales turn normals a little: ignored
             matched, index = self.pairs(points, normals, params.max_pair_distance_m[1])
             if matched.sum() < params.min_pairs:
                 return None
             p, n = points[matched], self.target_normals[index[matched]]
             residual = np.einsum("ij,ij->i", p - self.target[index[matched]], n)
-            # d residual / d scale = n . R (view - camera), beside the rigid unknowns
+            # d residual / d scale = n . R (view - camera); / d image scale = n . R (offset from the axis)
             jacobian = np.hstack([np.cross(p - self.centre - translation, n), n,
-                                  np.einsum("ij,ij->i", from_camera[matched] @ rotation.T, n)[:, None]])
+                                  np.einsum("ij,ij->i", from_camera[matched] @ rotation.T, n)[:, None],
+                                  np.einsum("ij,ij->i", across[matched] @ rotation.T, n)[:, None]])
             step, _ = _damped_step(jacobian, residual, params)
             rotation, translation = Rotation.from_rotvec(step[:3]).as_matrix() @ rotation, translation + step[3:6]
-            scale += step[6]
-        return scale
+            depth_scale, image_scale = depth_scale + step[6], image_scale + step[7]
+        return depth_scale, image_scale
 
     def consensus(self, rotation: np.ndarray, translations: np.ndarray, sample: int) -> np.ndarray:
         """For each candidate translation, how many of ``sample`` of the view's points (evenly spread) lie on
@@ -354,7 +369,7 @@ def align_view(surface: VoxelSums, depth_m: np.ndarray, intrinsics: CameraIntrin
     if params.correct_rotation:  # then the turn, from the right basin
         best = fit.refine(best[0], best[1], _unknowns(True, moves_sideways)) or best
     rotation, translation, pairs, rms = best
-    depth_scale = fit.depth_scale(rotation, translation, pose[:3, 3])
+    scales = fit.scales(rotation, translation, pose)
     sideways = np.abs(view_normals[:, 2]) < params.max_sideways_normal_z
     as_given, fitted = fit.on_surface(np.eye(3), np.zeros(3)), fit.on_surface(rotation, translation)
     correction = np.eye(4)
@@ -365,7 +380,8 @@ def align_view(surface: VoxelSums, depth_m: np.ndarray, intrinsics: CameraIntrin
                          rotation_deg=float(rotation_angle_deg(rotation)), pairs=pairs,
                          rms_m=rms, covered_as_given=float(as_given.mean()), covered=float(fitted.mean()),
                          sideways_covered_as_given=_share(as_given, sideways),
-                         sideways_covered=_share(fitted, sideways), depth_scale=depth_scale)
+                         sideways_covered=_share(fitted, sideways), depth_scale=scales and scales[0],
+                         image_scale=scales and scales[1])
 
 
 def _share(mask: np.ndarray, rows: np.ndarray) -> float:

@@ -226,8 +226,12 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
         minimum=0.0, maximum=0.2)
     update_max_depth_scale_error: float = param(
         0.008, "/dff/update_scene: a view whose depth fits the served scene only scaled by more than this share "
-               "(a depth unit or scale, or the focal length, changed since the scan) is refused; checked with the "
-               "pose correction (not when update_max_pose_correction_m is 0)", minimum=0.001, maximum=0.5)
+               "(a depth unit or scale changed since the scan) is refused; checked with the pose correction (not "
+               "when update_max_pose_correction_m is 0)", minimum=0.001, maximum=0.5)
+    update_max_image_scale_error: float = param(
+        0.015, "/dff/update_scene: a view whose image fits the served scene only scaled about the optical axis by "
+               "more than this share (the focal length in CameraInfo changed since the scan) is refused; checked "
+               "with the pose correction", minimum=0.001, maximum=0.5)
 
 
 @dataclass(frozen=True)

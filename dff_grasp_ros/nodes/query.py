@@ -105,7 +105,8 @@ class QueryNode(Node):
         self._update_lock = threading.Lock()  # one scene update at a time, each with its own next view
         correction_m = self.p.update_max_pose_correction_m
         alignment = (AlignmentParams(max_correction_m=correction_m,
-                                     max_depth_scale_error=self.p.update_max_depth_scale_error)
+                                     max_depth_scale_error=self.p.update_max_depth_scale_error,
+                                     max_image_scale_error=self.p.update_max_image_scale_error)
                      if correction_m > 0 else AlignmentParams(enabled=False))
         self.carving = CarvingParams(see_through_margin_m=self.p.update_see_through_margin_m, alignment=alignment)
         create_answering_service(self, UpdateScene, names.UPDATE_SCENE_SERVICE, self.on_update_scene,
