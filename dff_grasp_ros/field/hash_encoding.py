@@ -3,11 +3,13 @@
 Without tinycudann every ``dff`` field (nerfacto's density grid, both proposal grids and the feature grid) runs
 nerfstudio 1.1.5's ``HashEncoding.pytorch_fwd``, which hashes each of the 8 cell corners separately (24 integer
 products, 8 concatenations) and gathers each corner by advanced indexing, whose backward is an accumulating
-``index_put_``. On the CPU the encodings took about three quarters of a ``dff-tiny`` training step (cProfile).
-:func:`hash_grid_encode` multiplies each axis's two corner coordinates by its prime once, combines the corners
-with 6 XORs, masks instead of a modulo and gathers all corners at once with ``index_select`` (backward:
-``index_add_``); the interpolation is nerfstudio's, term for term, so the encoded values are bit for bit the same
-and the hash table's gradient differs only in the order its additions are made.
+``index_put_``; its interpolation multiplies (..., L, 2) features by (..., L, 1) weights, which torch's CPU
+kernels compute two numbers at a time. :func:`hash_grid_encode` multiplies each axis's two corner coordinates by
+its prime once, combines the corners with 6 XORs, masks instead of a modulo, gathers all corners at once with
+``index_select`` (backward: ``index_add_``) into a features-first layout and interpolates there, term for term as
+nerfstudio does: the encoded values are bit for bit the same, and the hash table's gradient differs only in the
+order its additions are made. Measured on this project's 2-core CPU machine (1 thread, 256 rays x 64 samples,
+dff-tiny's 8-level grid, forward and backward): 62 ms -> 33 ms.
 
 :class:`FastHashEncoding` is ``HashEncoding`` with that forward; :func:`use_fast_hash_encoding` switches the
 torch encodings of a built model to it (its parameters and state dict are unchanged: fields trained before load).
@@ -35,7 +37,7 @@ def hash_grid_encode(positions: torch.Tensor, hash_table: torch.Tensor, scalings
     scaled = positions[..., None, :] * scalings.view(-1, 1).to(device)  # (..., L, 3)
     scaled_c = torch.ceil(scaled).type(torch.int32)
     scaled_f = torch.floor(scaled).type(torch.int32)
-    offset = scaled - scaled_f
+    offset = (scaled - scaled_f).movedim(-1, 0)  # (3, ..., L)
     primes = torch.tensor(HASH_PRIMES, device=device)
     cx, cy, cz = (scaled_c * primes).unbind(-1)  # int64, as nerfstudio's hash_fn
     fx, fy, fz = (scaled_f * primes).unbind(-1)
@@ -44,17 +46,19 @@ def hash_grid_encode(positions: torch.Tensor, hash_table: torch.Tensor, scalings
     hashed = (xy[None] ^ torch.stack([cz, fz])[:, None]).flatten(0, 1)  # (8, ..., L)
     # x % 2**k == x & (2**k - 1) for int64, negative x too
     index = (hashed & (table_size - 1)) + hash_offset.to(device)
-    corners = hash_table.index_select(0, index.reshape(-1)).view(*index.shape, hash_table.shape[-1])
-    f_0, f_1, f_2, f_3, f_4, f_5, f_6, f_7 = corners.unbind(0)  # (..., L, F) each
-    ox, oy, oz = offset[..., 0:1], offset[..., 1:2], offset[..., 2:3]
+    # Features first, (F, 8, ..., L): each product below runs over all points and levels at once, not over the
+    # F (2) features of one point at a time, as a (..., L, F) * (..., L, 1) broadcast does.
+    corners = hash_table.t().index_select(1, index.reshape(-1)).view(hash_table.shape[-1], *index.shape)
+    f_0, f_1, f_2, f_3, f_4, f_5, f_6, f_7 = corners.unbind(1)  # (F, ..., L) each
+    ox, oy, oz = offset.unbind(0)
     f_03 = f_0 * ox + f_3 * (1 - ox)
     f_12 = f_1 * ox + f_2 * (1 - ox)
     f_56 = f_5 * ox + f_6 * (1 - ox)
     f_47 = f_4 * ox + f_7 * (1 - ox)
     f0312 = f_03 * oy + f_12 * (1 - oy)
     f4756 = f_47 * oy + f_56 * (1 - oy)
-    encoded = f0312 * oz + f4756 * (1 - oz)
-    return torch.flatten(encoded, start_dim=-2, end_dim=-1)
+    encoded = f0312 * oz + f4756 * (1 - oz)  # (F, ..., L)
+    return encoded.movedim(0, -1).flatten(-2, -1)  # (..., L * F), level-major as nerfstudio's
 
 
 class FastHashEncoding(HashEncoding):
