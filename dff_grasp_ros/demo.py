@@ -202,9 +202,11 @@ def trainer_cpu_threads(cores: int | None = None) -> int:
 
     torch's OpenMP threads wait for each other actively: when another busy process shares their cores, one of them
     waits out the other's time slices at every operation. On the 2-core build machine with other jobs running
-    (2026-12-03, the demo's dataset, 40-60 dff-tiny steps per run), two threads averaged 1.7-2.5 s per step in four
-    of six runs and 110 ms in one; one thread averaged 124-173 ms in all eight runs. Passive waiting
-    (OMP_WAIT_POLICY=PASSIVE) kept two threads at 144-211 ms, slower than one."""
+    (2026-12-03, the demo's dataset, 30-60 dff-tiny steps per run), two threads averaged 1.7-2.5 s per step in four
+    of six runs (a fifth did not finish 60 steps in 100 s) and 110 ms in one; one thread averaged 124-173 ms in all
+    eight runs. Passive waiting (OMP_WAIT_POLICY=PASSIVE) kept two threads at 144-211 ms, slower than one. Whole
+    demos that day: the 300 steps took 107-431 s on two threads in three of five runs (37 and 67 s in the others),
+    38-44 s on one thread in all five."""
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cores - 1)
