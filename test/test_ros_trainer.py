@@ -64,16 +64,18 @@ def test_train_field_goal_feedback_result_and_field_ready(tmp_path: Path, ros_en
     datasets, fields = tmp_path / "datasets", tmp_path / "fields"
     dataset = render_dataset(load_scene("tiny"), datasets)
     os.environ.update(ros_env)
+    # cpu_threads overrides torch's default (OMP_NUM_THREADS=2 here)
     trainer = {"datasets_dir": str(datasets), "fields_dir": str(fields), "teacher": "synthetic",
-               "method": "dff-tiny", "device": "cpu", "steps": 20}
+               "method": "dff-tiny", "device": "cpu", "steps": 20, "cpu_threads": 1}
     listener = FieldReadyListener()
     try:
         with ProcessGroup() as group:
-            start_nodes(group, {"trainer": trainer}, ros_env, tmp_path / "logs")
+            start_nodes(group, {"trainer": trainer}, {**ros_env, "OMP_NUM_THREADS": "2"}, tmp_path / "logs")
             feedback = []
             result = run_action(TrainField, names.TRAIN_FIELD_ACTION, TrainField.Goal(), timeout_s=600,
                                 on_feedback=feedback.append)
             assert result.success, result.message + logs(tmp_path / "logs")
+            assert "device cpu (1 CPU threads)" in (tmp_path / "logs" / "trainer.log").read_text()
             assert is_complete_field(Path(result.checkpoint_path))
             assert any(fb.phase == "training" and fb.step > 0 and fb.total_steps == 20 for fb in feedback)
             views = len(json.loads((dataset / "transforms.json").read_text())["frames"])

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from nerfstudio.field_components.encodings import HashEncoding
 from nerfstudio.field_components.mlp import MLP
 from nerfstudio.field_components.spatial_distortions import SceneContraction
 from torch import nn
+
+from dff_grasp_ros.field.hash_encoding import FastHashEncoding
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,9 @@ class FeatureField(nn.Module):
         self.output_dims = {name: int(dim) for name, dim in output_dims.items()}
         # Same contraction as nerfacto's density field, so both fields agree on where the box ends.
         self.contraction = SceneContraction(order=float("inf"))
-        self.encoding = HashEncoding(num_levels=settings.num_levels, min_res=settings.base_res,
-                                     max_res=settings.max_res, log2_hashmap_size=settings.log2_hashmap_size,
-                                     features_per_level=settings.features_per_level, implementation="torch")
+        self.encoding = FastHashEncoding(num_levels=settings.num_levels, min_res=settings.base_res,
+                                         max_res=settings.max_res, log2_hashmap_size=settings.log2_hashmap_size,
+                                         features_per_level=settings.features_per_level, implementation="torch")
         self.trunks = nn.ModuleDict({
             name: MLP(in_dim=self.encoding.get_out_dim(), num_layers=settings.num_layers,
                       layer_width=settings.hidden_dim, out_dim=settings.hidden_dim, activation=nn.ReLU(),

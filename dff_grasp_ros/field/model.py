@@ -12,7 +12,8 @@ Adapted from nerfstudio 1.1.5:
   shows them).
 - ``DepthNerfactoModel``'s depth loss: DS-NeRF on every sampling level, averaged; sigma is set in metres.
 - ``NerfactoModel.populate_modules`` runs unchanged except that LPIPS is replaced by a stand-in (its AlexNet
-  weights would be downloaded); ``get_image_metrics_and_images`` drops the ``lpips`` entry accordingly.
+  weights would be downloaded); ``get_image_metrics_and_images`` drops the ``lpips`` entry accordingly. Its
+  torch hash grids then compute with :class:`~dff_grasp_ros.field.hash_encoding.FastHashEncoding` (same values).
 - ``get_metrics_dict`` adds, where a batch carries teacher features, each feature head's squared error and mean
   cosine to its teacher, so ``ns-train dff`` evaluation shows them; the losses are those errors times their weights.
 """
@@ -30,6 +31,7 @@ from nerfstudio.models.nerfacto import NerfactoModel, NerfactoModelConfig
 from torch.nn import Parameter
 
 from dff_grasp_ros.field.feature_field import FeatureField, FeatureGridSettings
+from dff_grasp_ros.field.hash_encoding import use_fast_hash_encoding
 
 FEATURE_OUTPUTS = ("language", "dino")
 FEATURE_DIMS_KEY = "dff_feature_dims"  # model metadata: {"language": D_l, "dino": D_d}
@@ -86,6 +88,7 @@ class DffModel(NerfactoModel):
     def populate_modules(self) -> None:
         with _without_lpips():
             super().populate_modules()
+        use_fast_hash_encoding(self)  # nerfacto's density and proposal grids: same values, less CPU time
         metadata = self.kwargs.get("metadata") or {}
         dims = metadata.get(FEATURE_DIMS_KEY)
         if not dims or set(dims) != set(FEATURE_OUTPUTS):

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import torch
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -89,6 +90,8 @@ class TrainerNode(Node):
         self.p = declare_parameters(self, TrainerParams)
         teacher_pair(self.p.teacher)  # an unknown teacher or a missing GPU stops the node now, not the first goal
         resolve_device(self.p.device)
+        if self.p.cpu_threads:
+            torch.set_num_threads(self.p.cpu_threads)
         self.busy = threading.Lock()
         self.stopping = threading.Event()
         self.pub_ready = self.create_publisher(FieldReady, names.FIELD_READY_TOPIC, latched_qos())
@@ -98,8 +101,8 @@ class TrainerNode(Node):
         # In the background, as the query node loads the teachers' code: a goal sent meanwhile just waits on the
         # import lock.
         threading.Thread(target=preload_training_code, name="training-import", daemon=True).start()
-        self.get_logger().info(f"ready: teacher {self.p.teacher}, method {self.p.method}, device {self.p.device}, "
-                               f"fields in {self.p.fields_dir}")
+        self.get_logger().info(f"ready: teacher {self.p.teacher}, method {self.p.method}, device {self.p.device} "
+                               f"({torch.get_num_threads()} CPU threads), fields in {self.p.fields_dir}")
 
     def on_goal(self, goal: TrainField.Goal) -> GoalResponse:
         """Accept every goal: a refusal is delivered by :meth:`execute` as a result whose message says why.
