@@ -210,10 +210,22 @@ class _Fit:
         self.view, self.view_normals, self.params = view, view_normals, params
         self.centre = view.mean(axis=0)  # rotations about the view's centroid keep the unknowns well scaled
 
-    def moved(self, rotation: np.ndarray, translation: np.ndarray, rows: slice | np.ndarray = slice(None)
-              ) -> tuple[np.ndarray, np.ndarray]:
-        return ((self.view[rows] - self.centre) @ rotation.T + self.centre + translation,
-                self.view_normals[rows] @ rotation.T)
+    def moved(self, rotation: np.ndarray, translation: np.ndarray, rows: slice | np.ndarray = slice(None),
+              view: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The view's points (``rows`` of them; ``view``: those points scaled, in their place) and normals moved by
+        (rotation about the view's centroid, translation)."""
+        view = self.view[rows] if view is None else view
+        return (view - self.centre) @ rotation.T + self.centre + translation, self.view_normals[rows] @ rotation.T
+
+    def even_rows(self, sample: int) -> np.ndarray:
+        """``sample`` of the view's points (all when it has fewer), evenly spread over it."""
+        return np.linspace(0, len(self.view) - 1, min(len(self.view), sample)).astype(int)
+
+    def plane_residuals(self, points: np.ndarray, matched: np.ndarray, index: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(matched points, their served points' normals, point-to-plane residuals)."""
+        p, n = points[matched], self.target_normals[index[matched]]
+        return p, n, np.einsum("ij,ij->i", p - self.target[index[matched]], n)
 
     def pairs(self, points: np.ndarray, normals: np.ndarray, bound_m: float) -> tuple[np.ndarray, np.ndarray]:
         """(mask of view points paired, index of their served point): the nearest served point within
@@ -241,8 +253,7 @@ class _Fit:
             pairs = int(matched.sum())
             if pairs < params.min_pairs:
                 return None
-            p, n = points[matched], self.target_normals[index[matched]]
-            residual = np.einsum("ij,ij->i", p - self.target[index[matched]], n)
+            p, n, residual = self.plane_residuals(points, matched, index)
             # d residual / d (rotation vector about centre + translation, translation) = ((p - c - t) x n, n)
             jacobian = np.hstack([np.cross(p - self.centre - translation, n), n])[:, unknowns]
             step, rms = _damped_step(jacobian, residual, params)
@@ -262,20 +273,18 @@ class _Fit:
         given), and the further scale of their offsets from the optical axis (a wrong focal length). Both 1 when
         the view measures as the scan did. None when too few points match."""
         params = self.params
-        rows = np.linspace(0, len(self.view) - 1, min(len(self.view), params.scale_points)).astype(int)
+        rows = self.even_rows(params.scale_points)
         camera_m, camera_axes = camera_to_base[:3, 3], camera_to_base[:3, :3]
         from_camera = self.view[rows] - camera_m
         across = (from_camera @ camera_axes) * np.array([1.0, 1.0, 0.0]) @ camera_axes.T  # off the optical axis
         depth_scale, image_scale = 1.0, 1.0
         for _ in range(params.scale_iterations):
-            view = camera_m + depth_scale * (from_camera + (image_scale - 1.0) * across)
-            points = (view - self.centre) @ rotation.T + self.centre + translation
-            normals = self.view_normals[rows] @ rotation.T  # the scales turn normals a little: ignored
+            scaled = camera_m + depth_scale * (from_camera + (image_scale - 1.0) * across)
+            points, normals = self.moved(rotation, translation, rows, scaled)  # scales turn normals little: ignored
             matched, index = self.pairs(points, normals, params.max_pair_distance_m[1])
             if matched.sum() < params.min_pairs:
                 return None
-            p, n = points[matched], self.target_normals[index[matched]]
-            residual = np.einsum("ij,ij->i", p - self.target[index[matched]], n)
+            p, n, residual = self.plane_residuals(points, matched, index)
             # d residual / d scale = n . R (view - camera); / d image scale = n . R (offset from the axis)
             jacobian = np.hstack([np.cross(p - self.centre - translation, n), n,
                                   np.einsum("ij,ij->i", from_camera[matched] @ rotation.T, n)[:, None],
@@ -288,7 +297,7 @@ class _Fit:
     def consensus(self, rotation: np.ndarray, translations: np.ndarray, sample: int) -> np.ndarray:
         """For each candidate translation, how many of ``sample`` of the view's points (evenly spread) lie on
         served surface: within the final pair distance, normals agreeing."""
-        rows = np.linspace(0, len(self.view) - 1, min(len(self.view), sample)).astype(int)
+        rows = self.even_rows(sample)
         points, normals = self.moved(rotation, np.zeros(3), rows)
         shifted = (points[None, :, :] + translations[:, None, :]).reshape(-1, 3)
         matched, _ = self.pairs(shifted, np.tile(normals, (len(translations), 1)), self.params.max_pair_distance_m[1])
