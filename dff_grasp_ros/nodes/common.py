@@ -180,11 +180,11 @@ def resend_until_delivered(service: Any, logger: Any, resend_for_s: float = RESP
 
 
 def create_answering_service(node: Any, srv_type: type, name: str, callback: Callable[[Any, Any], Any],
-                             callback_group: Any, resend_for_s: float = RESPONSE_RESEND_S) -> Any:
+                             callback_group: Any) -> Any:
     """``node.create_service`` with the deep request queue of :func:`service_qos` whose answers reach clients
     the server matches late (:func:`resend_until_delivered`)."""
     service = node.create_service(srv_type, name, callback, qos_profile=service_qos(), callback_group=callback_group)
-    resend_until_delivered(service, node.get_logger(), resend_for_s)
+    resend_until_delivered(service, node.get_logger())
     return service
 
 
