@@ -196,22 +196,6 @@ def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, meth
     return None
 
 
-def trainer_cpu_threads(cores: int | None = None) -> int:
-    """CPU threads for the demo's trainer: one per core this process may use, but one, left to the other nodes and
-    the demo (``cores``: that count, else asked of the system).
-
-    torch's OpenMP threads wait for each other actively: when another busy process shares their cores, one of them
-    waits out the other's time slices at every operation. On the 2-core build machine with other jobs running
-    (2026-12-03, the demo's dataset, 30-60 dff-tiny steps per run), two threads averaged 1.7-2.5 s per step in four
-    of six runs (a fifth did not finish 60 steps in 100 s) and 110 ms in one; one thread averaged 124-173 ms in all
-    eight runs. Passive waiting (OMP_WAIT_POLICY=PASSIVE) kept two threads at 144-211 ms, slower than one. Whole
-    demos that day: the 300 steps took 107-431 s on two threads in three of five runs (37 and 67 s in the others),
-    38-44 s on one thread in all five."""
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores - 1)
-
-
 def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path, *, log_dir: Path) -> Any:
     """The nodes as processes on a private ROS domain (our own clients join it), their data in a new folder
     under ``out_dir/data`` and their logs in ``log_dir``; the started group."""
@@ -222,10 +206,11 @@ def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Pat
     return start(demo_plan(scene, device, method), env=env, log_dir=log_dir)
 
 
-def demo_plan(scene: str, device: str, method: str, cores: int | None = None) -> dict[str, list[str]]:
-    """The demo's nodes and their command lines (``cores``: see :func:`trainer_cpu_threads`)."""
+def demo_plan(scene: str, device: str, method: str) -> dict[str, list[str]]:
+    """The demo's nodes and their command lines. The trainer chooses its CPU threads as it trains (``cpu_threads``
+    0: every core while they are free, one fewer while another process is busy)."""
     return launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
-                       extra={"trainer": {"method": method, "cpu_threads": trainer_cpu_threads(cores)},
+                       extra={"trainer": {"method": method, "cpu_threads": 0},
                               "sim_camera": {"rate_hz": SIM_RATE_HZ}},
                        nodes=DEMO_NODES)
 

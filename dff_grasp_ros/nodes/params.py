@@ -182,8 +182,9 @@ class TrainerParams(_Fields, _Datasets, _Frames):
     steps: int = param(0, "Training steps when a goal asks for 0 (0 = the method's default)", minimum=0,
                        maximum=1_000_000)
     device: str = param("auto", "auto (CUDA when present), cuda or cpu", choices=("auto", "cuda", "cpu"))
-    cpu_threads: int = param(0, "Threads torch computes with on the CPU (0 = torch's default, one per core); fewer "
-                                "when other busy processes share the cores", minimum=0, maximum=1024)
+    cpu_threads: int = param(0, "Threads torch trains with on the CPU; 0 = chosen while training: torch's default "
+                                "(one per core) while the cores are free, one fewer while another process keeps one "
+                                "busy", minimum=0, maximum=1024)
     clip_checkpoint: str = param("", "Path of CLIP weights when they are not in the open_clip/HF cache")
     dino_checkpoint: str = param("", "Path of DINO weights when they are not in the timm/HF cache")
 
