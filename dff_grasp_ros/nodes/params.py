@@ -212,6 +212,9 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     max_cloud_points: int = param(100000, "Points published in the relevancy cloud (voxel-thinned above)",
                                   minimum=1, maximum=10_000_000)
     device: str = param("auto", "Device for the text encoder: auto, cuda or cpu", choices=("auto", "cuda", "cpu"))
+    cpu_threads: int = param(1, "Threads a query and a scene update compute with in numpy's BLAS, OpenMP and torch "
+                                "(0 = the libraries' default, one per core): on one, an answer never waits for a "
+                                "thread that another busy process holds", minimum=0, maximum=1024)
     pose_source: str = param("auto", "Camera pose for /dff/update_scene from: auto (TF if tf2_ros is importable, "
                                      "else camera_pose_topic), tf or topic", choices=("auto", "tf", "topic"))
     update_timeout_s: float = param(10.0, "/dff/update_scene: longest wait for the next synchronised camera view "
