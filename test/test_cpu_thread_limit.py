@@ -9,7 +9,7 @@ PROBE = """
 import json, sys
 import numpy, torch
 from threadpoolctl import threadpool_info
-from dff_grasp_ros.nodes.common import limit_cpu_threads
+from dff_grasp_ros.resources import limit_cpu_threads
 before = [p["num_threads"] for p in threadpool_info()] + [torch.get_num_threads()]
 most = limit_cpu_threads(int(sys.argv[1]))
 after = [p["num_threads"] for p in threadpool_info()] + [torch.get_num_threads()]

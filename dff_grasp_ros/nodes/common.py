@@ -338,25 +338,6 @@ def end_goal_quietly(goal_handle: Any) -> None:
 SPIN_WAKE_S = 1.0  # the longest the executor waits before it looks whether its context was shut down
 
 
-def limit_cpu_threads(threads: int) -> int:
-    """Compute on at most ``threads`` threads in this process: numpy's and scipy's BLAS, OpenMP and torch, if
-    loaded (0: the libraries' own counts). Returns the most threads any of them now uses.
-
-    Multi-threaded BLAS waits for its threads at every call: with another busy process on the two cores, queries on
-    a trained tabletop field took p50 168-190 ms with the libraries' two threads, 69-82 ms with one (2026-12-03)."""
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    torch = sys.modules.get("torch")
-    if threads > 0:
-        threadpool_limits(limits=threads)  # called, not entered: the limits stay for the process
-        if torch is not None:
-            torch.set_num_threads(threads)
-    counts = [int(pool["num_threads"]) for pool in threadpool_info()]
-    if torch is not None:
-        counts.append(torch.get_num_threads())
-    return max(counts, default=1)
-
-
 def spin_until_shutdown(executor: Any) -> None:
     """``executor.spin()``, but waking every ``SPIN_WAKE_S`` to look at the context: a node started alone ignored
     SIGTERM in 2 of ~12 tries, its main thread waiting in ``rcl_wait`` after rclpy's signal handler had shut the

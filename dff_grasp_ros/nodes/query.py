@@ -39,7 +39,6 @@ from dff_grasp_ros.nodes.common import (
     create_answering_service,
     declare_parameters,
     latched_qos,
-    limit_cpu_threads,
     publisher_qos,
     request_subscription,
     shutting_down,
@@ -49,6 +48,7 @@ from dff_grasp_ros.nodes.common import (
 )
 from dff_grasp_ros.nodes.params import QueryNodeParams
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
+from dff_grasp_ros.resources import limit_cpu_threads
 from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
