@@ -10,6 +10,8 @@ from pathlib import Path
 
 from dff_grasp_ros.errors import InputError
 
+# Device nodes through which a process reaches a GPU: NVIDIA's driver, WSL2's, AMD's (ROCm builds of torch).
+GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
 # Use at most this share of the memory available now: the estimates are estimates, and others run on the machine.
 MEMORY_HEADROOM = 0.8
 
@@ -24,6 +26,14 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def gpu_device_present() -> bool:
+    """Whether this machine lets a process reach a GPU at all (one of :data:`GPU_DEVICE_NODES` exists; elsewhere
+    than on Linux: assumed). Without one torch sees no GPU, and asking it means importing it (~3 s of CPU)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(node) for node in GPU_DEVICE_NODES)
 
 
 def free_disk_bytes(path: Path) -> int:
