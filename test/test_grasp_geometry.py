@@ -155,10 +155,10 @@ def test_cells_change_no_hand_check_result(cell_m):
     from dff_grasp_ros.grasp.hand_check import HandChecker, HeldObject
 
     class EveryPoint(HandChecker):
-        def _near(self, rotations, positions_m, lower, upper, whole_inside=False):
+        def _near(self, rotations, positions_m, lower, upper, whole_inside=False, margin_m=None):
             pose = np.repeat(np.arange(len(positions_m)), len(self.points_m))
             rows = np.tile(np.arange(len(self.points_m)), len(positions_m))
-            tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose])
+            tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose]).T
             return pose, rows, tcp, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
     rng = np.random.default_rng(11)
