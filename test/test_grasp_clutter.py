@@ -318,3 +318,43 @@ def test_thin_strip_tilts_measure_edge_held_strips_only():
     np.testing.assert_allclose(tilts[:3], [0.0, 11.0, 8.5], atol=0.3)
     assert tilts[3] == 0.0  # 20 mm thick over 26 mm: a body with faces, not a strip
     assert tilts[4] == 0.0  # nearly square to the closing axis: a plate held across its faces
+
+
+def same_grasps(first: list, second: list) -> bool:
+    """Whether two grasp lists are equal field by field, arrays bit for bit."""
+    return len(first) == len(second) and all(
+        all(np.array_equal(getattr(a, name), getattr(b, name)) for name in vars(a)) for a, b in zip(first, second))
+
+
+def test_checking_only_near_the_hand_first_changes_no_grasp_and_no_refusal(monkeypatch):
+    """The planner tells free poses from the others by the points within the minimum clearance of the hand, then
+    checks the free ones in full. Against checking every pose in full: the same grasps, every field bit for bit,
+    and the same refusals with the same counts, in a tote and beside a wall the tightest opening scrapes."""
+    from dff_grasp_ros.grasp import planner
+
+    class EveryPoseInFull(planner.HandChecker):
+        def check(self, rotations, positions_m, openings_m, tight_openings_m=None, near_m=None):
+            return super().check(rotations, positions_m, openings_m, tight_openings_m)
+
+    bar = box_points([-0.05, -0.01, 0.0], [0.05, 0.01, 0.03])
+    wall = box_points([-0.08, 0.0225, 0.0], [-0.08 + 0.16, 0.0425, 0.03])
+    points = np.vstack([bar, wall, table_points()])
+    on_bar = np.r_[np.ones(len(bar), bool), np.zeros(len(points) - len(bar), bool)]
+    truth_json = ground_truth("bin_clutter", points_per_part=EVALUATION_POINTS_PER_PART)
+    tote = prepare_query_cloud(with_tote_walls(scene_cloud_from_ground_truth(truth_json), 0.04)[0])
+    prompts = [prompt for prompt, object_id, _ in scene_prompts(truth_json) if object_id is not None]
+
+    def answers() -> list:
+        found = [plan_grasps(points, upward_normals(points), on_bar.astype(float), on_bar, on_bar, on_bar,
+                             GraspParams(min_clearance_m=clearance)) for clearance in (0.0, 0.001, 0.003)]
+        return found + [plan_query(tote, encode, prompt) for prompt in prompts]
+
+    triaged = answers()
+    monkeypatch.setattr(planner, "HandChecker", EveryPoseInFull)
+    full = answers()
+    for mine, theirs in zip(triaged[:3], full[:3]):
+        assert same_grasps(mine, theirs) and mine.reason == theirs.reason
+    assert [bool(g) for g in triaged[:3]] == [True, False, False]
+    for mine, theirs in zip(triaged[3:], full[3:]):
+        assert mine.message == theirs.message and same_grasps(mine.candidates, theirs.candidates), mine.message
+    assert any(r.success for r in triaged[3:]) and any("poses checked" in r.message for r in triaged[3:])

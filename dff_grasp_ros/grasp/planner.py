@@ -28,7 +28,7 @@ approach, lever) in batches, until enough distinct free grasps are found. Pose c
 """
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -415,7 +415,10 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
         checked += len(rows)
         opening = candidates.opening_m[rows].copy()
         tight = candidates.tight_opening_m[rows]
-        checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight)
+        # Which poses are free needs only the points within the minimum clearance of the hand (most poses in
+        # clutter are not); the free ones' clearance, a score term, is measured in full below.
+        near_m = params.min_clearance_m
+        checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight, near_m)
         free = checks.free(params.max_colliding_points, params.min_clearance_m)
         # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
         scrapes = ((checks.colliding == 0) & (checks.clearance_m < params.min_clearance_m) & ~checks.foreign_held
@@ -427,13 +430,16 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
                                        params.table_clearance_m)]
         if len(retry):
             tight_checks = checker.check(candidates.rotation[rows[retry]], candidates.position_m[rows[retry]],
-                                         tight[retry])
+                                         tight[retry], near_m=near_m)
             now_free = tight_checks.free(params.max_colliding_points, params.min_clearance_m)
             retry, kept_checks = retry[now_free], _subset(tight_checks, now_free)
             checks = _merge(checks, retry, kept_checks)
             opening[retry] = tight[retry]
             free[retry] = True
         tally.add(checks, free)
+        if free.any():
+            checks = _with_full_clearance(checks, free, checker.check(
+                candidates.rotation[rows[free]], candidates.position_m[rows[free]], opening[free]))
         found_rows.append(rows[free])
         found_openings.append(opening[free])
         found_checks.append(_subset(checks, free))
@@ -479,6 +485,14 @@ def _distinct(candidates: _Candidates, rows_list: list[np.ndarray], checks_list:
         scores = _scores(candidates, rows, _concat(checks_list), pairs, params)
     return suppress_near(candidates.position_m[rows], candidates.rotation[rows], np.argsort(-scores, kind="stable"),
                          params.nms_distance_m, params.nms_angle_rad, params.max_grasps)
+
+
+def _with_full_clearance(checks: HandChecks, rows: np.ndarray, full: HandChecks) -> HandChecks:
+    """``checks`` with the clearance of ``rows`` (a mask or indices) from ``full``, their full check: a check
+    that looked only at points near the hand (``near_m``) finds every other result the same."""
+    clearance = np.array(checks.clearance_m)
+    clearance[rows] = full.clearance_m
+    return replace(checks, clearance_m=clearance)
 
 
 def _subset(checks: HandChecks, keep: np.ndarray) -> HandChecks:
