@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, best_region
+from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, best_region, largest_first
 from dff_grasp_ros.query.relevancy import DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE, relevancy, relevancy_logits, sigmoid
 
 
@@ -98,3 +98,19 @@ def test_best_region_prefers_the_larger_matching_cluster():
     scores = np.r_[np.full(400, 0.8), np.full(10, 0.99)]
     region = best_region(points, scores, scores > 0.5, 0.012)
     assert region[:400].all() and not region[400:].any()
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties", "nan", "few"])
+def test_the_largest_scores_come_in_a_full_sorts_order(kind):
+    """largest_first partitions instead of sorting every score; the seed search needs the same indices in the same
+    order as the full sort gives, ties (whose order is the sort's own) and NaN included."""
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=5000)
+    if kind == "ties":
+        scores = np.round(scores, 1)
+    if kind == "nan":
+        scores[rng.choice(5000, 3, replace=False)] = np.nan
+    if kind == "few":
+        scores = scores[:40]
+    for count in (1, 39, 64, 65):
+        assert np.array_equal(largest_first(scores, count), np.argsort(scores)[::-1][:count]), count
