@@ -12,6 +12,7 @@ neighbours that pass it (compressed rows); a query only walks that graph and app
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -141,11 +142,16 @@ class GroupingIndex:
         centre = self.points_m[seed_points].mean(axis=0)
         mask[seed_points] = True
         frontier = seed_points
+        reached = np.zeros(len(self), dtype=bool)  # scratch, cleared after each step
         while len(frontier):
             starts = self.indptr[frontier]
             targets = self.indices[gather_ranges(starts, self.indptr[frontier + 1] - starts)]
             fresh = ~mask[targets] if allowed is None else ~mask[targets] & allowed[targets]
-            targets = np.unique(targets[fresh])
+            # The distinct targets in ascending order (np.unique's answer), marked and read back: a pass over N
+            # booleans costs less than hashing and sorting the targets at every step.
+            reached[targets[fresh]] = True
+            targets = np.flatnonzero(reached)
+            reached[targets] = False
             if len(targets) == 0:
                 break
             accept = ((self.dino[targets] @ reference >= params.seed_min_cosine)
@@ -159,7 +165,7 @@ class GroupingIndex:
         near = np.zeros(len(self), dtype=bool)
         if region.any():
             lists = self.tree.query_ball_point(self.points_m[region], r=distance_m)
-            near[np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]))] = True
+            near[np.fromiter(chain.from_iterable(lists), dtype=np.int64)] = True
         return near
 
 
