@@ -27,8 +27,9 @@ put in the TCP frame and sorted into the gripper's volumes (:mod:`dff_grasp_ros.
   the pads (:func:`thin_strip_tilts`).
 
 Cost is kept low by cells: obstacle points are bucketed in cubes, and only the points of cubes whose own bounds
-come within the clearance cap of the pose's finger box (its own opening) or swept palm box are tested exactly;
-cubes wholly inside the swept palm are counted whole.
+come within the clearance cap (or a check's ``near_m``) of the pose's finger box (its own opening) or swept palm
+box are tested exactly; cubes wholly inside the swept palm are counted whole. Points are put in the TCP frame
+per coordinate (:func:`to_frames`), bit for bit the per-point products' sums.
 """
 from __future__ import annotations
 

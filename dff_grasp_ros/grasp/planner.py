@@ -23,8 +23,10 @@ from seen points of anything else (a trained field blurs features across touchin
 border is uncertain by about that blur, and a contact on it may be on the neighbour).
 
 Poses are checked best first by the terms known before a check (relevancy at the contacts, antipodality,
-approach, lever) in batches, until enough distinct free grasps are found. Pose convention:
-:mod:`dff_grasp_ros.grasp.frames`.
+approach, lever) in batches, until enough distinct free grasps are found. Each batch is first checked against
+the seen points within the minimum clearance of the hand only, which tells the free poses from the others (in
+clutter most are not free, and a refusal checks every pose), then the free ones in full for their clearance.
+Pose convention: :mod:`dff_grasp_ros.grasp.frames`.
 """
 from __future__ import annotations
 
