@@ -137,6 +137,10 @@ class GraspList(list):
         return found
 
 
+# Share of free poses in a batch below which the next batch is first checked near the hand only (:func:`_best_free`):
+# that check costs about half a full one, and the free poses are then checked in full too.
+TRIAGE_BELOW_FREE_SHARE = 0.5
+
 NO_PAIR = "no two points of it fit between the fingers"
 TOO_WIDE = "across at its narrowest, more than"  # in the reason of a refusal that no view or retry can change
 NO_POSE = "no hand pose around it clears the table"
@@ -411,15 +415,12 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
     found_rows: list[np.ndarray] = []
     found_openings: list[np.ndarray] = []
     found_checks: list[HandChecks] = []
-    checked = 0
+    checked, near_m = 0, None
     while checked < len(order):
         rows = order[checked:checked + params.check_batch]
         checked += len(rows)
         opening = candidates.opening_m[rows].copy()
         tight = candidates.tight_opening_m[rows]
-        # Which poses are free needs only the points within the minimum clearance of the hand (most poses in
-        # clutter are not); the free ones' clearance, a score term, is measured in full below.
-        near_m = params.min_clearance_m
         checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight, near_m)
         free = checks.free(params.max_colliding_points, params.min_clearance_m)
         # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
@@ -439,9 +440,13 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
             opening[retry] = tight[retry]
             free[retry] = True
         tally.add(checks, free)
-        if free.any():
+        if near_m is not None and free.any():
             checks = _with_full_clearance(checks, free, checker.check(
                 candidates.rotation[rows[free]], candidates.position_m[rows[free]], opening[free]))
+        # Which poses are free needs only the points within the minimum clearance of the hand; the free ones'
+        # clearance, a score term, is then measured in full. That pays where most poses are not free (in clutter,
+        # and a refusal checks every pose), so the next batch is checked so where most of this one was not.
+        near_m = params.min_clearance_m if free.mean() < TRIAGE_BELOW_FREE_SHARE else None
         found_rows.append(rows[free])
         found_openings.append(opening[free])
         found_checks.append(_subset(checks, free))
