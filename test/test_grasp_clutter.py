@@ -283,6 +283,27 @@ def test_a_pad_face_is_traced_where_the_pad_first_meets_the_surface():
     assert cosines["a blade's edge in one bin"] == pytest.approx(1.0)
 
 
+
+def test_traces_of_several_widths_at_once_are_each_traced_alone():
+    """The hand check traces both pads across the finger and along the pad in one call, a half width per group:
+    bit for bit each trace with its own width alone. And clip_index is np.clip."""
+    from dff_grasp_ros.geometry import clip_index
+    from dff_grasp_ros.grasp.hand_check import contact_face_cosines
+
+    rng = np.random.default_rng(9)
+    groups, halves = 30, (0.01, 0.005)
+    traces = [(rng.uniform(-0.02, 0.0, 400), rng.uniform(-half, half, 400), np.sort(rng.integers(0, groups, 400)))
+              for half in halves]
+    alone = [contact_face_cosines(toward, across, group, groups, 4, half)
+             for (toward, across, group), half in zip(traces, halves)]
+    at_once = contact_face_cosines(np.concatenate([t[0] for t in traces]), np.concatenate([t[1] for t in traces]),
+                                   np.concatenate([traces[0][2], traces[1][2] + groups]), 2 * groups, 4,
+                                   np.repeat(halves, groups))
+    assert np.array_equal(at_once, np.concatenate(alone))
+    assert (np.concatenate(alone) < 1.0).any()
+    index = rng.integers(-5, 9, 100)
+    assert np.array_equal(clip_index(index, 4), np.clip(index, 0, 3))
+
 @pytest.mark.parametrize("roll_deg, square", [(0.0, True), (3.0, True), (11.0, False), (-8.5, False)])
 def test_a_blade_held_by_its_edges_must_lie_in_the_closing_plane(roll_deg, square):
     """A flat 26 mm blade, 3 mm thick, held by its edges from above: rolled 8.5 and 11 degrees against it the

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dff_grasp_ros.geometry import clip_index
 from dff_grasp_ros.grasp.antipodal import ContactPairs, friction_cone_cosine
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -115,7 +116,7 @@ def grouped_edge_slopes(along_m: np.ndarray, across_m: np.ndarray, held: np.ndar
     line fitted through those extremes traces the edge.
     """
     across_m, group = across_m[held], group[held]  # only held points trace an edge
-    which = np.clip(np.floor((across_m + half_width_m) / (2.0 * half_width_m) * bins).astype(np.int64), 0, bins - 1)
+    which = clip_index(np.floor((across_m + half_width_m) / (2.0 * half_width_m) * bins).astype(np.int64), bins)
     extreme = np.full(groups * bins, -np.inf)
     np.maximum.at(extreme, group * bins + which, along_m[held])
     extreme = extreme.reshape(groups, bins)

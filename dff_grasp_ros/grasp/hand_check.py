@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dff_grasp_ros.geometry import gather_ranges, group_reduce, voxel_keys
+from dff_grasp_ros.geometry import clip_index, gather_ranges, group_reduce, voxel_keys
 from dff_grasp_ros.grasp.cross_section import slope_cosines
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 
@@ -240,8 +240,8 @@ class HandChecker:
         on_pad = z >= g.tip_z_m - g.pad_length_m
         pose, tcp, y, z = pose[on_pad], tcp[:, on_pad], y[on_pad], z[on_pad]
         bins = ENCLOSURE_BINS
-        bin_x = np.clip(((tcp[0] / g.finger_width_m + 0.5) * bins).astype(np.int64), 0, bins - 1)
-        bin_z = np.clip(((z - (g.tip_z_m - g.pad_length_m)) / g.pad_length_m * bins).astype(np.int64), 0, bins - 1)
+        bin_x = clip_index(((tcp[0] / g.finger_width_m + 0.5) * bins).astype(np.int64), bins)
+        bin_z = clip_index(((z - (g.tip_z_m - g.pad_length_m)) / g.pad_length_m * bins).astype(np.int64), bins)
         occupied = np.unique((pose * bins + bin_x) * bins + bin_z)
         enclosure = np.bincount(occupied // (bins * bins), minlength=count) / float(bins * bins)
         faces_square = self._face_cosines(pose, tcp, count) >= self.min_face_cosine - 1e-9
@@ -282,11 +282,15 @@ class HandChecker:
         """Per pose (``count``), the face cosine (module docstring) of the held points under the pads: ``pose``
         and ``tcp`` (TCP-frame coordinates, (3, n)) per point; 1 where no face can be traced."""
         g = self.gripper
-        across_finger = (tcp[0], g.finger_width_m / 2.0)
-        along_pad = (tcp[2] - (g.tip_z_m - g.pad_length_m / 2.0), g.pad_length_m / 2.0)
-        return np.minimum.reduce([contact_face_cosines(toward_pad, across, pose, count, FACE_BINS, half)
-                                  for toward_pad in (tcp[1], -tcp[1])
-                                  for across, half in (across_finger, along_pad)])
+        along_pad = tcp[2] - (g.tip_z_m - g.pad_length_m / 2.0)
+        # Both pads, each traced across the finger and along the pad: four traces per pose, in one call (each
+        # pose's four are groups pose, count + pose, ...), the smallest cosine of the four.
+        toward_pad = np.concatenate([tcp[1], tcp[1], -tcp[1], -tcp[1]])
+        across = np.concatenate([tcp[0], along_pad, tcp[0], along_pad])
+        group = np.concatenate([pose + trace * count for trace in range(4)])
+        half = np.repeat(np.tile([g.finger_width_m / 2.0, g.pad_length_m / 2.0], 2), count)
+        cosines = contact_face_cosines(toward_pad, across, group, 4 * count, FACE_BINS, half)
+        return np.minimum.reduce(cosines.reshape(4, count), axis=0)
 
     def contacts(self, rotation: np.ndarray, position_m: np.ndarray, opening_m: float) -> np.ndarray:
         """(2, 3) the first held object point each finger meets (+y side first) for one pose."""
@@ -342,7 +346,7 @@ def _squared_excess(*excess_m: np.ndarray) -> np.ndarray:
 
 
 def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: np.ndarray, groups: int, bins: int,
-                         half_width_m: float) -> np.ndarray:
+                         half_width_m: float | np.ndarray) -> np.ndarray:
     """Per group (a pose's pad), the cosine between the pad's closing direction and the normal of the surface it
     first meets, traced in one direction across the pad.
 
@@ -354,9 +358,13 @@ def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: 
     edge), and its slant at the contact is the step to the next bin. One step only is no face: a pad's end meeting
     a part's side just below its top edge traces the side, then the top, as a cliff (a rolled grasp on a knife's
     handle that lifts). 1 where fewer bins hold points (a blade's 3 mm edge: no slant can be measured).
+    ``half_width_m``: one for all groups, or one per group (several traces at once).
     """
+    half_width_m = np.asarray(half_width_m, dtype=np.float64)
     spacing = 2.0 * half_width_m / bins
-    which = np.clip(np.floor((across_m + half_width_m) / spacing).astype(np.int64), 0, bins - 1)
+    point_half, point_spacing = (half_width_m, spacing) if half_width_m.ndim == 0 else (half_width_m[group],
+                                                                                       spacing[group])
+    which = clip_index(np.floor((across_m + point_half) / point_spacing).astype(np.int64), bins)
     cell = group * bins + which
     nearest = np.full(groups * bins, -np.inf)
     np.maximum.at(nearest, cell, toward_pad_m)
@@ -372,7 +380,7 @@ def contact_face_cosines(toward_pad_m: np.ndarray, across_m: np.ndarray, group: 
         """(bin index clipped to the pad, whether it lies on the pad and holds points) ``offset`` from first."""
         index = first + offset
         inside = (index >= 0) & (index < bins)
-        index = np.clip(index, 0, bins - 1)
+        index = clip_index(index, bins)
         return index, inside & occupied[rows, index]
 
     below, below_ok = bin_at(-1)
