@@ -1,5 +1,7 @@
 """Grasps in clutter (pure): only the object between the fingers, clearance to neighbours ranked, tilted parts,
 bin walls as seen points. Judged with the one judge (synthetic.judge.judge_grasp) on dense points."""
+import re
+
 import numpy as np
 import pytest
 from test_grasp_cross_section import box_points, table_points
@@ -349,8 +351,9 @@ def same_grasps(first: list, second: list) -> bool:
 
 def test_checking_only_near_the_hand_first_changes_no_grasp_and_no_refusal(monkeypatch):
     """The planner tells free poses from the others by the points within the minimum clearance of the hand, then
-    checks the free ones in full. Against checking every pose in full: the same grasps, every field bit for bit,
-    and the same refusals with the same counts, in a tote and beside a wall the tightest opening scrapes."""
+    checks the free ones in full, and checks several batches at once while most poses are not free. Against
+    checking every pose in full, one batch at a time: the same grasps, every field bit for bit, and the same
+    refusals with the same counts, in a tote and beside a wall the tightest opening scrapes."""
     from dff_grasp_ros.grasp import planner
 
     class EveryPoseInFull(planner.HandChecker):
@@ -372,10 +375,13 @@ def test_checking_only_near_the_hand_first_changes_no_grasp_and_no_refusal(monke
 
     triaged = answers()
     monkeypatch.setattr(planner, "HandChecker", EveryPoseInFull)
+    monkeypatch.setattr(planner, "MAX_BATCHES_AT_ONCE", 1)
     full = answers()
     for mine, theirs in zip(triaged[:3], full[:3]):
         assert same_grasps(mine, theirs) and mine.reason == theirs.reason
     assert [bool(g) for g in triaged[:3]] == [True, False, False]
     for mine, theirs in zip(triaged[3:], full[3:]):
         assert mine.message == theirs.message and same_grasps(mine.candidates, theirs.candidates), mine.message
-    assert any(r.success for r in triaged[3:]) and any("poses checked" in r.message for r in triaged[3:])
+    assert any(r.success for r in triaged[3:])
+    checked = [int(m.group(1)) for r in triaged[3:] if (m := re.search(r"\((\d+) poses checked", r.message))]
+    assert max(checked) > 4 * GraspParams().check_batch  # refusals that checked batches at once

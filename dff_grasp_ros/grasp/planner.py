@@ -140,6 +140,9 @@ class GraspList(list):
 # Share of free poses in a batch below which the next batch is first checked near the hand only (:func:`_best_free`):
 # that check costs about half a full one, and the free poses are then checked in full too.
 TRIAGE_BELOW_FREE_SHARE = 0.5
+# While that lasts, up to this many batches are checked in one call: a call costs ~1.7 ms on a `bin` field even for
+# a few poses, a sixth of a batch of 128 (the tight retries are a few poses each).
+MAX_BATCHES_AT_ONCE = 8
 
 NO_PAIR = "no two points of it fit between the fingers"
 TOO_WIDE = "across at its narrowest, more than"  # in the reason of a refusal that no view or retry can change
@@ -415,45 +418,32 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
     found_rows: list[np.ndarray] = []
     found_openings: list[np.ndarray] = []
     found_checks: list[HandChecks] = []
-    checked, near_m = 0, None
-    while checked < len(order):
-        rows = order[checked:checked + params.check_batch]
-        checked += len(rows)
-        opening = candidates.opening_m[rows].copy()
-        tight = candidates.tight_opening_m[rows]
-        checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight, near_m)
-        free = checks.free(params.max_colliding_points, params.min_clearance_m)
-        # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
-        scrapes = ((checks.colliding == 0) & (checks.clearance_m < params.min_clearance_m) & ~checks.foreign_held
-                   & checks.touch_ok & (checks.held >= 2))
-        retry = np.flatnonzero(~free & (checks.tight_may_free | scrapes) & checks.faces_square & (tight < opening))
-        if len(retry) and params.table_z_m is not None:
-            retry = retry[clears_table(params.gripper, candidates.rotation[rows[retry]],
-                                       candidates.position_m[rows[retry]], tight[retry], params.table_z_m,
-                                       params.table_clearance_m)]
-        if len(retry):
-            tight_checks = checker.check(candidates.rotation[rows[retry]], candidates.position_m[rows[retry]],
-                                         tight[retry], near_m=near_m)
-            now_free = tight_checks.free(params.max_colliding_points, params.min_clearance_m)
-            retry, kept_checks = retry[now_free], _subset(tight_checks, now_free)
-            checks = _merge(checks, retry, kept_checks)
-            opening[retry] = tight[retry]
-            free[retry] = True
-        tally.add(checks, free)
-        if near_m is not None and free.any():
-            checks = _with_full_clearance(checks, free, checker.check(
-                candidates.rotation[rows[free]], candidates.position_m[rows[free]], opening[free]))
+    checked, near_m, batches, done = 0, None, 1, False
+    while checked < len(order) and not done:
+        # ``batches`` batches are checked at once (fewer, larger calls), then taken one by one as if each had been
+        # checked alone: every pose's check is its own, so only the work on batches after a stop is lost.
+        span = order[checked:checked + batches * params.check_batch]
+        span_checks, span_free, span_opening = _check_poses(candidates, span, checker, params, near_m)
+        for start in range(0, len(span), params.check_batch):
+            part = slice(start, start + params.check_batch)
+            rows, checks, free = span[part], _subset(span_checks, part), span_free[part]
+            checked += len(rows)
+            tally.add(checks, free)
+            found_rows.append(rows[free])
+            found_openings.append(span_opening[part][free])
+            found_checks.append(_subset(checks, free))
+            if checked >= params.min_checked and (
+                    sum(len(r) for r in found_rows) >= params.enough_free
+                    or len(_distinct(candidates, found_rows, found_checks, pairs, params)) >= params.max_grasps):
+                done = True
+                break
         # Which poses are free needs only the points within the minimum clearance of the hand; the free ones'
         # clearance, a score term, is then measured in full. That pays where most poses are not free (in clutter,
-        # and a refusal checks every pose), so the next batch is checked so where most of this one was not.
-        near_m = params.min_clearance_m if free.mean() < TRIAGE_BELOW_FREE_SHARE else None
-        found_rows.append(rows[free])
-        found_openings.append(opening[free])
-        found_checks.append(_subset(checks, free))
-        if checked >= params.min_checked and (
-                sum(len(r) for r in found_rows) >= params.enough_free
-                or len(_distinct(candidates, found_rows, found_checks, pairs, params)) >= params.max_grasps):
-            break
+        # and a refusal checks every pose), so the next batches are checked so where most of the last one was not,
+        # more of them at once while that lasts.
+        mostly_taken = free.mean() < TRIAGE_BELOW_FREE_SHARE
+        near_m = params.min_clearance_m if mostly_taken else None
+        batches = min(2 * batches, MAX_BATCHES_AT_ONCE) if mostly_taken else 1
     rows, checks = np.concatenate(found_rows), _concat(found_checks)
     openings = np.concatenate(found_openings)
     scores = _scores(candidates, rows, checks, pairs, params)
@@ -471,6 +461,37 @@ def _best_free(candidates: _Candidates, pairs: ContactPairs, checker: HandChecke
                             clearance_m=float(checks.clearance_m[k]), enclosure=float(checks.enclosure[k]),
                             contact_margin_m=float(checks.contact_margin_m[k])))
     return grasps
+
+
+def _check_poses(candidates: _Candidates, rows: np.ndarray, checker: HandChecker, params: GraspParams,
+                 near_m: float | None) -> tuple[HandChecks, np.ndarray, np.ndarray]:
+    """The checks of candidate ``rows``, which are free, and the opening each is checked (and grasped) with: the
+    comfortable one, or the tightest where only that is free. With ``near_m``, the hand is checked near it only
+    (:meth:`HandChecker.check`) and the free poses again in full, for their clearance."""
+    opening = candidates.opening_m[rows].copy()
+    tight = candidates.tight_opening_m[rows]
+    checks = checker.check(candidates.rotation[rows], candidates.position_m[rows], opening, tight, near_m)
+    free = checks.free(params.max_colliding_points, params.min_clearance_m)
+    # Where a neighbour leaves less room than the comfortable clearance, try the tightest opening.
+    scrapes = ((checks.colliding == 0) & (checks.clearance_m < params.min_clearance_m) & ~checks.foreign_held
+               & checks.touch_ok & (checks.held >= 2))
+    retry = np.flatnonzero(~free & (checks.tight_may_free | scrapes) & checks.faces_square & (tight < opening))
+    if len(retry) and params.table_z_m is not None:
+        retry = retry[clears_table(params.gripper, candidates.rotation[rows[retry]],
+                                   candidates.position_m[rows[retry]], tight[retry], params.table_z_m,
+                                   params.table_clearance_m)]
+    if len(retry):
+        tight_checks = checker.check(candidates.rotation[rows[retry]], candidates.position_m[rows[retry]],
+                                     tight[retry], near_m=near_m)
+        now_free = tight_checks.free(params.max_colliding_points, params.min_clearance_m)
+        retry, kept_checks = retry[now_free], _subset(tight_checks, now_free)
+        checks = _merge(checks, retry, kept_checks)
+        opening[retry] = tight[retry]
+        free[retry] = True
+    if near_m is not None and free.any():
+        checks = _with_full_clearance(checks, free, checker.check(
+            candidates.rotation[rows[free]], candidates.position_m[rows[free]], opening[free]))
+    return checks, free, opening
 
 
 def _scores(candidates: _Candidates, rows: np.ndarray, checks: HandChecks, pairs: ContactPairs,
