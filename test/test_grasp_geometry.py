@@ -200,7 +200,7 @@ def test_cells_change_no_hand_check_result(cell_m):
     assert (results[0]["palm_colliding"] > 0).any() and (results[0]["colliding"] == 0).any()
 
 
-@pytest.mark.parametrize("near_m", [0.0, 0.001, 0.004])
+@pytest.mark.parametrize("near_m", [-0.001, 0.0, 0.001, 0.004])
 def test_a_check_near_the_hand_changes_nothing_but_clearance_beyond_it(near_m):
     """``check(..., near_m)`` looks only at the points within ``near_m`` of the hand (the planner's triage with the
     minimum clearance): every result is the full check's, bit for bit, but the clearance, which is exact below
@@ -217,7 +217,7 @@ def test_a_check_near_the_hand_changes_nothing_but_clearance_beyond_it(near_m):
         for name, expected in full.items():
             if name != "clearance_m":
                 assert np.array_equal(expected, near[name]), name
-        assert np.array_equal(near["clearance_m"], np.minimum(full["clearance_m"], near_m))
+        assert np.array_equal(near["clearance_m"], np.minimum(full["clearance_m"], max(near_m, 0.0)))
         between += list(full["clearance_m"][(full["clearance_m"] > 0) & (full["clearance_m"] < near_m)])
     assert len(between) > 0 or near_m < 0.004
 

@@ -183,13 +183,14 @@ class HandChecker:
 
         Fingers first, with what they hold; the palm only for the poses whose fingers are free.
         ``tight_openings_m`` (C,): whether each tighter opening could free the fingers is reported too.
-        ``near_m`` (at most the clearance cap): only points within this of the hand are looked at, so the
+        ``near_m`` (within [0, the clearance cap]): only points within this of the hand are looked at, so the
         clearance is exact below it and reported as ``near_m`` beyond it; every other result is the same. With the
         minimum clearance, this tells free poses from the others for less (in clutter most poses are not free);
         a full check of the free ones then measures their clearance.
         """
         g = self.gripper
-        near_m = self.clearance_cap_m if near_m is None else min(float(near_m), self.clearance_cap_m)
+        # Never below zero: a negative margin would cull cells that reach into the hand itself.
+        near_m = self.clearance_cap_m if near_m is None else min(max(float(near_m), 0.0), self.clearance_cap_m)
         count = len(positions_m)
         openings_m = np.broadcast_to(np.asarray(openings_m, dtype=np.float64), (count,))
         # Each pose's own fingers bound what it can touch: nothing beyond them is held, hit or near.
