@@ -238,3 +238,18 @@ def test_points_in_pose_frames_are_einsums_bit_for_bit():
                           np.einsum("ni,nij->nj", points, rotations[pose]).T)
     assert np.array_equal(repeat_rows(positions, per_pose), positions[pose].T)
     assert np.allclose(squared_norms(expected.T), (expected ** 2).sum(axis=1), rtol=1e-12, atol=0.0)
+
+
+def test_the_cells_near_a_batch_of_poses_are_every_cell_within_reach_of_one():
+    """cells_in_box keeps every cell whose centre lies within the reach of some pose's centre (a superset for the
+    coarse test), in ascending order, and leaves out those beyond the box around all of them."""
+    from dff_grasp_ros.grasp.hand_check import cells_in_box
+
+    rng = np.random.default_rng(2)
+    cells = rng.uniform(-0.3, 0.3, (3, 2000))
+    poses = rng.uniform(-0.05, 0.05, (20, 3))
+    kept = cells_in_box(cells, poses, 0.04)
+    within = (np.linalg.norm(cells.T[:, None] - poses[None], axis=2) <= 0.04).any(axis=1)
+    assert np.all(np.diff(kept) > 0) and set(np.flatnonzero(within)) <= set(kept)
+    assert np.all(np.abs(cells[:, kept]).max(axis=0) <= 0.09 + 1e-6) and len(kept) < 2000 / 10
+    assert len(cells_in_box(cells, poses[:0], 0.04)) == 0

@@ -158,7 +158,11 @@ class HandChecker:
         centre = positions_m + np.einsum("cij,cj->ci", rotations, box_centre) - self.origin_m
         reach = np.linalg.norm(box_half, axis=1) + self.cell_radius_m + margin_m + COARSE_SLACK_M
         lifted = np.c_[-2.0 * centre, np.ones(count), np.einsum("ci,ci->c", centre, centre) - reach ** 2]
-        pose, cell = np.nonzero(lifted @ self.cell_lifted <= 0.0)
+        # Only cells inside the box around all the poses' centres grown by the farthest reach can pass: the product
+        # over those alone (the fingers of poses around one part reach a few of the cells near its object).
+        nearby = cells_in_box(self.cell_lifted[:3], centre, float(np.max(reach, initial=0.0)))
+        pose, cell = np.nonzero(lifted @ self.cell_lifted[:, nearby] <= 0.0)
+        cell = nearby[cell]
         # Exact for the survivors: the distance from the cell's bounds, in the TCP frame, to the box.
         per_pose = np.bincount(pose, minlength=count)
         local = np.abs(to_frames(self.cell_centre_t[:, cell], positions_m, rotations, per_pose)
@@ -323,6 +327,18 @@ def to_frames(points_t: np.ndarray, positions_m: np.ndarray | None, rotations: n
         out[j] += offset[1] * np.repeat(rotations[:, 1, j], per_pose)
         out[j] += offset[2] * np.repeat(rotations[:, 2, j], per_pose)
     return out
+
+
+def cells_in_box(centre_t: np.ndarray, around_m: np.ndarray, grow_m: float) -> np.ndarray:
+    """Indices (ascending) of the cells whose centres (``centre_t`` (3, K)) lie inside the box around ``around_m``
+    (C, 3) grown by ``grow_m``: every cell within ``grow_m`` of one of them, and none farther along an axis."""
+    if len(around_m) == 0:
+        return np.zeros(0, dtype=np.int64)
+    low, high = around_m.min(axis=0) - grow_m - COARSE_SLACK_M, around_m.max(axis=0) + grow_m + COARSE_SLACK_M
+    inside = (centre_t[0] >= low[0]) & (centre_t[0] <= high[0])
+    for axis in (1, 2):
+        inside &= (centre_t[axis] >= low[axis]) & (centre_t[axis] <= high[axis])
+    return np.flatnonzero(inside)
 
 
 def repeat_rows(values: np.ndarray, per_pose: np.ndarray) -> np.ndarray:
