@@ -23,10 +23,10 @@ from seen points of anything else (a trained field blurs features across touchin
 border is uncertain by about that blur, and a contact on it may be on the neighbour).
 
 Poses are checked best first by the terms known before a check (relevancy at the contacts, antipodality,
-approach, lever) in batches, until enough distinct free grasps are found. Each batch is first checked against
-the seen points within the minimum clearance of the hand only, which tells the free poses from the others (in
-clutter most are not free, and a refusal checks every pose), then the free ones in full for their clearance.
-Pose convention: :mod:`dff_grasp_ros.grasp.frames`.
+approach, lever) in batches, until enough distinct free grasps are found. Where most poses of a batch were not
+free (in clutter; and a refusal checks every pose), the next batches are checked, several at once, against the
+seen points within the minimum clearance of the hand only, which tells the free poses from the others, and the
+free ones again in full for their clearance. Pose convention: :mod:`dff_grasp_ros.grasp.frames`.
 """
 from __future__ import annotations
 
@@ -138,7 +138,8 @@ class GraspList(list):
 
 
 # Share of free poses in a batch below which the next batch is first checked near the hand only (:func:`_best_free`):
-# that check costs about half a full one, and the free poses are then checked in full too.
+# that check gathers about half the points of a full one (on a `bin` field), and the free poses are then checked in
+# full too.
 TRIAGE_BELOW_FREE_SHARE = 0.5
 # While that lasts, up to this many batches are checked in one call: a call costs ~1.7 ms on a `bin` field even for
 # a few poses, a sixth of a batch of 128 (the tight retries are a few poses each).
