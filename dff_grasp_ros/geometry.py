@@ -90,6 +90,12 @@ def gather_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total, dtype=np.int64)
 
 
+def clip_index(index: np.ndarray, count: int) -> np.ndarray:
+    """Integer ``index`` clipped to [0, count - 1]: ``np.clip``'s answer, without its checks of the bounds' types,
+    which cost more than the clipping on the small arrays of a batch of poses."""
+    return np.minimum(np.maximum(index, 0), count - 1)
+
+
 def group_reduce(ufunc: np.ufunc, values: np.ndarray, group: np.ndarray, count: int, empty: float) -> np.ndarray:
     """``ufunc`` (np.minimum, np.maximum, np.add) over ``values`` per group, for ``group`` sorted ascending;
     ``empty`` for groups without rows. Much faster than ``ufunc.at``."""

@@ -1,5 +1,7 @@
 """Grasps in clutter (pure): only the object between the fingers, clearance to neighbours ranked, tilted parts,
 bin walls as seen points. Judged with the one judge (synthetic.judge.judge_grasp) on dense points."""
+import re
+
 import numpy as np
 import pytest
 from test_grasp_cross_section import box_points, table_points
@@ -283,6 +285,27 @@ def test_a_pad_face_is_traced_where_the_pad_first_meets_the_surface():
     assert cosines["a blade's edge in one bin"] == pytest.approx(1.0)
 
 
+
+def test_traces_of_several_widths_at_once_are_each_traced_alone():
+    """The hand check traces both pads across the finger and along the pad in one call, a half width per group:
+    bit for bit each trace with its own width alone. And clip_index is np.clip."""
+    from dff_grasp_ros.geometry import clip_index
+    from dff_grasp_ros.grasp.hand_check import contact_face_cosines
+
+    rng = np.random.default_rng(9)
+    groups, halves = 30, (0.01, 0.005)
+    traces = [(rng.uniform(-0.02, 0.0, 400), rng.uniform(-half, half, 400), np.sort(rng.integers(0, groups, 400)))
+              for half in halves]
+    alone = [contact_face_cosines(toward, across, group, groups, 4, half)
+             for (toward, across, group), half in zip(traces, halves)]
+    at_once = contact_face_cosines(np.concatenate([t[0] for t in traces]), np.concatenate([t[1] for t in traces]),
+                                   np.concatenate([traces[0][2], traces[1][2] + groups]), 2 * groups, 4,
+                                   np.repeat(halves, groups))
+    assert np.array_equal(at_once, np.concatenate(alone))
+    assert (np.concatenate(alone) < 1.0).any()
+    index = rng.integers(-5, 9, 100)
+    assert np.array_equal(clip_index(index, 4), np.clip(index, 0, 3))
+
 @pytest.mark.parametrize("roll_deg, square", [(0.0, True), (3.0, True), (11.0, False), (-8.5, False)])
 def test_a_blade_held_by_its_edges_must_lie_in_the_closing_plane(roll_deg, square):
     """A flat 26 mm blade, 3 mm thick, held by its edges from above: rolled 8.5 and 11 degrees against it the
@@ -318,3 +341,47 @@ def test_thin_strip_tilts_measure_edge_held_strips_only():
     np.testing.assert_allclose(tilts[:3], [0.0, 11.0, 8.5], atol=0.3)
     assert tilts[3] == 0.0  # 20 mm thick over 26 mm: a body with faces, not a strip
     assert tilts[4] == 0.0  # nearly square to the closing axis: a plate held across its faces
+
+
+def same_grasps(first: list, second: list) -> bool:
+    """Whether two grasp lists are equal field by field, arrays bit for bit."""
+    return len(first) == len(second) and all(
+        all(np.array_equal(getattr(a, name), getattr(b, name)) for name in vars(a)) for a, b in zip(first, second))
+
+
+def test_checking_only_near_the_hand_first_changes_no_grasp_and_no_refusal(monkeypatch):
+    """The planner tells free poses from the others by the points within the minimum clearance of the hand, then
+    checks the free ones in full, and checks several batches at once while most poses are not free. Against
+    checking every pose in full, one batch at a time: the same grasps, every field bit for bit, and the same
+    refusals with the same counts, in a tote and beside a wall the tightest opening scrapes."""
+    from dff_grasp_ros.grasp import planner
+
+    class EveryPoseInFull(planner.HandChecker):
+        def check(self, rotations, positions_m, openings_m, tight_openings_m=None, near_m=None):
+            return super().check(rotations, positions_m, openings_m, tight_openings_m)
+
+    bar = box_points([-0.05, -0.01, 0.0], [0.05, 0.01, 0.03])
+    wall = box_points([-0.08, 0.0225, 0.0], [-0.08 + 0.16, 0.0425, 0.03])
+    points = np.vstack([bar, wall, table_points()])
+    on_bar = np.r_[np.ones(len(bar), bool), np.zeros(len(points) - len(bar), bool)]
+    truth_json = ground_truth("bin_clutter", points_per_part=EVALUATION_POINTS_PER_PART)
+    tote = prepare_query_cloud(with_tote_walls(scene_cloud_from_ground_truth(truth_json), 0.04)[0])
+    prompts = [prompt for prompt, object_id, _ in scene_prompts(truth_json) if object_id is not None]
+
+    def answers() -> list:
+        found = [plan_grasps(points, upward_normals(points), on_bar.astype(float), on_bar, on_bar, on_bar,
+                             GraspParams(min_clearance_m=clearance)) for clearance in (0.0, 0.001, 0.003)]
+        return found + [plan_query(tote, encode, prompt) for prompt in prompts]
+
+    triaged = answers()
+    monkeypatch.setattr(planner, "HandChecker", EveryPoseInFull)
+    monkeypatch.setattr(planner, "MAX_BATCHES_AT_ONCE", 1)
+    full = answers()
+    for mine, theirs in zip(triaged[:3], full[:3]):
+        assert same_grasps(mine, theirs) and mine.reason == theirs.reason
+    assert [bool(g) for g in triaged[:3]] == [True, False, False]
+    for mine, theirs in zip(triaged[3:], full[3:]):
+        assert mine.message == theirs.message and same_grasps(mine.candidates, theirs.candidates), mine.message
+    assert any(r.success for r in triaged[3:])
+    checked = [int(m.group(1)) for r in triaged[3:] if (m := re.search(r"\((\d+) poses checked", r.message))]
+    assert max(checked) > 4 * GraspParams().check_batch  # refusals that checked batches at once

@@ -146,20 +146,10 @@ def test_the_batched_hand_check_agrees_with_the_reference_volumes():
             assert checks.palm_colliding[i] == 0
 
 
-@pytest.mark.parametrize("cell_m", [0.005, 0.015, 0.04])
-def test_cells_change_no_hand_check_result(cell_m):
-    """HandChecker checks only the points of cells whose bounds come within the clearance cap of a pose's finger
-    box or swept palm, and counts cells wholly inside the palm without their points. Against every point checked
-    for every pose, in the same order, every result must be the same, bit for bit: the clearance, the counts, and
-    the sums and face traces that depend on the points' order."""
-    from dff_grasp_ros.grasp.hand_check import HandChecker, HeldObject
-
-    class EveryPoint(HandChecker):
-        def _near(self, rotations, positions_m, lower, upper, whole_inside=False):
-            pose = np.repeat(np.arange(len(positions_m)), len(self.points_m))
-            rows = np.tile(np.arange(len(self.points_m)), len(positions_m))
-            tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose])
-            return pose, rows, tcp, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+def cluttered_hand_checks():
+    """A random clutter, a dense slab above it and an object blob, with poses around the object: (gripper, points,
+    held, rotations, positions, openings, tight openings, a mask of the points of a sparser clutter)."""
+    from dff_grasp_ros.grasp.hand_check import HeldObject
 
     rng = np.random.default_rng(11)
     gripper = ParallelJawGripper()
@@ -181,6 +171,25 @@ def test_cells_change_no_hand_check_result(cell_m):
     tight = openings * rng.uniform(0.3, 1.0, count)
     # Sparse clutter around the object too: there some poses are free at the fingers, so the palm is checked.
     sparse = np.r_[rng.random(6000) < 0.02, np.ones(len(slab) + len(blob), dtype=bool)]
+    return gripper, points, held, rotations, positions, openings, tight, sparse
+
+
+@pytest.mark.parametrize("cell_m", [0.005, 0.015, 0.04])
+def test_cells_change_no_hand_check_result(cell_m):
+    """HandChecker checks only the points of cells whose bounds come within the clearance cap of a pose's finger
+    box or swept palm, and counts cells wholly inside the palm without their points. Against every point checked
+    for every pose, in the same order, every result must be the same, bit for bit: the clearance, the counts, and
+    the sums and face traces that depend on the points' order."""
+    from dff_grasp_ros.grasp.hand_check import HandChecker
+
+    class EveryPoint(HandChecker):
+        def _near(self, rotations, positions_m, lower, upper, whole_inside=False, margin_m=None):
+            pose = np.repeat(np.arange(len(positions_m)), len(self.points_m))
+            rows = np.tile(np.arange(len(self.points_m)), len(positions_m))
+            tcp = np.einsum("ni,nij->nj", self.points_m[rows] - positions_m[pose], rotations[pose]).T
+            return pose, rows, tcp, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    gripper, points, held, rotations, positions, openings, tight, sparse = cluttered_hand_checks()
     for keep in (np.ones(len(points), dtype=bool), sparse):
         results = [vars(kind(gripper, points[keep], held.rows(keep), clearance_cap_m=0.01, cell_m=cell_m,
                              approach_m=0.1, min_face_cosine=0.5).check(rotations, positions, openings, tight))
@@ -189,3 +198,58 @@ def test_cells_change_no_hand_check_result(cell_m):
             assert expected.dtype == results[1][name].dtype and np.array_equal(expected, results[1][name]), name
     # The palm hit some poses, others were free: every part of the check ran.
     assert (results[0]["palm_colliding"] > 0).any() and (results[0]["colliding"] == 0).any()
+
+
+@pytest.mark.parametrize("near_m", [-0.001, 0.0, 0.001, 0.004])
+def test_a_check_near_the_hand_changes_nothing_but_clearance_beyond_it(near_m):
+    """``check(..., near_m)`` looks only at the points within ``near_m`` of the hand (the planner's triage with the
+    minimum clearance): every result is the full check's, bit for bit, but the clearance, which is exact below
+    ``near_m`` and ``near_m`` beyond it."""
+    from dff_grasp_ros.grasp.hand_check import HandChecker
+
+    gripper, points, held, rotations, positions, openings, tight, sparse = cluttered_hand_checks()
+    between = []  # clearances measured exactly below near_m, yet not zero
+    for keep in (np.ones(len(points), dtype=bool), sparse):
+        checker = HandChecker(gripper, points[keep], held.rows(keep), clearance_cap_m=0.01, approach_m=0.1,
+                              min_face_cosine=0.5)
+        full = vars(checker.check(rotations, positions, openings, tight))
+        near = vars(checker.check(rotations, positions, openings, tight, near_m=near_m))
+        for name, expected in full.items():
+            if name != "clearance_m":
+                assert np.array_equal(expected, near[name]), name
+        assert np.array_equal(near["clearance_m"], np.minimum(full["clearance_m"], max(near_m, 0.0)))
+        between += list(full["clearance_m"][(full["clearance_m"] > 0) & (full["clearance_m"] < near_m)])
+    assert len(between) > 0 or near_m < 0.004
+
+
+def test_points_in_pose_frames_are_einsums_bit_for_bit():
+    """to_frames computes per coordinate what einsum("ni,nij->nj") computes per point, summed in the same order."""
+    from dff_grasp_ros.grasp.hand_check import repeat_rows, squared_norms, to_frames
+
+    rng = np.random.default_rng(5)
+    rotations = np.array([tcp_rotation(*rng.standard_normal((2, 3))) for _ in range(40)])
+    positions = rng.uniform(-0.2, 0.2, (40, 3))
+    per_pose = rng.integers(0, 300, 40)
+    points = rng.uniform(-0.3, 0.3, (int(per_pose.sum()), 3))
+    pose = np.repeat(np.arange(40), per_pose)
+    expected = np.einsum("ni,nij->nj", points - positions[pose], rotations[pose])
+    assert np.array_equal(to_frames(np.ascontiguousarray(points.T), positions, rotations, per_pose), expected.T)
+    assert np.array_equal(to_frames(np.ascontiguousarray(points.T), None, rotations, per_pose),
+                          np.einsum("ni,nij->nj", points, rotations[pose]).T)
+    assert np.array_equal(repeat_rows(positions, per_pose), positions[pose].T)
+    assert np.allclose(squared_norms(expected.T), (expected ** 2).sum(axis=1), rtol=1e-12, atol=0.0)
+
+
+def test_the_cells_near_a_batch_of_poses_are_every_cell_within_reach_of_one():
+    """cells_in_box keeps every cell whose centre lies within the reach of some pose's centre (a superset for the
+    coarse test), in ascending order, and leaves out those beyond the box around all of them."""
+    from dff_grasp_ros.grasp.hand_check import cells_in_box
+
+    rng = np.random.default_rng(2)
+    cells = rng.uniform(-0.3, 0.3, (3, 2000))
+    poses = rng.uniform(-0.05, 0.05, (20, 3))
+    kept = cells_in_box(cells, poses, 0.04)
+    within = (np.linalg.norm(cells.T[:, None] - poses[None], axis=2) <= 0.04).any(axis=1)
+    assert np.all(np.diff(kept) > 0) and set(np.flatnonzero(within)) <= set(kept)
+    assert np.all(np.abs(cells[:, kept]).max(axis=0) <= 0.09 + 1e-6) and len(kept) < 2000 / 10
+    assert len(cells_in_box(cells, poses[:0], 0.04)) == 0

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, best_region
+from dff_grasp_ros.query.grouping import GroupingIndex, GroupingParams, best_region, largest_first
 from dff_grasp_ros.query.relevancy import DEFAULT_RELEVANCY_THRESHOLD, TEMPERATURE, relevancy, relevancy_logits, sigmoid
 
 
@@ -98,3 +98,45 @@ def test_best_region_prefers_the_larger_matching_cluster():
     scores = np.r_[np.full(400, 0.8), np.full(10, 0.99)]
     region = best_region(points, scores, scores > 0.5, 0.012)
     assert region[:400].all() and not region[400:].any()
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties", "nan", "few"])
+def test_the_largest_scores_come_in_a_full_sorts_order(kind):
+    """largest_first partitions instead of sorting every score; the seed search needs the same indices in the same
+    order as the full sort gives, ties (whose order is the sort's own) and NaN included."""
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=5000)
+    if kind == "ties":
+        scores = np.round(scores, 1)
+    if kind == "nan":
+        scores[rng.choice(5000, 3, replace=False)] = np.nan
+    if kind == "few":
+        scores = scores[:40]
+    for count in (1, 39, 64, 65):
+        assert np.array_equal(largest_first(scores, count), np.argsort(scores)[::-1][:count]), count
+
+
+def test_within_marks_the_points_near_a_region_and_growing_follows_the_edges_in_order():
+    """GroupingIndex.within against brute-force distances (the boundary included), and grow against a plain
+    breadth-first search with np.unique over the same graph."""
+    rng = np.random.default_rng(4)
+    points = rng.uniform(0.0, 0.1, (3000, 3))
+    dino = np.repeat(rng.normal(size=(1, 8)), 3000, axis=0) + 0.3 * rng.normal(size=(3000, 8))
+    index = GroupingIndex.build(points, dino, GroupingParams(max_object_extent_m=0.05))
+    region = rng.random(3000) < 0.01
+    distance = np.linalg.norm(points[:, None] - points[region][None], axis=2).min(axis=1)
+    assert np.array_equal(index.within(region, 0.01), distance <= 0.01)
+    seed = np.flatnonzero(region)[:4]
+    expected = np.zeros(3000, dtype=bool)
+    expected[seed] = True
+    reference = index.dino[seed].mean(axis=0)
+    reference /= np.linalg.norm(reference)
+    centre, frontier = points[seed].mean(axis=0), seed
+    while len(frontier):
+        targets = np.unique(np.concatenate([index.indices[index.indptr[i]:index.indptr[i + 1]] for i in frontier]))
+        targets = targets[~expected[targets]]
+        frontier = targets[(index.dino[targets] @ reference >= 0.5)
+                           & (np.linalg.norm(points[targets] - centre, axis=1) <= 0.05)]
+        expected[frontier] = True
+    assert np.array_equal(index.grow(seed), expected)
+    assert 10 < expected.sum() < 3000

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dff_grasp_ros.geometry import clip_index
 from dff_grasp_ros.grasp.antipodal import ContactPairs, friction_cone_cosine
 
 UP = np.array([0.0, 0.0, 1.0])
@@ -114,9 +115,10 @@ def grouped_edge_slopes(along_m: np.ndarray, across_m: np.ndarray, held: np.ndar
     Per bin across the slab (``across_m`` within ``half_width_m``) the farthest held point along ``d`` is taken; a
     line fitted through those extremes traces the edge.
     """
-    which = np.clip(np.floor((across_m + half_width_m) / (2.0 * half_width_m) * bins).astype(np.int64), 0, bins - 1)
+    across_m, group = across_m[held], group[held]  # only held points trace an edge
+    which = clip_index(np.floor((across_m + half_width_m) / (2.0 * half_width_m) * bins).astype(np.int64), bins)
     extreme = np.full(groups * bins, -np.inf)
-    np.maximum.at(extreme, (group * bins + which)[held], along_m[held])
+    np.maximum.at(extreme, group * bins + which, along_m[held])
     extreme = extreme.reshape(groups, bins)
     occupied = np.isfinite(extreme)
     centres = -half_width_m + (np.arange(bins) + 0.5) * (2.0 * half_width_m / bins)  # (B,)
@@ -153,7 +155,8 @@ def grouped_held_runs(along_m: np.ndarray, group: np.ndarray, groups: int, min_g
     cell = np.floor(along_m / step).astype(np.int64) + half
     occupied = np.zeros((groups, 2 * half + 1), dtype=bool)
     occupied[group, cell] = True
-    empty = np.cumsum(np.pad(~occupied, ((0, 0), (1, 0))), axis=1)  # empty[:, k] = empty cells before k
+    # empty[:, k] = empty cells before k (counts of a few hundred cells: 32 bits are plenty and twice as fast)
+    empty = np.cumsum(np.pad(~occupied, ((0, 0), (1, 0))), axis=1, dtype=np.int32)
     window = empty[:, gap_cells:] - empty[:, :-gap_cells]  # window[:, k]: empty cells in [k, k + gap_cells)
     gap_starts = window == gap_cells  # (G, cells - gap_cells + 1)
     starts = np.arange(gap_starts.shape[1])

@@ -12,6 +12,7 @@ neighbours that pass it (compressed rows); a query only walks that graph and app
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -116,7 +117,7 @@ class GroupingIndex:
             scores = np.where(excluded, scores.min() - 1.0, scores)
         k = min(self.params.seed_neighbours, len(self))
         # Only the best-scoring points can win; smoothing all N points would cost N * k look-ups per query.
-        shortlist = np.argsort(scores)[::-1][: max(64, 4 * k)]
+        shortlist = largest_first(scores, max(64, 4 * k))
         _, neighbour_idx = self.tree.query(self.points_m[shortlist], k=k)
         neighbour_idx = np.asarray(neighbour_idx).reshape(len(shortlist), k)
         smoothed = scores[neighbour_idx].mean(axis=1)
@@ -141,11 +142,16 @@ class GroupingIndex:
         centre = self.points_m[seed_points].mean(axis=0)
         mask[seed_points] = True
         frontier = seed_points
+        reached = np.zeros(len(self), dtype=bool)  # scratch, cleared after each step
         while len(frontier):
             starts = self.indptr[frontier]
             targets = self.indices[gather_ranges(starts, self.indptr[frontier + 1] - starts)]
             fresh = ~mask[targets] if allowed is None else ~mask[targets] & allowed[targets]
-            targets = np.unique(targets[fresh])
+            # The distinct targets in ascending order (np.unique's answer), marked and read back: a pass over N
+            # booleans costs less than hashing and sorting the targets at every step.
+            reached[targets[fresh]] = True
+            targets = np.flatnonzero(reached)
+            reached[targets] = False
             if len(targets) == 0:
                 break
             accept = ((self.dino[targets] @ reference >= params.seed_min_cosine)
@@ -159,8 +165,27 @@ class GroupingIndex:
         near = np.zeros(len(self), dtype=bool)
         if region.any():
             lists = self.tree.query_ball_point(self.points_m[region], r=distance_m)
-            near[np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]))] = True
+            near[np.fromiter(chain.from_iterable(lists), dtype=np.int64)] = True
         return near
+
+
+def largest_first(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` largest ``scores``, largest first: ``np.argsort(scores)[::-1][:count]``, the same
+    indices in the same order, without sorting all of them (a query's scores cover every scene point).
+
+    Partitioned first; where the ``count + 1`` largest are all distinct, their order is the only one any sort
+    gives. Ties (or NaN) among them are left to the full sort, whose order among equal scores is its own.
+    """
+    scores = np.asarray(scores)
+    if count + 1 >= len(scores) or count <= 0:
+        return np.argsort(scores)[::-1][:count]
+    top = np.argpartition(scores, len(scores) - count - 1)[len(scores) - count - 1:]
+    values = scores[top]
+    order = np.argsort(values)
+    ranked = values[order]
+    if np.isnan(ranked).any() or (ranked[1:] == ranked[:-1]).any():
+        return np.argsort(scores)[::-1][:count]
+    return top[order[::-1][:count]]
 
 
 def connected_regions(points: np.ndarray, radius_m: float, spacing_factor: float = 2.0,
