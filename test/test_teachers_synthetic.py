@@ -154,3 +154,16 @@ def test_pooled_features_of_a_grid_that_does_not_divide_the_image_follow_adaptiv
     per_pixel = torch.from_numpy(np.stack([[[vectors[v] for v in row] for row in image] for image in labels]))
     expected = torch.nn.functional.adaptive_avg_pool2d(per_pixel.permute(0, 3, 1, 2), (3, 5)).permute(0, 2, 3, 1)
     np.testing.assert_allclose(pooled, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_checking_a_teacher_name_does_not_load_torch():
+    """bringup and the demo check --teacher before any node starts: loading the synthetic teachers' code for it
+    imported torch (~3.4 s of CPU before the demo's nodes could start, issue 15). Their configs are registered
+    apart from their implementation."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from dff_grasp_ros.teachers.base import teacher_pair; "
+             "print(teacher_pair('synthetic'), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["('synthetic',", "'synthetic_dino')", "False"], out.stdout + out.stderr

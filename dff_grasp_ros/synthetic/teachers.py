@@ -1,8 +1,9 @@
 """Synthetic teachers for simulated scenes ONLY: features from ground-truth labels, chosen by name, never a fallback.
 
-They register in the core's teacher registry through the ``dff_grasp.teachers`` entry-point group (setup.cfg);
-the product never imports them. Both read the view's label image (:mod:`dff_grasp_ros.synthetic.labels`, the one
-label format) and what each label means in the dataset's scene:
+Their configs (:mod:`dff_grasp_ros.synthetic.teacher_configs`) register in the core's teacher registry through the
+``dff_grasp.teachers`` entry-point group (setup.cfg); the product never imports them. Both read the view's label
+image (:mod:`dff_grasp_ros.synthetic.labels`, the one label format) and what each label means in the dataset's
+scene:
 
 - ``synthetic`` (CLIP stand-in, 64-d): each label embeds its (type, colour, part) with
   ``vocabulary.embed_label``; the map is average-pooled over ``patch_px`` patches (CLIP ViT-B/16 blurs
@@ -16,8 +17,7 @@ Noise is seeded by the label image's bytes and ``seed``: the same view always ge
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -35,46 +35,13 @@ from dff_grasp_ros.synthetic.labels import (
     label_names,
 )
 from dff_grasp_ros.synthetic.spec import Scene
-from dff_grasp_ros.teachers.base import Teacher, TeacherConfig, TeacherError, check_phrases, l2_normalise
+from dff_grasp_ros.synthetic.teacher_configs import SyntheticDinoTeacherConfig, SyntheticTeacherConfig
+from dff_grasp_ros.teachers.base import Teacher, TeacherError, check_phrases, l2_normalise
 
 if TYPE_CHECKING:
     from dff_grasp_ros.dataset import Dataset, Frame
 
 LabelVectors = Mapping[int, np.ndarray]  # label value -> feature vector (not normalised)
-
-
-@dataclass
-class SyntheticTeacherConfig(TeacherConfig):
-    """Simulated scenes only: CLIP-like features from ground-truth labels in the vocabulary's space."""
-
-    name: ClassVar[str] = "synthetic"
-    _implementation: ClassVar[str] = "dff_grasp_ros.synthetic.teachers:SyntheticTeacher"
-    dino_partner: ClassVar[str] = "synthetic_dino"
-
-    patch_px: int = 16
-    """Labels are average-pooled over patches of this size (CLIP ViT-B/16's) at the teacher's input scale."""
-    noise_std: float = 0.05
-    """Per-dimension Gaussian noise added before renormalising; seeded by the label image and ``seed``."""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.patch_px < 1 or self.noise_std < 0:
-            raise TeacherError(f"{self.name}: need patch_px >= 1 and noise_std >= 0")
-
-
-@dataclass
-class SyntheticDinoTeacherConfig(SyntheticTeacherConfig):
-    """Simulated scenes only: DINO-like features, one random direction per object instance (+ part)."""
-
-    name: ClassVar[str] = "synthetic_dino"
-    _implementation: ClassVar[str] = "dff_grasp_ros.synthetic.teachers:SyntheticDinoTeacher"
-    dino_partner: ClassVar[str] = ""
-
-    patch_px: int = 8
-    feature_dim: int = 64
-    part_weight: float = 0.5
-    """Length of the part direction relative to the instance direction: parts of one object stay close."""
 
 
 def instance_vector(label: int, dim: int, part_weight: float, seed: int) -> np.ndarray:
