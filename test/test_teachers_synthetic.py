@@ -167,3 +167,15 @@ def test_checking_a_teacher_name_does_not_load_torch():
              "print(teacher_pair('synthetic'), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.split() == ["('synthetic',", "'synthetic_dino')", "False"], out.stdout + out.stderr
+
+
+def test_the_query_nodes_preload_imports_the_plugin_teachers_code():
+    """The query node preloads the teachers' code at start so a field it loads later answers sooner; with the
+    configs registered apart, loading the registry alone no longer imported torch or the implementation."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from dff_grasp_ros.teachers.base import preload_teacher_code; preload_teacher_code(); "
+             "print('torch' in sys.modules, 'dff_grasp_ros.synthetic.teachers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["True", "True"], out.stdout + out.stderr

@@ -53,7 +53,7 @@ from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
 from dff_grasp_ros.serving import FieldServer, ServedField, frame_problem
-from dff_grasp_ros.teachers.base import resolve_device, teacher_configs
+from dff_grasp_ros.teachers.base import preload_teacher_code, resolve_device
 from dff_grasp_ros.view_alignment import AlignmentParams
 
 
@@ -121,7 +121,7 @@ class QueryNode(Node):
         self.reload_async(None)
         # The teachers' code (torch: ~4 s to import) loads now, in the background, instead of when the first
         # field arrives: a field trained while the node waits then answers that much sooner.
-        threading.Thread(target=teacher_configs, name="teacher-import", daemon=True).start()
+        threading.Thread(target=preload_teacher_code, name="teacher-import", daemon=True).start()
         self.get_logger().info(f"ready: {names.QUERY_OBJECT_SERVICE}, {names.UPDATE_SCENE_SERVICE}, fields from "
                                f"{self.p.fields_dir} (computing on {threads} CPU thread{'s' if threads > 1 else ''})")
 

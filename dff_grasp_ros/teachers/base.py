@@ -26,6 +26,7 @@ The cache (:mod:`dff_grasp_ros.teachers.cache`) keys on exactly these and :meth:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import math
@@ -194,6 +195,15 @@ def _plugins() -> dict[str, type[TeacherConfig]]:
 def teacher_configs() -> dict[str, type[TeacherConfig]]:
     """Every known teacher config by name: the built-in ``clip`` and ``dino`` plus registered plugins."""
     return {**_plugins(), **_BUILT_IN}
+
+
+def preload_teacher_code() -> None:
+    """Import now what building a registered plugin teacher imports (torch, its implementation): the query node
+    calls it at start in the background, so that the field it loads later builds its text encoder without waiting
+    ~3 s for imports. A module that fails to import is left to fail, in one line, where it is used."""
+    for config in _plugins().values():
+        with contextlib.suppress(Exception):  # said where the teacher is built, not in a background thread
+            importlib.import_module(config._implementation.split(":")[0])
 
 
 def teacher_config(name: str) -> type[TeacherConfig]:
