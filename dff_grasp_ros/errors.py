@@ -191,14 +191,15 @@ def read_json_file(path: Path, what: str = "") -> Any:
         raise InputError(_unreadable_value(label, err)) from None
 
 
-def read_yaml_file(path: Path, what: str = "") -> Any:
+def read_yaml_file(path: Path, what: str = "", loader: type | None = None) -> Any:
     """Parse a YAML file (safely: plain data only); a missing, unreadable or malformed one, or one that gives a key
-    twice in one mapping (YAML keeps the last without a word), raises one line naming it and the line at fault."""
+    twice in one mapping (YAML keeps the last without a word), raises one line naming it and the line at fault.
+    ``loader``: a subclass of :func:`yaml_loader` for a format with stricter rules (ROS parameter files)."""
     import yaml
 
     label, text = _read_text_file(path, what, "YAML")
     try:
-        return yaml.load(text, Loader=_unique_key_loader())
+        return yaml.load(text, Loader=loader or yaml_loader())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -224,12 +225,30 @@ def _unreadable_value(label: str, err: ValueError) -> str:
 _LOADER: list[type] = []
 
 
-def _unique_key_loader() -> type:
-    """yaml.SafeLoader that refuses a mapping giving the same key twice (built once, on first use)."""
+def yaml_loader() -> type:
+    """yaml.SafeLoader that refuses a mapping giving the same key twice, and an alias inside the anchor it refers
+    to (built once, on first use)."""
     if not _LOADER:
         import yaml
 
         class UniqueKeyLoader(yaml.SafeLoader):
+            def compose_node(self, parent: Any, index: Any) -> Any:
+                # `a: &x [*x]` builds a list that holds itself: every check walking it ended in a RecursionError
+                # ("unexpected") or a misleading message. The anchors whose nodes are being built are the open ones.
+                open_anchors = self.__dict__.setdefault("_open_anchors", [])
+                event = self.peek_event()
+                if isinstance(event, yaml.AliasEvent):
+                    if event.anchor in open_anchors:
+                        raise yaml.composer.ComposerError(
+                            None, None, f"the alias *{event.anchor} lies inside the anchor &{event.anchor} it "
+                            f"refers to: the value would hold itself", event.start_mark)
+                    return super().compose_node(parent, index)
+                open_anchors.append(event.anchor)
+                try:
+                    return super().compose_node(parent, index)
+                finally:
+                    open_anchors.pop()
+
             def construct_mapping(self, node: Any, deep: bool = False) -> dict:
                 seen: set = set()
                 for key_node, _ in node.value:

@@ -728,6 +728,29 @@ def test_an_integer_too_long_to_parse_is_refused_naming_the_file(tmp_path: Path,
         read(path, "settings")
 
 
+@pytest.mark.parametrize("text", ["views: &v [*v, *v]\n", "&c {image_width: 64, camera_matrix: *c}\n",
+                                  "a: [1, {b: &x [2, {c: *x}]}]\n"])
+def test_a_yaml_alias_inside_its_own_anchor_is_refused_naming_the_file(tmp_path: Path, text: str):
+    """Before 2026-12-03 (third bad-input hunt) such a file loaded as a list or mapping that contains itself: a
+    parameter file ended bringup in "RecursionError (unexpected)", a tool_poses.yaml said "list indices must be
+    integers or slices, not str"."""
+    from dff_grasp_ros.errors import InputError, read_yaml_file
+
+    path = tmp_path / "looped.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=rf"^settings {re.escape(str(path))} is not valid YAML \(line \d+, column "
+                                         r"\d+\): the alias \*\w lies inside the anchor &\w it refers to"):
+        read_yaml_file(path, "settings")
+
+
+def test_yaml_aliases_outside_their_anchors_still_load(tmp_path: Path):
+    from dff_grasp_ros.errors import read_yaml_file
+
+    path = tmp_path / "shared.yaml"
+    path.write_text("a: &x [1, 2]\nb: *x\nc: {d: *x}\n")
+    assert read_yaml_file(path) == {"a": [1, 2], "b": [1, 2], "c": {"d": [1, 2]}}
+
+
 def test_sim_execute_names_an_answer_holding_an_integer_too_long_to_parse(capsys, tmp_path: Path):
     answer = tmp_path / "answer.json"
     answer.write_text('{"success": true, "grasp": {"position_m": [' + "1" * 5001 + ", 0, 0]}}")

@@ -51,6 +51,14 @@ BAD_FILES = {
     "empty frame": ("capture:\n  ros__parameters:\n    base_frame: ''\n", "capture.base_frame must be a frame id"),
     "empty folder": ("trainer:\n  ros__parameters:\n    fields_dir: ''\n", "trainer.fields_dir must name a folder"),
     "nested name": ("query:\n  ros__parameters:\n    gripper:\n      width: 1\n", "no parameter 'gripper.width'"),
+    # before 2026-12-03 (third bad-input hunt) an alias passed, every node started and each died in rclpy.init
+    # ("Will not support aliasing"); one that holds itself ended bringup in an unexpected RecursionError
+    "an alias": ("capture:\n  ros__parameters:\n    min_views: &m 5\nhand_eye:\n  ros__parameters:\n"
+                 "    min_views: *m\n", "line 6, column 16): an alias (*m); rcl, which reads parameter files, "
+                                        "does not support them"),
+    "an alias that holds itself": ("query:\n  ros__parameters: &p\n    a: *p\n", "line 3, column 8"),
+    "a node block that holds itself": ("capture: &c\n  ros__parameters: {min_views: 5}\n  x: *c\n",
+                                       "line 3, column 6"),
 }
 
 

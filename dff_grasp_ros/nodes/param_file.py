@@ -19,7 +19,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from dff_grasp_ros.errors import InputError, read_yaml_file
+from dff_grasp_ros.errors import InputError, read_yaml_file, yaml_loader
 from dff_grasp_ros.nodes.params import ParamSpec, specs_of
 
 PARAMS_KEY = "ros__parameters"
@@ -28,6 +28,28 @@ PARAMS_KEY = "ros__parameters"
 STANDARD_PARAMS = ("use_sim_time", "start_type_description_service")
 STANDARD_PREFIXES = ("qos_overrides.",)
 _BOOL_WORDS = {"true", "false", "yes", "no", "on", "off"}
+
+
+_RCL_LOADER: list[type] = []
+
+
+def rcl_yaml_loader() -> type:
+    """The YAML loader for parameter files: rcl's parser refuses any alias (``*name``), so this one does too, with
+    the line (before 2026-12-03 an alias passed the pre-flight and every node then died in ``rclpy.init``)."""
+    if not _RCL_LOADER:
+        import yaml
+
+        class RclLoader(yaml_loader()):  # type: ignore[misc]
+            def compose_node(self, parent: Any, index: Any) -> Any:
+                event = self.peek_event()
+                if isinstance(event, yaml.AliasEvent):
+                    raise yaml.composer.ComposerError(
+                        None, None, f"an alias (*{event.anchor}); rcl, which reads parameter files, does not "
+                        f"support them: write the value out", event.start_mark)
+                return super().compose_node(parent, index)
+
+        _RCL_LOADER.append(RclLoader)
+    return _RCL_LOADER[0]
 
 
 class ParameterFileError(InputError):
@@ -96,7 +118,7 @@ def check_node_blocks(path: Path, nodes: Iterable[str], what: str) -> None:
     says who starts them, for the message."""
     nodes = list(nodes)
     try:
-        data = read_yaml_file(Path(path), "parameter file")
+        data = read_yaml_file(Path(path), "parameter file", rcl_yaml_loader())
     except InputError as err:
         raise ParameterFileError(str(err)) from None
     for pattern, _ in _blocks(data if isinstance(data, dict) else {}, "", Path(path)):
@@ -115,7 +137,7 @@ def check_params_file(path: Path, nodes: dict[str, type]) -> None:
         raise ParameterFileError(f"parameter file {path} does not exist" if not path.exists() else
                                  f"parameter file {path} is not a file")
     try:
-        data = read_yaml_file(path, "parameter file")
+        data = read_yaml_file(path, "parameter file", rcl_yaml_loader())
     except InputError as err:
         raise ParameterFileError(str(err)) from None
     if data is None:
