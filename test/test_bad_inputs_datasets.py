@@ -192,6 +192,22 @@ def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: b
         assert run.json()["success"] is False and says in run.json()["message"]
 
 
+@pytest.mark.parametrize(("model", "says"), [("equidistant", "unsupported distortion model 'equidistant'"),
+                                             (["plumb_bob"], "distortion_model must be a string, got ['plumb_bob']")])
+def test_calibrate_refuses_a_camera_file_whose_distortion_model_it_cannot_use(capsys, tmp_path: Path, model, says):
+    """Before 2026-12-03 (third bad-input hunt) camera_info.yaml's distortion_model was not read: a fisheye
+    camera's k1-k4 were calibrated with as plumb_bob's k1 k2 p1 p2 without a word (a bag's or the live camera's
+    CameraInfo of that model is refused)."""
+    views = tmp_path / "views"
+    views.mkdir()
+    (views / "camera_info.yaml").write_text(yaml.safe_dump({
+        "image_width": 128, "image_height": 96, "distortion_model": model,
+        "camera_matrix": {"data": [100, 0, 64, 0, 100, 48, 0, 0, 1]},
+        "distortion_coefficients": {"data": [0.1, 0.05, 0.01, 0.002]}}))
+    (views / "tool_poses.yaml").write_text("base_frame: base_link\ntool_frame: tool0\nviews: []\n")
+    refused(capsys, "calibrate", "--views", views, names=(str(views / "camera_info.yaml"), says))
+
+
 def test_fit_refuses_missing_teacher_weights_before_any_setup(capsys, tmp_path: Path, tiny_dataset: Path,
                                                               monkeypatch):
     """Before 2026-12-03 the default teacher (clip) without its weights was refused from inside nerfstudio's
