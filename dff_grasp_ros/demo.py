@@ -136,9 +136,10 @@ class RunOutputs:
         swap_in_entries(self.dir, self.out_dir, earlier_outputs(self.out_dir, refuse_others=False), last=REPORTS)
 
 
-def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[str, str]:
-    """(device, method) for the run; InputError before any node starts for what would fail only later (the
-    training steps are sent after the whole scan; a trainer told to use a missing GPU stops at start)."""
+def _pick_method(scene: str, device: str, method: str | None, steps: int | None) -> tuple[str, str]:
+    """(device, method) for the run; InputError before --out is touched or any node starts for what would fail
+    only later (the training steps are sent after the whole scan; a trainer told to use a missing GPU stops at
+    start; the nodes' parameters, --method among them, are checked as their plan is made)."""
     import torch
 
     from dff_grasp_ros.errors import InputError
@@ -148,7 +149,9 @@ def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[st
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda, but torch sees no CUDA GPU here; use --device auto or cpu")
     cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    return ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
+    device, method = ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
+    demo_plan(scene, device, method)  # --method nope was refused only once --out held a new data/run_* folder
+    return device, method
 
 
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
@@ -158,7 +161,7 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
 
     started = time.monotonic()
     scene_obj = load_scene(scene)
-    device, method = _pick_method(device, method, steps)
+    device, method = _pick_method(scene, device, method, steps)
     truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
     # The user's own prompts have no known answer: they are reported, not judged.
     asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
@@ -379,7 +382,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     started = time.monotonic()
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    device, method = _pick_method(device, method, steps)
+    device, method = _pick_method(scene, device, method, steps)
 
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""
