@@ -57,6 +57,13 @@ BAD_FILES = {
                  "    min_views: *m\n", "line 6, column 16): an alias (*m); rcl, which reads parameter files, "
                                         "does not support them"),
     "an alias that holds itself": ("query:\n  ros__parameters: &p\n    a: *p\n", "line 3, column 8"),
+    # YAML 1.1 (PyYAML) reads these as numbers, rcl as strings: they passed, every node started and the node then
+    # died "must be int, got str '1_000'" (before 2026-12-03, third bad-input hunt)
+    "an integer with underscores": ("query:\n  ros__parameters:\n    max_candidates: 1_000\n",
+                                    "query.max_candidates must be int, got str '1_000'"),
+    "a sexagesimal integer": ("trainer:\n  ros__parameters:\n    steps: 1:30\n", "must be int, got str '1:30'"),
+    "a binary integer": ("trainer:\n  ros__parameters:\n    steps: 0b101\n", "must be int, got str '0b101'"),
+    "a float with underscores": ("query:\n  ros__parameters:\n    table_z_m: 0_0.5\n", "got str '0_0.5'"),
     "a node block that holds itself": ("capture: &c\n  ros__parameters: {min_views: 5}\n  x: *c\n",
                                        "line 3, column 6"),
 }
@@ -101,9 +108,28 @@ def test_bringup_refuses_a_bad_device_choice(capsys, monkeypatch):
 def test_the_shipped_file_and_what_ros_accepts_pass(tmp_path: Path):
     check_params_file(PARAMS, NODE_PARAM_TYPES)
     lenient = tmp_path / "rcl_spellings.yaml"  # spellings rcl reads as numbers/bools where YAML 1.1 sees strings
-    lenient.write_text("sim_camera:\n  ros__parameters:\n    rate_hz: 1e1\n    loop: yes\n"
+    lenient.write_text("sim_camera:\n  ros__parameters:\n    rate_hz: 1e1\n    loop: yes\n    publish_tf: Y\n"
+                       "    camera_mount_x_m: -.5e-1\n"
+                       "capture:\n  ros__parameters:\n    sync_slop_s: .5e-1\n"
+                       "trainer:\n  ros__parameters:\n    steps: 0x10\n"
                        "/**:\n  ros__parameters:\n    use_sim_time: false\n    other_nodes_param: 3\n")
     check_params_file(lenient, NODE_PARAM_TYPES)
+
+
+# What rclpy (Kilted wheels) gave a node for these plain scalars of a parameter file (measured 2026-12-03).
+RCL_READS = [("0x10", 16), ("017", 15), ("08", 8.0), ("+5", 5), ("0o17", "0o17"), ("1_000", "1_000"),
+             ("1:30", "1:30"), ("0b101", "0b101"), ("1_0.5", "1_0.5"), ("Y", True), ("n", False), ("yEs", "yEs"),
+             ("oN", "oN"), ("~", "~"), ("null", "null"), ("1e3", 1000.0), ("1.", 1.0), ("-.5", -0.5), ("5e", "5e"),
+             ("Infinity", float("inf")), ("-.Inf", float("-inf")), ("0x1p3", 8.0), ("1e400", "1e400"),
+             ("9223372036854775808", 9.223372036854776e18)]
+
+
+@pytest.mark.parametrize(("text", "rcl"), RCL_READS, ids=[t for t, _ in RCL_READS])
+def test_plain_scalars_are_read_as_rcl_reads_them(text: str, rcl):
+    from dff_grasp_ros.nodes.param_file import rcl_scalar
+
+    value = rcl_scalar(text)
+    assert type(value) is type(rcl) and value == rcl, (text, value)
 
 
 def test_ros_own_parameters_pass_and_a_misspelt_name_is_named_with_the_closest_one():

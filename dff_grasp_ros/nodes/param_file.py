@@ -16,18 +16,55 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import math
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from dff_grasp_ros.errors import InputError, read_yaml_file, yaml_loader
-from dff_grasp_ros.nodes.params import ParamSpec, specs_of
+from dff_grasp_ros.nodes.params import specs_of
 
 PARAMS_KEY = "ros__parameters"
 # Parameters every rclpy node declares besides its own (a test compares them with a bare rclpy node's), and those it
 # declares for a topic whose QoS may be overridden.
 STANDARD_PARAMS = ("use_sim_time", "start_type_description_service")
 STANDARD_PREFIXES = ("qos_overrides.",)
-_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off"}
+# How rcl's parameter file parser (rcl_yaml_param_parser) reads a plain scalar: these words as bools, then strtol
+# (base 0) over the whole text as an integer, then strtod as a double, ".inf"/".nan" spellings, else a string.
+# YAML 1.1 (PyYAML) differs both ways: '1_000', '1:30' and '0b101' are integers to it and strings to rcl (a node
+# then refused its file after bringup had started every node), 'Y', '1e3' and 'inf' the other way round.
+_RCL_TRUE = {"Y", "y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
+_RCL_FALSE = {"N", "n", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
+_RCL_SPECIAL_FLOATS = {".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan, ".inf": math.inf, ".Inf": math.inf,
+                       ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
+                       "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf}
+_STRTOL = re.compile(r"\s*[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_STRTOD = re.compile(r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                     r"|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)", re.IGNORECASE)
+_STRTOD_HEX = re.compile(r"\s*[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+_INT64 = 2**63
+_RCL_SCALAR_TAG = "tag:dff_grasp,rcl-plain-scalar"
+
+
+def rcl_scalar(text: str) -> bool | int | float | str:
+    """A plain (unquoted) YAML scalar of a parameter file as rcl reads it: bool, int (int64), float or string."""
+    if text in _RCL_TRUE or text in _RCL_FALSE:
+        return text in _RCL_TRUE
+    if _STRTOL.fullmatch(text):
+        digits = text.strip().lstrip("+-")
+        base = 16 if digits[:2].lower() == "0x" else 8 if digits.startswith("0") and len(digits) > 1 else 10
+        value = int(text.strip(), base)
+        if -_INT64 <= value < _INT64:
+            return value  # beyond int64 strtol fails (ERANGE) and strtod reads it as a double, as below
+    if text in _RCL_SPECIAL_FLOATS:
+        return _RCL_SPECIAL_FLOATS[text]
+    if _STRTOD_HEX.fullmatch(text):
+        return float.fromhex(text.strip())
+    if _STRTOD.fullmatch(text):
+        value = float(text.strip().split("(")[0])
+        # strtod's ERANGE (1e400) makes rcl keep the text
+        return text if math.isinf(value) and "inf" not in text.lower() else value
+    return text
 
 
 _RCL_LOADER: list[type] = []
@@ -40,6 +77,17 @@ def rcl_yaml_loader() -> type:
         import yaml
 
         class RclLoader(yaml_loader()):  # type: ignore[misc]
+            def resolve(self, kind: Any, value: str, implicit: Any) -> str:
+                if kind is yaml.ScalarNode and implicit[0]:  # plain: rcl's reading, not YAML 1.1's
+                    return _RCL_SCALAR_TAG
+                return super().resolve(kind, value, implicit)
+
+            def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+                for key_node, _ in node.value:
+                    if key_node.tag == _RCL_SCALAR_TAG:
+                        key_node.tag = "tag:yaml.org,2002:str"  # rcl reads every key as a name
+                return super().construct_mapping(node, deep=deep)
+
             def compose_node(self, parent: Any, index: Any) -> Any:
                 event = self.peek_event()
                 if isinstance(event, yaml.AliasEvent):
@@ -48,6 +96,7 @@ def rcl_yaml_loader() -> type:
                         f"support them: write the value out", event.start_mark)
                 return super().compose_node(parent, index)
 
+        RclLoader.add_constructor(_RCL_SCALAR_TAG, lambda loader, node: rcl_scalar(node.value))
         _RCL_LOADER.append(RclLoader)
     return _RCL_LOADER[0]
 
@@ -194,22 +243,10 @@ def _check_value(path: Path, pattern: str, name: str, value: Any, nodes: dict[st
             raise ParameterFileError(f"parameter file {path}: {unknown_parameter(node, name, specs[node])}")
         return  # a wildcard block may hold parameters meant for other nodes
     for node, spec in declaring.items():
-        problem = spec.check(_as_rcl_reads(value, spec))
+        problem = spec.check(value)
         if problem:
             raise ParameterFileError(f"parameter file {path}: {node}.{name} {problem}")
 
 
 def _is_wildcard(pattern: str) -> bool:
     return any(char in pattern for char in "*?[")
-
-
-def _as_rcl_reads(value: Any, spec: ParamSpec) -> Any:
-    """YAML 1.1 (PyYAML) and rcl's parser differ on a few spellings; never refuse what rcl would accept."""
-    if isinstance(value, str) and isinstance(spec.default, bool) and value.lower() in _BOOL_WORDS:
-        return value.lower() in ("true", "yes", "on")
-    if isinstance(value, str) and isinstance(spec.default, float) and not isinstance(spec.default, bool):
-        try:
-            return float(value)  # "1e-3": a string to PyYAML, a double to rcl
-        except ValueError:
-            return value
-    return value
