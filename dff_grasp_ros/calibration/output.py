@@ -83,9 +83,10 @@ MAX_HAND_EYE_TRANSLATION_M = 2.0
 HAND_EYE_KEYS = ("translation_m", "quaternion_xyzw", "parent_frame", "child_frame")
 
 
-def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
+def load_hand_eye(path: Path, expected_frames: tuple[str, str] | None = None) -> tuple[np.ndarray, str, str]:
     """(camera_to_tool, tool frame, camera frame) from a calibration YAML. FileNotFoundError when there is none;
-    ValueError in one line naming the file and the field when it is no camera-on-a-tool transform."""
+    ValueError in one line naming the file and the field when it is no camera-on-a-tool transform, or (given
+    ``expected_frames``, (tool frame, camera frame)) a transform between other frames."""
     from dff_grasp_ros.nodes.params import name_problem
     from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
 
@@ -108,6 +109,11 @@ def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
         if problem:
             raise InputError(f"{label}: {key} {problem}")
         frames.append(value)
+    if expected_frames is not None and tuple(frames) != tuple(expected_frames):
+        # the transform of another link or camera turns camera poses into poses of the wrong frame, silently
+        raise InputError(f"{label} is of tool frame {frames[0]!r} and camera frame {frames[1]!r}, not of "
+                         f"tool_frame {expected_frames[0]!r} and camera_frame {expected_frames[1]!r}: calibrate "
+                         f"this tool and camera, or set those parameters")
     translation = finite_array(data["translation_m"], (3,), f"{label}: translation_m").tolist()
     if math.hypot(*translation) > MAX_HAND_EYE_TRANSLATION_M:  # hypot is inf, not an error, past float's range
         raise InputError(f"{label}: translation_m {translation} puts the camera more than "
