@@ -41,6 +41,7 @@ class RejectReason(str, Enum):
     SIZE_MISMATCH = "size_mismatch"  # image/depth size disagrees with camera_info
     INTRINSICS_CHANGED = "intrinsics_changed"  # differs from the first kept view's camera_info
     STALE_POSE = "stale_pose"  # pose stamp too far from the image stamp
+    UNUSABLE_STAMP = "unusable_stamp"  # image stamp 0 or not advancing: its messages cannot be paired by time
     WRONG_FRAME = "wrong_frame"  # pose not in the base frame, or depth/info/pose not of the image's camera
     TOO_CLOSE = "too_close"  # view selection: near-duplicate of a kept view
     BLURRED = "blurred"  # view selection: too little image detail
@@ -151,6 +152,10 @@ def validate_view(image: Any, depth: Any | None, camera_info: Any, pose: Any, *,
         _check_frames(image, depth, camera_info, pose, base_frame)
         _check_encodings(image, depth)
         image_stamp_ns = header_stamp_ns(image)
+        if image_stamp_ns == 0:  # every set then matches by arrival: interleaved views swapped their poses
+            raise ViewRejected(RejectReason.UNUSABLE_STAMP, "the image's header stamp is 0: the camera driver sets no "
+                                                            "time (use_sim_time without a /clock?), so image, depth "
+                                                            "and pose cannot be paired by time")
         camera_to_base = _camera_pose(pose, image_stamp_ns, max_pose_offset_s)
         try:
             intrinsics = camera_info_to_intrinsics(camera_info)
