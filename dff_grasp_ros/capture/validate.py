@@ -24,7 +24,7 @@ from dff_grasp_ros.ros_io.image import (
     image_to_rgb8,
 )
 from dff_grasp_ros.ros_io.pose import NonFinitePoseError, NonUnitQuaternionError, PoseError, stamped_to_matrix
-from dff_grasp_ros.ros_io.stamp import header_stamp_ns
+from dff_grasp_ros.ros_io.stamp import header_stamp_ns, missing_stamp_problem
 
 NS_PER_S = 1_000_000_000
 
@@ -152,10 +152,9 @@ def validate_view(image: Any, depth: Any | None, camera_info: Any, pose: Any, *,
         _check_frames(image, depth, camera_info, pose, base_frame)
         _check_encodings(image, depth)
         image_stamp_ns = header_stamp_ns(image)
-        if image_stamp_ns == 0:  # every set then matches by arrival: interleaved views swapped their poses
-            raise ViewRejected(RejectReason.UNUSABLE_STAMP, "the image's header stamp is 0: the camera driver sets no "
-                                                            "time (use_sim_time without a /clock?), so image, depth "
-                                                            "and pose cannot be paired by time")
+        no_stamp = missing_stamp_problem(image, "its depth and pose")
+        if no_stamp:  # every set then matches by arrival: interleaved views swapped their poses
+            raise ViewRejected(RejectReason.UNUSABLE_STAMP, no_stamp)
         camera_to_base = _camera_pose(pose, image_stamp_ns, max_pose_offset_s)
         try:
             intrinsics = camera_info_to_intrinsics(camera_info)
