@@ -145,12 +145,36 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "base frame a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("base_frame", [1])),
                           ("dff_grasp.base_frame must be a non-empty frame name, got [1]",)),
 }
+# What the synthetic teachers cannot compute features of (they label the views from the recorded scene).
+UNUSABLE_FOR_THE_TEACHERS = {
+    "recorded scene a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("scene", [1])),
+                              ("the recorded scene is invalid",)),
+    "recorded scene without objects": (_transforms(lambda m: m["dff_grasp"]["scene"].__setitem__("objects", [])),
+                                       ("the recorded scene is invalid", "'objects' must be a non-empty list")),
+    "no recorded scene": (_transforms(lambda m: m["dff_grasp"].pop("scene")), ("is not a simulated dataset",)),
+}
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
     break_it, says = BROKEN[case]
     fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT)
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE_FOR_THE_TEACHERS))
+def test_fit_refuses_a_dataset_its_teachers_cannot_use_before_setting_up(capsys, tmp_path: Path,
+                                                                         tiny_dataset: Path, monkeypatch, case: str):
+    """Before 2026-12-03 (third bad-input hunt) the synthetic teachers refused these from inside the training's
+    setup, after nerfstudio had printed its lines and the data loader its warnings."""
+    import dff_grasp_ros.field.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "_train_and_export", _never_set_up)
+    break_it, says = UNUSABLE_FOR_THE_TEACHERS[case]
+    fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT)
+
+
+def _never_set_up(*args, **kwargs):
+    raise AssertionError("training was set up")
 
 
 @pytest.mark.parametrize("case", ["missing", "a file"])

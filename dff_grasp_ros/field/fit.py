@@ -25,7 +25,7 @@ from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.resources import require_memory
-from dff_grasp_ros.teachers.base import check_weights, resolve_device, teacher_pair
+from dff_grasp_ros.teachers.base import check_teacher_dataset, check_weights, resolve_device, teacher_pair
 from dff_grasp_ros.teachers.cache import FeaturesProgress, FeaturesStopped, FeatureWatch, watching_features
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
@@ -99,6 +99,8 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     torch_device = resolve_device(device)
     trainer_config = make_trainer_config(preset, steps)
     dataset = check_dataset(Path(dataset_dir))
+    for role, teacher_name in zip(("language", "dino"), teacher_pair(teacher)):
+        check_teacher_dataset(teacher_name, dataset, **(teacher_settings or {}).get(role, {}))
     check_memory_for(dataset)
     name = name or f"field_{dataset.root.name}"
     staging = make_staging_dir(Path(out_root), name)

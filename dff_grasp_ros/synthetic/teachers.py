@@ -62,6 +62,14 @@ class SyntheticTeacherConfig(TeacherConfig):
         if self.patch_px < 1 or self.noise_std < 0:
             raise TeacherError(f"{self.name}: need patch_px >= 1 and noise_std >= 0")
 
+    def dataset_problem(self, dataset: Dataset) -> str | None:
+        """The labels come from the scene recorded in the dataset: a real scan, or a scene that does not load."""
+        try:
+            dataset_scene(dataset)
+        except LabelError as err:
+            return str(err)
+        return None
+
 
 @dataclass
 class SyntheticDinoTeacherConfig(SyntheticTeacherConfig):
