@@ -74,6 +74,18 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def expand_home(path: str | Path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; InputError naming the path when that home is unknown
+    (pathlib's "RuntimeError: Could not determine home directory." named nothing and read as unexpected)."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        user = path.parts[0][1:]
+        raise InputError(f"{path}: no user {user!r}, so '~{user}' names no home directory" if user else
+                         f"{path}: '~' names no home directory here (HOME is not set)") from None
+
+
 def finite_number(value: Any, where: str) -> float:
     """``value`` as a float when it is a finite int or float as JSON and YAML give them; InputError naming
     ``where`` when it is anything else: a string, a bool (an int to Python), null, NaN, inf, or an integer past

@@ -756,3 +756,27 @@ def test_sim_execute_names_an_answer_holding_an_integer_too_long_to_parse(capsys
     answer.write_text('{"success": true, "grasp": {"position_m": [' + "1" * 5001 + ", 0, 0]}}")
     refused(capsys, "sim", "execute", "--scene", "tiny", "--answer", answer, "--prompt", "mug",
             names=(f"answer {answer} holds an integer of more than 4300 digits",))
+
+
+# --- a path starting with ~user of no such user ----------------------------------------------------------------
+
+NO_SUCH_HOME = "~no_such_user_dff/x"
+
+
+@pytest.mark.parametrize("argv", [["ask", "--field", NO_SUCH_HOME, "mug"], ["viewer", "--field", NO_SUCH_HOME],
+                                  ["calibrate", "--write-board", NO_SUCH_HOME + ".png"],
+                                  ["calibrate", "--sim", "--keep-views", NO_SUCH_HOME],
+                                  ["calibrate", "--sim", "--out", NO_SUCH_HOME + ".yaml"]],
+                         ids=lambda argv: " ".join(argv[:2]) + (f" {argv[2]}" if argv[2].startswith("--") else ""))
+def test_a_home_of_no_such_user_is_named(capsys, argv: list[str]):
+    """Before 2026-12-03 (third bad-input hunt) Path.expanduser's "RuntimeError: Could not determine home
+    directory." ended these as unexpected, naming no path."""
+    refused(capsys, *argv, names=(NO_SUCH_HOME, "no user 'no_such_user_dff'"))
+
+
+def test_a_training_goal_naming_a_home_of_no_such_user_is_refused_in_one_line(tmp_path: Path):
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.nodes.trainer import goal_problem
+
+    problem = goal_problem(TrainField.Goal(dataset_path=NO_SUCH_HOME), str(tmp_path))
+    assert problem is not None and NO_SUCH_HOME in problem and "no user 'no_such_user_dff'" in problem

@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.calibration.solve import HandEyeResult
-from dff_grasp_ros.errors import InputError, finite_array, read_yaml_file
+from dff_grasp_ros.errors import InputError, expand_home, finite_array, read_yaml_file
 
 
 def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
@@ -70,7 +70,7 @@ def result_to_dict(result: HandEyeResult, tool_frame: str, camera_frame: str,
 
 def write_hand_eye(path: Path, summary: dict[str, Any]) -> Path:
     """Write the calibration YAML atomically (a reader never sees half a transform)."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     header = "# Eye-in-hand calibration (dff-grasp calibrate): the camera optical frame in the tool frame.\n"
     atomic_write_bytes(path, (header + yaml.safe_dump(summary, sort_keys=False, width=120)).encode())
     return path
@@ -90,7 +90,7 @@ def load_hand_eye(path: Path, expected_frames: tuple[str, str] | None = None) ->
     from dff_grasp_ros.nodes.params import name_problem
     from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
 
-    path = Path(path).expanduser()
+    path = expand_home(path)
     if not path.exists():
         raise FileNotFoundError(f"no hand-eye calibration at {path}: run `dff-grasp calibrate` first")
     data = read_yaml_file(path, "hand-eye calibration")
