@@ -64,6 +64,12 @@ BAD_FILES = {
     "a sexagesimal integer": ("trainer:\n  ros__parameters:\n    steps: 1:30\n", "must be int, got str '1:30'"),
     "a binary integer": ("trainer:\n  ros__parameters:\n    steps: 0b101\n", "must be int, got str '0b101'"),
     "a float with underscores": ("query:\n  ros__parameters:\n    table_z_m: 0_0.5\n", "got str '0_0.5'"),
+    # before 2026-12-03 (third bad-input hunt) the literal '$DFF_UNSET_FOLDER_VAR/fields' under the node's working
+    # directory took the fields, and '~no_such_user_dff/...' likewise
+    "a folder naming an unset variable": ("trainer:\n  ros__parameters:\n    fields_dir: $DFF_UNSET_FOLDER_VAR/f\n",
+                                          "trainer.fields_dir names $DFF_UNSET_FOLDER_VAR, which is not set"),
+    "a folder in the home of no such user": ("/**:\n  ros__parameters:\n    datasets_dir: ~no_such_user_dff/d\n",
+                                             "datasets_dir names ~no_such_user_dff, a user who does not exist"),
     "a node block that holds itself": ("capture: &c\n  ros__parameters: {min_views: 5}\n  x: *c\n",
                                        "line 3, column 6"),
 }
