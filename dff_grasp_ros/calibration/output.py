@@ -7,6 +7,7 @@ The transform is the camera optical frame's pose in the tool frame (``camera_to_
 from __future__ import annotations
 
 import math
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,12 @@ def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]
 
 
 def static_transform_command(camera_to_tool: np.ndarray, tool_frame: str, camera_frame: str) -> str:
-    """The ``ros2 run tf2_ros static_transform_publisher`` line that publishes the calibrated transform."""
+    """The ``ros2 run tf2_ros static_transform_publisher`` line that publishes the calibrated transform. The frames
+    are quoted for a shell where they need it: a frame id may hold anything but spaces ('cam$(...)' ran a command
+    when the line was pasted)."""
     (x, y, z), (qx, qy, qz, qw) = translation_quaternion(camera_to_tool)
     return (f"ros2 run tf2_ros static_transform_publisher --x {x} --y {y} --z {z} --qx {qx} --qy {qy} --qz {qz} "
-            f"--qw {qw} --frame-id {tool_frame} --child-frame-id {camera_frame}")
+            f"--qw {qw} --frame-id {shlex.quote(tool_frame)} --child-frame-id {shlex.quote(camera_frame)}")
 
 
 def result_to_dict(result: HandEyeResult, tool_frame: str, camera_frame: str,
