@@ -111,6 +111,16 @@ def test_bringup_refuses_a_bad_device_choice(capsys, monkeypatch):
     refused(capsys, "bringup", "--device", "tpu", names=("invalid choice: 'tpu'", "dff-grasp bringup --help"))
 
 
+def test_bringup_refuses_cuda_without_a_gpu_before_starting_anything(capsys, monkeypatch):
+    """Before 2026-12-03 (third bad-input hunt) every node started, then the query node stopped ("device 'cuda'
+    requested but CUDA is not available") and bringup stopped the others: five lines, exit 1."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(bringup, "start", _never_started)
+    refused(capsys, "bringup", "--device", "cuda", names=("--device cuda", "CUDA is not available"))
+
+
 def test_the_shipped_file_and_what_ros_accepts_pass(tmp_path: Path):
     check_params_file(PARAMS, NODE_PARAM_TYPES)
     lenient = tmp_path / "rcl_spellings.yaml"  # spellings rcl reads as numbers/bools where YAML 1.1 sees strings
