@@ -18,6 +18,7 @@ import difflib
 import fnmatch
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -58,12 +59,18 @@ def rcl_scalar(text: str) -> bool | int | float | str:
             return value  # beyond int64 strtol fails (ERANGE) and strtod reads it as a double, as below
     if text in _RCL_SPECIAL_FLOATS:
         return _RCL_SPECIAL_FLOATS[text]
-    if _STRTOD_HEX.fullmatch(text):
-        return float.fromhex(text.strip())
-    if _STRTOD.fullmatch(text):
-        value = float(text.strip().split("(")[0])
-        # strtod's ERANGE (1e400) makes rcl keep the text
-        return text if math.isinf(value) and "inf" not in text.lower() else value
+    hexadecimal = _STRTOD_HEX.fullmatch(text) is not None
+    if hexadecimal or _STRTOD.fullmatch(text):
+        try:
+            value = float.fromhex(text.strip()) if hexadecimal else float(text.strip().split("(")[0])
+        except OverflowError:  # float.fromhex past a double's range, where strtod says ERANGE
+            return text
+        # strtod's ERANGE makes rcl keep the text: past a double's range (1e400), or a decimal below its normal
+        # range (1e-310, and 1e-400, which rounds to 0 from a non-zero mantissa; hexadecimal ones are exact)
+        overflow = math.isinf(value) and "inf" not in text.lower()
+        underflow = (not hexadecimal and abs(value) < sys.float_info.min
+                     and re.search(r"[1-9]", re.split(r"[eE]", text)[0]) is not None)
+        return text if overflow or underflow else value
     return text
 
 
