@@ -3,6 +3,7 @@ the dataset and the frame; nothing is written under --out and the dataset is lef
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -171,6 +172,31 @@ def test_fit_refuses_a_dataset_its_teachers_cannot_use_before_setting_up(capsys,
     monkeypatch.setattr(fit_module, "_train_and_export", _never_set_up)
     break_it, says = UNUSABLE_FOR_THE_TEACHERS[case]
     fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT)
+
+
+@pytest.mark.parametrize("when", ["after the check", "while training"])
+def test_a_dataset_changed_after_its_check_is_named_not_unexpected(capsys, tmp_path: Path, tiny_dataset: Path,
+                                                                  monkeypatch, when: str):
+    """Before 2026-12-03 (third bad-input hunt) an image truncated between the pre-flight and the setup, or a depth
+    image truncated while training (the scene cloud's export reads them again), ended fit in "OSError: image file
+    is truncated (unexpected)", naming no file."""
+    import dff_grasp_ros.field.fit as fit_module
+
+    dataset = tmp_path / "datasets" / "changing"
+    shutil.copytree(tiny_dataset, dataset)
+    spoilt = dataset / ("images" if when == "after the check" else "depth") / f"frame_{BAD_FRAME:05d}.png"
+    step = "check_memory_for" if when == "after the check" else "run_training"
+    original = getattr(fit_module, step)
+
+    def then_truncate(*args, **kwargs):
+        result = original(*args, **kwargs)
+        _truncate(spoilt)
+        return result
+
+    monkeypatch.setattr(fit_module, step, then_truncate)
+    run = refused(capsys, "fit", "--dataset", dataset, "--out", tmp_path / "fields", *FIT, before_work=False,
+                  names=(f"dataset {dataset}", "changed after it was checked"))
+    assert "unexpected" not in run.line and list((tmp_path / "fields").iterdir()) == []
 
 
 def _never_set_up(*args, **kwargs):
