@@ -121,6 +121,19 @@ def test_bringup_refuses_cuda_without_a_gpu_before_starting_anything(capsys, mon
     refused(capsys, "bringup", "--device", "cuda", names=("--device cuda", "CUDA is not available"))
 
 
+@pytest.mark.parametrize("block", ["query", "trainer", "/**"])
+def test_bringup_refuses_a_parameter_file_asking_for_cuda_without_a_gpu(capsys, tmp_path: Path, monkeypatch,
+                                                                        block: str):
+    """The same from a parameter file's `device: cuda` (before 2026-12-03 every node started first)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(bringup, "start", _never_started)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"{block}:\n  ros__parameters:\n    device: cuda\n")
+    refused(capsys, "bringup", "--params", params, names=(str(params), "device", "CUDA is not available"))
+
+
 def test_the_shipped_file_and_what_ros_accepts_pass(tmp_path: Path):
     check_params_file(PARAMS, NODE_PARAM_TYPES)
     lenient = tmp_path / "rcl_spellings.yaml"  # spellings rcl reads as numbers/bools where YAML 1.1 sees strings

@@ -250,9 +250,23 @@ def _check_value(path: Path, pattern: str, name: str, value: Any, nodes: dict[st
             raise ParameterFileError(f"parameter file {path}: {unknown_parameter(node, name, specs[node])}")
         return  # a wildcard block may hold parameters meant for other nodes
     for node, spec in declaring.items():
-        problem = spec.check(value)
+        problem = spec.check(value) or _device_problem(name, value)
         if problem:
             raise ParameterFileError(f"parameter file {path}: {node}.{name} {problem}")
+
+
+def _device_problem(name: str, value: Any) -> str | None:
+    """A ``device`` that asks for CUDA where torch sees none: the trainer and query nodes stop at start for it,
+    so bringup refuses it before starting any node (torch is imported only then)."""
+    if name != "device" or not isinstance(value, str) or not value.startswith("cuda"):
+        return None
+    from dff_grasp_ros.teachers.base import TeacherError, resolve_device
+
+    try:
+        resolve_device(value)
+    except (TeacherError, RuntimeError) as err:  # RuntimeError: a device string torch cannot parse
+        return f"is {value!r}: {err}; use auto or cpu"
+    return None
 
 
 def _is_wildcard(pattern: str) -> bool:
