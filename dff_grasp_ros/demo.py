@@ -136,21 +136,30 @@ class RunOutputs:
         swap_in_entries(self.dir, self.out_dir, earlier_outputs(self.out_dir, refuse_others=False), last=REPORTS)
 
 
-def _pick_method(scene: str, device: str, method: str | None, steps: int | None) -> tuple[str, str]:
-    """(device, method) for the run; InputError before --out is touched or any node starts for what would fail
-    only later (the training steps are sent after the whole scan; a trainer told to use a missing GPU stops at
-    start; the nodes' parameters, --method among them, are checked as their plan is made)."""
-    import torch
-
+def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[str, str]:
+    """(device, method) for the run; InputError before any node starts for what would fail only later (the
+    training steps are sent after the whole scan; a trainer told to use a missing GPU stops at start). torch is
+    asked only when the machine has a GPU device at all: importing it held the nodes' start back ~3 s."""
     from dff_grasp_ros.errors import InputError
     from dff_grasp_ros.goals import check_train_request
+    from dff_grasp_ros.resources import gpu_device_present
 
     check_train_request(steps or 0)
+    if device == "cpu" or (device == "auto" and not gpu_device_present()):
+        return "cpu", method or "dff-tiny"
+    import torch
+
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda, but torch sees no CUDA GPU here; use --device auto or cpu")
     cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    device, method = ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
-    demo_plan(scene, device, method)  # --method nope was refused only once --out held a new data/run_* folder
+    return ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
+
+
+def _checked_run(scene: str, device: str, method: str | None, steps: int | None) -> tuple[str, str]:
+    """:func:`_pick_method`, then the nodes' plan made once (every parameter, --method among them, checked)
+    before --out is touched: --method nope was refused only once --out held a new data/run_* folder."""
+    device, method = _pick_method(device, method, steps)
+    demo_plan(scene, device, method)
     return device, method
 
 
@@ -161,13 +170,16 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
 
     started = time.monotonic()
     scene_obj = load_scene(scene)
-    device, method = _pick_method(scene, device, method, steps)
-    truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
-    # The user's own prompts have no known answer: they are reported, not judged.
-    asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
+    device, method = _checked_run(scene, device, method, steps)
+
+    def prepare() -> Callable[[Any], Any]:
+        truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
+        # The user's own prompts have no known answer: they are reported, not judged.
+        asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
+        return lambda capture: answer_prompts(asked, Path(capture.dataset_path), truth, outputs.dir)
+
     with RunOutputs(out_dir, "grasps.json") as outputs:
-        done = _on_nodes(outputs, scene, scene_obj, device, method, steps,
-                         lambda capture: answer_prompts(asked, Path(capture.dataset_path), truth, outputs.dir))
+        done = _on_nodes(outputs, scene, scene_obj, device, method, steps, prepare)
         if done is None:
             return 1
         capture, trained, report = done
@@ -181,12 +193,15 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
 
 
 def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, method: str, steps: int | None,
-              work: Callable[[Any], Any]) -> tuple[Any, Any, Any] | None:
-    """Bring the nodes up, scan, train and run ``work(capture result)``, then stop the nodes; (capture, training,
-    work's) results, or None when a step failed: said, and published as the run's report with its logs (and what
-    it drew), so that the earlier run's report is not left in --out as if it were this run's."""
+              prepare: Callable[[], Callable[[Any], Any]]) -> tuple[Any, Any, Any] | None:
+    """Bring the nodes up, scan, train and run ``work(capture result)``, ``work`` being what ``prepare()`` returns,
+    then stop the nodes; (capture, training, work's) results, or None when a step failed: said, and published as
+    the run's report with its logs (and what it drew), so that the earlier run's report is not left in --out as if
+    it were this run's. ``prepare`` runs while the nodes start (the demo's ground truth took 1.4 s before they
+    did)."""
     group = bring_up(scene, scene_obj.name, device, method, outputs.out_dir, log_dir=outputs.dir / LOGS)
     try:
+        work = prepare()
         capture, trained = scan_and_train(scene_obj, steps)
         return capture, trained, work(capture)
     except Exception as err:
@@ -199,22 +214,6 @@ def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, meth
     return None
 
 
-def trainer_cpu_threads(cores: int | None = None) -> int:
-    """CPU threads for the demo's trainer: one per core this process may use, but one, left to the other nodes and
-    the demo (``cores``: that count, else asked of the system).
-
-    torch's OpenMP threads wait for each other actively: when another busy process shares their cores, one of them
-    waits out the other's time slices at every operation. On the 2-core build machine with other jobs running
-    (2026-12-03, the demo's dataset, 30-60 dff-tiny steps per run), two threads averaged 1.7-2.5 s per step in four
-    of six runs (a fifth did not finish 60 steps in 100 s) and 110 ms in one; one thread averaged 124-173 ms in all
-    eight runs. Passive waiting (OMP_WAIT_POLICY=PASSIVE) kept two threads at 144-211 ms, slower than one. Whole
-    demos that day: the 300 steps took 107-431 s on two threads in three of five runs (37 and 67 s in the others),
-    38-44 s on one thread in all five."""
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores - 1)
-
-
 def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path, *, log_dir: Path) -> Any:
     """The nodes as processes on a private ROS domain (our own clients join it), their data in a new folder
     under ``out_dir/data`` and their logs in ``log_dir``; the started group."""
@@ -225,10 +224,11 @@ def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Pat
     return start(demo_plan(scene, device, method), env=env, log_dir=log_dir)
 
 
-def demo_plan(scene: str, device: str, method: str, cores: int | None = None) -> dict[str, list[str]]:
-    """The demo's nodes and their command lines (``cores``: see :func:`trainer_cpu_threads`)."""
+def demo_plan(scene: str, device: str, method: str) -> dict[str, list[str]]:
+    """The demo's nodes and their command lines. The trainer chooses its CPU threads as it trains (``cpu_threads``
+    0: every core while they are free, one fewer while another process is busy)."""
     return launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
-                       extra={"trainer": {"method": method, "cpu_threads": trainer_cpu_threads(cores)},
+                       extra={"trainer": {"method": method, "cpu_threads": 0},
                               "sim_camera": {"rate_hz": SIM_RATE_HZ}},
                        nodes=DEMO_NODES)
 
@@ -382,7 +382,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     started = time.monotonic()
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    device, method = _pick_method(scene, device, method, steps)
+    device, method = _checked_run(scene, device, method, steps)
 
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""
@@ -391,7 +391,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
                                         log=lambda line: print(line, flush=True)))
 
     with RunOutputs(out_dir, "clear.json") as outputs:
-        done = _on_nodes(outputs, scene, scene_obj, device, method, steps, clear)
+        done = _on_nodes(outputs, scene, scene_obj, device, method, steps, lambda: clear)
         if done is None:
             return 1
         capture, trained, (scanned_s, world, attempts) = done

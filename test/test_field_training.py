@@ -76,6 +76,20 @@ def test_field_directory_is_complete_and_described(trained):
     assert all(np.isfinite(v) for v in meta["losses"].values())
     steps = [report[0] for report in trained.reports]
     assert steps == sorted(steps) and steps[-1] == TRAIN_STEPS and trained.reports[-1][1] == TRAIN_STEPS
+    assert sum(meta["cpu_threads"]["steps_at_threads"].values()) == TRAIN_STEPS
+
+
+def test_fixed_cpu_threads_train_and_the_process_keeps_its_own(trained, tmp_path):
+    """``cpu_threads`` trains on that many threads (field.json says so); the caller's count is back afterwards."""
+    before = torch.get_num_threads()
+    field_dir = fit(trained.train_dir, tmp_path / "fields", steps=3, teacher="synthetic", device="cpu",
+                    method="dff-tiny", cpu_threads=before + 1)
+    meta = json.loads((field_dir / FIELD_META).read_text())
+    assert meta["cpu_threads"]["steps_at_threads"] == {str(before + 1): 3}
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="cpu_threads must be 0"):
+        fit(trained.train_dir, tmp_path / "fields", steps=3, teacher="synthetic", device="cpu", method="dff-tiny",
+            cpu_threads=-1)
 
 
 def test_checkpoint_is_plain_tensors_and_nothing_was_downloaded(trained):

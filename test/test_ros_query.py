@@ -31,7 +31,11 @@ def test_query_node_answers_errors_reloads_and_serves_concurrently(tmp_path: Pat
     fields.mkdir()
     os.environ.update(ros_env)
     with ProcessGroup() as group:
-        start_nodes(group, {"query": {"fields_dir": str(fields), "device": "cpu"}}, ros_env, tmp_path / "logs")
+        # started on two threads: the node's cpu_threads (1) must win over the environment
+        start_nodes(group, {"query": {"fields_dir": str(fields), "device": "cpu"}},
+                    {**ros_env, "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}, tmp_path / "logs")
+        assert wait_until(lambda: "(computing on 1 CPU thread)" in (tmp_path / "logs" / "query.log").read_text(),
+                          10.0), logs(tmp_path / "logs")
         before = query_object("mug handle")
         assert not before.success and "no trained field" in before.message
 

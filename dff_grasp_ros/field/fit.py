@@ -18,6 +18,8 @@ import torch
 
 from dff_grasp_ros.atomic import discard_dir, make_staging_dir, publish_dir, writing
 from dff_grasp_ros.dataset import Dataset, check_dataset
+from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.field.cpu_threads import ThreadSchedule
 from dff_grasp_ros.field.export import build_scene_cloud, build_scene_cloud_from_depth, evenly_spaced, scaled_intrinsics
 from dff_grasp_ros.field.method import make_trainer_config, method_preset
 from dff_grasp_ros.field.normalisation import Normalisation
@@ -46,6 +48,27 @@ def preload_training_code() -> None:
     calls it at start, so a scan captured meanwhile starts training that much sooner."""
     import open3d  # noqa: F401
     import torchmetrics.image.lpip  # noqa: F401
+
+
+def cpu_schedule(device: torch.device, cpu_threads: int) -> ThreadSchedule | None:
+    """The CPU threads of a training on ``device``: ``cpu_threads`` fixed, or chosen step by step (0); None on a
+    GPU (its threads only feed it)."""
+    if device.type != "cpu":
+        return None
+    return ThreadSchedule.fixed(cpu_threads) if cpu_threads else ThreadSchedule(torch.get_num_threads())
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``threads`` (None: left alone) for the block, the process's own again after:
+    a node's other work must not inherit a training's choice."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class TrainingError(RuntimeError):
@@ -78,13 +101,15 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
         device: str = "auto", method: str = "dff", progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         teacher_settings: dict[str, dict[str, Any]] | None = None, name: str | None = None,
-        seed: int = 0, features_progress: FeaturesProgress | None = None) -> Path:
+        seed: int = 0, features_progress: FeaturesProgress | None = None, cpu_threads: int = 0) -> Path:
     """Train a field on ``dataset_dir`` and publish it as a new directory under ``out_root``.
 
     ``teacher`` is the language teacher ('clip' or 'synthetic'); its DINO partner is implied.
     ``teacher_settings`` may give extra make_teacher() settings under "language" / "dino".
     ``features_progress(teacher name, views done, views total)`` follows the teachers before training starts;
     ``should_stop`` is asked then too (before each view) and at every step.
+    ``cpu_threads`` (training on the CPU): that many torch threads; 0 = torch's count when every core is free,
+    one fewer when another process keeps one busy (:mod:`dff_grasp_ros.field.cpu_threads`).
     Returns the published field directory (field.json, field.pt, scene_cloud.npz).
     Raises InputError (a bad request, output folder or dataset: before any training), TrainingError (non-finite
     loss, CUDA out of memory) or TrainingCancelled; then nothing is published and no staging folder is left.
@@ -93,6 +118,8 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     # staging folder is made there now: a file in the way or a read-only disk fails here) and the dataset.
     if steps is not None:
         check_train_request(steps)
+    if cpu_threads < 0:
+        raise InputError(f"cpu_threads must be 0 (choose) or more, got {cpu_threads}")
     preset = method_preset(method)
     for role, teacher_name in zip(("language", "dino"), teacher_pair(teacher)):
         check_weights(teacher_name, **(teacher_settings or {}).get(role, {}))  # else refused mid-setup
@@ -103,11 +130,13 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
         check_teacher_dataset(teacher_name, dataset, **(teacher_settings or {}).get(role, {}))
     check_memory_for(dataset)
     name = name or f"field_{dataset.root.name}"
+    schedule = cpu_schedule(torch_device, cpu_threads)
     staging = make_staging_dir(Path(out_root), name)
     try:
-        with watching_features(FeatureWatch(should_stop, features_progress)):
+        with watching_features(FeatureWatch(should_stop, features_progress)), \
+                torch_threads(schedule.threads_for(0) if schedule else None):
             field, cloud = _train_and_export(dataset, trainer_config, preset, teacher, teacher_settings or {},
-                                             torch_device, method, progress, should_stop, seed)
+                                             torch_device, method, progress, should_stop, seed, schedule)
         with writing(Path(out_root) / name):
             write_field_files(staging, field, cloud)
         return publish_dir(staging, Path(out_root), name)
@@ -143,8 +172,9 @@ def _reading_again(dataset: Dataset, when: str) -> Iterator[None]:
 def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
                       teacher_settings: dict[str, dict[str, Any]], torch_device: torch.device, method: str,
                       progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
-                      seed: int) -> tuple[TrainedField, Any]:
-    """Teacher features, training and the scene-cloud export of :func:`fit`."""
+                      seed: int, schedule: ThreadSchedule | None) -> tuple[TrainedField, Any]:
+    """Teacher features, training and the scene-cloud export of :func:`fit`; the training's CPU threads follow
+    ``schedule``, the export keeps the last."""
     _point_at_dataset(trainer_config, dataset, teacher, teacher_settings)
     # Pixel sampling and initialisation: reproducible fields. nerfstudio samples with Python's ``random`` too
     # (pixel_samplers, dataloaders), so all three generators are seeded, as its own ``train.py``
@@ -162,11 +192,13 @@ def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
             raise TrainingCancelled(str(err)) from None
         setup_s = time.monotonic() - started  # teacher features, image decoding, model construction
         with flushing_denormals(torch_device.type == "cpu"):
-            losses = run_training(pipeline, trainer_config, torch_device, progress, should_stop)
+            losses = run_training(pipeline, trainer_config, torch_device, progress, should_stop, schedule)
         train_s = time.monotonic() - started - setup_s
         field = TrainedField(model=pipeline.model, normalisation=normalisation_of(pipeline.datamanager),
                              meta=_field_meta(pipeline, dataset, preset.name, trainer_config.max_num_iterations,
                                               losses, train_s, torch_device))
+        if schedule is not None:
+            field.meta["cpu_threads"] = schedule.summary()
         field.model.eval()
         try:
             with _reading_again(dataset, "for the scene cloud after training"):
@@ -205,8 +237,10 @@ def _point_at_dataset(trainer_config, dataset: Dataset, teacher: str,
 
 
 def run_training(pipeline, trainer_config, device: torch.device, progress: ProgressCallback | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
-    """Optimise ``pipeline`` for ``trainer_config.max_num_iterations`` steps; returns the last losses."""
+                 should_stop: Callable[[], bool] | None = None,
+                 schedule: ThreadSchedule | None = None) -> dict[str, float]:
+    """Optimise ``pipeline`` for ``trainer_config.max_num_iterations`` steps; returns the last losses.
+    ``schedule``: torch's CPU threads for each step, told how long each took."""
     from nerfstudio.engine.callbacks import TrainingCallbackAttributes, TrainingCallbackLocation
     from nerfstudio.engine.optimizers import Optimizers
 
@@ -222,6 +256,11 @@ def run_training(pipeline, trainer_config, device: torch.device, progress: Progr
     for step in range(total):
         if should_stop is not None and should_stop():
             raise TrainingCancelled(f"training cancelled at step {step} of {total}")
+        if schedule is not None:
+            threads = schedule.threads_for(step)
+            if threads != torch.get_num_threads():
+                torch.set_num_threads(threads)
+            step_started = time.perf_counter()
         for callback in callbacks:
             callback.run_callback_at_location(step, TrainingCallbackLocation.BEFORE_TRAIN_ITERATION)
         optimizers.zero_grad_all()
@@ -233,6 +272,8 @@ def run_training(pipeline, trainer_config, device: torch.device, progress: Progr
         optimizers.scheduler_step_all(step)
         for callback in callbacks:
             callback.run_callback_at_location(step, TrainingCallbackLocation.AFTER_TRAIN_ITERATION)
+        if schedule is not None:  # on the CPU every operation has finished: the step's wall time is its cost
+            schedule.record(step, threads, time.perf_counter() - step_started)
         if (step + 1) % REPORT_EVERY == 0 or step + 1 == total:
             losses = {key: float(value.detach()) for key, value in loss_dict.items()}
             if not all(math.isfinite(value) for value in losses.values()):

@@ -201,8 +201,9 @@ class TrainerParams(_Fields, _Datasets, _Frames):
     steps: int = param(0, "Training steps when a goal asks for 0 (0 = the method's default)", minimum=0,
                        maximum=1_000_000)
     device: str = param("auto", "auto (CUDA when present), cuda or cpu", choices=("auto", "cuda", "cpu"))
-    cpu_threads: int = param(0, "Threads torch computes with on the CPU (0 = torch's default, one per core); fewer "
-                                "when other busy processes share the cores", minimum=0, maximum=1024)
+    cpu_threads: int = param(0, "Threads torch trains with on the CPU; 0 = chosen while training: torch's default "
+                                "(one per core) while the cores are free, one fewer while another process keeps one "
+                                "busy", minimum=0, maximum=1024)
     clip_checkpoint: str = param("", "Path of CLIP weights when they are not in the open_clip/HF cache")
     dino_checkpoint: str = param("", "Path of DINO weights when they are not in the timm/HF cache")
 
@@ -230,6 +231,9 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     max_cloud_points: int = param(100000, "Points published in the relevancy cloud (voxel-thinned above)",
                                   minimum=1, maximum=10_000_000)
     device: str = param("auto", "Device for the text encoder: auto, cuda or cpu", choices=("auto", "cuda", "cpu"))
+    cpu_threads: int = param(1, "Threads a query and a scene update compute with in numpy's BLAS, OpenMP and torch "
+                                "(0 = the libraries' default, one per core): on one, an answer never waits for a "
+                                "thread that another busy process holds", minimum=0, maximum=1024)
     pose_source: str = param("auto", "Camera pose for /dff/update_scene from: auto (TF if tf2_ros is importable, "
                                      "else camera_pose_topic), tf or topic", choices=("auto", "tf", "topic"))
     update_timeout_s: float = param(10.0, "/dff/update_scene: longest wait for the next synchronised camera view "

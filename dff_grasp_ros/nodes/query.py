@@ -48,6 +48,7 @@ from dff_grasp_ros.nodes.common import (
 )
 from dff_grasp_ros.nodes.params import QueryNodeParams
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
+from dff_grasp_ros.resources import limit_cpu_threads
 from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
@@ -88,6 +89,7 @@ class QueryNode(Node):
     def __init__(self) -> None:
         super().__init__(self.NODE_NAME)
         self.p = declare_parameters(self, QueryNodeParams)
+        threads = limit_cpu_threads(self.p.cpu_threads)
         if self.p.device == "cuda":  # found now, not as "could not load field" on every field (torch: only here)
             try:
                 resolve_device(self.p.device)
@@ -121,7 +123,7 @@ class QueryNode(Node):
         # field arrives: a field trained while the node waits then answers that much sooner.
         threading.Thread(target=teacher_configs, name="teacher-import", daemon=True).start()
         self.get_logger().info(f"ready: {names.QUERY_OBJECT_SERVICE}, {names.UPDATE_SCENE_SERVICE}, fields from "
-                               f"{self.p.fields_dir}")
+                               f"{self.p.fields_dir} (computing on {threads} CPU thread{'s' if threads > 1 else ''})")
 
     def on_field_ready(self, msg: FieldReady) -> None:
         self.reload_async(msg.field_path)

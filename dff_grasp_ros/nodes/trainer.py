@@ -101,8 +101,10 @@ class TrainerNode(Node):
         # In the background, as the query node loads the teachers' code: a goal sent meanwhile just waits on the
         # import lock.
         threading.Thread(target=preload_training_code, name="training-import", daemon=True).start()
+        threads = (f"{torch.get_num_threads()} CPU threads" if self.p.cpu_threads or torch.get_num_threads() == 1
+                   else f"{torch.get_num_threads()} CPU threads, one fewer while another process keeps a core busy")
         self.get_logger().info(f"ready: teacher {self.p.teacher}, method {self.p.method}, device {self.p.device} "
-                               f"({torch.get_num_threads()} CPU threads), fields in {self.p.fields_dir}")
+                               f"({threads}), fields in {self.p.fields_dir}")
 
     def on_goal(self, goal: TrainField.Goal) -> GoalResponse:
         """Accept every goal: a refusal is delivered by :meth:`execute` as a result whose message says why.
@@ -159,7 +161,7 @@ class TrainerNode(Node):
                             device=self.p.device, method=self.p.method,
                             teacher_settings=teacher_settings(self.p), progress=progress,
                             should_stop=lambda: goal_handle.is_cancel_requested or self.shutting_down,
-                            features_progress=features_progress)
+                            features_progress=features_progress, cpu_threads=self.p.cpu_threads)
         except TrainingCancelled:
             result.message = stopped_message(Path(self.p.fields_dir), cancelled=goal_handle.is_cancel_requested)
             if goal_handle.is_cancel_requested:
