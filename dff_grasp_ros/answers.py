@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dff_grasp_ros.errors import expand_home
 from dff_grasp_ros.scene_cloud import is_complete_field, newest_field
 
 
 def resolve_field(path: Path) -> Path:
     """A field directory, or the newest field inside a fields directory."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     if is_complete_field(path):
         return path
     newest = newest_field(path)

@@ -143,9 +143,9 @@ def check_output_file(path: Path) -> Path:
     """``path`` if a file can be written there (an existing file is replaced atomically); InputError naming it
     when it is a folder or a file stands where its folder would be, OSError for a name the system refuses (too
     long): checked before any work, so that a result is never computed only to be lost at the end."""
-    from dff_grasp_ros.errors import InputError
+    from dff_grasp_ros.errors import InputError, expand_home
 
-    path = Path(path).expanduser()
+    path = expand_home(path)
     if path.is_dir():
         raise InputError(f"output file {path} is a folder")
     problem = _not_a_regular_file(path)

@@ -49,6 +49,13 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
     if unknown:
         raise ValueError(f"unknown node(s) {unknown}; the nodes are {', '.join(NODES)}")
     overrides: dict[str, dict[str, Any]] = {name: {} for name in NODES}
+    if device == "cuda":  # else every node started and the query node then stopped for want of a GPU
+        from dff_grasp_ros.teachers.base import TeacherError, resolve_device
+
+        try:
+            resolve_device(device)
+        except TeacherError as err:
+            raise InputError(f"--device cuda: {err}; use --device auto or cpu") from None
     if device:
         overrides["trainer"]["device"] = device
         overrides["query"]["device"] = device

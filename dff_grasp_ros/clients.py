@@ -16,13 +16,12 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from dff_grasp_ros import names
-from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.errors import InputError, expand_home
 from dff_grasp_ros.goals import (
     MAX_UPDATE_TIMEOUT_S,
     check_calibration_request,
@@ -362,13 +361,13 @@ def calibrate_hand_eye(num_views: int = 0, timeout_s: float = 0.0, output_path: 
 def local_path_absolute(path: str) -> str:
     """A path that exists here, made absolute (the node resolves a relative one under its own folder); anything
     else as given, e.g. a dataset's name for the trainer to find under its datasets_dir."""
-    return str(Path(path).expanduser().absolute()) if path and Path(path).expanduser().exists() else path
+    return str(expand_home(path).absolute()) if path and expand_home(path).exists() else path
 
 
 def absolute_output_path(output_path: str | os.PathLike) -> str:
     """An output path for a node, absolute: the node resolves a relative one against its own folders, not this
     process's working directory ('' stays '': the node's default)."""
-    return str(Path(output_path).expanduser().absolute()) if str(output_path) else ""
+    return str(expand_home(output_path).absolute()) if str(output_path) else ""
 
 
 def scan_poses(center_m: tuple[float, float, float] | None = None, radius_m: float = 0.0,

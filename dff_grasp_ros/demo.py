@@ -155,6 +155,14 @@ def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[st
     return ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
 
 
+def _checked_run(scene: str, device: str, method: str | None, steps: int | None) -> tuple[str, str]:
+    """:func:`_pick_method`, then the nodes' plan made once (every parameter, --method among them, checked)
+    before --out is touched: --method nope was refused only once --out held a new data/run_* folder."""
+    device, method = _pick_method(device, method, steps)
+    demo_plan(scene, device, method)
+    return device, method
+
+
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
              steps: int | None = None, method: str | None = None, prompts: list[str] | None = None) -> int:
     from dff_grasp_ros.synthetic import ground_truth, load_scene
@@ -162,7 +170,7 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
 
     started = time.monotonic()
     scene_obj = load_scene(scene)
-    device, method = _pick_method(device, method, steps)
+    device, method = _checked_run(scene, device, method, steps)
 
     def prepare() -> Callable[[Any], Any]:
         truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
@@ -374,7 +382,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     started = time.monotonic()
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    device, method = _pick_method(device, method, steps)
+    device, method = _checked_run(scene, device, method, steps)
 
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""

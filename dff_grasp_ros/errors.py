@@ -74,6 +74,18 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def expand_home(path: str | Path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; InputError naming the path when that home is unknown
+    (pathlib's "RuntimeError: Could not determine home directory." named nothing and read as unexpected)."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        user = path.parts[0][1:]
+        raise InputError(f"{path}: no user {user!r}, so '~{user}' names no home directory" if user else
+                         f"{path}: '~' names no home directory here (HOME is not set)") from None
+
+
 def finite_number(value: Any, where: str) -> float:
     """``value`` as a float when it is a finite int or float as JSON and YAML give them; InputError naming
     ``where`` when it is anything else: a string, a bool (an int to Python), null, NaN, inf, or an integer past
@@ -191,14 +203,15 @@ def read_json_file(path: Path, what: str = "") -> Any:
         raise InputError(_unreadable_value(label, err)) from None
 
 
-def read_yaml_file(path: Path, what: str = "") -> Any:
+def read_yaml_file(path: Path, what: str = "", loader: type | None = None) -> Any:
     """Parse a YAML file (safely: plain data only); a missing, unreadable or malformed one, or one that gives a key
-    twice in one mapping (YAML keeps the last without a word), raises one line naming it and the line at fault."""
+    twice in one mapping (YAML keeps the last without a word), raises one line naming it and the line at fault.
+    ``loader``: a subclass of :func:`yaml_loader` for a format with stricter rules (ROS parameter files)."""
     import yaml
 
     label, text = _read_text_file(path, what, "YAML")
     try:
-        return yaml.load(text, Loader=_unique_key_loader())
+        return yaml.load(text, Loader=loader or yaml_loader())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -224,12 +237,30 @@ def _unreadable_value(label: str, err: ValueError) -> str:
 _LOADER: list[type] = []
 
 
-def _unique_key_loader() -> type:
-    """yaml.SafeLoader that refuses a mapping giving the same key twice (built once, on first use)."""
+def yaml_loader() -> type:
+    """yaml.SafeLoader that refuses a mapping giving the same key twice, and an alias inside the anchor it refers
+    to (built once, on first use)."""
     if not _LOADER:
         import yaml
 
         class UniqueKeyLoader(yaml.SafeLoader):
+            def compose_node(self, parent: Any, index: Any) -> Any:
+                # `a: &x [*x]` builds a list that holds itself: every check walking it ended in a RecursionError
+                # ("unexpected") or a misleading message. The anchors whose nodes are being built are the open ones.
+                open_anchors = self.__dict__.setdefault("_open_anchors", [])
+                event = self.peek_event()
+                if isinstance(event, yaml.AliasEvent):
+                    if event.anchor in open_anchors:
+                        raise yaml.composer.ComposerError(
+                            None, None, f"the alias *{event.anchor} lies inside the anchor &{event.anchor} it "
+                            f"refers to: the value would hold itself", event.start_mark)
+                    return super().compose_node(parent, index)
+                open_anchors.append(event.anchor)
+                try:
+                    return super().compose_node(parent, index)
+                finally:
+                    open_anchors.pop()
+
             def construct_mapping(self, node: Any, deep: bool = False) -> dict:
                 seen: set = set()
                 for key_node, _ in node.value:

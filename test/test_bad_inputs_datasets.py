@@ -3,6 +3,7 @@ the dataset and the frame; nothing is written under --out and the dataset is lef
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -145,12 +146,61 @@ BROKEN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "base frame a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("base_frame", [1])),
                           ("dff_grasp.base_frame must be a non-empty frame name, got [1]",)),
 }
+# What the synthetic teachers cannot compute features of (they label the views from the recorded scene).
+UNUSABLE_FOR_THE_TEACHERS = {
+    "recorded scene a list": (_transforms(lambda m: m["dff_grasp"].__setitem__("scene", [1])),
+                              ("the recorded scene is invalid",)),
+    "recorded scene without objects": (_transforms(lambda m: m["dff_grasp"]["scene"].__setitem__("objects", [])),
+                                       ("the recorded scene is invalid", "'objects' must be a non-empty list")),
+    "no recorded scene": (_transforms(lambda m: m["dff_grasp"].pop("scene")), ("is not a simulated dataset",)),
+}
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_fit_refuses_a_bad_dataset_before_training(capsys, tmp_path: Path, tiny_dataset: Path, case: str):
     break_it, says = BROKEN[case]
     fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT)
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE_FOR_THE_TEACHERS))
+def test_fit_refuses_a_dataset_its_teachers_cannot_use_before_setting_up(capsys, tmp_path: Path,
+                                                                         tiny_dataset: Path, monkeypatch, case: str):
+    """Before 2026-12-03 (third bad-input hunt) the synthetic teachers refused these from inside the training's
+    setup, after nerfstudio had printed its lines and the data loader its warnings."""
+    import dff_grasp_ros.field.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "_train_and_export", _never_set_up)
+    break_it, says = UNUSABLE_FOR_THE_TEACHERS[case]
+    fit_refuses_broken(capsys, tmp_path, tiny_dataset, break_it, says, FIT)
+
+
+@pytest.mark.parametrize("when", ["after the check", "while training"])
+def test_a_dataset_changed_after_its_check_is_named_not_unexpected(capsys, tmp_path: Path, tiny_dataset: Path,
+                                                                  monkeypatch, when: str):
+    """Before 2026-12-03 (third bad-input hunt) an image truncated between the pre-flight and the setup, or a depth
+    image truncated while training (the scene cloud's export reads them again), ended fit in "OSError: image file
+    is truncated (unexpected)", naming no file."""
+    import dff_grasp_ros.field.fit as fit_module
+
+    dataset = tmp_path / "datasets" / "changing"
+    shutil.copytree(tiny_dataset, dataset)
+    spoilt = dataset / ("images" if when == "after the check" else "depth") / f"frame_{BAD_FRAME:05d}.png"
+    step = "check_memory_for" if when == "after the check" else "run_training"
+    original = getattr(fit_module, step)
+
+    def then_truncate(*args, **kwargs):
+        result = original(*args, **kwargs)
+        _truncate(spoilt)
+        return result
+
+    monkeypatch.setattr(fit_module, step, then_truncate)
+    run = refused(capsys, "fit", "--dataset", dataset, "--out", tmp_path / "fields", *FIT, before_work=False,
+                  names=(f"dataset {dataset}", "changed after it was checked"))
+    assert "unexpected" not in run.line and list((tmp_path / "fields").iterdir()) == []
+
+
+def _never_set_up(*args, **kwargs):
+    raise AssertionError("training was set up")
 
 
 @pytest.mark.parametrize("case", ["missing", "a file"])
@@ -190,6 +240,22 @@ def test_calibrate_names_a_bad_tool_poses_file(capsys, tmp_path: Path, broken: b
     run = refused(capsys, "calibrate", "--views", views, *json_flag, names=(str(views / "tool_poses.yaml"), says))
     if json_flag:
         assert run.json()["success"] is False and says in run.json()["message"]
+
+
+@pytest.mark.parametrize(("model", "says"), [("equidistant", "unsupported distortion model 'equidistant'"),
+                                             (["plumb_bob"], "distortion_model must be a string, got ['plumb_bob']")])
+def test_calibrate_refuses_a_camera_file_whose_distortion_model_it_cannot_use(capsys, tmp_path: Path, model, says):
+    """Before 2026-12-03 (third bad-input hunt) camera_info.yaml's distortion_model was not read: a fisheye
+    camera's k1-k4 were calibrated with as plumb_bob's k1 k2 p1 p2 without a word (a bag's or the live camera's
+    CameraInfo of that model is refused)."""
+    views = tmp_path / "views"
+    views.mkdir()
+    (views / "camera_info.yaml").write_text(yaml.safe_dump({
+        "image_width": 128, "image_height": 96, "distortion_model": model,
+        "camera_matrix": {"data": [100, 0, 64, 0, 100, 48, 0, 0, 1]},
+        "distortion_coefficients": {"data": [0.1, 0.05, 0.01, 0.002]}}))
+    (views / "tool_poses.yaml").write_text("base_frame: base_link\ntool_frame: tool0\nviews: []\n")
+    refused(capsys, "calibrate", "--views", views, names=(str(views / "camera_info.yaml"), says))
 
 
 def test_fit_refuses_missing_teacher_weights_before_any_setup(capsys, tmp_path: Path, tiny_dataset: Path,

@@ -306,6 +306,9 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
     (["--steps", "-1"], ("training steps", "got -1")),
     (["--clear", "--steps", "4294967295"], ("training steps", "4,294,967,295")),
     (["--device", "cuda"], ("--device cuda", "no CUDA GPU")),
+    # before 2026-12-03 (third bad-input hunt) refused only once --out held a new, empty data/run_* folder
+    (["--method", "nope"], ("trainer.method must be one of dff, dff-tiny, got 'nope'",)),
+    (["--clear", "--scene", "bin", "--method", "dff-huge"], ("trainer.method", "'dff-huge'")),
 ])
 def test_the_demo_refuses_a_bad_request_before_starting_nodes(capsys, tmp_path: Path, monkeypatch, argv, says):
     """Before 2026-12-02 the steps were first checked when the training goal was sent: after the nodes were up

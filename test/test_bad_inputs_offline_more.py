@@ -728,8 +728,55 @@ def test_an_integer_too_long_to_parse_is_refused_naming_the_file(tmp_path: Path,
         read(path, "settings")
 
 
+@pytest.mark.parametrize("text", ["views: &v [*v, *v]\n", "&c {image_width: 64, camera_matrix: *c}\n",
+                                  "a: [1, {b: &x [2, {c: *x}]}]\n"])
+def test_a_yaml_alias_inside_its_own_anchor_is_refused_naming_the_file(tmp_path: Path, text: str):
+    """Before 2026-12-03 (third bad-input hunt) such a file loaded as a list or mapping that contains itself: a
+    parameter file ended bringup in "RecursionError (unexpected)", a tool_poses.yaml said "list indices must be
+    integers or slices, not str"."""
+    from dff_grasp_ros.errors import InputError, read_yaml_file
+
+    path = tmp_path / "looped.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=rf"^settings {re.escape(str(path))} is not valid YAML \(line \d+, column "
+                                         r"\d+\): the alias \*\w lies inside the anchor &\w it refers to"):
+        read_yaml_file(path, "settings")
+
+
+def test_yaml_aliases_outside_their_anchors_still_load(tmp_path: Path):
+    from dff_grasp_ros.errors import read_yaml_file
+
+    path = tmp_path / "shared.yaml"
+    path.write_text("a: &x [1, 2]\nb: *x\nc: {d: *x}\n")
+    assert read_yaml_file(path) == {"a": [1, 2], "b": [1, 2], "c": {"d": [1, 2]}}
+
+
 def test_sim_execute_names_an_answer_holding_an_integer_too_long_to_parse(capsys, tmp_path: Path):
     answer = tmp_path / "answer.json"
     answer.write_text('{"success": true, "grasp": {"position_m": [' + "1" * 5001 + ", 0, 0]}}")
     refused(capsys, "sim", "execute", "--scene", "tiny", "--answer", answer, "--prompt", "mug",
             names=(f"answer {answer} holds an integer of more than 4300 digits",))
+
+
+# --- a path starting with ~user of no such user ----------------------------------------------------------------
+
+NO_SUCH_HOME = "~no_such_user_dff/x"
+
+
+@pytest.mark.parametrize("argv", [["ask", "--field", NO_SUCH_HOME, "mug"], ["viewer", "--field", NO_SUCH_HOME],
+                                  ["calibrate", "--write-board", NO_SUCH_HOME + ".png"],
+                                  ["calibrate", "--sim", "--keep-views", NO_SUCH_HOME],
+                                  ["calibrate", "--sim", "--out", NO_SUCH_HOME + ".yaml"]],
+                         ids=lambda argv: " ".join(argv[:2]) + (f" {argv[2]}" if argv[2].startswith("--") else ""))
+def test_a_home_of_no_such_user_is_named(capsys, argv: list[str]):
+    """Before 2026-12-03 (third bad-input hunt) Path.expanduser's "RuntimeError: Could not determine home
+    directory." ended these as unexpected, naming no path."""
+    refused(capsys, *argv, names=(NO_SUCH_HOME, "no user 'no_such_user_dff'"))
+
+
+def test_a_training_goal_naming_a_home_of_no_such_user_is_refused_in_one_line(tmp_path: Path):
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.nodes.trainer import goal_problem
+
+    problem = goal_problem(TrainField.Goal(dataset_path=NO_SUCH_HOME), str(tmp_path))
+    assert problem is not None and NO_SUCH_HOME in problem and "no user 'no_such_user_dff'" in problem

@@ -51,6 +51,27 @@ BAD_FILES = {
     "empty frame": ("capture:\n  ros__parameters:\n    base_frame: ''\n", "capture.base_frame must be a frame id"),
     "empty folder": ("trainer:\n  ros__parameters:\n    fields_dir: ''\n", "trainer.fields_dir must name a folder"),
     "nested name": ("query:\n  ros__parameters:\n    gripper:\n      width: 1\n", "no parameter 'gripper.width'"),
+    # before 2026-12-03 (third bad-input hunt) an alias passed, every node started and each died in rclpy.init
+    # ("Will not support aliasing"); one that holds itself ended bringup in an unexpected RecursionError
+    "an alias": ("capture:\n  ros__parameters:\n    min_views: &m 5\nhand_eye:\n  ros__parameters:\n"
+                 "    min_views: *m\n", "line 6, column 16): an alias (*m); rcl, which reads parameter files, "
+                                        "does not support them"),
+    "an alias that holds itself": ("query:\n  ros__parameters: &p\n    a: *p\n", "line 3, column 8"),
+    # YAML 1.1 (PyYAML) reads these as numbers, rcl as strings: they passed, every node started and the node then
+    # died "must be int, got str '1_000'" (before 2026-12-03, third bad-input hunt)
+    "an integer with underscores": ("query:\n  ros__parameters:\n    max_candidates: 1_000\n",
+                                    "query.max_candidates must be int, got str '1_000'"),
+    "a sexagesimal integer": ("trainer:\n  ros__parameters:\n    steps: 1:30\n", "must be int, got str '1:30'"),
+    "a binary integer": ("trainer:\n  ros__parameters:\n    steps: 0b101\n", "must be int, got str '0b101'"),
+    "a float with underscores": ("query:\n  ros__parameters:\n    table_z_m: 0_0.5\n", "got str '0_0.5'"),
+    # before 2026-12-03 (third bad-input hunt) the literal '$DFF_UNSET_FOLDER_VAR/fields' under the node's working
+    # directory took the fields, and '~no_such_user_dff/...' likewise
+    "a folder naming an unset variable": ("trainer:\n  ros__parameters:\n    fields_dir: $DFF_UNSET_FOLDER_VAR/f\n",
+                                          "trainer.fields_dir names $DFF_UNSET_FOLDER_VAR, which is not set"),
+    "a folder in the home of no such user": ("/**:\n  ros__parameters:\n    datasets_dir: ~no_such_user_dff/d\n",
+                                             "datasets_dir names ~no_such_user_dff, a user who does not exist"),
+    "a node block that holds itself": ("capture: &c\n  ros__parameters: {min_views: 5}\n  x: *c\n",
+                                       "line 3, column 6"),
 }
 
 
@@ -90,12 +111,56 @@ def test_bringup_refuses_a_bad_device_choice(capsys, monkeypatch):
     refused(capsys, "bringup", "--device", "tpu", names=("invalid choice: 'tpu'", "dff-grasp bringup --help"))
 
 
+def test_bringup_refuses_cuda_without_a_gpu_before_starting_anything(capsys, monkeypatch):
+    """Before 2026-12-03 (third bad-input hunt) every node started, then the query node stopped ("device 'cuda'
+    requested but CUDA is not available") and bringup stopped the others: five lines, exit 1."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(bringup, "start", _never_started)
+    refused(capsys, "bringup", "--device", "cuda", names=("--device cuda", "CUDA is not available"))
+
+
+@pytest.mark.parametrize("block", ["query", "trainer", "/**"])
+def test_bringup_refuses_a_parameter_file_asking_for_cuda_without_a_gpu(capsys, tmp_path: Path, monkeypatch,
+                                                                        block: str):
+    """The same from a parameter file's `device: cuda` (before 2026-12-03 every node started first)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(bringup, "start", _never_started)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"{block}:\n  ros__parameters:\n    device: cuda\n")
+    refused(capsys, "bringup", "--params", params, names=(str(params), "device", "CUDA is not available"))
+
+
 def test_the_shipped_file_and_what_ros_accepts_pass(tmp_path: Path):
     check_params_file(PARAMS, NODE_PARAM_TYPES)
     lenient = tmp_path / "rcl_spellings.yaml"  # spellings rcl reads as numbers/bools where YAML 1.1 sees strings
-    lenient.write_text("sim_camera:\n  ros__parameters:\n    rate_hz: 1e1\n    loop: yes\n"
+    lenient.write_text("sim_camera:\n  ros__parameters:\n    rate_hz: 1e1\n    loop: yes\n    publish_tf: Y\n"
+                       "    camera_mount_x_m: -.5e-1\n"
+                       "capture:\n  ros__parameters:\n    sync_slop_s: .5e-1\n"
+                       "trainer:\n  ros__parameters:\n    steps: 0x10\n"
                        "/**:\n  ros__parameters:\n    use_sim_time: false\n    other_nodes_param: 3\n")
     check_params_file(lenient, NODE_PARAM_TYPES)
+
+
+# What rclpy (Kilted wheels) gave a node for these plain scalars of a parameter file (measured 2026-12-03).
+RCL_READS = [("0x10", 16), ("017", 15), ("08", 8.0), ("+5", 5), ("0o17", "0o17"), ("1_000", "1_000"),
+             ("1:30", "1:30"), ("0b101", "0b101"), ("1_0.5", "1_0.5"), ("Y", True), ("n", False), ("yEs", "yEs"),
+             ("oN", "oN"), ("~", "~"), ("null", "null"), ("1e3", 1000.0), ("1.", 1.0), ("-.5", -0.5), ("5e", "5e"),
+             ("Infinity", float("inf")), ("-.Inf", float("-inf")), ("0x1p3", 8.0), ("1e400", "1e400"),
+             ("1e-310", "1e-310"), ("-1e-400", "-1e-400"), ("0e5", 0.0),
+             ("2.2250738585072014e-308", 2.2250738585072014e-308),
+             ("9223372036854775808", 9.223372036854776e18)]
+
+
+@pytest.mark.parametrize(("text", "rcl"), RCL_READS, ids=[t for t, _ in RCL_READS])
+def test_plain_scalars_are_read_as_rcl_reads_them(text: str, rcl):
+    from dff_grasp_ros.nodes.param_file import rcl_scalar
+
+    value = rcl_scalar(text)
+    assert type(value) is type(rcl) and value == rcl, (text, value)
 
 
 def test_ros_own_parameters_pass_and_a_misspelt_name_is_named_with_the_closest_one():

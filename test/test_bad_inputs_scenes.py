@@ -76,6 +76,16 @@ BAD_SCENES = {
     "camera inside a wall": (_tiny(tote={"center_m": [-0.02, 0.02], "inner_size_m": [0.3, 0.3], "wall_height_m": 0.5,
                                          "wall_thickness_m": 0.1}, scan__center_m=[0.18, 0.02, 0.0],
                                    scan__radius_m=0.08, scan__elevation_deg=[80, 85]), "inside the tote's wall"),
+    # before 2026-12-03 (third bad-input hunt) a scene 1.5 km out was rendered, and fit then refused every view
+    # ("more than 1000 m from the base frame"); at 1e15 m the look-at said "no viewing direction"
+    "a scene 1.5 km away": (_tiny(objects=[{"type": "mug", "position_m": [1500, 0], "color": "red"}],
+                                  scan__center_m=[1500, 0, 0]),
+                            "scan.center_m [1500.0, 0.0, 0.0] lies more than 1000 m from the base frame"),
+    "a scene 1e15 m away": (_tiny(objects=[{"type": "mug", "position_m": [1e15, 1e15], "color": "red"}],
+                                  scan__center_m=[1e15, 1e15, 0]), "more than 1000 m from the base frame"),
+    "cameras just beyond a kilometre": (_tiny(objects=[{"type": "mug", "position_m": [999.9, 0], "color": "red"}],
+                                              scan__center_m=[999.9, 0, 0]),
+                                        "more than 1000 m from the base frame; scenes are in metres"),
 }
 
 

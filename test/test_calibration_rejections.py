@@ -139,3 +139,14 @@ def test_a_tool_pose_stamped_minus_one_nanosecond_is_a_sample_not_a_static_trans
     tree = TfTree()
     tree.add("base_link", "tool0", 0, np.eye(4), static=True)  # /tf_static: valid at every time
     assert tree.lookup("base_link", "tool0", 9_000_000_000, max_age_ns=1) is not None
+
+
+def test_an_image_stamped_zero_is_rejected_not_paired_with_a_tool_pose():
+    """Before 2026-12-03 (third bad-input hunt) an image stamped 0 (a driver without a clock) was offered with the
+    tool pose "at" 0: with every stamp 0, the oldest tool pose recorded, for every image."""
+    from dff_grasp_ros.ros_io.image import numpy_to_image
+
+    collector = ViewCollector(CharucoBoardSpec(), CollectorSettings())
+    image = numpy_to_image(np.full((480, 640, 3), 128, np.uint8), "rgb8", frame_id="camera", stamp_ns=0)
+    reason = collector.offer_message("t0.000", image, CAMERA, np.eye(4), None, 0.0)
+    assert reason is not None and "header stamp is 0" in reason and collector.rejected_count == 1

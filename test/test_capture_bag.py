@@ -95,6 +95,9 @@ def test_bag_without_usable_views_is_an_error(tmp_path):
         if stream == "pose":
             msg.header.frame_id = "odom"
     write_bag(tmp_path / "bag", messages, StoragePlugin.SQLITE3)
-    with pytest.raises(BagImportError, match="no views kept"):
+    with pytest.raises(BagImportError, match="no views kept") as refused:
         import_bag(tmp_path / "bag", tmp_path / "out", TOPICS)
     assert not (tmp_path / "out").exists()  # the writer is created by the first kept view only
+    # Why, in words (before 2026-12-03: every reason's count, zeros too, as a dict, and no detail)
+    assert "wrong_frame=5" in str(refused.value) and "'odom'" in str(refused.value), str(refused.value)
+    assert "'malformed': 0" not in str(refused.value)

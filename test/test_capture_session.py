@@ -2,6 +2,7 @@
 and nothing half-written is ever visible (not even after SIGKILL)."""
 import dataclasses
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -68,6 +69,36 @@ def test_a_session_keeps_no_more_views_than_asked(tmp_path):
     feed(session, scan_messages(scan_poses_of_test_scene(5)))
     assert session.kept == 3
     assert len(load_dataset(session.finish()).frames) == 3
+
+
+def _with_stamp(messages, stamp_ns: int):
+    """Every message stamped ``stamp_ns``, as a driver without a clock (0) or with a frozen one publishes them."""
+    for _, msg in messages:
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    return messages
+
+
+def test_views_that_cannot_be_paired_by_time_are_rejected(tmp_path):
+    """Before 2026-12-03 (third bad-input hunt) all-zero stamps (use_sim_time without a /clock, a driver that sets
+    none) were kept: the sync pairs by stamp, so with two views' messages arriving interleaved (shuffled here in
+    pairs of views, seeded) view 5's image was written with view 4's pose and the other way round."""
+    messages = _with_stamp(scan_messages(scan_poses_of_test_scene(8)), 0)
+    rng, order = random.Random(0), []
+    for start in range(0, len(messages), 8):
+        pair = messages[start:start + 8]
+        rng.shuffle(pair)
+        order += pair
+    session = CaptureSession(tmp_path)
+    feed(session, order)
+    assert session.kept == 0 and session.rejected[RejectReason.UNUSABLE_STAMP] == 8
+    assert "stamp is 0" in session.most_rejected()
+
+
+def test_views_of_a_frozen_clock_after_the_first_are_rejected(tmp_path):
+    session = CaptureSession(tmp_path)
+    feed(session, _with_stamp(scan_messages(scan_poses_of_test_scene(4)), 1_700_000_000 * 10**9))
+    assert session.kept == 1 and session.rejected[RejectReason.UNUSABLE_STAMP] == 3
+    assert "the same stamp as kept view 0" in session.most_rejected()
 
 
 def _spoil(view, defect):

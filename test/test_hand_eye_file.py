@@ -66,3 +66,17 @@ def test_a_calibration_as_written_loads(tmp_path: Path):
     assert np.allclose(matrix[:3, 3], [MAX_HAND_EYE_TRANSLATION_M, 0, 0])
     assert np.allclose(matrix[:3, :3] @ matrix[:3, :3].T, np.eye(3)) and np.isclose(np.linalg.det(matrix[:3, :3]), 1)
     assert np.allclose(matrix[:3, :3] @ [1, 0, 0], [0, 1, 0], atol=1e-6)  # 90 degrees about z
+
+
+@pytest.mark.parametrize("camera_frame", ["cam$(echo injected)", "cam;id", "cam`id`", "a'b", "cam"])
+def test_the_static_transform_line_pasted_into_a_shell_gives_the_frames_as_they_are(camera_frame: str):
+    """Before 2026-12-03 (third bad-input hunt) the frames went into the line unquoted: a frame id such as
+    'cam$(echo injected)' (frame ids may hold anything but spaces) ran a command when the line was pasted."""
+    import subprocess
+
+    from dff_grasp_ros.calibration.output import static_transform_command
+
+    line = static_transform_command(np.eye(4), "tool0", camera_frame)
+    echoed = line.replace("ros2 run tf2_ros static_transform_publisher", "printf '%s\\n'", 1)
+    args = subprocess.run(["bash", "-c", echoed], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert args[-4:] == ["--frame-id", "tool0", "--child-frame-id", camera_frame]

@@ -126,3 +126,32 @@ def test_an_error_after_validation_is_answered_not_raised(tmp_path: Path, monkey
             node.destroy_node()
     finally:
         rclpy.try_shutdown()
+
+
+@pytest.mark.parametrize(("frames", "says"), [
+    ({"parent_frame": "flange", "child_frame": "camera_color_optical_frame"}, "of tool frame 'flange'"),
+    ({"parent_frame": "tool0", "child_frame": "wrist_camera_optical"}, "camera frame 'wrist_camera_optical'")])
+def test_a_calibration_of_other_frames_gives_no_tool_poses(tmp_path: Path, monkeypatch, frames: dict, says: str):
+    """Before 2026-12-03 (third bad-input hunt) a hand-eye file of another tool or camera than the node's
+    tool_frame and camera_frame was used: its tool poses, read as poses of tool0 (README), were those of another
+    link, said only inside the message. In-process, the callback called directly (as above)."""
+    import rclpy
+
+    from dff_grasp.srv import ScanPoses
+    from dff_grasp_ros.calibration.output import write_hand_eye
+    from dff_grasp_ros.nodes import hand_eye
+
+    path = tmp_path / "hand_eye.yaml"
+    write_hand_eye(path, {**frames, "translation_m": [0.03, -0.05, 0.06], "quaternion_xyzw": [0, 0, 0, 1]})
+    monkeypatch.setenv("DFF_GRASP_HOME", str(tmp_path))
+    rclpy.init(args=["--ros-args", "-p", f"hand_eye_file:={path}"])
+    try:
+        node = hand_eye.HandEyeNode()
+        try:
+            answer = node.on_scan_poses(ScanPoses.Request(count=5), ScanPoses.Response())
+            assert not answer.success and not answer.tool_poses.poses, answer.message
+            assert str(path) in answer.message and says in answer.message, answer.message
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown()

@@ -180,6 +180,15 @@ def test_the_next_view_is_the_first_valid_set_stamped_after_the_request():
     waiter.add("image", object())  # anything after the answer is ignored, never raised
 
 
+def test_views_stamped_zero_are_named_as_such_not_as_views_from_before_the_request():
+    """Before 2026-12-03 (third bad-input hunt) an update from a driver that sets no time said only "1 complete
+    view(s) stamped before the request (skipped)"."""
+    waiter = NextView(2_000_000_000, base_frame="base_link", slop_s=0.05, max_pose_offset_s=0.02)
+    for stream, msg in _view_messages(0).items():
+        waiter.add(stream, msg)
+    assert waiter.wait(0.01) is None and "header stamp is 0" in waiter.why_none(), waiter.why_none()
+
+
 def test_an_update_with_a_depth_in_the_wrong_scale_leaves_the_served_scene_as_it_was(tmp_path):
     # The bad-input hunt's case: depth x3 was accepted and removed 72% of the served scene; the same field
     # announced again did not bring it back (served already and unchanged on disk), so every query failed.

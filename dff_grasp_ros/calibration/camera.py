@@ -18,6 +18,14 @@ SUPPORTED_MODELS = ("plumb_bob", "rational_polynomial", "")
 OPENCV_DISTORTION_LENGTHS = (0, 4, 5, 8, 12, 14)  # what cv2.solvePnP/projectPoints take (others: cv2.error)
 
 
+def _check_distortion_model(model: str, distortion: tuple[float, ...], source: Path | None = None) -> None:
+    """ValueError for coefficients of a model OpenCV's pinhole functions do not take (a fisheye's k1-k4 read as
+    plumb_bob's k1 k2 p1 p2 would calibrate a wrong camera without a word)."""
+    if model not in SUPPORTED_MODELS and any(distortion):
+        raise ValueError(f"{f'{source}: ' if source else ''}unsupported distortion model {model!r}; supported: "
+                         f"plumb_bob, rational_polynomial")
+
+
 @dataclass(frozen=True)
 class PinholeCamera:
     """Image size, 3x3 camera matrix ``K`` and OpenCV distortion coefficients ``D`` (any length OpenCV takes)."""
@@ -58,10 +66,8 @@ class PinholeCamera:
     @staticmethod
     def from_camera_info(msg: Any) -> PinholeCamera:
         """From a ``sensor_msgs/CameraInfo`` (rclpy or rosbags message: only the fields are read)."""
-        model = str(msg.distortion_model)
         d = tuple(float(v) for v in msg.d)
-        if model not in SUPPORTED_MODELS and any(d):
-            raise ValueError(f"unsupported distortion model {model!r}; supported: plumb_bob, rational_polynomial")
+        _check_distortion_model(str(msg.distortion_model), d)
         return PinholeCamera(int(msg.width), int(msg.height), tuple(float(v) for v in msg.k), d)
 
     @staticmethod
@@ -71,12 +77,17 @@ class PinholeCamera:
         path = Path(path)
         data = read_yaml_file(path, "camera calibration file")
         try:
-            return PinholeCamera(int(data["image_width"]), int(data["image_height"]),
-                                 tuple(float(v) for v in data["camera_matrix"]["data"]),
-                                 tuple(float(v) for v in (data.get("distortion_coefficients") or {}).get("data", [])))
+            camera = PinholeCamera(int(data["image_width"]), int(data["image_height"]),
+                                   tuple(float(v) for v in data["camera_matrix"]["data"]),
+                                   tuple(float(v) for v in (data.get("distortion_coefficients") or {}).get("data", [])))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{path}: not a camera calibration file (image_width, image_height, "
                              f"camera_matrix.data, distortion_coefficients.data): {err}") from err
+        model = data.get("distortion_model", "")  # older files leave it out: their coefficients are plumb_bob's
+        if not isinstance(model, str):
+            raise ValueError(f"{path}: distortion_model must be a string, got {model!r:.60}")
+        _check_distortion_model(model, camera.distortion, path)
+        return camera
 
     def to_yaml_dict(self) -> dict[str, Any]:
         return {"image_width": self.width, "image_height": self.height, "distortion_model": "plumb_bob",

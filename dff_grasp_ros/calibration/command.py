@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.errors import expand_home, one_line
 
 HAND_EYE_FILE = "hand_eye.yaml"
 
@@ -108,7 +108,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.out is not None:  # before collecting: a result that cannot be written would be lost
         check_output_file(args.out)
     if args.keep_views is not None:  # write_views_folder refuses these too, but only after the views are made
-        keep = Path(args.keep_views).expanduser()
+        keep = expand_home(args.keep_views)
         if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
             raise InputError(f"--keep-views {keep} already exists and is not an empty folder; choose a new one")
         check_output_root(keep.parent)
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
                                                                       "board": board.to_dict()})
     summary["success"] = result.usable
     summary["message"] = result.verdict
-    shown_views = publish_as.expanduser() if publish_as is not None else views_dir
+    shown_views = expand_home(publish_as) if publish_as is not None else views_dir
     summary["views_dir"] = str(shown_views) if views_dir and (result.usable or not views_are_temporary) else ""
     summary["rejected_total"] = collector.rejected_count
     if truth is not None:
@@ -295,6 +295,6 @@ def sim_views_dir(args: argparse.Namespace) -> Path:
     from dff_grasp_ros.atomic import make_staging_dir
 
     if args.keep_views is not None:
-        keep = Path(args.keep_views).expanduser()
+        keep = expand_home(args.keep_views)
         return make_staging_dir(keep.parent, keep.name)
     return Path(tempfile.mkdtemp(prefix="dff_grasp_calibration_sim_"))

@@ -7,6 +7,7 @@ The transform is the camera optical frame's pose in the tool frame (``camera_to_
 from __future__ import annotations
 
 import math
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.calibration.solve import HandEyeResult
-from dff_grasp_ros.errors import InputError, finite_array, read_yaml_file
+from dff_grasp_ros.errors import InputError, expand_home, finite_array, read_yaml_file
 
 
 def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
@@ -29,10 +30,12 @@ def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]
 
 
 def static_transform_command(camera_to_tool: np.ndarray, tool_frame: str, camera_frame: str) -> str:
-    """The ``ros2 run tf2_ros static_transform_publisher`` line that publishes the calibrated transform."""
+    """The ``ros2 run tf2_ros static_transform_publisher`` line that publishes the calibrated transform. The frames
+    are quoted for a shell where they need it: a frame id may hold anything but spaces ('cam$(...)' ran a command
+    when the line was pasted)."""
     (x, y, z), (qx, qy, qz, qw) = translation_quaternion(camera_to_tool)
     return (f"ros2 run tf2_ros static_transform_publisher --x {x} --y {y} --z {z} --qx {qx} --qy {qy} --qz {qz} "
-            f"--qw {qw} --frame-id {tool_frame} --child-frame-id {camera_frame}")
+            f"--qw {qw} --frame-id {shlex.quote(tool_frame)} --child-frame-id {shlex.quote(camera_frame)}")
 
 
 def result_to_dict(result: HandEyeResult, tool_frame: str, camera_frame: str,
@@ -70,7 +73,7 @@ def result_to_dict(result: HandEyeResult, tool_frame: str, camera_frame: str,
 
 def write_hand_eye(path: Path, summary: dict[str, Any]) -> Path:
     """Write the calibration YAML atomically (a reader never sees half a transform)."""
-    path = Path(path).expanduser()
+    path = expand_home(path)
     header = "# Eye-in-hand calibration (dff-grasp calibrate): the camera optical frame in the tool frame.\n"
     atomic_write_bytes(path, (header + yaml.safe_dump(summary, sort_keys=False, width=120)).encode())
     return path
@@ -83,13 +86,14 @@ MAX_HAND_EYE_TRANSLATION_M = 2.0
 HAND_EYE_KEYS = ("translation_m", "quaternion_xyzw", "parent_frame", "child_frame")
 
 
-def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
+def load_hand_eye(path: Path, expected_frames: tuple[str, str] | None = None) -> tuple[np.ndarray, str, str]:
     """(camera_to_tool, tool frame, camera frame) from a calibration YAML. FileNotFoundError when there is none;
-    ValueError in one line naming the file and the field when it is no camera-on-a-tool transform."""
+    ValueError in one line naming the file and the field when it is no camera-on-a-tool transform, or (given
+    ``expected_frames``, (tool frame, camera frame)) a transform between other frames."""
     from dff_grasp_ros.nodes.params import name_problem
     from dff_grasp_ros.ros_io.pose import PoseError, compose_matrix
 
-    path = Path(path).expanduser()
+    path = expand_home(path)
     if not path.exists():
         raise FileNotFoundError(f"no hand-eye calibration at {path}: run `dff-grasp calibrate` first")
     data = read_yaml_file(path, "hand-eye calibration")
@@ -108,6 +112,11 @@ def load_hand_eye(path: Path) -> tuple[np.ndarray, str, str]:
         if problem:
             raise InputError(f"{label}: {key} {problem}")
         frames.append(value)
+    if expected_frames is not None and tuple(frames) != tuple(expected_frames):
+        # the transform of another link or camera turns camera poses into poses of the wrong frame, silently
+        raise InputError(f"{label} is of tool frame {frames[0]!r} and camera frame {frames[1]!r}, not of "
+                         f"tool_frame {expected_frames[0]!r} and camera_frame {expected_frames[1]!r}: calibrate "
+                         f"this tool and camera, or set those parameters")
     translation = finite_array(data["translation_m"], (3,), f"{label}: translation_m").tolist()
     if math.hypot(*translation) > MAX_HAND_EYE_TRANSLATION_M:  # hypot is inf, not an error, past float's range
         raise InputError(f"{label}: translation_m {translation} puts the camera more than "

@@ -85,11 +85,16 @@ class ViewCollector:
 
     def offer_message(self, name: str, image_msg: Any, camera: PinholeCamera, tool_to_base: np.ndarray,
                       tool_to_base_earlier: np.ndarray | None, still_time_s: float) -> str | None:
-        """:meth:`offer` for a ``sensor_msgs/Image`` (the node's live images and a bag's alike): rejected when a
-        still time is asked for but no tool pose that long before the image is known, or when the image does not
-        decode."""
+        """:meth:`offer` for a ``sensor_msgs/Image`` (the node's live images and a bag's alike): rejected when it
+        is stamped 0, when a still time is asked for but no tool pose that long before the image is known, or when
+        the image does not decode."""
         from dff_grasp_ros.ros_io.image import ImageFormatError, UnsupportedEncodingError, image_to_rgb8
+        from dff_grasp_ros.ros_io.stamp import missing_stamp_problem
 
+        no_stamp = missing_stamp_problem(image_msg, "a tool pose")  # all 0: each image got the oldest tool pose
+        if no_stamp:
+            self.reject(name, no_stamp)
+            return no_stamp
         if still_time_s > 0 and tool_to_base_earlier is None:
             reason = f"no tool pose {still_time_s} s before the image: cannot tell the arm was still"
             self.reject(name, reason)

@@ -142,11 +142,14 @@ def import_bag(bag_path: Path, out_root: Path, topics: Mapping[str, str], *,
         if failure is not None:
             raise failure from err
         raise
-    try:
-        return session.finish({"bag_undecodable": dict(undecodable)})
-    except ValueError as err:
+    if session.kept == 0:  # why, in words: the counts of the reasons that occurred and the most frequent's detail
+        rejected = ", ".join(f"{reason}={count}" for reason, count in session.rejected_by_reason.items() if count)
+        why = (f"views rejected: {rejected}; most often {session.most_rejected()}" if rejected else
+               f"no synchronised view among {sum(session.received.values())} messages")
         lost = f"; {sum(undecodable.values())} messages could not be decoded" if undecodable else ""
-        raise BagImportError(f"{bag_path}: {err}{lost}") from err
+        session.abort()
+        raise BagImportError(f"{bag_path}: no views kept, nothing written ({why}){lost}")
+    return session.finish({"bag_undecodable": dict(undecodable)})
 
 
 def import_summary(dataset_path: Path) -> str:

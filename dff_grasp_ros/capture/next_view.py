@@ -13,9 +13,9 @@ from typing import Any
 
 from dff_grasp_ros.capture.session import CAMERA_INFO, DEPTH, IMAGE, POSE, STREAMS
 from dff_grasp_ros.capture.sync import ApproximateTimeSync
-from dff_grasp_ros.capture.validate import ValidView, ViewRejected, validate_view
+from dff_grasp_ros.capture.validate import RejectReason, ValidView, ViewRejected, validate_view
 from dff_grasp_ros.errors import one_line
-from dff_grasp_ros.ros_io.stamp import header_stamp_ns
+from dff_grasp_ros.ros_io.stamp import header_stamp_ns, missing_stamp_problem
 
 
 class NextView:
@@ -45,6 +45,10 @@ class NextView:
                 return
             matched = self._sync.add(stream, stamp_ns, msg)
             if matched is None:
+                return
+            no_stamp = missing_stamp_problem(matched[IMAGE].msg, "its depth and pose")
+            if no_stamp:  # not "stamped before the request": its driver sets no time
+                self.last_rejection = f"{RejectReason.UNUSABLE_STAMP.value}: {no_stamp}"
                 return
             if matched[IMAGE].stamp_ns < self.after_ns:
                 self.sets_before += 1

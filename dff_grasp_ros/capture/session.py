@@ -85,6 +85,7 @@ class CaptureSession:
         self.received: Counter[str] = Counter()
         self.rejected: Counter[RejectReason] = Counter()
         self.kept = 0
+        self._kept_stamps: dict[int, int] = {}  # image stamp -> index of the kept view
         self.last_detail: dict[RejectReason, str] = {}  # per reason, the latest rejected view's detail
 
     # --- feeding -------------------------------------------------------------------------------------------
@@ -175,6 +176,11 @@ class CaptureSession:
     # --- internals -----------------------------------------------------------------------------------------
     def _process(self, matched: dict[str, Stamped]) -> ViewOutcome:
         stamp_ns = matched[IMAGE].stamp_ns
+        if stamp_ns in self._kept_stamps:  # a frozen clock: as with no stamp, sets match by arrival, not by time
+            return self._reject(RejectReason.UNUSABLE_STAMP, f"the image has the same stamp as kept view "
+                                f"{self._kept_stamps[stamp_ns]} ({stamp_ns / 1e9:.3f} s): the camera driver's "
+                                f"clock does not advance, so image, depth and pose cannot be paired by time",
+                                stamp_ns)
         try:
             view = validate_view(
                 matched[IMAGE].msg, matched[DEPTH].msg if DEPTH in matched else None, matched[CAMERA_INFO].msg,
@@ -192,6 +198,7 @@ class CaptureSession:
         except Exception as err:
             return self._reject(RejectReason.WRITE_FAILED, f"{type(err).__name__}: {err}", stamp_ns)
         self._selector.remember(view.camera_to_base)
+        self._kept_stamps[stamp_ns] = self.kept
         self.kept += 1
         return ViewOutcome(True, stamp_ns=stamp_ns)
 

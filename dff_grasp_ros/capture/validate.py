@@ -24,7 +24,7 @@ from dff_grasp_ros.ros_io.image import (
     image_to_rgb8,
 )
 from dff_grasp_ros.ros_io.pose import NonFinitePoseError, NonUnitQuaternionError, PoseError, stamped_to_matrix
-from dff_grasp_ros.ros_io.stamp import header_stamp_ns
+from dff_grasp_ros.ros_io.stamp import header_stamp_ns, missing_stamp_problem
 
 NS_PER_S = 1_000_000_000
 
@@ -41,6 +41,7 @@ class RejectReason(str, Enum):
     SIZE_MISMATCH = "size_mismatch"  # image/depth size disagrees with camera_info
     INTRINSICS_CHANGED = "intrinsics_changed"  # differs from the first kept view's camera_info
     STALE_POSE = "stale_pose"  # pose stamp too far from the image stamp
+    UNUSABLE_STAMP = "unusable_stamp"  # image stamp 0 or not advancing: its messages cannot be paired by time
     WRONG_FRAME = "wrong_frame"  # pose not in the base frame, or depth/info/pose not of the image's camera
     TOO_CLOSE = "too_close"  # view selection: near-duplicate of a kept view
     BLURRED = "blurred"  # view selection: too little image detail
@@ -151,6 +152,9 @@ def validate_view(image: Any, depth: Any | None, camera_info: Any, pose: Any, *,
         _check_frames(image, depth, camera_info, pose, base_frame)
         _check_encodings(image, depth)
         image_stamp_ns = header_stamp_ns(image)
+        no_stamp = missing_stamp_problem(image, "its depth and pose")
+        if no_stamp:  # every set then matches by arrival: interleaved views swapped their poses
+            raise ViewRejected(RejectReason.UNUSABLE_STAMP, no_stamp)
         camera_to_base = _camera_pose(pose, image_stamp_ns, max_pose_offset_s)
         try:
             intrinsics = camera_info_to_intrinsics(camera_info)

@@ -103,16 +103,21 @@ def check_teacher_weights(config: DffDataManagerConfig) -> None:
             raise SetupRefused(f"dff: pipeline.datamanager: {err}") from None
 
 
-def _check_dataset_for_nerfstudio(data: Path) -> None:
-    """The pre-flight of fit() (every frame decodes, poses rigid, nerfstudio's keys usable), or SetupRefused."""
+def _check_dataset_for_nerfstudio(data: Path, config: DffDataManagerConfig) -> None:
+    """The pre-flight of fit() (every frame decodes, poses rigid, nerfstudio's keys usable, the teachers can use
+    it), or SetupRefused."""
     from dff_grasp_ros.dataset import TRANSFORMS, check_dataset
     from dff_grasp_ros.errors import is_worded, one_line
+    from dff_grasp_ros.teachers.base import TeacherError, check_teacher_dataset
 
     if data.suffix == ".json" and data.name != TRANSFORMS:
         return  # another transforms file than ours: nerfstudio's own checks only
     try:
-        check_dataset(data.parent if data.suffix == ".json" else data)
-    except (ValueError, OSError) as err:
+        dataset = check_dataset(data.parent if data.suffix == ".json" else data)
+        for teacher, settings in ((config.language_teacher, config.language_teacher_settings),
+                                  (config.dino_teacher, config.dino_teacher_settings)):
+            check_teacher_dataset(teacher, dataset, **settings)
+    except (ValueError, OSError, TeacherError) as err:
         if not is_worded(err):
             raise
         raise SetupRefused(f"dff: {one_line(err)}") from None
@@ -134,7 +139,7 @@ def check_before_training(trainer_config: Any) -> None:
     except (TeacherError, RuntimeError) as err:
         raise SetupRefused(f"dff: --machine.device-type {device_type}: {err}; use --machine.device-type cpu") \
             from None
-    _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
+    _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data), config)
 
 
 class DffDataManager(VanillaDataManager):
@@ -149,7 +154,8 @@ class DffDataManager(VanillaDataManager):
         check_teacher_weights(config)
         if test_mode != "inference" and not config.dataset_checked:
             # what VanillaDataManager reads: ``data`` (ns-train --data) overrides the dataparser's
-            _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data))
+            _check_dataset_for_nerfstudio(Path(config.data if config.data is not None else config.dataparser.data),
+                                          config)
         super().__init__(config, device, test_mode, world_size, local_rank, **kwargs)
         from dff_grasp_ros.teachers import make_teacher
 

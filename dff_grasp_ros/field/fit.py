@@ -27,7 +27,7 @@ from dff_grasp_ros.field.rendering import TrainedField
 from dff_grasp_ros.field.store import write_field_files
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.resources import require_memory
-from dff_grasp_ros.teachers.base import check_weights, resolve_device, teacher_pair
+from dff_grasp_ros.teachers.base import check_teacher_dataset, check_weights, resolve_device, teacher_pair
 from dff_grasp_ros.teachers.cache import FeaturesProgress, FeaturesStopped, FeatureWatch, watching_features
 
 ProgressCallback = Callable[[int, int, dict[str, float], float], None]
@@ -126,6 +126,8 @@ def fit(dataset_dir: Path, out_root: Path, *, steps: int | None = None, teacher:
     torch_device = resolve_device(device)
     trainer_config = make_trainer_config(preset, steps)
     dataset = check_dataset(Path(dataset_dir))
+    for role, teacher_name in zip(("language", "dino"), teacher_pair(teacher)):
+        check_teacher_dataset(teacher_name, dataset, **(teacher_settings or {}).get(role, {}))
     check_memory_for(dataset)
     name = name or f"field_{dataset.root.name}"
     schedule = cpu_schedule(torch_device, cpu_threads)
@@ -152,6 +154,21 @@ def check_memory_for(dataset: Dataset) -> int:
                           "use fewer views or smaller images")
 
 
+@contextmanager
+def _reading_again(dataset: Dataset, when: str) -> Iterator[None]:
+    """Training reads the checked dataset's files again: an image changed since (truncated, replaced by another
+    kind of file) is a TrainingError naming the dataset, not PIL's "image file is truncated" naming nothing."""
+    from dff_grasp_ros.errors import is_worded, one_line
+
+    try:
+        yield
+    except (OSError, SyntaxError) as err:  # PIL: OSError for truncated data, SyntaxError for a broken header
+        if isinstance(err, OSError) and is_worded(err):
+            raise  # names its file already (a deleted image: "No such file or directory: ...")
+        raise TrainingError(f"dataset {dataset.root} could not be read {when}: {one_line(err)}; was it changed "
+                            f"after it was checked?") from err
+
+
 def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
                       teacher_settings: dict[str, dict[str, Any]], torch_device: torch.device, method: str,
                       progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
@@ -169,7 +186,8 @@ def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
     started = time.monotonic()
     try:
         try:  # fit() watches the teacher features that the setup computes
-            pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
+            with _reading_again(dataset, "as training set up"):
+                pipeline = trainer_config.pipeline.setup(device=torch_device, test_mode="val")
         except FeaturesStopped as err:
             raise TrainingCancelled(str(err)) from None
         setup_s = time.monotonic() - started  # teacher features, image decoding, model construction
@@ -183,13 +201,15 @@ def _train_and_export(dataset: Dataset, trainer_config, preset, teacher: str,
             field.meta["cpu_threads"] = schedule.summary()
         field.model.eval()
         try:
-            if all(frame.depth_path for frame in dataset.frames):
-                cloud = build_scene_cloud_from_depth(field, dataset, range(len(dataset.frames)),
-                                                     voxel_m=preset.voxel_m)
-            else:
-                views = evenly_spaced(len(dataset.frames), preset.export_views)
-                cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
-                                          [dataset.frames[i].camera_to_base for i in views], voxel_m=preset.voxel_m)
+            with _reading_again(dataset, "for the scene cloud after training"):
+                if all(frame.depth_path for frame in dataset.frames):
+                    cloud = build_scene_cloud_from_depth(field, dataset, range(len(dataset.frames)),
+                                                         voxel_m=preset.voxel_m)
+                else:
+                    views = evenly_spaced(len(dataset.frames), preset.export_views)
+                    cloud = build_scene_cloud(field, scaled_intrinsics(dataset.intrinsics, preset.export_scale),
+                                              [dataset.frames[i].camera_to_base for i in views],
+                                              voxel_m=preset.voxel_m)
         except ValueError as err:
             # The export's own message says what went wrong; no advice is added here (it was wrong as often as
             # not: "train longer" for a depth image of the wrong size).

@@ -163,7 +163,7 @@ class HandEyeNode(Node):
                             f"camera path {path_length_m(cameras):.2f} m")
         path = self.hand_eye_path()
         try:
-            camera_to_tool, tool_frame, camera_frame = load_hand_eye(path)
+            camera_to_tool, tool_frame, camera_frame = load_hand_eye(path, (self.p.tool_frame, self.p.camera_frame))
         except FileNotFoundError:
             response.message += f"; no tool poses: no hand-eye calibration at {path} (run /calibrate_hand_eye)"
             return response

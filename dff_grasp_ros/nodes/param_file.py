@@ -16,18 +16,96 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import math
+import re
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from dff_grasp_ros.errors import InputError, read_yaml_file
-from dff_grasp_ros.nodes.params import ParamSpec, specs_of
+from dff_grasp_ros.errors import InputError, read_yaml_file, yaml_loader
+from dff_grasp_ros.nodes.params import specs_of
 
 PARAMS_KEY = "ros__parameters"
 # Parameters every rclpy node declares besides its own (a test compares them with a bare rclpy node's), and those it
 # declares for a topic whose QoS may be overridden.
 STANDARD_PARAMS = ("use_sim_time", "start_type_description_service")
 STANDARD_PREFIXES = ("qos_overrides.",)
-_BOOL_WORDS = {"true", "false", "yes", "no", "on", "off"}
+# How rcl's parameter file parser (rcl_yaml_param_parser) reads a plain scalar: these words as bools, then strtol
+# (base 0) over the whole text as an integer, then strtod as a double, ".inf"/".nan" spellings, else a string.
+# YAML 1.1 (PyYAML) differs both ways: '1_000', '1:30' and '0b101' are integers to it and strings to rcl (a node
+# then refused its file after bringup had started every node), 'Y', '1e3' and 'inf' the other way round.
+_RCL_TRUE = {"Y", "y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
+_RCL_FALSE = {"N", "n", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
+_RCL_SPECIAL_FLOATS = {".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan, ".inf": math.inf, ".Inf": math.inf,
+                       ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
+                       "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf}
+_STRTOL = re.compile(r"\s*[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_STRTOD = re.compile(r"\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                     r"|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)", re.IGNORECASE)
+_STRTOD_HEX = re.compile(r"\s*[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+_INT64 = 2**63
+_RCL_SCALAR_TAG = "tag:dff_grasp,rcl-plain-scalar"
+
+
+def rcl_scalar(text: str) -> bool | int | float | str:
+    """A plain (unquoted) YAML scalar of a parameter file as rcl reads it: bool, int (int64), float or string."""
+    if text in _RCL_TRUE or text in _RCL_FALSE:
+        return text in _RCL_TRUE
+    if _STRTOL.fullmatch(text):
+        digits = text.strip().lstrip("+-")
+        base = 16 if digits[:2].lower() == "0x" else 8 if digits.startswith("0") and len(digits) > 1 else 10
+        value = int(text.strip(), base)
+        if -_INT64 <= value < _INT64:
+            return value  # beyond int64 strtol fails (ERANGE) and strtod reads it as a double, as below
+    if text in _RCL_SPECIAL_FLOATS:
+        return _RCL_SPECIAL_FLOATS[text]
+    hexadecimal = _STRTOD_HEX.fullmatch(text) is not None
+    if hexadecimal or _STRTOD.fullmatch(text):
+        try:
+            value = float.fromhex(text.strip()) if hexadecimal else float(text.strip().split("(")[0])
+        except OverflowError:  # float.fromhex past a double's range, where strtod says ERANGE
+            return text
+        # strtod's ERANGE makes rcl keep the text: past a double's range (1e400), or a decimal below its normal
+        # range (1e-310, and 1e-400, which rounds to 0 from a non-zero mantissa; hexadecimal ones are exact)
+        overflow = math.isinf(value) and "inf" not in text.lower()
+        underflow = (not hexadecimal and abs(value) < sys.float_info.min
+                     and re.search(r"[1-9]", re.split(r"[eE]", text)[0]) is not None)
+        return text if overflow or underflow else value
+    return text
+
+
+_RCL_LOADER: list[type] = []
+
+
+def rcl_yaml_loader() -> type:
+    """The YAML loader for parameter files: rcl's parser refuses any alias (``*name``), so this one does too, with
+    the line (before 2026-12-03 an alias passed the pre-flight and every node then died in ``rclpy.init``)."""
+    if not _RCL_LOADER:
+        import yaml
+
+        class RclLoader(yaml_loader()):  # type: ignore[misc]
+            def resolve(self, kind: Any, value: str, implicit: Any) -> str:
+                if kind is yaml.ScalarNode and implicit[0]:  # plain: rcl's reading, not YAML 1.1's
+                    return _RCL_SCALAR_TAG
+                return super().resolve(kind, value, implicit)
+
+            def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+                for key_node, _ in node.value:
+                    if key_node.tag == _RCL_SCALAR_TAG:
+                        key_node.tag = "tag:yaml.org,2002:str"  # rcl reads every key as a name
+                return super().construct_mapping(node, deep=deep)
+
+            def compose_node(self, parent: Any, index: Any) -> Any:
+                event = self.peek_event()
+                if isinstance(event, yaml.AliasEvent):
+                    raise yaml.composer.ComposerError(
+                        None, None, f"an alias (*{event.anchor}); rcl, which reads parameter files, does not "
+                        f"support them: write the value out", event.start_mark)
+                return super().compose_node(parent, index)
+
+        RclLoader.add_constructor(_RCL_SCALAR_TAG, lambda loader, node: rcl_scalar(node.value))
+        _RCL_LOADER.append(RclLoader)
+    return _RCL_LOADER[0]
 
 
 class ParameterFileError(InputError):
@@ -96,7 +174,7 @@ def check_node_blocks(path: Path, nodes: Iterable[str], what: str) -> None:
     says who starts them, for the message."""
     nodes = list(nodes)
     try:
-        data = read_yaml_file(Path(path), "parameter file")
+        data = read_yaml_file(Path(path), "parameter file", rcl_yaml_loader())
     except InputError as err:
         raise ParameterFileError(str(err)) from None
     for pattern, _ in _blocks(data if isinstance(data, dict) else {}, "", Path(path)):
@@ -115,7 +193,7 @@ def check_params_file(path: Path, nodes: dict[str, type]) -> None:
         raise ParameterFileError(f"parameter file {path} does not exist" if not path.exists() else
                                  f"parameter file {path} is not a file")
     try:
-        data = read_yaml_file(path, "parameter file")
+        data = read_yaml_file(path, "parameter file", rcl_yaml_loader())
     except InputError as err:
         raise ParameterFileError(str(err)) from None
     if data is None:
@@ -172,22 +250,24 @@ def _check_value(path: Path, pattern: str, name: str, value: Any, nodes: dict[st
             raise ParameterFileError(f"parameter file {path}: {unknown_parameter(node, name, specs[node])}")
         return  # a wildcard block may hold parameters meant for other nodes
     for node, spec in declaring.items():
-        problem = spec.check(_as_rcl_reads(value, spec))
+        problem = spec.check(value) or _device_problem(name, value)
         if problem:
             raise ParameterFileError(f"parameter file {path}: {node}.{name} {problem}")
 
 
+def _device_problem(name: str, value: Any) -> str | None:
+    """A ``device`` that asks for CUDA where torch sees none: the trainer and query nodes stop at start for it,
+    so bringup refuses it before starting any node (torch is imported only then)."""
+    if name != "device" or not isinstance(value, str) or not value.startswith("cuda"):
+        return None
+    from dff_grasp_ros.teachers.base import TeacherError, resolve_device
+
+    try:
+        resolve_device(value)
+    except (TeacherError, RuntimeError) as err:  # RuntimeError: a device string torch cannot parse
+        return f"is {value!r}: {err}; use auto or cpu"
+    return None
+
+
 def _is_wildcard(pattern: str) -> bool:
     return any(char in pattern for char in "*?[")
-
-
-def _as_rcl_reads(value: Any, spec: ParamSpec) -> Any:
-    """YAML 1.1 (PyYAML) and rcl's parser differ on a few spellings; never refuse what rcl would accept."""
-    if isinstance(value, str) and isinstance(spec.default, bool) and value.lower() in _BOOL_WORDS:
-        return value.lower() in ("true", "yes", "on")
-    if isinstance(value, str) and isinstance(spec.default, float) and not isinstance(spec.default, bool):
-        try:
-            return float(value)  # "1e-3": a string to PyYAML, a double to rcl
-        except ValueError:
-            return value
-    return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import pwd
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,24 @@ def name_problem(parameter: str, value: str) -> str | None:
         return f"must be a frame id without spaces, got {value!r}"
     elif parameter.endswith("_dir") and not value.strip():
         return f"must name a folder, got {value!r}"
+    elif parameter.endswith(("_dir", "_file")):
+        return _expansion_problem(value)
+    return None
+
+
+def _expansion_problem(path: str) -> str | None:
+    """A ``~user`` or ``$VAR`` of a folder or file parameter that stands for nothing here, or None: expanded as
+    :func:`expand_data_dir` does, it would stay literal and name a folder under the node's working directory."""
+    where = f"(the path would stay {path!r}, under the node's working directory)"
+    head = path.split("/", 1)[0]
+    if head.startswith("~") and head != "~":
+        try:
+            pwd.getpwnam(head[1:])
+        except KeyError:
+            return f"names {head}, a user who does not exist {where}"
+    unset = re.search(r"\$(\w+|\{[^}]*\})", os.path.expandvars(path))
+    if unset:
+        return f"names ${unset.group(1).strip('{}')}, which is not set in this environment {where}"
     return None
 
 

@@ -21,7 +21,7 @@ from dff_grasp.action import TrainField
 from dff_grasp.msg import FieldReady
 from dff_grasp_ros import names
 from dff_grasp_ros.dataset import TRANSFORMS, newest_dataset
-from dff_grasp_ros.errors import InputError, one_line
+from dff_grasp_ros.errors import InputError, expand_home, one_line
 from dff_grasp_ros.field.fit import TrainingCancelled, fit, preload_training_code
 from dff_grasp_ros.goals import check_train_request
 from dff_grasp_ros.nodes.common import declare_parameters, latched_qos, spin_node
@@ -48,7 +48,7 @@ def resolve_dataset(requested: str, datasets_dir: str) -> Path:
     relative path (a dataset's name, as the capture's result and log give it) lies under ``datasets_dir``: the
     node's working directory is not the caller's."""
     if requested:
-        path = Path(datasets_dir) / Path(requested).expanduser()  # an absolute path stays as it is
+        path = Path(datasets_dir) / expand_home(requested)  # an absolute path stays as it is
         if not path.is_dir():
             raise FileNotFoundError(f"dataset {path} does not exist" if not path.exists() else
                                     f"dataset {path} is a file, not a dataset folder")

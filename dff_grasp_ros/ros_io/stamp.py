@@ -30,3 +30,12 @@ def make_header(frame_id: str, stamp_ns: int) -> Header:
 def header_stamp_ns(msg: Any) -> int:
     """Nanoseconds of ``msg.header.stamp``."""
     return stamp_to_ns(msg.header.stamp)
+
+
+def missing_stamp_problem(msg: Any, paired_with: str) -> str | None:
+    """Why an image cannot be paired with ``paired_with`` by time: its stamp is 0, what a driver without a clock
+    (or ``use_sim_time`` without a ``/clock``) sends; None when it has a stamp."""
+    if header_stamp_ns(msg) != 0:
+        return None
+    return (f"the image's header stamp is 0: the camera driver sets no time (use_sim_time without a /clock?), so "
+            f"it cannot be paired with {paired_with} by time")

@@ -7,9 +7,13 @@ before the demo's nodes could start.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from dff_grasp_ros.synthetic.labels import LabelError, dataset_scene
 from dff_grasp_ros.teachers.base import TeacherConfig, TeacherError
+
+if TYPE_CHECKING:
+    from dff_grasp_ros.dataset import Dataset
 
 
 @dataclass
@@ -30,6 +34,14 @@ class SyntheticTeacherConfig(TeacherConfig):
         super().__post_init__()
         if self.patch_px < 1 or self.noise_std < 0:
             raise TeacherError(f"{self.name}: need patch_px >= 1 and noise_std >= 0")
+
+    def dataset_problem(self, dataset: Dataset) -> str | None:
+        """The labels come from the scene recorded in the dataset: a real scan, or a scene that does not load."""
+        try:
+            dataset_scene(dataset)
+        except LabelError as err:
+            return str(err)
+        return None
 
 
 @dataclass

@@ -80,6 +80,11 @@ class TeacherConfig:
         naming where it looked when the file is not here. A file lookup: no model is built."""
         return None
 
+    def dataset_problem(self, dataset: Dataset) -> str | None:
+        """Why this teacher cannot compute features of ``dataset`` (None: it can), known without building it:
+        training asks before its setup. Teachers that see only pixels take any dataset the pre-flight passed."""
+        return None
+
     def settings_dict(self) -> dict[str, Any]:
         """What defines the features, JSON-safe; ``make_teacher(**settings_dict())`` rebuilds the teacher."""
         out: dict[str, Any] = {"name": self.name}
@@ -233,6 +238,14 @@ def check_weights(name: str, **settings: Any) -> None:
     of its weights, by a file lookup: training checks before its setup, which otherwise logs and starts data
     loader workers first."""
     _configured(name, settings).weights_file()
+
+
+def check_teacher_dataset(name: str, dataset: Dataset, **settings: Any) -> None:
+    """Refuse (TeacherError) a dataset teacher ``name`` cannot compute features of, before training sets up (the
+    synthetic teachers refused a dataset without a usable recorded scene after nerfstudio's setup had printed)."""
+    problem = _configured(name, settings).dataset_problem(dataset)
+    if problem:
+        raise TeacherError(problem)
 
 
 def _configured(name: str, settings: dict[str, Any]) -> TeacherConfig:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from dff_grasp_ros.errors import InputError, expand_home
 from dff_grasp_ros.teachers.base import TeacherError, WeightsNotFoundError
 
 if TYPE_CHECKING:
@@ -27,7 +28,10 @@ def find_weights(teacher: str, checkpoint_path: str | None, hub_repo: str, hub_f
     Raises :class:`WeightsNotFoundError` naming both places when neither has the weights.
     """
     if checkpoint_path:
-        path = Path(checkpoint_path).expanduser()
+        try:
+            path = expand_home(checkpoint_path)
+        except InputError as err:  # a teacher error, as every other fault of the weights is
+            raise WeightsNotFoundError(f"{teacher}: checkpoint_path {err}") from None
         if not path.is_file():
             raise WeightsNotFoundError(f"{teacher}: checkpoint_path {str(path)!r} is not a file")
         return path
