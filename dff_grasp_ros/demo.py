@@ -214,6 +214,17 @@ def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, meth
     return None
 
 
+def trainer_cpu_threads(cores: int | None = None) -> int:
+    """CPU threads for the demo's trainer: one per core this process may use, but one (``cores``: that count, else
+    asked of the system). Fixed, not chosen as it trains (the trainer's default, ``field.cpu_threads``): the
+    threads change a field's float rounding, and the choice varies between runs on an idle machine (two threads
+    in one of three demos on 2026-12-03 15:20, with 55 against 67 ms per step; one in the two others, 80 against
+    81-92 ms). With them fixed the demo trains the same field every run, for ~4 s more training at most."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 1)
+
+
 def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path, *, log_dir: Path) -> Any:
     """The nodes as processes on a private ROS domain (our own clients join it), their data in a new folder
     under ``out_dir/data`` and their logs in ``log_dir``; the started group."""
@@ -224,11 +235,10 @@ def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Pat
     return start(demo_plan(scene, device, method), env=env, log_dir=log_dir)
 
 
-def demo_plan(scene: str, device: str, method: str) -> dict[str, list[str]]:
-    """The demo's nodes and their command lines. The trainer chooses its CPU threads as it trains (``cpu_threads``
-    0: every core while they are free, one fewer while another process is busy)."""
+def demo_plan(scene: str, device: str, method: str, cores: int | None = None) -> dict[str, list[str]]:
+    """The demo's nodes and their command lines (``cores``: see :func:`trainer_cpu_threads`)."""
     return launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
-                       extra={"trainer": {"method": method, "cpu_threads": 0},
+                       extra={"trainer": {"method": method, "cpu_threads": trainer_cpu_threads(cores)},
                               "sim_camera": {"rate_hz": SIM_RATE_HZ}},
                        nodes=DEMO_NODES)
 
