@@ -166,6 +166,26 @@ GOAL_RESPONSE_WAIT_S = 10.0  # then ask for the goal's result by its id (a lost 
 GOAL_RESEND_S = 2.0  # while the server answers that it does not know the goal, send the goal again this often
 
 
+class _FeedbackRouter:
+    """An action's feedback, from the client's own subscription to its feedback topic, to each goal's callback by
+    the goal's id. rclpy's ActionClient drops a goal's feedback callback once a result request for it is answered,
+    "unknown goal" included: after a lost goal request :func:`run_action` sends the goal again with its callback,
+    rclpy then dropped it, and the feedback of a goal that ran went nowhere (a capture test waited 50 s for it)."""
+
+    def __init__(self, node: Any, action_type: Any, name: str) -> None:
+        from rclpy.qos import QoSProfile
+
+        self.callbacks: dict[bytes, Callable[[Any], None]] = {}
+        # rclpy's own feedback subscription's QoS (reliable, volatile, depth 10), on the topic every action uses
+        node.create_subscription(action_type.Impl.FeedbackMessage, f"{name}/_action/feedback", self._deliver,
+                                 QoSProfile(depth=10))
+
+    def _deliver(self, message: Any) -> None:
+        callback = self.callbacks.get(bytes(message.goal_id.uuid))
+        if callback is not None:
+            callback(message.feedback)
+
+
 def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
                on_feedback: Callable[[Any], None] | None = None, server_wait_s: float = 30.0) -> Any:
     """Send one goal and wait for its result (feedback forwarded to ``on_feedback``).
@@ -179,62 +199,74 @@ def run_action(action_type: Any, name: str, goal: Any, *, timeout_s: float,
     matched ours): the goal is sent again, with the same id, so a server that did get the first rejects the copy;
     one that still does not know it after ``server_wait_s`` is an error.
     """
-    from action_msgs.msg import GoalStatus
     from rclpy.action import ActionClient
-    from rclpy.action.client import ClientGoalHandle
     from unique_identifier_msgs.msg import UUID
 
-    ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
     goal = plain_numbers(goal)
     with _CLIENT_NODES.borrow() as (node, clients):
         key = ("action", action_type, name)
         if key not in clients:
             clients[key] = ActionClient(node, action_type, name)
-        client = clients[key]
+            clients[("feedback", action_type, name)] = _FeedbackRouter(node, action_type, name)
+        client, router = clients[key], clients[("feedback", action_type, name)]
         if not client.wait_for_server(timeout_sec=server_wait_s):
             raise RosCallError(f"action server {name} not available (is `dff-grasp bringup` running?)")
         goal_id = UUID(uuid=list(uuid.uuid4().bytes))
-        feedback = (lambda fb: on_feedback(fb.feedback)) if on_feedback else None
-        sent = client.send_goal_async(goal, feedback_callback=feedback, goal_uuid=goal_id)
-        executor = _executor(node, clients)
+        if on_feedback is not None:
+            router.callbacks[bytes(goal_id.uuid)] = on_feedback
         try:
-            handle = _spin_until(node, executor, sent, GOAL_RESPONSE_WAIT_S, f"sending the {name} goal")
-        except RosCallError:
-            # The goal response can be lost: the server logged "failed to send response (timeout)" for a goal it
-            # then executed (its writer had not matched our new reader yet). Ask for the goal's result by its id
-            # instead; a server that never got the goal answers STATUS_UNKNOWN at once.
-            handle = ClientGoalHandle(client, goal_id, action_type.Impl.SendGoalService.Response(accepted=True))
-        if not handle.accepted:
-            raise RosCallError(f"{name} rejected the goal (busy?)")
-        executor.add_node(node)
-        deadline = time.monotonic() + timeout_s
-        unknown_until = time.monotonic() + server_wait_s  # a slow server may not know the goal yet
-        requests = [handle.get_result_async()]
-        asked_at, ended_at, retry_s, resent_at = time.monotonic(), None, FIRST_RESULT_RETRY_S, -np.inf
-        while True:
-            answered = [request.result() for request in requests if request.done()]
-            known = [response for response in answered if response.status != GoalStatus.STATUS_UNKNOWN]
-            if known:
-                break
-            now = time.monotonic()
-            if now > deadline:
-                raise RosCallError(f"{name} did not finish within {timeout_s:.0f} s")
-            if answered:  # "no such goal": the goal request was lost; send it again until the server knows it
-                if now > unknown_until:
-                    raise RosCallError(f"{name} never received the goal (lost on the way: send it again)")
-                requests = [request for request in requests if not request.done()]
-                if now - resent_at > GOAL_RESEND_S:
-                    client.send_goal_async(goal, feedback_callback=feedback, goal_uuid=goal_id)
-                    resent_at = now
-            if ended_at is None and handle.status in ended:
-                ended_at = now
-            status_ended = ended_at is not None and now - max(ended_at, asked_at) > 3.0
-            if (not requests and now - asked_at > 1.0) or status_ended or now - asked_at > retry_s:
-                requests.append(handle.get_result_async())
-                asked_at, retry_s = now, min(2 * retry_s, RESULT_RETRY_S)
-            executor.spin_once(timeout_sec=0.1)
-        executor.remove_node(node)
-        return known[0].result
+            return _run_goal(node, clients, client, action_type, name, goal, goal_id, timeout_s, server_wait_s)
+        finally:
+            router.callbacks.pop(bytes(goal_id.uuid), None)
+
+
+def _run_goal(node: Any, clients: dict, client: Any, action_type: Any, name: str, goal: Any, goal_id: Any,
+              timeout_s: float, server_wait_s: float) -> Any:
+    """:func:`run_action` once its client is ready: send the goal, wait for its result (feedback: the router)."""
+    from action_msgs.msg import GoalStatus
+    from rclpy.action.client import ClientGoalHandle
+
+    ended = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
+    sent = client.send_goal_async(goal, goal_uuid=goal_id)
+    executor = _executor(node, clients)
+    try:
+        handle = _spin_until(node, executor, sent, GOAL_RESPONSE_WAIT_S, f"sending the {name} goal")
+    except RosCallError:
+        # The goal response can be lost: the server logged "failed to send response (timeout)" for a goal it
+        # then executed (its writer had not matched our new reader yet). Ask for the goal's result by its id
+        # instead; a server that never got the goal answers STATUS_UNKNOWN at once.
+        handle = ClientGoalHandle(client, goal_id, action_type.Impl.SendGoalService.Response(accepted=True))
+    if not handle.accepted:
+        raise RosCallError(f"{name} rejected the goal (busy?)")
+    executor.add_node(node)
+    deadline = time.monotonic() + timeout_s
+    unknown_until = time.monotonic() + server_wait_s  # a slow server may not know the goal yet
+    requests = [handle.get_result_async()]
+    asked_at, ended_at, retry_s, resent_at = time.monotonic(), None, FIRST_RESULT_RETRY_S, -np.inf
+    while True:
+        answered = [request.result() for request in requests if request.done()]
+        known = [response for response in answered if response.status != GoalStatus.STATUS_UNKNOWN]
+        if known:
+            break
+        now = time.monotonic()
+        if now > deadline:
+            raise RosCallError(f"{name} did not finish within {timeout_s:.0f} s")
+        if answered:  # "no such goal": the goal request was lost; send it again until the server knows it
+            if now > unknown_until:
+                raise RosCallError(f"{name} never received the goal (lost on the way: send it again)")
+            requests = [request for request in requests if not request.done()]
+            if now - resent_at > GOAL_RESEND_S:
+                client.send_goal_async(goal, goal_uuid=goal_id)
+                resent_at = now
+        if ended_at is None and handle.status in ended:
+            ended_at = now
+        status_ended = ended_at is not None and now - max(ended_at, asked_at) > 3.0
+        if (not requests and now - asked_at > 1.0) or status_ended or now - asked_at > retry_s:
+            requests.append(handle.get_result_async())
+            asked_at, retry_s = now, min(2 * retry_s, RESULT_RETRY_S)
+        executor.spin_once(timeout_sec=0.1)
+    executor.remove_node(node)
+    return known[0].result
 
 
 # The longest a query takes to answer (p95 0.1 s on two CPU cores; the first, encoding its text, a few s): an

@@ -302,6 +302,51 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
         thread.join(timeout=10)
 
 
+@pytest.mark.ros
+@pytest.mark.parametrize("lost", ["response", "first goal"])
+def test_feedback_reaches_the_client_after_a_lost_goal(monkeypatch, ros_env: dict[str, str], lost: str):
+    """In make test the capture's feedback never reached `test_ros_scan_end`'s client in 50 s although the server
+    published it every 0.5 s: its first goal request was lost, the server answered the result request "unknown
+    goal", and rclpy then drops the goal's feedback callback (its result is in) after the client had registered it
+    again with the resent goal. Feedback now comes from the client's own subscription, by goal id."""
+    from rclpy.action import ActionClient
+    from rclpy.task import Future
+
+    from dff_grasp.action import TrainField
+    from dff_grasp_ros.clients import run_action
+
+    os.environ.update(ros_env)
+    sends, received = [], []
+    action = f"/bad_inputs_feedback_{lost.replace(' ', '_')}"
+
+    def execute(goal_handle):
+        for step in range(1, 16):
+            goal_handle.publish_feedback(TrainField.Feedback(phase="training", step=step, total_steps=15))
+            time.sleep(0.2)
+        goal_handle.succeed()
+        return TrainField.Result(success=True, checkpoint_path="/fields/h")
+
+    stop, thread = serve_fake_trainer(action, execute)
+    original = ActionClient.send_goal_async
+
+    def lossy(self, goal, feedback_callback=None, goal_uuid=None):
+        sends.append(1)
+        if lost == "response" or len(sends) > 1:
+            original(self, goal, feedback_callback, goal_uuid)
+        return Future()
+
+    monkeypatch.setattr(ActionClient, "send_goal_async", lossy)
+    monkeypatch.setattr(clients, "GOAL_RESPONSE_WAIT_S", 0.5)
+    try:
+        result = run_action(TrainField, action, TrainField.Goal(), timeout_s=30, on_feedback=received.append)
+        assert result.success and result.checkpoint_path == "/fields/h"
+        assert (len(sends) == 1) == (lost == "response"), sends
+        assert len(received) >= 5 and received[-1].step > received[0].step, [fb.step for fb in received]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["--steps", "-1"], ("training steps", "got -1")),
     (["--clear", "--steps", "4294967295"], ("training steps", "4,294,967,295")),
