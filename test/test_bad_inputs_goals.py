@@ -178,6 +178,24 @@ def serve_fake_trainer(action: str, execute: Callable[[Any], Any]) -> tuple[thre
     return stop, thread
 
 
+def lose_goals(monkeypatch, lost: str, sends: list, response_wait_s: float) -> None:
+    """Action clients lose what ``lost`` says: every goal's "response", the "first goal" request, or "every goal"
+    request (each send is counted in ``sends``); a goal response is given up on after ``response_wait_s``."""
+    from rclpy.action import ActionClient
+    from rclpy.task import Future
+
+    original = ActionClient.send_goal_async
+
+    def lossy(self, goal, feedback_callback=None, goal_uuid=None):
+        sends.append(1)
+        if lost == "response" or (lost == "first goal" and len(sends) > 1):
+            original(self, goal, feedback_callback, goal_uuid)  # it reaches the server; its answer never comes back
+        return Future()
+
+    monkeypatch.setattr(ActionClient, "send_goal_async", lossy)
+    monkeypatch.setattr(clients, "GOAL_RESPONSE_WAIT_S", response_wait_s)
+
+
 @pytest.mark.ros
 def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: dict[str, str]):
     """Once, on the loaded 2-core machine, the client waited 15 minutes for a field the trainer had written in
@@ -260,8 +278,6 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
     of make test the goal request itself was lost (the capture server answered "unknown goal" for 30 s, and two
     capture tests failed); the client now sends it again while the server does not know it. Only a goal the server
     never gets is an error that says so, not a wait until the timeout."""
-    from rclpy.action import ActionClient
-    from rclpy.task import Future
 
     from dff_grasp.action import TrainField
     from dff_grasp_ros.clients import RosCallError, run_action
@@ -277,16 +293,7 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
         return TrainField.Result(success=True, checkpoint_path="/fields/g")
 
     stop, thread = serve_fake_trainer(action, execute)
-    original = ActionClient.send_goal_async
-
-    def lossy(self, goal, feedback_callback=None, goal_uuid=None):
-        sends.append(1)
-        if lost == "response" or (lost == "first goal" and len(sends) > 1):
-            original(self, goal, feedback_callback, goal_uuid)  # it reaches the server; its answer never comes back
-        return Future()
-
-    monkeypatch.setattr(ActionClient, "send_goal_async", lossy)
-    monkeypatch.setattr(clients, "GOAL_RESPONSE_WAIT_S", 1.0)
+    lose_goals(monkeypatch, lost, sends, response_wait_s=1.0)
     try:
         if lost != "every goal":
             result = run_action(TrainField, action, TrainField.Goal(), timeout_s=30)
@@ -309,8 +316,6 @@ def test_feedback_reaches_the_client_after_a_lost_goal(monkeypatch, ros_env: dic
     published it every 0.5 s: its first goal request was lost, the server answered the result request "unknown
     goal", and rclpy then drops the goal's feedback callback (its result is in) after the client had registered it
     again with the resent goal. Feedback now comes from the client's own subscription, by goal id."""
-    from rclpy.action import ActionClient
-    from rclpy.task import Future
 
     from dff_grasp.action import TrainField
     from dff_grasp_ros.clients import run_action
@@ -327,16 +332,7 @@ def test_feedback_reaches_the_client_after_a_lost_goal(monkeypatch, ros_env: dic
         return TrainField.Result(success=True, checkpoint_path="/fields/h")
 
     stop, thread = serve_fake_trainer(action, execute)
-    original = ActionClient.send_goal_async
-
-    def lossy(self, goal, feedback_callback=None, goal_uuid=None):
-        sends.append(1)
-        if lost == "response" or len(sends) > 1:
-            original(self, goal, feedback_callback, goal_uuid)
-        return Future()
-
-    monkeypatch.setattr(ActionClient, "send_goal_async", lossy)
-    monkeypatch.setattr(clients, "GOAL_RESPONSE_WAIT_S", 0.5)
+    lose_goals(monkeypatch, lost, sends, response_wait_s=0.5)
     try:
         result = run_action(TrainField, action, TrainField.Goal(), timeout_s=30, on_feedback=received.append)
         assert result.success and result.checkpoint_path == "/fields/h"
