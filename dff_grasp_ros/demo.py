@@ -217,9 +217,9 @@ def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, meth
 def trainer_cpu_threads(cores: int | None = None) -> int:
     """CPU threads for the demo's trainer: one per core this process may use, but one (``cores``: that count, else
     asked of the system). Fixed, not chosen as it trains (the trainer's default, ``field.cpu_threads``): the
-    threads change a field's float rounding, and the choice varies between runs on an idle machine (two threads
-    in one of three demos on 2026-12-03 15:20, with 55 against 67 ms per step; one in the two others, 80 against
-    81-92 ms). With them fixed the demo trains the same field every run, for ~4 s more training at most."""
+    threads change a field's float rounding, and the choice varied between runs on an idle machine (three demos
+    on 2026-12-03 15:20: two threads in one, 55 ms per step against 67 on one; one thread in the others, 80-81 ms
+    against 81-92 on two). Fixed, the demo trains the same field every run, for ~4 s more training at most."""
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cores - 1)
