@@ -155,12 +155,13 @@ def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[st
     return ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
 
 
-def _checked_run(scene: str, device: str, method: str | None, steps: int | None) -> tuple[str, str]:
-    """:func:`_pick_method`, then the nodes' plan made once (every parameter, --method among them, checked)
-    before --out is touched: --method nope was refused only once --out held a new data/run_* folder."""
+def _checked_run(scene: str, device: str, method: str | None, steps: int | None
+                 ) -> tuple[str, str, dict[str, list[str]]]:
+    """(device, method, the nodes' plan): :func:`_pick_method`, then the plan made (every parameter, --method among
+    them, checked) before --out is touched: --method nope was refused only once --out held a new data/run_* folder.
+    The nodes are started from this plan."""
     device, method = _pick_method(device, method, steps)
-    demo_plan(scene, device, method)
-    return device, method
+    return device, method, demo_plan(scene, device, method)
 
 
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
@@ -170,7 +171,7 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
 
     started = time.monotonic()
     scene_obj = load_scene(scene)
-    device, method = _checked_run(scene, device, method, steps)
+    device, method, plan = _checked_run(scene, device, method, steps)
 
     def prepare() -> Callable[[Any], Any]:
         truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
@@ -179,7 +180,7 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
         return lambda capture: answer_prompts(asked, Path(capture.dataset_path), truth, outputs.dir)
 
     with RunOutputs(out_dir, "grasps.json") as outputs:
-        done = _on_nodes(outputs, scene, scene_obj, device, method, steps, prepare)
+        done = _on_nodes(outputs, plan, scene_obj, device, method, steps, prepare)
         if done is None:
             return 1
         capture, trained, report = done
@@ -192,14 +193,14 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
     return 0 if report["all_correct"] else 3
 
 
-def _on_nodes(outputs: RunOutputs, scene: str, scene_obj: Any, device: str, method: str, steps: int | None,
-              prepare: Callable[[], Callable[[Any], Any]]) -> tuple[Any, Any, Any] | None:
-    """Bring the nodes up, scan, train and run ``work(capture result)``, ``work`` being what ``prepare()`` returns,
-    then stop the nodes; (capture, training, work's) results, or None when a step failed: said, and published as
-    the run's report with its logs (and what it drew), so that the earlier run's report is not left in --out as if
-    it were this run's. ``prepare`` runs while the nodes start (the demo's ground truth took 1.4 s before they
-    did)."""
-    group = bring_up(scene, scene_obj.name, device, method, outputs.out_dir, log_dir=outputs.dir / LOGS)
+def _on_nodes(outputs: RunOutputs, plan: dict[str, list[str]], scene_obj: Any, device: str, method: str,
+              steps: int | None, prepare: Callable[[], Callable[[Any], Any]]) -> tuple[Any, Any, Any] | None:
+    """Bring the nodes of ``plan`` up, scan, train and run ``work(capture result)``, ``work`` being what
+    ``prepare()`` returns, then stop the nodes; (capture, training, work's) results, or None when a step failed:
+    said, and published as the run's report with its logs (and what it drew), so that the earlier run's report is
+    not left in --out as if it were this run's. ``prepare`` runs while the nodes start (the demo's ground truth
+    took 1.4 s before they did)."""
+    group = bring_up(plan, scene_obj.name, device, method, outputs.out_dir, log_dir=outputs.dir / LOGS)
     try:
         work = prepare()
         capture, trained = scan_and_train(scene_obj, steps)
@@ -225,14 +226,15 @@ def trainer_cpu_threads(cores: int | None = None) -> int:
     return max(1, cores - 1)
 
 
-def bring_up(scene: str, scene_name: str, device: str, method: str, out_dir: Path, *, log_dir: Path) -> Any:
-    """The nodes as processes on a private ROS domain (our own clients join it), their data in a new folder
-    under ``out_dir/data`` and their logs in ``log_dir``; the started group."""
+def bring_up(plan: dict[str, list[str]], scene_name: str, device: str, method: str, out_dir: Path, *,
+             log_dir: Path) -> Any:
+    """The nodes of ``plan`` (:func:`demo_plan`) as processes on a private ROS domain (our own clients join it),
+    their data in a new folder under ``out_dir/data`` and their logs in ``log_dir``; the started group."""
     env = demo_environment(out_dir)
     os.environ.update(env)  # our own clients must join the nodes' domain
     print(f"[demo] scene {scene_name!r}, device {device}, method {method}, ROS_DOMAIN_ID {env['ROS_DOMAIN_ID']}"
           f" (nodes' logs in {log_dir}, then in {out_dir / LOGS})")
-    return start(demo_plan(scene, device, method), env=env, log_dir=log_dir)
+    return start(plan, env=env, log_dir=log_dir)
 
 
 def demo_plan(scene: str, device: str, method: str, cores: int | None = None) -> dict[str, list[str]]:
@@ -392,7 +394,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     started = time.monotonic()
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    device, method = _checked_run(scene, device, method, steps)
+    device, method, plan = _checked_run(scene, device, method, steps)
 
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""
@@ -401,7 +403,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
                                         log=lambda line: print(line, flush=True)))
 
     with RunOutputs(out_dir, "clear.json") as outputs:
-        done = _on_nodes(outputs, scene, scene_obj, device, method, steps, lambda: clear)
+        done = _on_nodes(outputs, plan, scene_obj, device, method, steps, lambda: clear)
         if done is None:
             return 1
         capture, trained, (scanned_s, world, attempts) = done
