@@ -47,6 +47,7 @@ from dff_grasp_ros.grasp.frames import approach_directions, quaternion_xyzw, tcp
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.hand_check import HandChecker, HandChecks, HeldObject
 from dff_grasp_ros.grasp.nms import suppress_near
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW
 
 DOWN = np.array([0.0, 0.0, -1.0])
 
@@ -202,6 +203,9 @@ class Grasp:
     clearance_m: float = 0.0  # distance from fingers and palm to the nearest seen point not held (capped)
     enclosure: float = 0.0  # share of the pad face with held points behind it
     contact_margin_m: float = 0.0  # distance from the first contacts to seen points of anything else (capped)
+    # What executes it (grasp.suction_cup.END_EFFECTORS). A suction grasp has no width or opening (0), its
+    # contacts are the lip's centre (twice), and its antipodality is how well the lip seals (1: a flat patch).
+    end_effector: str = PARALLEL_JAW
 
     @property
     def quaternion_xyzw(self) -> np.ndarray:

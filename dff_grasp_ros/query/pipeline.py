@@ -34,6 +34,8 @@ import numpy as np
 
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
+from dff_grasp_ros.grasp.suction import SuctionParams
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW
 from dff_grasp_ros.query.grouping import GroupingParams, best_region
 from dff_grasp_ros.query.parts import (
     DEFAULT_MIN_PART_CONTRAST,
@@ -100,8 +102,15 @@ class QueryParams:
     max_instances: int = 8  # instances of the asked name looked at (seed and grow, then seed again outside)
     grouping: GroupingParams = field(default_factory=GroupingParams)
     grasp: GraspParams = field(default_factory=GraspParams)
+    # The cell's tools, in the order they are tried: the first that has a grasp on the asked object answers.
+    end_effectors: tuple[str, ...] = (PARALLEL_JAW,)
+    suction: SuctionParams = field(default_factory=SuctionParams)
 
     def __post_init__(self) -> None:
+        if (not self.end_effectors or len(set(self.end_effectors)) != len(self.end_effectors)
+                or any(e not in END_EFFECTORS for e in self.end_effectors)):
+            raise ValueError(f"end_effectors must name each of {', '.join(END_EFFECTORS)} at most once, and at "
+                             f"least one, got {list(self.end_effectors)}")
         for name in ("relevancy_threshold", "part_fraction"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"{name} must be in (0, 1), got {getattr(self, name)}")
