@@ -14,11 +14,14 @@ clearance of the tool.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 import numpy as np
 
-from dff_grasp_ros.grasp.suction_cup import SuctionCup
+from dff_grasp_ros.grasp.collision import FEATURELESS, Obstacles
+from dff_grasp_ros.grasp.nms import suppress_near
+from dff_grasp_ros.grasp.planner import Grasp, GraspList
+from dff_grasp_ros.grasp.suction_cup import SUCTION, SuctionCup
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class SuctionScoreWeights:
     short_lever: float = 0.15
     from_above: float = 0.1
     clearance: float = 0.05
+    # As for the jaws' contacts: a trained field blurs features across touching objects (about 1 cm), so a lip at
+    # the object's seen border may lie on the neighbour.
+    contact_margin: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,11 @@ class SuctionParams:
     # Approaches further than this from straight down are never tried (a cup on a box's side face: 90 degrees).
     max_approach_tilt_rad: float = float(np.radians(90.0))
     candidate_samples: int = 200  # lip centres tried on the asked region
-    lip_sectors: int = 12  # the lip is checked in this many sectors around it: each must lie on the object
+    lip_sectors: int = 8  # the lip is checked in this many sectors around it: each must lie on the object
     standoff_m: float = 0.10
     min_clearance_m: float = 0.001  # the tool passes no seen point closer than this (but the sealed patch)
     clearance_cap_m: float = 0.01  # clearance beyond this scores fully
+    contact_margin_cap_m: float = 0.015  # a lip this far from every seen point of anything else scores fully
     lever_cap_m: float = 0.1  # a lip this far (horizontally) from the object's centroid scores no short lever
     table_z_m: float | None = 0.0
     table_clearance_m: float = 0.003
@@ -58,3 +65,252 @@ class SuctionParams:
             raise ValueError(f"sample counts must be positive (at least 3 lip sectors): {self}")
         if not 0.0 <= self.max_approach_tilt_rad <= np.pi:
             raise ValueError(f"max_approach_tilt_rad must be in [0, pi], got {self.max_approach_tilt_rad}")
+
+
+# Lip sectors are read from the object's points this far in and out of the lip's radius (as fractions of it): a
+# voxelised cloud holds a few points per sector of that ring.
+LIP_RING = (0.6, 1.15)
+MIN_PATCH_POINTS = 6  # a plane is fitted to the object's points under the cup: fewer fit nothing
+# A seen point whose normal is within 45 degrees of facing the cup is surface the lip can rest on.
+FACING_COSINE = float(np.cos(np.radians(45.0)))
+
+
+@dataclass(frozen=True)
+class _Seal:
+    """A lip centre where the cup seals: its pose and the terms of its score."""
+
+    rotation: np.ndarray  # (3, 3) TCP axes as columns, z the approach
+    position_m: np.ndarray  # (3,) the lip's centre
+    centre_m: np.ndarray  # (3,) the seen point it was sampled at
+    relevancy: float
+    seal: float  # 1 - the surface's height spread along the lip over the lip's compliance
+    tilt_rad: float  # of the approach from straight down
+    contact_margin_m: float  # from the lip to the nearest seen point of anything else (capped)
+
+
+class _SealTally:
+    """Why lip centres did not seal, for the refusal message."""
+
+    CAUSES = ("approach past the tilt limit", "too few points under the cup", "another object under the lip",
+              "the lip over an edge or a gap", "the surface under the lip not flat enough",
+              "the lip partly off the asked part")
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(self.CAUSES, 0)
+
+    def summary(self, tried: int) -> str:
+        causes = ", ".join(f"{name} {count}" for name, count in sorted(self.counts.items(), key=lambda kv: -kv[1])
+                           if count)
+        return f"{tried} lip centres tried: {causes}" if causes else f"{tried} lip centres tried"
+
+
+def level_rotation(approach: np.ndarray) -> np.ndarray:
+    """TCP axes (3, 3) with z along ``approach`` and y as level as it allows (the cup's turn about z is free)."""
+    z = approach / np.linalg.norm(approach)
+    side = np.array([z[1], -z[0], 0.0])  # z x up: level, across the approach (np.cross costs 60 us a call)
+    if side @ side < 1e-12:  # straight down or up: any level y
+        side = np.array([0.0, 1.0, 0.0])
+    y = side / np.linalg.norm(side)
+    x = np.array([y[1] * z[2] - y[2] * z[1], y[2] * z[0] - y[0] * z[2], y[0] * z[1] - y[1] * z[0]])
+    return np.column_stack([x, y, z])
+
+
+def _seal_at(centre_m: np.ndarray, near_m: np.ndarray, near_normals: np.ndarray, on_object: np.ndarray,
+             touchable: np.ndarray, elsewhere: np.ndarray, relevancy: np.ndarray, params: SuctionParams,
+             tally: _SealTally) -> _Seal | None:
+    """The cup's pose at ``centre_m`` if its lip seals there, from the seen points around it (``near_m``, with
+    their normals, whether each is on the object, may be touched, belongs to something else, and its
+    relevancy). None (and the cause tallied) otherwise."""
+    cup = params.cup
+    local = near_m - centre_m
+    lip_outer_m = LIP_RING[1] * cup.cup_radius_m
+    distance = np.sqrt(np.einsum("ij,ij->i", local, local))
+    margin = min(float(distance[elsewhere].min(initial=np.inf)) - lip_outer_m, params.contact_margin_cap_m)
+    patch = on_object & (np.einsum("ij,ij->i", local, local) <= cup.cup_radius_m ** 2)
+    if patch.sum() < MIN_PATCH_POINTS:
+        tally.counts["too few points under the cup"] += 1
+        return None
+    # The plane through the patch; its normal turned outwards, as the cloud's normals point (towards the cameras).
+    patch_points = local[patch]
+    _, _, vt = np.linalg.svd(patch_points - patch_points.mean(axis=0), full_matrices=False)
+    outward = vt[2] if vt[2] @ near_normals[patch].sum(axis=0) >= 0 else -vt[2]
+    approach = -outward
+    tilt = float(np.arccos(np.clip(approach[2] * -1.0, -1.0, 1.0)))
+    if tilt > params.max_approach_tilt_rad:
+        tally.counts["approach past the tilt limit"] += 1
+        return None
+    rotation = level_rotation(approach)
+    tcp = local @ rotation
+    radius = np.hypot(tcp[:, 0], tcp[:, 1])
+    lip_zone = radius <= LIP_RING[1] * cup.cup_radius_m
+    # Anything else within the lip's reach that the lip would meet: it would seal (or press) on that instead.
+    if np.any(lip_zone & (tcp[:, 2] <= cup.lip_compliance_m + params.min_clearance_m) & ~on_object):
+        tally.counts["another object under the lip"] += 1
+        return None
+    # The lip rests on the object's surface that faces the cup; a side face running away from it (past an edge)
+    # holds points within the lip's circle too, but no seal.
+    seat = lip_zone & on_object & (near_normals @ -approach >= FACING_COSINE)
+    ring = seat & (radius >= LIP_RING[0] * cup.cup_radius_m)
+    sectors = np.floor((np.arctan2(tcp[:, 1], tcp[:, 0]) + np.pi) / (2 * np.pi) * params.lip_sectors).astype(int)
+    if len(np.unique(np.minimum(sectors[ring], params.lip_sectors - 1))) < params.lip_sectors:
+        tally.counts["the lip over an edge or a gap"] += 1
+        return None
+    lip_heights = _heights_along_lip(tcp[seat], cup.cup_radius_m)
+    spread = float(lip_heights.max() - lip_heights.min())
+    if spread > cup.lip_compliance_m:
+        tally.counts["the surface under the lip not flat enough"] += 1
+        return None
+    if not np.all(touchable[seat]):
+        tally.counts["the lip partly off the asked part"] += 1
+        return None
+    # The lip meets the surface midway between its nearest and farthest point: the bellows take up the rest.
+    position = centre_m + rotation[:, 2] * 0.5 * (lip_heights.max() + lip_heights.min())
+    return _Seal(rotation, position, centre_m, float(np.mean(relevancy[patch])), 1.0 - spread / cup.lip_compliance_m,
+                 tilt, max(margin, 0.0))
+
+
+def _heights_along_lip(patch_tcp: np.ndarray, radius_m: float, samples: int = 16) -> np.ndarray:
+    """Surface height (TCP z) at ``samples`` points of the lip's circle, from a quadratic surface fitted to the
+    patch's points (TCP frame): a curved surface (a handle) is read where the lip meets it, not averaged inwards."""
+    x, y, z = patch_tcp.T
+    design = np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
+    coefficients, *_ = np.linalg.lstsq(design, z, rcond=None)
+    angles = np.arange(samples) * (2 * np.pi / samples)
+    lx, ly = radius_m * np.cos(angles), radius_m * np.sin(angles)
+    return np.column_stack([np.ones_like(lx), lx, ly, lx * lx, lx * ly, ly * ly]) @ coefficients
+
+
+def swept_boxes(cup: SuctionCup, standoff_m: float, grow_m: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The tool's boxes in the TCP frame swept back along -z over the approach from the pre-grasp pose, grown by
+    ``grow_m`` on every side."""
+    swept = []
+    for lower, upper in cup.boxes().values():
+        swept.append((lower - grow_m - np.array([0.0, 0.0, standoff_m]), upper + grow_m))
+    return swept
+
+
+def _clears_table(rotation: np.ndarray, position_m: np.ndarray, params: SuctionParams) -> bool:
+    if params.table_z_m is None:
+        return True
+    lowest = np.inf
+    for lower, upper in swept_boxes(params.cup, params.standoff_m):
+        corners = np.array([[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1])
+                            for z in (lower[2], upper[2])])
+        lowest = min(lowest, float((corners @ rotation[2] + position_m[2]).min()))
+    return lowest >= params.table_z_m + params.table_clearance_m
+
+
+def _points_near_tool(obstacles: Obstacles, rotation: np.ndarray, position_m: np.ndarray,
+                      params: SuctionParams) -> np.ndarray:
+    """Indices of obstacles that may lie within ``clearance_cap_m`` of the swept tool: balls along its axis that
+    cover every box (a tree query each, instead of moving every seen point into the tool's frame)."""
+    centres, radii = [], []
+    for lower, upper in swept_boxes(params.cup, params.standoff_m, params.clearance_cap_m):
+        half_width = float(np.hypot(upper[0], upper[1]))
+        length = float(upper[2] - lower[2])
+        count = max(1, int(np.ceil(length / max(half_width, 1e-3))))
+        step = length / count
+        z = lower[2] + step * (np.arange(count) + 0.5)
+        centres.append(position_m + np.outer(z, rotation[:, 2]))
+        radii.append(np.full(count, np.hypot(half_width, step / 2)))
+    found = obstacles.tree.query_ball_point(np.vstack(centres), np.concatenate(radii))
+    return np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
+
+
+def _tool_clearance_m(seal: _Seal, obstacles: Obstacles, sealed_on: np.ndarray, params: SuctionParams) -> float:
+    """Distance from the swept tool to the nearest seen point it must not touch (capped at ``clearance_cap_m``);
+    negative when a point lies inside it. ``sealed_on`` (per obstacle) marks what the lip may press on."""
+    near = _points_near_tool(obstacles, seal.rotation, seal.position_m, params)
+    if len(near) == 0:
+        return params.clearance_cap_m
+    tcp = (obstacles.points_m[near] - seal.position_m) @ seal.rotation
+    # The sealed patch: the object's surface at the lip and ahead of it (within the bellows' travel).
+    exempt = sealed_on[near] & (tcp[:, 2] >= -params.cup.lip_compliance_m - params.min_clearance_m)
+    tcp = tcp[~exempt]
+    if len(tcp) == 0:
+        return params.clearance_cap_m
+    nearest = params.clearance_cap_m
+    for lower, upper in swept_boxes(params.cup, params.standoff_m):
+        outside = np.maximum(np.maximum(lower - tcp, tcp - upper), 0.0)
+        distance = np.linalg.norm(outside, axis=1)
+        inside = distance == 0.0
+        if inside.any():
+            return -1.0
+        nearest = min(nearest, float(distance.min()))
+    return nearest
+
+
+def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.ndarray, target: np.ndarray,
+                 contact_mask: np.ndarray, object_mask: np.ndarray, params: SuctionParams,
+                 obstacles: Obstacles | None = None) -> GraspList:
+    """Ranked, collision-free, mutually distinct suction grasps with the lip on ``target`` (mask over
+    ``points_m``), as :func:`~dff_grasp_ros.grasp.planner.plan_grasps` takes its masks: the lip lies only on
+    ``contact_mask | target``, and on nothing outside ``object_mask``. An empty :class:`GraspList` with its
+    ``reason`` when none is found."""
+    points_m = np.asarray(points_m, dtype=np.float64)
+    normals = np.asarray(normals, dtype=np.float64)
+    target, object_mask = np.asarray(target, dtype=bool), np.asarray(object_mask, dtype=bool)
+    touchable = (np.asarray(contact_mask, dtype=bool) | target) & object_mask
+    relevancy = np.asarray(point_relevancy, dtype=np.float64)
+    if not (target & object_mask).any():
+        return GraspList.none("nothing to grasp")
+    if obstacles is None:
+        floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
+        obstacles = Obstacles.from_points(points_m, floor)
+    rng = np.random.default_rng(params.seed)
+    rows = np.flatnonzero(target & object_mask)
+    centres = rows if len(rows) <= params.candidate_samples else rng.choice(rows, params.candidate_samples,
+                                                                              replace=False)
+    scene = obstacles.scene_index
+    in_scene = scene >= 0
+    on = np.where(in_scene, scene, 0)
+    sealed_on = in_scene & touchable[on]  # per obstacle: what the lip may press on
+    obstacle_on_object = in_scene & object_mask[on]
+    tally, seals = _SealTally(), []
+    reach = LIP_RING[1] * params.cup.cup_radius_m + max(params.min_clearance_m, params.contact_margin_cap_m)
+    # Anything else seen: other objects' points and featureless surface, not the layer just above the table.
+    elsewhere = (in_scene & ~obstacle_on_object) | (scene == FEATURELESS)
+    for row, near in zip(centres, obstacles.tree.query_ball_point(points_m[centres], reach)):
+        near = np.asarray(near, dtype=np.int64)
+        seal = _seal_at(points_m[row], obstacles.points_m[near], np.where(in_scene[near, None], normals[on[near]], 0.0),
+                        obstacle_on_object[near], sealed_on[near], elsewhere[near],
+                        np.where(in_scene[near], relevancy[on[near]], 0.0), params, tally)
+        if seal is not None:
+            seals.append(seal)
+    cup_mm = 2000 * params.cup.cup_radius_m
+    if not seals:
+        return GraspList.none(f"no patch of it seals under the {cup_mm:.0f} mm cup ({tally.summary(len(centres))})")
+    weights = params.weights
+    centroid = points_m[object_mask].mean(axis=0)
+    lever = np.array([np.linalg.norm((s.position_m - centroid)[:2]) for s in seals])
+    known = (weights.relevancy * np.array([s.relevancy for s in seals])
+             + weights.seal * np.array([s.seal for s in seals])
+             + weights.short_lever * (1.0 - np.minimum(lever / params.lever_cap_m, 1.0))
+             + weights.from_above * np.cos([s.tilt_rad for s in seals]).clip(0.0, 1.0)
+             + weights.contact_margin * np.array([s.contact_margin_m for s in seals]) / params.contact_margin_cap_m)
+    order = np.argsort(-known, kind="stable")
+    free: list[Grasp] = []
+    hits = 0
+    for index in order:
+        seal = seals[index]
+        if not _clears_table(seal.rotation, seal.position_m, params):
+            hits += 1
+            continue
+        clearance = _tool_clearance_m(seal, obstacles, sealed_on, params)
+        if clearance < params.min_clearance_m:
+            hits += 1
+            continue
+        score = float(known[index] + weights.clearance * clearance / params.clearance_cap_m) / sum(astuple(weights))
+        free.append(Grasp(seal.position_m, seal.rotation, 0.0, 0.0, score, seal.relevancy, seal.seal,
+                          np.stack([seal.position_m, seal.position_m]),
+                          seal.position_m - params.standoff_m * seal.rotation[:, 2], clearance_m=clearance,
+                          contact_margin_m=seal.contact_margin_m, end_effector=SUCTION))
+        if len(free) >= 3 * params.max_grasps:
+            break
+    if not free:
+        return GraspList.none(f"every suction pose tried touches something seen, at the lip or on the approach "
+                              f"({len(seals)} sealing lip centres checked, {hits} touch)")
+    free.sort(key=lambda g: -g.score)
+    kept = suppress_near(np.array([g.position_m for g in free]), np.array([g.rotation for g in free]),
+                         np.arange(len(free)), params.nms_distance_m, params.nms_angle_rad, params.max_grasps)
+    return GraspList([free[k] for k in kept])

@@ -33,9 +33,9 @@ from typing import Callable, Iterator
 import numpy as np
 
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.grasp.planner import Grasp, GraspParams, plan_grasps
-from dff_grasp_ros.grasp.suction import SuctionParams
-from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW
+from dff_grasp_ros.grasp.planner import Grasp, GraspList, GraspParams, plan_grasps
+from dff_grasp_ros.grasp.suction import SuctionParams, plan_suction
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION
 from dff_grasp_ros.query.grouping import GroupingParams, best_region
 from dff_grasp_ros.query.parts import (
     DEFAULT_MIN_PART_CONTRAST,
@@ -481,17 +481,34 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
         target, contacts, what = object_mask, object_mask, f"the {parsed.object_phrase}"
         held_relevancy = np.where(object_mask, object_relevancy, 0.0)
 
-    grasps = plan_grasps(prepared.points_m, prepared.normals, held_relevancy, target, contacts, object_mask,
-                         params.grasp, obstacles=prepared.obstacles)
-    if not grasps:
-        why = f": {grasps.reason}" if getattr(grasps, "reason", "") else ""
-        result.message = (f"found {what} ({int(target.sum())} points) but {_NO_GRASP} within the gripper's "
-                          f"{params.grasp.gripper.max_opening_m:.3f} m opening{why} ({_SEEN_ONLY})")
+    reasons = []
+    for end_effector in params.end_effectors:
+        if end_effector == SUCTION:
+            grasps = plan_suction(prepared.points_m, prepared.normals, held_relevancy, target, contacts, object_mask,
+                                  params.suction, obstacles=prepared.obstacles)
+        else:
+            grasps = plan_grasps(prepared.points_m, prepared.normals, held_relevancy, target, contacts, object_mask,
+                                 params.grasp, obstacles=prepared.obstacles)
+        if grasps:
+            break
+        reasons.append(_why_no_grasp(end_effector, grasps, params))
+    else:
+        result.message = (f"found {what} ({int(target.sum())} points) but {_NO_GRASP} {'; '.join(reasons)} "
+                          f"({_SEEN_ONLY})")
         return result
     result.success, result.grasp, result.candidates = True, grasps[0], grasps
-    result.message = (f"grasp on {what}: score {grasps[0].score:.2f}, width {grasps[0].width_m:.3f} m "
-                      f"({_SEEN_ONLY})")
+    held = (f"suction cup, seal {grasps[0].antipodality:.2f}" if grasps[0].end_effector == SUCTION
+            else f"width {grasps[0].width_m:.3f} m")
+    result.message = f"grasp on {what}: score {grasps[0].score:.2f}, {held} ({_SEEN_ONLY})"
     return result
+
+
+def _why_no_grasp(end_effector: str, grasps: GraspList, params: QueryParams) -> str:
+    """Why one tool found no grasp, for the refusal message."""
+    why = f": {grasps.reason}" if grasps.reason else ""
+    if end_effector == SUCTION:
+        return f"for the {2000 * params.suction.cup.cup_radius_m:.0f} mm suction cup{why}"
+    return f"within the gripper's {params.grasp.gripper.max_opening_m:.3f} m opening{why}"
 
 
 def _above_average_part(prepared: PreparedCloud, part_embs: np.ndarray, object_mask: np.ndarray,
