@@ -5,6 +5,7 @@ in the scene (``synthetic.clearing.causes_alone``), which no clearing order can 
 
     python bench/bench_clear_bin.py --scene bin bin_clutter                 # ideal clouds
     python bench/bench_clear_bin.py --field DIR [--field DIR2]              # trained fields (scene from the field)
+    ... --end-effectors parallel_jaw                                        # the jaws alone (default: jaws, then cup)
     ... --json out.json --pictures DIR --arm-motion-s 6
 
 The loop is ``synthetic.clearing.clear_scene``, the one ``dff-grasp demo --clear`` runs over ROS; here the query
@@ -24,11 +25,12 @@ import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.errors import one_line
-from dff_grasp_ros.query.pipeline import TextEncoder
+from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic import scene_intrinsics, vocabulary
 from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.clearing import (
+    CLEARING_END_EFFECTORS,
     DEFAULT_ARM_MOTION_S,
     OfflineCell,
     World,
@@ -47,23 +49,24 @@ def synthetic_encoder(phrases: list[str]) -> np.ndarray:
 
 
 def clear_offline(scene_name: str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,
-                  pictures: Path | None) -> dict[str, Any]:
-    cell = OfflineCell(prepared, encoder, log=lambda line: print(line, flush=True))
+                  pictures: Path | None, params: QueryParams) -> dict[str, Any]:
+    cell = OfflineCell(prepared, encoder, params, log=lambda line: print(line, flush=True))
     physics_scene(scene_name)
     if pictures is not None:
         pictures.mkdir(parents=True, exist_ok=True)
-    world, attempts = clear_scene(scene_name, cell.ask, cell.update, cell.params.grasp.gripper, pictures)
+    world, attempts = clear_scene(scene_name, cell.ask, cell.update, params.grasp.gripper, pictures,
+                                  cup=params.suction.cup)
     report = clear_report(world, attempts, arm_motion_s)
     report["update_ms"] = [round(u * 1000) for u in cell.update_s]
     print_report(report)
     return report
 
 
-def ceiling(scene_name: str) -> dict[str, Any]:
-    """How many objects this hand lifts when each is alone in the scene (ideal cloud): what any clearing order can
-    reach at best, and why the others fail."""
+def ceiling(scene_name: str, params: QueryParams) -> dict[str, Any]:
+    """How many objects the cell's tools lift when each is alone in the scene (ideal cloud): what any clearing order
+    can reach at best, and why the others fail."""
     world = World(scene_name)
-    causes = causes_alone(scene_name, synthetic_encoder)
+    causes = causes_alone(scene_name, synthetic_encoder, params)
     failing = {world.original.object_label(i): cause for i, cause in causes.items() if cause}
     summary = {"liftable_alone": len(causes) - len(failing), "objects": len(causes), "failing_alone": failing}
     print(f"[bench] {scene_name}: {summary['liftable_alone']}/{summary['objects']} objects lifted when alone in the "
@@ -91,6 +94,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Every scene file and number checked before any work: ValueError with one line naming the one at fault
     (a bad scene file ended in a traceback after the scenes before it had been cleared)."""
     check_arm_motion_s(args.arm_motion_s)
+    QueryParams(end_effectors=tuple(args.end_effectors))
     if args.timing_repeats < 0:
         raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
     for scene_name in args.scene:
@@ -107,6 +111,8 @@ def main() -> int:
                         help="only time scene updates on this trained field (no clearing)")
     parser.add_argument("--pictures", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--end-effectors", nargs="+", default=list(CLEARING_END_EFFECTORS),
+                        help=f"the cell's tools, tried in this order (default: {' '.join(CLEARING_END_EFFECTORS)})")
     args = parser.parse_args()
     try:
         check_arguments(args)
@@ -115,18 +121,20 @@ def main() -> int:
         return 2
 
     started = time.monotonic()
+    params = QueryParams(end_effectors=tuple(args.end_effectors))
     reports: dict[str, Any] = {}
     ceilings: dict[str, dict[str, Any]] = {}
 
     def ceiling_of(scene_name: str) -> dict[str, Any]:  # once per scene: the ideal cloud's, whatever the field
         if scene_name not in ceilings:
-            ceilings[scene_name] = ceiling(scene_name)
+            ceilings[scene_name] = ceiling(scene_name, params)
         return ceilings[scene_name]
     for scene_name in args.scene:
         prepared = ideal_prepared(scene_name)
         print(f"[bench] {scene_name} ideal cloud: {len(prepared.cloud)} points", flush=True)
         reports[f"{scene_name} / ideal"] = clear_offline(scene_name, prepared, synthetic_encoder, args.arm_motion_s,
-                                                         args.pictures and args.pictures / f"{scene_name}_ideal")
+                                                         args.pictures and args.pictures / f"{scene_name}_ideal",
+                                                         params)
         reports[f"{scene_name} / ideal"]["ceiling"] = ceiling_of(scene_name)
     for field_dir in args.field:
         from bench_grasp_success import field_scene
@@ -137,7 +145,7 @@ def main() -> int:
         served = load_served_field(field_dir, "cpu")
         print(f"[bench] {scene_name} field {field_dir.name}: {len(served.cloud)} points", flush=True)
         report = clear_offline(scene_name, served.prepared, served.encode_text, args.arm_motion_s,
-                               args.pictures and args.pictures / f"{scene_name}_field")
+                               args.pictures and args.pictures / f"{scene_name}_field", params)
         report["ceiling"] = ceiling_of(scene_name)
         if args.timing_repeats:
             report["update_timing"] = update_timing(served.prepared, scene_name, args.timing_repeats)
@@ -155,6 +163,7 @@ def main() -> int:
         reports[f"{scene_name} / field {field_dir.name} (timing only)"] = {"update_timing": timing}
     summary = {name: {k: v for k, v in r.items() if k != "attempt_log"} for name, r in reports.items()}
     print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+                      "end_effectors": list(params.end_effectors),
                       "wall_s": round(time.monotonic() - started, 1), "results": summary}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1) + "\n")

@@ -286,6 +286,7 @@ def _background_level(prepared: PreparedCloud, logits: np.ndarray) -> float:
 
 
 _NO_GRASP = "no collision-free grasp"
+SUCTION_TRIED = "mm suction cup"  # in a refusal for which the cup was tried too
 _SEEN_ONLY = "obstacles: the points seen and the table plane"
 
 
@@ -507,7 +508,7 @@ def _why_no_grasp(end_effector: str, grasps: GraspList, params: QueryParams) -> 
     """Why one tool found no grasp, for the refusal message."""
     why = f": {grasps.reason}" if grasps.reason else ""
     if end_effector == SUCTION:
-        return f"for the {2000 * params.suction.cup.cup_radius_m:.0f} mm suction cup{why}"
+        return f"for the {2000 * params.suction.cup.cup_radius_m:.0f} {SUCTION_TRIED}{why}"
     return f"within the gripper's {params.grasp.gripper.max_opening_m:.3f} m opening{why}"
 
 

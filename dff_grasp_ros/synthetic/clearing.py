@@ -36,7 +36,8 @@ from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import TOO_WIDE
-from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW, SUCTION, SuctionCup
+from dff_grasp_ros.query.pipeline import SUCTION_TRIED, QueryParams, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic.cameras import overview_pose, scene_intrinsics
 from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
@@ -49,6 +50,9 @@ from dff_grasp_ros.synthetic.render import RenderedView, render_view
 from dff_grasp_ros.synthetic.spec import Scene
 
 DEFAULT_ARM_MOTION_S = 6.0
+# A bin-picking cell's tools, as the clearing demo and bench give them to the query: the jaws first, the suction
+# cup where they have no grasp (a box wider than they open, a flat tool against a tote wall).
+CLEARING_END_EFFECTORS = (PARALLEL_JAW, SUCTION)
 # Failure causes, as the report counts them; each attempt has one (or "" when the asked object was lifted).
 TOO_WIDE_CAUSE = "refused: too wide for the hand"  # no pick of another object can change it: not asked again
 CAUSES = (TOO_WIDE_CAUSE, "refused: no free grasp", "refused: not found", "refused: other",
@@ -66,6 +70,7 @@ class Answer:
     opening_m: float = 0.0
     pre_grasp_position_m: np.ndarray | None = None
     compute_s: float = 0.0  # measured: the query as the cell saw it
+    end_effector: str = PARALLEL_JAW  # which of the cell's tools the grasp is for
 
 
 @dataclass
@@ -92,7 +97,8 @@ class Attempt:
                "update_refused": self.update_refused, "picture": self.picture}
         if self.answer.success:
             out["grasp"] = {"position_m": np.round(self.answer.position_m, 4).tolist(),
-                            "opening_m": round(float(self.answer.opening_m), 4)}
+                            "opening_m": round(float(self.answer.opening_m), 4),
+                            "end_effector": self.answer.end_effector}
         if self.execution is not None:
             out["physics"] = self.execution.message
         return out
@@ -118,10 +124,19 @@ class World:
     def scene_dict(self) -> dict[str, Any]:
         return self.scene().to_dict()
 
-    def execute(self, object_id: int, answer: Answer, gripper: ParallelJawGripper) -> tuple[Execution, list[int]]:
-        """Execute ``answer``'s grasp on original object ``object_id``; (the execution, original ids lifted)."""
-        execution = execute_grasp(self.scene(), self.present.index(object_id), answer.rotation, answer.position_m,
-                                  answer.opening_m, answer.pre_grasp_position_m, gripper, record=True)
+    def execute(self, object_id: int, answer: Answer, gripper: ParallelJawGripper,
+                cup: SuctionCup | None = None) -> tuple[Execution, list[int]]:
+        """Execute ``answer``'s grasp on original object ``object_id`` with the tool it is for (the jaws of
+        ``gripper`` or the suction ``cup``); (the execution, original ids lifted)."""
+        index = self.present.index(object_id)
+        if answer.end_effector == SUCTION:
+            from dff_grasp_ros.synthetic.physics import execute_suction  # TODO(lead): module level after the merge
+
+            execution = execute_suction(self.scene(), index, answer.rotation, answer.position_m,
+                                        answer.pre_grasp_position_m, cup or SuctionCup(), record=True)
+        else:
+            execution = execute_grasp(self.scene(), index, answer.rotation, answer.position_m, answer.opening_m,
+                                      answer.pre_grasp_position_m, gripper, record=True)
         lifted = [self.present[i] for i, rise in enumerate(execution.rise_m) if rise >= LIFTED_M]
         return execution, lifted
 
@@ -160,7 +175,7 @@ class OfflineCell:
         if g is None:
             return Answer(False, result.message, compute_s=result.latency_s)
         return Answer(True, result.message, g.rotation, g.position_m, g.opening_m, g.pre_grasp_position_m,
-                      result.latency_s)
+                      result.latency_s, g.end_effector)
 
     def update(self, world: World) -> float:
         view, pose = world.overview()
@@ -190,7 +205,7 @@ def failure_cause(answer: Answer, outcome: str) -> str:
     """One of CAUSES (or "" for a lift of the asked object)."""
     if answer.success:
         return "" if outcome == "lifted" else outcome
-    if TOO_WIDE in answer.message:
+    if TOO_WIDE in answer.message and SUCTION_TRIED not in answer.message:
         return TOO_WIDE_CAUSE
     if "no collision-free grasp" in answer.message:
         return "refused: no free grasp"
@@ -206,9 +221,10 @@ UpdateFn = Callable[["World"], float]
 
 
 def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: ParallelJawGripper | None = None,
-                pictures: Path | None = None, retry: bool = True,
-                log: Callable[[str], None] = print) -> tuple[World, list[Attempt]]:
-    """Clear ``scene`` (see the module docstring); the final world and every attempt in order."""
+                pictures: Path | None = None, retry: bool = True, log: Callable[[str], None] = print,
+                cup: SuctionCup | None = None) -> tuple[World, list[Attempt]]:
+    """Clear ``scene`` (see the module docstring); the final world and every attempt in order. ``gripper`` and
+    ``cup``: the cell's tools, as the answers' query planned with them (defaults: the query's)."""
     from dff_grasp_ros.synthetic.physics import draw_execution_strip
 
     gripper = gripper or ParallelJawGripper()
@@ -224,7 +240,7 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
         if answer.success:
             scene_now = world.scene()
             held = world.held_twin(object_id, answer.position_m)
-            execution, lifted = world.execute(held, answer, gripper)
+            execution, lifted = world.execute(held, answer, gripper, cup)
             attempt.execution, attempt.outcome, attempt.lifted = execution, execution.outcome, lifted
             attempt.cause = failure_cause(answer, execution.outcome)
             if held != object_id and execution.outcome == "lifted":
@@ -237,7 +253,8 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
                 attempt.object_id, object_id = held, held
             if pictures is not None:
                 path = pictures / f"pick_{len(attempts) + 1:02d}_{'_'.join(prompt.split())}.png"
-                draw_execution_strip(path, scene_now, execution, f"{prompt} (attempt {attempt_no})", gripper)
+                tool = (cup or SuctionCup()) if answer.end_effector == SUCTION else gripper
+                draw_execution_strip(path, scene_now, execution, f"{prompt} (attempt {attempt_no})", tool)
                 attempt.picture = path.name
             if lifted:
                 world.remove(lifted)
@@ -271,7 +288,8 @@ def causes_alone(scene: Scene | str, encoder: TextEncoder, params: QueryParams |
     An object that fails alone fails in every order of a clearing run, with perfect features and nothing in the
     way but the tote: the ceiling of :func:`clear_scene` for this hand in this scene.
     """
-    gripper = gripper or ParallelJawGripper()
+    params = params or QueryParams()
+    gripper = gripper or params.grasp.gripper
     world = World(scene)
     prompts = dict(object_prompts(world.original))
     causes = {}
@@ -279,7 +297,8 @@ def causes_alone(scene: Scene | str, encoder: TextEncoder, params: QueryParams |
         world.present = [object_id]
         cell = OfflineCell(ideal_prepared(world.scene()), encoder, params)
         answer = cell.ask(prompts[object_id])
-        outcome = world.execute(object_id, answer, gripper)[0].outcome if answer.success else "refused"
+        outcome = (world.execute(object_id, answer, gripper, params.suction.cup)[0].outcome if answer.success
+                   else "refused")
         causes[object_id] = failure_cause(answer, outcome)
     return causes
 
