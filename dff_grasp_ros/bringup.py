@@ -1,7 +1,8 @@
 """The pip-world equivalent of ``ros2 launch dff_grasp bringup.launch.py``: the same nodes as child processes.
 
 Same executables (the console scripts' modules), same parameter file, same launch arguments (sim, scene,
-device, teacher), so the two worlds behave alike. Children are stopped together (SIGINT, SIGTERM, SIGKILL).
+device, teacher), so the two worlds behave alike; ``--end-effectors`` is the query node's parameter, which a launch
+takes from the parameter file. Children are stopped together (SIGINT, SIGTERM, SIGKILL).
 The parameter file and the overrides are checked for every node before any starts (one line naming the file,
 node and parameter), and so is every block of the file (one for no node bringup starts sets nothing); a node that
 dies later is named with its exit status and its last line ("cannot start: ...").
@@ -32,18 +33,34 @@ def default_params_file() -> Path:
 def node_command(node: str, params_file: Path, overrides: dict[str, Any] | None = None) -> list[str]:
     cmd = [sys.executable, "-m", f"dff_grasp_ros.nodes.{node}", "--ros-args", "--params-file", str(params_file)]
     for key, value in (overrides or {}).items():
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        cmd += ["-p", f"{key}:={text}"]
+        cmd += ["-p", f"{key}:={_override_text(value)}"]
     return cmd
 
 
+def _override_text(value: Any) -> str:
+    """A value as rcl reads it from ``-p name:=value`` (YAML): a list of names as ``[a,b]``, a string array."""
+    if isinstance(value, (list, tuple)):
+        return f"[{','.join(map(_override_text, value))}]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def check_end_effectors(names: list[str]) -> list[str]:
+    """``--end-effectors`` as the query node's ``end_effectors``; InputError, naming the option, for a value the
+    node would refuse (an unknown tool, one named twice)."""
+    problem = next(spec for spec in specs_of(NODE_PARAM_TYPES["query"]) if spec.name == "end_effectors").check(names)
+    if problem:
+        raise InputError(f"--end-effectors {' '.join(names)}: {problem}")
+    return list(names)
+
+
 def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str | None = None,
-                teacher: str | None = None, extra: dict[str, dict[str, Any]] | None = None,
-                nodes: tuple[str, ...] = NODES) -> dict[str, list[str]]:
+                teacher: str | None = None, end_effectors: list[str] | None = None,
+                extra: dict[str, dict[str, Any]] | None = None, nodes: tuple[str, ...] = NODES) -> dict[str, list[str]]:
     """Node name -> command line, mirroring launch/bringup.launch.py's arguments.
 
-    ``nodes``: which of the product's nodes to start (all by default, as the launch file does). Checks the
-    parameter file and the overrides for every node of the plan first (InputError, one line).
+    ``nodes``: which of the product's nodes to start (all by default, as the launch file does). ``end_effectors``:
+    the query node's tools, in order (None: the parameter file's). Checks the parameter file and the overrides for
+    every node of the plan first (InputError, one line).
     """
     unknown = sorted(set(nodes) - set(NODES))
     if unknown:
@@ -59,6 +76,8 @@ def launch_plan(params_file: Path, *, sim_scene: str | None = None, device: str 
     if device:
         overrides["trainer"]["device"] = device
         overrides["query"]["device"] = device
+    if end_effectors is not None:
+        overrides["query"]["end_effectors"] = check_end_effectors(end_effectors)
     if teacher:
         from dff_grasp_ros.teachers.base import TeacherError, teacher_pair
 

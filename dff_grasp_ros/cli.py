@@ -1,7 +1,7 @@
 """``dff-grasp``: the user's handle on everything (ROS clients and offline tools share one library).
 
     dff-grasp demo [--scene NAME|FILE] [--device auto|cpu|cuda] [--out DIR]
-    dff-grasp bringup [--params FILE] [--sim SCENE] [--device D] [--teacher T]
+    dff-grasp bringup [--params FILE] [--sim SCENE] [--device D] [--teacher T] [--end-effectors TOOL ...]
     dff-grasp capture --views N | --from-bag PATH       dff-grasp train [--steps N] [--dataset DIR]
     dff-grasp query "mug handle" [--json]               dff-grasp scenes
     dff-grasp update-scene [--timeout S] [--json]       (after a pick: carve the served scene with a fresh view)
@@ -82,12 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "execute each grasp in physics, take the lifted object out, update the scene, go on")
     p.add_argument("--arm-motion-s", type=float, default=None,
                    help="with --clear: arm motion time per pick assumed for picks per hour (default 6 s)")
+    _add_end_effectors(p, "default: the jaws; with --clear: parallel_jaw suction")
 
     p = sub.add_parser("bringup", help="start capture, trainer and query nodes (and sim_camera with --sim)")
     p.add_argument("--params", type=Path, default=None, help="parameter file (default config/dff_grasp.yaml)")
     p.add_argument("--sim", metavar="SCENE", default=None, help="also start sim_camera on SCENE")
     p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"))
     p.add_argument("--teacher", default=None, help="language teacher: clip, or synthetic (simulated scenes)")
+    _add_end_effectors(p, "default: the parameter file's")
 
     p = sub.add_parser("capture", help="capture views over ROS (/capture_views), or import a bag offline")
     p.add_argument("--views", type=int, default=0, help="views to keep (0 = node default)")
@@ -165,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_end_effectors(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--end-effectors", nargs="+", default=None, metavar="TOOL",
+                        help=f"the query node's tools in the order tried: parallel_jaw, suction ({default})")
+
+
 def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> int:
     from dff_grasp_ros.clients import dumps
 
@@ -173,7 +180,8 @@ def _print_answer(answer: dict[str, Any], as_json: bool, command_name: str) -> i
     elif answer["success"]:
         g = answer["grasp"]
         print(f"{answer['message']}\n  grasp in {g['frame_id']}: position_m={g['position_m']} "
-              f"quaternion_xyzw={g['quaternion_xyzw']} width_m={g['width_m']} score={g['score']}\n"
+              f"quaternion_xyzw={g['quaternion_xyzw']} width_m={g['width_m']} score={g['score']} "
+              f"end_effector={g['end_effector']}\n"
               f"  {len(answer['candidates'])} candidates, {answer['relevancy_points']} relevancy points, "
               f"{answer['latency_s'] * 1000:.0f} ms")
     if not answer["success"]:  # the one line, with --json too (README "Errors and exit status")
@@ -429,7 +437,7 @@ def cmd_bringup(args: argparse.Namespace) -> int:
 
         load_scene(args.sim)
     plan = launch_plan(args.params or default_params_file(), sim_scene=args.sim, device=args.device,
-                       teacher=args.teacher)
+                       teacher=args.teacher, end_effectors=args.end_effectors)
     return run_until_signal(start(plan))
 
 
@@ -456,12 +464,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise UsageError("--clear asks for every object of the scene itself; it takes no --prompt")
         return run_clear(scene=args.scene, device=args.device, out_dir=args.out, steps=args.steps or None,
                          method=args.method or None,
-                         arm_motion_s=DEFAULT_ARM_MOTION_S if args.arm_motion_s is None else args.arm_motion_s)
+                         arm_motion_s=DEFAULT_ARM_MOTION_S if args.arm_motion_s is None else args.arm_motion_s,
+                         end_effectors=args.end_effectors)
     if args.arm_motion_s is not None:
         raise UsageError("--arm-motion-s goes with --clear")
     _check_prompts(args.prompts or [])
     return run_demo(scene=args.scene, device=args.device, out_dir=args.out, steps=args.steps or None,
-                    method=args.method or None, prompts=args.prompts)
+                    method=args.method or None, prompts=args.prompts, end_effectors=args.end_effectors)
 
 
 @command("viewer")

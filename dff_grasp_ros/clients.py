@@ -500,6 +500,7 @@ def response_to_json(response: Any) -> dict[str, Any]:
     if response.success:
         grasp = _pose_json(response.grasp_pose.pose, response.grasp_width_m, response.score, frame,
                            response.pre_grasp_pose.pose, response.grasp_opening_m)
+        grasp["end_effector"] = response.end_effector  # the candidates are for the same tool
     candidates = [_pose_json(pose, width, score, frame, None) for pose, width, score in
                   zip(response.candidates.poses, response.candidate_widths_m, response.candidate_scores)]
     return {"success": bool(response.success), "message": response.message, "grasp": grasp,

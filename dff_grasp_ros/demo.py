@@ -155,23 +155,37 @@ def _pick_method(device: str, method: str | None, steps: int | None) -> tuple[st
     return ("cuda" if cuda else "cpu"), (method or ("dff" if cuda else "dff-tiny"))
 
 
-def _checked_run(scene: str, device: str, method: str | None, steps: int | None
-                 ) -> tuple[str, str, dict[str, list[str]]]:
-    """(device, method, the nodes' plan): :func:`_pick_method`, then the plan made (every parameter, --method among
-    them, checked) before --out is touched: --method nope was refused only once --out held a new data/run_* folder.
-    The nodes are started from this plan."""
+def _checked_run(scene: str, device: str, method: str | None, steps: int | None,
+                 end_effectors: list[str] | None = None) -> tuple[str, str, dict[str, list[str]]]:
+    """(device, method, the nodes' plan): :func:`_pick_method`, then the plan made (every parameter, --method and
+    --end-effectors among them, checked) before --out is touched: --method nope was refused only once --out held a
+    new data/run_* folder. The nodes are started from this plan."""
     device, method = _pick_method(device, method, steps)
-    return device, method, demo_plan(scene, device, method)
+    return device, method, demo_plan(scene, device, method, end_effectors=end_effectors)
+
+
+# The bin-clearing demo's tools: the jaws first, the suction cup for what they cannot take (a box wider than they
+# open, a flat tool against a wall). The plain demo keeps the parameter file's (the jaws only).
+CLEAR_END_EFFECTORS = ("parallel_jaw", "suction")
+
+
+def demo_end_effectors(asked: list[str] | None, clear: bool) -> list[str] | None:
+    """The query node's ``end_effectors`` for a demo run: ``--end-effectors`` when given, else the clearing demo's
+    (:data:`CLEAR_END_EFFECTORS`), else None (the parameter file's)."""
+    if asked is not None:
+        return list(asked)
+    return list(CLEAR_END_EFFECTORS) if clear else None
 
 
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
-             steps: int | None = None, method: str | None = None, prompts: list[str] | None = None) -> int:
+             steps: int | None = None, method: str | None = None, prompts: list[str] | None = None,
+             end_effectors: list[str] | None = None) -> int:
     from dff_grasp_ros.synthetic import ground_truth, load_scene
     from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 
     started = time.monotonic()
     scene_obj = load_scene(scene)
-    device, method, plan = _checked_run(scene, device, method, steps)
+    device, method, plan = _checked_run(scene, device, method, steps, demo_end_effectors(end_effectors, False))
 
     def prepare() -> Callable[[Any], Any]:
         truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
@@ -237,9 +251,12 @@ def bring_up(plan: dict[str, list[str]], scene_name: str, device: str, method: s
     return start(plan, env=env, log_dir=log_dir)
 
 
-def demo_plan(scene: str, device: str, method: str, cores: int | None = None) -> dict[str, list[str]]:
-    """The demo's nodes and their command lines (``cores``: see :func:`trainer_cpu_threads`)."""
+def demo_plan(scene: str, device: str, method: str, cores: int | None = None,
+              end_effectors: list[str] | None = None) -> dict[str, list[str]]:
+    """The demo's nodes and their command lines (``cores``: see :func:`trainer_cpu_threads`; ``end_effectors``:
+    the query node's, None for the parameter file's)."""
     return launch_plan(default_params_file(), sim_scene=str(scene), device=device, teacher="synthetic",
+                       end_effectors=end_effectors,
                        extra={"trainer": {"method": method, "cpu_threads": trainer_cpu_threads(cores)},
                               "sim_camera": {"rate_hz": SIM_RATE_HZ}},
                        nodes=DEMO_NODES)
@@ -280,6 +297,7 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
     """Ask each prompt over ROS; write its PLY and PNG; judge it against the ground truth."""
     from dff_grasp_ros import clients
     from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.end_effectors import tool_model
     from dff_grasp_ros.grasp.gripper import ParallelJawGripper
     from dff_grasp_ros.report import draw_query_png, heat_colours, write_ply
     from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
@@ -301,7 +319,8 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             cloud = pointcloud2_to_arrays(response.relevancy_cloud)
             write_ply(out_dir / f"relevancy_{name}.ply", cloud.points_m, heat_colours(cloud.relevancy))
             tcp = pose_to_matrix(response.grasp_pose.pose) if response.success else None
-            boxes = gripper.boxes(response.grasp_opening_m) if response.success else None
+            # The tool the answer is for (the node's models are the library's: the shipped parameter file's).
+            boxes = tool_model(response.end_effector).boxes(response.grasp_opening_m) if response.success else None
             view = facing_view(dataset, tcp[:3, 3] if tcp is not None else np.median(cloud.points_m, axis=0))
             draw_query_png(out_dir / f"query_{name}.png", dataset.load_rgb(view), dataset.intrinsics,
                            view.camera_to_base,
@@ -375,8 +394,9 @@ def print_answer(answer: dict) -> None:
     if executed is not None:
         physics = executed["outcome"].upper() if executed["success"] else "not executed"
         verdict += f"; physics: {physics} ({executed['message']})"
-    print(f"[demo] {answer['prompt']!r}: grasp at {np.round(g['position_m'], 3).tolist()} m, width "
-          f"{g['width_m'] * 100:.1f} cm, score {g['score']:.2f}; {verdict}")
+    tool = "suction cup" if g.get("end_effector") == "suction" else f"width {g['width_m'] * 100:.1f} cm"
+    print(f"[demo] {answer['prompt']!r}: grasp at {np.round(g['position_m'], 3).tolist()} m, {tool}, "
+          f"score {g['score']:.2f}; {verdict}")
 
 
 # --- clear the bin (dff-grasp demo --clear) -----------------------------------------------------------------
@@ -385,7 +405,7 @@ UPDATE_VIEW_WAIT_S = 10.0  # /dff/update_scene: the wait for the sim camera's ne
 
 
 def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("out/demo"), steps: int | None = None,
-              method: str | None = None, arm_motion_s: float = 6.0) -> int:
+              method: str | None = None, arm_motion_s: float = 6.0, end_effectors: list[str] | None = None) -> int:
     """Clear the scene over ROS (see the module docstring); exit 0 when every object was cleared and nothing else
     was lifted, 3 otherwise (as the demo's "not all correct"), 1 when a step failed."""
     from dff_grasp_ros.synthetic import load_scene
@@ -394,7 +414,7 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     started = time.monotonic()
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
-    device, method, plan = _checked_run(scene, device, method, steps)
+    device, method, plan = _checked_run(scene, device, method, steps, demo_end_effectors(end_effectors, True))
 
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""

@@ -72,6 +72,12 @@ BAD_FILES = {
                                              "datasets_dir names ~no_such_user_dff, a user who does not exist"),
     "a node block that holds itself": ("capture: &c\n  ros__parameters: {min_views: 5}\n  x: *c\n",
                                        "line 3, column 6"),
+    "an unknown end effector": ("query:\n  ros__parameters:\n    end_effectors: [parallel_jaw, suctoin]\n",
+                                "query.end_effectors must name only parallel_jaw, suction, got 'suctoin'"),
+    "one end effector not in a list": ("query:\n  ros__parameters:\n    end_effectors: suction\n",
+                                       "query.end_effectors must be a list of strings, got str 'suction'"),
+    "an end effector twice": ("query:\n  ros__parameters:\n    end_effectors: [suction, suction]\n",
+                              "query.end_effectors must name each at most once"),
 }
 
 
@@ -229,6 +235,16 @@ def test_a_node_on_a_bad_file_exits_2_with_one_line(tmp_path: Path):
     lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
     assert lines == [f"[query] cannot start: parameter file {params}: query.max_candidates must be int, got str "
                      "'many'"]
+
+
+@pytest.mark.ros
+def test_a_node_refuses_an_unknown_end_effector_in_one_line():
+    done = _node("query", PARAMS, "end_effectors:=[parallel_jaw,vacuum]")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("[query]")]
+    assert len(lines) == 1 and lines[0].startswith(
+        "[query] cannot start: parameter query.end_effectors must name only parallel_jaw, suction, got 'vacuum' "
+        f"(parameter files: {PARAMS}, or a -p override)"), done.stderr
 
 
 @pytest.mark.ros

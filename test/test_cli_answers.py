@@ -22,6 +22,7 @@ def test_ask_json_answer_has_the_documented_shape(tmp_path: Path, capsys):
     grasp = answer["grasp"]
     assert grasp["frame_id"] == "base_link" and len(grasp["position_m"]) == 3 and len(grasp["quaternion_xyzw"]) == 4
     assert 0 < grasp["width_m"] <= 0.08 and 0 < grasp["score"] <= 1 and len(grasp["pre_grasp_position_m"]) == 3
+    assert grasp["end_effector"] == "parallel_jaw"  # the library's default tools: the jaws only
     assert answer["candidates"][0]["position_m"] == grasp["position_m"] and answer["relevancy_points"] > 1000
     assert answer["latency_s"] > 0 and "handle" in answer["message"]
     code, refused = ask_json(capsys, fields, "banana")

@@ -49,6 +49,7 @@ def test_query_node_answers_errors_reloads_and_serves_concurrently(tmp_path: Pat
         cloud = pointcloud2_to_arrays(answer.relevancy_cloud)
         assert cloud.points_m.shape[0] > 1000 and cloud.relevancy.max() > 0.5
         assert 0 < answer.grasp_width_m <= 0.08 and len(answer.candidates.poses) >= 1
+        assert answer.end_effector == "parallel_jaw"  # the shipped parameter file's tools: the jaws only
         assert answer.pre_grasp_pose.pose.position.z != answer.grasp_pose.pose.position.z or \
             answer.pre_grasp_pose.pose.position.x != answer.grasp_pose.pose.position.x
 

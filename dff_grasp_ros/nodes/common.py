@@ -50,6 +50,8 @@ def declare_parameters(node: Any, params_type: type[P]) -> P:
             raise ParameterError(f"parameter {node.get_name()}.{spec.name} {problem}")
         if spec.name.endswith("_dir"):
             value = str(expand_data_dir(value))
+        if isinstance(spec.default, list):
+            value = tuple(value)  # the dataclass is frozen: its list parameters are tuples
         values[spec.name] = value
     node.add_on_set_parameters_callback(lambda changes: refuse_run_time_changes(node.get_name(), specs, changes))
     return params_type(**values)
@@ -65,7 +67,8 @@ def check_default_views(node_name: str, default_views: int, min_views: int) -> N
 
 def constraints_of(spec: ParamSpec) -> str:
     """What ``ros2 param describe`` shows besides the description: the allowed values, and when they are read."""
-    allowed = [f"one of {', '.join(map(str, spec.choices))}"] if spec.choices is not None else []
+    each = "each item " if isinstance(spec.default, list) else ""
+    allowed = [f"{each}one of {', '.join(map(str, spec.choices))}"] if spec.choices is not None else []
     allowed += [f">= {spec.minimum}"] if spec.minimum is not None else []
     allowed += [f"<= {spec.maximum}"] if spec.maximum is not None else []
     return "; ".join([*allowed, "read when the node starts"])

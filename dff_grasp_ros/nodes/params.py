@@ -18,13 +18,15 @@ from typing import Any
 
 from dff_grasp_ros.capture.scan_poses import MAX_SCAN_CENTER_M
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SuctionCup
 
 DEFAULT_DATA_ROOT = "~/.dff_grasp"
 
 
 def param(default: Any, description: str, *, minimum: float | None = None, maximum: float | None = None,
           choices: tuple[Any, ...] | None = None) -> Any:
-    """A dataclass field that is a node parameter (the bounds are inclusive)."""
+    """A dataclass field that is a node parameter (the bounds are inclusive). A tuple ``default`` makes a list
+    parameter (a ROS array): ``choices`` are then the values its items may take, each at most once."""
     return field(default=default, metadata={"description": description, "minimum": minimum, "maximum": maximum,
                                             "choices": choices})
 
@@ -42,6 +44,8 @@ class ParamSpec:
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` is not acceptable for this parameter, or None when it is."""
+        if isinstance(self.default, list):
+            return self._list_problem(value)
         expected = type(self.default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
@@ -57,6 +61,20 @@ class ParamSpec:
             return f"must be <= {self.maximum}, got {value!r}"
         if expected is str:
             return name_problem(self.name, value)
+        return None
+
+    def _list_problem(self, value: Any) -> str | None:
+        """A list parameter (a ROS string array; rclpy hands a declared tuple back as is): at least one item, each
+        of ``choices`` and none twice (the items are tried in order: a repeat would be tried twice)."""
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+            return f"must be a list of strings, got {type(value).__name__} {value!r}"
+        if not value:
+            return "must name at least one, got []"
+        unknown = [item for item in value if self.choices is not None and item not in self.choices]
+        if unknown:
+            return f"must name only {', '.join(map(str, self.choices or ()))}, got {unknown[0]!r}"
+        if len(set(value)) != len(value):
+            return f"must name each at most once, got {list(value)!r}"
         return None
 
 
@@ -208,6 +226,9 @@ class TrainerParams(_Fields, _Datasets, _Frames):
     dino_checkpoint: str = param("", "Path of DINO weights when they are not in the timm/HF cache")
 
 
+_CUP = SuctionCup()  # the suction cup's defaults are the library's (grasp.suction: the planner, not imported here)
+
+
 @dataclass(frozen=True)
 class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     relevancy_threshold: float = param(0.0, "Relevancy above which a point belongs to the asked object "
@@ -223,6 +244,21 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
                                        minimum=0.0, maximum=0.1)
     gripper_min_clearance_m: float = param(0.002, "Tightest clearance per side, used only where a neighbour leaves "
                                                   "no room for gripper_clearance_m", minimum=0.0, maximum=0.1)
+    end_effectors: tuple[str, ...] = param(
+        (PARALLEL_JAW,), "Tools of the cell, tried in this order: the first with a grasp on the asked object "
+                         "answers (the answer's end_effector says which)", choices=END_EFFECTORS)
+    suction_cup_radius_m: float = param(_CUP.cup_radius_m, "Suction cup: radius of the lip, where it seals",
+                                        minimum=0.002, maximum=0.1)
+    suction_lip_compliance_m: float = param(_CUP.lip_compliance_m, "Suction cup: height difference of the "
+                                            "surface along the lip that the lip still seals over", minimum=0.0001,
+                                            maximum=0.05)
+    suction_rod_length_m: float = param(_CUP.rod_length_m, "Suction tool: rod from the cup to the tool body "
+                                        "(keeps the wrist above bin walls)", minimum=0.005, maximum=1.0)
+    suction_vacuum_kpa: float = param(_CUP.vacuum_kpa, "Suction: pressure difference the vacuum generator "
+                                      "holds under a sealed cup, kPa", minimum=1.0, maximum=100.0)
+    suction_max_approach_tilt_deg: float = param(90.0, "Suction: approaches further than this from straight down "
+                                                       "are never tried (90: down to a side face)", minimum=0.0,
+                                                 maximum=180.0)
     table_z_m: float = param(0.0, "Height of the table or bin floor in base_frame: grasps clear it, and points "
                                   "within 5 mm above it never belong to an object", minimum=-10.0, maximum=10.0)
     pre_grasp_standoff_m: float = param(0.10, "Distance of the pre-grasp pose behind the grasp along -z",
@@ -303,8 +339,10 @@ NODE_PARAM_TYPES: dict[str, type] = {"sim_camera": SimCameraParams, "capture": C
 
 
 def specs_of(params_type: type) -> tuple[ParamSpec, ...]:
-    """The parameters of one node's dataclass, in declaration order (shared groups first)."""
-    return tuple(ParamSpec(f.name, f.default, f.metadata["description"], f.metadata["minimum"],
+    """The parameters of one node's dataclass, in declaration order (shared groups first); a list parameter's
+    default as the list a parameter file and rclpy hold."""
+    return tuple(ParamSpec(f.name, list(f.default) if isinstance(f.default, tuple) else f.default,
+                           f.metadata["description"], f.metadata["minimum"],
                            f.metadata["maximum"], f.metadata["choices"])
                  for f in dataclasses.fields(params_type))
 

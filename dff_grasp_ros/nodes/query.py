@@ -13,6 +13,7 @@ relevancy cloud, from the updated scene.
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -29,9 +30,11 @@ from dff_grasp.srv import QueryObject, UpdateScene
 from dff_grasp_ros import names
 from dff_grasp_ros.capture.next_view import NextView
 from dff_grasp_ros.carving import CarvingParams
+from dff_grasp_ros.end_effectors import tool_model
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.goals import check_update_request
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.grasp.planner import Grasp
 from dff_grasp_ros.nodes.common import (
     ParameterError,
     camera_pose_from_tf,
@@ -58,7 +61,8 @@ from dff_grasp_ros.view_alignment import AlignmentParams
 
 
 def query_params(p: QueryNodeParams) -> QueryParams:
-    """The query library's settings from the node's parameters (gripper model, standoff, number of candidates).
+    """The query library's settings from the node's parameters (end effectors, gripper and suction cup models,
+    standoff, number of candidates).
 
     The hand's dimensions that are no parameters follow those that are: pads no longer than the fingers, and a
     palm that spans both fingers at full opening (the fixed 0.2 m palm refused any opening above 0.18 m, which the
@@ -78,7 +82,25 @@ def query_params(p: QueryNodeParams) -> QueryParams:
                                                  p.gripper_max_opening_m + 2 * p.gripper_finger_thickness_m))
     grasp = replace(defaults.grasp, gripper=gripper, standoff_m=p.pre_grasp_standoff_m,
                     max_grasps=p.max_candidates, table_z_m=p.table_z_m)
-    return replace(defaults, grasp=grasp).with_threshold(p.relevancy_threshold)
+    cup = replace(defaults.suction.cup, cup_radius_m=p.suction_cup_radius_m,
+                  lip_compliance_m=p.suction_lip_compliance_m, rod_length_m=p.suction_rod_length_m,
+                  vacuum_kpa=p.suction_vacuum_kpa)
+    # The standoff, the number of candidates and the table are the cell's, whichever tool answers.
+    suction = replace(defaults.suction, cup=cup, max_approach_tilt_rad=math.radians(p.suction_max_approach_tilt_deg),
+                      standoff_m=p.pre_grasp_standoff_m, max_grasps=p.max_candidates, table_z_m=p.table_z_m)
+    return replace(defaults, grasp=grasp, suction=suction,
+                   end_effectors=tuple(p.end_effectors)).with_threshold(p.relevancy_threshold)
+
+
+def answer_markers(grasp: Grasp | None, params: QueryParams, frame_id: str, stamp_ns: int) -> MarkerArray:
+    """/dff/grasp_markers for an answer: a DELETEALL (the last answer's markers go), then the tool the grasp is
+    for (``grasp.end_effector``: the gripper or the suction cup of ``params``) at its pose; none without a grasp."""
+    markers = delete_all_markers(frame_id)
+    if grasp is not None:
+        markers.markers.extend(gripper_markers(grasp.pose_matrix, grasp.opening_m, frame_id,
+                                               gripper=tool_model(grasp.end_effector, params),
+                                               stamp_ns=stamp_ns).markers)
+    return markers
 
 
 class QueryNode(Node):
@@ -269,13 +291,9 @@ class QueryNode(Node):
             return
         if response.relevancy_cloud.width:
             self.pub_cloud.publish(response.relevancy_cloud)
-        markers = delete_all_markers(served.base_frame)
         if result.grasp is not None:
             self.pub_pose.publish(response.grasp_pose)
-            markers.markers.extend(gripper_markers(result.grasp.pose_matrix, result.grasp.opening_m,
-                                                   served.base_frame, gripper=self.server.params.grasp.gripper,
-                                                   stamp_ns=stamp_ns).markers)
-        self.pub_markers.publish(markers)
+        self.pub_markers.publish(answer_markers(result.grasp, self.server.params, served.base_frame, stamp_ns))
 
     def close(self) -> None:
         with self._reload_state:

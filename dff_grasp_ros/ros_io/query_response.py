@@ -28,6 +28,7 @@ def fill_response(response: Any, result: Any, served: Any, max_points: int, stam
         response.relevancy_cloud = make_pointcloud2(served.cloud.points_m[keep], frame_id=frame, stamp_ns=stamp_ns,
                                                     rgb=served.cloud.rgb[keep], relevancy=relevancy[keep])
     if result.grasp is not None:
+        response.end_effector = result.grasp.end_effector  # candidates are grasps of the same tool
         best = result.grasp.pose_matrix
         response.grasp_pose = matrix_to_pose_stamped(best, frame, stamp_ns)
         pre = best.copy()

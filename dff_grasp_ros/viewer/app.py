@@ -1,4 +1,4 @@
-"""Web viewer (viser): the scene cloud, the relevancy overlay and the gripper, with a prompt box.
+"""Web viewer (viser): the scene cloud, the relevancy overlay and the tool (gripper or suction cup), with a prompt box.
 
 ``dff-grasp viewer --field DIR`` serves it on http://localhost:8080 (``--port 0``: any free port, printed); a port
 in use is refused, not swapped for another. Queries run through the same
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dff_grasp_ros.end_effectors import tool_model
 from dff_grasp_ros.serving import FieldServer
 
 SCENE_POINT_SIZE_M = 0.004
@@ -44,7 +45,8 @@ def describe(result) -> str:
         return f"**no grasp**: {result.message}"
     g = result.grasp
     return (f"**grasp found**: {result.message}  \nposition_m = {np.round(g.position_m, 3).tolist()}  \n"
-            f"width_m = {g.width_m:.3f}, score = {g.score:.2f}, latency = {result.latency_s * 1000:.0f} ms")
+            f"end_effector = {g.end_effector}, width_m = {g.width_m:.3f}, score = {g.score:.2f}, "
+            f"latency = {result.latency_s * 1000:.0f} ms")
 
 
 class GraspViewer:
@@ -95,8 +97,8 @@ class GraspViewer:
         if result.grasp is None:
             return
         tcp = result.grasp.pose_matrix
-        gripper = self.server.params.grasp.gripper
-        for part, (lower, upper) in gripper.boxes(result.grasp.opening_m).items():
+        tool = tool_model(result.grasp.end_effector, self.server.params)  # the jaws or the suction cup
+        for part, (lower, upper) in tool.boxes(result.grasp.opening_m).items():
             if part == "closing":
                 continue
             centre = tcp[:3, :3] @ ((np.asarray(lower) + np.asarray(upper)) / 2) + tcp[:3, 3]
