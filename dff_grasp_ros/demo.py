@@ -451,7 +451,7 @@ def ask_over_ros(prompt: str) -> Any:
         return Answer(False, response.message, compute_s=float(response.latency_s))
     rotation, position, opening = answer_pose(answer)
     return Answer(True, response.message, rotation, position, opening, answer_pre_grasp(answer),
-                  float(response.latency_s))
+                  float(response.latency_s), answer["grasp"]["end_effector"])
 
 
 def update_over_ros(world: Any) -> float:
