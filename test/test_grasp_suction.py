@@ -127,7 +127,7 @@ def test_a_side_approach_stays_above_the_table_and_within_the_tilt_limit():
     assert grasps
     for grasp in grasps:
         assert abs(grasp.approach[2]) < 0.2  # sideways
-        assert grasp.position_m[2] > 0.045 + 0.003  # the body's radius above the table
+        assert grasp.position_m[2] >= 0.045 + 0.003 - 1e-9  # the body's half width above the table and its margin
     narrow = plan(points, normals, mask, SuctionParams(max_approach_tilt_rad=np.radians(30)))
     assert not narrow and "every suction pose tried touches something seen" in narrow.reason
 
@@ -189,3 +189,17 @@ def test_the_cups_frame_is_right_handed_with_a_level_y(approach):
     assert np.linalg.det(rotation) == pytest.approx(1.0)
     np.testing.assert_allclose(rotation[:, 2], approach, atol=1e-12)
     assert rotation[2, 1] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("edge_m, reaches", [(None, True), (0.013, True), (0.0093, False)])
+def test_the_surface_must_reach_the_lips_whole_circle(edge_m, reaches):
+    """A 20 mm lip over a flat patch seen 3 mm apart: sealed; with the patch ending 9.3 mm from the centre (the lip
+    0.7 mm past the edge, as on the `bin` knife's 22 mm handle, where physics found 3 of 36 lip points off it) it
+    does not seal; with a point seen 2.7 mm past the lip it does."""
+    from dff_grasp_ros.grasp.suction import _surface_reaches_lip
+
+    grid = np.arange(-0.015, 0.0151, 0.003) + 0.0007  # not centred on a point: the lip falls between points
+    points = np.column_stack([np.repeat(grid, len(grid)), np.tile(grid, len(grid)), np.zeros(len(grid) ** 2)])
+    if edge_m is not None:
+        points = points[points[:, 0] <= edge_m]
+    assert _surface_reaches_lip(points, 0.01, 16, 0.0045) is reaches

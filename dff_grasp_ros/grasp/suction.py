@@ -30,7 +30,9 @@ class SuctionScoreWeights:
 
     relevancy: float = 0.55
     seal: float = 0.15
-    short_lever: float = 0.15
+    # The weight's moment about the lip peels it (the lip holds its pressing force times a fraction of its radius):
+    # a knife held at the end of its blade peels, held near its middle it lifts.
+    short_lever: float = 0.3
     from_above: float = 0.1
     clearance: float = 0.05
     # As for the jaws' contacts: a trained field blurs features across touching objects (about 1 cm), so a lip at
@@ -46,7 +48,11 @@ class SuctionParams:
     # Approaches further than this from straight down are never tried (a cup on a box's side face: 90 degrees).
     max_approach_tilt_rad: float = float(np.radians(90.0))
     candidate_samples: int = 200  # lip centres tried on the asked region
-    lip_sectors: int = 8  # the lip is checked in this many sectors around it: each must lie on the object
+    lip_points: int = 16  # the lip is checked at this many points around its circle: each must lie on the object
+    # The surface must reach at least to the lip's circle: seen surface within this distance of each lip point
+    # must lie at or beyond it. About 1.5 point spacings (the query's 3 mm voxels): a flat surface always has
+    # such a point; an edge 1 mm inside the lip has none.
+    lip_support_m: float = 0.0045
     standoff_m: float = 0.10
     min_clearance_m: float = 0.001  # the tool passes no seen point closer than this (but the sealed patch)
     clearance_cap_m: float = 0.01  # clearance beyond this scores fully
@@ -61,18 +67,22 @@ class SuctionParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.candidate_samples < 1 or self.lip_sectors < 3 or self.max_grasps < 1:
-            raise ValueError(f"sample counts must be positive (at least 3 lip sectors): {self}")
+        if self.candidate_samples < 1 or self.lip_points < 3 or self.max_grasps < 1:
+            raise ValueError(f"sample counts must be positive (at least 3 lip points): {self}")
+        if not 0.0 < self.lip_support_m <= self.cup.cup_radius_m:
+            raise ValueError(f"lip_support_m must be in (0, the cup's radius], got {self.lip_support_m}")
         if not 0.0 <= self.max_approach_tilt_rad <= np.pi:
             raise ValueError(f"max_approach_tilt_rad must be in [0, pi], got {self.max_approach_tilt_rad}")
 
 
-# Lip sectors are read from the object's points this far in and out of the lip's radius (as fractions of it): a
-# voxelised cloud holds a few points per sector of that ring.
-LIP_RING = (0.6, 1.15)
+# The lip's zone reaches this far out (as a fraction of its radius): the lip's own width and a margin.
+LIP_OUTER = 1.15
 MIN_PATCH_POINTS = 6  # a plane is fitted to the object's points under the cup: fewer fit nothing
 # A seen point whose normal is within 45 degrees of facing the cup is surface the lip can rest on.
 FACING_COSINE = float(np.cos(np.radians(45.0)))
+FIT_OUTLIER_M = 0.001  # see _heights_along_lip
+# A surface facing sideways is drawn as a lip centre this often relative to one facing straight up (1 + this).
+CENTRE_WEIGHT_FLOOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ def _seal_at(centre_m: np.ndarray, near_m: np.ndarray, near_normals: np.ndarray,
     relevancy). None (and the cause tallied) otherwise."""
     cup = params.cup
     local = near_m - centre_m
-    lip_outer_m = LIP_RING[1] * cup.cup_radius_m
+    lip_outer_m = LIP_OUTER * cup.cup_radius_m
     distance = np.sqrt(np.einsum("ij,ij->i", local, local))
     margin = min(float(distance[elsewhere].min(initial=np.inf)) - lip_outer_m, params.contact_margin_cap_m)
     patch = on_object & (np.einsum("ij,ij->i", local, local) <= cup.cup_radius_m ** 2)
@@ -142,17 +152,17 @@ def _seal_at(centre_m: np.ndarray, near_m: np.ndarray, near_normals: np.ndarray,
     rotation = level_rotation(approach)
     tcp = local @ rotation
     radius = np.hypot(tcp[:, 0], tcp[:, 1])
-    lip_zone = radius <= LIP_RING[1] * cup.cup_radius_m
+    lip_zone = radius <= lip_outer_m
     # Anything else within the lip's reach that the lip would meet: it would seal (or press) on that instead.
     if np.any(lip_zone & (tcp[:, 2] <= cup.lip_compliance_m + params.min_clearance_m) & ~on_object):
         tally.counts["another object under the lip"] += 1
         return None
     # The lip rests on the object's surface that faces the cup; a side face running away from it (past an edge)
     # holds points within the lip's circle too, but no seal.
-    seat = lip_zone & on_object & (near_normals @ -approach >= FACING_COSINE)
-    ring = seat & (radius >= LIP_RING[0] * cup.cup_radius_m)
-    sectors = np.floor((np.arctan2(tcp[:, 1], tcp[:, 0]) + np.pi) / (2 * np.pi) * params.lip_sectors).astype(int)
-    if len(np.unique(np.minimum(sectors[ring], params.lip_sectors - 1))) < params.lip_sectors:
+    facing = on_object & (near_normals @ -approach >= FACING_COSINE)
+    seat = lip_zone & facing
+    if not _surface_reaches_lip(tcp[facing & (radius <= cup.cup_radius_m + params.lip_support_m)], cup.cup_radius_m,
+                                params.lip_points, params.lip_support_m):
         tally.counts["the lip over an edge or a gap"] += 1
         return None
     lip_heights = _heights_along_lip(tcp[seat], cup.cup_radius_m)
@@ -169,15 +179,41 @@ def _seal_at(centre_m: np.ndarray, near_m: np.ndarray, near_normals: np.ndarray,
                  tilt, max(margin, 0.0))
 
 
+def _lip_circle(radius_m: float, count: int) -> np.ndarray:
+    """``count`` unit directions (count, 2) evenly around the lip, times ``radius_m``."""
+    angles = np.arange(count) * (2 * np.pi / count)
+    return radius_m * np.column_stack([np.cos(angles), np.sin(angles)])
+
+
+def _surface_reaches_lip(surface_tcp: np.ndarray, radius_m: float, count: int, support_m: float) -> bool:
+    """Whether the surface (points in the TCP frame) lies under every one of ``count`` points of the lip's circle:
+    each has a surface point within ``support_m`` (across the approach) at or beyond it, seen from the centre."""
+    lip = _lip_circle(radius_m, count)
+    offset = surface_tcp[None, :, :2] - lip[:, None, :]  # (count, M, 2)
+    near = np.einsum("kmi,kmi->km", offset, offset) <= support_m ** 2
+    beyond = np.einsum("kmi,ki->km", offset, lip) >= 0.0
+    return bool(np.all(np.any(near & beyond, axis=1)))
+
+
 def _heights_along_lip(patch_tcp: np.ndarray, radius_m: float, samples: int = 16) -> np.ndarray:
     """Surface height (TCP z) at ``samples`` points of the lip's circle, from a quadratic surface fitted to the
-    patch's points (TCP frame): a curved surface (a handle) is read where the lip meets it, not averaged inwards."""
+    patch's points (TCP frame): a curved surface (a handle) is read where the lip meets it, not averaged inwards.
+    Points more than ``FIT_OUTLIER_M`` off a first fit are left out of the second: a thin plate's underside (the
+    test bed's ideal clouds hold every face; a fused cloud may hold two layers at an edge) is no surface the lip
+    rests on."""
+    def design(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
+
     x, y, z = patch_tcp.T
-    design = np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
-    coefficients, *_ = np.linalg.lstsq(design, z, rcond=None)
-    angles = np.arange(samples) * (2 * np.pi / samples)
-    lx, ly = radius_m * np.cos(angles), radius_m * np.sin(angles)
-    return np.column_stack([np.ones_like(lx), lx, ly, lx * lx, lx * ly, ly * ly]) @ coefficients
+    keep = np.ones(len(z), dtype=bool)
+    for _ in range(2):
+        coefficients, *_ = np.linalg.lstsq(design(x[keep], y[keep]), z[keep], rcond=None)
+        inliers = np.abs(design(x, y) @ coefficients - z) <= FIT_OUTLIER_M
+        if inliers.sum() < MIN_PATCH_POINTS or inliers.all():
+            break
+        keep = inliers
+    lx, ly = _lip_circle(radius_m, samples).T
+    return design(lx, ly) @ coefficients
 
 
 def swept_boxes(cup: SuctionCup, standoff_m: float, grow_m: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -259,15 +295,24 @@ def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.
         obstacles = Obstacles.from_points(points_m, floor)
     rng = np.random.default_rng(params.seed)
     rows = np.flatnonzero(target & object_mask)
-    centres = rows if len(rows) <= params.candidate_samples else rng.choice(rows, params.candidate_samples,
-                                                                              replace=False)
+    # Lip centres are drawn where the cup could come from: surface facing within the cone, upward-facing first
+    # (the arm reaches from above best, and a bin shows mostly tops).
+    facing_up = normals[rows, 2]
+    weight = np.where(np.arccos(np.clip(facing_up, -1.0, 1.0)) <= params.max_approach_tilt_rad,
+                      CENTRE_WEIGHT_FLOOR + np.maximum(facing_up, 0.0), 0.0)
+    if len(rows) > params.candidate_samples and weight.sum() > 0:
+        centres = rng.choice(rows, min(params.candidate_samples, int(np.count_nonzero(weight))), replace=False,
+                             p=weight / weight.sum())
+    else:
+        centres = rows[:params.candidate_samples]
     scene = obstacles.scene_index
     in_scene = scene >= 0
     on = np.where(in_scene, scene, 0)
     sealed_on = in_scene & touchable[on]  # per obstacle: what the lip may press on
     obstacle_on_object = in_scene & object_mask[on]
     tally, seals = _SealTally(), []
-    reach = LIP_RING[1] * params.cup.cup_radius_m + max(params.min_clearance_m, params.contact_margin_cap_m)
+    reach = (max(LIP_OUTER * params.cup.cup_radius_m, params.cup.cup_radius_m + params.lip_support_m)
+             + max(params.min_clearance_m, params.contact_margin_cap_m))
     # Anything else seen: other objects' points and featureless surface, not the layer just above the table.
     elsewhere = (in_scene & ~obstacle_on_object) | (scene == FEATURELESS)
     for row, near in zip(centres, obstacles.tree.query_ball_point(points_m[centres], reach)):
