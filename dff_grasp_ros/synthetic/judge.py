@@ -25,6 +25,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.errors import finite_array, finite_number, shown
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION
 from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
@@ -143,7 +144,8 @@ MAX_ANSWER_OPENING_M = 1.0
 
 
 def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
-    """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``)."""
+    """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``); a
+    suction grasp's opening is 0 (it may give none)."""
     from dff_grasp_ros.ros_io.pose import PoseError, checked_quaternion_xyzw
 
     grasp = answer.get("grasp") if isinstance(answer, dict) else None
@@ -155,18 +157,21 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError(f"the answer's 'success' must be true or false, got {shown(success)}")
     if not success:
         raise ValueError("the answer says success false: it is no grasp to execute")
+    suction = answer_end_effector(answer) == SUCTION
     try:
         position = finite_array(grasp["position_m"], (3,), "the answer's grasp position_m")
         quaternion = finite_array(grasp["quaternion_xyzw"], (4,), "the answer's grasp quaternion_xyzw")
-        key = "opening_m" if "opening_m" in grasp else "width_m"
-        opening = finite_number(grasp[key], f"the answer's grasp {key}")
+        key = "opening_m" if "opening_m" in grasp or suction else "width_m"
+        opening = finite_number(grasp.get(key, 0.0) if suction else grasp[key], f"the answer's grasp {key}")
     except KeyError as err:
         raise ValueError(f"the answer's grasp is malformed: {err} is missing") from None
     try:  # the package's one quaternion check: a zero or clearly non-unit one is a bug upstream, not rounding
         rotation = Rotation.from_quat(checked_quaternion_xyzw(quaternion)).as_matrix()
     except PoseError as err:
         raise ValueError(f"the answer's grasp quaternion_xyzw: {err}") from None
-    if opening <= 0:
+    if suction and opening != 0:  # a cup does not open: an opening says the answer mixes up its end effector
+        raise ValueError(f"the answer's suction grasp has {key} {shown(grasp[key])}: a suction cup's is 0")
+    if opening <= 0 and not suction:
         raise ValueError(f"the answer's grasp {key} must be positive, got {shown(grasp[key])}")
     frame = grasp.get("frame_id", BASE_FRAME)  # a hand-written answer without one means the world's frame
     if not isinstance(frame, str) or frame_name(frame) != BASE_FRAME:  # executing it in base_link misplaces it
@@ -178,6 +183,15 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
                          f"{MAX_ANSWER_OPENING_M:g} m)")
     answer_pre_grasp(answer)  # a malformed pre-grasp position makes the whole answer unusable
     return rotation, position, opening
+
+
+def answer_end_effector(answer: dict[str, Any]) -> str:
+    """What executes the grasp of an answer's JSON: its grasp's ``end_effector`` (absent: the parallel-jaw hand);
+    ValueError naming it when it is none of END_EFFECTORS."""
+    name = answer["grasp"].get("end_effector", PARALLEL_JAW)
+    if name not in END_EFFECTORS:
+        raise ValueError(f"the answer's grasp end_effector {shown(name)} is none of {', '.join(END_EFFECTORS)}")
+    return name
 
 
 def answer_pre_grasp(answer: dict[str, Any]) -> np.ndarray | None:
