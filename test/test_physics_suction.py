@@ -14,7 +14,7 @@ from dff_grasp_ros.cli import main
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.suction_cup import SuctionCup
 from dff_grasp_ros.synthetic import ground_truth, load_scene
-from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, judge_suction
+from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, judge_answer, judge_suction
 from dff_grasp_ros.synthetic.objects import build_object
 from dff_grasp_ros.synthetic.physics import draw_execution_strip, execute_answer, execute_grasp, execute_suction
 from dff_grasp_ros.synthetic.physics.pictures import execution_tool, gripper_meshes
@@ -177,6 +177,11 @@ def bin_truth() -> GroundTruthPoints:
 def test_the_points_judge_sees_the_lip_and_the_tool(bin_truth):
     cup = SuctionCup()
     assert judge_suction(bin_truth, DOWN, BOX_TOP, cup, BOX, None, 0.0).label == "correct"
+    answer = suction_answer(BOX_TOP, "brown box")  # an answer is judged with the end effector it names
+    assert judge_answer(bin_truth, answer, ParallelJawGripper(), cup, BOX, None, 0.0).label == "correct"
+    del answer["grasp"]["end_effector"]  # the same pose judged as the jaws': closing on nothing
+    answer["grasp"]["opening_m"] = 0.08
+    assert judge_answer(bin_truth, answer, ParallelJawGripper(), cup, BOX, None, 0.0).label != "correct"
     edge = BOX_TOP + [part_box("box", "body")[1][0], 0.0, 0.0]
     assert judge_suction(bin_truth, DOWN, edge, cup, BOX, None, 0.0).label == "missed"
     assert judge_suction(bin_truth, DOWN, BOX_TOP + [0.0, 0.0, 0.01], cup, BOX, None, 0.0).label == "missed"

@@ -233,6 +233,16 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     return rotation, position, opening
 
 
+def judge_answer(truth: GroundTruthPoints, answer: dict[str, Any], gripper: ParallelJawGripper, cup: SuctionCup,
+                 object_id: int, part: str | None, table_z_m: float = -np.inf) -> GraspVerdict:
+    """Judge the grasp of an answer's JSON with the end effector it names (:func:`judge_grasp`,
+    :func:`judge_suction`); ValueError as :func:`answer_pose`."""
+    rotation, position_m, opening_m = answer_pose(answer)
+    if answer_end_effector(answer) == SUCTION:
+        return judge_suction(truth, rotation, position_m, cup, object_id, part, table_z_m)
+    return judge_grasp(truth, rotation, position_m, opening_m, gripper, object_id, part, table_z_m)
+
+
 def answer_end_effector(answer: dict[str, Any]) -> str:
     """What executes the grasp of an answer's JSON: its grasp's ``end_effector`` (absent: the parallel-jaw hand);
     ValueError naming it when it is none of END_EFFECTORS."""
