@@ -14,15 +14,20 @@ neighbour, the table or a wall: the lip would overhang), the surface's height al
 the lip plane (the bellows reach it: a cup stopped a centimetre above the surface does not seal).
 
 Hold: a sealed cup is pushed onto the object by the air around it. The vacuum times the lip's area
-(``SuctionCup.holding_force_n``) acts on the object at the centre of the sealed patch, along the cup's axis
-towards the tool, every step, and the object rests against the lip (a ring of rubber beads, :mod:`.model`).
-Nothing else holds it, so the limits are physical, not thresholds: a load beyond that force pulls the object off
-the lip; a moment beyond what the pressed ring resists (the pull less the load, at the ring's radius) tips it
-about the lip's edge; a sideways load beyond the lip's friction slides it. The seal breaks, and the force stops
-for good, as soon as a point of the sealed patch lies more than ``lip_compliance_m`` beyond the lip plane (air
-leaks in there), as at the seal check. A rigid ring holds a moment up to the pull times its radius; an elastic
-lip, whose pressure varies linearly around it, peels at half that (Dex-Net 3.0's suction contact model), so this
-model is, if anything, generous to off-centre holds.
+(``SuctionCup.holding_force_n``, rising over VACUUM_RISE_S) acts on the object at the centre of the sealed patch,
+along the cup's axis towards the tool, every step, and the object rests against the lip (a ring of rubber beads,
+:mod:`.model`). Nothing else holds it: a load beyond that force pulls the object off the lip, a sideways load
+beyond the lip's friction slides it, a moment beyond the pull less the load at the ring's radius tips it about the
+lip's edge. The seal breaks, and the force stops for good, when
+
+- a point of the sealed patch lies more than ``lip_compliance_m`` beyond the lip plane (air leaks in there; the
+  same reach as at the seal check), or
+- the lip peels: once the pull is full and the object touches nothing but the tool, the wrench the tool exerts
+  on it (MuJoCo's contact forces on the object, ``cfrc_ext`` less the vacuum's own) has a moment across the axis,
+  about the patch's centre, above the force pressing it onto the lip times half the ring's radius, for
+  PEEL_STEPS steps. A rubber lip's pressure varies about linearly around the ring; such a moment unloads its far
+  side, which lifts. (A rigid ring, what the beads alone are, would hold twice that: MuJoCo cannot tell how the
+  load spreads over many rigid contacts, so the peel is judged from the total, which it computes reliably.)
 """
 from __future__ import annotations
 
