@@ -13,7 +13,9 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.cli import main
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.suction_cup import SuctionCup
-from dff_grasp_ros.synthetic import ground_truth, load_scene
+from dff_grasp_ros.query.pipeline import QueryParams, plan_query
+from dff_grasp_ros.synthetic import ground_truth, load_scene, vocabulary
+from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, judge_answer, judge_suction
 from dff_grasp_ros.synthetic.objects import build_object
 from dff_grasp_ros.synthetic.physics import draw_execution_strip, execute_answer, execute_grasp, execute_suction
@@ -26,6 +28,10 @@ TWO_BOXES = {"name": "two_boxes", "camera": {"width": 64, "height": 48, "fx": 60
              "scan": {"views": 4, "radius_m": 0.5, "elevation_deg": [40, 60]},
              "objects": [{"type": "box", "position_m": [0.0, 0.0], "yaw_deg": 0, "color": "brown"},
                          {"type": "box", "position_m": [0.12, 0.0], "yaw_deg": 0, "color": "white"}]}
+
+
+def encode(phrases):
+    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
 
 
 def part_box(kind: str, part: str) -> tuple[np.ndarray, np.ndarray]:
@@ -196,3 +202,16 @@ def test_the_points_judge_sees_the_lip_and_the_tool(bin_truth):
     towards_wall = np.column_stack([[1.0, 0.0, 0.0], [0.0, -np.cos(tilt), -np.sin(tilt)],
                                     [0.0, np.sin(tilt), -np.cos(tilt)]])
     assert judge_suction(bin_truth, towards_wall, blade, cup, KNIFE, None, 0.0).label == "collides"
+
+
+def test_the_planners_suction_grasp_for_the_box_lifts_it():
+    """End to end on an ideal cloud of ``bin`` (ground-truth points, the synthetic teacher's features): the jaws
+    cannot span the box, the planner answers with the cup, and physics lifts the box with it."""
+    truth = ground_truth("bin", points_per_part=EVALUATION_POINTS_PER_PART)
+    params = QueryParams(end_effectors=("parallel_jaw", "suction"))
+    result = plan_query(scene_cloud_from_ground_truth(truth), encode, "brown box", params)
+    assert result.success and result.grasp.end_effector == "suction", result.message
+    g = result.grasp
+    execution = execute_suction(SCENE, BOX, g.rotation, g.position_m, g.pre_grasp_position_m, params.suction.cup,
+                                record=False)
+    assert execution.outcome == "lifted", execution.message
