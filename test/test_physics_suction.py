@@ -121,6 +121,8 @@ def test_the_knife_blade_by_the_tote_wall_lifts_straight_up():
     assert blade[2] + cup.cup_height_m + cup.rod_length_m > SCENE.tote.wall_height_m  # ...above it, on the rod
     execution = suction(blade, KNIFE, cup=cup)
     assert execution.outcome == "lifted", execution.message
+    # Held on the lip, not sucked into the cup: it rises with the tool (a blade once sank 5 mm into the lip's beads).
+    assert execution.rise_m[KNIFE] == pytest.approx(0.10, abs=0.002)
 
 
 def test_the_screwdriver_handle_is_too_curved_for_the_default_lip():

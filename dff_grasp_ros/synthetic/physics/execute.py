@@ -104,7 +104,7 @@ def _wxyz(rotation: np.ndarray) -> np.ndarray:
     return np.array([w, x, y, z])
 
 
-class _Run:
+class Run:
     """One execution's MjData and bookkeeping."""
 
     def __init__(self, physics: PhysicsScene, object_id: int, record: bool) -> None:
@@ -165,7 +165,7 @@ class _Run:
         """Straight from the pre-grasp pose to the grasp pose: the collided Execution at the first touch of
         anything but the asked object (or a push of it past PUSH_LIMIT_M), None when it arrives cleanly."""
         distance = float(np.linalg.norm(position_m - pre))
-        steps = _steps(distance / APPROACH_SPEED_M_S)
+        steps = steps_for(distance / APPROACH_SPEED_M_S)
         for k in range(steps + 1):
             if k:
                 self.data.mocap_pos[self.physics.mocap_index] = pre + (position_m - pre) * (k / steps)
@@ -183,11 +183,11 @@ class _Run:
         """Lift LIFT_M, hold HOLD_S, and say what rose; ``how`` says how it held ("closed on", "sealed on"),
         ``missed`` why it did not."""
         grasp_at = self.data.mocap_pos[self.physics.mocap_index].copy()
-        lift_steps = _steps(LIFT_M / LIFT_SPEED_M_S)
+        lift_steps = steps_for(LIFT_M / LIFT_SPEED_M_S)
         for k in range(1, lift_steps + 1):
             self.data.mocap_pos[self.physics.mocap_index] = grasp_at + [0.0, 0.0, LIFT_M * k / lift_steps]
             self.step()
-        self.step(_steps(HOLD_S))
+        self.step(steps_for(HOLD_S))
         self.snapshot("lifted")
 
         rise = self.com()[:, 2] - self.rest_com[:, 2]
@@ -228,7 +228,7 @@ class _Run:
         for _, other in self.hand_contacts():
             body = int(self.model.geom_bodyid[other])
             if body != self.asked_body:
-                names.append(_thing_name(self.physics, other))
+                names.append(thing_name(self.physics, other))
         return sorted(set(names))
 
     def holds_asked(self) -> bool:
@@ -250,7 +250,7 @@ class _Run:
         self.snapshots.append(Snapshot(label, self.time_s, poses, hand, self.opening_m()))
 
 
-def _thing_name(physics: PhysicsScene, geom: int) -> str:
+def thing_name(physics: PhysicsScene, geom: int) -> str:
     model = physics.model
     body = int(model.geom_bodyid[geom])
     if body in physics.object_bodies:
@@ -259,7 +259,7 @@ def _thing_name(physics: PhysicsScene, geom: int) -> str:
     return "tote wall" if name.startswith("tote_wall") else name or "world"
 
 
-def _steps(duration_s: float) -> int:
+def steps_for(duration_s: float) -> int:
     return max(1, int(round(duration_s / TIMESTEP_S)))
 
 
@@ -275,7 +275,7 @@ def execute_grasp(scene: Scene | str, object_id: int, rotation: np.ndarray, posi
     scene = load_scene(scene)
     rotation, position_m, pre = checked_pose(scene, object_id, rotation, position_m, pre_grasp_position_m)
     half_opening = float(np.clip(opening_m / 2, 0.0, gripper.max_opening_m / 2))
-    run = _Run(physics_scene(scene, gripper), object_id, record)
+    run = Run(physics_scene(scene, gripper), object_id, record)
 
     # Approach: straight from the pre-grasp pose to the grasp pose, fingers open; any touch but the asked object's
     # (or pushing it) ends the run.
@@ -286,11 +286,11 @@ def execute_grasp(scene: Scene | str, object_id: int, rotation: np.ndarray, posi
     push = run.push_m()
 
     # Close: the finger target runs to past closed at finger speed, then the grip force builds up.
-    close_steps = _steps((half_opening - FINGER_CLOSED_TARGET_M) / FINGER_SPEED_M_S)
+    close_steps = steps_for((half_opening - FINGER_CLOSED_TARGET_M) / FINGER_SPEED_M_S)
     for k in range(1, close_steps + 1):
         run.set_fingers(half_opening + (FINGER_CLOSED_TARGET_M - half_opening) * k / close_steps)
         run.step()
-    run.step(_steps(SQUEEZE_S))
+    run.step(steps_for(SQUEEZE_S))
     held, closed_m = run.holds_asked(), run.opening_m()
     run.snapshot("closed")
     return run.lift_and_judge(push, held, closed_m, "closed on",

@@ -37,7 +37,7 @@ import numpy as np
 
 from dff_grasp_ros.grasp.suction_cup import SuctionCup
 from dff_grasp_ros.synthetic.catalog import load_scene
-from dff_grasp_ros.synthetic.physics.execute import Execution, _Run, _steps, _thing_name, checked_pose
+from dff_grasp_ros.synthetic.physics.execute import Execution, Run, checked_pose, steps_for, thing_name
 from dff_grasp_ros.synthetic.physics.model import LIP_BEAD_RADIUS_M, physics_scene
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -76,7 +76,7 @@ def lip_circle(cup: SuctionCup, rays: int = SEAL_RAYS) -> np.ndarray:
                             np.zeros(rays)])
 
 
-def seal(run: _Run, cup: SuctionCup) -> Seal:
+def seal(run: Run, cup: SuctionCup) -> Seal:
     """Cast the lip's rays in the run's current state from the tool's actual pose (module docstring)."""
     import mujoco
 
@@ -99,7 +99,7 @@ def seal(run: _Run, cup: SuctionCup) -> Seal:
         body = int(model.geom_bodyid[nearest])
         on_asked[k] = body == run.asked_body
         if not on_asked[k] and body in run.physics.object_bodies and beyond[k] <= cup.lip_compliance_m:
-            others.add(_thing_name(run.physics, nearest))
+            others.add(thing_name(run.physics, nearest))
     off = int((~on_asked).sum())
     if others:
         why = f"the lip lies on {', '.join(sorted(others))}"
@@ -120,7 +120,7 @@ def seal(run: _Run, cup: SuctionCup) -> Seal:
 class _Vacuum:
     """The sealed cup's pull on the asked object, set before every step until the seal leaks (module docstring)."""
 
-    def __init__(self, run: _Run, cup: SuctionCup, sealed: Seal) -> None:
+    def __init__(self, run: Run, cup: SuctionCup, sealed: Seal) -> None:
         self.run, self.cup = run, cup
         body = run.asked_body
         rotation, origin = run.data.xmat[body].reshape(3, 3), run.data.xpos[body]
@@ -186,21 +186,21 @@ def execute_suction(scene: Scene | str, object_id: int, rotation: np.ndarray, po
     cup = cup or SuctionCup()
     scene = load_scene(scene)
     rotation, position_m, pre = checked_pose(scene, object_id, rotation, position_m, pre_grasp_position_m)
-    run = _Run(physics_scene(scene, cup), object_id, record)
+    run = Run(physics_scene(scene, cup), object_id, record)
     run.place_hand(rotation, pre, 0.0)
     collided = run.approach(pre, position_m, "the vacuum came on")
     if collided is not None:
         return collided
     push = run.push_m()
 
-    run.step(_steps(ARRIVE_S))
+    run.step(steps_for(ARRIVE_S))
     sealed = seal(run, cup)
     if not sealed.sealed:
         run.snapshot("vacuum on")
         return run.execution("missed", sealed.message, push, [], False, 0.0)
     vacuum = _Vacuum(run, cup, sealed)
     run.before_step = vacuum
-    run.step(_steps(VACUUM_ON_S))
+    run.step(steps_for(VACUUM_ON_S))
     run.snapshot("vacuum on")
     execution = run.lift_and_judge(push, True, 0.0, "sealed on", "")
     if vacuum.leaked_at_s is None or execution.outcome == "lifted":
