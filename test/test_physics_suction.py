@@ -153,6 +153,9 @@ def test_an_answer_is_executed_with_the_end_effector_it_names():
         execute_answer(SCENE, suction_answer(BOX_TOP, "brown box", end_effector="vacuum"))
     with pytest.raises(ValueError, match="suction grasp has opening_m 0.05"):
         execute_answer(SCENE, suction_answer(BOX_TOP, "brown box", opening_m=0.05))
+    del answer["grasp"]["end_effector"]  # without it, the jaws' answer: it must say how far they open
+    with pytest.raises(ValueError, match="'width_m' is missing"):
+        execute_answer(SCENE, answer)
 
 
 def test_sim_execute_runs_a_suction_answer(tmp_path, capsys):

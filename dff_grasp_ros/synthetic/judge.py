@@ -209,7 +209,7 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     try:
         position = finite_array(grasp["position_m"], (3,), "the answer's grasp position_m")
         quaternion = finite_array(grasp["quaternion_xyzw"], (4,), "the answer's grasp quaternion_xyzw")
-        key = "opening_m" if "opening_m" in grasp or suction else "width_m"
+        key = "opening_m" if "opening_m" in grasp else "width_m"
         opening = finite_number(grasp.get(key, 0.0) if suction else grasp[key], f"the answer's grasp {key}")
     except KeyError as err:
         raise ValueError(f"the answer's grasp is malformed: {err} is missing") from None
