@@ -299,10 +299,11 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
     from dff_grasp_ros.dataset import load_dataset
     from dff_grasp_ros.end_effectors import tool_model
     from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+    from dff_grasp_ros.grasp.suction_cup import SUCTION
     from dff_grasp_ros.report import draw_query_png, heat_colours, write_ply
     from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
     from dff_grasp_ros.ros_io.pose import pose_to_matrix
-    from dff_grasp_ros.synthetic.judge import GroundTruthPoints, answer_pose, judge_grasp
+    from dff_grasp_ros.synthetic.judge import GroundTruthPoints, judge_answer
     from dff_grasp_ros.synthetic.labels import dataset_scene
 
     points = GroundTruthPoints.from_json(truth)
@@ -328,7 +329,7 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
                            tcp_to_base=tcp, gripper_boxes=boxes)
         answer["expected"] = {"object_id": object_id, "part": part}
         if response.success and object_id not in (None, UNJUDGED):
-            verdict = judge_grasp(points, *answer_pose(answer), gripper, object_id, part, table_z_m=0.0)
+            verdict = judge_answer(points, answer, gripper, tool_model(SUCTION), object_id, part, table_z_m=0.0)
             answer["judged"] = _verdict_json(verdict, truth)
         if response.success:
             answer["executed"] = execute_and_draw(scene, answer, truth, out_dir / f"execute_{name}.png", gripper)

@@ -44,7 +44,7 @@ from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
-from dff_grasp_ros.synthetic.physics import execute_grasp
+from dff_grasp_ros.synthetic.physics import execute_grasp, execute_suction
 from dff_grasp_ros.synthetic.physics.execute import LIFTED_M, Execution
 from dff_grasp_ros.synthetic.render import RenderedView, render_view
 from dff_grasp_ros.synthetic.spec import Scene
@@ -130,8 +130,6 @@ class World:
         ``gripper`` or the suction ``cup``); (the execution, original ids lifted)."""
         index = self.present.index(object_id)
         if answer.end_effector == SUCTION:
-            from dff_grasp_ros.synthetic.physics import execute_suction  # TODO(lead): module level after the merge
-
             execution = execute_suction(self.scene(), index, answer.rotation, answer.position_m,
                                         answer.pre_grasp_position_m, cup or SuctionCup(), record=True)
         else:

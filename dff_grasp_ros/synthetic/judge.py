@@ -1,6 +1,7 @@
 """The one judge of answers against a scene's ground truth (``ground_truth.json`` of ``sim render``).
 
-The demo, the benchmarks and the tests all judge a grasp with :func:`judge_grasp`, from the pose alone (what a
+The demo, the benchmarks and the tests all judge a grasp with :func:`judge_grasp` (a suction grasp with
+:func:`judge_suction`: what the lip lies on, what the tool passes through), from the pose alone (what a
 robot would execute): the fingers close from the answer's opening along the closing axis, and the first
 ground-truth points each finger meets are the contacts. The verdict says whether both contacts lie on the asked
 part of the asked object, on another part or on another object, whether the hand closes on nothing, and how many
@@ -25,6 +26,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.errors import finite_array, finite_number, shown
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION, SuctionCup
 from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
@@ -138,12 +140,60 @@ def judge_grasp(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np.n
     return GraspVerdict(object_id, part, (ids[0], ids[1]), (parts[0], parts[1]), collisions)
 
 
+# A suction grasp's lip, judged on the points: each of LIP_POINTS points of the lip circle meets the first
+# ground-truth point (least far along the approach) within LIP_TOLERANCE_M of it across the approach, about the
+# spacing of EVALUATION_POINTS_PER_PART points on the largest flat part (a box's body: ~4 mm).
+LIP_POINTS = 36
+LIP_TOLERANCE_M = 0.004
+LIP_BEHIND_M = 0.01  # points further behind the lip plane than this are the tool's business (the boxes), not the lip's
+
+
+def judge_suction(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np.ndarray, cup: SuctionCup,
+                  object_id: int, part: str | None, table_z_m: float = -np.inf) -> GraspVerdict:
+    """Judge one suction grasp pose (TCP frame: the lip's centre, +z into the surface) on the asked target.
+
+    The verdict's two contacts are what the lip lies on: (the object and part under most of the lip, another one
+    where the lip also lies on one, else the same); -1 where a lip point meets no surface within the lip's reach
+    (it overhangs, or the surface under it varies more than ``lip_compliance_m``): missed. Colliding: points
+    inside the cup's box deeper than the lip's give, or inside the rod's or body's box (the asked object's too),
+    and one more when the tool dips below the table.
+    """
+    rotation, position_m = np.asarray(rotation, dtype=np.float64), np.asarray(position_m, dtype=np.float64)
+    local = to_tcp_frame(truth.points_m, rotation, position_m)
+    angles = np.linspace(0.0, 2 * np.pi, LIP_POINTS, endpoint=False)
+    lip = cup.cup_radius_m * np.column_stack([np.cos(angles), np.sin(angles)])
+    ahead = np.flatnonzero(local[:, 2] >= -LIP_BEHIND_M)
+    first = []  # per lip point: index of the first surface point under it, -1 where none
+    for near in cKDTree(local[ahead, :2]).query_ball_point(lip, LIP_TOLERANCE_M):
+        first.append(int(ahead[near][np.argmin(local[ahead[near], 2])]) if near else -1)
+    first_arr = np.asarray(first)
+    met = first_arr >= 0
+    depth = np.where(met, local[np.maximum(first_arr, 0), 2], np.inf)
+    # The lip reaches a point no further than lip_compliance_m beyond the nearest one, nor beyond the lip plane.
+    nearest = depth.min() if met.any() else np.inf
+    met &= (depth <= nearest + cup.lip_compliance_m) & (depth <= cup.lip_compliance_m)
+    labels = [(int(truth.object_id[i]), str(truth.part[i])) if ok else (-1, "") for i, ok in zip(first_arr, met)]
+    ranked = sorted(set(labels), key=lambda label: -labels.count(label))
+    contacts = (ranked[0], ranked[1] if len(ranked) > 1 else ranked[0])
+    boxes = cup.boxes()
+    # What lies at the lip, in the cup's mouth, is what the lip lies on (the contacts); deeper in it is in the way,
+    # the asked object too (the cup would be inside it).
+    collisions = int((points_in_box(local, boxes["cup"]) & (local[:, 2] < -cup.lip_compliance_m)).sum())
+    collisions += int(sum(points_in_box(local, boxes[name]).sum() for name in ("rod", "body")))
+    # The hand's lowest-point helper reads only boxes() (and skips a "closing" box the cup has not): the same sum.
+    if ParallelJawGripper.lowest_point_z_m(cup, rotation, position_m, 0.0) < table_z_m:  # type: ignore[arg-type]
+        collisions += 1
+    return GraspVerdict(object_id, part, (contacts[0][0], contacts[1][0]), (contacts[0][1], contacts[1][1]),
+                        collisions)
+
+
 MAX_ANSWER_DISTANCE_M = 10.0
 MAX_ANSWER_OPENING_M = 1.0
 
 
 def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
-    """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``)."""
+    """(rotation, position_m, opening_m) of the grasp in an answer's JSON (``dff-grasp ask/query --json``); a
+    suction grasp's opening is 0 (it may give none)."""
     from dff_grasp_ros.ros_io.pose import PoseError, checked_quaternion_xyzw
 
     grasp = answer.get("grasp") if isinstance(answer, dict) else None
@@ -155,18 +205,21 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError(f"the answer's 'success' must be true or false, got {shown(success)}")
     if not success:
         raise ValueError("the answer says success false: it is no grasp to execute")
+    suction = answer_end_effector(answer) == SUCTION
     try:
         position = finite_array(grasp["position_m"], (3,), "the answer's grasp position_m")
         quaternion = finite_array(grasp["quaternion_xyzw"], (4,), "the answer's grasp quaternion_xyzw")
         key = "opening_m" if "opening_m" in grasp else "width_m"
-        opening = finite_number(grasp[key], f"the answer's grasp {key}")
+        opening = finite_number(grasp.get(key, 0.0) if suction else grasp[key], f"the answer's grasp {key}")
     except KeyError as err:
         raise ValueError(f"the answer's grasp is malformed: {err} is missing") from None
     try:  # the package's one quaternion check: a zero or clearly non-unit one is a bug upstream, not rounding
         rotation = Rotation.from_quat(checked_quaternion_xyzw(quaternion)).as_matrix()
     except PoseError as err:
         raise ValueError(f"the answer's grasp quaternion_xyzw: {err}") from None
-    if opening <= 0:
+    if suction and opening != 0:  # a cup does not open: an opening says the answer mixes up its end effector
+        raise ValueError(f"the answer's suction grasp has {key} {shown(grasp[key])}: a suction cup's is 0")
+    if opening <= 0 and not suction:
         raise ValueError(f"the answer's grasp {key} must be positive, got {shown(grasp[key])}")
     frame = grasp.get("frame_id", BASE_FRAME)  # a hand-written answer without one means the world's frame
     if not isinstance(frame, str) or frame_name(frame) != BASE_FRAME:  # executing it in base_link misplaces it
@@ -178,6 +231,25 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
                          f"{MAX_ANSWER_OPENING_M:g} m)")
     answer_pre_grasp(answer)  # a malformed pre-grasp position makes the whole answer unusable
     return rotation, position, opening
+
+
+def judge_answer(truth: GroundTruthPoints, answer: dict[str, Any], gripper: ParallelJawGripper, cup: SuctionCup,
+                 object_id: int, part: str | None, table_z_m: float = -np.inf) -> GraspVerdict:
+    """Judge the grasp of an answer's JSON with the end effector it names (:func:`judge_grasp`,
+    :func:`judge_suction`); ValueError as :func:`answer_pose`."""
+    rotation, position_m, opening_m = answer_pose(answer)
+    if answer_end_effector(answer) == SUCTION:
+        return judge_suction(truth, rotation, position_m, cup, object_id, part, table_z_m)
+    return judge_grasp(truth, rotation, position_m, opening_m, gripper, object_id, part, table_z_m)
+
+
+def answer_end_effector(answer: dict[str, Any]) -> str:
+    """What executes the grasp of an answer's JSON: its grasp's ``end_effector`` (absent: the parallel-jaw hand);
+    ValueError naming it when it is none of END_EFFECTORS."""
+    name = answer["grasp"].get("end_effector", PARALLEL_JAW)
+    if name not in END_EFFECTORS:
+        raise ValueError(f"the answer's grasp end_effector {shown(name)} is none of {', '.join(END_EFFECTORS)}")
+    return name
 
 
 def answer_pre_grasp(answer: dict[str, Any]) -> np.ndarray | None:
@@ -322,9 +394,10 @@ def scene_prompts(ground_truth: dict[str, Any], absent: tuple[str, ...] = DEFAUL
 
 def check_answer(cloud: SceneCloud | PreparedCloud, truth: GroundTruthPoints, prompt: str, object_id: int | None,
                  part: str | None, result: QueryResult, gripper: ParallelJawGripper, table_z_m: float = 0.0,
-                 labels: AurocLabels | None = None) -> QueryCheck:
+                 labels: AurocLabels | None = None, cup: SuctionCup | None = None) -> QueryCheck:
     """Judge one answer (see the module docstring); an absent object passes only with a "not found" answer.
-    ``labels``: the cloud's :class:`AurocLabels` when many answers on one cloud are judged."""
+    ``labels``: the cloud's :class:`AurocLabels` when many answers on one cloud are judged; ``cup``: the suction
+    cup a suction grasp is judged with (default: the query node's)."""
     if object_id is None:
         passed = (not result.success) and "not found" in result.message
         return QueryCheck(prompt, None, None, result, None, None, passed)
@@ -336,8 +409,12 @@ def check_answer(cloud: SceneCloud | PreparedCloud, truth: GroundTruthPoints, pr
         score = auroc(result.relevancy[scored], positive[scored])
     if result.grasp is not None:
         grasp = result.grasp
-        verdict = judge_grasp(truth, grasp.rotation, grasp.position_m, grasp.opening_m, gripper, object_id, part,
-                              table_z_m)
+        if grasp.end_effector == SUCTION:
+            verdict = judge_suction(truth, grasp.rotation, grasp.position_m, cup or SuctionCup(), object_id, part,
+                                    table_z_m)
+        else:
+            verdict = judge_grasp(truth, grasp.rotation, grasp.position_m, grasp.opening_m, gripper, object_id,
+                                  part, table_z_m)
     passed = bool(result.success and verdict is not None and verdict.label == "correct"
                   and score is not None and score >= MIN_AUROC)
     return QueryCheck(prompt, object_id, part, result, verdict, score, passed)
@@ -353,5 +430,5 @@ def check_scene(cloud: SceneCloud | PreparedCloud, ground_truth: dict[str, Any],
     prepared = prepare_query_cloud(cloud, params)
     labels = AurocLabels(truth, prepared.cloud.points_m, table_z)  # relevancy is over the cloud's rows
     return [check_answer(prepared, truth, prompt, object_id, part, plan_query(prepared, text_encoder, prompt, params),
-                         params.grasp.gripper, table_z, labels)
+                         params.grasp.gripper, table_z, labels, params.suction.cup)
             for prompt, object_id, part in scene_prompts(ground_truth, absent)]

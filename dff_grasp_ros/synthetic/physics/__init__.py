@@ -3,16 +3,20 @@
 Test bed only (the product core never imports it, and the query never calls it)::
 
     execute_grasp(scene, object_id, rotation, position_m, opening_m, pre_grasp_position_m=None) -> Execution
-    execute_answer(scene, answer_json, prompt=None) -> Execution     (the object from the prompt and ground truth)
+    execute_suction(scene, object_id, rotation, position_m, pre_grasp_position_m=None, cup=None) -> Execution
+    execute_answer(scene, answer_json, prompt=None) -> Execution     (the object from the prompt and ground truth,
+                                                                      the end effector from the answer)
     draw_execution_strip(path, scene, execution, title)              (approach, closed, lifted)
     physics_scene(scene, gripper) -> PhysicsScene                    (compiled model, objects settled; cached)
 
 ``Execution.outcome`` is one of :data:`OUTCOMES`: lifted, slipped, missed, collided, lifted_other
-(:mod:`.execute` says what each means); masses and friction are documented in :mod:`.materials`.
+(:mod:`.execute` says what each means, :mod:`.suction` how a cup seals and holds); masses and friction are
+documented in :mod:`.materials`.
 """
 from dff_grasp_ros.synthetic.physics.execute import OUTCOMES, Execution, Snapshot, execute_answer, execute_grasp
 from dff_grasp_ros.synthetic.physics.model import PhysicsScene, physics_scene
 from dff_grasp_ros.synthetic.physics.pictures import draw_execution_strip
+from dff_grasp_ros.synthetic.physics.suction import execute_suction
 
 __all__ = ["OUTCOMES", "Execution", "PhysicsScene", "Snapshot", "draw_execution_strip", "execute_answer",
-           "execute_grasp", "physics_scene"]
+           "execute_grasp", "execute_suction", "physics_scene"]

@@ -19,15 +19,22 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW, SUCTION, SuctionCup
 from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
-from dff_grasp_ros.synthetic.judge import AmbiguousTarget, answer_pose, answer_pre_grasp, asked_target
+from dff_grasp_ros.synthetic.judge import (
+    AmbiguousTarget,
+    answer_end_effector,
+    answer_pose,
+    answer_pre_grasp,
+    asked_target,
+)
 from dff_grasp_ros.synthetic.physics.model import FINGER_CLOSED_TARGET_M, TIMESTEP_S, PhysicsScene, physics_scene
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -69,6 +76,8 @@ class Execution:
     sim_time_s: float
     wall_time_s: float
     snapshots: tuple[Snapshot, ...] = field(default=(), repr=False)
+    # What executed it; with a suction cup, "closing" is the vacuum coming on, "held" a sealed lip, the opening 0.
+    end_effector: str = PARALLEL_JAW
 
     @property
     def lifted(self) -> bool:
@@ -80,7 +89,8 @@ class Execution:
                 "asked_push_m": round(self.asked_push_m, 4),
                 "touched_before_closing": list(self.touched_before_closing),
                 "held_after_closing": self.held_after_closing, "closed_opening_m": round(self.closed_opening_m, 4),
-                "sim_time_s": round(self.sim_time_s, 3), "wall_time_s": round(self.wall_time_s, 3)}
+                "sim_time_s": round(self.sim_time_s, 3), "wall_time_s": round(self.wall_time_s, 3),
+                "end_effector": self.end_effector}
 
 
 def _pose(rotation: np.ndarray, position_m: np.ndarray) -> np.ndarray:
@@ -94,11 +104,12 @@ def _wxyz(rotation: np.ndarray) -> np.ndarray:
     return np.array([w, x, y, z])
 
 
-class _Run:
+class Run:
     """One execution's MjData and bookkeeping."""
 
     def __init__(self, physics: PhysicsScene, object_id: int, record: bool) -> None:
-        self.physics, self.model, self.record = physics, physics.model, record
+        self.physics, self.model, self.record, self.object_id = physics, physics.model, record, object_id
+        self.started = time.monotonic()
         self.data = copy.copy(physics.template_data)
         self.asked_body = physics.object_bodies[object_id]
         self.hand_geoms = np.asarray(physics.hand_geoms)
@@ -106,6 +117,7 @@ class _Run:
         self.snapshots: list[Snapshot] = []
         self.rest_com = self.com()
         self.start_time_s = float(self.data.time)  # the template's clock has run through the settling
+        self.before_step: Callable[[], None] | None = None  # e.g. the vacuum's force, set anew every step
 
     @property
     def time_s(self) -> float:
@@ -131,7 +143,67 @@ class _Run:
     def step(self, count: int = 1) -> None:
         import mujoco
 
-        mujoco.mj_step(self.model, self.data, nstep=count)
+        if self.before_step is None:
+            mujoco.mj_step(self.model, self.data, nstep=count)
+            return
+        for _ in range(count):
+            self.before_step()
+            mujoco.mj_step(self.model, self.data)
+
+    def push_m(self) -> float:
+        """How far the asked object's centre of mass is from where it rested."""
+        return float(np.linalg.norm(self.com()[self.object_id] - self.rest_com[self.object_id]))
+
+    def execution(self, outcome: str, message: str, push_m: float, touched: list[str], held: bool,
+                  closed_m: float) -> Execution:
+        rise = self.com()[:, 2] - self.rest_com[:, 2]
+        return Execution(outcome, self.object_id, message, tuple(float(r) for r in rise), push_m, tuple(touched),
+                         held, closed_m, self.time_s, time.monotonic() - self.started, tuple(self.snapshots),
+                         SUCTION if isinstance(self.physics.gripper, SuctionCup) else PARALLEL_JAW)
+
+    def approach(self, pre: np.ndarray, position_m: np.ndarray, closing: str) -> Execution | None:
+        """Straight from the pre-grasp pose to the grasp pose: the collided Execution at the first touch of
+        anything but the asked object (or a push of it past PUSH_LIMIT_M), None when it arrives cleanly."""
+        distance = float(np.linalg.norm(position_m - pre))
+        steps = steps_for(distance / APPROACH_SPEED_M_S)
+        for k in range(steps + 1):
+            if k:
+                self.data.mocap_pos[self.physics.mocap_index] = pre + (position_m - pre) * (k / steps)
+                self.step()
+            touched, push = self.touched_other(), self.push_m()
+            if touched or push > PUSH_LIMIT_M:
+                self.snapshot("approach")
+                why = (f"touched {', '.join(touched)} before {closing}" if touched
+                       else f"pushed the asked object {push * 100:.1f} cm before {closing}")
+                return self.execution("collided", why, push, touched, False, self.opening_m())
+        self.snapshot("approach")
+        return None
+
+    def lift_and_judge(self, push_m: float, held: bool, closed_m: float, how: str, missed: str) -> Execution:
+        """Lift LIFT_M, hold HOLD_S, and say what rose; ``how`` says how it held ("closed on", "sealed on"),
+        ``missed`` why it did not."""
+        grasp_at = self.data.mocap_pos[self.physics.mocap_index].copy()
+        lift_steps = steps_for(LIFT_M / LIFT_SPEED_M_S)
+        for k in range(1, lift_steps + 1):
+            self.data.mocap_pos[self.physics.mocap_index] = grasp_at + [0.0, 0.0, LIFT_M * k / lift_steps]
+            self.step()
+        self.step(steps_for(HOLD_S))
+        self.snapshot("lifted")
+
+        rise = self.com()[:, 2] - self.rest_com[:, 2]
+        asked = self.object_id
+        others = [i for i in range(len(rise)) if i != asked and rise[i] >= LIFTED_M]
+        if others:
+            names = ", ".join(self.physics.scene.object_label(i) for i in others)
+            return self.execution("lifted_other", f"lifted {names} (asked object rose {rise[asked] * 100:.1f} cm)",
+                                  push_m, [], held, closed_m)
+        if rise[asked] >= LIFTED_M:
+            return self.execution("lifted", f"held the asked object {rise[asked] * 100:.1f} cm up for {HOLD_S:.0f} s",
+                                  push_m, [], held, closed_m)
+        if held:
+            return self.execution("slipped", f"{how} the asked object, but it ended {rise[asked] * 100:.1f} cm up",
+                                  push_m, [], held, closed_m)
+        return self.execution("missed", missed, push_m, [], held, closed_m)
 
     def set_fingers(self, target_m: float) -> None:
         self.data.ctrl[list(self.physics.finger_actuators)] = target_m
@@ -156,7 +228,7 @@ class _Run:
         for _, other in self.hand_contacts():
             body = int(self.model.geom_bodyid[other])
             if body != self.asked_body:
-                names.append(_thing_name(self.physics, other))
+                names.append(thing_name(self.physics, other))
         return sorted(set(names))
 
     def holds_asked(self) -> bool:
@@ -178,7 +250,7 @@ class _Run:
         self.snapshots.append(Snapshot(label, self.time_s, poses, hand, self.opening_m()))
 
 
-def _thing_name(physics: PhysicsScene, geom: int) -> str:
+def thing_name(physics: PhysicsScene, geom: int) -> str:
     model = physics.model
     body = int(model.geom_bodyid[geom])
     if body in physics.object_bodies:
@@ -187,7 +259,7 @@ def _thing_name(physics: PhysicsScene, geom: int) -> str:
     return "tote wall" if name.startswith("tote_wall") else name or "world"
 
 
-def _steps(duration_s: float) -> int:
+def steps_for(duration_s: float) -> int:
     return max(1, int(round(duration_s / TIMESTEP_S)))
 
 
@@ -199,9 +271,36 @@ def execute_grasp(scene: Scene | str, object_id: int, rotation: np.ndarray, posi
     ``gripper``: the hand's dimensions (default: the query node's defaults, a Franka-like hand); ``record``: keep
     snapshots for pictures.
     """
-    started = time.monotonic()
     gripper = gripper or ParallelJawGripper()
     scene = load_scene(scene)
+    rotation, position_m, pre = checked_pose(scene, object_id, rotation, position_m, pre_grasp_position_m)
+    half_opening = float(np.clip(opening_m / 2, 0.0, gripper.max_opening_m / 2))
+    run = Run(physics_scene(scene, gripper), object_id, record)
+
+    # Approach: straight from the pre-grasp pose to the grasp pose, fingers open; any touch but the asked object's
+    # (or pushing it) ends the run.
+    run.place_hand(rotation, pre, half_opening)
+    collided = run.approach(pre, position_m, "closing")
+    if collided is not None:
+        return collided
+    push = run.push_m()
+
+    # Close: the finger target runs to past closed at finger speed, then the grip force builds up.
+    close_steps = steps_for((half_opening - FINGER_CLOSED_TARGET_M) / FINGER_SPEED_M_S)
+    for k in range(1, close_steps + 1):
+        run.set_fingers(half_opening + (FINGER_CLOSED_TARGET_M - half_opening) * k / close_steps)
+        run.step()
+    run.step(steps_for(SQUEEZE_S))
+    held, closed_m = run.holds_asked(), run.opening_m()
+    run.snapshot("closed")
+    return run.lift_and_judge(push, held, closed_m, "closed on",
+                              f"the fingers closed to {closed_m * 1000:.0f} mm without holding the asked object")
+
+
+def checked_pose(scene: Scene, object_id: int, rotation: np.ndarray, position_m: np.ndarray,
+                 pre_grasp_position_m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rotation, position, pre-grasp position) as arrays, the pre-grasp DEFAULT_STANDOFF_M back along the approach
+    when not given; ValueError for an object id not in the scene or a pose that is not finite."""
     if not 0 <= object_id < len(scene.objects):
         raise ValueError(f"object id {object_id} is not in scene {scene.name!r} ({len(scene.objects)} objects)")
     rotation = np.asarray(rotation, dtype=np.float64).reshape(3, 3)
@@ -210,77 +309,19 @@ def execute_grasp(scene: Scene | str, object_id: int, rotation: np.ndarray, posi
            else np.asarray(pre_grasp_position_m, dtype=np.float64).reshape(3))
     if not (np.isfinite(rotation).all() and np.isfinite(position_m).all() and np.isfinite(pre).all()):
         raise ValueError("the grasp pose must be finite")
-    half_opening = float(np.clip(opening_m / 2, 0.0, gripper.max_opening_m / 2))
-    run = _Run(physics_scene(scene, gripper), object_id, record)
-
-    def result(outcome: str, message: str, push_m: float, touched: list[str], held: bool, closed_m: float
-               ) -> Execution:
-        rise = run.com()[:, 2] - run.rest_com[:, 2]
-        return Execution(outcome, object_id, message, tuple(float(r) for r in rise), push_m, tuple(touched), held,
-                         closed_m, run.time_s, time.monotonic() - started, tuple(run.snapshots))
-
-    # Approach: straight from the pre-grasp pose to the grasp pose, fingers open; any touch but the asked object's
-    # (or pushing it) ends the run.
-    run.place_hand(rotation, pre, half_opening)
-    distance = float(np.linalg.norm(position_m - pre))
-    steps = _steps(distance / APPROACH_SPEED_M_S)
-    for k in range(steps + 1):
-        if k:
-            run.data.mocap_pos[run.physics.mocap_index] = pre + (position_m - pre) * (k / steps)
-            run.step()
-        touched = run.touched_other()
-        push = float(np.linalg.norm(run.com()[object_id] - run.rest_com[object_id]))
-        if touched or push > PUSH_LIMIT_M:
-            run.snapshot("approach")
-            why = (f"touched {', '.join(touched)} before closing" if touched
-                   else f"pushed the asked object {push * 100:.1f} cm before closing")
-            return result("collided", why, push, touched, False, run.opening_m())
-    run.snapshot("approach")
-    push = float(np.linalg.norm(run.com()[object_id] - run.rest_com[object_id]))
-
-    # Close: the finger target runs to past closed at finger speed, then the grip force builds up.
-    close_steps = _steps((half_opening - FINGER_CLOSED_TARGET_M) / FINGER_SPEED_M_S)
-    for k in range(1, close_steps + 1):
-        run.set_fingers(half_opening + (FINGER_CLOSED_TARGET_M - half_opening) * k / close_steps)
-        run.step()
-    run.step(_steps(SQUEEZE_S))
-    held, closed_m = run.holds_asked(), run.opening_m()
-    run.snapshot("closed")
-
-    # Lift and hold.
-    grasp_at = run.data.mocap_pos[run.physics.mocap_index].copy()
-    lift_steps = _steps(LIFT_M / LIFT_SPEED_M_S)
-    for k in range(1, lift_steps + 1):
-        run.data.mocap_pos[run.physics.mocap_index] = grasp_at + [0.0, 0.0, LIFT_M * k / lift_steps]
-        run.step()
-    run.step(_steps(HOLD_S))
-    run.snapshot("lifted")
-
-    rise = run.com()[:, 2] - run.rest_com[:, 2]
-    others = [i for i in range(len(scene.objects)) if i != object_id and rise[i] >= LIFTED_M]
-    if others:
-        names = ", ".join(scene.object_label(i) for i in others)
-        return result("lifted_other", f"lifted {names} (asked object rose {rise[object_id] * 100:.1f} cm)", push,
-                      [], held, closed_m)
-    if rise[object_id] >= LIFTED_M:
-        return result("lifted", f"held the asked object {rise[object_id] * 100:.1f} cm up for {HOLD_S:.0f} s", push,
-                      [], held, closed_m)
-    if held:
-        return result("slipped", f"closed on the asked object, but it ended {rise[object_id] * 100:.1f} cm up", push,
-                      [], held, closed_m)
-    return result("missed", f"the fingers closed to {closed_m * 1000:.0f} mm without holding the asked object", push,
-                  [], held, closed_m)
+    return rotation, position_m, pre
 
 
 def execute_answer(scene: Scene | str, answer: dict[str, Any], prompt: str | None = None,
                    truth: dict[str, Any] | None = None, gripper: ParallelJawGripper | None = None,
-                   record: bool = True) -> Execution:
-    """Execute the grasp of an answer's JSON (``dff-grasp ask/query --json``) on the object its prompt names.
+                   record: bool = True, cup: SuctionCup | None = None) -> Execution:
+    """Execute the grasp of an answer's JSON (``dff-grasp ask/query --json``) on the object its prompt names, with
+    the end effector it names (``gripper`` or ``cup``: their dimensions, default the query node's).
 
     The prompt is ``prompt``, else the answer's ``"prompt"`` (the demo writes it); the asked object comes from the
     scene's ground truth (``truth``, computed when not given) and the prompt, never from where the grasp is.
     Raises ValueError with one line when the answer has no grasp, the prompt is missing, names no object of the
-    scene, or names several.
+    scene, or names several, or an end effector that is neither a parallel-jaw hand nor a suction cup.
     """
     scene = load_scene(scene)
     prompt = prompt or (answer.get("prompt") if isinstance(answer, dict) else None)
@@ -295,5 +336,9 @@ def execute_answer(scene: Scene | str, answer: dict[str, Any], prompt: str | Non
         object_id = nearest_object(scene, err.object_ids, position_m)  # objects alike: the one it holds is asked
     if object_id is None:
         raise ValueError(f"{prompt!r} names no object of scene {scene.name!r}: there is nothing to lift")
+    if answer_end_effector(answer) == SUCTION:
+        from dff_grasp_ros.synthetic.physics.suction import execute_suction  # it builds on this module
+
+        return execute_suction(scene, object_id, rotation, position_m, answer_pre_grasp(answer), cup, record)
     return execute_grasp(scene, object_id, rotation, position_m, opening_m, answer_pre_grasp(answer), gripper,
                          record)

@@ -24,6 +24,18 @@ value governs every finger contact and the objects' value every object-object an
   pressed on a ~20 x 14 mm patch: the mean lever of a uniform pressure over that patch is ~6 mm.
 - ``OBJECT_FRICTION`` 0.5 and ``TABLE_FRICTION`` 0.5: ceramic, plastic or metal on a wooden table or plastic
   tote, static coefficients of about 0.3-0.6.
+- ``LIP_FRICTION`` 1.0 and ``LIP_TORSION_M`` 0.004: a suction cup's lip is soft rubber (nitrile, silicone) like
+  the pads, so the same coefficient; its torsional lever is that of a thin ring of the 10 mm lip radius pressed
+  unevenly, less than the ring's radius (a uniformly pressed ring's would be the radius itself).
+
+The suction tool (``grasp/suction_cup.py``'s dimensions; gravity-compensated and moved kinematically, so its mass
+only sets how it answers a contact):
+
+| part | kg | based on |
+| --- | --- | --- |
+| cup | 0.01 | a 20 mm bellows cup of nitrile with its fitting, 5-15 g |
+| rod | 0.05 | a 15 cm aluminium extension tube of 16 mm, 40-60 g |
+| body | 0.40 | a flange with an ejector vacuum generator and valve, 0.3-0.5 kg (Schmalz, Piab catalogues) |
 """
 from __future__ import annotations
 
@@ -39,6 +51,11 @@ TABLE_FRICTION = 0.5
 HAND_MASS_KG = 0.73
 FINGER_MASS_KG = 0.02
 FINGER_FORCE_N = 70.0
+LIP_FRICTION = 1.0
+LIP_TORSION_M = 0.004
+SUCTION_CUP_MASS_KG = 0.01
+SUCTION_ROD_MASS_KG = 0.05
+SUCTION_BODY_MASS_KG = 0.40
 
 
 def object_mass_kg(kind: str) -> float:

@@ -1,5 +1,6 @@
-"""A picture strip of one execution (approach, closed, lifted), drawn by the test bed's own ray caster at the poses
-physics gave the objects and the hand (the gripper drawn as exactly the boxes the planner checks)."""
+"""A picture strip of one execution (approach, closed or vacuum on, lifted), drawn by the test bed's own ray caster
+at the poses physics gave the objects and the tool (the hand or the suction tool drawn as exactly the boxes the
+planner checks)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ import numpy as np
 
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+from dff_grasp_ros.grasp.suction_cup import SUCTION, SuctionCup
 from dff_grasp_ros.synthetic.cameras import look_at_optical
 from dff_grasp_ros.synthetic.physics.execute import Execution, Snapshot
 from dff_grasp_ros.synthetic.render import render_view
@@ -21,8 +23,9 @@ VIEW_ELEVATION_DEG = 12.0  # low enough to see the fingers under the palm
 TOTE_VIEW_ELEVATION_DEG = 55.0  # over a tote's walls
 
 
-def gripper_meshes(gripper: ParallelJawGripper, opening_m: float, hand_to_base: np.ndarray) -> list[Mesh]:
-    """Palm and fingers at an opening, as box meshes in base_link."""
+def gripper_meshes(gripper: ParallelJawGripper | SuctionCup, opening_m: float,
+                   hand_to_base: np.ndarray) -> list[Mesh]:
+    """Palm and fingers at an opening (or a suction tool's cup, rod and body), as box meshes in base_link."""
     boxes = gripper.boxes(max(opening_m, 0.0))
     return [box(tuple(lower), tuple(upper)).transformed(hand_to_base)
             for name, (lower, upper) in boxes.items() if name != "closing"]
@@ -43,7 +46,7 @@ def strip_camera(scene: Scene, hand_to_base: np.ndarray) -> np.ndarray:
     return look_at_optical(eye, target)
 
 
-def render_snapshot(scene: Scene, snapshot: Snapshot, gripper: ParallelJawGripper,
+def render_snapshot(scene: Scene, snapshot: Snapshot, gripper: ParallelJawGripper | SuctionCup,
                     camera_to_base: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 view of one snapshot."""
     world = posed_world(scene, snapshot.object_to_base,
@@ -51,10 +54,21 @@ def render_snapshot(scene: Scene, snapshot: Snapshot, gripper: ParallelJawGrippe
     return render_view(scene, STRIP_INTRINSICS, camera_to_base, world=world).rgb
 
 
+def execution_tool(execution: Execution,
+                   gripper: ParallelJawGripper | SuctionCup | None = None) -> ParallelJawGripper | SuctionCup:
+    """The tool that ran ``execution``: ``gripper`` when it is of that kind (a caller drawing every answer passes
+    its hand, also for a suction answer's execution), else the query node's default of the kind."""
+    suction = execution.end_effector == SUCTION
+    if gripper is not None and isinstance(gripper, SuctionCup) == suction:
+        return gripper
+    return SuctionCup() if suction else ParallelJawGripper()
+
+
 def draw_execution_strip(path: Path, scene: Scene, execution: Execution, title: str,
-                         gripper: ParallelJawGripper | None = None) -> None:
-    """Write a PNG with one panel per snapshot (approach, closed, lifted) and the outcome as its title."""
-    gripper = gripper or ParallelJawGripper()
+                         gripper: ParallelJawGripper | SuctionCup | None = None) -> None:
+    """Write a PNG with one panel per snapshot (approach, closed or vacuum on, lifted) and the outcome as its
+    title; ``gripper``: the tool's dimensions (see :func:`execution_tool`)."""
+    gripper = execution_tool(execution, gripper)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,8 +85,8 @@ def draw_execution_strip(path: Path, scene: Scene, execution: Execution, title: 
             continue
         snapshot = execution.snapshots[index]
         axis.imshow(render_snapshot(scene, snapshot, gripper, camera))
-        axis.set_title(f"{snapshot.label} (t = {snapshot.time_s:.1f} s, fingers {snapshot.opening_m * 1000:.0f} mm)",
-                       fontsize=8)
+        fingers = "" if isinstance(gripper, SuctionCup) else f", fingers {snapshot.opening_m * 1000:.0f} mm"
+        axis.set_title(f"{snapshot.label} (t = {snapshot.time_s:.1f} s{fingers})", fontsize=8)
     fig.suptitle(f"{title}: {execution.outcome.upper()}, {execution.message}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
