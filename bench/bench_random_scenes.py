@@ -16,7 +16,8 @@ prompt of ``judge.scene_prompts`` (parts by type and by colour + type, absent ty
 the scene has when there is one: the trap of grasping the red mug for "red bottle"; alone, hyphenated and with a
 part), a colour the query's attribute words lack ("teal mug"), two colours of two objects of a type ("red blue mug"),
 and ``<type>;zzzz`` and ``<type> drop table``.
-A grasp is judged with ``judge_grasp`` and executed in physics (``synthetic/physics``).
+A grasp is judged with ``judge_with_tool`` (the jaws' or the cup's judge) and executed in physics
+(``synthetic/physics``) with the tool it is for (``--end-effectors``: the cell's tools, default the jaws alone).
 
 Wrong object: a finger's first contact on another object than the asked one (whatever else the judge says), or
 physics lifting another object. Every wrong-object answer, every answered absent / nonsense prompt and every
@@ -52,6 +53,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dff_grasp_ros.geometry import unit_rows
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.query.prompt import PromptError, parse_prompt
@@ -61,7 +63,7 @@ from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import (
     EVALUATION_POINTS_PER_PART,
     GroundTruthPoints,
-    judge_grasp,
+    judge_with_tool,
     scene_prompts,
 )
 from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO, OBJECT_PARTS, object_types, placed_parts
@@ -177,7 +179,7 @@ class Row:
     part: str | None
     answered: bool
     message: str
-    verdict: str = "-"  # judge_grasp label
+    verdict: str = "-"  # judge_with_tool label
     wrong_object: bool = False  # a contact on another object, or physics lifted another one
     outcome: str = "-"  # physics
     physics_message: str = ""
@@ -369,12 +371,14 @@ def trained_prepared(scene: Scene, fields_dir: Path, steps: int) -> tuple[Prepar
 
 
 def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool, blur_m: float = 0.0,
-              family: str = "standard", fields_dir: Path | None = None, steps: int = 300) -> list[Row]:
-    from dff_grasp_ros.synthetic.physics import execute_grasp, physics_scene
+              family: str = "standard", fields_dir: Path | None = None, steps: int = 300,
+              end_effectors: tuple[str, ...] = (PARALLEL_JAW,)) -> list[Row]:
+    from dff_grasp_ros.synthetic.physics import execute_with_tool, physics_scene
 
     truth_json = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
     truth = GroundTruthPoints.from_json(truth_json)
-    params = QueryParams()
+    params = QueryParams(end_effectors=end_effectors)
+    gripper, cup = params.grasp.gripper, params.suction.cup
     encoder: TextEncoder = encode
     if fields_dir is not None:
         prepared, encoder = trained_prepared(scene, fields_dir, steps)
@@ -405,19 +409,19 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
             continue
         g = result.grasp
         try:
-            verdict = judge_grasp(truth, g.rotation, g.position_m, g.opening_m, params.grasp.gripper, object_id,
-                                  part, 0.0)
+            verdict = judge_with_tool(truth, g.end_effector, g.rotation, g.position_m, g.opening_m, gripper, cup,
+                                      object_id, part, 0.0)
             row.verdict = verdict.label
             fine = row.allowed if row.kind == "phrasing" else (object_id,)
             row.wrong_object = any(i >= 0 and i not in fine for i in verdict.contact_object_ids)
             for other in result.candidates[1:]:
-                other_verdict = judge_grasp(truth, other.rotation, other.position_m, other.opening_m,
-                                            params.grasp.gripper, object_id, part, 0.0)
+                other_verdict = judge_with_tool(truth, other.end_effector, other.rotation, other.position_m,
+                                                other.opening_m, gripper, cup, object_id, part, 0.0)
                 row.alternatives += 1
                 row.wrong_alternatives += any(i >= 0 and i not in fine for i in other_verdict.contact_object_ids)
             if physics:
-                execution = execute_grasp(scene, object_id, g.rotation, g.position_m, g.opening_m,
-                                          g.pre_grasp_position_m, params.grasp.gripper, record=False)
+                execution = execute_with_tool(scene, object_id, g.end_effector, g.rotation, g.position_m,
+                                              g.opening_m, g.pre_grasp_position_m, gripper, cup, record=False)
                 row.outcome, row.physics_message = execution.outcome, execution.message
                 settled_m = float(physics_scene(scene, params.grasp.gripper).settle_displacement_m[object_id])
                 if settled_m > SETTLED_AWAY_M:  # a test-bed artefact: physics starts where the scan did not see it
@@ -519,7 +523,10 @@ def main() -> None:
                         help="the prompts asked: the standard family, the phrasing family, or both")
     parser.add_argument("--fields", type=Path, help="ask on a CPU-trained dff-tiny field per scene, kept here")
     parser.add_argument("--steps", type=int, default=300, help="training steps of --fields")
+    parser.add_argument("--end-effectors", nargs="+", default=[PARALLEL_JAW],
+                        help="the cell's tools, tried in this order (parallel_jaw, suction)")
     args = parser.parse_args()
+    QueryParams(end_effectors=tuple(args.end_effectors))  # a bad name fails here, in one line, before any scene
     started = time.monotonic()
     scenes = random_scenes(args.seed, args.scenes, args.tote_share, args.yaml_dir, args.touch_share)
     rows: list[Row] = []
@@ -529,7 +536,7 @@ def main() -> None:
         rng = np.random.default_rng([args.seed, index])
         scene_started = time.monotonic()
         scene_rows = run_scene(index, scene, rng, not args.no_physics, args.blur_m, args.family, args.fields,
-                               args.steps)
+                               args.steps, tuple(args.end_effectors))
         rows += scene_rows
         objects = ", ".join(f"{o.color} {o.type}" for o in scene.objects)
         print(f"[{index}] {'tote' if scene.tote else 'table'}: {objects}: "

@@ -202,4 +202,5 @@ def test_the_surface_must_reach_the_lips_whole_circle(edge_m, reaches):
     points = np.column_stack([np.repeat(grid, len(grid)), np.tile(grid, len(grid)), np.zeros(len(grid) ** 2)])
     if edge_m is not None:
         points = points[points[:, 0] <= edge_m]
-    assert _surface_reaches_lip(points, 0.01, 16, 0.0045) is reaches
+    params = SuctionParams()
+    assert _surface_reaches_lip(points, 0.01, params.lip_points, params.lip_support_m) is reaches

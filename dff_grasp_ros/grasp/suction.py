@@ -48,11 +48,12 @@ class SuctionParams:
     # Approaches further than this from straight down are never tried (a cup on a box's side face: 90 degrees).
     max_approach_tilt_rad: float = float(np.radians(90.0))
     candidate_samples: int = 200  # lip centres tried on the asked region
-    lip_points: int = 16  # the lip is checked at this many points around its circle: each must lie on the object
+    lip_points: int = 32  # the lip is checked at this many points around its circle: each must lie on the object
     # The surface must reach at least to the lip's circle: seen surface within this distance of each lip point
-    # must lie at or beyond it. About 1.5 point spacings (the query's 3 mm voxels): a flat surface always has
-    # such a point; an edge 1 mm inside the lip has none.
-    lip_support_m: float = 0.0045
+    # must lie at or beyond it (seen from the centre). Two point spacings of the query's 3 mm voxels: a flat
+    # surface always has such a point, also where a thin plate's voxels hold its underside; an edge 0.5 mm inside
+    # the lip has none within 5.6 degrees (the lip points' spacing) of the edge's normal.
+    lip_support_m: float = 0.006
     standoff_m: float = 0.10
     min_clearance_m: float = 0.001  # the tool passes no seen point closer than this (but the sealed patch)
     clearance_cap_m: float = 0.01  # clearance beyond this scores fully
@@ -69,8 +70,8 @@ class SuctionParams:
     def __post_init__(self) -> None:
         if self.candidate_samples < 1 or self.lip_points < 3 or self.max_grasps < 1:
             raise ValueError(f"sample counts must be positive (at least 3 lip points): {self}")
-        if not 0.0 < self.lip_support_m <= self.cup.cup_radius_m:
-            raise ValueError(f"lip_support_m must be in (0, the cup's radius], got {self.lip_support_m}")
+        if not (np.isfinite(self.lip_support_m) and self.lip_support_m > 0.0):
+            raise ValueError(f"lip_support_m must be a positive distance, got {self.lip_support_m}")
         if not 0.0 <= self.max_approach_tilt_rad <= np.pi:
             raise ValueError(f"max_approach_tilt_rad must be in [0, pi], got {self.max_approach_tilt_rad}")
 
@@ -125,12 +126,24 @@ def level_rotation(approach: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y, z])
 
 
-def _seal_at(centre_m: np.ndarray, near_m: np.ndarray, near_normals: np.ndarray, on_object: np.ndarray,
-             touchable: np.ndarray, elsewhere: np.ndarray, relevancy: np.ndarray, params: SuctionParams,
+@dataclass(frozen=True)
+class _Around:
+    """The seen points around one lip centre (rows of ``points_m``), with what each is."""
+
+    points_m: np.ndarray
+    normals: np.ndarray  # zero where unknown (surface a scene update added)
+    on_object: np.ndarray
+    touchable: np.ndarray  # where the lip may rest: the asked part
+    elsewhere: np.ndarray  # another object, or featureless surface
+    relevancy: np.ndarray
+
+
+def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, params: SuctionParams,
              tally: _SealTally) -> _Seal | None:
-    """The cup's pose at ``centre_m`` if its lip seals there, from the seen points around it (``near_m``, with
-    their normals, whether each is on the object, may be touched, belongs to something else, and its
-    relevancy). None (and the cause tallied) otherwise."""
+    """The cup's pose at ``centre_m`` if its lip seals there, from the seen points around it. None (and the cause
+    tallied) otherwise."""
+    near_m, near_normals, on_object = around.points_m, around.normals, around.on_object
+    touchable, elsewhere, relevancy = around.touchable, around.elsewhere, around.relevancy
     cup = params.cup
     local = near_m - centre_m
     lip_outer_m = LIP_OUTER * cup.cup_radius_m
@@ -143,7 +156,8 @@ def _seal_at(centre_m: np.ndarray, near_m: np.ndarray, near_normals: np.ndarray,
     # The plane through the patch; its normal turned outwards, as the cloud's normals point (towards the cameras).
     patch_points = local[patch]
     _, _, vt = np.linalg.svd(patch_points - patch_points.mean(axis=0), full_matrices=False)
-    outward = vt[2] if vt[2] @ near_normals[patch].sum(axis=0) >= 0 else -vt[2]
+    # Turned by the centre's own normal: a thin wall's patch holds both its faces, whose normals cancel.
+    outward = vt[2] if vt[2] @ centre_normal >= 0 else -vt[2]
     approach = -outward
     tilt = float(np.arccos(np.clip(approach[2] * -1.0, -1.0, 1.0)))
     if tilt > params.max_approach_tilt_rad:
@@ -317,9 +331,10 @@ def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.
     elsewhere = (in_scene & ~obstacle_on_object) | (scene == FEATURELESS)
     for row, near in zip(centres, obstacles.tree.query_ball_point(points_m[centres], reach)):
         near = np.asarray(near, dtype=np.int64)
-        seal = _seal_at(points_m[row], obstacles.points_m[near], np.where(in_scene[near, None], normals[on[near]], 0.0),
-                        obstacle_on_object[near], sealed_on[near], elsewhere[near],
-                        np.where(in_scene[near], relevancy[on[near]], 0.0), params, tally)
+        around = _Around(obstacles.points_m[near], np.where(in_scene[near, None], normals[on[near]], 0.0),
+                         obstacle_on_object[near], sealed_on[near], elsewhere[near],
+                         np.where(in_scene[near], relevancy[on[near]], 0.0))
+        seal = _seal_at(points_m[row], normals[row], around, params, tally)
         if seal is not None:
             seals.append(seal)
     cup_mm = 2000 * params.cup.cup_radius_m

@@ -44,7 +44,7 @@ from dff_grasp_ros.synthetic.catalog import load_scene, nearest_object
 from dff_grasp_ros.synthetic.ground_truth import ground_truth
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
-from dff_grasp_ros.synthetic.physics import execute_grasp, execute_suction
+from dff_grasp_ros.synthetic.physics import execute_with_tool
 from dff_grasp_ros.synthetic.physics.execute import LIFTED_M, Execution
 from dff_grasp_ros.synthetic.render import RenderedView, render_view
 from dff_grasp_ros.synthetic.spec import Scene
@@ -128,13 +128,9 @@ class World:
                 cup: SuctionCup | None = None) -> tuple[Execution, list[int]]:
         """Execute ``answer``'s grasp on original object ``object_id`` with the tool it is for (the jaws of
         ``gripper`` or the suction ``cup``); (the execution, original ids lifted)."""
-        index = self.present.index(object_id)
-        if answer.end_effector == SUCTION:
-            execution = execute_suction(self.scene(), index, answer.rotation, answer.position_m,
-                                        answer.pre_grasp_position_m, cup or SuctionCup(), record=True)
-        else:
-            execution = execute_grasp(self.scene(), index, answer.rotation, answer.position_m, answer.opening_m,
-                                      answer.pre_grasp_position_m, gripper, record=True)
+        execution = execute_with_tool(self.scene(), self.present.index(object_id), answer.end_effector,
+                                      answer.rotation, answer.position_m, answer.opening_m,
+                                      answer.pre_grasp_position_m, gripper, cup, record=True)
         lifted = [self.present[i] for i, rise in enumerate(execution.rise_m) if rise >= LIFTED_M]
         return execution, lifted
 

@@ -238,7 +238,15 @@ def judge_answer(truth: GroundTruthPoints, answer: dict[str, Any], gripper: Para
     """Judge the grasp of an answer's JSON with the end effector it names (:func:`judge_grasp`,
     :func:`judge_suction`); ValueError as :func:`answer_pose`."""
     rotation, position_m, opening_m = answer_pose(answer)
-    if answer_end_effector(answer) == SUCTION:
+    return judge_with_tool(truth, answer_end_effector(answer), rotation, position_m, opening_m, gripper, cup,
+                           object_id, part, table_z_m)
+
+
+def judge_with_tool(truth: GroundTruthPoints, end_effector: str, rotation: np.ndarray, position_m: np.ndarray,
+                    opening_m: float, gripper: ParallelJawGripper, cup: SuctionCup, object_id: int, part: str | None,
+                    table_z_m: float = -np.inf) -> GraspVerdict:
+    """:func:`judge_suction` for a suction grasp, else :func:`judge_grasp`."""
+    if end_effector == SUCTION:
         return judge_suction(truth, rotation, position_m, cup, object_id, part, table_z_m)
     return judge_grasp(truth, rotation, position_m, opening_m, gripper, object_id, part, table_z_m)
 
@@ -409,12 +417,8 @@ def check_answer(cloud: SceneCloud | PreparedCloud, truth: GroundTruthPoints, pr
         score = auroc(result.relevancy[scored], positive[scored])
     if result.grasp is not None:
         grasp = result.grasp
-        if grasp.end_effector == SUCTION:
-            verdict = judge_suction(truth, grasp.rotation, grasp.position_m, cup or SuctionCup(), object_id, part,
-                                    table_z_m)
-        else:
-            verdict = judge_grasp(truth, grasp.rotation, grasp.position_m, grasp.opening_m, gripper, object_id,
-                                  part, table_z_m)
+        verdict = judge_with_tool(truth, grasp.end_effector, grasp.rotation, grasp.position_m, grasp.opening_m,
+                                  gripper, cup or SuctionCup(), object_id, part, table_z_m)
     passed = bool(result.success and verdict is not None and verdict.label == "correct"
                   and score is not None and score >= MIN_AUROC)
     return QueryCheck(prompt, object_id, part, result, verdict, score, passed)

@@ -4,6 +4,7 @@ Test bed only (the product core never imports it, and the query never calls it):
 
     execute_grasp(scene, object_id, rotation, position_m, opening_m, pre_grasp_position_m=None) -> Execution
     execute_suction(scene, object_id, rotation, position_m, pre_grasp_position_m=None, cup=None) -> Execution
+    execute_with_tool(scene, object_id, end_effector, rotation, position_m, opening_m, pre_grasp_position_m)
     execute_answer(scene, answer_json, prompt=None) -> Execution     (the object from the prompt and ground truth,
                                                                       the end effector from the answer)
     draw_execution_strip(path, scene, execution, title)              (approach, closed, lifted)
@@ -17,6 +18,7 @@ from dff_grasp_ros.synthetic.physics.execute import OUTCOMES, Execution, Snapsho
 from dff_grasp_ros.synthetic.physics.model import PhysicsScene, physics_scene
 from dff_grasp_ros.synthetic.physics.pictures import draw_execution_strip
 from dff_grasp_ros.synthetic.physics.suction import execute_suction
+from dff_grasp_ros.synthetic.physics.tools import execute_with_tool
 
 __all__ = ["OUTCOMES", "Execution", "PhysicsScene", "Snapshot", "draw_execution_strip", "execute_answer",
-           "execute_grasp", "execute_suction", "physics_scene"]
+           "execute_grasp", "execute_suction", "execute_with_tool", "physics_scene"]

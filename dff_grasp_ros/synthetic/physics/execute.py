@@ -336,9 +336,7 @@ def execute_answer(scene: Scene | str, answer: dict[str, Any], prompt: str | Non
         object_id = nearest_object(scene, err.object_ids, position_m)  # objects alike: the one it holds is asked
     if object_id is None:
         raise ValueError(f"{prompt!r} names no object of scene {scene.name!r}: there is nothing to lift")
-    if answer_end_effector(answer) == SUCTION:
-        from dff_grasp_ros.synthetic.physics.suction import execute_suction  # it builds on this module
+    from dff_grasp_ros.synthetic.physics.tools import execute_with_tool  # it builds on this module
 
-        return execute_suction(scene, object_id, rotation, position_m, answer_pre_grasp(answer), cup, record)
-    return execute_grasp(scene, object_id, rotation, position_m, opening_m, answer_pre_grasp(answer), gripper,
-                         record)
+    return execute_with_tool(scene, object_id, answer_end_effector(answer), rotation, position_m, opening_m,
+                             answer_pre_grasp(answer), gripper, cup, record)
