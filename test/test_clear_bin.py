@@ -9,10 +9,13 @@ import pytest
 
 from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.cli import EXIT_FAILED, main
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW, SUCTION
+from dff_grasp_ros.query.pipeline import QueryParams
 from dff_grasp_ros.synthetic import ground_truth, load_scene, scene_intrinsics, vocabulary
 from dff_grasp_ros.synthetic.catalog import nearest_object
 from dff_grasp_ros.synthetic.clearing import (
     CAUSES,
+    CLEARING_END_EFFECTORS,
     OfflineCell,
     World,
     causes_alone,
@@ -45,15 +48,37 @@ def test_bin_clutter_is_cleared_but_for_its_box_with_no_wrong_object_lifted(tmp_
     assert report["picks_per_hour"] == pytest.approx(3600 * 6 / cycle, rel=0.01)
 
 
+def test_with_the_suction_cup_as_second_tool_bin_clutter_is_cleared_whole(tmp_path):
+    """The clearing default: the jaws first, the cup where they have no grasp. The box the jaws refuse as too wide is
+    lifted by the cup on its top; every other object still by the jaws; nothing lifted that was not asked for."""
+    params = QueryParams(end_effectors=CLEARING_END_EFFECTORS)
+    cell = OfflineCell(ideal_prepared("bin_clutter"), encoder, params, log=lambda _: None)
+    world, attempts = clear_scene("bin_clutter", cell.ask, cell.update, params.grasp.gripper, tmp_path,
+                                  log=lambda _: None, cup=params.suction.cup)
+    report = clear_report(world, attempts, arm_motion_s=6.0)
+    assert report["cleared"] == 7 and report["wrong_object_lifts"] == 0, report["not_cleared"]
+    tools = {a.prompt: a.answer.end_effector for a in attempts}
+    assert tools["brown box"] == SUCTION and tools["blue mug"] == PARALLEL_JAW
+    box = next(a for a in attempts if a.prompt == "brown box")
+    assert json.loads(json.dumps(box.to_json()))["grasp"]["end_effector"] == SUCTION
+    assert (tmp_path / box.picture).is_file()
+
+
 def test_the_ceiling_of_a_clearing_run_is_what_the_hand_lifts_with_each_object_alone():
     """In `bin` the knife lies 4 mm from the 10 cm tote wall: alone in the tote it still has no free grasp (the 20 cm
     palm meets the wall for every approach), so no clearing order can clear it; the red mug alone is lifted and the
-    box alone is too wide. These are the objects `bench_clear_bin.py` reports as failing alone."""
+    box alone is too wide. These are the objects `bench_clear_bin.py` reports as failing alone. With the suction cup
+    as the cell's second tool both are lifted (the knife by a flat top, the rod clearing the wall); the screwdriver
+    by the wall is not: its round handle is too curved for the 20 mm lip."""
     scene = load_scene("bin")
     ids = {f"{o.color} {o.type}": i for i, o in enumerate(scene.objects)}
     causes = causes_alone(scene, encoder, object_ids=[ids["black knife"], ids["red mug"], ids["brown box"]])
     assert causes == {ids["black knife"]: "refused: no free grasp", ids["red mug"]: "",
                       ids["brown box"]: "refused: too wide for the hand"}
+    with_cup = causes_alone(scene, encoder, QueryParams(end_effectors=CLEARING_END_EFFECTORS),
+                            object_ids=[ids["black knife"], ids["brown box"], ids["orange screwdriver"]])
+    assert with_cup == {ids["black knife"]: "", ids["brown box"]: "",
+                        ids["orange screwdriver"]: "refused: no free grasp"}
 
 
 def test_the_world_loses_what_was_lifted_and_the_camera_sees_it():
