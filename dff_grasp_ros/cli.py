@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.0, help="relevancy threshold in (0, 1); 0 = the default")
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    _add_end_effectors(p, "default: the jaws")
 
     p = sub.add_parser("params", help="print every node parameter")
     p.add_argument("--markdown", action="store_true")
@@ -201,8 +202,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise InputError(f"--threshold {args.threshold:g}: {err} (0 = the default)") from None
     resolve_device(args.device)  # as fit refuses it: --device cuda without a GPU ran quietly on the CPU
-    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device), args.json,
-                         args.command)
+    params = QueryParams()
+    if args.end_effectors:
+        from dff_grasp_ros.bringup import check_end_effectors
+
+        params = QueryParams(end_effectors=tuple(check_end_effectors(args.end_effectors)))
+    return _print_answer(answer_offline(args.field, args.prompt, args.threshold, args.device, params=params),
+                         args.json, args.command)
 
 
 @command("query")

@@ -9,8 +9,8 @@ from field_fixtures import ground_truth_field
 from dff_grasp_ros.cli import main
 
 
-def ask_json(capsys, field: Path, prompt: str) -> tuple[int, dict]:
-    code = main(["ask", "--field", str(field), prompt, "--json", "--device", "cpu"])
+def ask_json(capsys, field: Path, prompt: str, *options: str) -> tuple[int, dict]:
+    code = main(["ask", "--field", str(field), prompt, "--json", "--device", "cpu", *options])
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -53,3 +53,18 @@ def test_ask_refuses_cuda_where_there_is_none_as_fit_does(tmp_path: Path, capsys
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.strip().splitlines() == [
         "dff-grasp ask: device 'cuda' requested but CUDA is not available here"]
+
+
+def test_ask_takes_the_cells_tools_and_refuses_an_unknown_one_before_loading(tmp_path: Path, capsys):
+    """`ask` answered with the jaws only (no way to ask offline what a cell with a cup would get)."""
+    fields = tmp_path / "fields"
+    ground_truth_field(fields, scene="tiny")
+    # The cup alone finds no flat patch on the mug's handle: refused, saying so; the cup first and then the jaws:
+    # the jaws answer.
+    code, cup = ask_json(capsys, fields, "mug handle", "--end-effectors", "suction")
+    assert code == 1 and "for the 20 mm suction cup: no patch of it seals" in cup["message"], cup["message"]
+    code, both = ask_json(capsys, fields, "mug handle", "--end-effectors", "suction", "parallel_jaw")
+    assert code == 0 and both["grasp"]["end_effector"] == "parallel_jaw"
+    code = main(["ask", "--field", str(tmp_path / "nowhere"), "mug", "--end-effectors", "vacuum"])
+    assert code == 2 and capsys.readouterr().err.strip().splitlines() == [
+        "dff-grasp ask: --end-effectors vacuum: must name only parallel_jaw, suction, got 'vacuum'"]
