@@ -9,10 +9,17 @@ from test_grasp_cross_section import box_points, table_points
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import GraspParams, plan_grasps
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW, SUCTION
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query, prepare_query_cloud
 from dff_grasp_ros.synthetic import ground_truth, vocabulary
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth, with_tote_walls
-from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, judge_grasp, scene_prompts
+from dff_grasp_ros.synthetic.judge import (
+    EVALUATION_POINTS_PER_PART,
+    GroundTruthPoints,
+    judge_grasp,
+    judge_with_tool,
+    scene_prompts,
+)
 
 GRIPPER = ParallelJawGripper()
 WALL_ID = 99
@@ -124,10 +131,13 @@ def test_a_leaning_blade_is_grasped_by_its_edges_along_a_tilted_approach():
         assert not colliding_points(GRIPPER, grasp.rotation, grasp.position_m, grasp.opening_m, points).any()
 
 
-@pytest.mark.parametrize("margin_m", [0.04, 0.08])
-def test_in_a_tote_every_answer_is_on_the_asked_part_and_clears_the_walls(margin_m):
+@pytest.mark.parametrize("margin_m, end_effectors", [(0.04, (PARALLEL_JAW,)), (0.08, (PARALLEL_JAW,)),
+                                                     (0.04, (PARALLEL_JAW, SUCTION))])
+def test_in_a_tote_every_answer_is_on_the_asked_part_and_clears_the_walls(margin_m, end_effectors):
     """bin_clutter inside 10 cm tote walls: the walls are points of the seen cloud like any neighbour. Whatever is
-    answered is correct on dense ground truth (walls included); what the hand cannot reach is refused."""
+    answered is correct on dense ground truth (walls included), judged with the tool it is for; what the cell's
+    tools cannot reach is refused."""
+    params = QueryParams(end_effectors=end_effectors)
     truth_json = ground_truth("bin_clutter", points_per_part=EVALUATION_POINTS_PER_PART)
     cloud, walls = with_tote_walls(scene_cloud_from_ground_truth(truth_json), margin_m)
     objects = GroundTruthPoints.from_json(truth_json)
@@ -138,16 +148,16 @@ def test_in_a_tote_every_answer_is_on_the_asked_part_and_clears_the_walls(margin
     for prompt, object_id, part in scene_prompts(truth_json):
         if object_id is None:
             continue
-        result = plan_query(prepared, encode, prompt)
+        result = plan_query(prepared, encode, prompt, params)
         if not result.success:
             assert "no collision-free grasp" in result.message, result.message
             continue
         answered += 1
         grasp = result.grasp
-        verdict = judge_grasp(truth, grasp.rotation, grasp.position_m, grasp.opening_m,
-                              QueryParams().grasp.gripper, object_id, part, 0.0)
-        assert verdict.label == "correct", (prompt, verdict)
-    assert answered >= 4
+        verdict = judge_with_tool(truth, grasp.end_effector, grasp.rotation, grasp.position_m, grasp.opening_m,
+                                  params.grasp.gripper, params.suction.cup, object_id, part, 0.0)
+        assert verdict.label == "correct", (prompt, grasp.end_effector, verdict)
+    assert answered >= (4 if end_effectors == (PARALLEL_JAW,) else 8)
 
 
 @pytest.mark.parametrize("min_clearance_m, expect_grasp", [(0.0, True), (0.001, False)])
