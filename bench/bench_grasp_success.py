@@ -26,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
 from dff_grasp_ros.scene_cloud import SceneCloud, newest_field
 from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, load_scene, vocabulary
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, check_answer, scene_prompts
-from dff_grasp_ros.synthetic.physics import OUTCOMES, execute_grasp, physics_scene
+from dff_grasp_ros.synthetic.physics import OUTCOMES, execute_with_tool, physics_scene
 
 
 @dataclass
@@ -53,28 +54,30 @@ def synthetic_encoder(phrases: list[str]) -> np.ndarray:
 
 
 def judge_cloud(scene_name: str, source: str, cloud: SceneCloud, encoder: TextEncoder,
-                truth: dict[str, Any], whole_objects: bool = False) -> list[PromptRow]:
+                truth: dict[str, Any], whole_objects: bool = False, params: QueryParams | None = None
+                ) -> list[PromptRow]:
     """Ask every part prompt (and each object whole, with ``whole_objects``) on ``cloud``; judge each grasp by
-    points and by physics."""
-    params = QueryParams()
+    points and by physics, with the tool it is for (``params.end_effectors``: the cell's tools)."""
+    params = params or QueryParams()
     points = GroundTruthPoints.from_json(truth)
     rows = []
     for prompt, object_id, part in scene_prompts(truth, whole_objects=whole_objects):
         if object_id is None:
             continue  # absent objects: refusals, nothing to execute
         result = plan_query(cloud, encoder, prompt, params)
-        check = check_answer(cloud, points, prompt, object_id, part, result, params.grasp.gripper)
+        check = check_answer(cloud, points, prompt, object_id, part, result, params.grasp.gripper,
+                             cup=params.suction.cup)
         if result.grasp is None:
             rows.append(PromptRow(scene_name, source, prompt, part or "", False, "no grasp", "-", result.message,
                                   0.0, 0.0))
             continue
         g = result.grasp
-        execution = execute_grasp(scene_name, object_id, g.rotation, g.position_m, g.opening_m,
-                                  g.pre_grasp_position_m, params.grasp.gripper, record=False)
+        execution = execute_with_tool(scene_name, object_id, g.end_effector, g.rotation, g.position_m, g.opening_m,
+                                      g.pre_grasp_position_m, params.grasp.gripper, params.suction.cup, record=False)
         rows.append(PromptRow(scene_name, source, prompt, part or "", True, check.verdict.label, execution.outcome,
                               execution.message, execution.wall_time_s,
                               round(100.0 * execution.rise_m[object_id], 2)))
-        print(f"  {scene_name:11s} {source:8s} {prompt:28s} judge={check.verdict.label:12s} "
+        print(f"  {scene_name:11s} {source:8s} {prompt:28s} {g.end_effector:12s} judge={check.verdict.label:12s} "
               f"physics={execution.outcome:12s} {execution.wall_time_s:.2f} s  {execution.message}", flush=True)
     return rows
 
@@ -148,7 +151,10 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="print the totals as a markdown table")
     parser.add_argument("--whole-objects", action="store_true",
                         help="also ask each object whole ('screwdriver', 'red screwdriver'): any part will do")
+    parser.add_argument("--end-effectors", nargs="+", default=[PARALLEL_JAW],
+                        help="the cell's tools, tried in this order (parallel_jaw, suction; default: the jaws)")
     args = parser.parse_args()
+    params = QueryParams(end_effectors=tuple(args.end_effectors))
 
     started = time.monotonic()
     groups: dict[tuple[str, str], list[PromptRow]] = {}
@@ -156,7 +162,7 @@ def main() -> None:
         truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
         physics_scene(scene_name)  # compile and settle once, outside the per-execution times
         groups[(scene_name, "ideal")] = judge_cloud(scene_name, "ideal", scene_cloud_from_ground_truth(truth),
-                                                    synthetic_encoder, truth, args.whole_objects)
+                                                    synthetic_encoder, truth, args.whole_objects, params)
     fields = list(args.field) + [trained_field(s, args.cache, args.steps, args.device) for s in args.train]
     for field_dir in fields:
         from dff_grasp_ros.serving import load_served_field
@@ -166,7 +172,8 @@ def main() -> None:
         truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
         physics_scene(scene_name)
         groups[(scene_name, f"field {field_dir.name}")] = judge_cloud(scene_name, field_dir.name, served.cloud,
-                                                                      served.encode_text, truth, args.whole_objects)
+                                                                      served.encode_text, truth, args.whole_objects,
+                                                                      params)
     summary = {f"{scene} / {source}": totals(rows) for (scene, source), rows in groups.items()}
     print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
                       "wall_s": round(time.monotonic() - started, 1), "totals": summary}, indent=1))
