@@ -8,9 +8,11 @@ normal, within a cone around straight down, from a pre-grasp pose ``standoff_m``
 sealed patch, and stay above the table. Only what was seen is an obstacle, as for the jaws
 (:mod:`dff_grasp_ros.grasp.collision`).
 
-Candidates are ranked by the asked part's relevancy under the lip first, then how well the lip seals, how
-close to the object's middle it holds (a short lever peels less), how near to straight down it approaches and the
-clearance of the tool.
+Candidates are ranked by the asked part's relevancy under the lip first, then how close to the object's seen
+middle the lip holds (the weight's moment peels a lip), how well it seals, how far it lies from anything else (a
+trained field blurs features across touching objects), how near to straight down it approaches and the clearance
+of the tool. The object's mass is unknown here: a light long object whose only flat patch lies far from its
+centre of mass may still peel.
 """
 from __future__ import annotations
 
@@ -128,7 +130,7 @@ def level_rotation(approach: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Around:
-    """The seen points around one lip centre (rows of ``points_m``), with what each is."""
+    """The seen points around one lip centre (obstacle rows), with what each is."""
 
     points_m: np.ndarray
     normals: np.ndarray  # zero where unknown (surface a scene update added)
@@ -149,7 +151,7 @@ def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, p
     lip_outer_m = LIP_OUTER * cup.cup_radius_m
     distance = np.sqrt(np.einsum("ij,ij->i", local, local))
     margin = min(float(distance[elsewhere].min(initial=np.inf)) - lip_outer_m, params.contact_margin_cap_m)
-    patch = on_object & (np.einsum("ij,ij->i", local, local) <= cup.cup_radius_m ** 2)
+    patch = on_object & (distance <= cup.cup_radius_m)
     if patch.sum() < MIN_PATCH_POINTS:
         tally.counts["too few points under the cup"] += 1
         return None
@@ -178,6 +180,9 @@ def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, p
     if not _surface_reaches_lip(tcp[facing & (radius <= cup.cup_radius_m + params.lip_support_m)], cup.cup_radius_m,
                                 params.lip_points, params.lip_support_m):
         tally.counts["the lip over an edge or a gap"] += 1
+        return None
+    if seat.sum() < MIN_PATCH_POINTS:  # a quadratic surface needs six
+        tally.counts["too few points under the cup"] += 1
         return None
     lip_heights = _heights_along_lip(tcp[seat], cup.cup_radius_m)
     spread = float(lip_heights.max() - lip_heights.min())
