@@ -25,6 +25,8 @@ import numpy as np
 
 from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.grasp.suction import SuctionParams
+from dff_grasp_ros.grasp.suction_cup import SuctionCup
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.synthetic import scene_intrinsics, vocabulary
@@ -90,11 +92,17 @@ def update_timing(prepared: PreparedCloud, scene_name: str, repeats: int) -> dic
             "p95_ms": round(float(np.percentile(ms, 95))), "max_ms": round(float(ms.max()))}
 
 
+def query_params(args: argparse.Namespace) -> QueryParams:
+    """The cell's tools from the arguments; ValueError (one line) for a bad tool name or cup size."""
+    cup = SuctionCup(cup_radius_m=args.cup_radius_m)
+    return QueryParams(end_effectors=tuple(args.end_effectors), suction=SuctionParams(cup=cup))
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """Every scene file and number checked before any work: ValueError with one line naming the one at fault
     (a bad scene file ended in a traceback after the scenes before it had been cleared)."""
     check_arm_motion_s(args.arm_motion_s)
-    QueryParams(end_effectors=tuple(args.end_effectors))
+    query_params(args)
     if args.timing_repeats < 0:
         raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
     for scene_name in args.scene:
@@ -113,6 +121,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--end-effectors", nargs="+", default=list(CLEARING_END_EFFECTORS),
                         help=f"the cell's tools, tried in this order (default: {' '.join(CLEARING_END_EFFECTORS)})")
+    parser.add_argument("--cup-radius-m", type=float, default=SuctionCup().cup_radius_m,
+                        help="the suction cup's lip radius (the query node's suction_cup_radius_m)")
     args = parser.parse_args()
     try:
         check_arguments(args)
@@ -121,7 +131,7 @@ def main() -> int:
         return 2
 
     started = time.monotonic()
-    params = QueryParams(end_effectors=tuple(args.end_effectors))
+    params = query_params(args)
     reports: dict[str, Any] = {}
     ceilings: dict[str, dict[str, Any]] = {}
 
@@ -163,7 +173,7 @@ def main() -> int:
         reports[f"{scene_name} / field {field_dir.name} (timing only)"] = {"update_timing": timing}
     summary = {name: {k: v for k, v in r.items() if k != "attempt_log"} for name, r in reports.items()}
     print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-                      "end_effectors": list(params.end_effectors),
+                      "end_effectors": list(params.end_effectors), "cup_radius_m": params.suction.cup.cup_radius_m,
                       "wall_s": round(time.monotonic() - started, 1), "results": summary}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(reports, indent=1) + "\n")
