@@ -164,17 +164,17 @@ def _checked_run(scene: str, device: str, method: str | None, steps: int | None,
     return device, method, demo_plan(scene, device, method, end_effectors=end_effectors)
 
 
-# The bin-clearing demo's tools: the jaws first, the suction cup for what they cannot take (a box wider than they
-# open, a flat tool against a wall). The plain demo keeps the parameter file's (the jaws only).
-CLEAR_END_EFFECTORS = ("parallel_jaw", "suction")
-
-
 def demo_end_effectors(asked: list[str] | None, clear: bool) -> list[str] | None:
     """The query node's ``end_effectors`` for a demo run: ``--end-effectors`` when given, else the clearing demo's
-    (:data:`CLEAR_END_EFFECTORS`), else None (the parameter file's)."""
+    (``synthetic.clearing.CLEARING_END_EFFECTORS``: the jaws first, the suction cup for what they cannot take),
+    else None (the parameter file's: the plain demo keeps the jaws only)."""
     if asked is not None:
         return list(asked)
-    return list(CLEAR_END_EFFECTORS) if clear else None
+    if not clear:
+        return None
+    from dff_grasp_ros.synthetic.clearing import CLEARING_END_EFFECTORS  # what run_clear imports anyway
+
+    return list(CLEARING_END_EFFECTORS)
 
 
 def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path("out/demo"),
