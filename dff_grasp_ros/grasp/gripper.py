@@ -8,6 +8,7 @@ not collisions.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,14 +79,20 @@ class ParallelJawGripper:
 
     def lowest_point_z_m(self, rotation: np.ndarray, position_m: np.ndarray, opening_m: float) -> float:
         """Lowest base-frame z of the hand's solid parts (fingers and palm) at this pose."""
-        lowest = np.inf
-        for name, (lower, upper) in self.boxes(opening_m).items():
-            if name == "closing":
-                continue
-            corners = np.array([[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1])
-                                for z in (lower[2], upper[2])])
-            lowest = min(lowest, float((corners @ rotation.T + position_m)[:, 2].min()))
-        return lowest
+        solid = [box for name, box in self.boxes(opening_m).items() if name != "closing"]
+        return lowest_box_z_m(solid, rotation, position_m)
+
+
+def lowest_box_z_m(boxes: Iterable[tuple[np.ndarray, np.ndarray]], rotation: np.ndarray,
+                   position_m: np.ndarray) -> float:
+    """Lowest base-frame z of boxes (lower, upper corners in the TCP frame) at the TCP pose (rotation, position):
+    boxes are convex, so their corners bound them."""
+    lowest = np.inf
+    for lower, upper in boxes:
+        corners = np.array([[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1])
+                            for z in (lower[2], upper[2])])
+        lowest = min(lowest, float((corners @ rotation[2] + position_m[2]).min()))
+    return lowest
 
 
 def points_in_box(points_tcp: np.ndarray, box: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

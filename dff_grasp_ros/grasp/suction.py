@@ -21,6 +21,7 @@ from dataclasses import astuple, dataclass, field
 import numpy as np
 
 from dff_grasp_ros.grasp.collision import FEATURELESS, Obstacles
+from dff_grasp_ros.grasp.gripper import lowest_box_z_m
 from dff_grasp_ros.grasp.nms import suppress_near
 from dff_grasp_ros.grasp.planner import Grasp, GraspList
 from dff_grasp_ros.grasp.suction_cup import SUCTION, SuctionCup
@@ -247,11 +248,7 @@ def swept_boxes(cup: SuctionCup, standoff_m: float, grow_m: float = 0.0) -> list
 def _clears_table(rotation: np.ndarray, position_m: np.ndarray, params: SuctionParams) -> bool:
     if params.table_z_m is None:
         return True
-    lowest = np.inf
-    for lower, upper in swept_boxes(params.cup, params.standoff_m):
-        corners = np.array([[x, y, z] for x in (lower[0], upper[0]) for y in (lower[1], upper[1])
-                            for z in (lower[2], upper[2])])
-        lowest = min(lowest, float((corners @ rotation[2] + position_m[2]).min()))
+    lowest = lowest_box_z_m(swept_boxes(params.cup, params.standoff_m), rotation, position_m)
     return lowest >= params.table_z_m + params.table_clearance_m
 
 

@@ -25,7 +25,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.errors import finite_array, finite_number, shown
 from dff_grasp_ros.grasp.collision import colliding_points
-from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box, to_tcp_frame
+from dff_grasp_ros.grasp.gripper import ParallelJawGripper, lowest_box_z_m, points_in_box, to_tcp_frame
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION, SuctionCup
 from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
@@ -180,8 +180,7 @@ def judge_suction(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np
     # the asked object too (the cup would be inside it).
     collisions = int((points_in_box(local, boxes["cup"]) & (local[:, 2] < -cup.lip_compliance_m)).sum())
     collisions += int(sum(points_in_box(local, boxes[name]).sum() for name in ("rod", "body")))
-    # The hand's lowest-point helper reads only boxes() (and skips a "closing" box the cup has not): the same sum.
-    if ParallelJawGripper.lowest_point_z_m(cup, rotation, position_m, 0.0) < table_z_m:  # type: ignore[arg-type]
+    if lowest_box_z_m(boxes.values(), rotation, position_m) < table_z_m:
         collisions += 1
     return GraspVerdict(object_id, part, (contacts[0][0], contacts[1][0]), (contacts[0][1], contacts[1][1]),
                         collisions)
