@@ -4,6 +4,7 @@ judged on a motion no answer of the planner makes."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from dff_grasp_ros.synthetic import vocabulary
 from dff_grasp_ros.synthetic.clearing import ideal_prepared
 from dff_grasp_ros.synthetic.judge import answer_pose
 from dff_grasp_ros.synthetic.physics import execute_with_tool
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
 def encode(phrases):
@@ -81,6 +84,29 @@ def test_the_planners_pre_grasps_and_one_at_the_grasp_still_pass(box_answer):
     without = json.loads(json.dumps(box_answer))
     del without["grasp"]["pre_grasp_position_m"]
     answer_pose(without)
+
+
+@pytest.mark.parametrize("bench", ["bench_random_scenes", "bench_grasp_success"])
+@pytest.mark.parametrize("names, says", [(["vacuum"], "got 'vacuum'"), (["suction", "Suction"], "got 'Suction'"),
+                                         (["suction", "suction"], "at most once")])
+def test_the_benches_refuse_a_bad_end_effector_in_one_line(bench, names, says, monkeypatch, capsys):
+    """Before 2026-12-03 both ended in a traceback (exit 1) from QueryParams; now one line, exit 2, before work."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    module = __import__(bench)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started")
+
+    for name in ("random_scenes", "ground_truth"):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, no_work)
+    monkeypatch.setattr(sys, "argv", [f"{bench}.py", "--end-effectors", *names])
+    with pytest.raises(SystemExit) as exited:
+        module.main()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"{bench}: --end-effectors {' '.join(names)}: ") and says in err, err
 
 
 def _box():
