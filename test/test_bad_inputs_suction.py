@@ -4,6 +4,7 @@ judged on a motion no answer of the planner makes."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from field_fixtures import ground_truth_field
 from scipy.spatial.transform import Rotation
 from test_grasp_suction import outward_box, plan, scene
 
-from dff_grasp_ros.grasp.suction_cup import SUCTION
+from dff_grasp_ros.grasp.suction_cup import SUCTION, SuctionCup
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query
 from dff_grasp_ros.synthetic import vocabulary
 from dff_grasp_ros.synthetic.clearing import ideal_prepared
@@ -170,3 +171,12 @@ def test_ask_with_only_the_cup_on_a_field_where_nothing_seals_says_why_per_tool(
                        [["Suction"], "got 'Suction'"]):
         refused(capsys, "ask", "--field", field, "red mug", "--device", "cpu", "--end-effectors", *argv,
                 names=("--end-effectors", says))
+
+
+@pytest.mark.parametrize("vacuum_kpa", [101.4, 1e6])
+def test_a_vacuum_beyond_the_atmospheres_pressure_is_refused_naming_it(vacuum_kpa):
+    """No vacuum pulls harder than the air around it pushes (101.3 kPa at sea level). Before 2026-12-03 a cup of
+    1e6 kPa passed: physics flung the brown box 125 km up in the hold and judged it "lifted"."""
+    with pytest.raises(ValueError, match=re.escape(f"vacuum_kpa {vacuum_kpa:g}") + ".*101.3"):
+        SuctionCup(vacuum_kpa=vacuum_kpa)
+    SuctionCup(vacuum_kpa=100.0)  # the query node's largest
