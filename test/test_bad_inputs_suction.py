@@ -180,3 +180,21 @@ def test_a_vacuum_beyond_the_atmospheres_pressure_is_refused_naming_it(vacuum_kp
     with pytest.raises(ValueError, match=re.escape(f"vacuum_kpa {vacuum_kpa:g}") + ".*101.3"):
         SuctionCup(vacuum_kpa=vacuum_kpa)
     SuctionCup(vacuum_kpa=100.0)  # the query node's largest
+
+
+@pytest.mark.parametrize("radius, says", [("nan", "--cup-radius-m nan: must be finite"),
+                                          ("inf", "--cup-radius-m inf: must be finite"),
+                                          ("0", "--cup-radius-m 0: must be >= 0.002"),
+                                          ("-1", "--cup-radius-m -1: must be >= 0.002"),
+                                          ("5", "--cup-radius-m 5: must be <= 0.1")])
+def test_the_clearing_bench_refuses_a_cup_radius_naming_the_option(radius, says, monkeypatch, capsys):
+    """Before 2026-12-03 the line named no option (the whole SuctionCup's fields), and a 10 m cup the query node
+    refuses was planned with."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_clear_bin
+
+    monkeypatch.setattr(bench_clear_bin, "clear_offline", lambda *a: pytest.fail("work started"))
+    monkeypatch.setattr(sys, "argv", ["bench_clear_bin.py", "--scene", "bin", "--cup-radius-m", radius])
+    assert bench_clear_bin.main() == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"bench_clear_bin: {says}"), err
