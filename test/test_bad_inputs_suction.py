@@ -16,6 +16,7 @@ from scipy.spatial.transform import Rotation
 from test_grasp_suction import outward_box, plan, scene
 
 from dff_grasp_ros.grasp.suction_cup import SUCTION, SuctionCup
+from dff_grasp_ros.nodes.params import QueryNodeParams, specs_of
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query
 from dff_grasp_ros.synthetic import vocabulary
 from dff_grasp_ros.synthetic.clearing import ideal_prepared
@@ -198,3 +199,11 @@ def test_the_clearing_bench_refuses_a_cup_radius_naming_the_option(radius, says,
     assert bench_clear_bin.main() == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith(f"bench_clear_bin: {says}"), err
+
+
+def test_an_empty_end_effectors_override_is_named_as_empty():
+    """`-p end_effectors:=[]` reaches the node as no value (rcl keeps no type for an empty list): before
+    2026-12-03 the node said "must be a list of strings, got NoneType None" to a user who gave one."""
+    spec = next(s for s in specs_of(QueryNodeParams) if s.name == "end_effectors")
+    for empty in (None, []):
+        assert spec.check(empty).startswith("must name at least one")
