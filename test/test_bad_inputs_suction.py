@@ -207,3 +207,19 @@ def test_an_empty_end_effectors_override_is_named_as_empty():
     spec = next(s for s in specs_of(QueryNodeParams) if s.name == "end_effectors")
     for empty in (None, []):
         assert spec.check(empty).startswith("must name at least one")
+
+
+def test_the_point_judge_refuses_an_unknown_end_effector_as_the_execution_does(box_answer):
+    """Before 2026-12-03 judge_with_tool judged any name but 'suction' ("Suction", "vacuum") as the jaws, silently,
+    where execute_with_tool refused it."""
+    from dff_grasp_ros.grasp.gripper import ParallelJawGripper
+    from dff_grasp_ros.synthetic import ground_truth
+    from dff_grasp_ros.synthetic.judge import GroundTruthPoints, judge_with_tool
+
+    truth = GroundTruthPoints.from_json(ground_truth("bin", points_per_part=50))
+    rotation, position, _ = answer_pose(box_answer)
+    for name in ("Suction", "vacuum"):
+        with pytest.raises(ValueError, match=f"unknown end effector '{name}'"):
+            judge_with_tool(truth, name, rotation, position, 0.0, ParallelJawGripper(), SuctionCup(), 1, None)
+        with pytest.raises(ValueError, match=f"unknown end effector '{name}'"):
+            execute_with_tool("bin", 1, name, rotation, position, 0.0, None, record=False)

@@ -22,6 +22,16 @@ import numpy as np
 PARALLEL_JAW = "parallel_jaw"
 SUCTION = "suction"
 END_EFFECTORS = (PARALLEL_JAW, SUCTION)
+
+
+def check_end_effector(name: str) -> str:
+    """``name`` when it is one of END_EFFECTORS; ValueError naming it otherwise (never judged or drawn as the
+    other tool)."""
+    if name not in END_EFFECTORS:
+        raise ValueError(f"unknown end effector {name!r}; the end effectors are {', '.join(END_EFFECTORS)}")
+    return name
+
+
 # No vacuum pulls harder than the air around the cup pushes: the standard atmosphere's pressure, kPa.
 ATMOSPHERE_KPA = 101.325
 

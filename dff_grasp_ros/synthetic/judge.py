@@ -26,7 +26,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.errors import finite_array, finite_number, shown
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, lowest_box_z_m, points_in_box, to_tcp_frame
-from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION, SuctionCup
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION, SuctionCup, check_end_effector
 from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
@@ -260,8 +260,9 @@ def judge_answer(truth: GroundTruthPoints, answer: dict[str, Any], gripper: Para
 def judge_with_tool(truth: GroundTruthPoints, end_effector: str, rotation: np.ndarray, position_m: np.ndarray,
                     opening_m: float, gripper: ParallelJawGripper, cup: SuctionCup, object_id: int, part: str | None,
                     table_z_m: float = -np.inf) -> GraspVerdict:
-    """:func:`judge_suction` for a suction grasp, else :func:`judge_grasp`."""
-    if end_effector == SUCTION:
+    """:func:`judge_suction` for a suction grasp, else :func:`judge_grasp`; ValueError naming an unknown
+    ``end_effector``."""
+    if check_end_effector(end_effector) == SUCTION:
         return judge_suction(truth, rotation, position_m, cup, object_id, part, table_z_m)
     return judge_grasp(truth, rotation, position_m, opening_m, gripper, object_id, part, table_z_m)
 
