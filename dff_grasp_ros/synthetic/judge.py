@@ -200,7 +200,7 @@ def pre_grasp_problem(rotation: np.ndarray, position_m: np.ndarray, pre_grasp_po
     if ahead_m <= PRE_GRASP_AHEAD_TOLERANCE_M:
         return None
     return (f"pre_grasp_position_m {np.round(pre_grasp_position_m, 4).tolist()} lies {ahead_m * 1000:.0f} mm ahead "
-            f"of the grasp along its approach (+z): the tool would start inside what it grasps, not approach it")
+            f"of the grasp along its approach (+z): the tool would back into the grasp (an approach starts behind it)")
 
 
 def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
