@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dff_grasp_ros.bringup import check_query_option
 from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.suction import SuctionParams
@@ -93,7 +94,9 @@ def update_timing(prepared: PreparedCloud, scene_name: str, repeats: int) -> dic
 
 
 def query_params(args: argparse.Namespace) -> QueryParams:
-    """The cell's tools from the arguments; ValueError (one line) for a bad tool name or cup size."""
+    """The cell's tools from the arguments; ValueError (one line, naming the option) for a bad tool name or a cup
+    size the query node refuses."""
+    check_query_option(f"--cup-radius-m {args.cup_radius_m:g}", "suction_cup_radius_m", args.cup_radius_m)
     cup = SuctionCup(cup_radius_m=args.cup_radius_m)
     return QueryParams(end_effectors=tuple(args.end_effectors), suction=SuctionParams(cup=cup))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from dff_grasp_ros.bringup import check_end_effectors
+from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
 from dff_grasp_ros.scene_cloud import SceneCloud, newest_field
@@ -33,6 +36,16 @@ from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, load_scen
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, check_answer, scene_prompts
 from dff_grasp_ros.synthetic.physics import OUTCOMES, execute_with_tool, physics_scene
+
+
+def checked_end_effectors(names: list[str], bench: str) -> tuple[str, ...]:
+    """``--end-effectors`` checked as the query node's parameter is; a bad one ends ``bench`` with one line naming
+    it, exit 2, before any work (QueryParams' ValueError ended it in a traceback)."""
+    try:
+        return tuple(check_end_effectors(names))
+    except InputError as err:
+        print(f"{bench}: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @dataclass
@@ -154,7 +167,7 @@ def main() -> None:
     parser.add_argument("--end-effectors", nargs="+", default=[PARALLEL_JAW],
                         help="the cell's tools, tried in this order (parallel_jaw, suction; default: the jaws)")
     args = parser.parse_args()
-    params = QueryParams(end_effectors=tuple(args.end_effectors))
+    params = QueryParams(end_effectors=checked_end_effectors(args.end_effectors, "bench_grasp_success"))
 
     started = time.monotonic()
     groups: dict[tuple[str, str], list[PromptRow]] = {}

@@ -526,7 +526,9 @@ def main() -> None:
     parser.add_argument("--end-effectors", nargs="+", default=[PARALLEL_JAW],
                         help="the cell's tools, tried in this order (parallel_jaw, suction)")
     args = parser.parse_args()
-    QueryParams(end_effectors=tuple(args.end_effectors))  # a bad name fails here, in one line, before any scene
+    from bench_grasp_success import checked_end_effectors
+
+    end_effectors = checked_end_effectors(args.end_effectors, "bench_random_scenes")  # before any scene
     started = time.monotonic()
     scenes = random_scenes(args.seed, args.scenes, args.tote_share, args.yaml_dir, args.touch_share)
     rows: list[Row] = []
@@ -536,7 +538,7 @@ def main() -> None:
         rng = np.random.default_rng([args.seed, index])
         scene_started = time.monotonic()
         scene_rows = run_scene(index, scene, rng, not args.no_physics, args.blur_m, args.family, args.fields,
-                               args.steps, tuple(args.end_effectors))
+                               args.steps, end_effectors)
         rows += scene_rows
         objects = ", ".join(f"{o.color} {o.type}" for o in scene.objects)
         print(f"[{index}] {'tote' if scene.tote else 'table'}: {objects}: "

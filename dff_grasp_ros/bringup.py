@@ -44,12 +44,18 @@ def _override_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def check_query_option(option: str, parameter: str, value: Any) -> None:
+    """A command-line option that sets the query node's ``parameter``, checked as the node checks it; InputError
+    naming ``option`` (the option as given) for a value the node would refuse."""
+    problem = next(spec for spec in specs_of(NODE_PARAM_TYPES["query"]) if spec.name == parameter).check(value)
+    if problem:
+        raise InputError(f"{option}: {problem}")
+
+
 def check_end_effectors(names: list[str]) -> list[str]:
     """``--end-effectors`` as the query node's ``end_effectors``; InputError, naming the option, for a value the
     node would refuse (an unknown tool, one named twice)."""
-    problem = next(spec for spec in specs_of(NODE_PARAM_TYPES["query"]) if spec.name == "end_effectors").check(names)
-    if problem:
-        raise InputError(f"--end-effectors {' '.join(names)}: {problem}")
+    check_query_option(f"--end-effectors {' '.join(names)}", "end_effectors", names)
     return list(names)
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION
+from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW, SUCTION, check_end_effector
 
 
 def tool_model(end_effector: str, params: Any = None) -> Any:
     """The model of ``end_effector`` in ``params`` (a :class:`~dff_grasp_ros.query.pipeline.QueryParams`; default:
     the library's); ValueError naming an unknown one."""
-    if end_effector not in END_EFFECTORS:
-        raise ValueError(f"unknown end effector {end_effector!r}; the end effectors are {', '.join(END_EFFECTORS)}")
+    check_end_effector(end_effector)
     if params is None:
         from dff_grasp_ros.query.pipeline import QueryParams
 

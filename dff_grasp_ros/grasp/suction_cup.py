@@ -24,6 +24,18 @@ SUCTION = "suction"
 END_EFFECTORS = (PARALLEL_JAW, SUCTION)
 
 
+def check_end_effector(name: str) -> str:
+    """``name`` when it is one of END_EFFECTORS; ValueError naming it otherwise (never judged or drawn as the
+    other tool)."""
+    if name not in END_EFFECTORS:
+        raise ValueError(f"unknown end effector {name!r}; the end effectors are {', '.join(END_EFFECTORS)}")
+    return name
+
+
+# No vacuum pulls harder than the air around the cup pushes: the standard atmosphere's pressure, kPa.
+ATMOSPHERE_KPA = 101.325
+
+
 @dataclass(frozen=True)
 class SuctionCup:
     """Dimensions in metres, pressure in kPa; defaults: a 20 mm bellows cup on a 15 cm rod, 60 kPa of vacuum."""
@@ -44,6 +56,9 @@ class SuctionCup:
         values = list(vars(self).values())
         if any(not np.isfinite(v) or v <= 0 for v in values):
             raise ValueError(f"suction cup dimensions and vacuum must be finite and positive: {self}")
+        if self.vacuum_kpa > ATMOSPHERE_KPA:  # physics flung an object held by 1e6 kPa 125 km up: "lifted"
+            raise ValueError(f"vacuum_kpa {self.vacuum_kpa:g} is more than the atmosphere's {ATMOSPHERE_KPA:.1f} kPa, "
+                             f"the most a vacuum pulls with")
         if self.rod_radius_m > self.body_radius_m:
             raise ValueError("rod_radius_m cannot exceed body_radius_m")
 

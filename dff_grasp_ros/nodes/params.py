@@ -66,10 +66,10 @@ class ParamSpec:
     def _list_problem(self, value: Any) -> str | None:
         """A list parameter (a ROS string array; rclpy hands a declared tuple back as is): at least one item, each
         of ``choices`` and none twice (the items are tried in order: a repeat would be tried twice)."""
+        if value is None or (isinstance(value, (list, tuple)) and not value):  # rcl reads `-p name:=[]` as no value
+            return f"must name at least one, got {'none' if value is None else '[]'}"
         if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
             return f"must be a list of strings, got {type(value).__name__} {value!r}"
-        if not value:
-            return "must name at least one, got []"
         unknown = [item for item in value if self.choices is not None and item not in self.choices]
         if unknown:
             return f"must name only {', '.join(map(str, self.choices or ()))}, got {unknown[0]!r}"

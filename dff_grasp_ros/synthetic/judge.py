@@ -26,7 +26,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.errors import finite_array, finite_number, shown
 from dff_grasp_ros.grasp.collision import colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, lowest_box_z_m, points_in_box, to_tcp_frame
-from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION, SuctionCup
+from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION, SuctionCup, check_end_effector
 from dff_grasp_ros.names import frame_name
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
@@ -188,6 +188,19 @@ def judge_suction(truth: GroundTruthPoints, rotation: np.ndarray, position_m: np
 
 MAX_ANSWER_DISTANCE_M = 10.0
 MAX_ANSWER_OPENING_M = 1.0
+# A pre-grasp this little ahead of the grasp is the answers' rounding (0.1 mm), not a motion out of the object.
+PRE_GRASP_AHEAD_TOLERANCE_M = 0.001
+
+
+def pre_grasp_problem(rotation: np.ndarray, position_m: np.ndarray, pre_grasp_position_m: np.ndarray) -> str | None:
+    """Why a pre-grasp position starts no approach to the grasp (None when it does): the tool moves from it to the
+    grasp along +z of the grasp's TCP frame, so it lies behind the grasp (or at it). One ahead of it (inside the
+    object) put the tool inside the object and backed it out to the grasp, which physics judged "lifted"."""
+    ahead_m = float((np.asarray(pre_grasp_position_m) - np.asarray(position_m)) @ np.asarray(rotation)[:, 2])
+    if ahead_m <= PRE_GRASP_AHEAD_TOLERANCE_M:
+        return None
+    return (f"pre_grasp_position_m {np.round(pre_grasp_position_m, 4).tolist()} lies {ahead_m * 1000:.0f} mm ahead "
+            f"of the grasp along its approach (+z): the tool would back into the grasp (an approach starts behind it)")
 
 
 def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
@@ -228,7 +241,10 @@ def answer_pose(answer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
         raise ValueError(f"the answer's grasp is out of reach: position_m {position.tolist()} (at most "
                          f"{MAX_ANSWER_DISTANCE_M:g} m from the base), opening {opening:g} m (at most "
                          f"{MAX_ANSWER_OPENING_M:g} m)")
-    answer_pre_grasp(answer)  # a malformed pre-grasp position makes the whole answer unusable
+    pre = answer_pre_grasp(answer)  # a malformed pre-grasp position makes the whole answer unusable
+    problem = None if pre is None else pre_grasp_problem(rotation, position, pre)
+    if problem:
+        raise ValueError(f"the answer's {problem}")
     return rotation, position, opening
 
 
@@ -244,8 +260,9 @@ def judge_answer(truth: GroundTruthPoints, answer: dict[str, Any], gripper: Para
 def judge_with_tool(truth: GroundTruthPoints, end_effector: str, rotation: np.ndarray, position_m: np.ndarray,
                     opening_m: float, gripper: ParallelJawGripper, cup: SuctionCup, object_id: int, part: str | None,
                     table_z_m: float = -np.inf) -> GraspVerdict:
-    """:func:`judge_suction` for a suction grasp, else :func:`judge_grasp`."""
-    if end_effector == SUCTION:
+    """:func:`judge_suction` for a suction grasp, else :func:`judge_grasp`; ValueError naming an unknown
+    ``end_effector``."""
+    if check_end_effector(end_effector) == SUCTION:
         return judge_suction(truth, rotation, position_m, cup, object_id, part, table_z_m)
     return judge_grasp(truth, rotation, position_m, opening_m, gripper, object_id, part, table_z_m)
 

@@ -34,6 +34,7 @@ from dff_grasp_ros.synthetic.judge import (
     answer_pose,
     answer_pre_grasp,
     asked_target,
+    pre_grasp_problem,
 )
 from dff_grasp_ros.synthetic.physics.model import FINGER_CLOSED_TARGET_M, TIMESTEP_S, PhysicsScene, physics_scene
 from dff_grasp_ros.synthetic.spec import Scene
@@ -300,7 +301,8 @@ def execute_grasp(scene: Scene | str, object_id: int, rotation: np.ndarray, posi
 def checked_pose(scene: Scene, object_id: int, rotation: np.ndarray, position_m: np.ndarray,
                  pre_grasp_position_m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rotation, position, pre-grasp position) as arrays, the pre-grasp DEFAULT_STANDOFF_M back along the approach
-    when not given; ValueError for an object id not in the scene or a pose that is not finite."""
+    when not given; ValueError for an object id not in the scene, a pose that is not finite or a pre-grasp ahead of
+    the grasp (:func:`~dff_grasp_ros.synthetic.judge.pre_grasp_problem`)."""
     if not 0 <= object_id < len(scene.objects):
         raise ValueError(f"object id {object_id} is not in scene {scene.name!r} ({len(scene.objects)} objects)")
     rotation = np.asarray(rotation, dtype=np.float64).reshape(3, 3)
@@ -309,6 +311,9 @@ def checked_pose(scene: Scene, object_id: int, rotation: np.ndarray, position_m:
            else np.asarray(pre_grasp_position_m, dtype=np.float64).reshape(3))
     if not (np.isfinite(rotation).all() and np.isfinite(position_m).all() and np.isfinite(pre).all()):
         raise ValueError("the grasp pose must be finite")
+    problem = pre_grasp_problem(rotation, position_m, pre)
+    if problem:
+        raise ValueError(problem)
     return rotation, position_m, pre
 
 
