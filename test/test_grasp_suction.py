@@ -204,17 +204,3 @@ def test_the_surface_must_reach_the_lips_whole_circle(edge_m, reaches):
         points = points[points[:, 0] <= edge_m]
     params = SuctionParams()
     assert _surface_reaches_lip(points, 0.01, params.lip_points, params.lip_support_m) is reaches
-
-
-def test_a_flat_blade_whose_edge_normals_tilt_as_in_a_fused_cloud_still_seals_near_its_middle():
-    """A 26 mm blade seen 3 mm apart, its normals tilted 50 degrees outwards within 4 mm of its long edges (a fused
-    cloud rounds them off): at a 45-degree facing limit no 20 mm lip found surface out to its circle, and the
-    trained `bin` field's knife was held at the end of its blade, where the lip peeled."""
-    xs, ys = np.arange(-0.06, 0.0601, 0.003), np.arange(-0.013, 0.01301, 0.003)
-    top = np.column_stack([np.repeat(xs, len(ys)), np.tile(ys, len(xs)), np.full(len(xs) * len(ys), 0.012)])
-    tilt = np.radians(50.0) * np.sign(top[:, 1]) * (np.abs(top[:, 1]) > 0.009)
-    normals = np.column_stack([np.zeros(len(top)), np.sin(tilt), np.cos(tilt)])
-    points, all_normals, (blade,) = scene((top, normals))
-    grasps = plan(points, all_normals, blade)
-    assert grasps, grasps.reason
-    assert abs(grasps[0].position_m[0]) < 0.02  # near the middle: a short lever

@@ -82,10 +82,8 @@ class SuctionParams:
 # The lip's zone reaches this far out (as a fraction of its radius): the lip's own width and a margin.
 LIP_OUTER = 1.15
 MIN_PATCH_POINTS = 6  # a plane is fitted to the object's points under the cup: fewer fit nothing
-# A seen point whose normal is within 60 degrees of facing the cup is surface the lip can rest on; a side face
-# (90 degrees) is not. A fused cloud's normals tilt towards a flat part's edges (the trained `bin` field's 26 mm knife
-# blade faced the cup over only 17 mm at 45 degrees, and no lip near the knife's middle was found to seal).
-FACING_COSINE = float(np.cos(np.radians(60.0)))
+# A seen point whose normal is within 45 degrees of facing the cup is surface the lip can rest on.
+FACING_COSINE = float(np.cos(np.radians(45.0)))
 FIT_OUTLIER_M = 0.001  # see _heights_along_lip
 # A surface facing sideways is drawn as a lip centre this often relative to one facing straight up (1 + this).
 CENTRE_WEIGHT_FLOOR = 0.2
