@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -154,8 +156,9 @@ def test_a_runaway_goal_is_refused_and_the_next_valid_goal_trains(capsys, tmp_pa
     assert (tmp_path / "logs" / "trainer.log").read_text().count("goal refused: training steps") in (1, 2)
 
 
-def serve_fake_trainer(action: str, execute: Callable[[Any], Any]) -> tuple[threading.Event, threading.Thread]:
-    """A TrainField server on ``action`` with ``execute``, in its own node and thread until the event is set."""
+@contextmanager
+def fake_trainer(action: str, execute: Callable[[Any], Any]) -> Iterator[None]:
+    """A TrainField server on ``action`` with ``execute``, in its own node and thread, for the ``with`` block."""
     from rclpy.action import ActionServer
     from rclpy.executors import SingleThreadedExecutor
 
@@ -175,7 +178,11 @@ def serve_fake_trainer(action: str, execute: Callable[[Any], Any]) -> tuple[thre
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    return stop, thread
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def lose_goals(monkeypatch, lost: str, sends: list, response_wait_s: float) -> None:
@@ -213,7 +220,6 @@ def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: d
         goal_handle.succeed()
         return TrainField.Result(success=True, checkpoint_path="/fields/f")
 
-    stop, thread = serve_fake_trainer("/bad_inputs_lost_result", execute)
     original, asked = ClientGoalHandle.get_result_async, []
 
     def first_answer_lost(self):
@@ -221,11 +227,8 @@ def test_a_lost_result_response_does_not_hang_the_client(monkeypatch, ros_env: d
         return Future() if len(asked) == 1 else original(self)
 
     monkeypatch.setattr(ClientGoalHandle, "get_result_async", first_answer_lost)
-    try:
+    with fake_trainer("/bad_inputs_lost_result", execute):
         result = run_action(TrainField, "/bad_inputs_lost_result", TrainField.Goal(), timeout_s=30)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
     assert result.success and result.checkpoint_path == "/fields/f" and len(asked) >= 2
 
 
@@ -248,7 +251,6 @@ def test_a_lost_result_is_asked_again_soon_when_the_goal_status_is_unknown(monke
         goal_handle.succeed()
         return TrainField.Result(success=True, checkpoint_path="/fields/s")
 
-    stop, thread = serve_fake_trainer(action, execute)
     send_goal, get_result, asked = ActionClient.send_goal_async, ClientGoalHandle.get_result_async, []
 
     def goal_response_lost(self, goal, feedback_callback=None, goal_uuid=None):
@@ -262,11 +264,8 @@ def test_a_lost_result_is_asked_again_soon_when_the_goal_status_is_unknown(monke
     monkeypatch.setattr(ActionClient, "send_goal_async", goal_response_lost)
     monkeypatch.setattr(ClientGoalHandle, "get_result_async", first_answer_lost)
     monkeypatch.setattr(clients, "GOAL_RESPONSE_WAIT_S", 1.0)
-    try:
+    with fake_trainer(action, execute):
         result = run_action(TrainField, action, TrainField.Goal(), timeout_s=20)
-    finally:
-        stop.set()
-        thread.join(timeout=10)
     assert result.success and result.checkpoint_path == "/fields/s" and len(asked) >= 2
 
 
@@ -292,9 +291,8 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
         goal_handle.succeed()
         return TrainField.Result(success=True, checkpoint_path="/fields/g")
 
-    stop, thread = serve_fake_trainer(action, execute)
     lose_goals(monkeypatch, lost, sends, response_wait_s=1.0)
-    try:
+    with fake_trainer(action, execute):
         if lost != "every goal":
             result = run_action(TrainField, action, TrainField.Goal(), timeout_s=30)
             assert result.success and result.checkpoint_path == "/fields/g" and executed == [1]
@@ -304,9 +302,6 @@ def test_a_lost_goal_response_does_not_fail_the_client(monkeypatch, ros_env: dic
             with pytest.raises(RosCallError, match="never received the goal"):
                 run_action(TrainField, action, TrainField.Goal(), timeout_s=30, server_wait_s=5.0)
             assert time.monotonic() - started < 12 and executed == [] and len(sends) >= 2
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 @pytest.mark.ros
@@ -331,16 +326,12 @@ def test_feedback_reaches_the_client_after_a_lost_goal(monkeypatch, ros_env: dic
         goal_handle.succeed()
         return TrainField.Result(success=True, checkpoint_path="/fields/h")
 
-    stop, thread = serve_fake_trainer(action, execute)
     lose_goals(monkeypatch, lost, sends, response_wait_s=0.5)
-    try:
+    with fake_trainer(action, execute):
         result = run_action(TrainField, action, TrainField.Goal(), timeout_s=30, on_feedback=received.append)
         assert result.success and result.checkpoint_path == "/fields/h"
         assert (len(sends) == 1) == (lost == "response"), sends
         assert len(received) >= 5 and received[-1].step > received[0].step, [fb.step for fb in received]
-    finally:
-        stop.set()
-        thread.join(timeout=10)
 
 
 @pytest.mark.parametrize(("argv", "says"), [
