@@ -420,6 +420,10 @@ def spin_node(make_node: Callable[[], Any], args: list[str] | None = None, threa
             except ExternalShutdownException:
                 raise
             except Exception as err:  # a callback's uncaught error, or rclpy's own: the node keeps serving
+                if not executor.context.ok():
+                    # A signal between the loop's look at the context and spin_once's wait set: rclpy's "context
+                    # is not valid" is the shutdown's doing (CI once logged it as an error after Ctrl-C).
+                    break
                 if not errors.tolerate():
                     print(f"[{name}] stopped: {errors.limit_message()}; last: {one_line(err)}", file=sys.stderr,
                           flush=True)
