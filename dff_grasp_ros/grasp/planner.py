@@ -250,6 +250,34 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     candidates = _candidates(pairs, approaches, points_m, point_relevancy, centroid, params)
     if len(candidates.pair) == 0:
         return GraspList.none(_too_wide(points_m[target], gripper) + NO_POSE)
+    local_points, held = obstacles_near_object(points_m, point_relevancy, touchable, object_mask, params,
+                                               obstacles)
+    face_cosine = friction_cone_cosine(params.friction_coefficient)
+    checker = HandChecker(gripper, local_points, held, params.clearance_cap_m, approach_m=params.standoff_m,
+                          min_face_cosine=face_cosine)
+    tally = RejectionTally()
+    grasps = _best_free(candidates, pairs, checker, params, tally)
+    if grasps:
+        return GraspList(grasps)
+    reason = f"{ALL_COLLIDE} ({tally.summary()})"
+    too_wide = _too_wide(points_m[target], gripper)
+    alone = held.on_object  # the object's own points: would a pose be free were its neighbours gone?
+    if too_wide and not _best_free(
+            candidates, pairs, HandChecker(gripper, local_points[alone], held.rows(alone),
+                                           params.clearance_cap_m, approach_m=params.standoff_m,
+                                           min_face_cosine=face_cosine),
+            params, RejectionTally()):
+        reason = too_wide + reason
+    return GraspList.none(reason)
+
+
+def obstacles_near_object(points_m: np.ndarray, point_relevancy: np.ndarray, touchable: np.ndarray,
+                          object_mask: np.ndarray, params: GraspParams,
+                          obstacles: Obstacles | None = None) -> tuple[np.ndarray, HeldObject]:
+    """The obstacle points any hand pose on the object could reach, and what each is to the hand
+    (:class:`HeldObject`): what :func:`plan_grasps` checks its poses against. ``touchable`` and ``object_mask``
+    are masks over ``points_m``; ``obstacles`` by default ``points_m`` themselves above the table."""
+    gripper = params.gripper
     if obstacles is None:
         floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
         obstacles = Obstacles.from_points(points_m, floor)
@@ -270,23 +298,7 @@ def plan_grasps(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.n
     held = HeldObject(in_scene | (scene == FEATURELESS), on_object, in_scene & touchable[on],
                       np.where(in_scene, np.asarray(point_relevancy, dtype=np.float64)[on], 0.0),
                       margins_m(local_points, on_object, elsewhere, params.contact_margin_cap_m))
-    face_cosine = friction_cone_cosine(params.friction_coefficient)
-    checker = HandChecker(gripper, local_points, held, params.clearance_cap_m, approach_m=params.standoff_m,
-                          min_face_cosine=face_cosine)
-    tally = RejectionTally()
-    grasps = _best_free(candidates, pairs, checker, params, tally)
-    if grasps:
-        return GraspList(grasps)
-    reason = f"{ALL_COLLIDE} ({tally.summary()})"
-    too_wide = _too_wide(points_m[target], gripper)
-    alone = held.on_object  # the object's own points: would a pose be free were its neighbours gone?
-    if too_wide and not _best_free(
-            candidates, pairs, HandChecker(gripper, local_points[alone], held.rows(alone),
-                                           params.clearance_cap_m, approach_m=params.standoff_m,
-                                           min_face_cosine=face_cosine),
-            params, RejectionTally()):
-        reason = too_wide + reason
-    return GraspList.none(reason)
+    return local_points, held
 
 
 def margins_m(points_m: np.ndarray, on_object: np.ndarray, elsewhere: np.ndarray, cap_m: float) -> np.ndarray:
