@@ -55,6 +55,13 @@ def near_box(points_m: np.ndarray, reference_m: np.ndarray, margin_m: float) -> 
     return inside
 
 
+# Threads per KD-tree query of a scene update. One: scipy starts its threads anew for every query, and a scene
+# update makes ~20 small ones; with one of the two cores busy (the simulator, another node) the updates of a
+# `bin` clearing took 275-514 ms with a thread per core and 229-386 ms with one, on an idle machine the same
+# (2026-12-03, bench/RESULTS.md "Scene updates under load").
+KD_QUERY_WORKERS = 1
+
+
 def nearness_tree(points_m: np.ndarray) -> cKDTree:
     """A KD-tree for nearest-neighbour tests that is built once and queried once (a scene update's): split at the
     sliding midpoint rather than the median and left uncompacted. Over 95,000 served points of a `bin` field
@@ -75,7 +82,7 @@ def within_m(points_m: np.ndarray, reference_m: np.ndarray, radius_m: float) -> 
     reference_m = reference_m[near_box(reference_m, points_m[candidates], radius_m)]
     if len(candidates) and len(reference_m):
         distance, _ = nearness_tree(reference_m).query(points_m[candidates], distance_upper_bound=radius_m,
-                                                        workers=-1)
+                                                        workers=KD_QUERY_WORKERS)
         out[candidates] = np.isfinite(distance)
     return out
 

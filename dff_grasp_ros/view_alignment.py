@@ -25,7 +25,7 @@ from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.field.fusion import VoxelSums, backproject
-from dff_grasp_ros.geometry import near_box, nearness_tree, rotation_angle_deg
+from dff_grasp_ros.geometry import KD_QUERY_WORKERS, near_box, nearness_tree, rotation_angle_deg
 from dff_grasp_ros.query.downsample import strided_indices
 
 
@@ -232,7 +232,8 @@ class _Fit:
         ``bound_m`` whose normal agrees. Signed: served normals point out of the surface, towards the cameras
         that saw it, and so do the view's; a wall's far face lies a wall's thickness behind its near face, and
         unsigned it held a camera that far off."""
-        distance, index = self.tree.query(points, distance_upper_bound=bound_m, workers=-1)
+        distance, index = self.tree.query(points, distance_upper_bound=bound_m,
+                                         workers=KD_QUERY_WORKERS)
         matched = np.isfinite(distance)
         matched[matched] = (np.einsum("ij,ij->i", normals[matched], self.target_normals[index[matched]])
                             >= self.params.min_normal_agreement)
