@@ -15,14 +15,15 @@ prompt of ``judge.scene_prompts`` (parts by type and by colour + type, absent ty
 (and by type when it is the only one), per type present a colour no object of that type has (one another object of
 the scene has when there is one: the trap of grasping the red mug for "red bottle"; alone, hyphenated and with a
 part), a colour the query's attribute words lack ("teal mug"), two colours of two objects of a type ("red blue mug"),
-and ``<type>;zzzz`` and ``<type> drop table``.
+``<type>;zzzz`` and ``<type> drop table``, and ``<type>;<part>`` for each part word of the other types that this type
+lacks ("bottle;handle").
 A grasp is judged with ``judge_with_tool`` (the jaws' or the cup's judge) and executed in physics
 (``synthetic/physics``) with the tool it is for (``--end-effectors``: the cell's tools, default the jaws alone).
 
 Wrong object: a finger's first contact on another object than the asked one (whatever else the judge says), or
-physics lifting another object. Every wrong-object answer, every answered absent / nonsense prompt and every
-exception is listed with its reproduction: ``--seed S --only I`` and the prompt. ``--blur-m`` averages the ideal
-cloud's language and DINO features over that radius, as a trained field blurs them across object borders.
+physics lifting another object. Every wrong-object answer, every answered absent / nonsense / lacking-part prompt
+and every exception is listed with its reproduction: ``--seed S --only I`` and the prompt. ``--blur-m`` averages the
+ideal cloud's language and DINO features over that radius, as a trained field blurs them across object borders.
 ``--fields DIR`` asks on a trained field instead: a ``dff-tiny`` field per scene (synthetic teacher, CPU, ``--steps``),
 trained once from the scene's rendered scan and kept under ``DIR/<scene>/``, so a second run asks the same field.
 
@@ -174,7 +175,7 @@ def random_scenes(seed: int, count: int, tote_share: float, yaml_dir: Path | Non
 class Row:
     scene: int
     prompt: str
-    kind: str  # "part", "object", "absent", "absent colour", "nonsense part"
+    kind: str  # "part", "object", "absent", "absent colour", "nonsense part", "lacking part"
     object_id: int | None
     part: str | None
     answered: bool
@@ -310,6 +311,9 @@ def prompts_of(truth: dict[str, Any], scene: Scene, rng: np.random.Generator
             asked.append((" ".join(sorted(own)[:2]) + f" {kind}", "absent colour", None, None))
         asked.append((f"{kind};zzzz", "nonsense part", None, None))
         asked.append((f"{kind} drop table", "nonsense part", None, None))
+        # Real part words of other objects ("bottle handle"): no object of this kind has that part.
+        asked += [(f"{kind};{lacking}", "lacking part", None, None) for lacking in vocabulary.PART_NAMES
+                  if lacking != "body" and lacking not in OBJECT_PARTS[kind]]
     return asked
 
 
@@ -473,11 +477,12 @@ def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
     asked = [r for r in rows if r.object_id is not None]
     refusable = [r for r in rows if r.object_id is None]
     lines = ["| prompts on present objects | answered | correct (judge) | wrong_object | collides | wrong_part | "
-             "missed | lifted (physics) | lifted_other | absent / absent colour / nonsense refused | exceptions |",
+             "missed | lifted (physics) | lifted_other | absent / absent colour / nonsense / lacking part refused | "
+             "exceptions |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     verdicts = Counter(r.verdict for r in asked)
     refused = {k: (sum(not r.answered for r in refusable if r.kind == k), sum(r.kind == k for r in refusable))
-               for k in ("absent", "absent colour", "nonsense part")}
+               for k in ("absent", "absent colour", "nonsense part", "lacking part")}
     lines.append(f"| {len(asked)} | {sum(r.answered for r in asked)} | {verdicts['correct']} | "
                  f"{sum(r.wrong_object for r in asked)} | {verdicts['collides']} | {verdicts['wrong_part']} | "
                  f"{verdicts['missed']} | {sum(r.outcome == 'lifted' for r in asked)} | "
@@ -493,7 +498,7 @@ def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
     sections = [("Wrong-object answers", [r for r in asked if r.wrong_object]),
                 ("Answers with a wrong-object candidate", [r for r in asked if r.wrong_alternatives]),
                 ("Wrong-part answers", [r for r in asked if r.verdict == "wrong_part"]),
-                ("Answered absent / nonsense prompts", [r for r in refusable if r.answered]),
+                ("Answered absent / nonsense / lacking-part prompts", [r for r in refusable if r.answered]),
                 ("Exceptions", [r for r in rows if r.exception]),
                 ("Refused present objects", [r for r in asked if not r.answered]),
                 ("Answered, not lifted in physics",

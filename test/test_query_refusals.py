@@ -125,6 +125,7 @@ def test_a_part_word_the_object_lacks_is_refused_on_trained_fields(crop, prompt)
     result = plan_query(SceneCloud.load(DATA / crop), encode, prompt)
     assert not result.success and result.grasp is None, result.message
     assert "fits no point of it better than its other part names do" in result.message, result.message
+    assert result.part_top is not None and result.part_top <= QueryParams().min_part_top  # what the answer reports
 
 
 def test_the_part_the_bottle_has_still_answers_on_the_bin_field():

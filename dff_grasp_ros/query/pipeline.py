@@ -145,6 +145,10 @@ class QueryResult:
     object_mask: np.ndarray | None = None  # (N,) bool
     part_relevancy: np.ndarray | None = None  # (N,) part score relative to the object (query.parts), 0 off it
     part_mask: np.ndarray | None = None  # (N,) bool, the chosen part region
+    # How clearly the asked part stands out on the object (query.parts, in logits against the other part names):
+    # at its most part-like points (``min_part_top``), and there over the object's mean (``min_part_contrast``).
+    part_top: float | None = None
+    part_contrast: float | None = None
     grasp: Grasp | None = None
     candidates: list[Grasp] = field(default_factory=list)  # best first; candidates[0] is grasp
     latency_s: float = 0.0
@@ -445,6 +449,7 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
         result.part_relevancy = prepared.scatter(relative)
         result.part_mask = prepared.scatter(prepared.on_valid(target))
         contrast, top = float(ranking.contrast[0]), float(ranking.top[0])
+        result.part_top, result.part_contrast = top, contrast
         no_part = f"found the {parsed.object_phrase}, but no '{parsed.part_phrase}' on it"
         if not target.any():
             result.message = (f"{no_part} (no part of it stands out: contrast {contrast:.2f} < "
