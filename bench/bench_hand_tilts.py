@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.antipodal import friction_cone_cosine
 from dff_grasp_ros.grasp.frames import tcp_rotation
 from dff_grasp_ros.grasp.hand_check import HandChecker
 from dff_grasp_ros.grasp.planner import obstacles_near_object
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query
+from dff_grasp_ros.synthetic.catalog import load_scene
 from dff_grasp_ros.synthetic.clearing import World, ideal_prepared, object_prompts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,7 +46,7 @@ def tilt_table(scene_name: str, object_id: int, params: QueryParams) -> dict:
     prepared = ideal_prepared(world.scene())
     answer = plan_query(prepared, synthetic_encoder, prompt, params)
     if answer.object_mask is None or not answer.object_mask.any():
-        raise SystemExit(f"{prompt!r} was not found alone in {scene_name}: {answer.message}")
+        raise ValueError(f"{prompt!r} was not found alone in {scene_name}: {answer.message}")
     object_mask = answer.object_mask[prepared.valid_rows_of_scene()]  # the answer's rows -> the scene points
     grasp = params.grasp
     gripper = grasp.gripper
@@ -100,7 +102,20 @@ def main() -> int:
     parser.add_argument("--object", type=int, required=True, help="the object's index in the scene file")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    table = tilt_table(args.scene, args.object, QueryParams())
+    try:
+        count = len(load_scene(args.scene).objects)
+    except ValueError as err:
+        print(f"bench_hand_tilts: --scene {args.scene}: {one_line(err)}", file=sys.stderr)
+        return 2
+    if not 0 <= args.object < count:
+        print(f"bench_hand_tilts: --object {args.object}: scene {args.scene!r} has objects 0-{count - 1}",
+              file=sys.stderr)
+        return 2
+    try:
+        table = tilt_table(args.scene, args.object, QueryParams())
+    except ValueError as err:  # the object not found alone (a scene whose ideal cloud the query cannot read)
+        print(f"bench_hand_tilts: {one_line(err)}", file=sys.stderr)
+        return 2
     print(f"{table['scene']}: {table['object']} alone ({table['object_points']} points), the hand across its long axis "
           f"{table['axis_xy']}; a positive tilt leans the approach towards {table['positive_tilt_towards_xy']}")
     print("tilt  free poses  | the pose nearest to free: station (m)  palm pts  finger pts  lowest z (mm)")

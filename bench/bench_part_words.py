@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dff_grasp_ros.dataset import load_dataset
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.query.pipeline import QueryParams, plan_query
 from dff_grasp_ros.serving import load_served_field
 from dff_grasp_ros.synthetic import ground_truth, vocabulary
@@ -32,9 +33,8 @@ PART_WORDS = tuple(p for p in vocabulary.PART_NAMES if p != "body")
 
 def field_rows(field_dir: Path, params: QueryParams) -> list[dict]:
     """One row per (object, part word) of the field's scene."""
-    meta = json.loads((field_dir / "field.json").read_text())
-    scene = dataset_scene(load_dataset(Path(meta["dataset"])))
-    served = load_served_field(field_dir, "cpu")
+    served = load_served_field(field_dir, "cpu")  # a folder that is no field: one line naming it
+    scene = dataset_scene(load_dataset(Path(json.loads((field_dir / "field.json").read_text())["dataset"])))
     truth = GroundTruthPoints.from_json(ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART))
     rows, asked = [], set()
     for obj in scene.objects:
@@ -80,7 +80,11 @@ def main() -> int:
         params = replace(params, min_part_top=args.min_part_top)
     rows = []
     for field_dir in args.field:
-        rows += field_rows(field_dir, params)
+        try:
+            rows += field_rows(field_dir, params)
+        except (OSError, ValueError, KeyError) as err:
+            print(f"bench_part_words: --field {field_dir}: {one_line(err)}", file=sys.stderr)
+            return 2
         print(f"[bench] {field_dir}: {len(rows)} prompts so far", flush=True)
     report = {"min_part_top": params.min_part_top, "summary": summary(rows), "rows": rows}
     print(json.dumps(report["summary"], indent=1))

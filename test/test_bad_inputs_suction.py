@@ -223,3 +223,33 @@ def test_the_point_judge_refuses_an_unknown_end_effector_as_the_execution_does(b
             judge_with_tool(truth, name, rotation, position, 0.0, ParallelJawGripper(), SuctionCup(), 1, None)
         with pytest.raises(ValueError, match=f"unknown end effector '{name}'"):
             execute_with_tool("bin", 1, name, rotation, position, 0.0, None, record=False)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--scene", "bin", "--object", "99"], "bench_hand_tilts: --object 99: scene 'bin' has objects 0-8"),
+    (["--scene", "bin", "--object", "-1"], "bench_hand_tilts: --object -1: scene 'bin' has objects 0-8"),
+    (["--scene", "nope", "--object", "1"], "bench_hand_tilts: --scene nope: no scene file or built-in scene"),
+])
+def test_the_hand_tilt_bench_refuses_a_bad_scene_or_object_in_one_line(argv, says, monkeypatch, capsys):
+    """Written with its bench: a wrong index or scene is one line before any work (a KeyError's traceback first)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_hand_tilts
+
+    monkeypatch.setattr(bench_hand_tilts, "tilt_table", lambda *a: pytest.fail("work started"))
+    monkeypatch.setattr(sys, "argv", ["bench_hand_tilts.py", *argv])
+    assert bench_hand_tilts.main() == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(says), err
+
+
+@pytest.mark.parametrize("folder, says", [("missing", "is not a folder"), (".", "field.json")])
+def test_the_part_word_bench_refuses_a_folder_that_is_no_field_in_one_line(folder, says, tmp_path: Path,
+                                                                           monkeypatch, capsys):
+    """Written with its bench: a folder that holds no field is one line naming it (a traceback first)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_part_words
+
+    monkeypatch.setattr(sys, "argv", ["bench_part_words.py", "--field", str(tmp_path / folder)])
+    assert bench_part_words.main() == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("bench_part_words: --field") and says in err, err
