@@ -56,9 +56,9 @@ def near_box(points_m: np.ndarray, reference_m: np.ndarray, margin_m: float) -> 
 
 
 # Threads per KD-tree query of a scene update. One: scipy starts its threads anew for every query, and a scene
-# update makes ~20 small ones; with one of the two cores busy (the simulator, another node) the updates of a
-# `bin` clearing took 275-514 ms with a thread per core and 229-386 ms with one, on an idle machine the same
-# (2026-12-03, bench/RESULTS.md "Scene updates under load").
+# update makes ~20 small ones. On a `bin` field the median update took 362-399 ms with a thread per core and
+# 320-327 ms with one while another process kept one of the two cores busy (the simulator, another node), and
+# 351-368 against 321-323 ms idle (2026-12-03, bench/RESULTS.md "Scene updates under load").
 KD_QUERY_WORKERS = 1
 
 

@@ -68,7 +68,7 @@ NEVER_RIVALS = ("body",)
 # bench/RESULTS.md "Part words an object lacks"): the part words an object lacks that were answered ("bottle
 # handle" on the bottle's body, "mug blade" on its handle, "box cap") topped at 0.39-0.95; the parts that were
 # there at 1.40 or more, but for screwdriver shafts (7 mm, below what 16-pixel teacher patches resolve) at
-# 0.56-0.87 and a `bin` field's mug handle at 0.43-0.74, which are refused: the price of refusing the rest.
+# 0.56-0.87 and a `bin` field's mug handles at 0.43-0.86, which are refused: the price of refusing the rest.
 DEFAULT_MIN_PART_TOP = 1.0
 RIVAL_OVERLAP = 0.5  # a rival's region must cover at least this share of the asked region
 TOP_PERCENTILE = 99.0  # the object's "top" ignores the highest 1 %: single noisy points must not set the scale
