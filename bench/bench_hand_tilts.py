@@ -7,8 +7,8 @@ stations along the axis the hand closes across it at its seen mid-height, its ap
 -90 to +90 degrees (0: straight down), with the contacts at each of the planner's pad offsets. For each tilt: how
 many poses are free (no seen point in the palm or fingers, by the planner's :class:`HandChecker` against the same
 obstacle points as :func:`plan_grasps`, and the hand above the table), and for the pose nearest to free the points
-in its palm and fingers and its lowest point. A tilt
-where no pose is free at any station is one the planner cannot find a grasp at, however it samples.
+in its palm and fingers and its lowest point. A tilt where no pose is free at any station is one the planner cannot
+find a grasp at, however it samples.
 
     python bench/bench_hand_tilts.py --scene bin --object 7 [--json out.json]
 """
@@ -38,8 +38,8 @@ STATIONS = 5
 
 
 def tilt_table(scene_name: str, object_id: int, params: QueryParams) -> dict:
-    """Per tilt of the approach about the object's long axis: the fewest seen points in the palm and in the fingers
-    and the highest lowest point of the hand over all stations and pad offsets, and the free poses found."""
+    """Per tilt of the approach about the object's long axis: how many of its poses (stations x pad offsets) are
+    free, and the pose nearest to free (fewest seen points in the hand, then the highest lowest point)."""
     world = World(scene_name)
     prompt = dict(object_prompts(world.original))[object_id]
     world.present = [object_id]
