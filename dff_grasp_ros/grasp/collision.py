@@ -43,8 +43,33 @@ class Obstacles:
         keep = np.ones(len(points_m), dtype=bool) if floor_z_m is None else points_m[:, 2] >= floor_z_m
         return Obstacles(points_m[keep], np.asarray(scene_index, dtype=np.int64)[keep], cKDTree(points_m[keep]))
 
+    @staticmethod
+    def above_table(points_m: np.ndarray, table_z_m: float | None, clearance_m: float) -> Obstacles:
+        """The points themselves as obstacles, but those a hand that clears the table plane by ``clearance_m``
+        cannot reach (no table plane: all of them)."""
+        return Obstacles.from_points(points_m, None if table_z_m is None else table_z_m + clearance_m)
+
     def __len__(self) -> int:
         return len(self.points_m)
+
+
+@dataclass(frozen=True)
+class ObstacleRoles:
+    """What each obstacle point is to a grasp on one object (per obstacle, from ``Obstacles.scene_index``)."""
+
+    in_scene: np.ndarray  # (M,) bool: one of the planner's points
+    scene_row: np.ndarray  # (M,) int: its row among them (0 where it is none)
+    on_object: np.ndarray  # (M,) bool: a point of the object
+    # Anything else seen: other scene points and featureless surface, not the layer just above the table.
+    elsewhere: np.ndarray  # (M,) bool
+
+    @staticmethod
+    def of(scene_index: np.ndarray, object_mask: np.ndarray) -> ObstacleRoles:
+        """The roles of obstacles with ``scene_index``, for the object ``object_mask`` (over the planner's points)."""
+        in_scene = scene_index >= 0
+        scene_row = np.where(in_scene, scene_index, 0)
+        on_object = in_scene & object_mask[scene_row]
+        return ObstacleRoles(in_scene, scene_row, on_object, (in_scene & ~on_object) | (scene_index == FEATURELESS))
 
 
 def colliding_points(gripper: ParallelJawGripper, rotation: np.ndarray, position_m: np.ndarray, opening_m: float,

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.grasp.antipodal import ContactPairs, friction_cone_cosine, sample_antipodal_pairs
-from dff_grasp_ros.grasp.collision import FEATURELESS, Obstacles, clears_table
+from dff_grasp_ros.grasp.collision import FEATURELESS, ObstacleRoles, Obstacles, clears_table
 from dff_grasp_ros.grasp.cross_section import (
     SlabShape,
     cone_approaches,
@@ -279,8 +279,7 @@ def obstacles_near_object(points_m: np.ndarray, point_relevancy: np.ndarray, tou
     are masks over ``points_m``; ``obstacles`` by default ``points_m`` themselves above the table."""
     gripper = params.gripper
     if obstacles is None:
-        floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
-        obstacles = Obstacles.from_points(points_m, floor)
+        obstacles = Obstacles.above_table(points_m, params.table_z_m, params.table_clearance_m)
     # Only obstacles the hand can reach from any candidate matter: those near the object.
     held_points = points_m[object_mask | touchable]
     centre = 0.5 * (held_points.min(axis=0) + held_points.max(axis=0))
@@ -289,15 +288,12 @@ def obstacles_near_object(points_m: np.ndarray, point_relevancy: np.ndarray, tou
              + _hand_extent_m(gripper) + params.standoff_m + params.clearance_cap_m)
     local = np.asarray(obstacles.tree.query_ball_point(centre, r=reach), dtype=np.int64)
     scene = obstacles.scene_index[local]
-    in_scene = scene >= 0
-    on = np.where(in_scene, scene, 0)
-    on_object = in_scene & object_mask[on]
-    # Anything else seen: other scene points and featureless surface, not the layer just above the table.
-    elsewhere = (in_scene & ~on_object) | (scene == FEATURELESS)
+    roles = ObstacleRoles.of(scene, object_mask)
+    in_scene, on = roles.in_scene, roles.scene_row
     local_points = obstacles.points_m[local]
-    held = HeldObject(in_scene | (scene == FEATURELESS), on_object, in_scene & touchable[on],
+    held = HeldObject(in_scene | (scene == FEATURELESS), roles.on_object, in_scene & touchable[on],
                       np.where(in_scene, np.asarray(point_relevancy, dtype=np.float64)[on], 0.0),
-                      margins_m(local_points, on_object, elsewhere, params.contact_margin_cap_m))
+                      margins_m(local_points, roles.on_object, roles.elsewhere, params.contact_margin_cap_m))
     return local_points, held
 
 

@@ -20,7 +20,7 @@ from dataclasses import astuple, dataclass, field
 
 import numpy as np
 
-from dff_grasp_ros.grasp.collision import FEATURELESS, Obstacles
+from dff_grasp_ros.grasp.collision import ObstacleRoles, Obstacles
 from dff_grasp_ros.grasp.gripper import lowest_box_z_m
 from dff_grasp_ros.grasp.nms import suppress_near
 from dff_grasp_ros.grasp.planner import Grasp, GraspList
@@ -307,8 +307,7 @@ def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.
     if not (target & object_mask).any():
         return GraspList.none("nothing to grasp")
     if obstacles is None:
-        floor = None if params.table_z_m is None else params.table_z_m + params.table_clearance_m
-        obstacles = Obstacles.from_points(points_m, floor)
+        obstacles = Obstacles.above_table(points_m, params.table_z_m, params.table_clearance_m)
     rng = np.random.default_rng(params.seed)
     rows = np.flatnonzero(target & object_mask)
     # Lip centres are drawn where the cup could come from: surface facing within the cone, upward-facing first
@@ -321,20 +320,16 @@ def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.
                              p=weight / weight.sum())
     else:
         centres = rows[:params.candidate_samples]
-    scene = obstacles.scene_index
-    in_scene = scene >= 0
-    on = np.where(in_scene, scene, 0)
+    roles = ObstacleRoles.of(obstacles.scene_index, object_mask)
+    in_scene, on = roles.in_scene, roles.scene_row
     sealed_on = in_scene & touchable[on]  # per obstacle: what the lip may press on
-    obstacle_on_object = in_scene & object_mask[on]
     tally, seals = _SealTally(), []
     reach = (max(LIP_OUTER * params.cup.cup_radius_m, params.cup.cup_radius_m + params.lip_support_m)
              + max(params.min_clearance_m, params.contact_margin_cap_m))
-    # Anything else seen: other objects' points and featureless surface, not the layer just above the table.
-    elsewhere = (in_scene & ~obstacle_on_object) | (scene == FEATURELESS)
     for row, near in zip(centres, obstacles.tree.query_ball_point(points_m[centres], reach)):
         near = np.asarray(near, dtype=np.int64)
         around = _Around(obstacles.points_m[near], np.where(in_scene[near, None], normals[on[near]], 0.0),
-                         obstacle_on_object[near], sealed_on[near], elsewhere[near],
+                         roles.on_object[near], sealed_on[near], roles.elsewhere[near],
                          np.where(in_scene[near], relevancy[on[near]], 0.0))
         seal = _seal_at(points_m[row], normals[row], around, params, tally)
         if seal is not None:
