@@ -15,6 +15,8 @@ grow over the knife. ``random_11_1_two_screwdrivers_field.npz`` is the green and
 ``random_11_1.yaml`` (``bench/bench_random_scenes.py --seed 11 --scenes 6 --touch-share 0.9 --fields DIR``),
 which its CPU field grows into one instance; ``random_11_3_three_knives_field.npz`` the three knives of scene 3 of
 that draw (``random_11_3.yaml``), whose field gives the orange knife's handle the blue knife's colour.
+``bin_bottle_demo_field.npz`` is the green bottle of a ``dff-grasp demo --scene bin --clear`` field of 2026-12-03
+16:36, on which "bottle handle" and "bottle head" stood out on the bottle's body (tops 0.83-0.86 and 0.52).
 """
 import sys
 
