@@ -294,3 +294,18 @@ def test_a_later_instance_refused_for_another_reason_does_not_hide_why_the_first
     result = plan_query(prepared, encode, "mug handle")  # two mugs: two instances
     assert len(answered) == 2 and not result.success
     assert "no collision-free grasp" in result.message, result.message
+
+
+def test_the_part_margins_are_query_node_parameters():
+    """The margins were measured on fields of the synthetic teacher; a cell with CLIP weights must be able to set
+    them from its parameter file (the refusal message gives the value the query saw)."""
+    from dataclasses import replace
+
+    from dff_grasp_ros.nodes.params import QueryNodeParams
+    from dff_grasp_ros.nodes.query import query_params
+
+    library = QueryParams()
+    defaults = query_params(QueryNodeParams())
+    assert (defaults.min_part_top, defaults.min_part_contrast) == (library.min_part_top, library.min_part_contrast)
+    tuned = query_params(replace(QueryNodeParams(), min_part_top=0.4, min_part_contrast=0.15))
+    assert (tuned.min_part_top, tuned.min_part_contrast) == (0.4, 0.15)

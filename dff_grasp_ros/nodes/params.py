@@ -19,6 +19,7 @@ from typing import Any
 from dff_grasp_ros.capture.scan_poses import MAX_SCAN_CENTER_M
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SuctionCup
+from dff_grasp_ros.query.part_margins import DEFAULT_MIN_PART_CONTRAST, DEFAULT_MIN_PART_TOP
 
 DEFAULT_DATA_ROOT = "~/.dff_grasp"
 
@@ -233,6 +234,12 @@ _CUP = SuctionCup()  # the suction cup's defaults are the library's (grasp.sucti
 class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     relevancy_threshold: float = param(0.0, "Relevancy above which a point belongs to the asked object "
                                             "(0 = the library default)", minimum=0.0, maximum=0.999)
+    min_part_contrast: float = param(DEFAULT_MIN_PART_CONTRAST, "Parts: how far the asked part's best points must "
+                                     "stand out over the object's mean (logits against the other part names)",
+                                     minimum=0.0, maximum=100.0)
+    min_part_top: float = param(DEFAULT_MIN_PART_TOP, "Parts: how much better than the other part names the asked "
+                                "part must fit at its best points (logits; 1.0 = a cosine of 0.1; a refusal names "
+                                "the value seen)", minimum=-100.0, maximum=100.0)
     gripper_max_opening_m: float = param(0.08, "Largest finger opening of the parallel-jaw gripper", minimum=0.005,
                                          maximum=0.5)
     gripper_finger_depth_m: float = param(0.045, "Finger length along the approach axis", minimum=0.005,

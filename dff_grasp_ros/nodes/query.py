@@ -88,8 +88,9 @@ def query_params(p: QueryNodeParams) -> QueryParams:
     # The standoff, the number of candidates and the table are the cell's, whichever tool answers.
     suction = replace(defaults.suction, cup=cup, max_approach_tilt_rad=math.radians(p.suction_max_approach_tilt_deg),
                       standoff_m=p.pre_grasp_standoff_m, max_grasps=p.max_candidates, table_z_m=p.table_z_m)
-    return replace(defaults, grasp=grasp, suction=suction,
-                   end_effectors=tuple(p.end_effectors)).with_threshold(p.relevancy_threshold)
+    return replace(defaults, grasp=grasp, suction=suction, end_effectors=tuple(p.end_effectors),
+                   min_part_contrast=p.min_part_contrast, min_part_top=p.min_part_top
+                   ).with_threshold(p.relevancy_threshold)
 
 
 def answer_markers(grasp: Grasp | None, params: QueryParams, frame_id: str, stamp_ns: int) -> MarkerArray:

@@ -37,8 +37,13 @@ screwdriver -0.13 to -0.43; "mug drop table" and "knife drop table" topped at 2.
 is no noise to the teacher: on a blurred field it ranks the object's points too, and stands out by chance where
 a neighbour or the tote blurs in (contrast 0.4-0.8, no rival: the object's own parts are as blurred). Its top
 stays low, though: with ``min_top`` at 0 the query answered such words on `bin` fields with grasps on the
-bottle's body or the mug's handle. The top must reach ``DEFAULT_MIN_PART_TOP`` (1.0): a cosine margin of 0.1
-over the other part names at the part's best points.
+bottle's body or the mug's handle. The top must reach ``QueryParams.min_part_top`` (1.0,
+:mod:`~dff_grasp_ros.query.part_margins`): a cosine margin of 0.1 over the other part names at the part's best
+points.
+
+The margins were measured on fields distilled from the synthetic teacher; with CLIP weights measure them again
+on fields of your own cell (a refusal's message gives the value it saw) and set the query node's
+``min_part_contrast`` and ``min_part_top``.
 """
 from __future__ import annotations
 
@@ -47,14 +52,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from dff_grasp_ros.geometry import unit_rows
+from dff_grasp_ros.query.part_margins import DEFAULT_MIN_PART_CONTRAST
 
 DEFAULT_PART_FRACTION = 0.5  # halfway between the object's mean and its most part-like points
-# In logit units (cosine / T): 0.3 at T = 0.1 is a cosine margin of 0.03 between the part's best points and the
-# object's average. Measured on six CPU-trained tabletop fields (bench/RESULTS.md): parts answered on the right
-# region stood out by 0.36 or more, while a knife blade that one field had not told apart from its handle stood
-# out by 0.26 (its region was mostly handle). The price: a bottle cap at 0.28, and the spatula of a bin_clutter
-# field at 0.26-0.29, are refused. A refusal is safer than a grasp on the wrong part.
-DEFAULT_MIN_PART_CONTRAST = 0.3
 # Measured on six CPU-trained tabletop fields: a rival claimed a real part's region at most 1.42 times as clearly
 # ("bottle handle" on the bottle's cap). "mug blade" and "pan blade" were claimed by their handles 1.65-3.93 times
 # as clearly. Below this ratio a part the object lacks is answered with the region ("pan blade" at 1.65 and 1.98
@@ -63,13 +63,6 @@ DEFAULT_RIVAL_RATIO = 2.0
 # "Body" names an object's main mass, which for a knife or a screwdriver is its handle: it may claim any large part
 # more clearly, so it never refuses one (it still counts among the names a part is scored against).
 NEVER_RIVALS = ("body",)
-# At its most part-like points the asked part must fit better than the other part names do on average, by a cosine
-# of 0.1 (see above). Measured on ten CPU-trained fields (`bin`, `bin_clutter`, two `tabletop`, six random scenes;
-# bench/RESULTS.md "Part words an object lacks"): the part words an object lacks that were answered ("bottle
-# handle" on the bottle's body, "mug blade" on its handle, "box cap") topped at 0.39-0.95; the parts that were
-# there at 1.40 or more, but for screwdriver shafts (7 mm, below what 16-pixel teacher patches resolve) at
-# 0.56-0.87 and a `bin` field's mug handles at 0.43-0.86, which are refused: the price of refusing the rest.
-DEFAULT_MIN_PART_TOP = 1.0
 RIVAL_OVERLAP = 0.5  # a rival's region must cover at least this share of the asked region
 TOP_PERCENTILE = 99.0  # the object's "top" ignores the highest 1 %: single noisy points must not set the scale
 

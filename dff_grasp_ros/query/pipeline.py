@@ -37,9 +37,8 @@ from dff_grasp_ros.grasp.planner import Grasp, GraspList, GraspParams, plan_gras
 from dff_grasp_ros.grasp.suction import SuctionParams, plan_suction
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION
 from dff_grasp_ros.query.grouping import GroupingParams, best_region
+from dff_grasp_ros.query.part_margins import DEFAULT_MIN_PART_CONTRAST, DEFAULT_MIN_PART_TOP
 from dff_grasp_ros.query.parts import (
-    DEFAULT_MIN_PART_CONTRAST,
-    DEFAULT_MIN_PART_TOP,
     DEFAULT_PART_FRACTION,
     DEFAULT_RIVAL_RATIO,
     NEVER_RIVALS,
