@@ -45,19 +45,20 @@ from dff_grasp_ros.synthetic.clearing import (
     print_report,
 )
 from dff_grasp_ros.synthetic.physics import physics_scene
+from dff_grasp_ros.synthetic.spec import Scene
 
 
 def synthetic_encoder(phrases: list[str]) -> np.ndarray:
     return np.stack([vocabulary.embed_phrase(p) for p in phrases])
 
 
-def clear_offline(scene_name: str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,
+def clear_offline(scene: Scene | str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,
                   pictures: Path | None, params: QueryParams) -> dict[str, Any]:
     cell = OfflineCell(prepared, encoder, params, log=lambda line: print(line, flush=True))
-    physics_scene(scene_name)
+    physics_scene(scene)
     if pictures is not None:
         pictures.mkdir(parents=True, exist_ok=True)
-    world, attempts = clear_scene(scene_name, cell.ask, cell.update, params.grasp.gripper, pictures,
+    world, attempts = clear_scene(scene, cell.ask, cell.update, params.grasp.gripper, pictures,
                                   cup=params.suction.cup)
     report = clear_report(world, attempts, arm_motion_s)
     report["update_ms"] = [round(u * 1000) for u in cell.update_s]
@@ -65,21 +66,21 @@ def clear_offline(scene_name: str, prepared: PreparedCloud, encoder: TextEncoder
     return report
 
 
-def ceiling(scene_name: str, params: QueryParams) -> dict[str, Any]:
+def ceiling(scene: Scene | str, params: QueryParams) -> dict[str, Any]:
     """How many objects the cell's tools lift when each is alone in the scene (ideal cloud): what any clearing order
     can reach at best, and why the others fail."""
-    world = World(scene_name)
-    causes = causes_alone(scene_name, synthetic_encoder, params)
+    world = World(scene)
+    causes = causes_alone(world.original, synthetic_encoder, params)
     failing = {world.original.object_label(i): cause for i, cause in causes.items() if cause}
     summary = {"liftable_alone": len(causes) - len(failing), "objects": len(causes), "failing_alone": failing}
-    print(f"[bench] {scene_name}: {summary['liftable_alone']}/{summary['objects']} objects lifted when alone in the "
-          f"scene; the others: {failing or 'none'}", flush=True)
+    print(f"[bench] {world.original.name}: {summary['liftable_alone']}/{summary['objects']} objects lifted when "
+          f"alone in the scene; the others: {failing or 'none'}", flush=True)
     return summary
 
 
-def update_timing(prepared: PreparedCloud, scene_name: str, repeats: int) -> dict[str, Any]:
+def update_timing(prepared: PreparedCloud, scene: Scene | str, repeats: int) -> dict[str, Any]:
     """Carving time of one update on ``prepared``: each object of the scene taken out in turn, ``repeats`` times."""
-    world = World(scene_name)
+    world = World(scene)
     times = []
     for object_id in range(len(world.original.objects)):
         world.present = [i for i in range(len(world.original.objects)) if i != object_id]
@@ -101,15 +102,19 @@ def query_params(args: argparse.Namespace) -> QueryParams:
     return QueryParams(end_effectors=tuple(args.end_effectors), suction=SuctionParams(cup=cup))
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    """Every scene file and number checked before any work: ValueError with one line naming the one at fault
-    (a bad scene file ended in a traceback after the scenes before it had been cleared)."""
+def check_arguments(args: argparse.Namespace) -> dict[Path, Scene]:
+    """Every scene file, field and number checked before any work: ValueError with one line naming the one at fault
+    (a bad scene file ended in a traceback after the scenes before it had been cleared). Returns each field's
+    scene."""
     check_arm_motion_s(args.arm_motion_s)
     query_params(args)
     if args.timing_repeats < 0:
         raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
     for scene_name in args.scene:
         load_scene(scene_name)
+    from bench_grasp_success import field_scene
+
+    return {field_dir: field_scene(field_dir) for field_dir in [*args.field, *args.timing_field]}
 
 
 def main() -> int:
@@ -128,7 +133,7 @@ def main() -> int:
                         help="the suction cup's lip radius (the query node's suction_cup_radius_m)")
     args = parser.parse_args()
     try:
-        check_arguments(args)
+        field_scenes = check_arguments(args)
     except ValueError as err:
         print(f"bench_clear_bin: {one_line(err)}", file=sys.stderr)
         return 2
@@ -138,10 +143,11 @@ def main() -> int:
     reports: dict[str, Any] = {}
     ceilings: dict[str, dict[str, Any]] = {}
 
-    def ceiling_of(scene_name: str) -> dict[str, Any]:  # once per scene: the ideal cloud's, whatever the field
-        if scene_name not in ceilings:
-            ceilings[scene_name] = ceiling(scene_name, params)
-        return ceilings[scene_name]
+    def ceiling_of(scene: Scene | str) -> dict[str, Any]:  # once per scene: the ideal cloud's, whatever the field
+        name = load_scene(scene).name
+        if name not in ceilings:
+            ceilings[name] = ceiling(scene, params)
+        return ceilings[name]
     for scene_name in args.scene:
         prepared = ideal_prepared(scene_name)
         print(f"[bench] {scene_name} ideal cloud: {len(prepared.cloud)} points", flush=True)
@@ -149,31 +155,25 @@ def main() -> int:
                                                          args.pictures and args.pictures / f"{scene_name}_ideal",
                                                          params)
         reports[f"{scene_name} / ideal"]["ceiling"] = ceiling_of(scene_name)
+    from dff_grasp_ros.serving import load_served_field
+
     for field_dir in args.field:
-        from bench_grasp_success import field_scene
-
-        from dff_grasp_ros.serving import load_served_field
-
-        scene_name = field_scene(field_dir)
+        scene = field_scenes[field_dir]
         served = load_served_field(field_dir, "cpu")
-        print(f"[bench] {scene_name} field {field_dir.name}: {len(served.cloud)} points", flush=True)
-        report = clear_offline(scene_name, served.prepared, served.encode_text, args.arm_motion_s,
-                               args.pictures and args.pictures / f"{scene_name}_field", params)
-        report["ceiling"] = ceiling_of(scene_name)
+        print(f"[bench] {scene.name} field {field_dir.name}: {len(served.cloud)} points", flush=True)
+        report = clear_offline(scene, served.prepared, served.encode_text, args.arm_motion_s,
+                               args.pictures and args.pictures / f"{scene.name}_field", params)
+        report["ceiling"] = ceiling_of(scene)
         if args.timing_repeats:
-            report["update_timing"] = update_timing(served.prepared, scene_name, args.timing_repeats)
+            report["update_timing"] = update_timing(served.prepared, scene, args.timing_repeats)
             print(f"  update timing: {report['update_timing']}", flush=True)
-        reports[f"{scene_name} / field {field_dir.name}"] = report
+        reports[f"{scene.name} / field {field_dir.name}"] = report
     for field_dir in args.timing_field:
-        from bench_grasp_success import field_scene
-
-        from dff_grasp_ros.serving import load_served_field
-
-        scene_name = field_scene(field_dir)
+        scene = field_scenes[field_dir]
         served = load_served_field(field_dir, "cpu")
-        timing = update_timing(served.prepared, scene_name, max(args.timing_repeats, 1))
-        print(f"[bench] update timing, {scene_name} field {field_dir.name}: {timing}", flush=True)
-        reports[f"{scene_name} / field {field_dir.name} (timing only)"] = {"update_timing": timing}
+        timing = update_timing(served.prepared, scene, max(args.timing_repeats, 1))
+        print(f"[bench] update timing, {scene.name} field {field_dir.name}: {timing}", flush=True)
+        reports[f"{scene.name} / field {field_dir.name} (timing only)"] = {"update_timing": timing}
     summary = {name: {k: v for k, v in r.items() if k != "attempt_log"} for name, r in reports.items()}
     print(json.dumps({"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
                       "end_effectors": list(params.end_effectors), "cup_radius_m": params.suction.cup.cup_radius_m,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.bringup import check_end_effectors
-from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.errors import InputError, one_line
 from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query
 from dff_grasp_ros.scene_cloud import SceneCloud, newest_field
@@ -36,6 +36,7 @@ from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, load_scen
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTruthPoints, check_answer, scene_prompts
 from dff_grasp_ros.synthetic.physics import OUTCOMES, execute_with_tool, physics_scene
+from dff_grasp_ros.synthetic.spec import Scene
 
 
 def checked_end_effectors(names: list[str], bench: str) -> tuple[str, ...]:
@@ -66,12 +67,14 @@ def synthetic_encoder(phrases: list[str]) -> np.ndarray:
     return np.stack([vocabulary.embed_phrase(p) for p in phrases])
 
 
-def judge_cloud(scene_name: str, source: str, cloud: SceneCloud, encoder: TextEncoder,
+def judge_cloud(scene: Scene | str, source: str, cloud: SceneCloud, encoder: TextEncoder,
                 truth: dict[str, Any], whole_objects: bool = False, params: QueryParams | None = None
                 ) -> list[PromptRow]:
     """Ask every part prompt (and each object whole, with ``whole_objects``) on ``cloud``; judge each grasp by
     points and by physics, with the tool it is for (``params.end_effectors``: the cell's tools)."""
     params = params or QueryParams()
+    scene = load_scene(scene)
+    scene_name = scene.name
     points = GroundTruthPoints.from_json(truth)
     rows = []
     for prompt, object_id, part in scene_prompts(truth, whole_objects=whole_objects):
@@ -85,7 +88,7 @@ def judge_cloud(scene_name: str, source: str, cloud: SceneCloud, encoder: TextEn
                                   0.0, 0.0))
             continue
         g = result.grasp
-        execution = execute_with_tool(scene_name, object_id, g.end_effector, g.rotation, g.position_m, g.opening_m,
+        execution = execute_with_tool(scene, object_id, g.end_effector, g.rotation, g.position_m, g.opening_m,
                                       g.pre_grasp_position_m, params.grasp.gripper, params.suction.cup, record=False)
         rows.append(PromptRow(scene_name, source, prompt, part or "", True, check.verdict.label, execution.outcome,
                               execution.message, execution.wall_time_s,
@@ -110,13 +113,21 @@ def trained_field(scene_name: str, cache: Path, steps: int, device: str) -> Path
     return fit(dataset, root / "fields", steps=steps, teacher="synthetic", device=device, method="dff-tiny")
 
 
-def field_scene(field_dir: Path) -> str:
-    """The scene a field was trained on (recorded in its dataset's transforms.json)."""
+def field_scene(field_dir: Path) -> Scene:
+    """The scene a field was trained on, as recorded whole in its dataset's transforms.json (a scene from a user's
+    file or a random draw has no built-in of its name to look up again); ValueError, one line naming the field,
+    for a field that is not one of a simulated scan."""
     from dff_grasp_ros.dataset import load_dataset
+    from dff_grasp_ros.scene_cloud import read_field_meta
     from dff_grasp_ros.synthetic.labels import dataset_scene
 
-    meta = json.loads((field_dir / "field.json").read_text())
-    return dataset_scene(load_dataset(Path(meta["dataset"]))).name
+    try:
+        meta = read_field_meta(field_dir)
+        if not isinstance(meta.get("dataset"), str):
+            raise ValueError("field.json names no dataset it was trained on")
+        return dataset_scene(load_dataset(Path(meta["dataset"])))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--field {field_dir}: {one_line(err)}") from err
 
 
 def totals(rows: list[PromptRow]) -> dict[str, Any]:
@@ -168,6 +179,11 @@ def main() -> None:
                         help="the cell's tools, tried in this order (parallel_jaw, suction; default: the jaws)")
     args = parser.parse_args()
     params = QueryParams(end_effectors=checked_end_effectors(args.end_effectors, "bench_grasp_success"))
+    try:  # every field's scene before any work
+        field_scenes = {field_dir: field_scene(field_dir) for field_dir in args.field}
+    except ValueError as err:
+        print(f"bench_grasp_success: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
     started = time.monotonic()
     groups: dict[tuple[str, str], list[PromptRow]] = {}
@@ -180,11 +196,11 @@ def main() -> None:
     for field_dir in fields:
         from dff_grasp_ros.serving import load_served_field
 
-        scene_name = field_scene(field_dir)
+        scene = field_scenes.get(field_dir) or field_scene(field_dir)
         served = load_served_field(field_dir, "cpu")
-        truth = ground_truth(scene_name, points_per_part=EVALUATION_POINTS_PER_PART)
-        physics_scene(scene_name)
-        groups[(scene_name, f"field {field_dir.name}")] = judge_cloud(scene_name, field_dir.name, served.cloud,
+        truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
+        physics_scene(scene)
+        groups[(scene.name, f"field {field_dir.name}")] = judge_cloud(scene, field_dir.name, served.cloud,
                                                                       served.encode_text, truth, args.whole_objects,
                                                                       params)
     summary = {f"{scene} / {source}": totals(rows) for (scene, source), rows in groups.items()}
