@@ -191,7 +191,8 @@ def run_demo(scene: str = "tabletop", device: str = "auto", out_dir: Path = Path
         truth = ground_truth(scene_obj, EVALUATION_POINTS_PER_PART)  # dense: a finger must not slip between points
         # The user's own prompts have no known answer: they are reported, not judged.
         asked = [(p, UNJUDGED, None) for p in prompts] if prompts else demo_prompts(truth)
-        return lambda capture: answer_prompts(asked, Path(capture.dataset_path), truth, outputs.dir)
+        params = cell_query_params()
+        return lambda capture: answer_prompts(asked, Path(capture.dataset_path), truth, outputs.dir, params)
 
     with RunOutputs(out_dir, "grasps.json") as outputs:
         done = _on_nodes(outputs, plan, scene_obj, device, method, steps, prepare)
@@ -292,13 +293,24 @@ def wait_for_field(field_path: str, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"the query node did not load {field_path} within {timeout_s:.0f} s")
 
 
+def cell_query_params() -> Any:
+    """The query node's settings as the parameter file the demo starts it with sets them: each answer is judged,
+    drawn and executed with the hand or cup the node planned it for (not the library's defaults)."""
+    from dff_grasp_ros.nodes.param_file import node_values
+    from dff_grasp_ros.nodes.params import QueryNodeParams, params_from_values
+    from dff_grasp_ros.nodes.query import query_params
+
+    values = node_values(default_params_file(), "query")
+    return query_params(params_from_values(QueryNodeParams, "query", values))
+
+
 def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_dir: Path, truth: dict,
-                   out_dir: Path) -> dict:
-    """Ask each prompt over ROS; write its PLY and PNG; judge it against the ground truth."""
+                   out_dir: Path, params: Any) -> dict:
+    """Ask each prompt over ROS; write its PLY and PNG; judge it against the ground truth, with the query node's
+    tools (``params``: :func:`cell_query_params`)."""
     from dff_grasp_ros import clients
     from dff_grasp_ros.dataset import load_dataset
     from dff_grasp_ros.end_effectors import tool_model
-    from dff_grasp_ros.grasp.gripper import ParallelJawGripper
     from dff_grasp_ros.grasp.suction_cup import SUCTION
     from dff_grasp_ros.report import draw_query_png, heat_colours, write_ply
     from dff_grasp_ros.ros_io.pointcloud import pointcloud2_to_arrays
@@ -307,7 +319,6 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
     from dff_grasp_ros.synthetic.labels import dataset_scene
 
     points = GroundTruthPoints.from_json(truth)
-    gripper = ParallelJawGripper()
     dataset = load_dataset(dataset_dir)
     scene = dataset_scene(dataset)
     answers = []
@@ -320,8 +331,8 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
             cloud = pointcloud2_to_arrays(response.relevancy_cloud)
             write_ply(out_dir / f"relevancy_{name}.ply", cloud.points_m, heat_colours(cloud.relevancy))
             tcp = pose_to_matrix(response.grasp_pose.pose) if response.success else None
-            # The tool the answer is for (the node's models are the library's: the shipped parameter file's).
-            boxes = tool_model(response.end_effector).boxes(response.grasp_opening_m) if response.success else None
+            tool = tool_model(response.end_effector, params) if response.success else None
+            boxes = tool.boxes(response.grasp_opening_m) if tool is not None else None
             view = facing_view(dataset, tcp[:3, 3] if tcp is not None else np.median(cloud.points_m, axis=0))
             draw_query_png(out_dir / f"query_{name}.png", dataset.load_rgb(view), dataset.intrinsics,
                            view.camera_to_base,
@@ -329,10 +340,11 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
                            tcp_to_base=tcp, gripper_boxes=boxes)
         answer["expected"] = {"object_id": object_id, "part": part}
         if response.success and object_id not in (None, UNJUDGED):
-            verdict = judge_answer(points, answer, gripper, tool_model(SUCTION), object_id, part, table_z_m=0.0)
+            verdict = judge_answer(points, answer, params.grasp.gripper, tool_model(SUCTION, params), object_id, part,
+                                   table_z_m=0.0)
             answer["judged"] = _verdict_json(verdict, truth)
         if response.success:
-            answer["executed"] = execute_and_draw(scene, answer, truth, out_dir / f"execute_{name}.png", gripper)
+            answer["executed"] = execute_and_draw(scene, answer, truth, out_dir / f"execute_{name}.png", params)
         if object_id == UNJUDGED:
             answer["correct"] = None
         elif object_id is None:
@@ -347,16 +359,18 @@ def answer_prompts(prompts: list[tuple[str, int | None, str | None]], dataset_di
     return {"answers": answers, "all_correct": all(a["correct"] is not False for a in answers), "lifted": lifted}
 
 
-def execute_and_draw(scene: Any, answer: dict, truth: dict, png_path: Path, gripper: Any) -> dict:
-    """Execute an answer's grasp in physics on the object its prompt names; draw the strip; the outcome's JSON
-    (``{"success": false, "message": ...}`` when it cannot be executed, e.g. a prompt naming no object)."""
+def execute_and_draw(scene: Any, answer: dict, truth: dict, png_path: Path, params: Any) -> dict:
+    """Execute an answer's grasp in physics on the object its prompt names, with the tool it is for (``params``:
+    the query node's); draw the strip; the outcome's JSON (``{"success": false, "message": ...}`` when it cannot be
+    executed, e.g. a prompt naming no object)."""
+    from dff_grasp_ros.end_effectors import tool_model
     from dff_grasp_ros.synthetic.physics import draw_execution_strip, execute_answer
 
     try:
-        execution = execute_answer(scene, answer, truth=truth, gripper=gripper)
+        execution = execute_answer(scene, answer, truth=truth, gripper=params.grasp.gripper, cup=params.suction.cup)
     except ValueError as err:
         return {"success": False, "message": str(err)}
-    draw_execution_strip(png_path, scene, execution, answer["prompt"], gripper)
+    draw_execution_strip(png_path, scene, execution, answer["prompt"], tool_model(execution.end_effector, params))
     return execution.to_json()
 
 
@@ -416,12 +430,14 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
     device, method, plan = _checked_run(scene, device, method, steps, demo_end_effectors(end_effectors, True))
+    params = cell_query_params()
 
     def clear(capture: Any) -> tuple[float, Any, Any]:
         """(scan and training time, the world, the attempts)."""
         scanned_s = time.monotonic() - started
         return (scanned_s, *clear_scene(scene_obj, ask_over_ros, update_over_ros, pictures=outputs.dir,
-                                        log=lambda line: print(line, flush=True)))
+                                        log=lambda line: print(line, flush=True), gripper=params.grasp.gripper,
+                                        cup=params.suction.cup))
 
     with RunOutputs(out_dir, "clear.json") as outputs:
         done = _on_nodes(outputs, plan, scene_obj, device, method, steps, lambda: clear)

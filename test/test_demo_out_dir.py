@@ -38,7 +38,7 @@ def contents(out: Path) -> dict[str, bytes]:
 def nodes(monkeypatch) -> SimpleNamespace:
     """Stand-ins for the nodes: bring_up writes a log where the demo says, the scan "captures" and answer_prompts
     draws a PNG per prompt into the folder it is given; ``fail_with`` makes the scan raise."""
-    state = SimpleNamespace(started=[], fail_with=None)
+    state = SimpleNamespace(started=[], fail_with=None, params=[])
 
     def bring_up(*args, log_dir: Path | None = None, **kwargs):
         log_dir = log_dir or args[4] / "logs"  # the demo before 2026-12-03 passed --out
@@ -53,7 +53,8 @@ def nodes(monkeypatch) -> SimpleNamespace:
         return (SimpleNamespace(dataset_path="/data/ds"),
                 SimpleNamespace(checkpoint_path="/data/field", training_time_s=1.0))
 
-    def answer_prompts(asked, dataset_dir, truth, out_dir):
+    def answer_prompts(asked, dataset_dir, truth, out_dir, params=None):
+        state.params.append(params)
         for prompt, _, _ in asked:
             (out_dir / f"query_{demo.slug(prompt)}.png").write_bytes(b"this run's png")
         return {"answers": [{"prompt": p} for p, _, _ in asked], "all_correct": True, "lifted": "0/0"}
@@ -117,7 +118,7 @@ def test_a_clear_run_replaces_an_earlier_demo_runs_outputs(capsys, tmp_path: Pat
     out = tmp_path / "demo"
     earlier_run(out)
 
-    def clear_scene(scene_obj, ask, update, pictures: Path, log):
+    def clear_scene(scene_obj, ask, update, pictures: Path, log, **tools):
         (pictures / "pick_01_red_mug.png").write_bytes(b"this run's pick")
         return None, []
 
@@ -142,3 +143,51 @@ def test_the_swap_never_renames_onto_what_it_was_not_told_to_replace(tmp_path: P
     with pytest.raises(FileExistsError, match="grasps.json"):
         swap_in_entries(staging, root, earlier=[], last=("grasps.json",))
     assert (root / "grasps.json").read_text() == "someone else's" and not (root / "query_a.png").exists()
+
+
+def shop_params_file(tmp_path: Path) -> Path:
+    """The shipped parameter file as a cell with a wider hand and a bigger cup would set it."""
+    from dff_grasp_ros.bringup import default_params_file
+
+    text = default_params_file().read_text()
+    text = text.replace("gripper_max_opening_m: 0.08", "gripper_max_opening_m: 0.085")
+    text = text.replace("suction_cup_radius_m: 0.01", "suction_cup_radius_m: 0.0125")
+    path = tmp_path / "cell.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_demo_judges_and_executes_with_the_parameter_files_tools(capsys, tmp_path: Path, nodes, monkeypatch):
+    """The query node plans for the parameter file's hand and cup; the demo judged and executed its answers with
+    the library's defaults (a 0.085 m opening planned, a 0.08 m hand executed)."""
+    import dff_grasp_ros.synthetic.clearing as clearing
+
+    monkeypatch.setattr(demo, "default_params_file", lambda: shop_params_file(tmp_path))
+    tools = []
+
+    def clear_scene(scene_obj, ask, update, pictures: Path, log, gripper=None, cup=None):
+        tools.append((gripper, cup))
+        return None, []
+
+    monkeypatch.setattr(clearing, "clear_scene", clear_scene)
+    monkeypatch.setattr(clearing, "clear_report", lambda world, attempts, arm_s: {"objects": 1, "cleared": 1,
+                                                                                  "wrong_object_lifts": 0})
+    monkeypatch.setattr(clearing, "print_report", lambda report: None)
+    assert run_cli(capsys, "demo", "--scene", "bin", "--clear", "--device", "cpu", "--out", tmp_path / "c").code == 0
+    [(gripper, cup)] = tools
+    assert gripper.max_opening_m == 0.085 and cup.cup_radius_m == 0.0125
+
+    assert run_demo(capsys, tmp_path / "d").code == EXIT_OK
+    [params] = nodes.params
+    assert params.grasp.gripper.max_opening_m == 0.085 and params.suction.cup.cup_radius_m == 0.0125
+
+
+def test_the_query_nodes_values_are_read_from_a_parameter_file_as_rcl_applies_them(tmp_path: Path):
+    from dff_grasp_ros.nodes.param_file import node_values
+
+    path = tmp_path / "p.yaml"
+    path.write_text("/**:\n  ros__parameters:\n    base_frame: world\n    gripper_max_opening_m: 0.07\n"
+                    "query:\n  ros__parameters:\n    gripper_max_opening_m: 5\n    end_effectors: [suction]\n"
+                    "trainer:\n  ros__parameters:\n    steps: 10\n")
+    assert node_values(path, "query") == {"base_frame": "world", "gripper_max_opening_m": 5,
+                                          "end_effectors": ["suction"]}

@@ -14,7 +14,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.nodes.param_file import check_overrides, check_params_file, param_overrides_in, params_files_in
-from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, ParamSpec, expand_data_dir, specs_of
+from dff_grasp_ros.nodes.params import NODE_PARAM_TYPES, ParamSpec, specs_of, typed_value
 from dff_grasp_ros.nodes.start import ros_started
 
 P = TypeVar("P")
@@ -43,16 +43,10 @@ def declare_parameters(node: Any, params_type: type[P]) -> P:
             raise ParameterError(f"parameter {node.get_name()}.{spec.name} has the wrong type, it must be "
                                  f"{type(spec.default).__name__}: {one_line(err)}") from None
         value = node.get_parameter(spec.name).value
-        if isinstance(spec.default, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)  # "rate_hz: 5" in a YAML file means 5.0
         problem = spec.check(value)
         if problem:
             raise ParameterError(f"parameter {node.get_name()}.{spec.name} {problem}")
-        if spec.name.endswith("_dir"):
-            value = str(expand_data_dir(value))
-        if isinstance(spec.default, list):
-            value = tuple(value)  # the dataclass is frozen: its list parameters are tuples
-        values[spec.name] = value
+        values[spec.name] = typed_value(spec, value)
     node.add_on_set_parameters_callback(lambda changes: refuse_run_time_changes(node.get_name(), specs, changes))
     return params_type(**values)
 

@@ -209,6 +209,18 @@ def check_params_file(path: Path, nodes: dict[str, type]) -> None:
             _check_value(path, pattern, name, value, matched)
 
 
+def node_values(path: Path, node: str) -> dict[str, Any]:
+    """The values ``path`` sets for ``node`` (started without a namespace), as rclpy applies them: every block
+    whose pattern matches, in file order, a later one overriding an earlier one. Check the file first
+    (:func:`check_params_file`); this reads it, it does not judge it."""
+    data = read_yaml_file(Path(path), "parameter file", rcl_yaml_loader())
+    values: dict[str, Any] = {}
+    for pattern, block in _blocks(data or {}, "", Path(path)):
+        if _matches(pattern, node):
+            values.update(_flatten(block, "", Path(path), pattern))
+    return values
+
+
 def _blocks(data: dict, prefix: str, path: Path) -> Iterator[tuple[str, dict]]:
     for key, value in data.items():
         if key == PARAMS_KEY:

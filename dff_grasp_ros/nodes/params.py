@@ -18,6 +18,7 @@ from typing import Any
 
 from dff_grasp_ros.capture.scan_poses import MAX_SCAN_CENTER_M
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
+from dff_grasp_ros.errors import InputError
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SuctionCup
 from dff_grasp_ros.query.part_margins import DEFAULT_MIN_PART_CONTRAST, DEFAULT_MIN_PART_TOP
 
@@ -359,6 +360,32 @@ NODE_PARAMS: dict[str, tuple[ParamSpec, ...]] = {node: specs_of(kind) for node, 
 
 def defaults(node: str) -> dict[str, Any]:
     return {spec.name: spec.default for spec in NODE_PARAMS[node]}
+
+
+def typed_value(spec: ParamSpec, value: Any) -> Any:
+    """A checked ``value`` as the node's dataclass holds it: a float where one is declared ("rate_hz: 5" in a YAML
+    file means 5.0), ``*_dir`` with ``~`` and ``$DFF_GRASP_HOME`` expanded, a list as a tuple (the dataclasses are
+    frozen)."""
+    if isinstance(spec.default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if spec.name.endswith("_dir"):
+        return str(expand_data_dir(value))
+    if isinstance(spec.default, list):
+        return tuple(value)
+    return value
+
+
+def params_from_values(params_type: type, node: str, values: dict[str, Any]) -> Any:
+    """A node's parameters as it would declare them with ``values`` set (a parameter file's: see
+    ``param_file.node_values``) and the defaults for the rest; InputError naming the first one at fault."""
+    typed = {}
+    for spec in specs_of(params_type):
+        value = values.get(spec.name, spec.default)
+        problem = spec.check(value)
+        if problem:
+            raise InputError(f"parameter {node}.{spec.name} {problem}")
+        typed[spec.name] = typed_value(spec, value)
+    return params_type(**typed)
 
 
 def markdown_table() -> str:
