@@ -209,6 +209,27 @@ def test_the_points_judge_sees_the_lip_and_the_tool(bin_truth):
     assert judge_suction(bin_truth, towards_wall, blade, cup, KNIFE, None, 0.0).label == "collides"
 
 
+def test_the_points_judge_takes_no_surface_above_the_lip_beside_it_for_what_the_lip_lies_on():
+    """A knife's handle under a pan's flared rim (`bench_random_scenes.py --seed 21 --only 10 --blur-m 0.01`,
+    "purple knife handle"): the lip lay on the handle and physics lifted the knife, but the rim 4-10 mm above the
+    lip plane, within the judge's 4 mm of five lip points, was taken for what the lip lay on: "wrong object" (and
+    the handle under the other 31, deeper than the rim by more than the lip's give, as "missed")."""
+    spacing = 0.001
+    grid = np.stack(np.meshgrid(np.arange(-0.03, 0.03, spacing), np.arange(-0.015, 0.015, spacing)), -1).reshape(-1, 2)
+    handle = np.column_stack([grid, np.full(len(grid), 0.02)])  # the flat top the lip lies on, at 2 cm
+    # The rim beside the cup's 10 mm rim: 9.8 mm above the lip plane 1-4 mm outside it, 2.5 mm above it 3 mm out.
+    beside = grid[(grid[:, 0] > 0.011) & (grid[:, 0] < 0.014)]
+    rim = np.vstack([np.column_stack([beside, np.full(len(beside), 0.0298)]),
+                     np.column_stack([beside[beside[:, 0] > 0.013], np.full((beside[:, 0] > 0.013).sum(), 0.0225)])])
+    truth = GroundTruthPoints(np.vstack([handle, rim]), np.r_[np.zeros(len(handle), int), np.ones(len(rim), int)],
+                              np.array(["handle"] * len(handle) + ["body"] * len(rim)))
+    lip = np.array([0.0, 0.0, 0.02])
+    verdict = judge_suction(truth, DOWN, lip, SuctionCup(), 0, "handle", 0.0)
+    assert verdict.label == "correct" and verdict.contact_object_ids == (0, 0), verdict
+    # Pressed 5 mm into the handle, the cup is in it: a collision, not a seal.
+    assert judge_suction(truth, DOWN, lip - [0.0, 0.0, 0.005], SuctionCup(), 0, "handle", 0.0).label == "collides"
+
+
 def test_the_planners_suction_grasp_for_the_box_lifts_it():
     """End to end on an ideal cloud of ``bin`` (ground-truth points, the synthetic teacher's features): the jaws
     cannot span the box, the planner answers with the cup, and physics lifts the box with it."""
