@@ -375,6 +375,32 @@ def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_col
     assert HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(output_path=str(tmp_path / "new.yaml"))) is None
 
 
+def test_a_calibration_goal_into_a_home_of_no_such_user_is_refused_before_collecting(tmp_path: Path):
+    """Before 2026-12-03 (hunt-left) output_path '~no_such_user_dff/...' stayed literal: the result went to a
+    folder of that name under calibration_dir (only parameter files refused it)."""
+    from types import SimpleNamespace
+
+    from dff_grasp.action import CalibrateHandEye
+    from dff_grasp_ros.nodes.hand_eye import HandEyeNode
+
+    errors: list[str] = []
+    node = SimpleNamespace(p=SimpleNamespace(min_views=3), calibration_dir=tmp_path / "calibration",
+                           lock=threading.Lock(), busy=True,
+                           get_logger=lambda: SimpleNamespace(error=errors.append))
+    node.result_path = lambda request: HandEyeNode.result_path(node, request)
+    node.goal_problem = lambda request: HandEyeNode.goal_problem(node, request)
+    node.collect_and_solve = lambda *args: pytest.fail("the goal was started")
+    aborted = []
+    handle = SimpleNamespace(request=CalibrateHandEye.Goal(output_path="~no_such_user_dff/hand_eye.yaml"),
+                             abort=lambda: aborted.append(True))
+    result = HandEyeNode.execute(node, handle)
+    assert not result.success and aborted and not node.busy
+    for said in ("~no_such_user_dff/hand_eye.yaml", "no user 'no_such_user_dff'"):
+        assert said in result.message, result.message
+    assert "\n" not in result.message and errors == [result.message]
+    assert not (tmp_path / "calibration").exists()
+
+
 def test_calibrate_checks_out_before_reading_any_view(capsys, tmp_path: Path):
     refused(capsys, "calibrate", "--views", tmp_path / "no_views", "--out", tmp_path, "--json",
             names=(f"output file {tmp_path} is a folder",))

@@ -18,6 +18,7 @@ from typing import Any
 
 from dff_grasp_ros.capture.scan_poses import MAX_SCAN_CENTER_M
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
+from dff_grasp_ros.errors import expand_home
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SuctionCup
 from dff_grasp_ros.query.part_margins import DEFAULT_MIN_PART_CONTRAST, DEFAULT_MIN_PART_TOP
 
@@ -371,8 +372,10 @@ def markdown_table() -> str:
 
 
 def expand_data_dir(value: str) -> Path:
-    """``~/.dff_grasp/...`` is relocated under ``$DFF_GRASP_HOME`` when that is set (tests, demo)."""
+    """``~/.dff_grasp/...`` is relocated under ``$DFF_GRASP_HOME`` when that is set (tests, demo). A ``~user`` of
+    no such user is an InputError naming the path and user (:func:`expand_home`): os.path.expanduser left it
+    literal, and a goal's output_path became a folder named '~user' (parameters are checked before, at start)."""
     home = os.environ.get("DFF_GRASP_HOME")
     if home and value.startswith(DEFAULT_DATA_ROOT):
         value = home + value[len(DEFAULT_DATA_ROOT):]
-    return Path(os.path.expandvars(os.path.expanduser(value)))
+    return Path(os.path.expandvars(expand_home(value)))
