@@ -6,7 +6,8 @@ to their result, so any calibration can be re-run offline::
     DIR/camera_info.yaml   the camera's intrinsics, ROS camera calibration format (image_width, image_height,
                            camera_matrix.data, distortion_coefficients.data), as camera drivers write it
     DIR/tool_poses.yaml    base_frame, tool_frame, views: [{image: view_000.png, translation_m: [x, y, z],
-                           quaternion_xyzw: [x, y, z, w]}, ...]   (the tool's pose in the base frame per image)
+                           quaternion_xyzw: [x, y, z, w]}, ...]   (the tool's pose in the base frame per image;
+                           frames not named are --base-frame/--tool-frame's, else base_link/tool0)
     DIR/view_000.png ...   the images (colour or grey)
 """
 from __future__ import annotations
@@ -200,8 +201,8 @@ def write_views_folder(folder: Path, camera: PinholeCamera, views: list[tuple[st
 @dataclass(frozen=True)
 class ViewsFolder:
     camera: PinholeCamera
-    base_frame: str
-    tool_frame: str
+    base_frame: str | None  # None: tool_poses.yaml names none
+    tool_frame: str | None
     views: tuple[tuple[str, np.ndarray], ...]  # (image file name, tool_to_base)
     folder: Path
 
@@ -231,8 +232,10 @@ def read_views_folder(folder: Path) -> ViewsFolder:
     data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
-    frames = {key: _frame_id(data.get(key, default), key, poses_path)
-              for key, default in (("base_frame", "base_link"), ("tool_frame", "tool0"))}
+    # a frame the file does not name is None: the caller's (dff-grasp calibrate --base-frame/--tool-frame, else
+    # the hand_eye node's parameter) then names it
+    frames = {key: _frame_id(data[key], key, poses_path) if key in data else None
+              for key in ("base_frame", "tool_frame")}
     views = []
     for index, entry in enumerate(data["views"]):
         where = f"{poses_path}: views[{index}]"
