@@ -375,9 +375,15 @@ def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_col
     assert HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(output_path=str(tmp_path / "new.yaml"))) is None
 
 
-def test_a_calibration_goal_into_a_home_of_no_such_user_is_refused_before_collecting(tmp_path: Path):
-    """Before 2026-12-03 (hunt-left) output_path '~no_such_user_dff/...' stayed literal: the result went to a
-    folder of that name under calibration_dir (only parameter files refused it)."""
+@pytest.mark.parametrize(("output_path", "says"), [
+    ("~no_such_user_dff/hand_eye.yaml", "no user 'no_such_user_dff'"),
+    ("$DFF_UNSET_FOLDER_VAR/hand_eye.yaml", "$DFF_UNSET_FOLDER_VAR, which is not set"),
+    ("cell_${DFF_UNSET_FOLDER_VAR}.yaml", "$DFF_UNSET_FOLDER_VAR, which is not set")])
+def test_a_calibration_goal_into_a_path_that_expands_to_nothing_is_refused_before_collecting(
+        tmp_path: Path, monkeypatch, output_path: str, says: str):
+    """Before 2026-12-03 (hunt-left) output_path '~no_such_user_dff/...' or '$UNSET/...' stayed literal: the result
+    went to a folder of that name under calibration_dir (only parameter files refused them)."""
+    monkeypatch.delenv("DFF_UNSET_FOLDER_VAR", raising=False)
     from types import SimpleNamespace
 
     from dff_grasp.action import CalibrateHandEye
@@ -391,11 +397,10 @@ def test_a_calibration_goal_into_a_home_of_no_such_user_is_refused_before_collec
     node.goal_problem = lambda request: HandEyeNode.goal_problem(node, request)
     node.collect_and_solve = lambda *args: pytest.fail("the goal was started")
     aborted = []
-    handle = SimpleNamespace(request=CalibrateHandEye.Goal(output_path="~no_such_user_dff/hand_eye.yaml"),
-                             abort=lambda: aborted.append(True))
+    handle = SimpleNamespace(request=CalibrateHandEye.Goal(output_path=output_path), abort=lambda: aborted.append(True))
     result = HandEyeNode.execute(node, handle)
     assert not result.success and aborted and not node.busy
-    for said in ("~no_such_user_dff/hand_eye.yaml", "no user 'no_such_user_dff'"):
+    for said in (output_path, says):
         assert said in result.message, result.message
     assert "\n" not in result.message and errors == [result.message]
     assert not (tmp_path / "calibration").exists()
