@@ -668,6 +668,9 @@ BAD_TOOL_POSES = {  # before 2026-12-03 each of these failed naming neither the 
                                         "digits"),
     "translation text": (lambda d: d["views"][2].__setitem__("translation_m", [0, "a", 0]),
                          "views[2] translation_m[1] must be a finite number, got 'a'"),
+    # before 2026-12-03 (hunt-left) 1e300 overflowed the solver: "array must not contain infs or NaNs"
+    "translation 1e300 m": (lambda d: d["views"][2].__setitem__("translation_m", [1e300, 0, 0]),
+                            "views[2] translation_m [1e+300, 0.0, 0.0] lies more than 1000 m from the base frame"),
     "quaternion text": (lambda d: d["views"][2].__setitem__("quaternion_xyzw", [0, 0, 0, "a"]),
                         "views[2] quaternion_xyzw[3] must be a finite number, got 'a'"),
     # frames: '' calibrated and wrote "--frame-id  --child-frame-id"; [1] became the frame "[1]"
