@@ -365,10 +365,15 @@ def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_col
     from dff_grasp_ros.nodes.hand_eye import HandEyeNode
 
     (tmp_path / "a_file").write_text("x")
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     node = SimpleNamespace(p=SimpleNamespace(min_views=3), calibration_dir=tmp_path / "calibration")
     node.result_path = lambda request: HandEyeNode.result_path(node, request)  # relative paths: under calibration_dir
     cases = [(str(tmp_path), "is a folder"), (str(tmp_path / "a_file" / "hand_eye.yaml"), "a_file is a file"),
-             ("/" + "x" * 5000 + ".yaml", "File name too long")]
+             ("/" + "x" * 5000 + ".yaml", "File name too long"),
+             # before 2026-12-03 (hunt-left) accepted, then "File exists: .../loop" once the result was computed
+             (str(tmp_path / "loop" / "hand_eye.yaml"), f"{tmp_path / 'loop'} is a symbolic link to nothing"),
+             (str(tmp_path / "dangling" / "a" / "hand_eye.yaml"), f"{tmp_path / 'dangling'} is a symbolic link")]
     for output_path, says in cases:
         problem = HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(num_views=15, output_path=output_path))
         assert problem and says in problem, (output_path[:40], problem)
