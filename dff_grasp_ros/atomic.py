@@ -127,6 +127,9 @@ def check_output_root(root: Path) -> Path:
 
     root = Path(root)
     for path in (root, *root.parents):
+        if path.is_symlink() and not path.exists():  # exists() is False for a loop too: mkdir then failed at the end
+            raise InputError(f"output folder {root} cannot be created: {path} is a symbolic link to nothing "
+                             f"(dangling, or a loop)")
         if path.exists():
             if not path.is_dir():
                 what = "is a file" if path == root else f"cannot be created: {path} is a file"

@@ -365,14 +365,50 @@ def test_a_calibration_goal_whose_result_cannot_be_written_is_refused_before_col
     from dff_grasp_ros.nodes.hand_eye import HandEyeNode
 
     (tmp_path / "a_file").write_text("x")
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     node = SimpleNamespace(p=SimpleNamespace(min_views=3), calibration_dir=tmp_path / "calibration")
     node.result_path = lambda request: HandEyeNode.result_path(node, request)  # relative paths: under calibration_dir
     cases = [(str(tmp_path), "is a folder"), (str(tmp_path / "a_file" / "hand_eye.yaml"), "a_file is a file"),
-             ("/" + "x" * 5000 + ".yaml", "File name too long")]
+             ("/" + "x" * 5000 + ".yaml", "File name too long"),
+             # before 2026-12-03 (hunt-left) accepted, then "File exists: .../loop" once the result was computed
+             (str(tmp_path / "loop" / "hand_eye.yaml"), f"{tmp_path / 'loop'} is a symbolic link to nothing"),
+             (str(tmp_path / "dangling" / "a" / "hand_eye.yaml"), f"{tmp_path / 'dangling'} is a symbolic link")]
     for output_path, says in cases:
         problem = HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(num_views=15, output_path=output_path))
         assert problem and says in problem, (output_path[:40], problem)
     assert HandEyeNode.goal_problem(node, CalibrateHandEye.Goal(output_path=str(tmp_path / "new.yaml"))) is None
+
+
+@pytest.mark.parametrize(("output_path", "says"), [
+    ("~no_such_user_dff/hand_eye.yaml", "no user 'no_such_user_dff'"),
+    ("$DFF_UNSET_FOLDER_VAR/hand_eye.yaml", "$DFF_UNSET_FOLDER_VAR, which is not set"),
+    ("cell_${DFF_UNSET_FOLDER_VAR}.yaml", "$DFF_UNSET_FOLDER_VAR, which is not set")])
+def test_a_calibration_goal_into_a_path_that_expands_to_nothing_is_refused_before_collecting(
+        tmp_path: Path, monkeypatch, output_path: str, says: str):
+    """Before 2026-12-03 (hunt-left) output_path '~no_such_user_dff/...' or '$UNSET/...' stayed literal: the result
+    went to a folder of that name under calibration_dir (only parameter files refused them)."""
+    monkeypatch.delenv("DFF_UNSET_FOLDER_VAR", raising=False)
+    from types import SimpleNamespace
+
+    from dff_grasp.action import CalibrateHandEye
+    from dff_grasp_ros.nodes.hand_eye import HandEyeNode
+
+    errors: list[str] = []
+    node = SimpleNamespace(p=SimpleNamespace(min_views=3), calibration_dir=tmp_path / "calibration",
+                           lock=threading.Lock(), busy=True,
+                           get_logger=lambda: SimpleNamespace(error=errors.append))
+    node.result_path = lambda request: HandEyeNode.result_path(node, request)
+    node.goal_problem = lambda request: HandEyeNode.goal_problem(node, request)
+    node.collect_and_solve = lambda *args: pytest.fail("the goal was started")
+    aborted = []
+    handle = SimpleNamespace(request=CalibrateHandEye.Goal(output_path=output_path), abort=lambda: aborted.append(True))
+    result = HandEyeNode.execute(node, handle)
+    assert not result.success and aborted and not node.busy
+    for said in (output_path, says):
+        assert said in result.message, result.message
+    assert "\n" not in result.message and errors == [result.message]
+    assert not (tmp_path / "calibration").exists()
 
 
 def test_calibrate_checks_out_before_reading_any_view(capsys, tmp_path: Path):

@@ -350,6 +350,21 @@ def test_calibrate_refuses_a_bad_parameter_flag(capsys, tmp_path: Path, blank_vi
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("flag", "value", "folder_frame"), [("--tool-frame", "flange", "tool_frame 'tool0'"),
+                                                          ("--base-frame", "world", "base_frame 'base_link'")])
+def test_calibrate_views_refuses_a_frame_flag_the_folder_contradicts(capsys, tmp_path: Path, blank_views: Path,
+                                                                      flag: str, value: str, folder_frame: str):
+    """Before 2026-12-03 (hunt-left) --views read the frames of its tool_poses.yaml and ignored the flag: the
+    result was of another tool frame than asked, without a word (the hand_eye node then refuses that file)."""
+    out = tmp_path / "hand_eye.yaml"
+    run = refused(capsys, "calibrate", "--views", blank_views, flag, value, "--out", out, "--json",
+                  names=(f"{flag} {value!r}", folder_frame, str(blank_views / "tool_poses.yaml")))
+    assert run.json()["success"] is False and not out.exists()
+    # The folder's own frame, given explicitly (a leading '/' as tf2 reads it), is no conflict.
+    same = "/tool0" if flag == "--tool-frame" else "base_link"
+    assert run_cli(capsys, "calibrate", "--views", blank_views, flag, same, "--out", out).code == 1  # 0 usable views
+
+
 BAD_SIM_FLAGS = [  # before 2026-12-02: 50 s of rendering, then "scale < 0", "SVD did not converge", a temporary
     # tool_poses.yaml named as the culprit; 1001 views rendered for about an hour
     ("--sim-noise-mm", "-1", "--sim-noise-mm must be between 0 and 100, got -1.0"),
@@ -359,6 +374,9 @@ BAD_SIM_FLAGS = [  # before 2026-12-02: 50 s of rendering, then "scale < 0", "SV
     ("--sim-views", "1001", "--sim-views must be between 1 and 1000, got 1001"),
     ("--out", "{tmp}", "is a folder"),
     ("--keep-views", "{tmp}", "already exists and is not an empty folder"),  # refused after the render before
+    # before 2026-12-03 (hunt-left) ignored: the result was of the simulator's tool0 without a word
+    ("--tool-frame", "flange", "--tool-frame 'flange' contradicts the simulator (sim_camera's frames), whose tool "
+                               "poses are of tool_frame 'tool0'"),
 ]
 
 
@@ -650,6 +668,9 @@ BAD_TOOL_POSES = {  # before 2026-12-03 each of these failed naming neither the 
                                         "digits"),
     "translation text": (lambda d: d["views"][2].__setitem__("translation_m", [0, "a", 0]),
                          "views[2] translation_m[1] must be a finite number, got 'a'"),
+    # before 2026-12-03 (hunt-left) 1e300 overflowed the solver: "array must not contain infs or NaNs"
+    "translation 1e300 m": (lambda d: d["views"][2].__setitem__("translation_m", [1e300, 0, 0]),
+                            "views[2] translation_m [1e+300, 0.0, 0.0] lies more than 1000 m from the base frame"),
     "quaternion text": (lambda d: d["views"][2].__setitem__("quaternion_xyzw", [0, 0, 0, "a"]),
                         "views[2] quaternion_xyzw[3] must be a finite number, got 'a'"),
     # frames: '' calibrated and wrote "--frame-id  --child-frame-id"; [1] became the frame "[1]"

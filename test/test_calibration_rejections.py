@@ -49,6 +49,19 @@ def test_a_view_without_the_board_is_rejected():
     assert "no board in view" in reason and collector.rejected[-1].name == "empty"
 
 
+def test_a_tool_pose_kilometres_away_is_rejected_not_solved():
+    """Before 2026-12-03 (hunt-left) tool poses 1e300 m out reached the solver: "array must not contain infs or
+    NaNs" (and scipy's warnings), naming no view; a pose 1e6 m out gave a "poor" verdict of absurd numbers."""
+    sim = simulated_session()
+    collector = ViewCollector(sim.placement.board)
+    for far_m in (1e300, 1e6, 1000.5):
+        pose = sim.tool_to_base()[0].copy()
+        pose[0, 3] = far_m
+        reason = collector.offer(f"far_{far_m:g}", sim.images[0], sim.camera, pose)
+        assert reason and "more than 1000 m from the base frame" in reason, reason
+    assert not collector.views and collector.rejected_count == 3
+
+
 def test_a_view_with_too_few_corners_is_rejected():
     sim = simulated_session()
     image = sim.images[0].copy()

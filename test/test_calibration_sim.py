@@ -102,6 +102,27 @@ def test_cli_calibrates_a_views_folder_and_prints_json(tmp_path, capsys):
     assert "move the arm" in failure["message"] and not (tmp_path / "x.yaml").exists()
 
 
+def test_cli_names_the_frames_of_a_views_folder_that_names_none_by_its_flags(tmp_path, capsys):
+    """A hand-written tool_poses.yaml without base_frame/tool_frame: --base-frame/--tool-frame name them (before
+    2026-12-03, hunt-left, the result was of base_link/tool0 whatever the flags said)."""
+    from dff_grasp_ros.calibration.views import write_views_folder
+    from dff_grasp_ros.cli import main
+
+    sim = simulated_session()
+    folder = write_views_folder(tmp_path / "views", sim.camera, list(zip(sim.names, sim.images, sim.tool_to_base())),
+                                "base_link", TOOL)
+    poses = yaml.safe_load((folder / "tool_poses.yaml").read_text())
+    del poses["base_frame"], poses["tool_frame"]
+    (folder / "tool_poses.yaml").write_text(yaml.safe_dump(poses))
+    out = tmp_path / "hand_eye.yaml"
+    assert main(["calibrate", "--views", str(folder), "--base-frame", "world", "--tool-frame", "flange",
+                 "--out", str(out), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["parent_frame"] == "flange" and answer["base_frame"] == "world", answer
+    assert "--frame-id flange " in answer["static_transform_command"]
+    assert load_hand_eye(out)[1] == "flange"
+
+
 def test_cli_reports_a_missing_views_folder_in_one_json_line(tmp_path, capsys):
     from dff_grasp_ros.cli import main
 

@@ -46,12 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     board.add_argument("--marker-length-m", type=float, default=d["board_marker_length_m"])
     board.add_argument("--dictionary", default=d["board_dictionary"])
     board.add_argument("--dpi", type=int, default=300, help="--write-board: printer resolution")
-    bag = parser.add_argument_group("--from-bag topics and frames")
+    bag = parser.add_argument_group("--from-bag topics; frames of the tool poses")
     bag.add_argument("--image-topic", default=d["image_topic"])
     bag.add_argument("--camera-info-topic", default=d["camera_info_topic"])
     bag.add_argument("--tool-pose-topic", default="", help="PoseStamped of the tool in the base frame ('' = TF)")
-    bag.add_argument("--base-frame", default=d["base_frame"])
-    bag.add_argument("--tool-frame", default=d["tool_frame"])
+    for key in ("base_frame", "tool_frame"):  # None: not given (a views folder's own frames stand)
+        bag.add_argument("--" + key.replace("_", "-"), default=None,
+                         help=f"--from-bag: the TF frame to look up; --views/--sim: the frame their tool poses are "
+                              f"of, refused when it is another (default: the folder's, else {d[key]!r})")
     bag.add_argument("--still-time", type=float, default=d["still_time_s"],
                      help="seconds the tool must have stood still before an image counts")
     parser.add_argument("--camera-frame", default=d["camera_frame"], help="the camera optical frame's TF name")
@@ -85,10 +87,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     from dff_grasp_ros.atomic import check_output_file, check_output_root
     from dff_grasp_ros.errors import InputError
     from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
-    from dff_grasp_ros.nodes.params import NODE_PARAMS, name_problem
+    from dff_grasp_ros.nodes.params import NODE_PARAMS, defaults, name_problem
 
     specs = {spec.name: spec for spec in NODE_PARAMS["hand_eye"]}
     for attribute, parameter in NODE_PARAMETER_FLAGS.items():
+        if getattr(args, attribute) is None:  # --base-frame/--tool-frame not given
+            continue
         problem = specs[parameter].check(getattr(args, attribute))
         if problem:
             raise InputError(f"--{attribute.replace('_', '-')} {problem} (the hand_eye parameter {parameter})")
@@ -97,6 +101,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         if problem:
             raise InputError(f"--tool-pose-topic {problem}")
     if args.sim:
+        sim = defaults("sim_camera")  # the frames the simulator writes into its views folder
+        pose_frames(args, {key: sim[key] for key in FRAME_KEYS}, "the simulator (sim_camera's frames)")
         if not 1 <= args.sim_views <= MAX_CALIBRATION_VIEWS:
             raise InputError(f"--sim-views must be between 1 and {MAX_CALIBRATION_VIEWS}, got {args.sim_views}")
         for flag, value, most in (("--sim-noise-mm", args.sim_noise_mm, MAX_SIM_NOISE_MM),
@@ -112,6 +118,29 @@ def check_arguments(args: argparse.Namespace) -> None:
         if keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
             raise InputError(f"--keep-views {keep} already exists and is not an empty folder; choose a new one")
         check_output_root(keep.parent)
+
+
+FRAME_KEYS = ("base_frame", "tool_frame")
+
+
+def pose_frames(args: argparse.Namespace, recorded: dict[str, str | None], source: str) -> tuple[str, str]:
+    """(base_frame, tool_frame) of the tool poses ``source`` gives; ``recorded``: the frames it names (None where
+    it names none, e.g. a bag: its TF tree has them all). A recorded frame stands: relabelling the poses would
+    calibrate the camera against another link than it is mounted on (before 2026-12-03 --views ignored the flags
+    and the result was of the folder's frames without a word); --base-frame/--tool-frame naming another frame is
+    an InputError naming both. Where ``source`` names none: the flag, else the hand_eye node's parameter."""
+    from dff_grasp_ros.errors import InputError
+    from dff_grasp_ros.names import frame_name
+    from dff_grasp_ros.nodes.params import defaults
+
+    frames = []
+    for key in FRAME_KEYS:
+        flag, given, own = "--" + key.replace("_", "-"), getattr(args, key), recorded.get(key)
+        if own is not None and given is not None and frame_name(given) != frame_name(own):
+            raise InputError(f"{flag} {given!r} contradicts {source}, whose tool poses are of {key} {own!r} (recorded "
+                             f"poses cannot be relabelled): drop {flag}, or record the views with {key} {given!r}")
+        frames.append(own if own is not None else given if given is not None else defaults("hand_eye")[key])
+    return frames[0], frames[1]
 
 
 def default_result_path() -> Path:
@@ -186,23 +215,26 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
 
 
 def _collect(args: argparse.Namespace, board: Any, collect: Any) -> tuple[Any, str, str, Path | None]:
-    from dff_grasp_ros.calibration.views import collect_folder, read_views_folder, write_views_folder
+    from dff_grasp_ros.calibration.views import TOOL_POSES_FILE, collect_folder, read_views_folder, write_views_folder
 
     if args.views is not None:
         folder = read_views_folder(args.views)
-        return collect_folder(folder, board, collect), folder.base_frame, folder.tool_frame, args.views
+        base_frame, tool_frame = pose_frames(args, {"base_frame": folder.base_frame, "tool_frame": folder.tool_frame},
+                                             str(folder.folder / TOOL_POSES_FILE))  # before reading any image
+        return collect_folder(folder, board, collect), base_frame, tool_frame, args.views
     from dff_grasp_ros.calibration.bag import views_from_bag
 
+    base_frame, tool_frame = pose_frames(args, {}, str(args.from_bag))
     collector = views_from_bag(args.from_bag, board, image_topic=args.image_topic,
                                camera_info_topic=args.camera_info_topic, pose_topic=args.tool_pose_topic,
-                               base_frame=args.base_frame, tool_frame=args.tool_frame, settings=collect,
+                               base_frame=base_frame, tool_frame=tool_frame, settings=collect,
                                still_time_s=args.still_time, keep_images=True)
     views_dir = args.keep_views or default_result_path().parent / time.strftime("views_%Y%m%d_%H%M%S")
     if collector.views:
         write_views_folder(views_dir, collector.camera, [(f"view_{k:03d}_{v.name}.png", collector.images[v.name],
                                                           v.tool_to_base) for k, v in enumerate(collector.views)],
-                           args.base_frame, args.tool_frame)
-    return collector, args.base_frame, args.tool_frame, views_dir if collector.views else None
+                           base_frame, tool_frame)
+    return collector, base_frame, tool_frame, views_dir if collector.views else None
 
 
 PRINTER_DPI = (72, 2400)

@@ -6,7 +6,8 @@ to their result, so any calibration can be re-run offline::
     DIR/camera_info.yaml   the camera's intrinsics, ROS camera calibration format (image_width, image_height,
                            camera_matrix.data, distortion_coefficients.data), as camera drivers write it
     DIR/tool_poses.yaml    base_frame, tool_frame, views: [{image: view_000.png, translation_m: [x, y, z],
-                           quaternion_xyzw: [x, y, z, w]}, ...]   (the tool's pose in the base frame per image)
+                           quaternion_xyzw: [x, y, z, w]}, ...]   (the tool's pose in the base frame per image;
+                           frames not named are --base-frame/--tool-frame's, else base_link/tool0)
     DIR/view_000.png ...   the images (colour or grey)
 """
 from __future__ import annotations
@@ -52,6 +53,18 @@ class CollectorSettings:
     min_rotation_between_views_deg: float = 5.0
     max_still_motion_mm: float = 1.0  # the tool may move this little during the still time and count as still
     max_still_motion_deg: float = 0.2
+
+
+def far_translation_problem(translation_m: np.ndarray) -> str | None:
+    """Why a tool pose's translation is no arm's, or None: farther from the base than the bound every dataset
+    reader sets (MAX_CAMERA_DISTANCE_M). 1e300 m overflowed the solver ("array must not contain infs or NaNs",
+    naming no view); 1e6 m gave a "poor" verdict of absurd numbers."""
+    from dff_grasp_ros.dataset import MAX_CAMERA_DISTANCE_M
+
+    if np.abs(translation_m).max() <= MAX_CAMERA_DISTANCE_M:
+        return None
+    return (f"{np.asarray(translation_m, dtype=float).tolist()} lies more than {MAX_CAMERA_DISTANCE_M:g} m from the "
+            f"base frame (not metres?)")
 
 
 class ViewCollector:
@@ -126,6 +139,9 @@ class ViewCollector:
                 earlier = checked_rigid_transform(earlier)
         except PoseError as err:
             return f"bad tool pose: {err}"
+        far = far_translation_problem(tool_to_base[:3, 3])
+        if far:
+            return f"bad tool pose: translation {far}"
         if earlier is not None:
             moved_mm, moved_deg = transform_difference(earlier, tool_to_base)
             if moved_mm > self.settings.max_still_motion_mm or moved_deg > self.settings.max_still_motion_deg:
@@ -200,8 +216,8 @@ def write_views_folder(folder: Path, camera: PinholeCamera, views: list[tuple[st
 @dataclass(frozen=True)
 class ViewsFolder:
     camera: PinholeCamera
-    base_frame: str
-    tool_frame: str
+    base_frame: str | None  # None: tool_poses.yaml names none
+    tool_frame: str | None
     views: tuple[tuple[str, np.ndarray], ...]  # (image file name, tool_to_base)
     folder: Path
 
@@ -231,8 +247,10 @@ def read_views_folder(folder: Path) -> ViewsFolder:
     data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
-    frames = {key: _frame_id(data.get(key, default), key, poses_path)
-              for key, default in (("base_frame", "base_link"), ("tool_frame", "tool0"))}
+    # a frame the file does not name is None: the caller's (dff-grasp calibrate --base-frame/--tool-frame, else
+    # the hand_eye node's parameter) then names it
+    frames = {key: _frame_id(data[key], key, poses_path) if key in data else None
+              for key in ("base_frame", "tool_frame")}
     views = []
     for index, entry in enumerate(data["views"]):
         where = f"{poses_path}: views[{index}]"
@@ -244,6 +262,9 @@ def read_views_folder(folder: Path) -> ViewsFolder:
             # each number checked with its entry named (compose_matrix's own coercion said "could not convert
             # string to float: 'a'" or raised OverflowError for 10**400, naming neither file nor view)
             translation = finite_array(entry["translation_m"], (3,), f"{where} translation_m")
+            far = far_translation_problem(translation)
+            if far:
+                raise ValueError(f"{where} translation_m {far}")
             quaternion = finite_array(entry["quaternion_xyzw"], (4,), f"{where} quaternion_xyzw")
             views.append((image, compose_matrix(translation, quaternion)))
         except (KeyError, TypeError, PoseError) as err:

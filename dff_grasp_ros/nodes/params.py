@@ -18,7 +18,7 @@ from typing import Any
 
 from dff_grasp_ros.capture.scan_poses import MAX_SCAN_CENTER_M
 from dff_grasp_ros.dataset import MIN_TRAINING_VIEWS
-from dff_grasp_ros.errors import InputError
+from dff_grasp_ros.errors import InputError, expand_home
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SuctionCup
 from dff_grasp_ros.query.part_margins import DEFAULT_MIN_PART_CONTRAST, DEFAULT_MIN_PART_TOP
 
@@ -110,10 +110,17 @@ def _expansion_problem(path: str) -> str | None:
             pwd.getpwnam(head[1:])
         except KeyError:
             return f"names {head}, a user who does not exist {where}"
-    unset = re.search(r"\$(\w+|\{[^}]*\})", os.path.expandvars(path))
+    unset = unset_variable(path)
     if unset:
-        return f"names ${unset.group(1).strip('{}')}, which is not set in this environment {where}"
+        return f"names ${unset}, which is not set in this environment {where}"
     return None
+
+
+def unset_variable(path: str) -> str | None:
+    """The name of the first ``$VAR`` or ``${VAR}`` in ``path`` that is not set here (os.path.expandvars leaves
+    it as it is), or None."""
+    unset = re.search(r"\$(\w+|\{[^}]*\})", os.path.expandvars(path))
+    return unset.group(1).strip("{}") if unset else None
 
 
 @dataclass(frozen=True)
@@ -398,8 +405,14 @@ def markdown_table() -> str:
 
 
 def expand_data_dir(value: str) -> Path:
-    """``~/.dff_grasp/...`` is relocated under ``$DFF_GRASP_HOME`` when that is set (tests, demo)."""
+    """``~/.dff_grasp/...`` is relocated under ``$DFF_GRASP_HOME`` when that is set (tests, demo). A ``~user`` of
+    no such user (:func:`expand_home`) or a ``$VAR`` not set is an InputError naming the path: os.path.expanduser
+    and expandvars left them literal, and a goal's output_path became a folder named '~user' or '$VAR'
+    (parameters are checked before, at start)."""
     home = os.environ.get("DFF_GRASP_HOME")
     if home and value.startswith(DEFAULT_DATA_ROOT):
         value = home + value[len(DEFAULT_DATA_ROOT):]
-    return Path(os.path.expandvars(os.path.expanduser(value)))
+    unset = unset_variable(value)
+    if unset:
+        raise InputError(f"{value}: names ${unset}, which is not set in this environment")
+    return Path(os.path.expandvars(expand_home(value)))
