@@ -68,6 +68,16 @@ def test_a_calibration_as_written_loads(tmp_path: Path):
     assert np.allclose(matrix[:3, :3] @ [1, 0, 0], [0, 1, 0], atol=1e-6)  # 90 degrees about z
 
 
+def test_a_frame_written_with_a_leading_slash_is_the_same_frame(tmp_path: Path):
+    """tf2 reads "/tool0" as "tool0": a calibration from views recorded with "/tool0" was refused by /scan_poses
+    against the node's tool_frame tool0 (and another frame still is)."""
+    path = written(tmp_path, "parent_frame: /tool0\nchild_frame: camera_color_optical_frame\n" + ORIGIN + IDENTITY)
+    _, tool, camera = load_hand_eye(path, expected_frames=("tool0", "/camera_color_optical_frame"))
+    assert (tool, camera) == ("tool0", "camera_color_optical_frame")
+    with pytest.raises(ValueError, match="tool frame 'tool0'"):
+        load_hand_eye(path, expected_frames=("flange", "camera_color_optical_frame"))
+
+
 @pytest.mark.parametrize("camera_frame", ["cam$(echo injected)", "cam;id", "cam`id`", "a'b", "cam"])
 def test_the_static_transform_line_pasted_into_a_shell_gives_the_frames_as_they_are(camera_frame: str):
     """Before 2026-12-03 (third bad-input hunt) the frames went into the line unquoted: a frame id such as

@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.calibration.solve import HandEyeResult
 from dff_grasp_ros.errors import InputError, expand_home, finite_array, read_yaml_file
+from dff_grasp_ros.names import frame_name
 
 
 def translation_quaternion(matrix: np.ndarray) -> tuple[list[float], list[float]]:
@@ -111,8 +112,8 @@ def load_hand_eye(path: Path, expected_frames: tuple[str, str] | None = None) ->
                    else f"must be a frame id (a string), got {value!r:.80}")
         if problem:
             raise InputError(f"{label}: {key} {problem}")
-        frames.append(value)
-    if expected_frames is not None and tuple(frames) != tuple(expected_frames):
+        frames.append(frame_name(value))  # "/tool0" is tool0 to tf2: as the node's parameters name it
+    if expected_frames is not None and tuple(frames) != tuple(frame_name(f) for f in expected_frames):
         # the transform of another link or camera turns camera poses into poses of the wrong frame, silently
         raise InputError(f"{label} is of tool frame {frames[0]!r} and camera frame {frames[1]!r}, not of "
                          f"tool_frame {expected_frames[0]!r} and camera_frame {expected_frames[1]!r}: calibrate "
