@@ -801,3 +801,21 @@ def test_a_training_goal_naming_a_home_of_no_such_user_is_refused_in_one_line(tm
 
     problem = goal_problem(TrainField.Goal(dataset_path=NO_SUCH_HOME), str(tmp_path))
     assert problem is not None and NO_SUCH_HOME in problem and "no user 'no_such_user_dff'" in problem
+
+
+def test_calibrate_views_refuses_a_folder_of_more_views_than_a_goal_may_ask_for(capsys, tmp_path: Path,
+                                                                                blank_views: Path):
+    """A tool_poses.yaml listing 10,000 views was read and calibrated (53 s for 10,000 entries of one image); a
+    calibration goal and --sim-views stop at MAX_CALIBRATION_VIEWS, and so does a folder now, before any image."""
+    import yaml
+
+    from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
+
+    poses = blank_views / "tool_poses.yaml"
+    data = yaml.safe_load(poses.read_text())
+    data["views"] = data["views"][:1] * (MAX_CALIBRATION_VIEWS + 1)
+    poses.write_text(yaml.safe_dump(data))
+    out = tmp_path / "hand_eye.yaml"
+    run = refused(capsys, "calibrate", "--views", blank_views, "--out", out, "--json",
+                  names=(str(poses), f"{MAX_CALIBRATION_VIEWS + 1} views", f"at most {MAX_CALIBRATION_VIEWS}"))
+    assert run.json()["success"] is False and not out.exists()

@@ -247,6 +247,11 @@ def read_views_folder(folder: Path) -> ViewsFolder:
     data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
+    from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
+
+    if len(data["views"]) > MAX_CALIBRATION_VIEWS:  # as a calibration goal and --sim-views: no reading for minutes
+        raise ValueError(f"{poses_path}: {len(data['views'])} views, at most {MAX_CALIBRATION_VIEWS} are read "
+                         f"(15-30 make a hand-eye calibration)")
     # a frame the file does not name is None: the caller's (dff-grasp calibrate --base-frame/--tool-frame, else
     # the hand_eye node's parameter) then names it
     frames = {key: _frame_id(data[key], key, poses_path) if key in data else None
