@@ -430,17 +430,20 @@ def run_clear(scene: str = "bin", device: str = "auto", out_dir: Path = Path("ou
     check_arm_motion_s(arm_motion_s)
     scene_obj = load_scene(scene)
     device, method, plan = _checked_run(scene, device, method, steps, demo_end_effectors(end_effectors, True))
-    params = cell_query_params()
 
-    def clear(capture: Any) -> tuple[float, Any, Any]:
-        """(scan and training time, the world, the attempts)."""
-        scanned_s = time.monotonic() - started
-        return (scanned_s, *clear_scene(scene_obj, ask_over_ros, update_over_ros, pictures=outputs.dir,
-                                        log=lambda line: print(line, flush=True), gripper=params.grasp.gripper,
-                                        cup=params.suction.cup))
+    def prepare() -> Callable[[Any], tuple[float, Any, Any]]:
+        params = cell_query_params()  # while the nodes start
+
+        def clear(capture: Any) -> tuple[float, Any, Any]:
+            """(scan and training time, the world, the attempts)."""
+            scanned_s = time.monotonic() - started
+            return (scanned_s, *clear_scene(scene_obj, ask_over_ros, update_over_ros, pictures=outputs.dir,
+                                            log=lambda line: print(line, flush=True), gripper=params.grasp.gripper,
+                                            cup=params.suction.cup))
+        return clear
 
     with RunOutputs(out_dir, "clear.json") as outputs:
-        done = _on_nodes(outputs, plan, scene_obj, device, method, steps, lambda: clear)
+        done = _on_nodes(outputs, plan, scene_obj, device, method, steps, prepare)
         if done is None:
             return 1
         capture, trained, (scanned_s, world, attempts) = done
