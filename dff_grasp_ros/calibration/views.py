@@ -39,6 +39,7 @@ from dff_grasp_ros.calibration.solve import (
     transform_difference,
 )
 from dff_grasp_ros.errors import finite_array, read_yaml_file, shown
+from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
 
 CAMERA_INFO_FILE = "camera_info.yaml"
 TOOL_POSES_FILE = "tool_poses.yaml"
@@ -247,8 +248,6 @@ def read_views_folder(folder: Path) -> ViewsFolder:
     data = read_yaml_file(poses_path, "tool poses file")
     if not isinstance(data, dict) or not isinstance(data.get("views"), list):
         raise ValueError(f"{poses_path}: expected a mapping with a 'views' list")
-    from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
-
     if len(data["views"]) > MAX_CALIBRATION_VIEWS:  # as a calibration goal and --sim-views: no reading for minutes
         raise ValueError(f"{poses_path}: {len(data['views'])} views, at most {MAX_CALIBRATION_VIEWS} are read "
                          f"(15-30 make a hand-eye calibration)")
