@@ -255,8 +255,17 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 @command("calibrate")
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from dff_grasp_ros.calibration.command import check_arguments, run, run_live, sim_views_dir, write_board
+    from dff_grasp_ros.calibration.command import (
+        board_spec,
+        check_arguments,
+        check_flags_used,
+        run,
+        run_live,
+        sim_views_dir,
+        write_board,
+    )
 
+    check_flags_used(args)
     if args.write_board:
         return write_board(args)
     if args.live:
@@ -275,7 +284,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         try:
             with progress_bar("render calibration views") as progress:
                 truth = write_simulated_views(args.views, args.sim, args.sim_views, args.sim_noise_mm,
-                                              args.sim_noise_deg, args.seed, progress=progress)
+                                              args.sim_noise_deg, args.seed, board_spec(args), progress=progress)
             code = run(args, truth, views_are_temporary=args.keep_views is None, arguments_checked=True,
                        publish_as=args.keep_views)
         finally:

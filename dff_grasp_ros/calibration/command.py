@@ -12,9 +12,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dff_grasp_ros.errors import expand_home, one_line
+
+if TYPE_CHECKING:  # the board module imports OpenCV: only where a board is made
+    from dff_grasp_ros.calibration.board import CharucoBoardSpec
 
 HAND_EYE_FILE = "hand_eye.yaml"
 
@@ -77,8 +80,57 @@ NODE_PARAMETER_FLAGS = {"min_views": "min_views", "min_rotation_deg": "min_view_
                         "min_corners": "min_board_corners", "still_time": "still_time_s",
                         "camera_frame": "camera_frame", "base_frame": "base_frame", "tool_frame": "tool_frame",
                         "image_topic": "image_topic", "camera_info_topic": "camera_info_topic"}
+# The flags each source reads (``--json`` aside). Any other flag given a value of its own is refused, naming it:
+# ignored, ``--live --square-length-m 0.03`` calibrated with the node's own square size (a wrong square scales
+# the camera's offset from the tool) and ``--views DIR --keep-views K`` wrote no K, without a word.
+BOARD_FLAGS = ("squares_x", "squares_y", "square_length_m", "marker_length_m", "dictionary")
+SOLVE_FLAGS = ("camera_frame", "base_frame", "tool_frame", "min_views", "min_rotation_deg", "min_corners")
+SOURCE_FLAGS = {
+    "live": ("num_views", "timeout", "out"),
+    "write_board": (*BOARD_FLAGS, "dpi"),
+    "views": (*BOARD_FLAGS, *SOLVE_FLAGS, "out"),
+    "from_bag": (*BOARD_FLAGS, *SOLVE_FLAGS, "out", "keep_views", "image_topic", "camera_info_topic",
+                 "tool_pose_topic", "still_time"),
+    "sim": (*BOARD_FLAGS, *SOLVE_FLAGS, "out", "keep_views", "sim_views", "sim_noise_mm", "sim_noise_deg", "seed"),
+}
 MAX_SIM_NOISE_MM = 100.0  # --sim: an arm that far off its reported pose is no arm to calibrate
 MAX_SIM_NOISE_DEG = 45.0
+
+
+def source_of(args: argparse.Namespace) -> str:
+    """The source flag given (its ``SOURCE_FLAGS`` key): exactly one, argparse's mutually exclusive group."""
+    return next(source for source in SOURCE_FLAGS if getattr(args, source) not in (None, False))
+
+
+def check_flags_used(args: argparse.Namespace) -> None:
+    """InputError naming the first flag whose value differs from its default but that the source does not read
+    (a flag set to its default changes nothing either way)."""
+    from dff_grasp_ros.errors import InputError
+
+    source = source_of(args)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    defaults = vars(parser.parse_args(["--live"]))  # every flag of the command at its default (one source given)
+    used = {*SOURCE_FLAGS, *SOURCE_FLAGS[source], "json"}
+    for dest, default in defaults.items():
+        if dest in used or getattr(args, dest) == default:
+            continue
+        flag, mode = "--" + dest.replace("_", "-"), "--" + source.replace("_", "-")
+        if source == "live":
+            parameter = NODE_PARAMETER_FLAGS.get(dest) or ("board_" + dest if dest in BOARD_FLAGS else None)
+            why = (f"the hand_eye node's parameter {parameter} sets it" if parameter
+                   else "the node collects the views itself") + " (its parameter file, or -p)"
+        else:
+            why = f"{mode} reads only {', '.join('--' + f.replace('_', '-') for f in SOURCE_FLAGS[source])}"
+        raise InputError(f"{flag} is not used by {mode}: {why}; drop it")
+
+
+def board_spec(args: argparse.Namespace) -> CharucoBoardSpec:
+    """The ChArUco board the ``--squares-*``/``--*-length-m``/``--dictionary`` flags describe."""
+    from dff_grasp_ros.calibration.board import CharucoBoardSpec
+
+    return CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
+                            args.dictionary)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -156,7 +208,6 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
     ``arguments_checked``: the caller ran :func:`check_arguments` before making the views.
     ``publish_as``: ``args.views`` is a staging folder for this folder (absent or empty): the summary names it,
     and the staging (with the result, unless ``--out`` puts it elsewhere) is renamed onto it before printing."""
-    from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.calibration.output import (
         failure_to_dict,
         rejection_summary,
@@ -171,8 +222,7 @@ def run(args: argparse.Namespace, truth: Any = None, views_are_temporary: bool =
     try:
         if not arguments_checked:  # --sim checks once, before rendering (a second check judged its own views)
             check_arguments(args)
-        board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
-                                 args.dictionary)
+        board = board_spec(args)
         collect = CollectorSettings(min_corners=args.min_corners, min_rotation_between_views_deg=args.min_rotation_deg)
         settings = HandEyeSettings(min_views=args.min_views, min_rotation_between_views_deg=args.min_rotation_deg)
         collector, base_frame, tool_frame, views_dir = _collect(args, board, collect)
@@ -248,11 +298,9 @@ def write_board(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from dff_grasp_ros.atomic import atomic_write_bytes, check_output_file
-    from dff_grasp_ros.calibration.board import CharucoBoardSpec
     from dff_grasp_ros.errors import InputError
 
-    board = CharucoBoardSpec(args.squares_x, args.squares_y, args.square_length_m, args.marker_length_m,
-                             args.dictionary)
+    board = board_spec(args)
     if not PRINTER_DPI[0] <= args.dpi <= PRINTER_DPI[1]:
         raise InputError(f"--dpi must be a printer resolution between {PRINTER_DPI[0]} and {PRINTER_DPI[1]}, "
                          f"got {args.dpi}")
