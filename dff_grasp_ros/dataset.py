@@ -516,18 +516,25 @@ def _negative_depth_problem(units: np.ndarray) -> str | None:
     return f"{what} (down to {lowest}); depth images hold millimetres, 0 = no return"
 
 
+def far_from_base_problem(position_m: np.ndarray) -> str | None:
+    """Why ``position_m`` (a camera's, a tool's, a scan centre's) is no cell's, or None: farther from the base on
+    some axis than ``MAX_CAMERA_DISTANCE_M``. Each caller adds its own hint (the numbers are not metres)."""
+    position = np.asarray(position_m, dtype=float)
+    if np.abs(position).max() <= MAX_CAMERA_DISTANCE_M:
+        return None
+    return f"{np.round(position, 3).tolist()} lies more than {MAX_CAMERA_DISTANCE_M:g} m from the base frame"
+
+
 def _check_camera_positions(dataset: Dataset) -> None:
     """Cameras within a kilometre of the base and not all in one place: nerfstudio scales the poses by their
     spread (a camera that never moved trained a field scaled by 1e8; one at 1e30 m "succeeded")."""
     positions = dataset.poses()[:, :3, 3]
     if not np.all(np.isfinite(positions)):
         return  # rigid_transform_problem names the frame
-    far = np.abs(positions).max(axis=1) > MAX_CAMERA_DISTANCE_M
-    if far.any():
-        index = int(np.argmax(far))
-        raise InputError(f"dataset {dataset.root}: frame {index}: the camera is at "
-                         f"{np.round(positions[index], 3).tolist()}, more than {MAX_CAMERA_DISTANCE_M:g} m from the "
-                         f"base frame; poses must be in metres")
+    for index, position in enumerate(positions):
+        far = far_from_base_problem(position)
+        if far:
+            raise InputError(f"dataset {dataset.root}: frame {index}: the camera at {far}; poses must be in metres")
     spread_m = float(np.linalg.norm(positions - positions.mean(axis=0), axis=1).max())
     if spread_m < MIN_CAMERA_SPREAD_M:
         raise InputError(f"dataset {dataset.root}: every camera is within {spread_m * 1000:.1f} mm of the same place; "

@@ -38,6 +38,7 @@ from dff_grasp_ros.calibration.solve import (
     too_little_rotation,
     transform_difference,
 )
+from dff_grasp_ros.dataset import far_from_base_problem
 from dff_grasp_ros.errors import finite_array, read_yaml_file, shown
 from dff_grasp_ros.goals import MAX_CALIBRATION_VIEWS
 
@@ -54,18 +55,6 @@ class CollectorSettings:
     min_rotation_between_views_deg: float = 5.0
     max_still_motion_mm: float = 1.0  # the tool may move this little during the still time and count as still
     max_still_motion_deg: float = 0.2
-
-
-def far_translation_problem(translation_m: np.ndarray) -> str | None:
-    """Why a tool pose's translation is no arm's, or None: farther from the base than the bound every dataset
-    reader sets (MAX_CAMERA_DISTANCE_M). 1e300 m overflowed the solver ("array must not contain infs or NaNs",
-    naming no view); 1e6 m gave a "poor" verdict of absurd numbers."""
-    from dff_grasp_ros.dataset import MAX_CAMERA_DISTANCE_M
-
-    if np.abs(translation_m).max() <= MAX_CAMERA_DISTANCE_M:
-        return None
-    return (f"{np.asarray(translation_m, dtype=float).tolist()} lies more than {MAX_CAMERA_DISTANCE_M:g} m from the "
-            f"base frame (not metres?)")
 
 
 class ViewCollector:
@@ -140,9 +129,9 @@ class ViewCollector:
                 earlier = checked_rigid_transform(earlier)
         except PoseError as err:
             return f"bad tool pose: {err}"
-        far = far_translation_problem(tool_to_base[:3, 3])
+        far = far_from_base_problem(tool_to_base[:3, 3])
         if far:
-            return f"bad tool pose: translation {far}"
+            return f"bad tool pose: translation {far} (not metres?)"
         if earlier is not None:
             moved_mm, moved_deg = transform_difference(earlier, tool_to_base)
             if moved_mm > self.settings.max_still_motion_mm or moved_deg > self.settings.max_still_motion_deg:
@@ -266,9 +255,9 @@ def read_views_folder(folder: Path) -> ViewsFolder:
             # each number checked with its entry named (compose_matrix's own coercion said "could not convert
             # string to float: 'a'" or raised OverflowError for 10**400, naming neither file nor view)
             translation = finite_array(entry["translation_m"], (3,), f"{where} translation_m")
-            far = far_translation_problem(translation)
+            far = far_from_base_problem(translation)
             if far:
-                raise ValueError(f"{where} translation_m {far}")
+                raise ValueError(f"{where} translation_m {far} (not metres?)")
             quaternion = finite_array(entry["quaternion_xyzw"], (4,), f"{where} quaternion_xyzw")
             views.append((image, compose_matrix(translation, quaternion)))
         except (KeyError, TypeError, PoseError) as err:

@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 from dff_grasp_ros.capture.scan_poses import cap_spherical, look_at_optical, look_at_poses
-from dff_grasp_ros.dataset import MAX_CAMERA_DISTANCE_M, CameraIntrinsics
+from dff_grasp_ros.dataset import CameraIntrinsics, far_from_base_problem
 from dff_grasp_ros.field.fusion import project_points
 from dff_grasp_ros.synthetic.objects import placed_parts
 from dff_grasp_ros.synthetic.spec import Scene
@@ -163,10 +163,10 @@ def table_half_size_m(scene: Scene) -> float:
         if pose[2, 3] <= 0.02:
             raise ValueError(f"scene {scene.name!r}: view {index} puts the camera at or below the table; "
                              f"raise scan.center_m z or scan.elevation_deg")
-        if np.abs(pose[:3, 3]).max() > MAX_CAMERA_DISTANCE_M:  # the check every dataset reader makes
-            raise ValueError(f"scene {scene.name!r}: view {index} puts the camera at "
-                             f"{np.round(pose[:3, 3], 3).tolist()}, more than {MAX_CAMERA_DISTANCE_M:g} m from the "
-                             f"base frame; scenes are in metres around base_link")
+        far = far_from_base_problem(pose[:3, 3])  # the check every dataset reader makes
+        if far:
+            raise ValueError(f"scene {scene.name!r}: view {index} puts the camera at {far}; scenes are in metres "
+                             f"around base_link")
         directions = corner_rays @ pose[:3, :3].T
         slope = -directions[:, 2] / np.linalg.norm(directions[:, :2], axis=1).clip(1e-9)
         if slope.min() < MIN_DOWNWARD_SLOPE:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dff_grasp_ros.dataset import MAX_CAMERA_DISTANCE_M, CameraIntrinsics
+from dff_grasp_ros.dataset import CameraIntrinsics, far_from_base_problem
 from dff_grasp_ros.errors import finite_array, finite_number
 from dff_grasp_ros.synthetic.objects import COLOUR_ALBEDO, object_types
 
@@ -217,9 +217,10 @@ def _scan(data: Any, where: str, default_centre_xy: tuple[float, float]) -> Scan
         raise ValueError(f"{where}: elevation_deg [lo, hi] needs 0 < lo <= hi <= {MAX_ELEVATION_DEG}, "
                          f"got [{low}, {high}]")
     centre = _numbers(data.get("center_m", [*default_centre_xy, 0.0]), 3, f"{where} center_m")
-    if max(map(abs, centre)) > MAX_CAMERA_DISTANCE_M:  # a dataset of cameras there is refused by training
-        raise ValueError(f"{where}: scan.center_m {list(centre)} lies more than {MAX_CAMERA_DISTANCE_M:g} m from the "
-                         f"base frame (default: the middle of the objects); scenes are in metres around base_link")
+    far = far_from_base_problem(centre)  # a dataset of cameras there is refused by training
+    if far:
+        raise ValueError(f"{where}: scan.center_m {far} (default: the middle of the objects); scenes are in metres "
+                         f"around base_link")
     az_low, az_high = _numbers(data.get("azimuth_deg", [-180.0, 180.0]), 2, f"{where} azimuth_deg")
     if not az_low < az_high <= az_low + 360.0:
         raise ValueError(f"{where}: azimuth_deg [lo, hi] needs lo < hi <= lo + 360, got [{az_low}, {az_high}]")
