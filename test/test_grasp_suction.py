@@ -204,3 +204,27 @@ def test_the_surface_must_reach_the_lips_whole_circle(edge_m, reaches):
         points = points[points[:, 0] <= edge_m]
     params = SuctionParams()
     assert _surface_reaches_lip(points, 0.01, params.lip_points, params.lip_support_m) is reaches
+
+
+def test_a_thin_plate_raised_off_the_table_seals_on_its_top_whatever_lies_under_it():
+    """A spatula's head: a 3 mm plate 5 mm above the table. Its underside lies in the query's 5 mm table layer (so
+    never the object's), 3 mm behind the lip's plane but under the plate the lip rests on. Before 2026-12-04 every
+    lip centre on it was refused as "another object under the lip" (`bin`, "spatula head", ideal cloud: 200/200)."""
+    points, normals, (plate,) = scene(outward_box([-0.04, -0.038, 0.005], [0.04, 0.038, 0.008]))
+    plate &= points[:, 2] > 0.0055  # the table layer takes the underside, as plan_query's table rule does
+    grasps = plan(points, normals, plate)
+    assert grasps, grasps.reason
+    assert grasps[0].position_m[2] == pytest.approx(0.008, abs=1e-3)
+
+
+def test_a_lower_neighbour_beside_the_asked_top_is_never_under_the_lips_ring():
+    """What lies beside the asked top, not under it, still keeps the lip away: a box 2 mm lower touching the asked
+    one. The sealing ring (the cup's radius) never reaches over the neighbour."""
+    asked = outward_box([-0.03, -0.03, 0.0], [0.0, 0.03, 0.05])
+    lower = outward_box([0.0, -0.03, 0.0], [0.03, 0.03, 0.048])
+    points, normals, (mask, lower_mask) = scene(asked, lower)
+    grasps = plan(points, normals, mask)
+    assert grasps
+    for grasp in grasps:
+        across = (points[lower_mask] - grasp.position_m) @ grasp.rotation
+        assert np.hypot(across[:, 0], across[:, 1]).min() > SuctionCup().cup_radius_m

@@ -85,6 +85,9 @@ MIN_PATCH_POINTS = 6  # a plane is fitted to the object's points under the cup: 
 # A seen point whose normal is within 45 degrees of facing the cup is surface the lip can rest on.
 FACING_COSINE = float(np.cos(np.radians(45.0)))
 FIT_OUTLIER_M = 0.001  # see _heights_along_lip
+# A point at least this far behind the surface the lip rests on lies under it (see under_surface); a neighbour at
+# the same height as the seat, within the fit's scatter, is never taken for that.
+UNDER_SURFACE_M = 0.001
 # A surface facing sideways is drawn as a lip centre this often relative to one facing straight up (1 + this).
 CENTRE_WEIGHT_FLOOR = 0.2
 
@@ -170,13 +173,15 @@ def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, p
     tcp = local @ rotation
     radius = np.hypot(tcp[:, 0], tcp[:, 1])
     lip_zone = radius <= lip_outer_m
-    # Anything else within the lip's reach that the lip would meet: it would seal (or press) on that instead.
-    if np.any(lip_zone & (tcp[:, 2] <= cup.lip_compliance_m + params.min_clearance_m) & ~on_object):
-        tally.counts["another object under the lip"] += 1
-        return None
     # The lip rests on the object's surface that faces the cup; a side face running away from it (past an edge)
     # holds points within the lip's circle too, but no seal.
     facing = on_object & (near_normals @ -approach >= FACING_COSINE)
+    # Anything else within the lip's reach that the lip would meet: it would seal (or press) on that instead. Not
+    # what lies under the surface the lip rests on (a thin plate's underside, whatever the plate lies on).
+    meets = lip_zone & (tcp[:, 2] <= cup.lip_compliance_m + params.min_clearance_m) & ~on_object
+    if meets.any() and np.any(meets & ~under_surface(tcp, meets, facing, params.lip_support_m / 2)):
+        tally.counts["another object under the lip"] += 1
+        return None
     seat = lip_zone & facing
     if not _surface_reaches_lip(tcp[facing & (radius <= cup.cup_radius_m + params.lip_support_m)], cup.cup_radius_m,
                                 params.lip_points, params.lip_support_m):
@@ -197,6 +202,21 @@ def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, p
     position = centre_m + rotation[:, 2] * 0.5 * (lip_heights.max() + lip_heights.min())
     return _Seal(rotation, position, centre_m, float(np.mean(relevancy[patch])), 1.0 - spread / cup.lip_compliance_m,
                  tilt, max(margin, 0.0))
+
+
+def under_surface(tcp: np.ndarray, rows: np.ndarray, surface: np.ndarray, across_m: float) -> np.ndarray:
+    """Mask of ``rows`` (a mask over TCP-frame points, z along the approach) lying behind ``surface`` (a mask): a
+    surface point within ``across_m`` of it across the approach and more than ``UNDER_SURFACE_M`` nearer the cup.
+    ``across_m`` is one point spacing: a point under a seen surface has one of its points that close."""
+    under = np.zeros(len(tcp), dtype=bool)
+    candidates = np.flatnonzero(rows & (tcp[:, 2] > UNDER_SURFACE_M))
+    if not len(candidates) or not surface.any():
+        return under
+    cover = tcp[surface]
+    across = np.hypot(tcp[candidates, None, 0] - cover[None, :, 0], tcp[candidates, None, 1] - cover[None, :, 1])
+    nearer = cover[None, :, 2] < tcp[candidates, None, 2] - UNDER_SURFACE_M
+    under[candidates[np.any((across <= across_m) & nearer, axis=1)]] = True
+    return under
 
 
 def _lip_circle(radius_m: float, count: int) -> np.ndarray:
