@@ -179,7 +179,7 @@ def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, p
     # Anything else within the lip's reach that the lip would meet: it would seal (or press) on that instead. Not
     # what lies under the surface the lip rests on (a thin plate's underside, whatever the plate lies on).
     meets = lip_zone & (tcp[:, 2] <= cup.lip_compliance_m + params.min_clearance_m) & ~on_object
-    if meets.any() and np.any(meets & ~under_surface(tcp, meets, facing, params.lip_support_m / 2)):
+    if meets.any() and np.any(meets & ~under_surface(tcp, meets, facing, params.lip_support_m)):
         tally.counts["another object under the lip"] += 1
         return None
     seat = lip_zone & facing
@@ -207,7 +207,8 @@ def _seal_at(centre_m: np.ndarray, centre_normal: np.ndarray, around: _Around, p
 def under_surface(tcp: np.ndarray, rows: np.ndarray, surface: np.ndarray, across_m: float) -> np.ndarray:
     """Mask of ``rows`` (a mask over TCP-frame points, z along the approach) lying behind ``surface`` (a mask): a
     surface point within ``across_m`` of it across the approach and more than ``UNDER_SURFACE_M`` nearer the cup.
-    ``across_m`` is one point spacing: a point under a seen surface has one of its points that close."""
+    ``across_m``: two point spacings (``lip_support_m``); the voxel means of a turned plate's two faces lay 3-5 mm
+    apart across (3 mm voxels)."""
     under = np.zeros(len(tcp), dtype=bool)
     candidates = np.flatnonzero(rows & (tcp[:, 2] > UNDER_SURFACE_M))
     if not len(candidates) or not surface.any():
