@@ -25,7 +25,7 @@ import numpy as np
 
 from dff_grasp_ros.bringup import check_query_option
 from dff_grasp_ros.carving import carve_prepared
-from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.errors import check_output_file, one_line
 from dff_grasp_ros.grasp.suction import SuctionParams
 from dff_grasp_ros.grasp.suction_cup import SuctionCup
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder
@@ -110,6 +110,10 @@ def check_arguments(args: argparse.Namespace) -> dict[Path, Scene]:
     query_params(args)
     if args.timing_repeats < 0:
         raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
+    if args.json is not None:
+        check_output_file(args.json, "--json")
+    if args.pictures is not None and args.pictures.exists() and not args.pictures.is_dir():
+        raise ValueError(f"--pictures {args.pictures} is a file, not a folder")
     for scene_name in args.scene:
         load_scene(scene_name)
     from bench_grasp_success import field_scene

@@ -72,6 +72,18 @@ def test_a_box_wider_than_any_jaw_is_held_straight_down_on_its_top():
     np.testing.assert_allclose(best.pre_grasp_position_m, best.position_m + [0.0, 0.0, 0.1], atol=1e-9)
 
 
+def test_a_box_whose_sides_against_the_walls_are_unseen_is_held_near_its_middle():
+    # Found by the bin hunt (2026-12-04): a box in a tote's corner shows neither face against the walls. The mean
+    # of its seen surface lay 1.4 cm off its middle along each wall, the lip sealed there, and the box peeled off
+    # the cup in physics (both boxes of a corners scene, alone too).
+    points, normals = outward_box([-0.06, -0.04, 0.0], [0.06, 0.04, 0.07])
+    seen = (normals[:, 0] > -0.5) & (normals[:, 1] < 0.5)  # the -x and +y faces stand against the walls
+    points, normals, (box,) = scene((points[seen], normals[seen]))
+    grasps = plan(points, normals, box)
+    assert grasps, grasps.reason
+    assert np.linalg.norm(grasps[0].position_m[:2]) < 0.006, grasps[0].position_m
+
+
 def test_a_strip_narrower_than_the_lip_does_not_seal():
     """A 15 mm wide bar under a 20 mm cup from above: the lip hangs over both long edges."""
     points, normals, (bar,) = scene(outward_box([-0.05, -0.0075, 0.0], [0.05, 0.0075, 0.02]))

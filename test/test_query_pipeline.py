@@ -188,3 +188,23 @@ def test_a_prepared_cloud_answers_as_the_plain_cloud_and_is_shared_by_concurrent
 def test_a_mixed_instance_share_that_is_not_most_of_an_instance_is_refused(share):
     with pytest.raises(ValueError, match="mixed_instance_share"):
         QueryParams(mixed_instance_share=share)
+
+
+def test_an_absent_colour_is_not_found_where_a_remnant_holds_none_of_it():
+    # Found by the bin hunt (2026-12-04): a red mug picked from a tote's corner leaves its side against the wall
+    # (no view sees behind it). Asked for a blue mug, that remnant was cut to where "blue mug" wins, which is
+    # nowhere: the empty cut's mean was NaN, passed as a match, and the answer was "found the blue mug (0 points)
+    # but no collision-free grasp" instead of "not found".
+    from dff_grasp_ros.synthetic.clearing import OfflineCell, World, ideal_prepared
+
+    world = World({"name": "corner_mug", "camera": {"width": 640, "height": 480, "fx": 600, "fy": 600},
+                   "objects": [{"type": "mug", "position_m": [0.179, 0.139], "yaw_deg": 180, "color": "red"},
+                               {"type": "mug", "position_m": [-0.179, -0.02], "yaw_deg": 0, "color": "purple"}],
+                   "scan": {"views": 48, "radius_m": 0.65, "elevation_deg": [55, 80]},
+                   "tote": {"center_m": [0, 0], "inner_size_m": [0.44, 0.36]}, "seed": 2})
+    cell = OfflineCell(ideal_prepared(world.original), encode, log=lambda line: None)
+    world.remove([0])
+    cell.update(world)
+    answer = cell.ask("blue mug")
+    assert not answer.success and answer.message.startswith("not found: no blue mug (saw:"), answer.message
+    assert cell.ask("purple mug").success

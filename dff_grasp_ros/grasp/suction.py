@@ -313,6 +313,18 @@ def _tool_clearance_m(seal: _Seal, obstacles: Obstacles, sealed_on: np.ndarray, 
     return nearest
 
 
+def seen_middle_m(points_m: np.ndarray, normals: np.ndarray, object_mask: np.ndarray) -> np.ndarray:
+    """(3,) where the object's weight pulls, as far as the seen surface tells: the mean of its surface facing up
+    (within 45 degrees), or of all of it when too little faces up.
+
+    Faces against a tote wall or a neighbour are never seen, and the mean of what is seen leans away from them
+    (1.4 cm per hidden side face of a 12 x 8 x 7 cm box); a top seen from above spans the object's footprint
+    whatever stands beside it."""
+    rows = np.flatnonzero(object_mask)
+    up = rows[normals[rows, 2] >= FACING_COSINE]
+    return points_m[up if len(up) >= MIN_PATCH_POINTS else rows].mean(axis=0)
+
+
 def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.ndarray, target: np.ndarray,
                  contact_mask: np.ndarray, object_mask: np.ndarray, params: SuctionParams,
                  obstacles: Obstacles | None = None) -> GraspList:
@@ -359,7 +371,7 @@ def plan_suction(points_m: np.ndarray, normals: np.ndarray, point_relevancy: np.
     if not seals:
         return GraspList.none(f"no patch of it seals under the {cup_mm:.0f} mm cup ({tally.summary(len(centres))})")
     weights = params.weights
-    centroid = points_m[object_mask].mean(axis=0)
+    centroid = seen_middle_m(points_m, normals, object_mask)
     lever = np.array([np.linalg.norm((s.position_m - centroid)[:2]) for s in seals])
     known = (weights.relevancy * np.array([s.relevancy for s in seals])
              + weights.seal * np.array([s.seal for s in seals])

@@ -398,6 +398,11 @@ def _instances_with_attribute(prepared: PreparedCloud, finder: _InstanceFinder, 
             continue
         if point_wins[0] < params.mixed_instance_share:
             mask = _where_attribute_wins(prepared, mask, embeddings, params)
+            if not mask.any():
+                # No region of it is the asked phrase's (a remnant of a picked red mug by a tote wall, asked for a
+                # blue one): the empty cut's mean was NaN, passed as a match: "found the blue mug (0 points)".
+                seen.extend(seen_as)
+                continue
             similarity = prepared.language[np.flatnonzero(prepared.on_valid(mask))] @ embeddings.T
             mean = similarity.mean(axis=0)
         # The asked attribute must win outright: a tie (a colour no listed word names) is no evidence for it.
