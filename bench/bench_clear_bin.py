@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from dff_grasp_ros.atomic import atomic_write_bytes, check_output_file
 from dff_grasp_ros.bringup import check_query_option
 from dff_grasp_ros.carving import carve_prepared
-from dff_grasp_ros.errors import check_output_file, one_line
+from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.suction import SuctionParams
 from dff_grasp_ros.grasp.suction_cup import SuctionCup
 from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder
@@ -111,7 +112,7 @@ def check_arguments(args: argparse.Namespace) -> dict[Path, Scene]:
     if args.timing_repeats < 0:
         raise ValueError(f"--timing-repeats must be 0 or more, got {args.timing_repeats}")
     if args.json is not None:
-        check_output_file(args.json, "--json")
+        check_output_file(args.json)  # before the work: a result that cannot be written would be lost
     if args.pictures is not None and args.pictures.exists() and not args.pictures.is_dir():
         raise ValueError(f"--pictures {args.pictures} is a file, not a folder")
     for scene_name in args.scene:
@@ -183,7 +184,7 @@ def main() -> int:
                       "end_effectors": list(params.end_effectors), "cup_radius_m": params.suction.cup.cup_radius_m,
                       "wall_s": round(time.monotonic() - started, 1), "results": summary}, indent=1))
     if args.json:
-        args.json.write_text(json.dumps(reports, indent=1) + "\n")
+        atomic_write_bytes(args.json, (json.dumps(reports, indent=1) + "\n").encode())
     return 0
 
 

@@ -86,15 +86,6 @@ def expand_home(path: str | Path) -> Path:
                          f"{path}: '~' names no home directory here (HOME is not set)") from None
 
 
-def check_output_file(path: Path, option: str) -> None:
-    """ValueError (one line, naming ``option``) unless ``path`` can be written as a file: checked before the work
-    whose results it is to hold (a missing folder ended a bench in a traceback after all its work, results lost)."""
-    if path.is_dir():
-        raise ValueError(f"{option} {path} is a folder, not a file")
-    if not path.parent.is_dir():
-        raise ValueError(f"{option} {path}: its folder {path.parent} does not exist")
-
-
 def finite_number(value: Any, where: str) -> float:
     """``value`` as a float when it is a finite int or float as JSON and YAML give them; InputError naming
     ``where`` when it is anything else: a string, a bool (an int to Python), null, NaN, inf, or an integer past

@@ -148,9 +148,9 @@ def test_the_clearing_bench_refuses_a_bad_scene_file_in_one_line_before_any_work
     for argv, says in [(["--scene", "bin", str(bad)], f"{bad}: scene 'bin': object #2 red mug reaches 231 mm"),
                        (["--scene", "bin", "--arm-motion-s", "-6"], "between 0 and 600 s per pick, got -6.0"),
                        # the bin hunt (2026-12-04): a traceback after every scene was cleared, the JSON lost
-                       (["--scene", "bin", "--json", str(tmp_path / "no" / "out.json")],
-                        f"--json {tmp_path / 'no' / 'out.json'}: its folder {tmp_path / 'no'} does not exist"),
-                       (["--scene", "bin", "--json", str(tmp_path)], f"--json {tmp_path} is a folder"),
+                       (["--scene", "bin", "--json", str(bad / "out.json")],
+                        f"output folder {bad} is a file, not a folder"),
+                       (["--scene", "bin", "--json", str(tmp_path)], f"output file {tmp_path} is a folder"),
                        (["--scene", "bin", "--pictures", str(bad)], f"--pictures {bad} is a file, not a folder")]:
         monkeypatch.setattr(sys, "argv", ["bench_clear_bin.py", *argv, "--timing-repeats", "0"])
         assert bench_clear_bin.main() == 2
