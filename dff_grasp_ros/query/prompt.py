@@ -58,10 +58,14 @@ DEFAULT_ATTRIBUTE_WORDS: tuple[str, ...] = (
 
 # Leading determiners, requests and polite/verb fillers carry no meaning for the field and only dilute the text
 # embedding; so does trailing politeness.
-_LEADING_FILLERS = ("please", "kindly", "could you", "can you", "would you", "will you", "i want", "i need",
+_LEADING_FILLERS = ("hey", "please", "kindly", "could you", "can you", "would you", "will you", "can i have",
+                    "could i have", "may i have", "can i get", "could i get", "get me", "go get", "go grab",
+                    "go fetch", "i want", "i need",
                     "i'd like", "i would like", "bring me", "give me", "hand me", "pick up", "pick", "lift up", "lift",
                     "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any", "pair of")
-_TRAILING_FILLERS = ("please", "thanks", "thank you", "for me", "now")
+_TRAILING_FILLERS = ("please", "pls", "plz", "thanks", "thx", "thank you", "for me", "now")
+# "pick the red mug up": the particle of "pick up" after the object, moved back before it.
+_SEPARATED_UP = re.compile(r"\b(pick|lift) (?!up\b)(.+?) up\b")
 _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
 # Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle"), and the underscore of names written
 # as identifiers ("green_mug"): one word to a split on spaces, it hid the colour from the comparison with the others.
@@ -209,13 +213,13 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
                  max_chars: int = MAX_PROMPT_CHARS,
                  attribute_words: tuple[str, ...] = DEFAULT_ATTRIBUTE_WORDS) -> ParsedPrompt:
     """Validate ``prompt`` and split it into object and part phrases (see the module docstring)."""
-    text = validate_prompt(prompt, max_chars)
+    text = _SEPARATED_UP.sub(r"\1 up \2", validate_prompt(prompt, max_chars))
     _refuse_unresolvable(text, part_words, attribute_words)
     if ";" in text:
         if text.count(";") > 1:  # "mug;handle;rim" was read as the part "handle rim"
             raise PromptError(f"more than one ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         object_text, _, part_text = text.partition(";")
-        object_phrase, part_phrase = _clean(object_text), _clean(part_text)
+        object_phrase, part_phrase = _clean(object_text), _singular_part(_clean(part_text), part_words)
         if not object_phrase:
             raise PromptError(f"no object before ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         if part_text.strip() and not part_phrase:  # "mug;the" grasped the whole mug as if no part were asked
@@ -227,7 +231,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
             raise PromptError(f"{text!r} names the object again after ';', not a part: write 'object;part', e.g. "
                               f"'mug;handle', or just the object")
         return ParsedPrompt(text, object_phrase, part_phrase or None)
-    phrase = _clean(_part_phrasings(text, part_words).replace("'s ", " "))
+    phrase = _clean(_possessives(_part_phrasings(text, part_words)))
     if not phrase:
         raise PromptError(f"prompt {text!r} names nothing to grasp")
     match = _PART_OF_OBJECT.match(phrase)
@@ -235,7 +239,8 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         object_phrase = _clean(match["object"])
         if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
             raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
-        if not (part_phrase := _clean(match["part"])):  # "thanks of the mug": an empty part, the whole mug grasped
+        # "thanks of the mug": an empty part, the whole mug grasped
+        if not (part_phrase := _singular_part(_clean(match["part"]), part_words)):
             raise PromptError(f"{text!r} names no part before 'of': write e.g. 'the handle of the mug', or just the "
                               f"object")
         return ParsedPrompt(text, object_phrase, part_phrase)
@@ -253,8 +258,20 @@ def _part_phrasings(text: str, part_words: tuple[str, ...]) -> str:
     if not part_words:
         return text
     parts = "|".join(re.escape(w) for w in sorted(part_words, key=len, reverse=True))
-    text = re.sub(rf"\b({parts}) on ", r"\1 of ", text)
-    return re.sub(rf" (?:by|at|with) (?:the |its |their |a |an )?({parts})\b", r" \1", text)
+    text = re.sub(rf"\b({parts})s? on ", r"\1 of ", text)  # "the handles on the mug" too
+    return re.sub(rf" (?:by|at|with) (?:the |its |their |a |an )?({parts})s?\b", r" \1", text)
+
+
+def _possessives(text: str) -> str:
+    """"the mug's handle" and "the mugs' handle" as "the mug handle", "the mugs handle"."""
+    return text.replace("'s ", " ").replace("s' ", "s ")
+
+
+def _singular_part(phrase: str, part_words: tuple[str, ...]) -> str:
+    """``phrase``, or the part word it is the plural of ("handles" -> "handle"): a plural part is answered with one
+    of them, as a plural name is. Read as no part word, "handles" of the blue mug was refused because the red
+    mug's handle fits it too."""
+    return phrase[:-1] if phrase not in part_words and phrase.endswith("s") and phrase[:-1] in part_words else phrase
 
 
 def _refuse_unresolvable(text: str, part_words: tuple[str, ...], attribute_words: tuple[str, ...]) -> None:
@@ -263,7 +280,7 @@ def _refuse_unresolvable(text: str, part_words: tuple[str, ...], attribute_words
     if symbol is not None and _clean(text):  # a symbol alone names nothing (parse_prompt says so)
         raise PromptError(f"{text!r} contains the symbol '{symbol}' (U+{ord(symbol):04X}), which the query cannot "
                           f"read: say it in words, e.g. 'red mug'")
-    phrased = re.sub(r"\bw/o\b", "without", _part_phrasings(text, part_words).replace("'s ", " "))
+    phrased = re.sub(r"\bw/o\b", "without", _possessives(_part_phrasings(text, part_words)))
     words = re.findall(r"[\w']+|[&+/]", phrased)
     joined = f" {' '.join(words)} "
 
@@ -300,7 +317,7 @@ def _split_trailing_part(phrase: str, part_words: tuple[str, ...], attribute_wor
         end -= 1
     # Longest known part suffix first, so multi-word parts ("power button") win over their last word.
     for size in range(end - 1, 0, -1):
-        candidate = " ".join(words[end - size:end])
+        candidate = _singular_part(" ".join(words[end - size:end]), part_words)
         if candidate in part_words:
             return " ".join(words[:end - size] + words[end:]), candidate
     return phrase, None
@@ -314,7 +331,7 @@ def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_word
     words = phrase.split()
     start = next((i for i, w in enumerate(words) if w not in attribute_words), len(words))
     for size in range(len(words) - start - 1, 0, -1):
-        candidate, rest = " ".join(words[start:start + size]), words[start + size:]
+        candidate, rest = _singular_part(" ".join(words[start:start + size]), part_words), words[start + size:]
         if candidate in part_words and any(w not in attribute_words for w in rest):
             return " ".join(words[:start] + rest), candidate
     return phrase, None
