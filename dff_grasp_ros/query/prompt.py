@@ -14,9 +14,10 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
   <known part word>";
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
 
-Leading requests and determiners ("could you pick up the ...", "I want a ...") and trailing politeness ("...,
-please", "... now") are dropped; capitals, extra spaces, curly apostrophes, full-width letters and punctuation
-around the words and underscores ("green_mug") do not change the answer.
+Leading requests and determiners ("could you pick up the ...", "I want a ...", "get me the ...", "pick the ...
+up") and trailing politeness ("..., please", "... now", "... pls") are dropped; capitals, extra spaces, curly
+apostrophes, full-width letters and punctuation around the words and underscores ("green_mug") do not change the
+answer. A plural part word is the part ("handles of the mug").
 
 **What a prompt must not ask.** The query finds one object by what it looks like; it cannot resolve grammar that a
 text encoder flattens into a bag of words (CLIP, like the synthetic teacher, embeds "not the red mug" close to
