@@ -236,6 +236,7 @@ def test_an_absent_object_named_with_its_part_before_a_colour_is_not_found(two_m
     ("go grab the red mug", "red mug"), ("go get the red mug", "red mug"), ("pick the red mug up", "red mug"),
     ("lift the red mug up, please", "red mug"), ("hey, grab the red mug", "red mug"), ("red mug pls", "red mug"),
     ("red mug plz", "red mug"), ("pick the red mug up by its handle", "red mug handle"),
+    ("pick the make up brush", "make up brush"),  # an "up" inside the name stays there
 ])
 def test_more_requests_and_politeness_reach_the_encoder_as_the_canonical_prompt(prompt, canonical):
     """Before (bench_random_scenes.py --family hunt3): "get me the red mug" was asked as "me the red mug", "pick the

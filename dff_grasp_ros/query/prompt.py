@@ -65,8 +65,10 @@ _LEADING_FILLERS = ("hey", "please", "kindly", "could you", "can you", "would yo
                     "i'd like", "i would like", "bring me", "give me", "hand me", "pick up", "pick", "lift up", "lift",
                     "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any", "pair of")
 _TRAILING_FILLERS = ("please", "pls", "plz", "thanks", "thx", "thank you", "for me", "now")
-# "pick the red mug up": the particle of "pick up" after the object, moved back before it.
-_SEPARATED_UP = re.compile(r"\b(pick|lift) (?!up\b)(.+?) up\b")
+# "pick the red mug up": the particle of "pick up" after the object, moved back before it. Only at the end or
+# before punctuation, politeness or the words that name a part: "pick the make up brush" keeps its name.
+_SEPARATED_UP = re.compile(r"\b(pick|lift) (?!up\b)(.+?) up(?=$|[^\w\s]| (?:by|at|with|please|now|thanks|thank|"
+                           r"for|pls|plz)\b)")
 _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
 # Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle"), and the underscore of names written
 # as identifiers ("green_mug"): one word to a split on spaces, it hid the colour from the comparison with the others.
