@@ -288,7 +288,8 @@ def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
 # answer may touch (empty: none, the prompt must be refused); "should" says what a careful reader would do.
 HUNT3_SHOULD = {"wrapper": "answer", "plural/possessive": "answer", "shade": "either", "trap colour": "refuse",
                 "attribute": "either", "synonym": "either", "lacking part": "refuse", "typo": "either",
-                "repeat": "either", "unicode": "either", "number": "either", "long": "either", "two names": "either"}
+                "repeat": "either", "unicode": "either", "number": "either", "long": "either", "two names": "either",
+                "part as name": "either"}
 HUNT3_CATEGORIES = tuple(HUNT3_SHOULD)
 # Words that name a shade of a colour, or another colour's name for one ("navy" is a blue): the asked object
 # may answer them, another colour's object never.
@@ -407,6 +408,18 @@ def hunt3_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
                      (f"dark {name} {part}", "shade", own, part), (f"{name} {part} {part}", "repeat", own, part),
                      (f"{name} {part} 2", "number", own, part)]
             rows += [(f"{name} {alias}", "synonym", own, part) for alias in PART_NAMES_OF.get(part, ())]
+
+            def with_part(colour: str | None, wanted: str = part) -> tuple[int, ...]:
+                return tuple(i for i, o in enumerate(objects) if wanted in OBJECT_PARTS[o.type]
+                             and colour in (None, o.color))
+
+            # A part word alone is searched as an object: "red handle" may be any red object's handle, never one
+            # of another colour ("red handle" where the red object is a bowl beside a blue mug).
+            rows += [(f"{c} {part}", "part as name", with_part(c), part),
+                     (f"{trap} {part}", "part as name", with_part(trap), part),
+                     (f"the {part}", "part as name", with_part(None), part),
+                     (f"dark {trap} {part}", "part as name", with_part(trap), part),
+                     (f"{part} {trap}", "part as name", with_part(trap), part)]
         asked += [(p, cat, allowed, index, asked_part) for p, cat, allowed, asked_part in rows]
     return asked
 
