@@ -583,6 +583,18 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
     return rows
 
 
+def _listed(sections: list[tuple[str, list[Row]]], scenes: list[Scene], seed: int) -> list[str]:
+    """Lines listing each section's rows of a prompt family with their reproduction and answer."""
+    lines = []
+    for title, chosen in sections:
+        lines.append(f"\n**{title}** ({len(chosen)})")
+        for r in chosen:
+            detail = r.exception.strip().splitlines()[-1] if r.exception else r.message
+            lines.append(f"- --seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r} "
+                         f"[{r.category}]: {r.verdict}: {detail}")
+    return lines
+
+
 def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
     """Per category of the phrasing family: answered on an allowed object / wrong object / refused."""
     rows = [r for r in rows if r.kind == "phrasing"]
@@ -599,9 +611,6 @@ def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                      f"{sum(bool(r.exception) for r in chosen)} | "
                      + (f"{sum(bool(r.same_text) for r in chosen)} |" if category in SAME_MEANING else "- |"))
 
-    def repro(r: Row) -> str:
-        return f"--seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r}"
-
     sections = [("Phrasing: wrong-object answers", [r for r in rows if r.wrong_object]),
                 ("Phrasing: answered, should be refused",
                  [r for r in rows if r.answered and not r.wrong_object and r.category in SHOULD_REFUSE]),
@@ -609,12 +618,7 @@ def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                 ("Phrasing: same meaning, parsed differently from the canonical prompt",
                  [r for r in rows if r.same_text is False]),
                 ("Phrasing: exceptions", [r for r in rows if r.exception])]
-    for title, chosen in sections:
-        lines.append(f"\n**{title}** ({len(chosen)})")
-        for r in chosen:
-            detail = r.exception.strip().splitlines()[-1] if r.exception else r.message
-            lines.append(f"- {repro(r)} [{r.category}]: {r.verdict}: {detail}")
-    return "\n".join(lines)
+    return "\n".join(lines + _listed(sections, scenes, seed))
 
 
 def hunt3_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
@@ -632,9 +636,6 @@ def hunt3_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                          f"{sum(not r.answered and bool(r.allowed) for r in chosen)} | "
                          f"{sum(bool(r.exception) for r in chosen)} |")
 
-    def repro(r: Row) -> str:
-        return f"--seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r}"
-
     sections = [("Hunt3: wrong-object answers", [r for r in rows if r.wrong_object]),
                 ("Hunt3: answered, should be refused",
                  [r for r in rows if r.answered and not r.wrong_object and HUNT3_SHOULD[r.category] == "refuse"]),
@@ -643,12 +644,7 @@ def hunt3_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                 ("Hunt3: answered, not correct", [r for r in rows if r.answered and not r.wrong_object
                                                   and r.verdict != "correct"]),
                 ("Hunt3: exceptions", [r for r in rows if r.exception])]
-    for title, chosen in sections:
-        lines.append(f"\n**{title}** ({len(chosen)})")
-        for r in chosen:
-            detail = r.exception.strip().splitlines()[-1] if r.exception else r.message
-            lines.append(f"- {repro(r)} [{r.category}]: {r.verdict}: {detail}")
-    return "\n".join(lines)
+    return "\n".join(lines + _listed(sections, scenes, seed))
 
 
 def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
