@@ -222,7 +222,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         if text.count(";") > 1:  # "mug;handle;rim" was read as the part "handle rim"
             raise PromptError(f"more than one ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         object_text, _, part_text = text.partition(";")
-        object_phrase, part_phrase = _clean(object_text), _singular_part(_clean(part_text), part_words)
+        object_phrase, part_phrase = _clean(object_text), _clean(part_text)
         if not object_phrase:
             raise PromptError(f"no object before ';' in {text!r}: write 'object;part', e.g. 'mug;handle'")
         if part_text.strip() and not part_phrase:  # "mug;the" grasped the whole mug as if no part were asked
@@ -233,7 +233,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
             # "mug;red mug" was answered on the mug, at whatever region fit "red mug" best
             raise PromptError(f"{text!r} names the object again after ';', not a part: write 'object;part', e.g. "
                               f"'mug;handle', or just the object")
-        return ParsedPrompt(text, object_phrase, part_phrase or None)
+        return ParsedPrompt(text, *_attributes_to_object(object_phrase, part_phrase, part_words, attribute_words))
     phrase = _clean(_possessives(_part_phrasings(text, part_words)))
     if not phrase:
         raise PromptError(f"prompt {text!r} names nothing to grasp")
@@ -243,10 +243,10 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
             raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
         # "thanks of the mug": an empty part, the whole mug grasped
-        if not (part_phrase := _singular_part(_clean(match["part"]), part_words)):
+        if not (part_phrase := _clean(match["part"])):
             raise PromptError(f"{text!r} names no part before 'of': write e.g. 'the handle of the mug', or just the "
                               f"object")
-        return ParsedPrompt(text, object_phrase, part_phrase)
+        return ParsedPrompt(text, *_attributes_to_object(object_phrase, part_phrase, part_words, attribute_words))
     object_phrase, part_phrase = _split_trailing_part(phrase, part_words, attribute_words)
     if part_phrase is None:
         object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
@@ -268,6 +268,21 @@ def _part_phrasings(text: str, part_words: tuple[str, ...]) -> str:
 def _possessives(text: str) -> str:
     """"the mug's handle" and "the mugs' handle" as "the mug handle", "the mugs handle"."""
     return text.replace("'s ", " ").replace("s' ", "s ")
+
+
+def _attributes_to_object(object_phrase: str, part_phrase: str, part_words: tuple[str, ...],
+                          attribute_words: tuple[str, ...]) -> tuple[str, str | None]:
+    """(object phrase, part phrase) with the attribute words of ``part_phrase`` moved before the object ("mug;blue
+    handle", "the blue handle of the mug" -> "blue mug", "handle"), as a colour before or after a part word already
+    is: the query compares colours on instances of the object, never on a part, so a colour left in the part phrase
+    was never compared ("blue handle of the mug" grasped the red mug's handle). A part phrase of attributes alone
+    ("mug;red") stays as it is; an empty one is None."""
+    words = part_phrase.replace("-", " ").split()
+    rest = [w for w in words if w not in attribute_words]
+    if not rest or len(rest) == len(words):
+        return object_phrase, _singular_part(part_phrase, part_words) or None
+    moved = [w for w in dict.fromkeys(words) if w in attribute_words and w not in object_phrase.split()]
+    return " ".join(moved + [object_phrase]), _singular_part(" ".join(rest), part_words)
 
 
 def _singular_part(phrase: str, part_words: tuple[str, ...]) -> str:
