@@ -289,7 +289,7 @@ def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
 HUNT3_SHOULD = {"wrapper": "answer", "plural/possessive": "answer", "shade": "either", "trap colour": "refuse",
                 "attribute": "either", "synonym": "either", "lacking part": "refuse", "typo": "either",
                 "repeat": "either", "unicode": "either", "number": "either", "long": "either", "two names": "either",
-                "part as name": "either"}
+                "part as name": "either", "colour on part": "answer"}
 HUNT3_CATEGORIES = tuple(HUNT3_SHOULD)
 # Words that name a shade of a colour, or another colour's name for one ("navy" is a blue): the asked object
 # may answer them, another colour's object never.
@@ -405,6 +405,12 @@ def hunt3_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
                                                                         part),
                      (f"dark {trap} {k} {part}", "trap colour", (), part),
                      (f"{part} of the {trap}-coloured {k}", "trap colour", (), part),
+                     (f"{trap} {part} of the {k}", "trap colour", (), part), (f"{k};{trap} {part}", "trap colour", (),
+                                                                             part),
+                     (f"the {trap} {part} on the {k}", "trap colour", (), part),
+                     (f"{c} {part} of the {k}", "colour on part", of_colour(c), part),
+                     (f"{k};{c} {part}", "colour on part", of_colour(c), part),
+                     (f"the {c} {part} on the {k}", "colour on part", of_colour(c), part),
                      (f"dark {name} {part}", "shade", own, part), (f"{name} {part} {part}", "repeat", own, part),
                      (f"{name} {part} 2", "number", own, part)]
             rows += [(f"{name} {alias}", "synonym", own, part) for alias in PART_NAMES_OF.get(part, ())]
