@@ -9,6 +9,8 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
 * ``"mug's handle"`` – possessive;
 * ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word
   (one ``;`` only; nothing after it asks for the whole object, only filler words after it is refused);
+* an attribute word in the part phrase of these two forms is the object's: "the blue handle of the mug" and
+  "mug;blue handle" are "blue mug" + "handle";
 * ``"the handle on the mug"`` – "<known part word> on <object>", read as "of";
 * ``"the mug by its handle"``, ``"the mug at the handle"``, ``"the mug with the handle"`` – "<object> by/at/with
   <known part word>";
