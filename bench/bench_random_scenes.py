@@ -3,7 +3,7 @@
 
     OMP_NUM_THREADS=1 python bench/bench_random_scenes.py [--seed 0] [--scenes 10] [--tote-share 0.4]
         [--touch-share 0.5] [--blur-m 0] [--no-physics] [--only INDEX ...] [--json out.json] [--yaml-dir DIR]
-        [--family standard|phrasing|all] [--fields DIR [--steps 300]]
+        [--family standard|phrasing|all|hunt3] [--builtin] [--fields DIR [--steps 300]]
 
 Each scene is drawn from ``--seed``: 1-7 objects of random catalogue types, colours and yaws (a type may repeat in
 another colour), about half of them slid against an object already placed until they touch; ``--tote-share`` of the
@@ -34,6 +34,13 @@ parse to the canonical prompt's phrases (so any text encoder, CLIP too, is asked
 asked as "mug red"); and what should be refused (plurals, two objects, negation, places, counts, misspellings,
 unknown words, nothing left, very long), each with the objects an answer may touch. Counted per category:
 answered on an allowed object / wrong object / refused.
+
+``--family hunt3`` (the third prompt hunt) asks, for three objects of each scene, what the phrasing family lacks
+(``hunt3_of``): more requests and politeness, plurals and possessives, shades and other colour names, a colour no
+object of the type has (also before the part word: "blue handle of the mug"), sizes and materials, synonyms and
+hypernyms, parts the type lacks, typos, repeated words, lookalike letters, numbers, long prompts, two names, a part
+word as the name. Counted per category: asked / answered / correct (judge) / wrong object / refused. ``--builtin``
+asks on the built-in scenes instead of a random draw.
 """
 from __future__ import annotations
 
