@@ -3,7 +3,7 @@
 
     OMP_NUM_THREADS=1 python bench/bench_random_scenes.py [--seed 0] [--scenes 10] [--tote-share 0.4]
         [--touch-share 0.5] [--blur-m 0] [--no-physics] [--only INDEX ...] [--json out.json] [--yaml-dir DIR]
-        [--family standard|phrasing|all] [--fields DIR [--steps 300]]
+        [--family standard|phrasing|all|hunt3] [--builtin] [--fields DIR [--steps 300]]
 
 Each scene is drawn from ``--seed``: 1-7 objects of random catalogue types, colours and yaws (a type may repeat in
 another colour), about half of them slid against an object already placed until they touch; ``--tote-share`` of the
@@ -34,6 +34,13 @@ parse to the canonical prompt's phrases (so any text encoder, CLIP too, is asked
 asked as "mug red"); and what should be refused (plurals, two objects, negation, places, counts, misspellings,
 unknown words, nothing left, very long), each with the objects an answer may touch. Counted per category:
 answered on an allowed object / wrong object / refused.
+
+``--family hunt3`` (the third prompt hunt) asks, for three objects of each scene, what the phrasing family lacks
+(``hunt3_of``): more requests and politeness, plurals and possessives, shades and other colour names, a colour no
+object of the type has (also before the part word: "blue handle of the mug"), sizes and materials, synonyms and
+hypernyms, parts the type lacks, typos, repeated words, lookalike letters, numbers, long prompts, two names, a part
+word as the name. Counted per category: asked / answered / correct (judge) / wrong object / refused. ``--builtin``
+asks on the built-in scenes instead of a random draw.
 """
 from __future__ import annotations
 
@@ -59,7 +66,7 @@ from dff_grasp_ros.query.pipeline import QueryParams, TextEncoder, plan_query, p
 from dff_grasp_ros.query.prepared import PreparedCloud
 from dff_grasp_ros.query.prompt import PromptError, parse_prompt
 from dff_grasp_ros.scene_cloud import SceneCloud
-from dff_grasp_ros.synthetic import ground_truth, load_scene, vocabulary
+from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, load_scene, vocabulary
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import (
     EVALUATION_POINTS_PER_PART,
@@ -284,6 +291,152 @@ def phrasings_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
     return asked
 
 
+# The third prompt hunt (--family hunt3): phrasings the phrasing family lacks. Each row carries the objects an
+# answer may touch (empty: none, the prompt must be refused); "should" says what a careful reader would do.
+HUNT3_SHOULD = {"wrapper": "answer", "plural/possessive": "answer", "shade": "either", "trap colour": "refuse",
+                "attribute": "either", "synonym": "either", "lacking part": "refuse", "typo": "either",
+                "repeat": "either", "unicode": "either", "number": "either", "long": "either", "two names": "either",
+                "part as name": "either", "colour on part": "answer"}
+HUNT3_CATEGORIES = tuple(HUNT3_SHOULD)
+# Words that name a shade of a colour, or another colour's name for one ("navy" is a blue): the asked object
+# may answer them, another colour's object never.
+SHADES = ("dark", "light", "bright", "pale", "deep")
+COLOUR_NAMES = {"red": ("crimson", "scarlet", "reddish"), "blue": ("navy", "bluish", "azure"),
+                "green": ("lime", "greenish", "olive"), "yellow": ("lemon", "yellowish"), "black": ("jet", "ebony"),
+                "white": ("ivory", "whitish"), "orange": ("tangerine", "orangish"), "purple": ("violet", "purplish"),
+                "grey": ("gray", "greyish", "slate"), "brown": ("tan", "brownish", "chocolate")}
+# Other names of a type or a part (the synthetic teacher knows some, as CLIP knows many) and hypernyms.
+TYPE_NAMES = {"mug": ("cup", "coffee mug", "tea cup"), "pan": ("pot", "frying pan", "skillet"),
+              "knife": ("kitchen knife", "blade"), "screwdriver": ("driver", "screw driver"),
+              "spatula": ("turner", "flipper"), "bottle": ("water bottle", "flask"), "bowl": ("dish", "basin"),
+              "box": ("tray", "carton", "crate")}
+PART_NAMES_OF = {"handle": ("grip", "hilt"), "cap": ("lid", "top"), "blade": ("edge", "cutting edge"),
+                 "shaft": ("rod", "stem"), "head": ("tip", "end")}
+HYPERNYMS = ("object", "thing", "item", "container", "utensil", "tool")
+# Lookalike letters of other scripts: what a phone keyboard or a copy-paste may send.
+LOOKALIKES = str.maketrans({"e": "\u0435", "o": "\u043e", "a": "\u0430", "p": "\u0440", "c": "\u0441"})
+
+
+def hunt3_of(scene: Scene, rng: np.random.Generator, per_scene: int = 3
+             ) -> list[tuple[str, str, tuple[int, ...], int | None, str | None]]:
+    """(prompt, category, allowed object ids, asked object id, asked part) of the hunt3 family on one scene, for
+    ``per_scene`` objects drawn from it (every category for each)."""
+    objects = scene.objects
+    kinds = Counter(o.type for o in objects)
+    of_kind = {k: tuple(i for i, o in enumerate(objects) if o.type == k) for k in kinds}
+    asked: list[tuple[str, str, tuple[int, ...], int | None, str | None]] = []
+    for index in (int(i) for i in rng.permutation(len(objects))[:per_scene]):
+        obj = objects[index]
+        c, k, own = obj.color, obj.type, (index,)
+        name = f"{c} {k}"
+        part = next((p for p in OBJECT_PARTS[k] if p != "body"), None)
+        kind_colour = {objects[i].color for i in of_kind[k]}
+        traps = sorted({o.color for o in objects} - kind_colour) or sorted(set(COLOUR_ALBEDO) - kind_colour)
+        trap = traps[int(rng.integers(len(traps)))]
+        others = [i for i in range(len(objects)) if objects[i].type != k]
+        other = others[int(rng.integers(len(others)))] if others else None
+
+        def of_colour(colour: str, same: tuple[int, ...] = of_kind[k]) -> tuple[int, ...]:
+            return tuple(i for i in same if objects[i].color == colour)
+
+        rows: list[tuple[str, str, tuple[int, ...], str | None]] = [
+            (f"please pick up the {name}", "wrapper", own, None), (f"grab {name} now", "wrapper", own, None),
+            (f"I want the {name}", "wrapper", own, None), (f"the {name}.", "wrapper", own, None),
+            (f"{name}!", "wrapper", own, None), (name.upper(), "wrapper", own, None),
+            (f"{c.title()}-{k.title()}", "wrapper", own, None), (f"get me the {name}", "wrapper", own, None),
+            (f"pick the {name} up", "wrapper", own, None), (f"can I have the {name}?", "wrapper", own, None),
+            (f"{name} pls", "wrapper", own, None), (f"go grab the {name}", "wrapper", own, None),
+            (f"robot: {name}", "wrapper", own, None), (f"{name}...", "wrapper", own, None),
+            (f"Please, the {name}.", "wrapper", own, None), (f"hey robot grab the {name}", "wrapper", own, None),
+            (f"{name}s", "plural/possessive", own, None), (f"{k}s", "plural/possessive", of_kind[k], None),
+            (f"{c} {trap} {k}", "trap colour", (), None), (f"dark {trap} {k}", "trap colour", (), None),
+            (f"please pick up the {trap} {k}", "trap colour", (), None), (f"{trap} {k}s", "trap colour", (), None),
+            (f"{trap}-coloured {k}", "trap colour", (), None), (f"{trap} coloured {k}", "trap colour", (), None),
+            (f"{k} that is {trap}", "trap colour", (), None), (f"{trap.upper()} {k.upper()}!", "trap colour", (), None),
+            (f"{k} {trap}", "trap colour", (), None), (f"{trap}ish {k}", "trap colour", (), None),
+            (f"{COLOUR_NAMES[trap][0]} {k}", "trap colour", (), None),
+            (f"big {k}", "attribute", of_kind[k], None), (f"small {name}", "attribute", own, None),
+            (f"ceramic {name}", "attribute", own, None), (f"metal {k}", "attribute", of_kind[k], None),
+            (f"wooden {k}", "attribute", of_kind[k], None), (f"empty {name}", "attribute", own, None),
+            (f"{c} plastic {k}", "attribute", own, None), (f"shiny {name}", "attribute", own, None),
+            (f"{c} {k} thing", "attribute", own, None),
+            (f"{c}{k}", "typo", own, None), (f"{c} {k[:-1]}", "typo", own, None),
+            (f"{c} {k}{k[-1]}", "typo", own, None), (f"{c[1]}{c[0]}{c[2:]} {k}", "typo", own, None),
+            (f"{c} {k[0]}{k[2]}{k[1]}{k[3:]}", "typo", own, None), (f"{c}{c[-1]} {k}", "typo", own, None),
+            (f"{c} {c} {k}", "repeat", own, None), (f"{name} {k}", "repeat", own, None),
+            (f"the the {name}", "repeat", own, None), (f"{name} {name}", "repeat", own, None),
+            (f"{k} {k}", "repeat", of_kind[k], None), (f"{name}, {name}", "repeat", own, None),
+            (name.translate(LOOKALIKES), "unicode", own, None),
+            (f"{c.translate(LOOKALIKES)} {k}", "unicode", own, None),
+            ("".join(chr(0x1D41A + ord(ch) - 97) if ch.isalpha() else ch for ch in name), "unicode", own, None),
+            (f"{c}\u3000{k}", "unicode", own, None), (f"{c}\u00a0{k}", "unicode", own, None),
+            (f"{c[0]}\u0301{c[1:]} {k}", "unicode", own, None), (f"{name}\u2026", "unicode", own, None),
+            (f"\u201c{name}\u201d", "unicode", own, None), (f"\u00ab{name}\u00bb", "unicode", own, None),
+            (f"{k} 2", "number", of_kind[k], None), (f"{name} #1", "number", own, None),
+            (f"{name} number 1", "number", own, None), (f"one {name}", "number", own, None),
+            (f"a single {name}", "number", own, None), (f"{name} x1", "number", own, None),
+            (f"{name} (1)", "number", own, None), (f"{k}1", "number", of_kind[k], None),
+            (f"{name}2", "number", own, None), (f"{name} one", "number", own, None),
+            (f"the {name} which i use every morning for my coffee before work", "long", own, None),
+            (f"{name} " + "very " * 25 + "carefully", "long", own, None),
+            (f"could you kindly pick up the {name} for me please thank you very much my friend", "long", own, None),
+            (f"{name} " + " ".join(["really"] * 10) + f" {name}", "long", own, None),
+        ]
+        rows += [(f"{shade} {name}", "shade", own, None) for shade in SHADES]
+        rows += [(f"{colour_name} {k}", "shade", of_colour(c), None) for colour_name in COLOUR_NAMES[c]]
+        rows += [(f"{c}ish {k}", "shade", own, None), (f"light {trap} {k}", "shade", of_colour(trap), None),
+                 (f"{c}-ish {k}", "shade", own, None), (f"{c} and {trap} {k}", "shade", (), None)]
+        rows += [(f"{c} {synonym}", "synonym", own, None) for synonym in TYPE_NAMES[k]]
+        rows += [(f"{c} {hypernym}", "synonym", tuple(i for i, o in enumerate(objects) if o.color == c), None)
+                 for hypernym in HYPERNYMS]
+        if other is not None:
+            rows += [(f"{c} {k} {objects[other].type}", "two names", (index, other), None),
+                     (f"{k} {objects[other].type}", "two names", of_kind[k] + (other,), None),
+                     (f"{objects[other].color} {k} {objects[other].type}", "two names", (other,) + of_colour(
+                         objects[other].color), None)]
+        for lacking in vocabulary.PART_NAMES:
+            if lacking == "body" or lacking in OBJECT_PARTS[k]:
+                continue
+            rows += [(f"{name} {lacking}", "lacking part", (), None),
+                     (f"the {lacking} of the {name}", "lacking part", (), None),
+                     (f"{k} {lacking}", "lacking part", (), None)]
+            rows += [(f"{name} {alias}", "lacking part", (), None) for alias in PART_NAMES_OF.get(lacking, ())]
+        if part is not None:
+            rows += [(f"the {name}'s {part}", "plural/possessive", own, part),
+                     (f"{name}s {part}", "plural/possessive", own, part),
+                     (f"{name}s' {part}", "plural/possessive", own, part),
+                     (f"the {k}'s {part}", "plural/possessive", of_kind[k], part),
+                     (f"{k}s {part}", "plural/possessive", of_kind[k], part),
+                     (f"{part}s of the {name}", "plural/possessive", own, part),
+                     (f"{trap} {k} {part}", "trap colour", (), part), (f"the {trap} {k}'s {part}", "trap colour", (),
+                                                                        part),
+                     (f"dark {trap} {k} {part}", "trap colour", (), part),
+                     (f"{part} of the {trap}-coloured {k}", "trap colour", (), part),
+                     (f"{trap} {part} of the {k}", "trap colour", (), part), (f"{k};{trap} {part}", "trap colour", (),
+                                                                             part),
+                     (f"the {trap} {part} on the {k}", "trap colour", (), part),
+                     (f"{c} {part} of the {k}", "colour on part", of_colour(c), part),
+                     (f"{k};{c} {part}", "colour on part", of_colour(c), part),
+                     (f"the {c} {part} on the {k}", "colour on part", of_colour(c), part),
+                     (f"dark {name} {part}", "shade", own, part), (f"{name} {part} {part}", "repeat", own, part),
+                     (f"{name} {part} 2", "number", own, part)]
+            rows += [(f"{name} {alias}", "synonym", own, part) for alias in PART_NAMES_OF.get(part, ())]
+
+            def with_part(colour: str | None, wanted: str = part) -> tuple[int, ...]:
+                return tuple(i for i, o in enumerate(objects) if wanted in OBJECT_PARTS[o.type]
+                             and colour in (None, o.color))
+
+            # A part word alone is searched as an object: "red handle" may be any red object's handle, never one
+            # of another colour ("red handle" where the red object is a bowl beside a blue mug).
+            rows += [(f"{c} {part}", "part as name", with_part(c), part),
+                     (f"{trap} {part}", "part as name", with_part(trap), part),
+                     (f"the {part}", "part as name", with_part(None), part),
+                     (f"dark {trap} {part}", "part as name", with_part(trap), part),
+                     (f"{part} {trap}", "part as name", with_part(trap), part)]
+        asked += [(p, cat, allowed, index, asked_part) for p, cat, allowed, asked_part in rows]
+    return asked
+
+
 def prompts_of(truth: dict[str, Any], scene: Scene, rng: np.random.Generator
                ) -> list[tuple[str, str, int | None, str | None]]:
     """(prompt, kind, object id, part) for every question asked on one scene."""
@@ -394,6 +547,8 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
         questions += [(p, k, i, part, "", ()) for p, k, i, part in prompts_of(truth_json, scene, rng)]
     if family in ("phrasing", "all"):
         questions += [(p, "phrasing", i, part, c, a) for p, c, a, i, part in phrasings_of(scene, rng)]
+    if family == "hunt3":
+        questions += [(p, "hunt3", i, part, c, a) for p, c, a, i, part in hunt3_of(scene, rng)]
     for prompt, kind, object_id, part, category, allowed in questions:
         row = Row(index, prompt, kind, object_id, part, False, "", category=category, allowed=allowed)
         rows.append(row)
@@ -415,8 +570,13 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
         try:
             verdict = judge_with_tool(truth, g.end_effector, g.rotation, g.position_m, g.opening_m, gripper, cup,
                                       object_id, part, 0.0)
+            fine = row.allowed if row.kind in ("phrasing", "hunt3") else (object_id,)
+            touched = verdict.contact_object_ids
+            if row.kind == "hunt3" and touched[0] != object_id and touched[0] in fine and touched[1] == touched[0]:
+                # another object the prompt allows ("mug handle" with two mugs): judged as that one
+                verdict = judge_with_tool(truth, g.end_effector, g.rotation, g.position_m, g.opening_m, gripper, cup,
+                                          touched[0], part, 0.0)
             row.verdict = verdict.label
-            fine = row.allowed if row.kind == "phrasing" else (object_id,)
             row.wrong_object = any(i >= 0 and i not in fine for i in verdict.contact_object_ids)
             for other in result.candidates[1:]:
                 other_verdict = judge_with_tool(truth, other.end_effector, other.rotation, other.position_m,
@@ -436,6 +596,18 @@ def run_scene(index: int, scene: Scene, rng: np.random.Generator, physics: bool,
     return rows
 
 
+def _listed(sections: list[tuple[str, list[Row]]], scenes: list[Scene], seed: int) -> list[str]:
+    """Lines listing each section's rows of a prompt family with their reproduction and answer."""
+    lines = []
+    for title, chosen in sections:
+        lines.append(f"\n**{title}** ({len(chosen)})")
+        for r in chosen:
+            detail = r.exception.strip().splitlines()[-1] if r.exception else r.message
+            lines.append(f"- --seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r} "
+                         f"[{r.category}]: {r.verdict}: {detail}")
+    return lines
+
+
 def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
     """Per category of the phrasing family: answered on an allowed object / wrong object / refused."""
     rows = [r for r in rows if r.kind == "phrasing"]
@@ -452,9 +624,6 @@ def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                      f"{sum(bool(r.exception) for r in chosen)} | "
                      + (f"{sum(bool(r.same_text) for r in chosen)} |" if category in SAME_MEANING else "- |"))
 
-    def repro(r: Row) -> str:
-        return f"--seed {seed} --only {r.scene} ({scenes[r.scene].name}), prompt {r.prompt!r}"
-
     sections = [("Phrasing: wrong-object answers", [r for r in rows if r.wrong_object]),
                 ("Phrasing: answered, should be refused",
                  [r for r in rows if r.answered and not r.wrong_object and r.category in SHOULD_REFUSE]),
@@ -462,16 +631,37 @@ def phrasing_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
                 ("Phrasing: same meaning, parsed differently from the canonical prompt",
                  [r for r in rows if r.same_text is False]),
                 ("Phrasing: exceptions", [r for r in rows if r.exception])]
-    for title, chosen in sections:
-        lines.append(f"\n**{title}** ({len(chosen)})")
-        for r in chosen:
-            detail = r.exception.strip().splitlines()[-1] if r.exception else r.message
-            lines.append(f"- {repro(r)} [{r.category}]: {r.verdict}: {detail}")
-    return "\n".join(lines)
+    return "\n".join(lines + _listed(sections, scenes, seed))
+
+
+def hunt3_summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
+    """Per category of the hunt3 family: asked, answered, correct (judge), wrong object, refused, exceptions."""
+    rows = [r for r in rows if r.kind == "hunt3"]
+    lines = ["| category | should | asked | answered | correct (judge) | wrong object | refused | refused, object "
+             "allowed | exceptions |", "|---|---|---|---|---|---|---|---|---|"]
+    for category in HUNT3_CATEGORIES:
+        chosen = [r for r in rows if r.category == category]
+        if chosen:
+            lines.append(f"| {category} | {HUNT3_SHOULD[category]} | {len(chosen)} | "
+                         f"{sum(r.answered for r in chosen)} | "
+                         f"{sum(r.verdict == 'correct' and not r.wrong_object for r in chosen)} | "
+                         f"{sum(r.wrong_object for r in chosen)} | {sum(not r.answered for r in chosen)} | "
+                         f"{sum(not r.answered and bool(r.allowed) for r in chosen)} | "
+                         f"{sum(bool(r.exception) for r in chosen)} |")
+
+    sections = [("Hunt3: wrong-object answers", [r for r in rows if r.wrong_object]),
+                ("Hunt3: answered, should be refused",
+                 [r for r in rows if r.answered and not r.wrong_object and HUNT3_SHOULD[r.category] == "refuse"]),
+                ("Hunt3: should answer, refused",
+                 [r for r in rows if not r.answered and HUNT3_SHOULD[r.category] == "answer"]),
+                ("Hunt3: answered, not correct", [r for r in rows if r.answered and not r.wrong_object
+                                                  and r.verdict != "correct"]),
+                ("Hunt3: exceptions", [r for r in rows if r.exception])]
+    return "\n".join(lines + _listed(sections, scenes, seed))
 
 
 def summary(rows: list[Row], scenes: list[Scene], seed: int) -> str:
-    rows = [r for r in rows if r.kind != "phrasing"]
+    rows = [r for r in rows if r.kind not in ("phrasing", "hunt3")]
     if not rows:
         return ""
     asked = [r for r in rows if r.object_id is not None]
@@ -524,8 +714,10 @@ def main() -> None:
     parser.add_argument("--no-physics", action="store_true", help="judge by points only")
     parser.add_argument("--yaml-dir", type=Path, help="keep the scenes' YAML files here")
     parser.add_argument("--json", type=Path, help="write every row here")
-    parser.add_argument("--family", choices=("standard", "phrasing", "all"), default="standard",
-                        help="the prompts asked: the standard family, the phrasing family, or both")
+    parser.add_argument("--family", choices=("standard", "phrasing", "all", "hunt3"), default="standard",
+                        help="the prompts asked: the standard family, the phrasing family, both, or the third "
+                             "prompt hunt's (hunt3)")
+    parser.add_argument("--builtin", action="store_true", help="ask on the built-in scenes instead of random ones")
     parser.add_argument("--fields", type=Path, help="ask on a CPU-trained dff-tiny field per scene, kept here")
     parser.add_argument("--steps", type=int, default=300, help="training steps of --fields")
     parser.add_argument("--end-effectors", nargs="+", default=[PARALLEL_JAW],
@@ -535,7 +727,8 @@ def main() -> None:
 
     end_effectors = checked_end_effectors(args.end_effectors, "bench_random_scenes")  # before any scene
     started = time.monotonic()
-    scenes = random_scenes(args.seed, args.scenes, args.tote_share, args.yaml_dir, args.touch_share)
+    scenes = ([load_scene(n) for n in builtin_scene_names()] if args.builtin
+              else random_scenes(args.seed, args.scenes, args.tote_share, args.yaml_dir, args.touch_share))
     rows: list[Row] = []
     for index, scene in enumerate(scenes):
         if args.only and index not in args.only:
@@ -553,8 +746,10 @@ def main() -> None:
     print(f"\n{len(scenes) if not args.only else len(args.only)} scenes, seed {args.seed}, "
           f"{time.monotonic() - started:.0f} s\n")
     print(summary(rows, scenes, args.seed))
-    if args.family != "standard":
+    if args.family in ("phrasing", "all"):
         print(phrasing_summary(rows, scenes, args.seed))
+    if args.family == "hunt3":
+        print(hunt3_summary(rows, scenes, args.seed))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
 

@@ -9,14 +9,17 @@ Accepted forms (case-insensitive, surrounding whitespace ignored):
 * ``"mug's handle"`` – possessive;
 * ``"mug;handle"`` – LERF-TOGO's explicit syntax; the text after ``;`` is the part even if it is not a known word
   (one ``;`` only; nothing after it asks for the whole object, only filler words after it is refused);
+* an attribute word in the part phrase of these two forms is the object's: "the blue handle of the mug" and
+  "mug;blue handle" are "blue mug" + "handle";
 * ``"the handle on the mug"`` – "<known part word> on <object>", read as "of";
 * ``"the mug by its handle"``, ``"the mug at the handle"``, ``"the mug with the handle"`` – "<object> by/at/with
   <known part word>";
 * ``"red mug"``, ``"knife"``, ``"handle"`` – object only (a lone part word is searched as an object).
 
-Leading requests and determiners ("could you pick up the ...", "I want a ...") and trailing politeness ("...,
-please", "... now") are dropped; capitals, extra spaces, curly apostrophes, full-width letters and punctuation
-around the words and underscores ("green_mug") do not change the answer.
+Leading requests and determiners ("could you pick up the ...", "I want a ...", "get me the ...", "pick the ...
+up") and trailing politeness ("..., please", "... now", "... pls") are dropped; capitals, extra spaces, curly
+apostrophes, full-width letters and punctuation around the words and underscores ("green_mug") do not change the
+answer. A plural part word is the part ("handles of the mug").
 
 **What a prompt must not ask.** The query finds one object by what it looks like; it cannot resolve grammar that a
 text encoder flattens into a bag of words (CLIP, like the synthetic teacher, embeds "not the red mug" close to
@@ -58,10 +61,16 @@ DEFAULT_ATTRIBUTE_WORDS: tuple[str, ...] = (
 
 # Leading determiners, requests and polite/verb fillers carry no meaning for the field and only dilute the text
 # embedding; so does trailing politeness.
-_LEADING_FILLERS = ("please", "kindly", "could you", "can you", "would you", "will you", "i want", "i need",
+_LEADING_FILLERS = ("hey", "please", "kindly", "could you", "can you", "would you", "will you", "can i have",
+                    "could i have", "may i have", "can i get", "could i get", "get me", "go get", "go grab",
+                    "go fetch", "i want", "i need",
                     "i'd like", "i would like", "bring me", "give me", "hand me", "pick up", "pick", "lift up", "lift",
                     "hold", "fetch", "grasp", "grab", "take", "get", "the", "a", "an", "any", "pair of")
-_TRAILING_FILLERS = ("please", "thanks", "thank you", "for me", "now")
+_TRAILING_FILLERS = ("please", "pls", "plz", "thanks", "thx", "thank you", "for me", "now")
+# "pick the red mug up": the particle of "pick up" after the object, moved back before it. Only at the end or
+# before punctuation, politeness or the words that name a part: "pick the make up brush" keeps its name.
+_SEPARATED_UP = re.compile(r"\b(pick|lift) (?!up\b)(.+?) up(?=$|[^\w\s]| (?:by|at|with|please|now|thanks|thank|"
+                           r"for|pls|plz)\b)")
 _PART_OF_OBJECT = re.compile(r"^(?P<part>.+?)\s+of\s+(?:the\s+|a\s+|an\s+)?(?P<object>.+)$")
 # Apostrophes a keyboard or a phone may send instead of "'" ("mug’s handle"), and the underscore of names written
 # as identifiers ("green_mug"): one word to a split on spaces, it hid the colour from the comparison with the others.
@@ -209,7 +218,7 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
                  max_chars: int = MAX_PROMPT_CHARS,
                  attribute_words: tuple[str, ...] = DEFAULT_ATTRIBUTE_WORDS) -> ParsedPrompt:
     """Validate ``prompt`` and split it into object and part phrases (see the module docstring)."""
-    text = validate_prompt(prompt, max_chars)
+    text = _SEPARATED_UP.sub(r"\1 up \2", validate_prompt(prompt, max_chars))
     _refuse_unresolvable(text, part_words, attribute_words)
     if ";" in text:
         if text.count(";") > 1:  # "mug;handle;rim" was read as the part "handle rim"
@@ -226,8 +235,8 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
             # "mug;red mug" was answered on the mug, at whatever region fit "red mug" best
             raise PromptError(f"{text!r} names the object again after ';', not a part: write 'object;part', e.g. "
                               f"'mug;handle', or just the object")
-        return ParsedPrompt(text, object_phrase, part_phrase or None)
-    phrase = _clean(_part_phrasings(text, part_words).replace("'s ", " "))
+        return ParsedPrompt(text, *_attributes_to_object(object_phrase, part_phrase, part_words, attribute_words))
+    phrase = _clean(_possessives(_part_phrasings(text, part_words)))
     if not phrase:
         raise PromptError(f"prompt {text!r} names nothing to grasp")
     match = _PART_OF_OBJECT.match(phrase)
@@ -235,10 +244,11 @@ def parse_prompt(prompt: str | bytes, part_words: tuple[str, ...] = DEFAULT_PART
         object_phrase = _clean(match["object"])
         if not object_phrase:  # "mug of the": the text encoder was asked to embed an empty name
             raise PromptError(f"{text!r} names no object after 'of': write e.g. 'the handle of the mug'")
-        if not (part_phrase := _clean(match["part"])):  # "thanks of the mug": an empty part, the whole mug grasped
+        # "thanks of the mug": an empty part, the whole mug grasped
+        if not (part_phrase := _clean(match["part"])):
             raise PromptError(f"{text!r} names no part before 'of': write e.g. 'the handle of the mug', or just the "
                               f"object")
-        return ParsedPrompt(text, object_phrase, part_phrase)
+        return ParsedPrompt(text, *_attributes_to_object(object_phrase, part_phrase, part_words, attribute_words))
     object_phrase, part_phrase = _split_trailing_part(phrase, part_words, attribute_words)
     if part_phrase is None:
         object_phrase, part_phrase = _split_leading_part(phrase, part_words, attribute_words)
@@ -253,8 +263,35 @@ def _part_phrasings(text: str, part_words: tuple[str, ...]) -> str:
     if not part_words:
         return text
     parts = "|".join(re.escape(w) for w in sorted(part_words, key=len, reverse=True))
-    text = re.sub(rf"\b({parts}) on ", r"\1 of ", text)
-    return re.sub(rf" (?:by|at|with) (?:the |its |their |a |an )?({parts})\b", r" \1", text)
+    text = re.sub(rf"\b({parts})s? on ", r"\1 of ", text)  # "the handles on the mug" too
+    return re.sub(rf" (?:by|at|with) (?:the |its |their |a |an )?({parts})s?\b", r" \1", text)
+
+
+def _possessives(text: str) -> str:
+    """"the mug's handle" and "the mugs' handle" as "the mug handle", "the mugs handle"."""
+    return text.replace("'s ", " ").replace("s' ", "s ")
+
+
+def _attributes_to_object(object_phrase: str, part_phrase: str, part_words: tuple[str, ...],
+                          attribute_words: tuple[str, ...]) -> tuple[str, str | None]:
+    """(object phrase, part phrase) with the attribute words of ``part_phrase`` moved before the object ("mug;blue
+    handle", "the blue handle of the mug" -> "blue mug", "handle"), as a colour before or after a part word already
+    is: the query compares colours on instances of the object, never on a part, so a colour left in the part phrase
+    was never compared ("blue handle of the mug" grasped the red mug's handle). A part phrase of attributes alone
+    ("mug;red") stays as it is; an empty one is None."""
+    words = part_phrase.replace("-", " ").split()
+    rest = [w for w in words if w not in attribute_words]
+    if not rest or len(rest) == len(words):
+        return object_phrase, _singular_part(part_phrase, part_words) or None
+    moved = [w for w in dict.fromkeys(words) if w in attribute_words and w not in object_phrase.split()]
+    return " ".join(moved + [object_phrase]), _singular_part(" ".join(rest), part_words)
+
+
+def _singular_part(phrase: str, part_words: tuple[str, ...]) -> str:
+    """``phrase``, or the part word it is the plural of ("handles" -> "handle"): a plural part is answered with one
+    of them, as a plural name is. Read as no part word, "handles" of the blue mug was refused because the red
+    mug's handle fits it too."""
+    return phrase[:-1] if phrase not in part_words and phrase.endswith("s") and phrase[:-1] in part_words else phrase
 
 
 def _refuse_unresolvable(text: str, part_words: tuple[str, ...], attribute_words: tuple[str, ...]) -> None:
@@ -263,7 +300,7 @@ def _refuse_unresolvable(text: str, part_words: tuple[str, ...], attribute_words
     if symbol is not None and _clean(text):  # a symbol alone names nothing (parse_prompt says so)
         raise PromptError(f"{text!r} contains the symbol '{symbol}' (U+{ord(symbol):04X}), which the query cannot "
                           f"read: say it in words, e.g. 'red mug'")
-    phrased = re.sub(r"\bw/o\b", "without", _part_phrasings(text, part_words).replace("'s ", " "))
+    phrased = re.sub(r"\bw/o\b", "without", _possessives(_part_phrasings(text, part_words)))
     words = re.findall(r"[\w']+|[&+/]", phrased)
     joined = f" {' '.join(words)} "
 
@@ -300,7 +337,7 @@ def _split_trailing_part(phrase: str, part_words: tuple[str, ...], attribute_wor
         end -= 1
     # Longest known part suffix first, so multi-word parts ("power button") win over their last word.
     for size in range(end - 1, 0, -1):
-        candidate = " ".join(words[end - size:end])
+        candidate = _singular_part(" ".join(words[end - size:end]), part_words)
         if candidate in part_words:
             return " ".join(words[:end - size] + words[end:]), candidate
     return phrase, None
@@ -314,7 +351,7 @@ def _split_leading_part(phrase: str, part_words: tuple[str, ...], attribute_word
     words = phrase.split()
     start = next((i for i, w in enumerate(words) if w not in attribute_words), len(words))
     for size in range(len(words) - start - 1, 0, -1):
-        candidate, rest = " ".join(words[start:start + size]), words[start + size:]
+        candidate, rest = _singular_part(" ".join(words[start:start + size]), part_words), words[start + size:]
         if candidate in part_words and any(w not in attribute_words for w in rest):
             return " ".join(words[:start] + rest), candidate
     return phrase, None
