@@ -105,13 +105,19 @@ def test_a_curved_handle_seals_only_under_a_cup_small_enough_for_its_curvature()
     assert held and held[0].position_m[2] == pytest.approx(0.032, abs=0.002)
 
 
+def touching_boxes(other_top_m):
+    """The asked 5 cm box (x < 0) and one touching it on +x whose top is at ``other_top_m``, with the plan on the
+    asked one: (points, the other's mask, grasps)."""
+    asked = outward_box([-0.03, -0.03, 0.0], [0.0, 0.03, 0.05])
+    other = outward_box([0.0, -0.03, 0.0], [0.03, 0.03, other_top_m])
+    points, normals, (mask, other_mask) = scene(asked, other)
+    return points, other_mask, plan(points, normals, mask)
+
+
 def test_the_lip_never_lies_on_a_neighbour_and_the_tool_never_enters_one():
     """Two boxes touching side by side: every lip on the asked one stays clear of the other's top (a lip across
     both would lift the wrong object or none)."""
-    asked = outward_box([-0.03, -0.03, 0.0], [0.0, 0.03, 0.05])
-    other = outward_box([0.0, -0.03, 0.0], [0.03, 0.03, 0.05])
-    points, normals, (mask, other_mask) = scene(asked, other)
-    grasps = plan(points, normals, mask)
+    points, other_mask, grasps = touching_boxes(0.05)
     assert grasps
     for grasp in grasps:
         local = (points[other_mask] - grasp.position_m) @ grasp.rotation
@@ -236,10 +242,7 @@ def test_a_thin_plate_raised_off_the_table_seals_on_its_top_whatever_lies_under_
 def test_a_lower_neighbour_beside_the_asked_top_is_never_under_the_lips_ring():
     """What lies beside the asked top, not under it, still keeps the lip away: a box 2 mm lower touching the asked
     one. The sealing ring (the cup's radius) never reaches over the neighbour."""
-    asked = outward_box([-0.03, -0.03, 0.0], [0.0, 0.03, 0.05])
-    lower = outward_box([0.0, -0.03, 0.0], [0.03, 0.03, 0.048])
-    points, normals, (mask, lower_mask) = scene(asked, lower)
-    grasps = plan(points, normals, mask)
+    points, lower_mask, grasps = touching_boxes(0.048)
     assert grasps
     for grasp in grasps:
         across = (points[lower_mask] - grasp.position_m) @ grasp.rotation
