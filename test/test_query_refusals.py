@@ -209,6 +209,32 @@ def test_colours_no_screwdriver_has_are_refused_on_two_screwdrivers_grown_into_o
         and "yellow screwdriver" in result.message, result.message
 
 
+@pytest.fixture(scope="module")
+def two_knives():
+    """Crop of a CPU field of a random scene (`bench_random_scenes.py --seed 23 --scenes 5 --touch-share 0.9
+    --tote-share 0.8 --fields DIR`, scene 2): a blue and a yellow knife side by side, blades grey metal."""
+    truth = GroundTruthPoints.from_json(ground_truth(DATA / "random_23_2.yaml",
+                                                     points_per_part=EVALUATION_POINTS_PER_PART))
+    return SceneCloud.load(DATA / "random_23_2_two_knives_field.npz"), truth
+
+
+def test_two_colours_that_win_only_part_of_a_knife_are_refused(two_knives):
+    """"blue yellow knife" won 166 of the yellow knife's 737 points (its grey blade, where neither colour is), and
+    the instance cut to that region was grasped: the yellow knife for a knife no one has (2026-12-04, seed 23)."""
+    cloud, _ = two_knives
+    result = plan_query(cloud, encode, "blue yellow knife")
+    assert not result.success and result.grasp is None, result.message
+    assert result.message.startswith("not found: no blue yellow knife (saw:"), result.message
+
+
+@pytest.mark.parametrize(("prompt", "object_id"), [("blue knife", 0), ("yellow knife", 2)])
+def test_each_knife_is_still_found_by_its_own_colour(two_knives, prompt, object_id):
+    cloud, truth = two_knives
+    result = plan_query(cloud, encode, prompt)
+    assert result.success, result.message
+    assert set(truth.label(result.grasp.contacts_m)[0].tolist()) == {object_id}
+
+
 def test_a_part_outside_the_region_where_the_asked_colour_wins_is_not_found_inside_it():
     """On this CPU field (`bench_random_scenes.py --seed 11 --fields`, scene 3) the orange knife's handle reads as
     the blue knife's colour point by point; "orange" wins only its blade. The instance cut to the blade then found

@@ -17,6 +17,9 @@ which its CPU field grows into one instance; ``random_11_3_three_knives_field.np
 that draw (``random_11_3.yaml``), whose field gives the orange knife's handle the blue knife's colour.
 ``bin_bottle_demo_field.npz`` is the green bottle of a ``dff-grasp demo --scene bin --clear`` field of 2026-12-03
 16:36, on which "bottle handle" and "bottle head" stood out on the bottle's body (tops 0.83-0.86 and 0.52).
+``random_23_2_two_knives_field.npz`` is the blue and the yellow knife of scene ``random_23_2.yaml``
+(``bench/bench_random_scenes.py --seed 23 --scenes 5 --touch-share 0.9 --tote-share 0.8 --fields DIR``), on whose
+field "blue yellow knife" won the yellow knife's grey blade.
 """
 import sys
 
