@@ -151,6 +151,18 @@ class Run:
             self.before_step()
             mujoco.mj_step(self.model, self.data)
 
+    def wall_s(self) -> float:
+        """Wall-clock seconds since the run was set up."""
+        return time.monotonic() - self.started
+
+    def object_poses(self) -> np.ndarray:
+        """(N, 4, 4) every object's frame in the base frame now."""
+        bodies = list(self.physics.object_bodies)
+        poses = np.tile(np.eye(4), (len(bodies), 1, 1))
+        poses[:, :3, :3] = self.data.xmat[bodies].reshape(-1, 3, 3)
+        poses[:, :3, 3] = self.data.xpos[bodies]
+        return poses
+
     def push_m(self) -> float:
         """How far the asked object's centre of mass is from where it rested."""
         return float(np.linalg.norm(self.com()[self.object_id] - self.rest_com[self.object_id]))
@@ -159,7 +171,7 @@ class Run:
                   closed_m: float) -> Execution:
         rise = self.com()[:, 2] - self.rest_com[:, 2]
         return Execution(outcome, self.object_id, message, tuple(float(r) for r in rise), push_m, tuple(touched),
-                         held, closed_m, self.time_s, time.monotonic() - self.started, tuple(self.snapshots),
+                         held, closed_m, self.time_s, self.wall_s(), tuple(self.snapshots),
                          SUCTION if isinstance(self.physics.gripper, SuctionCup) else PARALLEL_JAW)
 
     def approach(self, pre: np.ndarray, position_m: np.ndarray, closing: str) -> Execution | None:
@@ -243,12 +255,8 @@ class Run:
     def snapshot(self, label: str) -> None:
         if not self.record:
             return
-        bodies = list(self.physics.object_bodies)
-        poses = np.tile(np.eye(4), (len(bodies), 1, 1))
-        poses[:, :3, :3] = self.data.xmat[bodies].reshape(-1, 3, 3)
-        poses[:, :3, 3] = self.data.xpos[bodies]
         hand = _pose(self.data.xmat[self.physics.hand_body].reshape(3, 3), self.data.xpos[self.physics.hand_body])
-        self.snapshots.append(Snapshot(label, self.time_s, poses, hand, self.opening_m()))
+        self.snapshots.append(Snapshot(label, self.time_s, self.object_poses(), hand, self.opening_m()))
 
 
 def thing_name(physics: PhysicsScene, geom: int) -> str:
