@@ -19,6 +19,7 @@ SCREWDRIVER, WHITE_BOX, KNIFE, SPATULA = 7, 4, 6, 8  # ids in bin.yaml
 TILT_DEG = 25.0  # about the screwdriver's axis: the palm leans over the object, off the wall
 TIP_HEIGHT_M = 0.007  # the fingertips' lowest corner above the tote floor
 STROKE_M = 0.06
+WALL_CLEARANCE_M = 0.003  # between the tote wall and the tilted fingers' nearest corner
 STANDOFF_M = 0.04  # pre-push behind the start: backing out as far along -z keeps the palm off the bottle
 
 
@@ -50,15 +51,26 @@ def tilted_rotation(tilt_deg: float) -> np.ndarray:
     return np.column_stack([(0.0, c, -s), (1.0, 0.0, 0.0), (0.0, -s, -c)])
 
 
+def closed_finger_corners_m(rotation: np.ndarray) -> np.ndarray:
+    """(16, 3) corners of both closed fingers, in the base frame relative to the TCP."""
+    boxes = ParallelJawGripper().boxes(0.0)
+    return np.array([[x, y, z] for lower, upper in (boxes["finger_left"], boxes["finger_right"])
+                     for x in (lower[0], upper[0]) for y in (lower[1], upper[1]) for z in (lower[2], upper[2])]
+                    ) @ rotation.T
+
+
 @pytest.fixture(scope="module")
 def push(scene, sd):
-    """(rotation, pre, start, end): the TCP in the gap between the handle and the wall, halfway across, at the
-    handle's middle along x, the fingertips TIP_HEIGHT_M above the floor, a stroke towards +y."""
+    """(rotation, pre, start, end): the TCP in the gap between the handle and the wall, the fingers
+    WALL_CLEARANCE_M off the wall, at the handle's middle along x, the fingertips TIP_HEIGHT_M above the floor,
+    a stroke towards +y."""
     handle = handle_points(scene, sd)
     wall_y = scene.tote.center_m[1] - scene.tote.inner_size_m[1] / 2
     rotation = tilted_rotation(TILT_DEG)
-    tip_below_tcp_m = ParallelJawGripper().lowest_point_z_m(rotation, np.zeros(3), 0.0)
-    start = np.array([handle[:, 0].mean(), (wall_y + handle[:, 1].min()) / 2, TIP_HEIGHT_M - tip_below_tcp_m])
+    corners = closed_finger_corners_m(rotation)
+    start = np.array([handle[:, 0].mean(), wall_y + WALL_CLEARANCE_M - corners[:, 1].min(),
+                      TIP_HEIGHT_M - corners[:, 2].min()])
+    assert start[1] < handle[:, 1].min()  # in the gap, not over the handle
     return rotation, start - STANDOFF_M * rotation[:, 2], start, start + [0.0, STROKE_M, 0.0]
 
 
