@@ -5,6 +5,8 @@ refused. The pose comes from the scene's ground truth and the hand's dimensions 
 it once the knife, the spatula and the white box are out)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -87,6 +89,7 @@ def test_the_push_moves_the_screwdriver_4_cm_off_the_wall_and_nothing_else(scene
     assert max(m for i, m in enumerate(pushed.moved_m) if i != sd) < 0.01
     assert pushed.asked_tilt_deg < TILT_LIMIT_DEG
     assert [s.label for s in pushed.snapshots] == ["approach", "pushed", "settled"]
+    assert json.loads(json.dumps(pushed.to_json()))["outcome"] == "pushed"
 
 
 def test_the_scene_after_the_push_holds_the_screwdriver_where_physics_left_it(scene, sd, pushed):
@@ -151,6 +154,7 @@ def test_outcomes_are_the_documented_ones(pushed):
     (lambda a: {**a, "rotation": a["rotation"] * 1.1}, "not a rotation"),
     (lambda a: {**a, "rotation": a["rotation"] @ np.diag([1.0, 1.0, -1.0])}, "not a rotation"),
     (lambda a: {**a, "rotation": np.eye(2)}, r"\(3, 3\)"),
+    (lambda a: {**a, "rotation": a["rotation"] * np.nan}, "rotation must be finite"),
     (lambda a: {**a, "object_id": 99}, "object id 99"),
     (lambda a: {**a, "end_position_m": a["start_position_m"]}, "needs a stroke"),
     (lambda a: {**a, "pre_push_position_m": a["start_position_m"] + 0.05 * a["rotation"][:, 2]}, "ahead"),

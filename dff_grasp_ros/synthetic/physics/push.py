@@ -19,6 +19,7 @@ backs out along -z as far as it descended, and the world settles for SETTLE_S. T
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,15 @@ class PushExecution:
     def pushed(self) -> bool:
         return self.outcome == "pushed"
 
+    def to_json(self) -> dict[str, Any]:
+        return {"success": True, "outcome": self.outcome, "message": self.message,
+                "asked_object_id": self.asked_object_id,
+                "final_pose": [[round(x, 4), round(y, 4), round(yaw, 2)] for x, y, yaw in self.final_pose],
+                "moved_m": [round(m, 4) for m in self.moved_m], "asked_tilt_deg": round(self.asked_tilt_deg, 2),
+                "touched": list(self.touched), "stroke_m": round(self.stroke_m, 4),
+                "sim_time_s": round(self.sim_time_s, 3), "wall_time_s": round(self.wall_time_s, 3),
+                "end_effector": self.end_effector}
+
 
 def lying_pose(kind: str, object_to_base: np.ndarray) -> tuple[tuple[float, float, float], float]:
     """((x_m, y_m, yaw_deg), tilt_deg) of an object of type ``kind`` at ``object_to_base`` (4, 4): the nearest pose
@@ -84,8 +94,10 @@ def lying_pose(kind: str, object_to_base: np.ndarray) -> tuple[tuple[float, floa
 def checked_rotation(rotation: np.ndarray) -> np.ndarray:
     """``rotation`` as a (3, 3) array; ValueError unless it is finite, orthonormal and right-handed."""
     rotation = np.asarray(rotation, dtype=np.float64)
-    if rotation.shape != (3, 3) or not np.isfinite(rotation).all():
-        raise ValueError(f"the push rotation must be a finite (3, 3) matrix, got shape {rotation.shape}")
+    if rotation.shape != (3, 3):
+        raise ValueError(f"the push rotation must be a (3, 3) matrix, got shape {rotation.shape}")
+    if not np.isfinite(rotation).all():
+        raise ValueError("the push rotation must be finite")
     error = float(np.abs(rotation.T @ rotation - np.eye(3)).max())
     if error > ORTHONORMAL_TOLERANCE or np.linalg.det(rotation) < 0:
         raise ValueError(f"the push rotation is not a rotation (|R^T R - I| = {error:.2g}, det "
