@@ -157,12 +157,14 @@ def test_outcomes_are_the_documented_ones(pushed):
     (lambda a: {**a, "rotation": a["rotation"] * np.nan}, "rotation must be finite"),
     (lambda a: {**a, "object_id": 99}, "object id 99"),
     (lambda a: {**a, "end_position_m": a["start_position_m"]}, "needs a stroke"),
+    (lambda a: {**a, "speed_m_s": 0.0}, "speed_m_s must be a positive number, got 0.0"),
+    (lambda a: {**a, "speed_m_s": float("nan")}, "speed_m_s must be a positive number, got nan"),
     (lambda a: {**a, "pre_push_position_m": a["start_position_m"] + 0.05 * a["rotation"][:, 2]}, "ahead"),
 ])
 def test_bad_inputs_are_refused_in_one_line(scene, sd, push, change, match):
     rotation, pre, start, end = push
-    args = change({"object_id": sd, "rotation": rotation, "pre_push_position_m": pre, "start_position_m": start,
-                   "end_position_m": end})
+    args = change({"speed_m_s": 0.05, "object_id": sd, "rotation": rotation, "pre_push_position_m": pre,
+                   "start_position_m": start, "end_position_m": end})
     with pytest.raises(ValueError, match=match) as err:
         execute_push(scene, record=False, **args)
     assert "\n" not in str(err.value)

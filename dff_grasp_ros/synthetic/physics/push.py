@@ -1,9 +1,9 @@
 """Execute one push in physics and say what happened: the parallel-jaw hand, fingers closed, as a pusher.
 
 The hand starts at the pre-push pose with its fingers closed, moves straight along its approach axis (+z of the
-TCP frame) to the start at the grasp approach's speed, moves the TCP straight to the end at PUSH_SPEED_M_S,
-backs out along -z as far as it descended, and the world settles for SETTLE_S. The outcome is one of
-:data:`PUSH_OUTCOMES`:
+TCP frame) to the start at the grasp approach's speed, moves the TCP straight to the end at PUSH_SPEED_M_S (unless
+told another speed), backs out along -z as far as it descended, and the world settles for SETTLE_S. The outcome is
+one of :data:`PUSH_OUTCOMES`:
 
 - ``collided``: the hand touched anything but the asked object (the table, a tote wall, a neighbour) before or
   during the stroke, or pushed the asked object more than 2 cm while descending; the run stops there, as a
@@ -107,10 +107,14 @@ def checked_rotation(rotation: np.ndarray) -> np.ndarray:
 
 def execute_push(scene: Scene | str, object_id: int, rotation: np.ndarray, pre_push_position_m: np.ndarray,
                  start_position_m: np.ndarray, end_position_m: np.ndarray,
-                 gripper: ParallelJawGripper | None = None, record: bool = True) -> PushExecution:
+                 gripper: ParallelJawGripper | None = None, record: bool = True,
+                 speed_m_s: float = PUSH_SPEED_M_S) -> PushExecution:
     """Execute a push (TCP rotation and positions in base_link, fingers closed) of object ``object_id`` of
-    ``scene``; see the module. ValueError (one line) for an object id not in the scene, a pose that is not finite,
-    a rotation that is none, a pre-push ahead of the start along +z, or no stroke."""
+    ``scene``, the stroke and the way out at ``speed_m_s``; see the module. ValueError (one line) for an object id
+    not in the scene, a pose that is not finite, a rotation that is none, a pre-push ahead of the start along +z,
+    no stroke or a speed that is not positive."""
+    if not (np.isfinite(speed_m_s) and speed_m_s > 0):
+        raise ValueError(f"speed_m_s must be a positive number, got {speed_m_s}")
     gripper = gripper or ParallelJawGripper()
     scene = load_scene(scene)
     rotation = checked_rotation(rotation)
@@ -131,7 +135,7 @@ def execute_push(scene: Scene | str, object_id: int, rotation: np.ndarray, pre_p
     # The stroke, then out along -z as far as it came in; the collision guard watches both.
     for leg, label, (from_m, to_m) in (("the stroke", "pushed", (start, end)),
                                        ("backing out", "backed out", (end, end - (start - pre)))):
-        touched, at_m = _guarded_move(run, from_m, to_m)
+        touched, at_m = _guarded_move(run, from_m, to_m, speed_m_s)
         if touched:
             run.snapshot(label)
             return _judged(run, scene, stroke_m, "collided",
@@ -143,11 +147,11 @@ def execute_push(scene: Scene | str, object_id: int, rotation: np.ndarray, pre_p
     return _judged(run, scene, stroke_m, "", "", [])
 
 
-def _guarded_move(run: Run, from_m: np.ndarray, to_m: np.ndarray) -> tuple[list[str], float]:
-    """Move the TCP straight from ``from_m`` to ``to_m`` at PUSH_SPEED_M_S, stopping at the hand's first touch of
+def _guarded_move(run: Run, from_m: np.ndarray, to_m: np.ndarray, speed_m_s: float) -> tuple[list[str], float]:
+    """Move the TCP straight from ``from_m`` to ``to_m`` at ``speed_m_s``, stopping at the hand's first touch of
     anything but the asked object: (what it touched, how far it had moved), ([], distance) when it arrives."""
     distance_m = float(np.linalg.norm(to_m - from_m))
-    steps = steps_for(distance_m / PUSH_SPEED_M_S)
+    steps = steps_for(distance_m / speed_m_s)
     for k in range(1, steps + 1):
         run.data.mocap_pos[run.physics.mocap_index] = from_m + (to_m - from_m) * (k / steps)
         run.step()
