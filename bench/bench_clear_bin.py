@@ -54,13 +54,13 @@ def synthetic_encoder(phrases: list[str]) -> np.ndarray:
 
 
 def clear_offline(scene: Scene | str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,
-                  pictures: Path | None, params: QueryParams) -> dict[str, Any]:
+                  pictures: Path | None, params: QueryParams, push: bool = True) -> dict[str, Any]:
     cell = OfflineCell(prepared, encoder, params, log=lambda line: print(line, flush=True))
     physics_scene(scene)
     if pictures is not None:
         pictures.mkdir(parents=True, exist_ok=True)
     world, attempts = clear_scene(scene, cell.ask, cell.update, params.grasp.gripper, pictures,
-                                  cup=params.suction.cup)
+                                  cup=params.suction.cup, push=push)
     report = clear_report(world, attempts, arm_motion_s)
     report["update_ms"] = [round(u * 1000) for u in cell.update_s]
     print_report(report)
@@ -136,6 +136,8 @@ def main() -> int:
                         help=f"the cell's tools, tried in this order (default: {' '.join(CLEARING_END_EFFECTORS)})")
     parser.add_argument("--cup-radius-m", type=float, default=SuctionCup().cup_radius_m,
                         help="the suction cup's lip radius (the query node's suction_cup_radius_m)")
+    parser.add_argument("--no-push", action="store_true",
+                        help="never execute the push a refusal offers (the cell before pushes)")
     args = parser.parse_args()
     try:
         field_scenes = check_arguments(args)
@@ -158,7 +160,7 @@ def main() -> int:
         print(f"[bench] {scene_name} ideal cloud: {len(prepared.cloud)} points", flush=True)
         reports[f"{scene_name} / ideal"] = clear_offline(scene_name, prepared, synthetic_encoder, args.arm_motion_s,
                                                          args.pictures and args.pictures / f"{scene_name}_ideal",
-                                                         params)
+                                                         params, not args.no_push)
         reports[f"{scene_name} / ideal"]["ceiling"] = ceiling_of(scene_name)
     from dff_grasp_ros.serving import load_served_field
 
@@ -167,7 +169,7 @@ def main() -> int:
         served = load_served_field(field_dir, "cpu")
         print(f"[bench] {scene.name} field {field_dir.name}: {len(served.cloud)} points", flush=True)
         report = clear_offline(scene, served.prepared, served.encode_text, args.arm_motion_s,
-                               args.pictures and args.pictures / f"{scene.name}_field", params)
+                               args.pictures and args.pictures / f"{scene.name}_field", params, not args.no_push)
         report["ceiling"] = ceiling_of(scene)
         if args.timing_repeats:
             report["update_timing"] = update_timing(served.prepared, scene, args.timing_repeats)

@@ -503,9 +503,36 @@ def response_to_json(response: Any) -> dict[str, Any]:
         grasp["end_effector"] = response.end_effector  # the candidates are for the same tool
     candidates = [_pose_json(pose, width, score, frame, None) for pose, width, score in
                   zip(response.candidates.poses, response.candidate_widths_m, response.candidate_scores)]
-    return {"success": bool(response.success), "message": response.message, "grasp": grasp,
-            "candidates": candidates, "relevancy_points": int(response.relevancy_cloud.width),
-            "latency_s": round(float(response.latency_s), 6)}
+    out = {"success": bool(response.success), "message": response.message, "grasp": grasp,
+           "candidates": candidates, "relevancy_points": int(response.relevancy_cloud.width),
+           "latency_s": round(float(response.latency_s), 6)}
+    if response.push_suggested:
+        start = response.push_start_pose.pose
+        q = start.orientation
+        out["push"] = {"pre_push_position_m": _rounded(*_xyz(response.pre_push_pose.pose.position)),
+                       "start_position_m": _rounded(*_xyz(start.position)),
+                       "end_position_m": _rounded(*_xyz(response.push_end_pose.pose.position)),
+                       "quaternion_xyzw": _rounded(q.x, q.y, q.z, q.w),
+                       "distance_m": _rounded(response.push_distance_m)[0],
+                       "frame_id": response.push_start_pose.header.frame_id}
+    return out
+
+
+def _xyz(point: Any) -> tuple[float, float, float]:
+    return point.x, point.y, point.z
+
+
+def push_plan(response: Any) -> Any:
+    """The push a QueryObject response offers, as a :class:`~dff_grasp_ros.grasp.push.PushPlan` (None: none)."""
+    from dff_grasp_ros.grasp.push import PushPlan
+    from dff_grasp_ros.ros_io.pose import pose_to_matrix
+
+    if not response.push_suggested:
+        return None
+    start = pose_to_matrix(response.push_start_pose.pose)
+    return PushPlan(start[:3, :3], pose_to_matrix(response.pre_push_pose.pose)[:3, 3], start[:3, 3],
+                    pose_to_matrix(response.push_end_pose.pose)[:3, 3], float(response.push_distance_m),
+                    "what the message names")
 
 
 def dumps(obj: Any) -> str:

@@ -468,7 +468,7 @@ def ask_over_ros(prompt: str) -> Any:
     response = clients.query_object(prompt)
     answer = clients.response_to_json(response)
     if not response.success:
-        return Answer(False, response.message, compute_s=float(response.latency_s))
+        return Answer(False, response.message, compute_s=float(response.latency_s), push=clients.push_plan(response))
     rotation, position, opening = answer_pose(answer)
     return Answer(True, response.message, rotation, position, opening, answer_pre_grasp(answer),
                   float(response.latency_s), answer["grasp"]["end_effector"])

@@ -12,6 +12,13 @@ def unit_rows(vectors: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
+def pose_matrix(rotation: np.ndarray, position_m: np.ndarray) -> np.ndarray:
+    """4x4 homogeneous pose from a (3, 3) rotation and a (3,) position."""
+    matrix = np.eye(4)
+    matrix[:3, :3], matrix[:3, 3] = rotation, position_m
+    return matrix
+
+
 def voxel_keys(points_m: np.ndarray, voxel_m: float) -> np.ndarray:
     """One int64 per point naming its cell of a ``voxel_m`` grid: equal keys, same cell.
 

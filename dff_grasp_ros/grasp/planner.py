@@ -35,6 +35,7 @@ from dataclasses import astuple, dataclass, field, replace
 import numpy as np
 from scipy.spatial import cKDTree
 
+from dff_grasp_ros.geometry import pose_matrix
 from dff_grasp_ros.grasp.antipodal import ContactPairs, friction_cone_cosine, sample_antipodal_pairs
 from dff_grasp_ros.grasp.collision import FEATURELESS, ObstacleRoles, Obstacles, clears_table
 from dff_grasp_ros.grasp.cross_section import (
@@ -214,10 +215,7 @@ class Grasp:
     @property
     def pose_matrix(self) -> np.ndarray:
         """4x4 TCP pose in the base frame."""
-        matrix = np.eye(4)
-        matrix[:3, :3] = self.rotation
-        matrix[:3, 3] = self.position_m
-        return matrix
+        return pose_matrix(self.rotation, self.position_m)
 
     @property
     def approach(self) -> np.ndarray:

@@ -34,6 +34,7 @@ import numpy as np
 
 from dff_grasp_ros.geometry import unit_rows
 from dff_grasp_ros.grasp.planner import Grasp, GraspList, GraspParams, plan_grasps
+from dff_grasp_ros.grasp.push import PushPlan
 from dff_grasp_ros.grasp.suction import SuctionParams, plan_suction
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION
 from dff_grasp_ros.query.grouping import GroupingParams, best_region
@@ -151,6 +152,8 @@ class QueryResult:
     grasp: Grasp | None = None
     candidates: list[Grasp] = field(default_factory=list)  # best first; candidates[0] is grasp
     latency_s: float = 0.0
+    # No grasp was free, but pushing the object away from what blocks it would free it (success stays false).
+    push: PushPlan | None = None
 
     @property
     def display_relevancy(self) -> np.ndarray | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from geometry_msgs.msg import PoseArray
 
+from dff_grasp_ros.geometry import pose_matrix
 from dff_grasp_ros.query.downsample import strided_indices
 from dff_grasp_ros.ros_io.pointcloud import make_pointcloud2
 from dff_grasp_ros.ros_io.pose import matrix_to_pose, matrix_to_pose_stamped
@@ -41,4 +42,11 @@ def fill_response(response: Any, result: Any, served: Any, max_points: int, stam
                                     poses=[matrix_to_pose(g.pose_matrix) for g in result.candidates])
     response.candidate_scores = [float(g.score) for g in result.candidates]
     response.candidate_widths_m = [float(g.width_m) for g in result.candidates]
+    push = getattr(result, "push", None)
+    if push is not None:
+        response.push_suggested = True
+        for name, position in (("pre_push_pose", push.pre_push_position_m), ("push_start_pose", push.start_position_m),
+                               ("push_end_pose", push.end_position_m)):
+            setattr(response, name, matrix_to_pose_stamped(pose_matrix(push.rotation, position), frame, stamp_ns))
+        response.push_distance_m = float(push.distance_m)
     return response

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,6 +36,7 @@ from dff_grasp_ros.carving import carve_prepared
 from dff_grasp_ros.errors import one_line
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import TOO_WIDE
+from dff_grasp_ros.grasp.push import PushPlan
 from dff_grasp_ros.grasp.suction_cup import PARALLEL_JAW, SUCTION, SuctionCup
 from dff_grasp_ros.query.pipeline import SUCTION_TRIED, QueryParams, TextEncoder, plan_query, prepare_query_cloud
 from dff_grasp_ros.query.prepared import PreparedCloud
@@ -46,6 +47,7 @@ from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 from dff_grasp_ros.synthetic.physics import execute_with_tool
 from dff_grasp_ros.synthetic.physics.execute import LIFTED_M, Execution
+from dff_grasp_ros.synthetic.physics.push import PushExecution, execute_push, pushed_scene
 from dff_grasp_ros.synthetic.render import RenderedView, render_view
 from dff_grasp_ros.synthetic.spec import Scene
 
@@ -71,6 +73,7 @@ class Answer:
     pre_grasp_position_m: np.ndarray | None = None
     compute_s: float = 0.0  # measured: the query as the cell saw it
     end_effector: str = PARALLEL_JAW  # which of the cell's tools the grasp is for
+    push: PushPlan | None = None  # a refusal's offer: the push that would free the object (fingers closed)
 
 
 @dataclass
@@ -88,6 +91,7 @@ class Attempt:
     update_s: float | None = None  # measured scene-update compute time after this attempt (None: no update)
     update_refused: str | None = None  # why the scene update after this attempt was refused (scene unchanged)
     picture: str | None = None
+    push: PushExecution | None = None  # the push offered with a refusal, executed (then the object is asked again)
 
     def to_json(self) -> dict[str, Any]:
         out = {"object_id": self.object_id, "prompt": self.prompt, "attempt": self.attempt,
@@ -101,6 +105,9 @@ class Attempt:
                             "end_effector": self.answer.end_effector}
         if self.execution is not None:
             out["physics"] = self.execution.message
+        if self.push is not None:
+            out["push"] = {"outcome": self.push.outcome, "physics": self.push.message,
+                           "distance_m": round(float(self.answer.push.distance_m), 4)}
         return out
 
 
@@ -110,6 +117,9 @@ class World:
     def __init__(self, scene: Scene | str) -> None:
         self.original = load_scene(scene)
         self.present = list(range(len(self.original.objects)))  # original ids still in the world
+        # Where a push left an object (original id -> its scene entry's position_m and yaw_deg); the rest lie as the
+        # original scene has them.
+        self.moved: dict[int, dict[str, Any]] = {}
 
     @property
     def empty(self) -> bool:
@@ -118,7 +128,7 @@ class World:
     def scene(self) -> Scene:
         """The current world as a scene (the original's camera, scan and tote; its remaining objects)."""
         data = self.original.to_dict()
-        data["objects"] = [data["objects"][i] for i in self.present]
+        data["objects"] = [{**data["objects"][i], **self.moved.get(i, {})} for i in self.present]
         return load_scene(data)
 
     def scene_dict(self) -> dict[str, Any]:
@@ -142,6 +152,23 @@ class World:
         twins = [i for i in self.present
                  if (self.original.objects[i].type, self.original.objects[i].color) == (asked.type, asked.color)]
         return nearest_object(self.original, twins, position_m) if len(twins) > 1 else object_id
+
+    def push(self, object_id: int, plan: PushPlan, gripper: ParallelJawGripper) -> PushExecution:
+        """Execute ``plan`` on original object ``object_id`` with the jaws' fingers closed; when it was pushed,
+        every object lies where physics left it from now on."""
+        scene = self.scene()
+        execution = execute_push(scene, self.present.index(object_id), plan.rotation, plan.pre_push_position_m,
+                                 plan.start_position_m, plan.end_position_m, gripper=gripper, record=True)
+        if not execution.pushed:
+            return execution
+        try:  # what settled less than a millimetre from rest stays where the scene has it
+            after = pushed_scene(scene, execution, moved_at_least_m=0.001)
+        except ValueError as err:  # e.g. it ended overlapping a neighbour: no scene can hold that world
+            return replace(execution, outcome="disturbed", message=f"{execution.message}; {one_line(err)}")
+        for index, (before, now) in enumerate(zip(scene.objects, after.objects)):
+            if (before.position_m, before.yaw_deg) != (now.position_m, now.yaw_deg):
+                self.moved[self.present[index]] = {"position_m": list(now.position_m), "yaw_deg": now.yaw_deg}
+        return execution
 
     def remove(self, object_ids: list[int]) -> None:
         self.present = [i for i in self.present if i not in object_ids]
@@ -167,7 +194,7 @@ class OfflineCell:
         result = plan_query(self.prepared, self.encoder, prompt, self.params)
         g = result.grasp
         if g is None:
-            return Answer(False, result.message, compute_s=result.latency_s)
+            return Answer(False, result.message, compute_s=result.latency_s, push=result.push)
         return Answer(True, result.message, g.rotation, g.position_m, g.opening_m, g.pre_grasp_position_m,
                       result.latency_s, g.end_effector)
 
@@ -216,15 +243,17 @@ UpdateFn = Callable[["World"], float]
 
 def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: ParallelJawGripper | None = None,
                 pictures: Path | None = None, retry: bool = True, log: Callable[[str], None] = print,
-                cup: SuctionCup | None = None) -> tuple[World, list[Attempt]]:
+                cup: SuctionCup | None = None, push: bool = True) -> tuple[World, list[Attempt]]:
     """Clear ``scene`` (see the module docstring); the final world and every attempt in order. ``gripper`` and
-    ``cup``: the cell's tools, as the answers' query planned with them (defaults: the query's)."""
+    ``cup``: the cell's tools, as the answers' query planned with them (defaults: the query's). ``push``: execute
+    the push a refusal offers (once per object), update the scene and ask again at once."""
     from dff_grasp_ros.synthetic.physics import draw_execution_strip
 
     gripper = gripper or ParallelJawGripper()
     world = World(scene)
     queue = [(object_id, prompt, 1) for object_id, prompt in object_prompts(world.original)]
     attempts: list[Attempt] = []
+    pushed: set[int] = set()  # original ids pushed once already: a second push would only repeat the first
     while queue:
         object_id, prompt, attempt_no = queue.pop(0)
         if object_id not in world.present:
@@ -253,19 +282,34 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
             if lifted:
                 world.remove(lifted)
                 if not world.empty:
-                    try:
-                        attempt.update_s = update(world)
-                    except ValueError as err:  # before: the whole run ended in this traceback, its picks lost
-                        attempt.update_refused = one_line(err)
-                        log(f"[clear] scene update refused, the served scene is unchanged: {attempt.update_refused}")
+                    _update(world, update, attempt, log)
+        elif push and answer.push is not None and object_id not in pushed:
+            pushed.add(object_id)
+            attempt.push = world.push(world.held_twin(object_id, answer.push.start_position_m), answer.push,
+                                      gripper)
+            log(f"[clear] {prompt!r}: no free grasp, a {answer.push.distance_m * 100:.1f} cm push offered: "
+                f"{attempt.push.outcome} ({attempt.push.message})")
+            if attempt.push.pushed:
+                _update(world, update, attempt, log)
+                queue.insert(0, (object_id, prompt, attempt_no))  # asked again at once, where it lies now
         # Retried once after the others (a neighbour may have been in the way), unless no pick can change it.
-        if attempt.cause and attempt.cause != TOO_WIDE_CAUSE and attempt_no == 1 and retry:
+        asked_again = attempt.push is not None and attempt.push.pushed
+        if attempt.cause and attempt.cause != TOO_WIDE_CAUSE and attempt_no == 1 and retry and not asked_again:
             queue.append((object_id, prompt, 2))
         attempts.append(attempt)
         log(f"[clear] {prompt!r} (attempt {attempt_no}): {attempt.outcome}"
             f"{'' if not attempt.cause else ' -> ' + attempt.cause}: "
             f"{attempt.execution.message if attempt.execution else answer.message}")
     return world, attempts
+
+
+def _update(world: World, update: UpdateFn, attempt: Attempt, log: Callable[[str], None]) -> None:
+    """The world changed after ``attempt``: update the served scene, or count the refusal and go on."""
+    try:
+        attempt.update_s = update(world)
+    except ValueError as err:  # before: the whole run ended in this traceback, its picks lost
+        attempt.update_refused = one_line(err)
+        log(f"[clear] scene update refused, the served scene is unchanged: {attempt.update_refused}")
 
 
 def ideal_prepared(scene: Scene | str) -> PreparedCloud:
@@ -305,13 +349,15 @@ def clear_report(world: World, attempts: list[Attempt], arm_motion_s: float) -> 
     final = {a.object_id: a for a in attempts}  # each object's last attempt
     causes = Counter(a.cause for a in final.values() if a.cause and a.object_id not in cleared)
     executed = sum(a.answer.success for a in attempts)
+    pushes = [a.push.outcome for a in attempts if a.push is not None]
     query_s = sum(a.answer.compute_s for a in attempts)
     update_s = sum(a.update_s or 0.0 for a in attempts)
-    cycle_s = query_s + update_s + executed * arm_motion_s
+    cycle_s = query_s + update_s + (executed + len(pushes)) * arm_motion_s
     return {
         "scene": world.original.name, "objects": total, "cleared": len(cleared),
         "cleared_share": round(len(cleared) / total, 3) if total else None,
         "wrong_object_lifts": len(wrong), "attempts": len(attempts), "grasps_executed": executed,
+        "pushes_executed": len(pushes), "pushes_by_outcome": dict(Counter(pushes)),
         "updates_refused": sum(a.update_refused is not None for a in attempts),
         "failures_by_cause": {cause: causes.get(cause, 0) for cause in CAUSES},
         "failure_attempts_by_cause": dict(Counter(a.cause for a in attempts if a.cause)),
@@ -321,9 +367,9 @@ def clear_report(world: World, attempts: list[Attempt], arm_motion_s: float) -> 
                       "per_update_mean": round(update_s / max(sum(a.update_s is not None for a in attempts), 1), 3)},
         "arm_motion_s_per_grasp": arm_motion_s,
         "picks_per_hour": round(3600.0 * len(cleared) / cycle_s, 1) if cycle_s > 0 else None,
-        "picks_per_hour_assumption": (f"{arm_motion_s:g} s of arm motion per executed grasp (approach, lift, place, "
-                                      f"back to the overview pose; assumed, not measured) plus the measured query "
-                                      f"and scene-update compute time of every attempt"),
+        "picks_per_hour_assumption": (f"{arm_motion_s:g} s of arm motion per executed grasp or push (approach, "
+                                      f"lift, place, back to the overview pose; assumed, not measured) plus the "
+                                      f"measured query and scene-update compute time of every attempt"),
         "attempt_log": [a.to_json() for a in attempts],
     }
 
@@ -332,5 +378,6 @@ def print_report(report: dict[str, Any], log: Callable[[str], None] = print) -> 
     causes = ", ".join(f"{k} {v}" for k, v in report["failures_by_cause"].items() if v) or "none"
     log(f"[clear] {report['scene']}: cleared {report['cleared']}/{report['objects']}, wrong-object lifts "
         f"{report['wrong_object_lifts']}, failures by cause: {causes}; {report['attempts']} attempts, "
-        f"{report['updates_refused']} scene updates refused, "
+        f"{report['updates_refused']} scene updates refused, {report['pushes_executed']} pushes "
+        f"{report['pushes_by_outcome'] or ''}, "
         f"{report['picks_per_hour']} picks/h ({report['picks_per_hour_assumption']})")
