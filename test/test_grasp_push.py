@@ -2,7 +2,9 @@
 point sets and on the bin scene's ideal cloud."""
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,24 +141,11 @@ SCREWDRIVER, KNIFE = 7, 6
 
 
 def bin_cloud(present: list[int] | None = None) -> tuple[object, np.ndarray]:
-    """The query-ready ideal cloud of the bin with the objects ``present`` (all by default), and per scene point
-    the original id of the object it lies on (-1: tote)."""
-    from dff_grasp_ros.query.pipeline import prepare_query_cloud
-    from dff_grasp_ros.synthetic import ground_truth
-    from dff_grasp_ros.synthetic.clearing import World
-    from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
-    from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
+    """The bin's ideal cloud with the objects ``present`` (all by default) and each scene point's object id."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_push import cloud_with_object_ids
 
-    world = World("bin")
-    if present is not None:
-        world.present = present
-    truth = ground_truth(world.scene(), points_per_part=EVALUATION_POINTS_PER_PART)
-    prepared = prepare_query_cloud(scene_cloud_from_ground_truth(truth))
-    # The ideal cloud lists each object's part points in order, then the tote and the table.
-    ids = np.concatenate([np.full(sum(len(p["points"]) for p in obj["parts"].values()), original)
-                          for obj, original in zip(truth["objects"], world.present)])
-    rows = prepared.valid_rows_of_scene()
-    return prepared, np.where(rows < len(ids), ids[np.minimum(rows, len(ids) - 1)], -1)
+    return cloud_with_object_ids("bin", present)
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +167,9 @@ def test_the_bin_screwdriver_alone_is_pushed_off_the_wall_without_touching_anyth
     seen = prepared.points_m[mask]
     assert -0.16 < plan.start_position_m[1] < seen[:, 1].min()  # beside it, on the wall side
     assert seen[:, 0].min() < plan.start_position_m[0] < seen[:, 0].max()
+    # It ends where the jaws' palm (half its span from the axis) clears the wall at y = -0.16, with the margin.
+    ends_y = seen[:, 1].mean() + plan.object_travel_m
+    assert ends_y - (-0.16) >= GRIPPER.palm_span_m / 2 + PARAMS.palm_margin_m - 0.002
     assert clears_table(GRIPPER, plan.rotation[None], plan.start_position_m[None], np.zeros(1), 0.0,
                         PARAMS.tip_height_m - 1e-9)[0]
     on_object = ObstacleRoles.of(prepared.obstacles.scene_index, mask).on_object

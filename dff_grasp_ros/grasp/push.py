@@ -52,7 +52,8 @@ class PushPlan:
     away_from: str  # what the object is pushed away from, for the message ("the seen surface 2.9 cm to -y")
     object_travel_m: float = 0.0  # how far the object moves: the stroke less the gap the hand starts from it
     tilt_deg: float = 0.0  # the approach's lean from straight down, about the horizontal axis across the push
-    # Where the fingers meet the object along its length, from its points' centroid (0: at the centroid).
+    # Where the fingers meet the object along its length: from its points' centroid, along up x push (+: to the
+    # left of the push seen from above; 0: at the centroid).
     contact_offset_m: float = 0.0
 
 
