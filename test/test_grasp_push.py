@@ -126,6 +126,20 @@ def test_the_stroke_stops_before_a_neighbour_ahead_and_never_sweeps_the_object_i
     assert result.reason.endswith("to +y it would meet a seen surface after 0.0 cm (a push needs 2 cm)")
 
 
+def test_a_compact_block_is_pushed_straight_away_from_the_wall_that_crowds_it():
+    # 40 x 34 mm from above (compact), turned 20 degrees: none of the directions spread from its long axis is +y.
+    turn = np.radians(20.0)
+    rotation = np.array([[np.cos(turn), -np.sin(turn), 0.0], [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]])
+    block = box_points([-0.02, -0.017, 0.0], [0.02, 0.017, 0.02]) @ rotation.T
+    points, mask, obstacles = scene(block, wall_y(-0.055))  # its nearest corner 3.2 cm from the wall
+    plan = plan_push(points, mask, obstacles, 0.0, GRIPPER).plan
+    assert plan is not None
+    push = (plan.end_position_m - plan.start_position_m) / plan.distance_m
+    np.testing.assert_allclose(push, [0.0, 1.0, 0.0], atol=0.02)
+    assert "-y" in plan.away_from and -0.055 < plan.start_position_m[1] < -0.02
+    assert collisions_along(plan, obstacles.points_m, ObstacleRoles.of(obstacles.scene_index, mask).on_object) == (0, 0)
+
+
 @pytest.mark.parametrize("name, value", [
     ("approach_clearance_m", -0.001), ("tip_height_m", float("nan")), ("max_tilt_deg", 90.0),
     ("tilt_step_deg", 0.0), ("elongation", 0.5), ("directions", 0), ("crowd_range_m", 0.0),

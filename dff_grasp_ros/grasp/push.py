@@ -137,7 +137,7 @@ def plan_push(points_m: np.ndarray, object_mask: np.ndarray, obstacles: Obstacle
     centroid = seen.mean(axis=0)
     # What lies behind each direction: the gap to the seen surface straight behind the object (probed along
     # lines as thick as the footprint's clearance: thinner ones pass between the points of a sparse cloud).
-    directions = _directions(seen, params)
+    directions = _directions(seen, others, params)
     probe_m = params.footprint_clearance_m
     behind = [free_travel_m(seen, others, -d, probe_m, params.crowd_range_m) + probe_m for d in directions]
     crowded = [gap < params.crowd_range_m for gap in behind]
@@ -169,9 +169,10 @@ def plan_push(points_m: np.ndarray, object_mask: np.ndarray, obstacles: Obstacle
     return PushResult(None, "; ".join(reasons))
 
 
-def _directions(seen: np.ndarray, params: PushParams) -> list[np.ndarray]:
-    """Horizontal unit push directions to try: across the long axis of a long object, else ``directions``
-    evenly spread from it."""
+def _directions(seen: np.ndarray, others: np.ndarray, params: PushParams) -> list[np.ndarray]:
+    """Horizontal unit push directions to try: across the long axis of a long object; for a compact one, away
+    from the nearest seen point of anything else within ``crowd_range_m`` (when there is one), then
+    ``directions`` evenly spread from its long axis."""
     flat = seen[:, :2] - seen[:, :2].mean(axis=0)
     axes = np.linalg.svd(flat, full_matrices=False)[2]
     long_axis = axes[0]
@@ -182,6 +183,13 @@ def _directions(seen: np.ndarray, params: PushParams) -> list[np.ndarray]:
     else:
         angles = np.arange(params.directions) * 2.0 * np.pi / params.directions
         flat_directions = [np.cos(a) * long_axis + np.sin(a) * across for a in angles]
+        low, high = seen.min(axis=0) - params.crowd_range_m, seen.max(axis=0) + params.crowd_range_m
+        close = others[np.all((others >= low) & (others <= high), axis=1)]
+        if len(close):
+            distance, nearest = cKDTree(close).query(seen)
+            away = (seen[np.argmin(distance)] - close[nearest[np.argmin(distance)]])[:2]
+            if np.linalg.norm(away) > 1e-9:
+                flat_directions.insert(0, away / np.linalg.norm(away))
     return [np.r_[d, 0.0] for d in flat_directions]
 
 
