@@ -11,7 +11,8 @@ pose that passes every check is the plan:
 * the hand at the start pose, and everywhere on the straight descent from the pre-push pose, keeps a clearance
   to every seen point, the object's own included, and its finger tips stay ``tip_height_m`` above the table;
 * the fingers, not the palm, meet the object first when the hand moves along the push;
-* along the stroke the hand touches no seen point but the object's (the object moves ahead of it);
+* along the stroke the hand touches no seen point but the object's (the object moves ahead of it), nor backing
+  out along -z from the end;
 * the object's footprint swept along its travel passes no other seen point (it is never pushed into a neighbour).
 
 The stroke pushes the object until its centroid lies half the palm span plus a margin from the surface that
@@ -245,18 +246,29 @@ def _first_free_pose(seen: np.ndarray, obstacles: Obstacles, roles: ObstacleRole
             candidates += [_Candidate(float(o), float(tilt_deg), order, rotation, s)
                            for o, s in zip(offsets[ok][free], starts[free])]
     candidates.sort(key=lambda c: (round(abs(c.offset_m), 9), -c.offset_m, c.tilt_deg, c.order))
-    short_m = None
+    short_m, blocked_out = None, 0
     for candidate in candidates:
         gap_m = _touch_gap_m(seen, candidate.rotation, candidate.start_m, direction, gripper)
         free_m = _stroke_room_m(obstacles, roles.elsewhere, candidate.rotation, candidate.start_m, direction,
                                 gripper, params.stroke_clearance_m, gap_m + travel_m)
         object_travel_m = min(travel_m, free_m - gap_m)
-        if object_travel_m >= params.min_travel_m:
-            start, stroke_m = candidate.start_m, gap_m + object_travel_m
-            return PushPlan(candidate.rotation, start - params.standoff_m * candidate.rotation[:, 2], start,
-                            start + stroke_m * direction, stroke_m, away, object_travel_m, candidate.tilt_deg,
-                            candidate.offset_m), ""
-        short_m = max(short_m or 0.0, free_m - gap_m)
+        if object_travel_m < params.min_travel_m:
+            short_m = max(short_m or 0.0, free_m - gap_m)
+            continue
+        start, stroke_m = candidate.start_m, gap_m + object_travel_m
+        end = start + stroke_m * direction
+        # Backing out along -z from the end: the descent's region moved along by the stroke, where the stroke
+        # check never looked (a tall neighbour under the palm's way up).
+        out = _points_near(obstacles, roles.elsewhere, end - 0.5 * params.standoff_m * candidate.rotation[:, 2],
+                           _hand_reach_m(gripper) + 0.5 * params.standoff_m + params.approach_clearance_m)
+        if not _descent_free(out, candidate.rotation, end[None], gripper, params)[0]:
+            blocked_out += 1
+            continue
+        return PushPlan(candidate.rotation, start - params.standoff_m * candidate.rotation[:, 2], start, end,
+                        stroke_m, away, object_travel_m, candidate.tilt_deg, candidate.offset_m), ""
+    if blocked_out:
+        return None, (f"the hand would meet a seen point backing out after the push from all {blocked_out} poses "
+                      f"with room for the stroke")
     if short_m is not None:
         return None, (f"the hand, free at the start, has at most {100 * max(short_m, 0.0):.1f} cm of stroke "
                       f"before it meets a seen point")
@@ -328,10 +340,8 @@ def _stroke_room_m(obstacles: Obstacles, elsewhere: np.ndarray, rotation: np.nda
     by ``clearance_m``, reaches an obstacle point that is ``elsewhere`` (not the object's; at most ``limit_m``,
     0 when one is already inside)."""
     # Within limit_m, the hand stays within its reach of the stroke's middle plus half the stroke.
-    rows = np.asarray(obstacles.tree.query_ball_point(
-        start_m + 0.5 * limit_m * direction, r=_hand_reach_m(gripper) + clearance_m + 0.5 * limit_m),
-        dtype=np.int64).reshape(-1)
-    others = obstacles.points_m[rows[elsewhere[rows]]]
+    others = _points_near(obstacles, elsewhere, start_m + 0.5 * limit_m * direction,
+                          _hand_reach_m(gripper) + clearance_m + 0.5 * limit_m)
     if not len(others):
         return limit_m
     local = (others - start_m) @ rotation
@@ -343,6 +353,12 @@ def _stroke_room_m(obstacles: Obstacles, elsewhere: np.ndarray, rotation: np.nda
         if ahead.any():
             room = min(room, float(np.maximum(enter[ahead], 0.0).min()))
     return room
+
+
+def _points_near(obstacles: Obstacles, keep: np.ndarray, centre_m: np.ndarray, radius_m: float) -> np.ndarray:
+    """The obstacle points within ``radius_m`` of ``centre_m`` that ``keep`` (a mask over obstacles) selects."""
+    rows = np.asarray(obstacles.tree.query_ball_point(centre_m, r=radius_m), dtype=np.int64).reshape(-1)
+    return obstacles.points_m[rows[keep[rows]]]
 
 
 def sweep_intervals(points_tcp: np.ndarray, lower: np.ndarray, upper: np.ndarray, step_tcp: np.ndarray,
