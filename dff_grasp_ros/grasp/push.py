@@ -1,12 +1,13 @@
 """Push an object away from what blocks every grasp on it (a tote wall, a neighbour): the closed fingers as a
 pusher, a straight horizontal stroke. Pure geometry on the seen cloud; no ROS.
 
-:func:`plan_push` picks, in this order: the direction (across a long object's long axis, else one of a few
-horizontal directions; the side most crowded by a seen surface first), the contact station along the object
-(its points' centroid first, so it slides rather than spins; then stations farther out), the hand's tilt about
-the horizontal axis across the push (0 first: the palm leans over the object, off what crowds it) and the finger
-order (closing axis along the object first: the palm's narrow side then faces the crowding surface). The first
-pose that passes every check is the plan:
+:func:`plan_push` picks, in this order: the direction (across a long object's long axis; for a compact one
+straight away from the nearest seen point of anything else, then a few spread horizontal directions; away from
+the nearest crowding seen surface first, and never towards one), the contact station along the object (its
+points' centroid first, so it slides rather than spins; then stations farther out), the hand's tilt about the
+horizontal axis across the push (0 first; tilted, the palm leans over the object, off what crowds it) and the
+finger order (closing axis along the object first: the palm's narrow side then faces the crowding surface). The
+first pose that passes every check is the plan:
 
 * the hand at the start pose, and everywhere on the straight descent from the pre-push pose, keeps a clearance
   to every seen point, the object's own included, and its finger tips stay ``tip_height_m`` above the table;
@@ -322,7 +323,7 @@ def _descent_free(near: np.ndarray, rotation: np.ndarray, starts_m: np.ndarray, 
     # Each box swept along its own -z is the box lengthened backwards.
     boxes = [(lower - grow - back, upper + grow) for lower, upper in (gripper.boxes(0.0)[n] for n in SOLID_PARTS)]
     shifts = starts_m @ rotation
-    # Only points inside some box at some start can be inside one: cut them once, by the world box around all.
+    # Only points inside some box at some start can be inside one: cut them once, by the TCP-frame box around all.
     low = np.min([lower for lower, _ in boxes], axis=0) + shifts.min(axis=0)
     high = np.max([upper for _, upper in boxes], axis=0) + shifts.max(axis=0)
     local = near @ rotation
