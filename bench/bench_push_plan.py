@@ -5,7 +5,7 @@ The object is found by the ground truth (each ideal-cloud point knows its object
 the planner alone. ``--alone`` leaves the object alone in its scene (the table and tote kept, every other object
 taken out), as the clearing loop finds it once its neighbours are gone.
 
-    python bench/bench_push.py --scene bin --object 7 --alone [--repeats 21]
+    python bench/bench_push_plan.py --scene bin --object 7 --alone [--repeats 21]
 """
 from __future__ import annotations
 
@@ -59,12 +59,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=21)
     args = parser.parse_args()
     if args.repeats < 1:
-        print(f"bench_push: --repeats must be at least 1, got {args.repeats}", file=sys.stderr)
+        print(f"bench_push_plan: --repeats must be at least 1, got {args.repeats}", file=sys.stderr)
         return 2
     try:
         prepared, ids = cloud_with_object_ids(args.scene, [args.object] if args.alone else None)
     except (ValueError, IndexError) as err:
-        print(f"bench_push: --scene {args.scene} --object {args.object}: {err}", file=sys.stderr)
+        print(f"bench_push_plan: --scene {args.scene} --object {args.object}: {err}", file=sys.stderr)
         return 2
     result, seconds = timed_push(prepared, ids == args.object, args.repeats)
     print(f"{args.scene} object {args.object}{' alone' if args.alone else ''}: {int((ids == args.object).sum())} "

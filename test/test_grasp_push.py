@@ -169,7 +169,7 @@ SCREWDRIVER, KNIFE = 7, 6
 def bin_cloud(present: list[int] | None = None) -> tuple[object, np.ndarray]:
     """The bin's ideal cloud with the objects ``present`` (all by default) and each scene point's object id."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from bench_push import cloud_with_object_ids
+    from bench_push_plan import cloud_with_object_ids
 
     return cloud_with_object_ids("bin", present)
 
