@@ -274,6 +274,8 @@ class QueryNodeParams(_CameraTopics, _Fields, _Frames):
     suction_max_approach_tilt_deg: float = param(90.0, "Suction: approaches further than this from straight down "
                                                        "are never tried (90: down to a side face)", minimum=0.0,
                                                  maximum=180.0)
+    push_offer: bool = param(True, "When no tool has a grasp on the asked object: offer a push with the jaws' closed "
+                                   "fingers that would free it (push_* fields of the answer; success stays false)")
     table_z_m: float = param(0.0, "Height of the table or bin floor in base_frame: grasps clear it, and points "
                                   "within 5 mm above it never belong to an object", minimum=-10.0, maximum=10.0)
     pre_grasp_standoff_m: float = param(0.10, "Distance of the pre-grasp pose behind the grasp along -z",

@@ -88,8 +88,10 @@ def query_params(p: QueryNodeParams) -> QueryParams:
     # The standoff, the number of candidates and the table are the cell's, whichever tool answers.
     suction = replace(defaults.suction, cup=cup, max_approach_tilt_rad=math.radians(p.suction_max_approach_tilt_deg),
                       standoff_m=p.pre_grasp_standoff_m, max_grasps=p.max_candidates, table_z_m=p.table_z_m)
+    # The push descends from as far back as a grasp's approach starts.
+    push = replace(defaults.push, standoff_m=p.pre_grasp_standoff_m) if p.push_offer else None
     return replace(defaults, grasp=grasp, suction=suction, end_effectors=tuple(p.end_effectors),
-                   min_part_contrast=p.min_part_contrast, min_part_top=p.min_part_top
+                   min_part_contrast=p.min_part_contrast, min_part_top=p.min_part_top, push=push
                    ).with_threshold(p.relevancy_threshold)
 
 

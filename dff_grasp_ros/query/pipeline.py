@@ -33,8 +33,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from dff_grasp_ros.geometry import unit_rows
-from dff_grasp_ros.grasp.planner import Grasp, GraspList, GraspParams, plan_grasps
-from dff_grasp_ros.grasp.push import PushPlan
+from dff_grasp_ros.grasp.planner import TOO_WIDE, Grasp, GraspList, GraspParams, plan_grasps
+from dff_grasp_ros.grasp.push import PushParams, PushPlan, plan_push
 from dff_grasp_ros.grasp.suction import SuctionParams, plan_suction
 from dff_grasp_ros.grasp.suction_cup import END_EFFECTORS, PARALLEL_JAW, SUCTION
 from dff_grasp_ros.query.grouping import GroupingParams, best_region
@@ -105,6 +105,9 @@ class QueryParams:
     # The cell's tools, in the order they are tried: the first that has a grasp on the asked object answers.
     end_effectors: tuple[str, ...] = (PARALLEL_JAW,)
     suction: SuctionParams = field(default_factory=SuctionParams)
+    # No tool has a grasp on the object: offer a push with the jaws' closed fingers that would free it (away from a
+    # tote wall or a neighbour); None never offers one.
+    push: PushParams | None = field(default_factory=PushParams)
 
     def __post_init__(self) -> None:
         if (not self.end_effectors or len(set(self.end_effectors)) != len(self.end_effectors)
@@ -514,13 +517,28 @@ def _answer_instance(prepared: PreparedCloud, template: QueryResult, object_mask
         reasons.append(_why_no_grasp(end_effector, grasps, params))
     else:
         result.message = (f"found {what} ({int(target.sum())} points) but {_NO_GRASP} {'; '.join(reasons)} "
-                          f"({_SEEN_ONLY})")
+                          f"({_SEEN_ONLY}){_offer_push(prepared, object_mask, reasons, result, params)}")
         return result
     result.success, result.grasp, result.candidates = True, grasps[0], grasps
     held = (f"suction cup, seal {grasps[0].antipodality:.2f}" if grasps[0].end_effector == SUCTION
             else f"width {grasps[0].width_m:.3f} m")
     result.message = f"grasp on {what}: score {grasps[0].score:.2f}, {held} ({_SEEN_ONLY})"
     return result
+
+
+def _offer_push(prepared: PreparedCloud, object_mask: np.ndarray, reasons: list[str], result: QueryResult,
+                params: QueryParams) -> str:
+    """Set ``result.push`` to a push that would free the object when one is free; what the message adds. Only the
+    jaws push (their closed fingers), and a push never makes an object narrower than the hand's opening."""
+    if params.push is None or PARALLEL_JAW not in params.end_effectors or all(TOO_WIDE in r for r in reasons):
+        return ""
+    offer = plan_push(prepared.points_m, object_mask, prepared.obstacles, params.grasp.table_z_m,
+                      params.grasp.gripper, params.push)
+    if offer.plan is None:
+        return f"; no free push either: {offer.reason}"
+    result.push = offer.plan
+    return (f"; a push would free it: {100 * offer.plan.distance_m:.1f} cm with the fingers closed, away from "
+            f"{offer.plan.away_from} (push_start_pose)")
 
 
 def _why_no_grasp(end_effector: str, grasps: GraspList, params: QueryParams) -> str:
