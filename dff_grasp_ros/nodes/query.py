@@ -32,9 +32,11 @@ from dff_grasp_ros.capture.next_view import NextView
 from dff_grasp_ros.carving import CarvingParams
 from dff_grasp_ros.end_effectors import tool_model
 from dff_grasp_ros.errors import one_line
+from dff_grasp_ros.geometry import pose_matrix
 from dff_grasp_ros.goals import check_update_request
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper
 from dff_grasp_ros.grasp.planner import Grasp
+from dff_grasp_ros.grasp.push import PushPlan
 from dff_grasp_ros.nodes.common import (
     ParameterError,
     camera_pose_from_tf,
@@ -52,7 +54,7 @@ from dff_grasp_ros.nodes.common import (
 from dff_grasp_ros.nodes.params import QueryNodeParams
 from dff_grasp_ros.query.pipeline import QueryParams, QueryResult
 from dff_grasp_ros.resources import limit_cpu_threads
-from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers
+from dff_grasp_ros.ros_io.markers import delete_all_markers, gripper_markers, push_markers
 from dff_grasp_ros.ros_io.query_response import fill_response
 from dff_grasp_ros.scene_cloud import FIELD_META, SCENE_CLOUD
 from dff_grasp_ros.serving import FieldServer, ServedField, frame_problem
@@ -95,14 +97,19 @@ def query_params(p: QueryNodeParams) -> QueryParams:
                    ).with_threshold(p.relevancy_threshold)
 
 
-def answer_markers(grasp: Grasp | None, params: QueryParams, frame_id: str, stamp_ns: int) -> MarkerArray:
+def answer_markers(grasp: Grasp | None, params: QueryParams, frame_id: str, stamp_ns: int,
+                   push: PushPlan | None = None) -> MarkerArray:
     """/dff/grasp_markers for an answer: a DELETEALL (the last answer's markers go), then the tool the grasp is
-    for (``grasp.end_effector``: the gripper or the suction cup of ``params``) at its pose; none without a grasp."""
+    for (``grasp.end_effector``: the gripper or the suction cup of ``params``) at its pose; none without a grasp.
+    A refusal that offers a push shows the closed hand at the push's start and an arrow along its stroke."""
     markers = delete_all_markers(frame_id)
     if grasp is not None:
         markers.markers.extend(gripper_markers(grasp.pose_matrix, grasp.opening_m, frame_id,
                                                gripper=tool_model(grasp.end_effector, params),
                                                stamp_ns=stamp_ns).markers)
+    if push is not None:
+        markers.markers.extend(push_markers(pose_matrix(push.rotation, push.start_position_m), push.end_position_m,
+                                            frame_id, gripper=params.grasp.gripper, stamp_ns=stamp_ns).markers)
     return markers
 
 
@@ -296,7 +303,8 @@ class QueryNode(Node):
             self.pub_cloud.publish(response.relevancy_cloud)
         if result.grasp is not None:
             self.pub_pose.publish(response.grasp_pose)
-        self.pub_markers.publish(answer_markers(result.grasp, self.server.params, served.base_frame, stamp_ns))
+        self.pub_markers.publish(answer_markers(result.grasp, self.server.params, served.base_frame, stamp_ns,
+                                                result.push))
 
     def close(self) -> None:
         with self._reload_state:

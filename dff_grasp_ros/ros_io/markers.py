@@ -69,6 +69,25 @@ def gripper_markers(tcp_to_base: np.ndarray, width_m: float, frame_id: str, *, g
     return MarkerArray(markers=markers)
 
 
+def push_markers(tcp_to_base: np.ndarray, end_position_m: np.ndarray, frame_id: str, *, gripper: GripperGeometry,
+                 stamp_ns: int = 0, namespace: str = "push", color_rgba: Sequence[float] = (1.0, 0.55, 0.0, 0.8)
+                 ) -> MarkerArray:
+    """The hand with its fingers closed at a push's start (``tcp_to_base``), and an ARROW along the stroke from
+    there to ``end_position_m``: where the fingers go down, and which way the object will slide."""
+    markers = gripper_markers(tcp_to_base, 0.0, frame_id, gripper=gripper, stamp_ns=stamp_ns, namespace=namespace,
+                              color_rgba=color_rgba).markers
+    start, end = np.asarray(tcp_to_base, dtype=np.float64)[:3, 3], np.asarray(end_position_m, dtype=np.float64)
+    if not np.isfinite(end).all():
+        raise ValueError(f"push end position must be finite, got {end.tolist()}")
+    color = markers[0].color
+    # ARROW from two points: scale.x is the shaft's diameter, y the head's diameter, z the head's length.
+    markers.append(Marker(
+        header=make_header(frame_id, stamp_ns), ns=namespace, id=len(markers), type=Marker.ARROW,
+        action=Marker.ADD, pose=matrix_to_pose(np.eye(4)), scale=Vector3(x=0.006, y=0.012, z=0.015), color=color,
+        points=[Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in (start, end)], lifetime=Duration()))
+    return MarkerArray(markers=markers)
+
+
 def delete_all_markers(frame_id: str = "", namespace: str = "") -> MarkerArray:
     """A DELETEALL marker: publish it before a new grasp so stale candidates disappear from RViz."""
     return MarkerArray(markers=[Marker(header=make_header(frame_id, 0), ns=namespace, action=Marker.DELETEALL)])
