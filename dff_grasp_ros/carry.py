@@ -119,14 +119,16 @@ class Fit:
 
 
 def planar_icp(data_m: np.ndarray, model_m: np.ndarray, model_tree: cKDTree, start: PlanarMotion,
-               params: CarryParams) -> Fit:
+               params: CarryParams, tolerance_m: float | None = None) -> Fit:
     """The planar motion that lays ``model_m`` (the object where it was) onto ``data_m`` (new surface), refined
-    from ``start``; and the share of the data within ``fit_tolerance_m`` of the moved model.
+    from ``start``; and the share of the data within ``tolerance_m`` (default ``fit_tolerance_m``) of the moved
+    model.
 
     Distances are taken from each data point to the model (the data is a partial view of the object): the data
     is moved back by the inverse motion and looked up in the model's tree, built once."""
     motion = start
-    reject_m = 4 * params.fit_tolerance_m  # pairs farther apart are not the same surface (yet)
+    tolerance_m = params.fit_tolerance_m if tolerance_m is None else tolerance_m
+    reject_m = 4 * tolerance_m  # pairs farther apart are not the same surface (yet)
     for _ in range(params.icp_iterations):
         rotation = motion.rotation()
         back = (data_m - np.r_[motion.shift_m, 0.0]) @ rotation  # R^T (p - t), row-wise
@@ -137,12 +139,21 @@ def planar_icp(data_m: np.ndarray, model_m: np.ndarray, model_tree: cKDTree, sta
         new = _procrustes_2d(model_m[index[paired], :2], data_m[paired, :2])
         step = abs(new.yaw_rad - motion.yaw_rad) + float(np.linalg.norm(new.shift_m - motion.shift_m))
         motion = new
-        reject_m = max(1.5 * params.fit_tolerance_m, 0.7 * reject_m)  # tighten as the fit settles
+        reject_m = max(1.5 * tolerance_m, 0.7 * reject_m)  # tighten as the fit settles
         if step < 1e-5:
             break
     back = (data_m - np.r_[motion.shift_m, 0.0]) @ motion.rotation()
-    distance, _ = model_tree.query(back, distance_upper_bound=params.fit_tolerance_m)
+    distance, _ = model_tree.query(back, distance_upper_bound=tolerance_m)
     return Fit(motion, float(np.isfinite(distance).mean()))
+
+
+def fit_tolerance_m(model_m: np.ndarray, model_tree: cKDTree, params: CarryParams) -> float:
+    """How far a new point may lie from the moved object's points: ``fit_tolerance_m``, or the points' spacing
+    where they are sparser (median distance to the 4th nearest: a surface point sampled that sparsely lies
+    farther than that from every sample about 5% of the time)."""
+    k = min(5, len(model_m))  # each point finds itself first
+    spacing = float(np.median(np.asarray(model_tree.query(model_m, k=k)[0]).reshape(len(model_m), k)[:, -1]))
+    return max(params.fit_tolerance_m, spacing)
 
 
 def _procrustes_2d(source: np.ndarray, target: np.ndarray) -> PlanarMotion:
@@ -154,10 +165,11 @@ def _procrustes_2d(source: np.ndarray, target: np.ndarray) -> PlanarMotion:
     return PlanarMotion(yaw, target_mean - np.array([[c, -s], [s, c]]) @ source_mean)
 
 
-def unique_fit(data_m: np.ndarray, model_m: np.ndarray, params: CarryParams) -> Fit | None:
-    """The best fit of ``model_m`` onto ``data_m`` from every initial yaw, when it is good (``min_fit_share``),
-    within bounds, and every other good fit puts the object's centre at the same place; else None."""
-    tree = cKDTree(model_m)
+def unique_fit(data_m: np.ndarray, model_m: np.ndarray, tree: cKDTree, tolerance_m: float, params: CarryParams
+               ) -> Fit | None:
+    """The best fit of ``model_m`` (its KD-tree ``tree``) onto ``data_m`` from every initial yaw, when it is good
+    (``min_fit_share`` within ``tolerance_m``), within bounds, and every other good fit puts the object's centre
+    at the same place; else None."""
     centre = model_m.mean(axis=0)
     good: list[Fit] = []
     for yaw_deg in params.initial_yaws_deg:
@@ -165,7 +177,7 @@ def unique_fit(data_m: np.ndarray, model_m: np.ndarray, params: CarryParams) -> 
         c, s = np.cos(yaw), np.sin(yaw)
         # Start with the centres (in the plane) on each other: the view's part of the object is near its centre.
         shift = data_m[:, :2].mean(axis=0) - np.array([[c, -s], [s, c]]) @ centre[:2]
-        fit = planar_icp(data_m, model_m, tree, PlanarMotion(yaw, shift), params)
+        fit = planar_icp(data_m, model_m, tree, PlanarMotion(yaw, shift), params, tolerance_m)
         yaw_off = abs((fit.motion.yaw_rad + np.pi) % (2 * np.pi) - np.pi)
         if (fit.fit_share >= params.min_fit_share and fit.motion.moved_m(centre) <= params.max_move_m
                 and yaw_off <= np.radians(params.max_yaw_deg)):
@@ -189,9 +201,9 @@ def clusters(points_m: np.ndarray, above_m: float, radius_m: float, min_points: 
     return [index[labels == label] for label in np.flatnonzero(counts >= min_points)]
 
 
-# (moved points, cluster) -> masks over the moved points: facing the camera, seen through, hidden behind something
-# nearer, matched by the cluster; the caller knows the view.
-ViewCheck = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]
+# (moved points, cluster, tolerance) -> masks over the moved points: facing the camera, seen through, hidden behind
+# something nearer, within the tolerance of the cluster; the caller knows the view.
+ViewCheck = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, ...]]
 
 
 def carry_candidates(objects: list[np.ndarray], new_clusters: list[np.ndarray], view_check: ViewCheck,
@@ -201,18 +213,20 @@ def carry_candidates(objects: list[np.ndarray], new_clusters: list[np.ndarray], 
     docstring)."""
     found: list[tuple[int, int, Fit, float]] = []
     for i, model in enumerate(objects):
+        tree = cKDTree(model)
+        tolerance = fit_tolerance_m(model, tree, params)
         centre, reach = model[:, :2].mean(axis=0), np.linalg.norm(model[:, :2] - model[:, :2].mean(axis=0), axis=1)
         for j, data in enumerate(new_clusters):
             # Cheap refusals first: a cluster whose centre lies beyond the move plus the object's reach, or one
             # that is wider than the object, cannot be it (most pairs after a plain pick end here).
             if np.linalg.norm(data[:, :2].mean(axis=0) - centre) > params.max_move_m + reach.max():
                 continue
-            if np.ptp(data[:, :2], axis=0).max() > 2 * reach.max() + 2 * params.fit_tolerance_m:
+            if np.ptp(data[:, :2], axis=0).max() > 2 * reach.max() + 2 * tolerance:
                 continue
-            fit = unique_fit(data, model, params)
+            fit = unique_fit(data, model, tree, tolerance, params)
             if fit is None:
                 continue
-            facing, through, hidden, matched = view_check(fit.motion.apply(model), data)
+            facing, through, hidden, matched = view_check(fit.motion.apply(model), data, tolerance)
             shown = max(int(facing.sum()), 1)
             coverage = float((facing & matched).sum()) / shown
             if (coverage >= params.min_coverage_share

@@ -497,7 +497,7 @@ def moved_objects(prepared: PreparedCloud, removed: np.ndarray, new_points_m: np
     # or hidden) fits pieces of new surface in many ways.
     regions = [r for r in regions if len(r) >= carry.min_left_share * grouping.grow(r).sum()]
 
-    def view_check(moved_m: np.ndarray, data_m: np.ndarray) -> tuple[np.ndarray, ...]:
+    def view_check(moved_m: np.ndarray, data_m: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, ...]:
         # Facing the camera: at its pixel, no nearer point of the moved object itself (its back, its far side).
         own = surface_depth(moved_m, intrinsics, camera_to_base, params)
         own = minimum_filter(own, 2 * splat_px(own, intrinsics, params) + 1)
@@ -515,7 +515,7 @@ def moved_objects(prepared: PreparedCloud, removed: np.ndarray, new_points_m: np
         measured[index] = depth_m[rows[index].astype(np.int64), cols[index].astype(np.int64)]
         with np.errstate(invalid="ignore"):  # no return: not hidden
             hidden = measured < z - params.see_through_margin_m
-        return facing, through, hidden, within_m(moved_m, data_m, carry.fit_tolerance_m)
+        return facing, through, hidden, within_m(moved_m, data_m, tolerance_m)
 
     found = carry_candidates([grouping.points_m[r] for r in regions], new_clusters, view_check, carry)
     out = []

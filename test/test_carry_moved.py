@@ -187,3 +187,21 @@ def test_an_extended_grouping_has_the_edges_a_fresh_build_gives_the_new_points()
 
     assert edges(grown) == edges(full) and len(edges(full)) > 1000
     assert np.allclose(grown.points_m, points) and len(grown.tree.data) == 1500
+
+
+def test_the_served_update_says_what_was_carried(tmp_path):
+    from field_fixtures import ground_truth_field
+
+    from dff_grasp_ros.serving import FieldServer
+
+    server = FieldServer(tmp_path)
+    ground_truth_field(tmp_path, scene="two_mugs", points_per_part=3000)  # as dense as a field's export
+    served = server.load_newest()
+    scene = load_scene("two_mugs")
+    after = changed(scene, {0: (0.04, 0.03, 8.0)})
+    pose = overview_pose(after, also=(scene,))
+    view = render_view(after, scene_intrinsics(after), pose)
+    update = server.update_scene(view.depth_m, view.rgb, scene_intrinsics(after), pose)
+    assert len(update.carried) == 1 and "carried" in update.message and " cm" in update.message, update.message
+    before = len(served.cloud)
+    assert f"of {before} points" in update.message, update.message
