@@ -491,7 +491,11 @@ def moved_objects(prepared: PreparedCloud, removed: np.ndarray, new_points_m: np
                                                       params.min_region_points)]
     if not new_clusters:
         return []
+    # One candidate per object: what is connected in space, split where the DINO features part (a piece of a
+    # neighbour removed with the object is not carried with it).
     labels = connected_regions(grouping.points_m[gone], params.region_radius_m)
+    labels = labels * len(gone) + grouping.components(gone)
+    _, labels = np.unique(labels, return_inverse=True)
     regions = [gone[labels == label] for label in np.flatnonzero(np.bincount(labels) >= params.min_region_points)]
     # Only an object that left its old place (nearly) whole: a piece of one (the rest still seen where it was,
     # or hidden) fits pieces of new surface in many ways.

@@ -205,3 +205,16 @@ def test_the_served_update_says_what_was_carried(tmp_path):
     assert len(update.carried) == 1 and "carried" in update.message and " cm" in update.message, update.message
     before = len(served.cloud)
     assert f"of {before} points" in update.message, update.message
+
+
+def test_grouping_components_part_touching_objects_whose_features_differ():
+    rng = np.random.default_rng(2)
+    points = rng.uniform(0, 0.03, (800, 3))
+    dino = np.where((points[:, 0] < 0.015)[:, None], np.eye(8)[0], np.eye(8)[1]) + 0.05 * rng.normal(size=(800, 8))
+    index = GroupingIndex.build(points, dino, GroupingParams())
+    labels = index.components(np.arange(800))
+    left = points[:, 0] < 0.015
+    assert len(np.unique(labels[left])) == 1 and len(np.unique(labels[~left])) == 1
+    assert labels[left][0] != labels[~left][0]
+    some = np.flatnonzero(left)[::2]  # a subset: labelled among themselves
+    assert len(index.components(some)) == len(some)

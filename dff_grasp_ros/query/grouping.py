@@ -139,6 +139,20 @@ class GroupingIndex:
         indptr = np.r_[0, np.cumsum(np.bincount(all_sources, minlength=len(points)))].astype(np.int64)
         return GroupingIndex(points, dino, tree, indptr, all_targets[order], params)
 
+    def components(self, points: np.ndarray) -> np.ndarray:
+        """Label (len(points),) of the connected piece of the neighbour graph among ``points`` (indices) that each
+        belongs to: the objects among them, as far as their DINO features tell them apart."""
+        points = np.asarray(points, dtype=np.int64)
+        inside = np.full(len(self), -1, dtype=np.int64)
+        inside[points] = np.arange(len(points))
+        starts = self.indptr[points]
+        counts = self.indptr[points + 1] - starts
+        targets = inside[self.indices[gather_ranges(starts, counts)]]
+        sources = np.repeat(np.arange(len(points)), counts)
+        kept = targets >= 0
+        graph = coo_matrix((np.ones(int(kept.sum())), (sources[kept], targets[kept])), shape=(len(points),) * 2)
+        return connected_components(graph, directed=False)[1]
+
     def find_seed(self, scores: np.ndarray, excluded: np.ndarray | None = None) -> tuple[int, np.ndarray]:
         """Index of the point whose ``seed_neighbours`` nearest points have the highest mean score, and those points.
 
