@@ -125,7 +125,7 @@ class CarvingParams:
 
 @dataclass(frozen=True)
 class CarvingResult:
-    cloud: SceneCloud  # the kept points (features unchanged) followed by the added ones
+    cloud: SceneCloud  # the kept points (features unchanged), the carried ones (moved), then the added ones
     removed: np.ndarray  # (N,) bool over the input cloud's points
     added: int
 
