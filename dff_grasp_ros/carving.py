@@ -26,6 +26,16 @@ New surface the view measures where the cloud had nothing (an object uncovered o
 language features* (zero vectors): an obstacle above the table (:mod:`dff_grasp_ros.query.prepared`), never a
 match for a prompt, since the field has never seen it. The features of what remains are unchanged.
 
+An object that *moved* (pushed off a tote wall, nudged by a neighbour's pick) is both: removed where it stood, new
+surface where it lies now. When a removed object (left its place whole, at least ``min_region_points`` scene
+points) fits one cluster of the new surface above the table by a planar motion (slid and turned on the table,
+at most ``CarryParams.max_move_m``), and the view agrees with it there, its rows are *carried*: moved, normals
+turned, with their language and DINO features and colours, in place of the featureless new surface they cover
+(:mod:`dff_grasp_ros.carry` says when a fit is trusted). A prompt for it then finds it where it lies now; when in
+doubt nothing is carried, and the object is refused as not found, as before. :attr:`PreparedCarving.carried`
+says what was carried and how far it moved. Looking for a carry costs nothing measurable when no removed object
+and no new cluster are near each other (after a plain pick: the new surface is mostly the uncovered table).
+
 :func:`carve_prepared` updates a :class:`PreparedCloud` incrementally (what the query node serves: well under
 0.5 s on a 255k-point cloud); :func:`carve_scene` is the same on a plain SceneCloud (it prepares it first).
 Pure numpy and scipy; no ROS, no field network.
@@ -37,6 +47,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.ndimage import minimum_filter
 
+from dff_grasp_ros.carry import CarriedObject, CarryParams, Fit, carry_candidates, clusters
 from dff_grasp_ros.dataset import CameraIntrinsics, rigid_transform_problem
 from dff_grasp_ros.field.fusion import measured_points, project_points, voxel_mean
 from dff_grasp_ros.geometry import unit_rows, within_m
@@ -94,6 +105,8 @@ class CarvingParams:
     # a camera pose a centimetre off sideways passes the check above yet carved away thousands of points of
     # objects that stayed. ``AlignmentParams(enabled=False)`` uses the pose as given.
     alignment: AlignmentParams = field(default_factory=AlignmentParams)
+    # An object that moved is carried to where the view sees it (:mod:`dff_grasp_ros.carry`).
+    carry: CarryParams = field(default_factory=CarryParams)
 
     def __post_init__(self) -> None:
         if (self.see_through_margin_m <= 0 or self.remnant_margin_m < 0 or self.window_px < 0
@@ -112,7 +125,7 @@ class CarvingParams:
 
 @dataclass(frozen=True)
 class CarvingResult:
-    cloud: SceneCloud  # the kept points (features unchanged) followed by the added ones
+    cloud: SceneCloud  # the kept points (features unchanged), the carried ones (moved), then the added ones
     removed: np.ndarray  # (N,) bool over the input cloud's points
     added: int
 
@@ -123,6 +136,7 @@ class PreparedCarving:
     removed: np.ndarray  # (N,) bool over the input cloud's rows
     added: int  # featureless rows appended
     alignment: ViewAlignment | None = None  # how the view's pose was corrected (None: used as given)
+    carried: tuple[CarriedObject, ...] = ()  # objects that moved, carried with their features (rows: after the kept)
 
 
 @dataclass(frozen=True)
@@ -440,12 +454,92 @@ def carve_prepared(prepared: PreparedCloud, depth_m: np.ndarray, rgb: np.ndarray
         removed = remnants(prepared, removed, past, params)
     removed = prepared.with_voxels_of(removed)
     points, colours, normals = new_surface(cloud.points_m[~removed], depth_m, rgb, intrinsics, pose, params)
+    moved = moved_objects(prepared, removed, points, depth_m, intrinsics, pose, params)
+    carried = _carried_rows(cloud, moved)
+    if moved:  # the carried object's points replace the featureless new surface where it lies now
+        fresh = ~within_m(points, np.asarray(carried.points_m, np.float64), params.new_surface_distance_m)
+        points, colours, normals = points[fresh], colours[fresh], normals[fresh]
     count = len(points)
     added = SceneCloud(points_m=points.astype(np.float32), normals=unit_rows(normals).astype(np.float32),
                        rgb=np.clip(np.round(colours * 255), 0, 255).astype(np.uint8),
                        language=np.zeros((count, cloud.language.shape[1]), np.float32),
                        dino=np.zeros((count, cloud.dino.shape[1]), np.float32))
-    return PreparedCarving(prepared.updated(removed, added), removed, count, alignment)
+    updated = prepared.updated(removed, added, carried)
+    first, objects = int((~removed).sum()), []
+    for rows, fit, coverage, moved_m in moved:
+        objects.append(CarriedObject(rows, np.arange(first, first + len(rows)), fit.motion, moved_m, fit.fit_share,
+                                     coverage))
+        first += len(rows)
+    return PreparedCarving(updated, removed, count, alignment, tuple(objects))
+
+
+def moved_objects(prepared: PreparedCloud, removed: np.ndarray, new_points_m: np.ndarray, depth_m: np.ndarray,
+                  intrinsics: CameraIntrinsics, camera_to_base: np.ndarray, params: CarvingParams
+                  ) -> list[tuple[np.ndarray, Fit, float, float]]:
+    """(cloud rows, fit, coverage share, metres moved) of each removed object that the view shows moved to new
+    surface (:mod:`dff_grasp_ros.carry`); none when carrying is off, or nothing removed or new could be one."""
+    carry = params.carry
+    if not carry.enabled or len(new_points_m) < params.min_region_points:
+        return []
+    grouping = prepared.grouping
+    gone = np.flatnonzero(removed[prepared.valid_rows_of_scene()])
+    if len(gone) < params.min_region_points:
+        return []
+    settings = prepared.settings
+    floor_m = -np.inf if settings.table_z_m is None else settings.table_z_m + settings.table_band_m
+    new_clusters = [new_points_m[c] for c in clusters(new_points_m, floor_m, params.region_radius_m,
+                                                      params.min_region_points)]
+    if not new_clusters:
+        return []
+    # One candidate per object: what is connected in space, split where the DINO features part (a piece of a
+    # neighbour removed with the object is not carried with it).
+    labels = connected_regions(grouping.points_m[gone], params.region_radius_m)
+    labels = labels * len(gone) + grouping.components(gone)
+    _, labels = np.unique(labels, return_inverse=True)
+    regions = [gone[labels == label] for label in np.flatnonzero(np.bincount(labels) >= params.min_region_points)]
+    # Only an object that left its old place (nearly) whole: a piece of one (the rest still seen where it was,
+    # or hidden) fits pieces of new surface in many ways.
+    regions = [r for r in regions if len(r) >= carry.min_left_share * grouping.grow(r).sum()]
+
+    def view_check(moved_m: np.ndarray, data_m: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, ...]:
+        # Facing the camera: at its pixel, no nearer point of the moved object itself (its back, its far side).
+        own = surface_depth(moved_m, intrinsics, camera_to_base, params)
+        own = minimum_filter(own, 2 * splat_px(own, intrinsics, params) + 1)
+        pixels, z = project_points(moved_m, intrinsics, camera_to_base)
+        facing = np.zeros(len(moved_m), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            cols, rows = np.floor(pixels[:, 0]), np.floor(pixels[:, 1])
+            inside = (z > params.min_depth_m) & (cols >= 0) & (cols < intrinsics.width) & (rows >= 0) & (
+                rows < intrinsics.height)
+        index = np.flatnonzero(inside)
+        facing[index] = z[index] <= own[rows[index].astype(np.int64), cols[index].astype(np.int64)] + \
+            params.see_through_margin_m
+        through = view_evidence(moved_m, depth_m, intrinsics, camera_to_base, params)[0]
+        measured = np.full(len(moved_m), np.nan)
+        measured[index] = depth_m[rows[index].astype(np.int64), cols[index].astype(np.int64)]
+        with np.errstate(invalid="ignore"):  # no return: not hidden
+            hidden = measured < z - params.see_through_margin_m
+        return facing, through, hidden, within_m(moved_m, data_m, tolerance_m)
+
+    found = carry_candidates([grouping.points_m[r] for r in regions], new_clusters, view_check, carry)
+    out = []
+    for i, _, fit, coverage in found:
+        scene = np.zeros(len(grouping), dtype=bool)
+        scene[regions[i]] = True
+        rows = np.flatnonzero(prepared.scatter(prepared.on_valid(scene)))
+        out.append((rows, fit, coverage, fit.motion.moved_m(grouping.points_m[regions[i]].mean(axis=0))))
+    return out
+
+
+def _carried_rows(cloud: SceneCloud, moved: list[tuple[np.ndarray, Fit, float, float]]) -> SceneCloud:
+    """The rows of each moved object with their features and colours, moved (points) and turned (normals)."""
+    parts = [(fit.motion.apply(cloud.points_m[rows]), fit.motion.turn(cloud.normals[rows]), rows)
+             for rows, fit, _, _ in moved]
+    rows = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
+    return SceneCloud(
+        points_m=np.vstack([p[0] for p in parts] or [np.zeros((0, 3))]).astype(cloud.points_m.dtype),
+        normals=np.vstack([p[1] for p in parts] or [np.zeros((0, 3))]).astype(cloud.normals.dtype),
+        rgb=cloud.rgb[rows], language=cloud.language[rows], dino=cloud.dino[rows])
 
 
 def carve_scene(cloud: SceneCloud, depth_m: np.ndarray, rgb: np.ndarray, intrinsics: CameraIntrinsics,

@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from dff_grasp_ros import names
+from dff_grasp_ros.carry import CarriedObject
 from dff_grasp_ros.carving import CarvingParams, carve_prepared
 from dff_grasp_ros.dataset import CameraIntrinsics
 from dff_grasp_ros.errors import one_line
@@ -65,15 +66,18 @@ class SceneUpdate:
     points_added: int
     latency_s: float  # carving and preparing, not counting the wait for the view
     pose_correction: tuple[float, float] | None = None  # (m, deg) the view's camera was moved and turned (None: not)
+    carried: tuple[CarriedObject, ...] = ()  # objects that moved, carried with their features (carving.carry)
 
     @property
     def message(self) -> str:
-        before = len(self.served.cloud) - self.points_added + self.points_removed
+        carried_points = sum(len(c.rows) for c in self.carried)
+        before = len(self.served.cloud) - self.points_added - carried_points + self.points_removed
         corrected = ("" if self.pose_correction is None else
                      f"; the view's camera pose was corrected by {1000 * self.pose_correction[0]:.1f} mm and "
                      f"{self.pose_correction[1]:.2f} deg to fit the served scene")
+        carried = "".join(f"; {c.describe()}" for c in self.carried)
         return (f"scene updated: removed {self.points_removed} of {before} points (what the view sees through, "
-                f"and what joins it), added {self.points_added} featureless obstacle points; "
+                f"and what joins it), added {self.points_added} featureless obstacle points{carried}; "
                 f"{len(self.served.cloud)} points served, update {self.served.updates} since the field was loaded, "
                 f"{self.latency_s * 1000:.0f} ms{corrected}")
 
@@ -196,7 +200,7 @@ class FieldServer:
             self.current = updated
         fit = carved.alignment
         correction = None if fit is None else (fit.shift_m, fit.rotation_deg)
-        return SceneUpdate(updated, int(carved.removed.sum()), carved.added, latency_s, correction)
+        return SceneUpdate(updated, int(carved.removed.sum()), carved.added, latency_s, correction, carved.carried)
 
     def ask(self, prompt: str | bytes, relevancy_threshold: float = 0.0) -> tuple[QueryResult, ServedField | None]:
         served = self.current  # one read: a concurrent reload cannot change the field under this query

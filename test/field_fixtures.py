@@ -10,11 +10,14 @@ from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.teachers import make_teacher
 
 
-def ground_truth_field(fields_dir: Path, scene: str = "tiny", name: str = "gt_field") -> Path:
+def ground_truth_field(fields_dir: Path, scene: str = "tiny", name: str = "gt_field",
+                       points_per_part: int | None = None) -> Path:
     """A field directory the query side can serve (field.json + scene_cloud.npz), for tests of the query side."""
     field_dir = Path(fields_dir) / name
     field_dir.mkdir(parents=True)
-    scene_cloud_from_ground_truth(ground_truth(load_scene(scene))).save(field_dir / SCENE_CLOUD)
+    truth = ground_truth(load_scene(scene)) if points_per_part is None else ground_truth(
+        load_scene(scene), points_per_part=points_per_part)
+    scene_cloud_from_ground_truth(truth).save(field_dir / SCENE_CLOUD)
     meta = {"base_frame": "base_link", "language_teacher": make_teacher("synthetic", device="cpu").settings_dict(),
             "source": f"ground truth of scene {scene!r} (test fixture, not a trained field)"}
     (field_dir / FIELD_META).write_text(json.dumps(meta))

@@ -126,6 +126,14 @@ class VoxelSums:
         return VoxelSums(self.voxel_of_row[~removed], self.counts - np.bincount(gone, minlength=voxels),
                          self.sums - lost, self.widths)
 
+    def joined(self, other: VoxelSums) -> VoxelSums:
+        """These sums followed by ``other``'s rows and voxels, kept apart (a voxel of both is two voxels): a scene
+        update appends a moved object's rows where the served surface had none."""
+        if other.widths != self.widths:
+            raise ValueError(f"cannot join sums of widths {other.widths} to {self.widths}")
+        return VoxelSums(np.r_[self.voxel_of_row, other.voxel_of_row + len(self.counts)],
+                         np.r_[self.counts, other.counts], np.vstack([self.sums, other.sums]), self.widths)
+
     def means(self) -> tuple[np.ndarray, ...]:
         """``(points, *columns)`` averaged over each voxel that still holds rows, in ascending voxel key."""
         held = self.counts > 0

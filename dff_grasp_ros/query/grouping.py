@@ -105,6 +105,54 @@ class GroupingIndex:
         points = self.points_m[keep]
         return GroupingIndex(points, self.dino[keep], cKDTree(points), indptr, targets, self.params)
 
+    def extended(self, points_m: np.ndarray, dino: np.ndarray) -> GroupingIndex:
+        """This index with ``points_m`` (their DINO rows ``dino``) appended, without building the old points' graph
+        again (a scene update carries a moved object's points to its new place). The new points get the edges
+        :meth:`build` would give them: both directions within ``neighbour_radius_m`` (edge test), and their own
+        wider reach where they are sparse. An old point's reach stays what its neighbours set before, as in
+        :meth:`subset`."""
+        params, old = self.params, len(self)
+        added = np.asarray(points_m, dtype=np.float64).reshape(-1, 3)
+        if len(added) == 0:
+            return self
+        points = np.vstack([self.points_m, added])
+        dino = np.vstack([self.dino, unit_rows(dino)])
+        tree = cKDTree(points)
+        new = np.arange(old, len(points), dtype=np.int64)
+        k = min(params.spacing_neighbours + 1, len(points))
+        spacing = np.asarray(tree.query(points[new], k=k)[0]).reshape(len(new), k)[:, -1]
+        radius = np.maximum(params.neighbour_radius_m, params.spacing_factor * spacing)
+        lists = tree.query_ball_point(points[new], r=radius)
+        counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+        sources = np.repeat(new, counts)
+        targets = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
+        similar = (targets != sources) & (np.einsum("ij,ij->i", dino[sources], dino[targets])
+                                          >= params.edge_min_cosine)
+        sources, targets = sources[similar], targets[similar]
+        near = np.linalg.norm(points[targets] - points[sources], axis=1) <= params.neighbour_radius_m
+        # Within the fixed radius an edge goes both ways; between two new points each finds the other itself.
+        back = near & (targets < old)
+        all_sources = np.concatenate([np.repeat(np.arange(old, dtype=np.int64), np.diff(self.indptr)), sources,
+                                      targets[back]])
+        all_targets = np.concatenate([self.indices, targets, sources[back]])
+        order = np.argsort(all_sources, kind="stable")
+        indptr = np.r_[0, np.cumsum(np.bincount(all_sources, minlength=len(points)))].astype(np.int64)
+        return GroupingIndex(points, dino, tree, indptr, all_targets[order], params)
+
+    def components(self, points: np.ndarray) -> np.ndarray:
+        """Label (len(points),) of the connected piece of the neighbour graph among ``points`` (indices) that each
+        belongs to: the objects among them, as far as their DINO features tell them apart."""
+        points = np.asarray(points, dtype=np.int64)
+        inside = np.full(len(self), -1, dtype=np.int64)
+        inside[points] = np.arange(len(points))
+        starts = self.indptr[points]
+        counts = self.indptr[points + 1] - starts
+        targets = inside[self.indices[gather_ranges(starts, counts)]]
+        sources = np.repeat(np.arange(len(points)), counts)
+        kept = targets >= 0
+        graph = coo_matrix((np.ones(int(kept.sum())), (sources[kept], targets[kept])), shape=(len(points),) * 2)
+        return connected_components(graph, directed=False)[1]
+
     def find_seed(self, scores: np.ndarray, excluded: np.ndarray | None = None) -> tuple[int, np.ndarray]:
         """Index of the point whose ``seed_neighbours`` nearest points have the highest mean score, and those points.
 

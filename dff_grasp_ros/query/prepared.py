@@ -22,6 +22,8 @@ as well as anything on it names no object (query.pipeline, query.parts). An even
 A scene update (one fresh view after a pick) changes a few percent of the cloud; :meth:`PreparedCloud.updated`
 removes rows and adds featureless obstacles *incrementally* (index maps, the DINO neighbour graph cut down to the
 kept points, new KD-trees) instead of preparing the whole cloud again: tens of milliseconds instead of a second.
+It also takes *carried* rows with their features (an object that moved, :mod:`dff_grasp_ros.carry`), prepared
+as the field's own and joined to the neighbour graph, so that the query finds and groups the object there.
 """
 from __future__ import annotations
 
@@ -104,9 +106,13 @@ class PreparedCloud:
         out[valid_index[self.on_valid(out[valid_index[self.scene_rows]])]] = True
         return out
 
-    def updated(self, removed: np.ndarray, added: SceneCloud) -> PreparedCloud:
+    def updated(self, removed: np.ndarray, added: SceneCloud, carried: SceneCloud | None = None) -> PreparedCloud:
         """This cloud without the ``removed`` rows (mask over the cloud) and with ``added`` featureless rows
         appended (all-zero language features: obstacles only), prepared incrementally (see the module docstring).
+
+        ``carried`` rows (valid rows with their features: an object that moved, carried to where it lies now) come
+        between the kept and the added rows, and are prepared like the field's own: voxel representatives, scene
+        points joined to the neighbour graph (:meth:`GroupingIndex.extended`), obstacles, the surface.
 
         A scene point goes when its representative row does, and takes every valid row of its voxel with it
         (:meth:`with_voxels_of`), so rows and scene points stay consistent; an obstacle point goes with its row.
@@ -117,34 +123,61 @@ class PreparedCloud:
             raise ValueError(f"removed has shape {removed.shape}, the cloud has {len(self.valid)} rows")
         if np.any(added.language != 0):
             raise ValueError("added rows must be featureless (all-zero language features)")
+        if carried is None:
+            carried = SceneCloud(*(np.zeros((0,) + np.shape(getattr(added, name))[1:], getattr(added, name).dtype)
+                                   for name in ("points_m", "normals", "rgb", "language", "dino")))
+        elif not valid_rows(carried).all():
+            raise ValueError("carried rows must be valid (finite, with language features)")
         removed = self.with_voxels_of(removed)
         valid_index = np.flatnonzero(self.valid)
         keep, keep_valid, keep_scene = ~removed, ~removed[valid_index], ~removed[valid_index[self.scene_rows]]
         kept_index = np.flatnonzero(keep)
-        kept_rows = len(kept_index)
-        cloud = SceneCloud(*(_kept_then(getattr(self.cloud, name), kept_index, getattr(added, name))
+        kept_rows, carried_rows = len(kept_index), len(carried)
+        cloud = SceneCloud(*(_kept_then(getattr(self.cloud, name), kept_index,
+                                        np.concatenate([getattr(carried, name), getattr(added, name)]))
                              for name in ("points_m", "normals", "rgb", "language", "dino")))
         new_valid = np.cumsum(keep_valid) - 1  # old valid index -> new
         new_scene = np.r_[np.cumsum(keep_scene) - 1, LOW_LAYER]  # old scene index -> new; -1 stays -1
         new_row = np.cumsum(keep) - 1  # old cloud row -> new
+        kept_valid, kept_scene = int(keep_valid.sum()), int(keep_scene.sum())
+
+        # The carried rows (all valid) as prepare_cloud treats rows: one representative per voxel, in layers.
+        carried_points = np.asarray(carried.points_m, dtype=np.float64)
+        reps, inverse = voxel_representatives(carried_points, self.settings.voxel_m)
+        above, layer = _layers(carried_points[reps], self.settings)
+        scene_reps = np.flatnonzero(above)
+        rep_to_scene = np.full(len(reps), LOW_LAYER, dtype=np.int64)
+        rep_to_scene[scene_reps] = kept_scene + np.arange(len(scene_reps))
+        carried_scene_rows = reps[scene_reps]
 
         drop = removed[self.obstacle_rows]
         index = self.obstacles.scene_index[~drop]
         index = np.where(index >= 0, new_scene[np.maximum(index, 0)], index)
         fresh = np.flatnonzero(above_clearance(np.asarray(added.points_m), self.settings))
-        points = np.vstack([self.obstacles.points_m[~drop], np.asarray(added.points_m, np.float64)[fresh]])
-        obstacles = Obstacles(points, np.r_[index, np.full(len(fresh), FEATURELESS)].astype(np.int64), cKDTree(points))
-        obstacle_rows = np.r_[new_row[self.obstacle_rows[~drop]], kept_rows + fresh].astype(np.int64)
+        layer_rows = reps[layer]
+        points = np.vstack([self.obstacles.points_m[~drop], carried_points[carried_scene_rows],
+                            carried_points[layer_rows], np.asarray(added.points_m, np.float64)[fresh]])
+        obstacles = Obstacles(points, np.r_[index, rep_to_scene[scene_reps], np.full(len(layer_rows), LOW_LAYER),
+                                            np.full(len(fresh), FEATURELESS)].astype(np.int64), cKDTree(points))
+        obstacle_rows = np.r_[new_row[self.obstacle_rows[~drop]], kept_rows + carried_scene_rows,
+                              kept_rows + layer_rows, kept_rows + carried_rows + fresh].astype(np.int64)
 
         background = self.background_rows[keep_valid[self.background_rows]]
         gone = valid_index[~keep_valid]
         surface = self.surface.without(~keep_valid, self.cloud.points_m[gone], self.cloud.normals[gone])
+        if carried_rows:
+            surface = surface.joined(VoxelSums.of(carried_points, self.settings.surface_voxel_m, carried.normals))
+        grouping = self.grouping.subset(keep_scene).extended(carried_points[carried_scene_rows],
+                                                             carried.dino[carried_scene_rows])
         return PreparedCloud(
-            cloud=cloud, settings=self.settings, valid=np.r_[self.valid[keep], np.zeros(len(added), dtype=bool)],
-            language=_kept_then(self.language, np.flatnonzero(keep_valid)),
-            scene_rows=new_valid[self.scene_rows[keep_scene]],
-            scene_of_valid=new_scene[self.scene_of_valid[keep_valid]], grouping=self.grouping.subset(keep_scene),
-            normals=self.normals[keep_scene], obstacles=obstacles, background_rows=new_valid[background],
+            cloud=cloud, settings=self.settings,
+            valid=np.r_[self.valid[keep], np.ones(carried_rows, dtype=bool), np.zeros(len(added), dtype=bool)],
+            language=_kept_then(self.language, np.flatnonzero(keep_valid), unit_rows(carried.language)),
+            scene_rows=np.r_[new_valid[self.scene_rows[keep_scene]], kept_valid + carried_scene_rows].astype(np.int64),
+            scene_of_valid=np.r_[new_scene[self.scene_of_valid[keep_valid]], rep_to_scene[inverse]].astype(np.int64),
+            grouping=grouping,
+            normals=np.vstack([self.normals[keep_scene], np.asarray(carried.normals, np.float64)[carried_scene_rows]]),
+            obstacles=obstacles, background_rows=new_valid[background],
             obstacle_rows=obstacle_rows, surface=surface, updates=self.updates + 1)
 
 
@@ -184,6 +217,15 @@ def above_clearance(points_m: np.ndarray, settings: PreparationSettings) -> np.n
     return points_m[:, 2] >= settings.table_z_m + settings.table_clearance_m
 
 
+def _layers(points_m: np.ndarray, settings: PreparationSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the voxel representatives above the table band (scene points) and of those in the low layer
+    (between the table clearance and the band: obstacles only)."""
+    if settings.table_z_m is None:
+        return np.ones(len(points_m), dtype=bool), np.zeros(len(points_m), dtype=bool)
+    above = points_m[:, 2] > settings.table_z_m + settings.table_band_m
+    return above, ~above & (points_m[:, 2] >= settings.table_z_m + settings.table_clearance_m)
+
+
 def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedCloud:
     """Build the :class:`PreparedCloud` of ``cloud`` (about a second for a 250k-point field cloud)."""
     valid = valid_rows(cloud)
@@ -192,12 +234,7 @@ def prepare_cloud(cloud: SceneCloud, settings: PreparationSettings) -> PreparedC
     language = unit_rows(cloud.language[rows])
     reps, inverse = voxel_representatives(points, settings.voxel_m)
     rep_points = points[reps]
-    if settings.table_z_m is None:
-        above = np.ones(len(reps), dtype=bool)
-        layer = np.zeros(len(reps), dtype=bool)
-    else:
-        above = rep_points[:, 2] > settings.table_z_m + settings.table_band_m
-        layer = ~above & (rep_points[:, 2] >= settings.table_z_m + settings.table_clearance_m)
+    above, layer = _layers(rep_points, settings)
     scene_reps = np.flatnonzero(above)
     rep_to_scene = np.full(len(reps), -1, dtype=np.int64)
     rep_to_scene[scene_reps] = np.arange(len(scene_reps))

@@ -205,7 +205,8 @@ class OfflineCell:
         seconds = time.perf_counter() - started
         self.prepared = carved.prepared
         self.update_s.append(seconds)
-        self.log(f"[clear] update: removed {int(carved.removed.sum())}, added {carved.added} points, "
+        carried = "".join(f", {c.describe()}" for c in carved.carried)
+        self.log(f"[clear] update: removed {int(carved.removed.sum())}, added {carved.added} points{carried}, "
                  f"{seconds * 1000:.0f} ms ({len(carved.prepared.cloud)} points)")
         return seconds
 
