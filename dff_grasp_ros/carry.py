@@ -207,33 +207,47 @@ ViewCheck = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, ...]]
 
 
 def carry_candidates(objects: list[np.ndarray], new_clusters: list[np.ndarray], view_check: ViewCheck,
-                     params: CarryParams) -> list[tuple[int, int, Fit, float]]:
-    """(object, cluster, fit, coverage share) of each removed object (points where it was) that fits exactly
-    one cluster of new surface (points), and is the only object that fits that cluster (see the module
-    docstring)."""
-    found: list[tuple[int, int, Fit, float]] = []
+                     params: CarryParams) -> list[tuple[int, tuple[int, ...], Fit, float]]:
+    """(object, clusters, fit, coverage share) of each removed object (points where it was) that fits exactly
+    one set of clusters of new surface (points), and is the only object that fits any of them (see the module
+    docstring).
+
+    An object may show as several clusters: from above, a screwdriver's handle top and its shaft lie 13 mm apart
+    in height at the handle's end face, which no camera above sees. A fit to one piece is extended by every other
+    cluster that nearly all lies on the object moved by it, and refitted to them all: fitted to the handle
+    alone, nothing held its far end and the fit slid 1.5 cm along the axis, and the view refused it."""
+    found: dict[tuple[int, tuple[int, ...]], tuple[Fit, float]] = {}
     for i, model in enumerate(objects):
         tree = cKDTree(model)
         tolerance = fit_tolerance_m(model, tree, params)
         centre, reach = model[:, :2].mean(axis=0), np.linalg.norm(model[:, :2] - model[:, :2].mean(axis=0), axis=1)
-        for j, data in enumerate(new_clusters):
-            # Cheap refusals first: a cluster whose centre lies beyond the move plus the object's reach, or one
-            # that is wider than the object, cannot be it (most pairs after a plain pick end here).
-            if np.linalg.norm(data[:, :2].mean(axis=0) - centre) > params.max_move_m + reach.max():
-                continue
-            if np.ptp(data[:, :2], axis=0).max() > 2 * reach.max() + 2 * tolerance:
-                continue
-            fit = unique_fit(data, model, tree, tolerance, params)
+        near = [j for j, data in enumerate(new_clusters)
+                # Cheap refusals first: a cluster whose centre lies beyond the move plus the object's reach, or one
+                # that is wider than the object, cannot be it (most pairs after a plain pick end here).
+                if np.linalg.norm(data[:, :2].mean(axis=0) - centre) <= params.max_move_m + reach.max()
+                and np.ptp(data[:, :2], axis=0).max() <= 2 * reach.max() + 2 * tolerance]
+        for j in near:
+            fit = unique_fit(new_clusters[j], model, tree, tolerance, params)
             if fit is None:
                 continue
+            moved_tree = cKDTree(fit.motion.apply(model))
+            pieces = tuple(k for k in near if k == j or np.mean(
+                moved_tree.query(new_clusters[k], distance_upper_bound=tolerance)[0] < tolerance)
+                >= params.min_fit_share)
+            data = np.vstack([new_clusters[k] for k in pieces])
+            if len(pieces) > 1:
+                fit = planar_icp(data, model, tree, fit.motion, params, tolerance)
+                if fit.fit_share < params.min_fit_share or fit.motion.moved_m(model.mean(axis=0)) > params.max_move_m:
+                    continue
             facing, through, hidden, matched = view_check(fit.motion.apply(model), data, tolerance)
             shown = max(int(facing.sum()), 1)
             coverage = float((facing & matched).sum()) / shown
             if (coverage >= params.min_coverage_share
                     and (facing & through).sum() / shown <= params.max_contradiction_share
                     and (facing & hidden).sum() / shown <= params.max_hidden_share):
-                found.append((i, j, fit, coverage))
-    objects_hit = np.bincount([f[0] for f in found], minlength=len(objects))
-    clusters_hit = np.bincount([f[1] for f in found], minlength=len(new_clusters))
-    # An object fitting two clusters, or a cluster fitting two objects (twins): the view does not say which.
-    return [f for f in found if objects_hit[f[0]] == 1 and clusters_hit[f[1]] == 1]
+                found[(i, pieces)] = (fit, coverage)  # the same pieces from another start: one entry
+    objects_hit = np.bincount([i for i, _ in found], minlength=len(objects))
+    clusters_hit = np.bincount([k for _, pieces in found for k in pieces], minlength=len(new_clusters))
+    # An object fitting two sets of clusters, or a cluster fitting two objects (twins): the view does not say which.
+    return [(i, pieces, fit, coverage) for (i, pieces), (fit, coverage) in found.items()
+            if objects_hit[i] == 1 and all(clusters_hit[k] == 1 for k in pieces)]
