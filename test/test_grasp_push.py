@@ -107,12 +107,18 @@ def test_a_bar_in_open_space_gets_a_short_push_and_a_boxed_in_bar_none_with_a_re
     assert "+y" in result.reason and "-y" in result.reason and "\n" not in result.reason
 
 
-def test_the_stroke_stops_before_a_neighbour_ahead_and_never_sweeps_the_object_into_it():
-    neighbour = box_points([-0.03, 0.05, 0.0], [0.03, 0.08, 0.04])  # 38 mm beyond the bar's far side
+def test_the_push_needs_room_for_its_whole_stroke_and_never_sweeps_the_object_into_a_neighbour():
+    # The bar 2.6 cm from the wall must move 5.8 cm for the palm to clear the wall. A neighbour 3.8 cm beyond its
+    # far side leaves too little room: no push (before: a 2.6 cm push that freed nothing, the bin's screwdriver
+    # pushed towards the spatula beside it). With the neighbour 8 cm beyond, the push is offered whole.
+    near = box_points([-0.03, 0.05, 0.0], [0.03, 0.08, 0.04])
+    result = plan_push(*scene(BAR, wall_y(-0.052), near), 0.0, GRIPPER)
+    assert result.plan is None
+    assert "to +y it would meet a seen surface after 3.3 cm (the push that frees it needs 5.8 cm)" in result.reason
+    neighbour = box_points([-0.03, 0.092, 0.0], [0.03, 0.12, 0.04])
     points, mask, obstacles = scene(BAR, wall_y(-0.052), neighbour)
     plan = plan_push(points, mask, obstacles, 0.0, GRIPPER).plan
-    assert plan is not None
-    assert 0.02 <= plan.object_travel_m < 0.038  # it moves, and stops short of the neighbour
+    assert plan is not None and abs(plan.object_travel_m - 0.058) < 0.002
     push = (plan.end_position_m - plan.start_position_m) / plan.distance_m
     seen = points[mask]  # the bar as seen (its underside is not): only that is checked
     swept = np.vstack([seen + t * plan.object_travel_m * push for t in np.linspace(0.0, 1.0, 20)])
@@ -124,8 +130,9 @@ def test_the_stroke_stops_before_a_neighbour_ahead_and_never_sweeps_the_object_i
     points, mask, obstacles = scene(BAR, wall_y(-0.052), touching)
     result = plan_push(points, mask, obstacles, 0.0, GRIPPER)
     assert result.plan is None
-    assert result.reason.startswith("to -y no pose of the closed fingers is free")
-    assert result.reason.endswith("to +y it would meet a seen surface after 0.0 cm (a push needs 2 cm)")
+    assert result.reason.startswith("to -y it would meet a seen surface after 3.5 cm")
+    assert result.reason.endswith("to +y it would meet a seen surface after 0.0 cm (the push that frees it needs "
+                                  "5.8 cm)")
 
 
 def test_a_compact_block_is_pushed_straight_away_from_the_wall_that_crowds_it():
@@ -143,10 +150,12 @@ def test_a_compact_block_is_pushed_straight_away_from_the_wall_that_crowds_it():
 
 
 def test_the_hand_backs_out_of_the_push_clear_of_a_tall_wall_ahead():
-    # With a tall wall 7 cm beyond the bar, every push towards it that leans the palm over the bar would lift the
-    # palm into that wall backing out (measured without this check: 8976 points in the hand): the plan found
-    # backs out clear.
-    points, mask, obstacles = scene(BAR, wall_y(-0.052), wall_y(0.07, height_m=0.25))
+    # With a tall wall 7.3 cm beyond the bar, every push towards it that leans the palm over the bar lifts the
+    # palm into that wall backing out (measured without this check: 8976 points in the hand): no push. With the
+    # wall 9.3 cm beyond, the plan found backs out clear.
+    result = plan_push(*scene(BAR, wall_y(-0.052), wall_y(0.085, height_m=0.25)), 0.0, GRIPPER)
+    assert result.plan is None and "backing out" in result.reason, result.reason
+    points, mask, obstacles = scene(BAR, wall_y(-0.052), wall_y(0.105, height_m=0.25))
     result = plan_push(points, mask, obstacles, 0.0, GRIPPER)
     assert result.plan is not None, result.reason
     assert collisions_along(result.plan, obstacles, mask) == (0, 0, 0)

@@ -17,9 +17,11 @@ first pose that passes every check is the plan:
 * the object's footprint swept along its travel passes no other seen point (it is never pushed into a neighbour).
 
 The stroke pushes the object until its centroid lies half the palm span plus a margin from the surface that
-crowded it (so the jaws' palm then clears that surface), within [``min_travel_m``, ``max_travel_m``] and only as
-far as the seen free room ahead allows. Only what was seen is an obstacle: unseen surfaces (a neighbour's back
-side, anything hidden under the object) are free space to these checks, as they are to the grasp planner.
+crowded it (so the jaws' palm then clears that surface), within [``min_travel_m``, ``max_travel_m``], and only
+where the seen free room ahead allows all of it: a shorter push frees nothing (in the bin, a screwdriver pushed
+2.6 cm towards a spatula still had no grasp, and a second push was never offered). Only what was seen is an
+obstacle: unseen surfaces (a neighbour's back side, anything hidden under the object) are free space to these
+checks, as they are to the grasp planner.
 """
 from __future__ import annotations
 
@@ -154,17 +156,16 @@ def plan_push(points_m: np.ndarray, object_mask: np.ndarray, obstacles: Obstacle
         away = (f"the seen surface {'within ' if gap_m <= probe_m else ''}{100 * gap_m:.1f} cm to {side}"
                 if crowded[k]
                 else f"nothing seen within {100 * params.crowd_range_m:.0f} cm to {side}")
-        ahead_m = free_travel_m(seen, others, direction, params.footprint_clearance_m, params.max_travel_m)
-        if ahead_m < params.min_travel_m:
-            reasons.append(f"to {_direction_words(direction)} it would meet a seen surface after "
-                           f"{100 * ahead_m:.1f} cm (a push needs {100 * params.min_travel_m:.0f} cm)")
-            continue
         # From the centroid to what crowds it, along the push: where its surface is plus the object's own depth.
         crowd_from_centroid_m = gap_m + float(centroid @ direction - (seen @ direction).min())
         wanted_m = gripper.palm_span_m / 2.0 + params.palm_margin_m - crowd_from_centroid_m if crowded[k] else 0.0
         wanted_m = float(np.clip(wanted_m, params.min_travel_m, params.max_travel_m))
-        plan, why = _first_free_pose(seen, obstacles, roles, direction, floor_z, gripper, params,
-                                     min(wanted_m, ahead_m), away)
+        ahead_m = free_travel_m(seen, others, direction, params.footprint_clearance_m, params.max_travel_m)
+        if ahead_m < wanted_m:
+            reasons.append(f"to {_direction_words(direction)} it would meet a seen surface after "
+                           f"{100 * ahead_m:.1f} cm (the push that frees it needs {100 * wanted_m:.1f} cm)")
+            continue
+        plan, why = _first_free_pose(seen, obstacles, roles, direction, floor_z, gripper, params, wanted_m, away)
         if plan is not None:
             return PushResult(plan, "")
         reasons.append(f"to {_direction_words(direction)} {why}")
@@ -210,8 +211,8 @@ def _first_free_pose(seen: np.ndarray, obstacles: Obstacles, roles: ObstacleRole
                      floor_z: float, gripper: ParallelJawGripper, params: PushParams, travel_m: float,
                      away: str) -> tuple[PushPlan | None, str]:
     """The most preferred pose (station nearest the centroid, then the least tilt, then the closing axis along
-    the object) from which the hand pushes the object ``travel_m`` along ``direction`` (or as far as the hand's
-    free room allows, at least ``min_travel_m``); else (None, why)."""
+    the object) from which the hand pushes the object ``travel_m`` along ``direction`` with room for all of it;
+    else (None, why)."""
     side_axis = np.cross(_UP, direction)  # horizontal, across the push: along a long object
     centroid = seen.mean(axis=0)
     station_reach_m = params.max_station_share * float(np.ptp((seen - centroid) @ side_axis))
@@ -253,7 +254,7 @@ def _first_free_pose(seen: np.ndarray, obstacles: Obstacles, roles: ObstacleRole
         free_m = _stroke_room_m(obstacles, roles.elsewhere, candidate.rotation, candidate.start_m, direction,
                                 gripper, params.stroke_clearance_m, gap_m + travel_m)
         object_travel_m = min(travel_m, free_m - gap_m)
-        if object_travel_m < params.min_travel_m:
+        if object_travel_m < travel_m - 1e-9:
             short_m = max(short_m or 0.0, free_m - gap_m)
             continue
         start, stroke_m = candidate.start_m, gap_m + object_travel_m
