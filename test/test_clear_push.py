@@ -28,21 +28,21 @@ def bin_with(*names: str):
     return load_scene(data)
 
 
-def _clear(scene, push: bool):
+def _clear(scene, push: bool, pictures=None):
     params = QueryParams(end_effectors=CLEARING_END_EFFECTORS)
     cell = OfflineCell(ideal_prepared(scene), encoder, params, log=lambda _: None)
-    world, attempts = clear_scene(scene, cell.ask, cell.update, params.grasp.gripper, log=lambda _: None,
+    world, attempts = clear_scene(scene, cell.ask, cell.update, params.grasp.gripper, pictures, log=lambda _: None,
                                   cup=params.suction.cup, push=push)
     return world, attempts, clear_report(world, attempts, arm_motion_s=6.0)
 
 
-def test_a_screwdriver_by_the_tote_wall_is_pushed_free_then_lifted():
+def test_a_screwdriver_by_the_tote_wall_is_pushed_free_then_lifted(tmp_path):
     """The screwdriver's axis lies 4.5 cm from the 10 cm wall: the jaws' 20 cm palm meets the wall or the floor at
     every tilt and its round handle is too curved for the cup. Before pushes it was never cleared; now the refusal
     offers a push away from the wall, physics executes it, the served scene is updated from a fresh view (the
     screwdriver's features carried to where it lies now) and the next ask lifts it."""
     scene = bin_with("orange screwdriver")
-    world, attempts, report = _clear(scene, push=True)
+    world, attempts, report = _clear(scene, push=True, pictures=tmp_path)
     assert report["cleared"] == 1 and report["wrong_object_lifts"] == 0, report["attempt_log"]
     first = attempts[0]
     assert not first.answer.success and "no collision-free grasp" in first.answer.message
@@ -53,6 +53,7 @@ def test_a_screwdriver_by_the_tote_wall_is_pushed_free_then_lifted():
     assert attempts[1].outcome == "lifted" and attempts[1].attempt == 1 and first.update_s is not None
     assert report["pushes_executed"] == 1 and report["pushes_by_outcome"] == {"pushed": 1}
     assert json.loads(json.dumps(report))["attempt_log"][0]["push"]["outcome"] == "pushed"
+    assert first.picture.startswith("push_01_") and (tmp_path / first.picture).is_file()
 
 
 def test_without_pushes_the_screwdriver_by_the_wall_stays():

@@ -286,8 +286,13 @@ def clear_scene(scene: Scene | str, ask: AskFn, update: UpdateFn, gripper: Paral
                     _update(world, update, attempt, log)
         elif push and answer.push is not None and object_id not in pushed:
             pushed.add(object_id)
+            scene_now = world.scene()
             attempt.push = world.push(world.held_twin(object_id, answer.push.start_position_m), answer.push,
                                       gripper)
+            if pictures is not None:
+                path = pictures / f"push_{len(attempts) + 1:02d}_{'_'.join(prompt.split())}.png"
+                draw_execution_strip(path, scene_now, attempt.push, f"push {prompt} (attempt {attempt_no})", gripper)
+                attempt.picture = path.name
             log(f"[clear] {prompt!r}: no free grasp, a {answer.push.distance_m * 100:.1f} cm push offered: "
                 f"{attempt.push.outcome} ({attempt.push.message})")
             if attempt.push.pushed:

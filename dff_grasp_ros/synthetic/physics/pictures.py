@@ -85,7 +85,8 @@ def draw_execution_strip(path: Path, scene: Scene, execution: Execution, title: 
             continue
         snapshot = execution.snapshots[index]
         axis.imshow(render_snapshot(scene, snapshot, gripper, camera))
-        fingers = "" if isinstance(gripper, SuctionCup) else f", fingers {snapshot.opening_m * 1000:.0f} mm"
+        # A finger pressed past closed reads a hair below 0: shown as 0, not "-0".
+        fingers = "" if isinstance(gripper, SuctionCup) else f", fingers {max(snapshot.opening_m, 0.0) * 1000:.0f} mm"
         axis.set_title(f"{snapshot.label} (t = {snapshot.time_s:.1f} s{fingers})", fontsize=8)
     fig.suptitle(f"{title}: {execution.outcome.upper()}, {execution.message}", fontsize=9)
     fig.tight_layout()
