@@ -63,3 +63,23 @@ def test_the_markers_of_a_push_draw_the_closed_hand_at_its_start_and_an_arrow_al
     np.testing.assert_allclose([[p.x, p.y, p.z] for p in arrow.points], [PLAN.start_position_m, PLAN.end_position_m])
     assert len({(m.ns, m.id) for m in markers[1:]}) == len(markers) - 1  # no marker replaces another
     assert answer_markers(None, QueryParams(), "base_link", 3).markers == markers[:1]
+
+
+def test_the_viewer_draws_the_closed_hand_and_the_stroke_of_a_push_offer():
+    from dff_grasp_ros.viewer.app import GraspViewer, describe
+
+    drawn: dict[str, object] = {}
+    viewer = GraspViewer.__new__(GraspViewer)  # no viser server: a stand-in scene records what is drawn
+    viewer.viser = SimpleNamespace(scene=SimpleNamespace(
+        add_box=lambda name, dimensions, **kwargs: drawn.update({name: dimensions}),
+        add_spline_catmull_rom=lambda name, positions, **kwargs: drawn.update({name: np.asarray(positions)}),
+        remove_by_name=lambda name: drawn.pop(name)))
+    viewer.server = SimpleNamespace(params=QueryParams())
+    viewer._gripper_names = []
+    viewer.draw_gripper(refusal(PLAN))
+    boxes = {k: v for k, v in ParallelJawGripper().boxes(0.0).items() if k != "closing"}
+    assert {name for name in drawn if name != "/push/stroke"} == {f"/push/{part}" for part in boxes}
+    np.testing.assert_allclose(drawn["/push/stroke"], [PLAN.start_position_m, PLAN.end_position_m])
+    assert "**push**" in describe(refusal(PLAN)) and "6.7 cm" in describe(refusal(PLAN))
+    viewer.draw_gripper(refusal(None))  # the next answer offers none: the push goes
+    assert drawn == {} and "push" not in describe(refusal(None))

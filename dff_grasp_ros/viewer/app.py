@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from dff_grasp_ros.end_effectors import tool_model
+from dff_grasp_ros.geometry import pose_matrix
 from dff_grasp_ros.serving import FieldServer
 
 SCENE_POINT_SIZE_M = 0.004
 GRIPPER_COLOUR = (40, 220, 60)
+PUSH_COLOUR = (255, 140, 0)  # a push offer: the closed hand at its start and its stroke, as the RViz markers
 
 
 def overlay_colours(rgb: np.ndarray, relevancy: np.ndarray | None, min_relevancy: float = 0.5) -> np.ndarray:
@@ -42,7 +44,12 @@ def rotation_to_wxyz(rotation: np.ndarray) -> np.ndarray:
 def describe(result) -> str:
     """The result panel's markdown (the browser test reads it)."""
     if not result.success:
-        return f"**no grasp**: {result.message}"
+        push = getattr(result, "push", None)
+        if push is None:
+            return f"**no grasp**: {result.message}"
+        return (f"**no grasp**: {result.message}  \n**push** (fingers closed, orange): from "
+                f"{np.round(push.start_position_m, 3).tolist()} to {np.round(push.end_position_m, 3).tolist()}, "
+                f"{push.distance_m * 100:.1f} cm")
     g = result.grasp
     return (f"**grasp found**: {result.message}  \nposition_m = {np.round(g.position_m, 3).tolist()}  \n"
             f"end_effector = {g.end_effector}, width_m = {g.width_m:.3f}, score = {g.score:.2f}, "
@@ -91,19 +98,30 @@ class GraspViewer:
             self.result.content = describe(result)
 
     def draw_gripper(self, result) -> None:
+        """The tool at the answer's grasp; for a refusal that offers a push, the closed hand at the push's start
+        and a line along its stroke."""
         for name in self._gripper_names:
             self.viser.scene.remove_by_name(name)
         self._gripper_names = []
-        if result.grasp is None:
-            return
-        tcp = result.grasp.pose_matrix
-        tool = tool_model(result.grasp.end_effector, self.server.params)  # the jaws or the suction cup
-        for part, (lower, upper) in tool.boxes(result.grasp.opening_m).items():
+        if result.grasp is not None:
+            tool = tool_model(result.grasp.end_effector, self.server.params)  # the jaws or the suction cup
+            self._draw_tool("/grasp", result.grasp.pose_matrix, tool.boxes(result.grasp.opening_m), GRIPPER_COLOUR)
+        push = getattr(result, "push", None)
+        if push is not None:
+            self._draw_tool("/push", pose_matrix(push.rotation, push.start_position_m),
+                            self.server.params.grasp.gripper.boxes(0.0), PUSH_COLOUR)
+            self.viser.scene.add_spline_catmull_rom("/push/stroke", np.stack([push.start_position_m,
+                                                                              push.end_position_m]),
+                                                    line_width=4.0, color=PUSH_COLOUR)
+            self._gripper_names.append("/push/stroke")
+
+    def _draw_tool(self, prefix: str, tcp: np.ndarray, boxes: dict, colour: tuple[int, int, int]) -> None:
+        for part, (lower, upper) in boxes.items():
             if part == "closing":
                 continue
             centre = tcp[:3, :3] @ ((np.asarray(lower) + np.asarray(upper)) / 2) + tcp[:3, 3]
-            name = f"/grasp/{part}"
-            self.viser.scene.add_box(name, color=GRIPPER_COLOUR, dimensions=tuple(np.asarray(upper) - lower),
+            name = f"{prefix}/{part}"
+            self.viser.scene.add_box(name, color=colour, dimensions=tuple(np.asarray(upper) - lower),
                                      wxyz=rotation_to_wxyz(tcp[:3, :3]), position=centre)
             self._gripper_names.append(name)
 
