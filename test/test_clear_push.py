@@ -60,3 +60,22 @@ def test_without_pushes_the_screwdriver_by_the_wall_stays():
     world, attempts, report = _clear(bin_with("orange screwdriver"), push=False)
     assert report["cleared"] == 0 and report["pushes_executed"] == 0
     assert all(a.cause == "refused: no free grasp" for a in attempts) and len(attempts) == 2
+
+
+def test_the_push_is_offered_only_with_the_jaws_among_the_tools_and_push_offer_on():
+    from dataclasses import replace
+
+    from dff_grasp_ros.grasp.suction_cup import SUCTION
+    from dff_grasp_ros.nodes.params import QueryNodeParams
+    from dff_grasp_ros.nodes.query import query_params
+    from dff_grasp_ros.query.pipeline import plan_query
+
+    prepared = ideal_prepared(bin_with("orange screwdriver"))
+    offered = plan_query(prepared, encoder, "orange screwdriver", QueryParams(end_effectors=CLEARING_END_EFFECTORS))
+    assert not offered.success and offered.push is not None and "a push would free it" in offered.message
+    # The node's parameter: push_offer false asks for none, and the push descends from the pre-grasp standoff.
+    assert query_params(replace(QueryNodeParams(), push_offer=False)).push is None
+    assert query_params(replace(QueryNodeParams(), pre_grasp_standoff_m=0.07)).push.standoff_m == 0.07
+    for params in (QueryParams(end_effectors=CLEARING_END_EFFECTORS, push=None), QueryParams(end_effectors=(SUCTION,))):
+        refused = plan_query(prepared, encoder, "orange screwdriver", params)
+        assert not refused.success and refused.push is None and "push" not in refused.message, refused.message
