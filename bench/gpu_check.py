@@ -12,6 +12,12 @@ One script, run whenever a GPU is lent (see bench/RESULTS.md for the figures and
    and records the peak GPU memory;
 4. times plan_query on the first grasp-ready field (text encoder on the device), judged by the ground-truth judge.
 
+The GPU image has no open3d, which rendering and the judge's ground truth need: render there nothing, but prepare
+the scan and its evaluation truth on a machine that has it and carry the folder:
+
+    python bench/gpu_check.py --prepare gpu_scan                 # here: gpu_scan/tabletop + evaluation_truth.json
+    python3 bench/gpu_check.py --scene gpu_scan/tabletop         # there: the figures below
+
 Time to grasp-ready = CLIP + DINO features of the scan + the shortest grasp-ready fit. Targets: <= 15 s,
 <= 8 GiB peak GPU memory, query p50 <= 25 ms. Prints JSON lines and a markdown table for bench/RESULTS.md.
 """
@@ -39,6 +45,25 @@ from dff_grasp_ros.teachers import make_teacher
 TARGET_GRASP_READY_S = 15.0
 TARGET_PEAK_GIB = 8.0
 TARGET_QUERY_P50_S = 0.025
+EVALUATION_TRUTH_FILE = "evaluation_truth.json"  # beside a prepared scan's transforms.json
+
+
+def prepare_scan(scene: str, out_dir: Path) -> Path:
+    """Render ``scene``'s scan into ``out_dir/scene`` with the judge's ground truth beside it (needs open3d)."""
+    from dff_grasp_ros.synthetic import render_dataset
+
+    dataset = render_dataset(scene, out_dir, name=scene)
+    truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
+    (dataset / EVALUATION_TRUTH_FILE).write_text(json.dumps(truth))
+    return dataset
+
+
+def evaluation_truth(scene: str, dataset_dir: Path | None = None) -> dict:
+    """The judge's ground truth: read from a prepared scan when there is one, else computed (needs open3d)."""
+    prepared = dataset_dir / EVALUATION_TRUTH_FILE if dataset_dir is not None else None
+    if prepared is not None and prepared.is_file():
+        return json.loads(prepared.read_text())
+    return ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
 
 
 def teacher_seconds(split, device: str, views: int) -> dict:
@@ -52,10 +77,10 @@ def teacher_seconds(split, device: str, views: int) -> dict:
     return out
 
 
-def query_latency(field_dir: Path, scene: str, device: str, repeats: int) -> dict:
+def query_latency(field_dir: Path, scene: str, device: str, repeats: int, dataset_dir: Path | None = None) -> dict:
     """plan_query p50/p95 over every scene prompt (``repeats`` rounds after a warm-up) and the judge's tally."""
     served = load_served_field(field_dir, device)
-    truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
+    truth = evaluation_truth(scene, dataset_dir)
     check_scene(served.cloud, truth, served.encode_text)  # warm-up: text embeddings, caches
     latencies, checks = [], []
     for _ in range(repeats):
@@ -103,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query-repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="work directory (default: a new temporary one)")
     parser.add_argument("--json", type=Path, default=None, help="also write every figure to this JSON file")
+    parser.add_argument("--prepare", type=Path, default=None, metavar="DIR",
+                        help="only render --scene's scan and its evaluation truth into DIR (for a GPU image "
+                             "without open3d), then exit")
     args = parser.parse_args(argv)
+    if args.prepare is not None:
+        dataset = prepare_scan(args.scene, args.prepare)
+        print(f"prepared {dataset}; on the GPU machine: python3 bench/gpu_check.py --scene {dataset}")
+        return 0
     if args.device == "cuda" and not torch.cuda.is_available():
         print("gpu_check: no CUDA device here; run it on a GPU machine (or pass --device cpu for a smoke run)",
               file=sys.stderr)
@@ -125,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         if report["grasp_ready"] and ready is None:
             ready = report
     scene = split.full.metadata.get("scene", {}).get("name", args.scene)
-    query = query_latency(Path((ready or fits[-1])["field_dir"]), scene, args.device, args.query_repeats)
+    dataset_dir = Path(args.scene) if Path(args.scene).is_dir() else None
+    query = query_latency(Path((ready or fits[-1])["field_dir"]), scene, args.device, args.query_repeats, dataset_dir)
     print(json.dumps(query), flush=True)
     table = markdown(env, teachers, fits, query, ready)
     print("\n" + table)

@@ -24,6 +24,17 @@ def test_query_latency_is_timed_and_judged_on_a_field(tmp_path):
     assert query["part_prompts_passed"] == "2/2" and query["absent_refused"] is True
 
 
+def test_a_prepared_scan_carries_the_judges_truth_to_a_machine_without_open3d(tmp_path, monkeypatch):
+    assert gpu_check.main(["--prepare", str(tmp_path / "scan"), "--scene", "tiny"]) == 0
+    dataset = tmp_path / "scan" / "tiny"
+    assert (dataset / "transforms.json").is_file() and (dataset / gpu_check.EVALUATION_TRUTH_FILE).is_file()
+    field = ground_truth_field(tmp_path / "fields", scene="tiny")
+    monkeypatch.setitem(sys.modules, "open3d", None)  # as on the GPU image: importing it fails
+    monkeypatch.setattr(gpu_check, "ground_truth", lambda *a, **k: pytest.fail("the truth was computed again"))
+    query = gpu_check.query_latency(field, "tiny", "cpu", repeats=1, dataset_dir=dataset)
+    assert query["part_prompts_passed"] == "2/2" and query["absent_refused"] is True
+
+
 def test_the_table_states_the_targets_and_which_run_was_ready():
     env = {"device_name": "NVIDIA H200", "torch": "2.14.1", "date": "2026-12-01", "command": "python x"}
     teachers = {"clip_features_s": 0.05, "dino_features_s": 0.1, "teacher_views": 48}
