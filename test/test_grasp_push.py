@@ -13,7 +13,7 @@ from test_grasp_cross_section import box_points, table_points
 
 from dff_grasp_ros.grasp.collision import ObstacleRoles, Obstacles, clears_table, colliding_points
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box
-from dff_grasp_ros.grasp.push import PushParams, free_travel_m, plan_push, sweep_intervals
+from dff_grasp_ros.grasp.push import PushParams, free_travel_m, own_fringe, plan_push, sweep_intervals
 
 GRIPPER = ParallelJawGripper()
 PARAMS = PushParams()
@@ -94,6 +94,26 @@ def test_a_bar_against_a_wall_is_pushed_away_from_it_from_beside_it_on_the_wall_
     assert collisions_along(plan, obstacles, mask) == (0, 0, 0)
 
 
+def test_a_few_points_of_the_object_its_instance_left_out_move_with_it_but_a_touching_neighbour_never_does():
+    # The `bin` field (2026-12-04): the screwdriver's instance left its shaft tip out (6 points). As "something
+    # else" they lay ahead of it in every direction (pushed across, the tip is beside the shaft), so every push
+    # "would meet a seen surface after 0.0 cm", and the screwdriver by the wall was never cleared.
+    points, mask, obstacles = scene(BAR, wall_y(-0.052))
+    tip = mask & (points[:, 0] > 0.078) & (points[:, 2] > 0.0095)  # the top of its end face: 18 points
+    assert 0 < tip.sum() <= PARAMS.fringe_max_points
+    result = plan_push(points, mask & ~tip, obstacles, 0.0, GRIPPER)
+    assert result.plan is not None, result.reason
+    push = (result.plan.end_position_m - result.plan.start_position_m) / result.plan.distance_m
+    np.testing.assert_allclose(push, [0.0, 1.0, 0.0], atol=1e-6)
+    assert collisions_along(result.plan, obstacles, mask) == (0, 0, 0)
+    assert np.array_equal(own_fringe(points, mask & ~tip, PARAMS), tip)
+    # As few points, but running on 5 cm from the bar's end (a thin neighbour touching it), is no fringe; nor is
+    # the wall.
+    rod = np.column_stack([np.arange(0.083, 0.13, 0.004), np.zeros(12), np.full(12, 0.007)])
+    points, mask, _ = scene(BAR, wall_y(-0.052), rod)
+    assert len(rod) <= PARAMS.fringe_max_points and not own_fringe(points, mask, PARAMS).any()
+
+
 def test_a_bar_in_open_space_gets_a_short_push_and_a_boxed_in_bar_none_with_a_reason():
     points, mask, obstacles = scene(BAR)
     plan = plan_push(points, mask, obstacles, 0.0, GRIPPER).plan
@@ -164,7 +184,8 @@ def test_the_hand_backs_out_of_the_push_clear_of_a_tall_wall_ahead():
 @pytest.mark.parametrize("name, value", [
     ("approach_clearance_m", -0.001), ("tip_height_m", float("nan")), ("max_tilt_deg", 90.0),
     ("tilt_step_deg", 0.0), ("elongation", 0.5), ("directions", 0), ("crowd_range_m", 0.0),
-    ("min_travel_m", 0.0), ("max_travel_m", 0.01), ("station_step_m", -1.0), ("max_station_share", 0.6)])
+    ("min_travel_m", 0.0), ("max_travel_m", 0.01), ("station_step_m", -1.0), ("max_station_share", 0.6),
+    ("fringe_max_points", -1), ("fringe_reach_m", -0.01), ("fringe_link_m", float("nan"))])
 def test_invalid_params_raise_one_line_value_errors(name, value):
     with pytest.raises(ValueError) as err:
         PushParams(**{name: value})
