@@ -158,9 +158,10 @@ def main() -> int:
     for scene_name in args.scene:
         prepared = ideal_prepared(scene_name)
         print(f"[bench] {scene_name} ideal cloud: {len(prepared.cloud)} points", flush=True)
+        # By the scene's name: a scene file's path joined to --pictures was that path, beside the file.
+        pictures = args.pictures and args.pictures / f"{load_scene(scene_name).name}_ideal"
         reports[f"{scene_name} / ideal"] = clear_offline(scene_name, prepared, synthetic_encoder, args.arm_motion_s,
-                                                         args.pictures and args.pictures / f"{scene_name}_ideal",
-                                                         params, not args.no_push)
+                                                         pictures, params, not args.no_push)
         reports[f"{scene_name} / ideal"]["ceiling"] = ceiling_of(scene_name)
     from dff_grasp_ros.serving import load_served_field
 

@@ -158,6 +158,29 @@ def test_the_clearing_bench_refuses_a_bad_scene_file_in_one_line_before_any_work
         assert says in err and len(err.strip().splitlines()) == 1 and not cleared
 
 
+def test_the_clearing_bench_draws_a_scene_files_pictures_inside_the_pictures_folder(tmp_path, monkeypatch):
+    """`--scene DIR/random_25_5.yaml --pictures PICS` drew its pictures into DIR/random_25_5.yaml_ideal, beside
+    the scene file (a path joined to an absolute path is that path), not under PICS."""
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import bench_clear_bin
+
+    scene_file = tmp_path / "scenes" / "my_bin.yaml"
+    scene_file.parent.mkdir()
+    scene_file.write_text(json.dumps(load_scene("bin").to_dict() | {"name": "my_bin"}))
+    drawn = []
+    monkeypatch.setattr(bench_clear_bin, "ideal_prepared", lambda scene: SimpleNamespace(cloud=()))
+    monkeypatch.setattr(bench_clear_bin, "clear_offline", lambda *a: drawn.append(a[4]) or {})
+    monkeypatch.setattr(bench_clear_bin, "ceiling", lambda *a: {})
+    monkeypatch.setattr(sys, "argv", ["bench_clear_bin.py", "--scene", str(scene_file), "--pictures",
+                                      str(tmp_path / "pics"), "--timing-repeats", "0"])
+    assert bench_clear_bin.main() == 0
+    assert drawn == [tmp_path / "pics" / "my_bin_ideal"]
+
+
 def test_a_refused_scene_update_is_counted_and_the_clearing_goes_on():
     """The first update's view comes with a camera 10 cm off, which ``carve_prepared`` refuses (the served scene
     unchanged). Before, that ValueError ended the whole run in a traceback and every pick made so far was lost
