@@ -48,9 +48,7 @@ from dff_grasp_ros.synthetic.clearing import (
 from dff_grasp_ros.synthetic.physics import physics_scene
 from dff_grasp_ros.synthetic.spec import Scene
 
-
-def synthetic_encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+synthetic_encoder = vocabulary.embed_phrases
 
 
 def clear_offline(scene: Scene | str, prepared: PreparedCloud, encoder: TextEncoder, arm_motion_s: float,

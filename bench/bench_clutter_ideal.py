@@ -33,8 +33,7 @@ from dff_grasp_ros.synthetic.judge import (
 WALL_ID = -2
 
 
-def encode(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def measure(scene: str, tote_margin_m: float | None) -> str:

@@ -63,8 +63,7 @@ class PromptRow:
     rise_cm: float  # the asked object's rise at the end of the hold (of the 10 cm lift); 0 without a grasp
 
 
-def synthetic_encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+synthetic_encoder = vocabulary.embed_phrases
 
 
 def judge_cloud(scene: Scene | str, source: str, cloud: SceneCloud, encoder: TextEncoder,

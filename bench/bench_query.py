@@ -34,8 +34,7 @@ PROMPTS = ("mug handle", "red mug", "knife handle", "bottle cap", "screwdriver s
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def encode(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def measure(scene: str, points_per_part: int, table_spacing_m: float, repeats: int) -> tuple[int, dict]:

@@ -497,8 +497,7 @@ def _phrases(prompt: str) -> tuple[str, str | None] | None:
     return parsed.object_phrase, parsed.part_phrase
 
 
-def encode(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def lifted_outside(rise_m: tuple[float, ...], allowed: tuple[int, ...]) -> list[int]:

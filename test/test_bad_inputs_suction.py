@@ -26,8 +26,7 @@ from dff_grasp_ros.synthetic.physics import execute_with_tool
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 @pytest.fixture(scope="module")

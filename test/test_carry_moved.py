@@ -25,8 +25,7 @@ QUERY = QueryParams(end_effectors=(PARALLEL_JAW, SUCTION))
 NOT_CARRIED = CarvingParams(carry=CarryParams(enabled=False))
 
 
-def encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encoder = vocabulary.embed_phrases
 
 
 def changed(scene: Scene, moves: dict[int, tuple[float, float, float]] | None = None, drop: tuple[int, ...] = (),

@@ -25,9 +25,7 @@ from dff_grasp_ros.synthetic.clearing import (
 )
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART
 
-
-def encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encoder = vocabulary.embed_phrases
 
 
 def test_bin_clutter_is_cleared_but_for_its_box_with_no_wrong_object_lifted(tmp_path):

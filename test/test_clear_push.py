@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from dff_grasp_ros.query.pipeline import QueryParams
 from dff_grasp_ros.synthetic import load_scene, vocabulary
 from dff_grasp_ros.synthetic.clearing import (
@@ -16,9 +14,7 @@ from dff_grasp_ros.synthetic.clearing import (
     ideal_prepared,
 )
 
-
-def encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encoder = vocabulary.embed_phrases
 
 
 def bin_with(*names: str):

@@ -14,9 +14,7 @@ from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import asked_target
 from dff_grasp_ros.synthetic.physics import execute_grasp
 
-
-def encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encoder = vocabulary.embed_phrases
 
 
 def cylinder(radius_m: float, height_m: float, spacing_m: float = 0.003) -> tuple[np.ndarray, np.ndarray]:

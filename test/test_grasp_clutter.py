@@ -25,8 +25,7 @@ GRIPPER = ParallelJawGripper()
 WALL_ID = 99
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def labelled(*objects: np.ndarray) -> GroundTruthPoints:

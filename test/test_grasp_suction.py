@@ -13,8 +13,7 @@ from dff_grasp_ros.synthetic.clearing import ideal_prepared
 DOWN = np.array([0.0, 0.0, -1.0])
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def outward_box(lower, upper, spacing_m=0.003):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 from scipy.spatial.transform import Rotation
 
 from dff_grasp_ros.cli import main
@@ -16,7 +15,7 @@ def answer_json(prompt: str) -> dict:
     """What ``dff-grasp ask --json`` prints for ``prompt`` on an ideal cloud of two_mugs (same keys)."""
     truth = ground_truth("two_mugs")
     result = plan_query(scene_cloud_from_ground_truth(truth),
-                        lambda ps: np.stack([vocabulary.embed_phrase(p) for p in ps]), prompt, QueryParams())
+                        vocabulary.embed_phrases, prompt, QueryParams())
     g = result.grasp
     return {"success": True, "message": result.message,
             "grasp": {"position_m": g.position_m.tolist(),

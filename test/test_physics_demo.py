@@ -16,7 +16,7 @@ def test_an_answer_is_executed_drawn_and_printed(tmp_path, capsys):
     scene = load_scene("tiny")
     truth = ground_truth(scene)
     result = plan_query(scene_cloud_from_ground_truth(truth),
-                        lambda ps: np.stack([vocabulary.embed_phrase(p) for p in ps]), "mug handle", QueryParams())
+                        vocabulary.embed_phrases, "mug handle", QueryParams())
     g = result.grasp
     answer = {"success": True, "message": result.message, "prompt": "mug handle", "correct": None,
               "grasp": {"position_m": g.position_m.tolist(),

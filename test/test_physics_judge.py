@@ -19,8 +19,7 @@ from dff_grasp_ros.synthetic.physics import OUTCOMES, execute_answer, execute_gr
 MUG, BOTTLE, KNIFE, PAN = 0, 3, 2, 1  # object ids in tabletop.yaml
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,7 @@ TWO_BOXES = {"name": "two_boxes", "camera": {"width": 64, "height": 48, "fx": 60
                          {"type": "box", "position_m": [0.12, 0.0], "yaw_deg": 0, "color": "white"}]}
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def part_box(kind: str, part: str) -> tuple[np.ndarray, np.ndarray]:

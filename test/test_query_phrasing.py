@@ -5,7 +5,6 @@ canonical prompt's text, so any teacher (CLIP too) answers it alike. A prompt wh
 resolve (negation, several things, a number of things, a place) is refused before any text is encoded, so no
 teacher can turn it into a grasp on the object its nouns name. Ideal clouds, no training.
 """
-import numpy as np
 import pytest
 
 from dff_grasp_ros.query.pipeline import plan_query, prepare_query_cloud
@@ -17,8 +16,7 @@ from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, GroundTrut
 RED_MUG, BLUE_MUG, SPATULA = 0, 1, 2  # the objects of the built-in scene two_mugs
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def never_encode(phrases):

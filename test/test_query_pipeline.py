@@ -15,8 +15,7 @@ from dff_grasp_ros.synthetic.toy_scene import toy_ground_truth
 GRIPPER = QueryParams().grasp.gripper
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 @pytest.fixture(scope="module")

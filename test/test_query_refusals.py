@@ -25,8 +25,7 @@ THREE_MUGS = {"name": "three_mugs", "description": "two red mugs and a blue one,
               "scan": {"views": 4, "radius_m": 0.55, "elevation_deg": [35, 70]}, "seed": 3}
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ vertical (tilted cross-sections, side approaches) and the palm checked against e
 three parts, so the limit is the palm's span, not the search. The same holds in ``bin`` for the knife, the
 screwdriver and the spatula lying side by side along the tote's wall.
 """
-import numpy as np
 import pytest
 
 from dff_grasp_ros.synthetic import builtin_scene_names, ground_truth, vocabulary
@@ -28,8 +27,7 @@ BLOCKED_BY_NEIGHBOURS = {"bin_clutter": {"knife blade", "knife handle", "screwdr
 NO_GRASP = "no collision-free grasp"
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 def without_colour(prompt: str) -> str:

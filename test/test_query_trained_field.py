@@ -21,8 +21,7 @@ SECOND_DEMO_FIELD_CROP = DATA / "tabletop_screwdriver_demo_field_2.npz"
 PAN_DEMO_FIELD_CROP = DATA / "tabletop_pan_demo_field_3.npz"
 
 
-def encode(phrases):
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encode = vocabulary.embed_phrases
 
 
 @pytest.fixture(scope="module")

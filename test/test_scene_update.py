@@ -17,9 +17,7 @@ from dff_grasp_ros.synthetic.clearing import World
 from dff_grasp_ros.synthetic.ideal_cloud import scene_cloud_from_ground_truth
 from dff_grasp_ros.synthetic.judge import GroundTruthPoints
 
-
-def encoder(phrases: list[str]) -> np.ndarray:
-    return np.stack([vocabulary.embed_phrase(p) for p in phrases])
+encoder = vocabulary.embed_phrases
 
 
 def view_without(scene: str, *object_ids: int):

@@ -65,6 +65,11 @@ def embed_phrase(phrase: str) -> np.ndarray:
     return unit_rows(sum(_word_weight(w) * word_vector(w) for w in words), np.float64)
 
 
+def embed_phrases(phrases: list[str]) -> np.ndarray:
+    """(N, SYNTHETIC_DIM) rows of :func:`embed_phrase`: the test bed's text encoder (a query's ``TextEncoder``)."""
+    return np.stack([embed_phrase(p) for p in phrases]) if len(phrases) else np.zeros((0, SYNTHETIC_DIM))
+
+
 def _word_weight(word: str) -> float:
     if word in OBJECT_TYPES:
         return TYPE_WEIGHT
