@@ -79,38 +79,6 @@ def test_the_ceiling_of_a_clearing_run_is_what_the_hand_lifts_with_each_object_a
                         ids["orange screwdriver"]: "refused: no free grasp"}
 
 
-# `random_25_5` of `bench_random_scenes.random_scenes(25, 6, 1.0, DIR, 0.9)`: the red box lies in the tote's corner.
-CORNER_BOX_SCENE = {
-    "name": "corner_box", "seed": 568,
-    "objects": [{"type": "mug", "position_m": [-0.0146, 0.0902], "yaw_deg": -30.1, "color": "brown"},
-                {"type": "mug", "position_m": [0.08987, 0.06963], "yaw_deg": 143.3, "color": "white"},
-                {"type": "box", "position_m": [0.13233, -0.03108], "yaw_deg": -90.6, "color": "yellow"},
-                {"type": "box", "position_m": [-0.10477, 0.11353], "yaw_deg": -74.3, "color": "red"},
-                {"type": "bowl", "position_m": [0.03505, -0.13892], "yaw_deg": 53.4, "color": "red"},
-                {"type": "screwdriver", "position_m": [0.14926, 0.11362], "yaw_deg": -72.5, "color": "black"},
-                {"type": "screwdriver", "position_m": [-0.02845, -0.02301], "yaw_deg": 41.7, "color": "blue"}],
-    "camera": {"width": 640, "height": 480, "fx": 600, "fy": 600},
-    "scan": {"views": 48, "radius_m": 0.55, "elevation_deg": [40, 75]},
-    "tote": {"center_m": [0.0131, 0.0], "inner_size_m": [0.4002, 0.4827], "wall_height_m": 0.105}}
-
-
-def test_a_box_in_a_corner_is_never_pinched_across_one_of_its_faces():
-    """Found in a new draw of bins (2026-12-04): with the mugs and the yellow box out, "red box" was answered by the
-    jaws 60 degrees off vertical, closing 5.6 mm across the box's long face seen at a slant (a cloud has no inside:
-    the far pad stood in the box, on that face's corner point, its normal 150 degrees from the pad), and physics
-    pushed the box 2 cm before the fingers closed, at both attempts. The cup on the top lifts it."""
-    scene = load_scene(CORNER_BOX_SCENE)
-    params = QueryParams(end_effectors=CLEARING_END_EFFECTORS)
-    cell = OfflineCell(ideal_prepared(scene), encoder, params, log=lambda _: None)
-    world = World(scene)
-    world.present = [3, 4, 5, 6]
-    cell.update(world)
-    answer = cell.ask("red box")
-    assert answer.success, answer.message
-    execution, lifted = world.execute(3, answer, params.grasp.gripper, params.suction.cup)
-    assert lifted == [3], execution.outcome
-
-
 def test_the_world_loses_what_was_lifted_and_the_camera_sees_it():
     world = World("two_mugs")
     before, _ = world.overview()

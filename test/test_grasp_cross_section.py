@@ -2,13 +2,12 @@
 import numpy as np
 import pytest
 
-from dff_grasp_ros.grasp.antipodal import ContactPairs, sample_antipodal_pairs
+from dff_grasp_ros.grasp.antipodal import sample_antipodal_pairs
 from dff_grasp_ros.grasp.collision import clears_table, colliding_points
 from dff_grasp_ros.grasp.cross_section import (
     SlabShape,
     edge_drift_cosines,
     held_runs,
-    pads_face_their_contacts,
     sample_cross_section_pairs,
     tilted_approaches,
 )
@@ -144,15 +143,3 @@ def test_no_grasp_that_touches_the_object_off_the_asked_part():
     part = on_block & (points[:, 0] < 0)
     assert plan_grasps(points, normals, part.astype(float), on_block, on_block, on_block, GraspParams())  # whole
     assert plan_grasps(points, normals, part.astype(float), part, part, on_block, GraspParams()) == []
-
-
-def test_a_pad_never_presses_surface_seen_from_the_other_side_of_the_object():
-    """Pairs along +x: the first contact's pad closes along +x, the second's against it. A face whose normal points
-    towards its pad is squeezed; a box's face seen from inside (its normal 150 degrees from the pad), never; a
-    blade's edge row (normal up) and featureless surface (zero normal) say nothing against it."""
-    normals = np.array([[-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [np.cos(np.radians(150)), np.sin(np.radians(150)), 0.0],
-                        [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
-    pairs = ContactPairs(first=np.array([0, 0, 3, 4, 0]), second=np.array([1, 2, 3, 4, 0]),
-                         closing_axis=np.tile([1.0, 0.0, 0.0], (5, 1)), width_m=np.full(5, 0.01),
-                         antipodality=np.ones(5))
-    np.testing.assert_array_equal(pads_face_their_contacts(normals, pairs), [True, False, True, True, False])

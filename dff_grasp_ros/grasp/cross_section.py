@@ -29,9 +29,6 @@ UP = np.array([0.0, 0.0, 1.0])
 TOP_DOWN = -UP  # the approach the cross-sections are taken for: straight down onto the table
 _SAME_QUALITY = 0.01  # directions of one centre within this edge cosine of the best are all kept
 _PARALLEL_EDGES = 0.1  # slopes of a strip's two held edges that differ by less (about 6 degrees) are one strip's
-# A contact whose normal points this far away from the pad pressing it (more than 120 degrees off) is surface
-# seen from outside the object on the other side of it: the pad would stand inside the object.
-BACK_FACE_COSINE = -0.5
 
 
 @dataclass(frozen=True)
@@ -264,19 +261,3 @@ def sample_cross_section_pairs(points_m: np.ndarray, first_candidates: np.ndarra
                          closing_axis=squared / np.linalg.norm(squared, axis=1, keepdims=True), width_m=width[chosen],
                          antipodality=(cosine[chosen] - cone_cos) / (1.0 - cone_cos))
     return pairs, approaches[chosen_approach]
-
-
-def pads_face_their_contacts(normals: np.ndarray, pairs: ContactPairs) -> np.ndarray:
-    """(P,) whether no contact of ``pairs`` is surface seen from the other side of the object: the pad at the first
-    contact closes along the closing axis, the one at the second against it, and a contact's normal (pointing out
-    of the object, towards the cameras) must not point away from its pad by more than ``BACK_FACE_COSINE``.
-
-    A cloud holds surfaces, not solids. A box's long face seen at a slant from a tilted slab is a run a few
-    millimetres deep along the closing axis, like a thin part; its far extreme is that face again (there at the
-    box's corner, its normal pointing 150 degrees away from the pad), and a pad there stands inside the box. In a
-    new draw of bins (`bench_clear_bin.py`) a 12 x 8 cm box was "pinched" 5.6 mm across its face from 60 degrees
-    off vertical, and the hand pushed it 2 cm in physics. A blade's edge row (normals up, square to the closing
-    axis) and featureless surface (no normal) pass."""
-    first = np.einsum("ij,ij->i", normals[pairs.first], -pairs.closing_axis)
-    second = np.einsum("ij,ij->i", normals[pairs.second], pairs.closing_axis)
-    return (first >= BACK_FACE_COSINE) & (second >= BACK_FACE_COSINE)

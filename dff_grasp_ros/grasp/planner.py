@@ -41,7 +41,6 @@ from dff_grasp_ros.grasp.collision import FEATURELESS, ObstacleRoles, Obstacles,
 from dff_grasp_ros.grasp.cross_section import (
     SlabShape,
     cone_approaches,
-    pads_face_their_contacts,
     sample_cross_section_pairs,
     tilted_approaches,
 )
@@ -365,7 +364,7 @@ def _contact_pairs(points_m: np.ndarray, normals: np.ndarray, target: np.ndarray
         section, section_approach = sample_cross_section_pairs(
             points_m, on_target, on_object, slab, gripper.max_width_m, params.friction_coefficient, samples,
             params.cross_section_directions, rng, approaches=slab_approaches)
-        usable = touchable[section.first] & touchable[section.second] & pads_face_their_contacts(normals, section)
+        usable = touchable[section.first] & touchable[section.second]
         pairs = pairs.concatenate(section.subset(usable))
         approaches.append(tilted_approaches(section.closing_axis[usable], params.approaches_per_pair,
                                             params.cross_section_max_tilt_rad, base=section_approach[usable]))
