@@ -13,10 +13,11 @@ One script, run whenever a GPU is lent (see bench/RESULTS.md for the figures and
 4. times plan_query on the first grasp-ready field (text encoder on the device), judged by the ground-truth judge.
 
 The GPU image has no open3d, which rendering and the judge's ground truth need: render there nothing, but prepare
-the scan and its evaluation truth on a machine that has it and carry the folder:
+the scan and its evaluation truth on a machine that has it and carry the folder (``bench/gpu_prepare.sh`` does
+this and brings the packages the image lacks):
 
-    python bench/gpu_check.py --prepare gpu_scan                 # here: gpu_scan/tabletop + evaluation_truth.json
-    python3 bench/gpu_check.py --scene gpu_scan/tabletop         # there: the figures below
+    python bench/gpu_check.py --prepare .gpu_scan                # here: .gpu_scan/tabletop + evaluation_truth.json
+    python3 bench/gpu_check.py --scene .gpu_scan/tabletop        # there: the figures below
 
 Time to grasp-ready = CLIP + DINO features of the scan + the shortest grasp-ready fit. Targets: <= 15 s,
 <= 8 GiB peak GPU memory, query p50 <= 25 ms. Prints JSON lines and a markdown table for bench/RESULTS.md.
@@ -37,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_teachers import time_teacher
 from bench_train import normals_without_open3d, prepare_split, timed_fit
 
+from dff_grasp_ros.atomic import atomic_write_bytes
 from dff_grasp_ros.serving import load_served_field
 from dff_grasp_ros.synthetic import ground_truth
 from dff_grasp_ros.synthetic.judge import EVALUATION_POINTS_PER_PART, check_scene
@@ -54,7 +56,7 @@ def prepare_scan(scene: str, out_dir: Path) -> Path:
 
     dataset = render_dataset(scene, out_dir, name=scene)
     truth = ground_truth(scene, points_per_part=EVALUATION_POINTS_PER_PART)
-    (dataset / EVALUATION_TRUTH_FILE).write_text(json.dumps(truth))
+    atomic_write_bytes(dataset / EVALUATION_TRUTH_FILE, json.dumps(truth).encode())
     return dataset
 
 

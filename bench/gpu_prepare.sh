@@ -25,7 +25,15 @@ $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --imp
   --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl "${pins[@]}"
 rm -rf ".gpu_scan/$SCENE"
 $PY bench/gpu_check.py --prepare .gpu_scan --scene "$SCENE"
-dist=$($PY -c "import importlib.metadata as m; print(m.distribution('dff_grasp_ros')._path)")
-mkdir -p .gpu_scan/site && rm -rf .gpu_scan/site/*.dist-info && mkdir -p ".gpu_scan/site/$(basename "$dist")"
-cp "$dist/METADATA" "$dist/entry_points.txt" ".gpu_scan/site/$(basename "$dist")/"
+rm -rf .gpu_scan/site
+$PY - <<'PY'
+import importlib.metadata
+from pathlib import Path
+
+dist = importlib.metadata.distribution("dff_grasp_ros")
+info = Path(".gpu_scan/site") / f"dff_grasp_ros-{dist.version}.dist-info"
+info.mkdir(parents=True)
+for name in ("METADATA", "entry_points.txt"):
+    (info / name).write_text(dist.read_text(name))
+PY
 du -sh .whl .gpu_scan
