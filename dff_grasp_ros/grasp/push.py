@@ -31,13 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from dff_grasp_ros.grasp.collision import SOLID_PARTS, ObstacleRoles, Obstacles
 from dff_grasp_ros.grasp.frames import tcp_rotation
 from dff_grasp_ros.grasp.gripper import ParallelJawGripper, points_in_box
 from dff_grasp_ros.grasp.planner import GraspParams
+from dff_grasp_ros.query.grouping import connected_regions
 
 _DOWN = np.array([0.0, 0.0, -1.0])
 _UP = np.array([0.0, 0.0, 1.0])
@@ -203,9 +203,7 @@ def own_fringe(points_m: np.ndarray, object_mask: np.ndarray, params: PushParams
     near, distance = others[np.isfinite(distance)], distance[np.isfinite(distance)]
     if not len(near):
         return fringe
-    links = cKDTree(points_m[near]).sparse_distance_matrix(cKDTree(points_m[near]), params.fringe_link_m,
-                                                           output_type="coo_matrix")
-    _, piece = connected_components(links, directed=False)
+    piece = connected_regions(points_m[near], params.fringe_link_m, spacing_factor=0.0)  # a fixed link
     size = np.bincount(piece)
     reaches_far = np.bincount(piece, weights=distance > params.fringe_reach_m) > 0
     touches = np.bincount(piece, weights=distance <= params.footprint_clearance_m) > 0

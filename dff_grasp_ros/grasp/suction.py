@@ -253,7 +253,7 @@ def _surface_reaches_lip(surface_tcp: np.ndarray, radius_m: float, count: int, s
     lip = _lip_circle(radius_m, count)
     offset = surface_tcp[None, :, :2] - lip[:, None, :]  # (count, M, 2)
     near = np.einsum("kmi,kmi->km", offset, offset) <= support_m ** 2
-    beyond = np.einsum("kmi,ki->km", offset, lip) >= np.broadcast_to(past_m, len(surface_tcp)) * radius_m
+    beyond = np.einsum("kmi,ki->km", offset, lip) >= np.asarray(past_m) * radius_m
     return bool(np.all(np.any(near & beyond, axis=1)))
 
 
